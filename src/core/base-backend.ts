@@ -1,0 +1,98 @@
+import type { CompareAndSetBackend, CompareAndSetResult, GenerateOptions, GetResult, SetOptions } from './contract.js';
+import { generateKey, isWellFormedKey } from './keys.js';
+import { assertWholeSeconds, ONE_WEEK } from './period.js';
+import { assertKeyIsString, assertStorableValue, assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from './validate.js';
+
+/** Options every backend takes. */
+export interface BackendOptions {
+  /** Expiry of new and renewed sessions when an operation names none; default {@link ONE_WEEK}. */
+  defaultPeriodSeconds?: number;
+  /** Largest value accepted, in bytes of UTF-8; default 1 MiB. A larger value is a `TypeError` and nothing is written. */
+  maxValueBytes?: number;
+}
+
+/** The answer for every key that has no live session. */
+export const NOT_FOUND: GetResult = Object.freeze({ ok: false, error: 'NotFound' });
+/** The answer for a live session without a value. */
+export const NOT_SET: GetResult = Object.freeze({ ok: false, error: 'NotSet' });
+
+/**
+ * Checks every argument once, for every backend alike, then hands the store a
+ * well-formed key, a storable value and a whole expiry in seconds. A malformed
+ * key never reaches the store; a bad value or expiry throws before anything is
+ * written. Subclasses implement only the `store*` methods.
+ */
+export abstract class BaseBackend implements CompareAndSetBackend {
+  readonly maxValueBytes: number;
+  #defaultPeriodSeconds: number;
+
+  constructor(options: BackendOptions = {}) {
+    const { defaultPeriodSeconds = ONE_WEEK, maxValueBytes = DEFAULT_MAX_VALUE_BYTES } = options;
+    assertWholeSeconds(defaultPeriodSeconds, 'defaultPeriodSeconds');
+    assertWholeNumberOption(maxValueBytes, 'maxValueBytes', 1);
+    this.#defaultPeriodSeconds = defaultPeriodSeconds;
+    this.maxValueBytes = maxValueBytes;
+  }
+
+  defaultPeriod(): number {
+    return this.#defaultPeriodSeconds;
+  }
+
+  setDefaultPeriod(periodSeconds: number): void {
+    assertWholeSeconds(periodSeconds, 'period');
+    this.#defaultPeriodSeconds = periodSeconds;
+  }
+
+  async generate(options: GenerateOptions = {}): Promise<string> {
+    const expirySeconds = this.#expirySeconds(options.expiry);
+    const { value } = options;
+    if (value !== undefined) assertStorableValue(value, this.maxValueBytes);
+    const key = generateKey();
+    await this.storeGenerate(key, value ?? null, expirySeconds);
+    return key;
+  }
+
+  async get(key: string): Promise<GetResult> {
+    assertKeyIsString(key);
+    if (!isWellFormedKey(key)) return NOT_FOUND;
+    return this.storeGet(key);
+  }
+
+  async set(key: string, value: string, options: SetOptions = {}): Promise<void> {
+    assertKeyIsString(key);
+    assertStorableValue(value, this.maxValueBytes);
+    const expirySeconds = this.#expirySeconds(options.expiry);
+    if (!isWellFormedKey(key)) return;
+    await this.storeSet(key, value, expirySeconds);
+  }
+
+  async compareAndSet(key: string, expected: string | null, value: string, options: SetOptions = {}): Promise<CompareAndSetResult> {
+    assertKeyIsString(key);
+    if (expected !== null && typeof expected !== 'string') throw new TypeError('expected value must be a string or null');
+    assertStorableValue(value, this.maxValueBytes);
+    const expirySeconds = this.#expirySeconds(options.expiry);
+    if (!isWellFormedKey(key)) return 'NotFound';
+    return this.storeCompareAndSet(key, expected, value, expirySeconds);
+  }
+
+  async clear(key: string): Promise<void> {
+    assertKeyIsString(key);
+    if (!isWellFormedKey(key)) return;
+    await this.storeClear(key);
+  }
+
+  abstract close(): Promise<void>;
+
+  /** Stores a new session; `expirySeconds <= 0` may store nothing, since such a session is already gone. */
+  protected abstract storeGenerate(key: string, value: string | null, expirySeconds: number): Promise<void>;
+  protected abstract storeGet(key: string): Promise<GetResult>;
+  protected abstract storeSet(key: string, value: string, expirySeconds: number): Promise<void>;
+  protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult>;
+  protected abstract storeClear(key: string): Promise<void>;
+
+  #expirySeconds(expiry: number | undefined): number {
+    if (expiry === undefined) return this.#defaultPeriodSeconds;
+    assertWholeSeconds(expiry, 'expiry');
+    return expiry;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The backend contract of DESIGN.md §1, ported from ocaml-session's `Session.S`.
+ * Keys and values are strings; every period is a whole number of seconds.
+ */
+
+/** Why `get` found no value: the session does not exist (or expired), or exists with no value. */
+export type SessionError = 'NotFound' | 'NotSet';
+
+/**
+ * The answer of {@link Backend.get}. Absence is a value, not an exception:
+ * `NotFound` for an expired, cleared, never-created or malformed key, `NotSet`
+ * for a live session that has no value yet.
+ */
+export type GetResult =
+  | { ok: true; value: string; period: number }
+  | { ok: false; error: SessionError };
+
+/** Options of {@link Backend.generate}. */
+export interface GenerateOptions {
+  /** Seconds until the new session expires; defaults to `defaultPeriod()`. `<= 0` makes a key whose session is already expired. */
+  expiry?: number;
+  /** Initial value; omitted means "not set" (`get` answers `NotSet`). */
+  value?: string;
+}
+
+/** Options of {@link Backend.set}. */
+export interface SetOptions {
+  /** Seconds until the session expires, counted from now; defaults to `defaultPeriod()`. */
+  expiry?: number;
+}
+
+/**
+ * A session store. Every backend (memory, PostgreSQL, Redis) keeps these
+ * promises, and the conformance suite in `test/conformance/` checks each one.
+ */
+export interface Backend {
+  /** Seconds after which a new or renewed session expires when no expiry is given: 604800 (one week) until changed. */
+  defaultPeriod(): number;
+  /** Changes the default period for later operations only; existing sessions keep their expiry. Throws `TypeError` unless a whole number of seconds. */
+  setDefaultPeriod(periodSeconds: number): void;
+  /** Creates a session and resolves to its new key: 30 CSPRNG bytes as 40 base64url characters. */
+  generate(options?: GenerateOptions): Promise<string>;
+  /** The value and whole seconds left (`period >= 0`) of a live session; `NotFound` / `NotSet` otherwise, never an exception for a bad key. */
+  get(key: string): Promise<GetResult>;
+  /** Replaces the value of a live session and restarts its expiry. A missing or expired key is left alone: `set` never creates nor revives a session. */
+  set(key: string, value: string, options?: SetOptions): Promise<void>;
+  /** Removes the session. Idempotent: clearing a missing key is not an error. */
+  clear(key: string): Promise<void>;
+  /** Releases what the backend opened itself (pools, timers); a client the caller passed in stays open. */
+  close(): Promise<void>;
+}
+
+/** The answer of {@link CompareAndSetBackend.compareAndSet}. */
+export type CompareAndSetResult = 'ok' | 'conflict' | 'NotFound';
+
+/**
+ * Capability: an atomic compare-and-set, which `update(fn)` in the HTTP layer
+ * needs so that parallel read-modify-writes never lose an update.
+ */
+export interface CompareAndSetBackend extends Backend {
+  /**
+   * Atomically replaces the value of a live session whose current value is
+   * `expected` (`null`: not set) and restarts its expiry. `conflict` when the
+   * value differs, `NotFound` when the session is missing or expired (it is
+   * never created). Validates like `set`.
+   */
+  compareAndSet(key: string, expected: string | null, value: string, options?: SetOptions): Promise<CompareAndSetResult>;
+}
+
+/** True when `backend` offers an atomic compare-and-set. */
+export function supportsCompareAndSet(backend: Backend): backend is CompareAndSetBackend {
+  return typeof (backend as Partial<CompareAndSetBackend>).compareAndSet === 'function';
+}
+
+/** Throws a `TypeError` naming `feature` at setup time when `backend` has no compare-and-set. */
+export function requireCompareAndSet(backend: Backend, feature: string): CompareAndSetBackend {
+  if (!supportsCompareAndSet(backend)) {
+    throw new TypeError(`${feature} needs a backend with compareAndSet(); ${backend.constructor.name} has none`);
+  }
+  return backend;
+}

@@ -1,0 +1,29 @@
+/** Default bound on a value's size: 1 MiB of UTF-8. */
+export const DEFAULT_MAX_VALUE_BYTES = 1_048_576;
+
+/** Throws a `TypeError` unless `key` is a string at run time (its shape is checked separately: a bad shape is `NotFound`). */
+export function assertKeyIsString(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError(`session key must be a string, got ${typeof key}`);
+}
+
+/**
+ * Throws a `TypeError` unless `value` can be stored by every backend: a string
+ * without U+0000 and without lone surrogates (PostgreSQL `text` holds neither),
+ * at most `maxValueBytes` bytes of UTF-8.
+ */
+export function assertStorableValue(value: unknown, maxValueBytes: number): asserts value is string {
+  if (typeof value !== 'string') throw new TypeError(`session value must be a string, got ${typeof value}`);
+  if (value.includes('\u0000')) throw new TypeError('session value must not contain U+0000');
+  if (!value.isWellFormed()) throw new TypeError('session value must not contain a lone surrogate');
+  // Each UTF-16 unit is at most 3 UTF-8 bytes, so short values skip the count.
+  if (value.length * 3 > maxValueBytes && Buffer.byteLength(value, 'utf8') > maxValueBytes) {
+    throw new TypeError(`session value is over maxValueBytes (${maxValueBytes})`);
+  }
+}
+
+/** Throws a `TypeError` unless `n` is a whole number >= `min`; used for options read in constructors. */
+export function assertWholeNumberOption(n: unknown, name: string, min: number): asserts n is number {
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min) {
+    throw new TypeError(`${name} must be a whole number >= ${min}, got ${String(n)}`);
+  }
+}

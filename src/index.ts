@@ -1,0 +1,20 @@
+/**
+ * sessionkit: server-side sessions for Node.js HTTP servers.
+ * This entry point loads no database driver.
+ */
+export type {
+  Backend,
+  CompareAndSetBackend,
+  CompareAndSetResult,
+  GenerateOptions,
+  GetResult,
+  SessionError,
+  SetOptions,
+} from './core/contract.js';
+export { requireCompareAndSet, supportsCompareAndSet } from './core/contract.js';
+export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
+export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';
+export { ONE_WEEK } from './core/period.js';
+export { DEFAULT_MAX_VALUE_BYTES } from './core/validate.js';
+export { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from './core/base-backend.js';
+export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/index.js';

@@ -1,0 +1,266 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateKey, supportsCompareAndSet, type Backend } from '../../src/index.js';
+
+/** Makes a fresh backend for one test; the suite closes it after the test. */
+export type BackendFactory = () => Promise<Backend>;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const MALFORMED_KEYS = ['', 'a'.repeat(41), 'bad key', "x'; DROP TABLE session; --", 'caf\u00e9', 'nul\u0000', 'line\nbreak', '%41%42'];
+
+/**
+ * The contract of DESIGN.md §1, written once. Ports every case of
+ * ocaml-session's `lib_test/test_session.ml`, then checks each row of the
+ * semantics table. Every backend's test file calls this with a factory.
+ */
+export function describeBackendContract(name: string, factory: BackendFactory): void {
+  describe(`backend contract: ${name}`, () => {
+    const opened: Backend[] = [];
+    const create = async () => {
+      const backend = await factory();
+      opened.push(backend);
+      return backend;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map((backend) => backend.close()));
+    });
+
+    describe('ported from ocaml-session lib_test/test_session.ml', () => {
+      it('generate: default, zero and negative expiry give distinct keys without error', async () => {
+        const backend = await create();
+        const key1 = await backend.generate();
+        const key2 = await backend.generate({ expiry: 0 });
+        const key3 = await backend.generate({ expiry: -1 });
+        expect(new Set([key1, key2, key3]).size).toBe(3);
+      });
+
+      it('clear: a new session, then the same key again', async () => {
+        const backend = await create();
+        const key = await backend.generate();
+        await expect(backend.clear(key)).resolves.toBeUndefined();
+        await expect(backend.clear(key)).resolves.toBeUndefined();
+      });
+
+      it('set: twice on a new session, the second value wins', async () => {
+        const backend = await create();
+        const key = await backend.generate();
+        await backend.set(key, 'session data1');
+        await backend.set(key, 'session data2');
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'session data2' });
+      });
+
+      it('get: garbage, expired, unset, set, cleared and expired-with-value keys', async () => {
+        const backend = await create();
+        const expiredUnset = await backend.generate({ expiry: -10 });
+        expect(await backend.get('asdfjk')).toEqual({ ok: false, error: 'NotFound' });
+        expect(await backend.get(expiredUnset)).toEqual({ ok: false, error: 'NotFound' });
+
+        const key2 = await backend.generate();
+        expect(await backend.get(key2)).toEqual({ ok: false, error: 'NotSet' });
+        await backend.set(key2, 'data2');
+        expect(await backend.get(key2)).toMatchObject({ ok: true, value: 'data2' });
+        await backend.clear(key2);
+        expect(await backend.get(key2)).toEqual({ ok: false, error: 'NotFound' });
+
+        const expiredSet = await backend.generate({ expiry: -1000, value: 'data2' });
+        expect(await backend.get(expiredSet)).toEqual({ ok: false, error: 'NotFound' });
+      });
+    });
+
+    describe('DESIGN.md §1 semantics', () => {
+      it('generate makes a 40-character base64url key, one week by default', async () => {
+        const backend = await create();
+        expect(backend.defaultPeriod()).toBe(604_800);
+        const key = await backend.generate({ value: 'v' });
+        expect(key).toMatch(/^[A-Za-z0-9_-]{40}$/);
+        const result = await backend.get(key);
+        expect(result).toMatchObject({ ok: true, value: 'v' });
+        if (result.ok) expect(result.period).toBeGreaterThanOrEqual(604_799);
+      });
+
+      it('1,000 concurrent generates give 1,000 distinct keys, each readable', async () => {
+        const backend = await create();
+        const keys = await Promise.all(Array.from({ length: 1000 }, (_, i) => backend.generate({ value: String(i) })));
+        expect(new Set(keys).size).toBe(1000);
+        const values = await Promise.all(keys.map((key) => backend.get(key)));
+        values.forEach((result, i) => expect(result).toMatchObject({ ok: true, value: String(i) }));
+      });
+
+      it('generate with an expiry: period is whole seconds left', async () => {
+        const backend = await create();
+        const key = await backend.generate({ expiry: 100, value: 'x' });
+        const result = await backend.get(key);
+        expect(result.ok).toBe(true);
+        if (result.ok) {
+          expect(Number.isInteger(result.period)).toBe(true);
+          expect(result.period).toBeGreaterThanOrEqual(99);
+          expect(result.period).toBeLessThanOrEqual(100);
+        }
+      });
+
+      it('generate with expiry 0 returns a key whose session is already expired', async () => {
+        const backend = await create();
+        const key = await backend.generate({ expiry: 0, value: 'x' });
+        expect(key).toMatch(/^[A-Za-z0-9_-]{40}$/);
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('an empty string is a value, not "not set"; Unicode round-trips', async () => {
+        const backend = await create();
+        const empty = await backend.generate({ value: '' });
+        expect(await backend.get(empty)).toMatchObject({ ok: true, value: '' });
+        const text = 'héllo 🌍 \u2028 "quotes" \\ <tag>';
+        const key = await backend.generate();
+        await backend.set(key, text);
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: text });
+      });
+
+      it('set restarts expiry: with the given expiry, or the default period', async () => {
+        const backend = await create();
+        const key = await backend.generate({ expiry: 10 });
+        await backend.set(key, 'a', { expiry: 1000 });
+        const renewed = await backend.get(key);
+        expect(renewed.ok && renewed.period).toBeGreaterThanOrEqual(999);
+        await backend.set(key, 'b');
+        const byDefault = await backend.get(key);
+        expect(byDefault).toMatchObject({ ok: true, value: 'b' });
+        expect(byDefault.ok && byDefault.period).toBeGreaterThanOrEqual(604_799);
+      });
+
+      it('set with expiry <= 0 ends a live session', async () => {
+        const backend = await create();
+        const key = await backend.generate({ value: 'a' });
+        await backend.set(key, 'b', { expiry: 0 });
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('set never creates a session for a key it has not generated', async () => {
+        const backend = await create();
+        const forged = generateKey();
+        await backend.set(forged, 'adopted?');
+        expect(await backend.get(forged)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('set never revives a cleared or expired session', async () => {
+        const backend = await create();
+        const cleared = await backend.generate({ value: 'a' });
+        await backend.clear(cleared);
+        await backend.set(cleared, 'b');
+        expect(await backend.get(cleared)).toEqual({ ok: false, error: 'NotFound' });
+        const expired = await backend.generate({ expiry: -5, value: 'a' });
+        await backend.set(expired, 'b');
+        expect(await backend.get(expired)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('clearing a key that never existed is not an error', async () => {
+        const backend = await create();
+        await expect(backend.clear(generateKey())).resolves.toBeUndefined();
+      });
+
+      it('setDefaultPeriod affects later operations only', async () => {
+        const backend = await create();
+        const before = await backend.generate({ value: 'a' });
+        backend.setDefaultPeriod(50);
+        expect(backend.defaultPeriod()).toBe(50);
+        const after = await backend.generate({ value: 'b' });
+        const old = await backend.get(before);
+        const young = await backend.get(after);
+        expect(old.ok && old.period).toBeGreaterThanOrEqual(604_799);
+        expect(young.ok && young.period).toBeGreaterThanOrEqual(49);
+        expect(young.ok && young.period).toBeLessThanOrEqual(50);
+        expect(() => backend.setDefaultPeriod(1.5)).toThrow(TypeError);
+      });
+
+      it('a session really expires: live at first, NotFound after its expiry', async () => {
+        const backend = await create();
+        const generated = await backend.generate({ expiry: 1, value: 'short' });
+        const renewed = await backend.generate({ value: 'long' });
+        await backend.set(renewed, 'short too', { expiry: 1 });
+        expect(await backend.get(generated)).toMatchObject({ ok: true, value: 'short' });
+        expect(await backend.get(renewed)).toMatchObject({ ok: true, value: 'short too' });
+        await sleep(2100);
+        expect(await backend.get(generated)).toEqual({ ok: false, error: 'NotFound' });
+        expect(await backend.get(renewed)).toEqual({ ok: false, error: 'NotFound' });
+        await backend.set(generated, 'revived?');
+        expect(await backend.get(generated)).toEqual({ ok: false, error: 'NotFound' });
+      });
+    });
+
+    describe('bad input', () => {
+      it('a malformed key is NotFound for get and a no-op for set and clear', async () => {
+        const backend = await create();
+        for (const key of MALFORMED_KEYS) {
+          expect(await backend.get(key), JSON.stringify(key)).toEqual({ ok: false, error: 'NotFound' });
+          await expect(backend.set(key, 'v')).resolves.toBeUndefined();
+          await expect(backend.clear(key)).resolves.toBeUndefined();
+        }
+      });
+
+      it('a key that is not a string is a TypeError', async () => {
+        const backend = await create();
+        for (const key of [undefined, null, 42, {}, ['a']] as unknown as string[]) {
+          await expect(backend.get(key)).rejects.toThrow(TypeError);
+          await expect(backend.set(key, 'v')).rejects.toThrow(TypeError);
+          await expect(backend.clear(key)).rejects.toThrow(TypeError);
+        }
+      });
+
+      it('an unstorable value is a TypeError and nothing is written', async () => {
+        const backend = await create();
+        const key = await backend.generate({ value: 'kept' });
+        const unstorable = [42, null, undefined, {}, 'nul\u0000byte', 'lone \ud800 surrogate', 'x'.repeat(1_048_577)] as unknown as string[];
+        for (const value of unstorable) {
+          await expect(backend.set(key, value)).rejects.toThrow(TypeError);
+          // An omitted value means "not set" for generate, so undefined is valid there.
+          if (value !== undefined) await expect(backend.generate({ value })).rejects.toThrow(TypeError);
+        }
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'kept' });
+      });
+
+      it('a value of exactly maxValueBytes is stored', async () => {
+        const backend = await create();
+        const key = await backend.generate();
+        const value = 'é'.repeat(1_048_576 / 2);
+        await backend.set(key, value);
+        expect(await backend.get(key)).toMatchObject({ ok: true, value });
+        await expect(backend.set(key, value + 'x')).rejects.toThrow(TypeError);
+      });
+
+      it('an expiry that is not a whole number is a TypeError and nothing is written', async () => {
+        const backend = await create();
+        const key = await backend.generate({ value: 'kept' });
+        for (const expiry of [Number.NaN, Infinity, -Infinity, 1.5, '10', 2 ** 60] as unknown as number[]) {
+          await expect(backend.set(key, 'changed', { expiry })).rejects.toThrow(TypeError);
+          await expect(backend.generate({ expiry })).rejects.toThrow(TypeError);
+        }
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'kept' });
+      });
+    });
+
+    describe('compare-and-set capability', () => {
+      it('replaces only the expected value, never creates, and keeps 100 parallel increments', async () => {
+        const backend = await create();
+        if (!supportsCompareAndSet(backend)) throw new Error(`${name} must offer compareAndSet for update(fn)`);
+        const key = await backend.generate();
+        expect(await backend.compareAndSet(key, 'wrong', 'x')).toBe('conflict');
+        expect(await backend.compareAndSet(key, null, '0')).toBe('ok');
+        expect(await backend.compareAndSet(key, null, 'x')).toBe('conflict');
+        expect(await backend.compareAndSet(generateKey(), null, 'x')).toBe('NotFound');
+        expect(await backend.compareAndSet('not a key', null, 'x')).toBe('NotFound');
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: '0' });
+
+        const increment = async () => {
+          for (;;) {
+            const current = await backend.get(key);
+            if (!current.ok) throw new Error(`session lost: ${current.error}`);
+            const answer = await backend.compareAndSet(key, current.value, String(Number(current.value) + 1));
+            if (answer === 'ok') return;
+            if (answer === 'NotFound') throw new Error('session lost');
+          }
+        };
+        await Promise.all(Array.from({ length: 100 }, increment));
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: '100' });
+      });
+    });
+  });
+}
