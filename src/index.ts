@@ -14,7 +14,8 @@ export type {
 export { requireCompareAndSet, supportsCompareAndSet } from './core/contract.js';
 export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
 export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';
-export { ONE_WEEK } from './core/period.js';
+export { MAX_EXPIRY_SECONDS, ONE_WEEK } from './core/period.js';
+export { type SessionEvent, type SessionEventListener } from './core/events.js';
 export { DEFAULT_MAX_VALUE_BYTES } from './core/validate.js';
 export { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from './core/base-backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/index.js';

@@ -1,9 +1,15 @@
 /** One week in seconds: the default period of every backend, as in the seed. */
 export const ONE_WEEK = 604_800;
 
-/** Throws a `TypeError` unless `seconds` is a whole number (negative and zero are allowed: already expired). */
+/** Largest expiry, in seconds, any backend accepts (about 68 years): it fits a 32-bit integer in every store. */
+export const MAX_EXPIRY_SECONDS = 2_147_483_647;
+
+/**
+ * Throws a `TypeError` unless `seconds` is a whole number within
+ * ±{@link MAX_EXPIRY_SECONDS}; zero and negative are allowed (already expired).
+ */
 export function assertWholeSeconds(seconds: unknown, name: string): asserts seconds is number {
-  if (typeof seconds !== 'number' || !Number.isSafeInteger(seconds)) {
-    throw new TypeError(`${name} must be a whole number of seconds, got ${String(seconds)}`);
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || Math.abs(seconds) > MAX_EXPIRY_SECONDS) {
+    throw new TypeError(`${name} must be a whole number of seconds within ±${MAX_EXPIRY_SECONDS}, got ${String(seconds)}`);
   }
 }

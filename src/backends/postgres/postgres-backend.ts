@@ -1,0 +1,216 @@
+import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
+import { Coalescer } from '../../core/coalescer.js';
+import type { CompareAndSetResult, GetResult } from '../../core/contract.js';
+import { BackendError } from '../../core/errors.js';
+import type { SessionEventListener } from '../../core/events.js';
+import { digestKey, KEY_LENGTH } from '../../core/keys.js';
+import { assertWholeNumberOption } from '../../core/validate.js';
+import { toBackendError, withTimeout } from './failures.js';
+import { purgeInBatches, Pruner } from './pruner.js';
+import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
+import { ensureSchemaOn } from './schema.js';
+import { MAX_BATCH_SIZE, statementsFor, type Statements } from './statements.js';
+import { quoteTableName } from './table-name.js';
+
+/** Options of {@link PostgresBackend}. */
+export interface PostgresBackendOptions extends BackendOptions {
+  /** Table name, `name` or `schema.name`, plain identifiers only; default `session`. */
+  table?: string;
+  /**
+   * Store a SHA-256 digest of each key (40 base64url characters) instead of
+   * the key, so that a dump of the table holds no usable cookie. Default true;
+   * `false` stores keys as they are, for tables shared with other implementations.
+   */
+  hashKeys?: boolean;
+  /** Every operation settles within this many milliseconds, rejecting with a `timeout` BackendError otherwise. Default 5000. */
+  timeoutMs?: number;
+  /** When set, expired rows are deleted every this many seconds (±20 % jitter) by one instance per table across all processes. */
+  pruneIntervalSeconds?: number;
+  /** Most rows one pruning statement deletes; default 1000. */
+  pruneBatchSize?: number;
+  /** Receives pruning results and background errors; keys never appear in events. */
+  onEvent?: SessionEventListener;
+}
+
+/** Options of {@link PostgresBackend.purgeExpired}. */
+export interface PurgeOptions {
+  /** Most rows one DELETE statement removes; default the backend's `pruneBatchSize`. */
+  batchSize?: number;
+}
+
+interface Write {
+  key: string;
+  value: string | null;
+  expirySeconds: number;
+}
+
+interface SessionRow {
+  key: string;
+  value: string | null;
+  period: number;
+}
+
+const owners = new WeakMap<PostgresBackend, () => Promise<void>>();
+
+/** Makes `backend.close()` also run `end` (used by `connect()`, which opened the pool itself). */
+export function ownResource(backend: PostgresBackend, end: () => Promise<void>): void {
+  owners.set(backend, end);
+}
+
+/**
+ * Sessions in a PostgreSQL table with the seed's columns (`session_key
+ * char(40)`, `expire_date timestamp(2) with time zone`, `session_data text`),
+ * through a pg Pool or Client, postgres.js or PGlite that the caller owns.
+ *
+ * Expiry is decided by the database's `now()` alone. Operations issued in the
+ * same tick share one statement per kind (one round trip for up to 32 gets),
+ * each keeping its own result. Works unchanged on a table made with the
+ * seed's exact DDL (no primary key).
+ */
+export class PostgresBackend extends BaseBackend {
+  /** The quoted table name used in SQL. */
+  readonly table: string;
+  readonly hashKeys: boolean;
+  readonly timeoutMs: number;
+  readonly pruneBatchSize: number;
+  readonly #db: Queryable;
+  readonly #statements: Statements;
+  readonly #pruner: Pruner | undefined;
+  #closed = false;
+
+  readonly #gets = new Coalescer<string, GetResult>((keys) => this.#runGets(keys), MAX_BATCH_SIZE);
+  readonly #generates = new Coalescer<Write, void>((writes) => this.#runGenerates(writes), MAX_BATCH_SIZE);
+  readonly #sets = new Coalescer<Write, void>((writes) => this.#runSets(writes), MAX_BATCH_SIZE);
+  readonly #clears = new Coalescer<string, void>((keys) => this.#runClears(keys), MAX_BATCH_SIZE);
+
+  constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
+    super(options);
+    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000, onEvent } = options;
+    this.table = quoteTableName(table);
+    if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
+    assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
+    assertWholeNumberOption(pruneBatchSize, 'pruneBatchSize', 1);
+    this.hashKeys = hashKeys;
+    this.timeoutMs = timeoutMs;
+    this.pruneBatchSize = pruneBatchSize;
+    this.#db = toQueryable(db);
+    this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
+    if (pruneIntervalSeconds !== undefined) {
+      assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
+      const poolMax = (db as { options?: { max?: number } }).options?.max;
+      if (typeof poolMax === 'number' && poolMax < 2) {
+        throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock');
+      }
+      this.#pruner = new Pruner(this.#db, this.#statements, {
+        intervalSeconds: pruneIntervalSeconds,
+        batchSize: pruneBatchSize,
+        timeoutMs,
+        store: `postgres:${this.table}`,
+        onEvent,
+      });
+    }
+  }
+
+  /**
+   * Creates the table if missing: the seed's columns, `session_key` as primary
+   * key, an index on `expire_date`. Idempotent and safe to run from many
+   * processes at once; an existing table (even the seed's exact DDL) is kept.
+   */
+  async ensureSchema(): Promise<void> {
+    this.#assertOpen('ensureSchema');
+    await withTimeout(ensureSchemaOn(this.#db, this.table), this.timeoutMs, 'ensureSchema').catch((error: unknown) => {
+      throw toBackendError(error, 'ensureSchema');
+    });
+  }
+
+  /**
+   * Deletes every expired row, at most `batchSize` per statement so that no
+   * statement holds locks for long; rows a request is updating are skipped
+   * until the next purge. Resolves to the number of rows deleted.
+   */
+  async purgeExpired(options: PurgeOptions = {}): Promise<number> {
+    const { batchSize = this.pruneBatchSize } = options;
+    assertWholeNumberOption(batchSize, 'batchSize', 1);
+    this.#assertOpen('purgeExpired');
+    return purgeInBatches(this.#db, this.#statements, batchSize, this.timeoutMs);
+  }
+
+  /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pruner?.stop();
+    await owners.get(this)?.();
+  }
+
+  protected storeGenerate(key: string, value: string | null, expirySeconds: number): Promise<void> {
+    if (expirySeconds <= 0) return Promise.resolve();
+    return this.#generates.submit({ key: this.#storedKey(key), value, expirySeconds });
+  }
+
+  protected storeGet(key: string): Promise<GetResult> {
+    return this.#gets.submit(this.#storedKey(key));
+  }
+
+  protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
+    return this.#sets.submit({ key: this.#storedKey(key), value, expirySeconds });
+  }
+
+  protected async storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
+    const [row] = await this.#query<{ updated: boolean; live: boolean }>(
+      this.#statements.compareAndSet,
+      [this.#storedKey(key), expected, value, expirySeconds],
+      'compareAndSet',
+    );
+    if (row?.updated) return 'ok';
+    return row?.live ? 'conflict' : 'NotFound';
+  }
+
+  protected storeClear(key: string): Promise<void> {
+    return this.#clears.submit(this.#storedKey(key));
+  }
+
+  #storedKey(key: string): string {
+    return this.hashKeys ? digestKey(key) : key;
+  }
+
+  async #runGets(keys: string[]): Promise<GetResult[]> {
+    const rows = await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get');
+    const byKey = new Map(rows.map((row) => [row.key, row]));
+    return keys.map((key) => {
+      const row = byKey.get(key.padEnd(KEY_LENGTH));
+      if (row === undefined) return NOT_FOUND;
+      return row.value === null ? NOT_SET : { ok: true, value: row.value, period: row.period };
+    });
+  }
+
+  async #runGenerates(writes: Write[]): Promise<void[]> {
+    await this.#query(this.#statements.generate, [writes.map((w) => w.key), writes.map((w) => w.expirySeconds), writes.map((w) => w.value)], 'generate');
+    return [];
+  }
+
+  async #runSets(writes: Write[]): Promise<void[]> {
+    // An UPDATE applies one joined row per target row: keep the last write of each key, as if run in order.
+    const last = [...new Map(writes.map((w) => [w.key, w])).values()];
+    await this.#query(this.#statements.set, [last.map((w) => w.key), last.map((w) => w.value), last.map((w) => w.expirySeconds)], 'set');
+    return [];
+  }
+
+  async #runClears(keys: string[]): Promise<void[]> {
+    await this.#query(this.#statements.clear, [[...new Set(keys)]], 'clear');
+    return [];
+  }
+
+  async #query<Row>(statement: Statement, params: readonly unknown[], operation: string): Promise<Row[]> {
+    this.#assertOpen(operation);
+    try {
+      return await withTimeout(this.#db.query<Row>(statement, params), this.timeoutMs, operation);
+    } catch (error) {
+      throw toBackendError(error, operation);
+    }
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed) throw new BackendError('closed', `PostgresBackend is closed (${operation})`);
+  }
+}

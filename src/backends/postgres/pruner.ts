@@ -1,0 +1,119 @@
+import { emitEvent, type SessionEventListener } from '../../core/events.js';
+import { toBackendError, withTimeout } from './failures.js';
+import type { HeldConnection, Queryable } from './queryable.js';
+import type { Statements } from './statements.js';
+
+/** Deletes expired rows in batches of at most `batchSize`; resolves to the number deleted. */
+export async function purgeInBatches(db: Queryable, statements: Statements, batchSize: number, timeoutMs: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const [row] = await withTimeout(db.query<{ count: number }>(statements.purgeBatch, [batchSize]), timeoutMs, 'purge').catch((error: unknown) => {
+      throw toBackendError(error, 'purge');
+    });
+    const deleted = row?.count ?? 0;
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}
+
+export interface PrunerOptions {
+  intervalSeconds: number;
+  batchSize: number;
+  timeoutMs: number;
+  store: string;
+  onEvent: SessionEventListener | undefined;
+}
+
+/**
+ * Periodic pruning with one pruner per table across a fleet: an instance
+ * prunes only while it holds a session-level advisory lock on a connection it
+ * keeps; the others try again each (jittered) interval and take over when the
+ * holder's connection goes away.
+ */
+export class Pruner {
+  readonly #db: Queryable;
+  readonly #statements: Statements;
+  readonly #options: PrunerOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #leader: HeldConnection | undefined;
+  #tick: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(db: Queryable, statements: Statements, options: PrunerOptions) {
+    this.#db = db;
+    this.#statements = statements;
+    this.#options = options;
+    this.#schedule();
+  }
+
+  /** Whether this instance currently holds the pruning lock. */
+  get isLeader(): boolean {
+    return this.#leader !== undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#tick;
+    await this.#resign(false);
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    // ±20 % jitter keeps a fleet started at once from hitting the database together.
+    const delayMs = this.#options.intervalSeconds * 1000 * (0.8 + 0.4 * Math.random());
+    this.#timer = setTimeout(() => {
+      this.#tick = this.#prune().finally(() => this.#schedule());
+    }, delayMs).unref();
+  }
+
+  async #prune(): Promise<void> {
+    const { batchSize, timeoutMs, store, onEvent } = this.#options;
+    try {
+      const leader = this.#leader ?? (await this.#tryToLead());
+      if (leader === undefined || this.#stopped) return;
+      const started = performance.now();
+      const deletedCount = await purgeInBatches(leader, this.#statements, batchSize, timeoutMs);
+      emitEvent(onEvent, { type: 'pruned', store, deletedCount, durationMs: performance.now() - started });
+    } catch (error) {
+      emitEvent(onEvent, { type: 'error', store, during: 'prune', error: toBackendError(error, 'prune') });
+      await this.#resign(true);
+    }
+  }
+
+  async #tryToLead(): Promise<HeldConnection | undefined> {
+    const connection = await holdWithin(this.#db, this.#options.timeoutMs);
+    try {
+      const [row] = await withTimeout(connection.query<{ locked: boolean }>(this.#statements.tryLock, []), this.#options.timeoutMs, 'prune lock');
+      if (row?.locked === true) {
+        this.#leader = connection;
+        return connection;
+      }
+      await connection.release(false);
+      return undefined;
+    } catch (error) {
+      await connection.release(true);
+      throw error;
+    }
+  }
+
+  async #resign(broken: boolean): Promise<void> {
+    const leader = this.#leader;
+    if (leader === undefined) return;
+    this.#leader = undefined;
+    // A single shared connection (pg Client, PGlite) keeps living: unlock it so the lock does not stack.
+    await withTimeout(leader.query(this.#statements.unlock, []), this.#options.timeoutMs, 'prune unlock').catch(() => undefined);
+    await leader.release(broken).catch(() => undefined);
+  }
+}
+
+/** Holds a connection, giving up after `timeoutMs`; a connection that arrives late is given back. */
+async function holdWithin(db: Queryable, timeoutMs: number): Promise<HeldConnection> {
+  const holding = db.hold();
+  try {
+    return await withTimeout(holding, timeoutMs, 'prune connect');
+  } catch (error) {
+    void holding.then((late) => late.release(false)).catch(() => undefined);
+    throw error;
+  }
+}
