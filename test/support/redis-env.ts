@@ -1,0 +1,62 @@
+import { spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
+
+/** The Redis server the tests use: REDIS_URL, or the machine's server on loopback. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+const inCi = process.env.CI === 'true';
+
+async function reachable(): Promise<string | undefined> {
+  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (error) {
+    return `Redis at ${REDIS_URL} is unreachable (${(error as Error).message})`;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function serverBinary(): string | undefined {
+  const result = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  return result.status === 0 ? undefined : 'the redis-server binary is not on PATH';
+}
+
+const unreachable = await reachable();
+if (unreachable !== undefined && inCi) throw new Error(`${unreachable}; CI=true requires it`);
+const noBinary = serverBinary();
+if (noBinary !== undefined && inCi) throw new Error(`${noBinary}; CI=true requires it`);
+
+/** Why suites on the shared Redis are skipped, or undefined when it answers (with CI=true an unreachable server fails instead). */
+export const redisSkipReason = unreachable;
+/** Why suites that start their own redis-server (outage, cluster) are skipped, or undefined (with CI=true a missing binary fails instead). */
+export const redisServerSkipReason = noBinary;
+
+let counter = 0;
+/** A key prefix no other test file or parallel run uses. */
+export function uniquePrefix(name: string): string {
+  counter += 1;
+  return `sessionkit-test:${name}:${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}:`;
+}
+
+/** An ioredis client on the shared test server. */
+export function testClient(): Redis {
+  const client = new Redis(REDIS_URL);
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** Deletes every key that starts with `prefix` on one node (prefixes hold no glob characters). */
+export async function deleteKeysWithPrefix(client: Redis, prefix: string): Promise<number> {
+  let deleted = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) deleted += await client.del(key);
+  } while (cursor !== '0');
+  return deleted;
+}
