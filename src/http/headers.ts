@@ -1,0 +1,86 @@
+import { resolveCookieOptions, serializeCookie, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
+import type { HttpSession } from './session.js';
+
+/** One response header as `[name, value]`; `Set-Cookie` may appear more than once in a list. */
+export type HeaderPair = [name: string, value: string];
+
+/** The header every session-dependent response carries, so caches key on the cookie. */
+export const VARY_COOKIE: HeaderPair = ['Vary', 'Cookie'];
+
+/**
+ * The response headers for `session`, as the seed's `to_cookie_hdrs`:
+ * `Set-Cookie` only when `session.modified`, with `Max-Age` = its
+ * `expiryPeriod` (none with `discard`, making a browser-session cookie) — a
+ * cleared session (`expiryPeriod <= 0`) gets an empty value and `Max-Age=0`;
+ * `Cache-Control: no-store` beside any `Set-Cookie` (apply it only when the
+ * response has no `Cache-Control` yet: {@link applySessionHeaders} does); and
+ * `Vary: Cookie` always. Throws a `TypeError` for invalid options.
+ */
+export function toCookieHeaders(cookieName: string, session: HttpSession, options?: CookieOptions): HeaderPair[] {
+  return cookieHeaders(cookieName, session, resolveCookieOptions(cookieName, options));
+}
+
+/**
+ * Headers that make the browser drop the cookie `cookieName` (`Max-Age=0`,
+ * empty value), plus `Cache-Control: no-store` and `Vary: Cookie`. Pass the
+ * same `path` and `domain` the cookie was set with (and `secure`/`partitioned`
+ * for cookies that had them), or the browser keeps it. Throws a `TypeError`
+ * for invalid options.
+ */
+export function clearHeaders(cookieName: string, options?: Omit<CookieOptions, 'discard'>): HeaderPair[] {
+  return clearingHeaders(cookieName, resolveCookieOptions(cookieName, options));
+}
+
+/** {@link toCookieHeaders} with options already resolved (adapters resolve once, at setup). */
+export function cookieHeaders(cookieName: string, session: HttpSession, options: ResolvedCookieOptions): HeaderPair[] {
+  if (!session.modified) return [VARY_COOKIE];
+  if (session.expiryPeriod <= 0) return clearingHeaders(cookieName, options);
+  const maxAge = options.discard ? undefined : session.expiryPeriod;
+  return [['Set-Cookie', serializeCookie(cookieName, session.key, maxAge, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
+}
+
+/** {@link clearHeaders} with options already resolved. */
+export function clearingHeaders(cookieName: string, options: ResolvedCookieOptions): HeaderPair[] {
+  return [['Set-Cookie', serializeCookie(cookieName, '', 0, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
+}
+
+/** Where {@link applySessionHeaders} writes: a response's header map, whatever the framework. */
+export interface HeaderTarget {
+  /** The current value of `name` (case-insensitive); several values may come joined or as an array. */
+  get(name: string): string | readonly string[] | number | null | undefined;
+  /** Replaces `name`. */
+  set(name: string, value: string): void;
+  /** Adds one more `name` line (used for `Set-Cookie`, which must not be joined). */
+  append(name: string, value: string): void;
+}
+
+/**
+ * Writes `pairs` onto a response without clobbering what the handler set:
+ * `Set-Cookie` is appended, `Vary` gains `Cookie` unless it already lists it
+ * (or is `*`), `Cache-Control` is set only when absent, anything else is set.
+ */
+export function applySessionHeaders(target: HeaderTarget, pairs: readonly HeaderPair[]): void {
+  for (const [name, value] of pairs) {
+    const lower = name.toLowerCase();
+    if (lower === 'set-cookie') {
+      target.append(name, value);
+    } else if (lower === 'vary') {
+      const merged = mergeVary(target.get(name), value);
+      if (merged !== undefined) target.set(name, merged);
+    } else if (lower === 'cache-control') {
+      const current = target.get(name);
+      if (current === undefined || current === null || current === '') target.set(name, value);
+    } else {
+      target.set(name, value);
+    }
+  }
+}
+
+/** The `Vary` value after adding `field`, or undefined when `current` already covers it. */
+export function mergeVary(current: string | readonly string[] | number | null | undefined, field: string): string | undefined {
+  const text = Array.isArray(current) ? current.join(', ') : current === undefined || current === null ? '' : String(current);
+  if (text.trim() === '') return field;
+  const fields = text.split(',').map((part) => part.trim().toLowerCase());
+  if (fields.includes('*') || fields.includes(field.toLowerCase())) return undefined;
+  return `${text}, ${field}`;
+}

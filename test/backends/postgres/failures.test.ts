@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, PostgresBackend } from '../../../src/backends/postgres/index.js';
+import { BackendError } from '../../../src/index.js';
+import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
+import { TcpProxy } from '../../support/tcp-proxy.js';
+
+const prefix = `sk_fail_${process.pid}_`;
+const server = new URL(DATABASE_URL);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `work` and reports how it settled and how long it took. */
+async function settle<T>(work: Promise<T>) {
+  const started = performance.now();
+  try {
+    return { value: await work, error: undefined, ms: performance.now() - started };
+  } catch (error) {
+    return { value: undefined, error, ms: performance.now() - started };
+  }
+}
+
+describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
+  const pool = testPool();
+  const proxy = new TcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+  let backend: PostgresBackend;
+  beforeAll(async () => {
+    await proxy.up();
+    backend = await connect({
+      host: '127.0.0.1',
+      port: proxy.port,
+      dbname: server.pathname.slice(1),
+      user: decodeURIComponent(server.username),
+      table: `${prefix}proxied`,
+      timeoutMs: 1000,
+      max: 4,
+    });
+    await backend.ensureSchema();
+  });
+  afterAll(async () => {
+    await backend?.close();
+    await proxy.down();
+    await dropTablesLike(pool, prefix);
+    await pool.end();
+  });
+
+  it('the database going away gives BackendErrors within timeoutMs, then service again by itself', async () => {
+    const key = await backend.generate({ value: 'before' });
+    await proxy.down();
+    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => settle(i % 2 ? backend.get(key) : backend.set(key, 'during'))));
+    for (const outcome of during) {
+      expect(outcome.error).toBeInstanceOf(BackendError);
+      expect(['unavailable', 'timeout']).toContain((outcome.error as BackendError).code);
+      expect(outcome.ms).toBeLessThan(1500);
+    }
+    await proxy.up();
+    let answer = await settle(backend.get(key));
+    for (let attempt = 0; attempt < 20 && answer.error !== undefined; attempt++) {
+      await sleep(100);
+      answer = await settle(backend.get(key));
+    }
+    // Nothing was written while it was down, so the value from before is intact.
+    expect(answer.value).toMatchObject({ ok: true, value: 'before' });
+    await backend.set(key, 'after');
+    expect(await backend.get(key)).toMatchObject({ ok: true, value: 'after' });
+  });
+
+  it('a server that stops answering gives a timeout within timeoutMs, never a hang', async () => {
+    const key = await backend.generate({ value: 'v' });
+    proxy.blackhole();
+    const outcomes = await Promise.all([settle(backend.get(key)), settle(backend.set(key, 'w')), settle(backend.generate()), settle(backend.clear(key))]);
+    for (const outcome of outcomes) {
+      expect(outcome.error).toMatchObject({ name: 'BackendError' });
+      expect(outcome.ms).toBeLessThan(1500);
+    }
+    await proxy.down();
+    await proxy.up();
+    let answer = await settle(backend.get(key));
+    for (let attempt = 0; attempt < 30 && answer.error !== undefined; attempt++) {
+      await sleep(100);
+      answer = await settle(backend.get(key));
+    }
+    expect(answer.value).toMatchObject({ ok: true });
+  });
+
+  it('a statement blocked by a lock rejects with a timeout BackendError', async () => {
+    const table = `${prefix}locked`;
+    const direct = new PostgresBackend(pool, { table, timeoutMs: 500 });
+    await direct.ensureSchema();
+    const key = await direct.generate({ value: 'v' });
+    const holder = await pool.connect();
+    await holder.query(`BEGIN; LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
+    try {
+      const outcome = await settle(direct.get(key));
+      expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'timeout' });
+      expect(outcome.ms).toBeLessThan(1000);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    expect(await direct.get(key)).toMatchObject({ ok: true, value: 'v' });
+  });
+
+  it('an error from the database is query_failed with the driver error as cause', async () => {
+    const missing = new PostgresBackend(pool, { table: `${prefix}never_created` });
+    const outcome = await settle(missing.get('a'.repeat(40)));
+    expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'query_failed' });
+    expect((outcome.error as BackendError).cause).toMatchObject({ code: '42P01' });
+  });
+
+  it('connect() to a port nobody listens on rejects with unavailable', async () => {
+    const closed = new TcpProxy({ host: '127.0.0.1', port: 1 });
+    await closed.up();
+    const port = closed.port;
+    await closed.down();
+    await expect(connect({ host: '127.0.0.1', port, timeoutMs: 1000 })).rejects.toMatchObject({ name: 'BackendError', code: 'unavailable' });
+  });
+});

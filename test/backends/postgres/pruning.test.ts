@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresBackend } from '../../../src/backends/postgres/index.js';
+import type { SessionEvent } from '../../../src/index.js';
+import { dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
+
+const prefix = `sk_prune_${process.pid}_`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
+  const pool = testPool();
+  afterAll(async () => {
+    await dropTablesLike(pool, prefix);
+    await pool.end();
+  });
+
+  const insertExpired = (table: string, count: number) =>
+    pool.query(`INSERT INTO "${table}" SELECT md5(random()::text || i) || 'abcdefgh', now() - interval '1 minute', 'old' FROM generate_series(1, $1::int) AS i`, [count]);
+  const countRows = async (table: string) => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0]!.n;
+
+  it('purgeExpired deletes every expired row, never more than batchSize per statement, and keeps live ones', async () => {
+    const table = `${prefix}batches`;
+    const backend = new PostgresBackend(pool, { table });
+    await backend.ensureSchema();
+    // A statement-level trigger records how many rows each DELETE statement removed.
+    await pool.query(`CREATE TABLE "${table}_log" (deleted int)`);
+    await pool.query(`CREATE FUNCTION "${table}_count"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO "${table}_log" SELECT count(*) FROM old_rows; RETURN NULL; END $$`);
+    await pool.query(`CREATE TRIGGER log_deletes AFTER DELETE ON "${table}" REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION "${table}_count"()`);
+    await insertExpired(table, 2500);
+    const live = await Promise.all(Array.from({ length: 20 }, (_, i) => backend.generate({ value: `live ${i}` })));
+
+    expect(await backend.purgeExpired({ batchSize: 1000 })).toBe(2500);
+    const { rows } = await pool.query<{ deleted: number }>(`SELECT deleted FROM "${table}_log"`);
+    expect(rows.map((row) => row.deleted).sort((a, b) => b - a)).toEqual([1000, 1000, 500]);
+    expect(await countRows(table)).toBe(20);
+    for (const key of live) expect((await backend.get(key)).ok).toBe(true);
+    expect(await backend.purgeExpired()).toBe(0);
+    await pool.query(`DROP TABLE "${table}"; DROP FUNCTION "${table}_count"()`);
+  });
+
+  it('purgeExpired works on PGlite as well', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const db = new PGlite();
+    const backend = new PostgresBackend(db, { table: 'pruned' });
+    await backend.ensureSchema();
+    await db.query(`INSERT INTO pruned SELECT md5(i::text) || 'abcdefgh', now() - interval '1 s', NULL FROM generate_series(1, 300) AS i`);
+    const key = await backend.generate({ value: 'live' });
+    expect(await backend.purgeExpired({ batchSize: 128 })).toBe(300);
+    expect(await backend.get(key)).toMatchObject({ ok: true, value: 'live' });
+    await backend.close();
+    await db.close();
+  });
+
+  it('three instances on one table prune once per interval between them, and another takes over when the pruner leaves', async () => {
+    const table = `${prefix}fleet`;
+    const events: { instance: number; event: SessionEvent }[] = [];
+    const start = (instance: number) =>
+      new PostgresBackend(pool, { table, pruneIntervalSeconds: 1, onEvent: (event) => events.push({ instance, event }) });
+    const fleet = [start(0), start(1), start(2)];
+    await fleet[0]!.ensureSchema();
+    await insertExpired(table, 500);
+
+    await sleep(4200);
+    const pruned = events.filter(({ event }) => event.type === 'pruned');
+    expect(events.filter(({ event }) => event.type === 'error')).toEqual([]);
+    // About one run per second in all (jitter ±20 %), all by the same instance: not three per interval.
+    expect(pruned.length).toBeGreaterThanOrEqual(3);
+    expect(pruned.length).toBeLessThanOrEqual(5);
+    const pruners = new Set(pruned.map(({ instance }) => instance));
+    expect(pruners.size).toBe(1);
+    expect(pruned.reduce((sum, { event }) => sum + (event.type === 'pruned' ? event.deletedCount : 0), 0)).toBe(500);
+    expect(await countRows(table)).toBe(0);
+
+    const [leader] = pruners;
+    await fleet[leader!]!.close();
+    events.length = 0;
+    await insertExpired(table, 50);
+    await sleep(3000);
+    const successors = new Set(events.filter(({ event }) => event.type === 'pruned').map(({ instance }) => instance));
+    expect(successors.size).toBe(1);
+    expect(successors.has(leader!)).toBe(false);
+    expect(await countRows(table)).toBe(0);
+    await Promise.all(fleet.map((backend) => backend.close()));
+  });
+
+  it('a pool of one connection cannot also hold the pruning lock: TypeError at setup', () => {
+    const tiny = testPool(1);
+    expect(() => new PostgresBackend(tiny, { table: `${prefix}tiny`, pruneIntervalSeconds: 60 })).toThrow(TypeError);
+    return tiny.end();
+  });
+});

@@ -1,0 +1,134 @@
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisBackend } from '../../src/backends/redis/index.js';
+import { isBackendError } from '../../src/index.js';
+import { digestKey } from '../../src/core/keys.js';
+import { slotOfTag } from '../../src/backends/redis/slot.js';
+import { RedisTestCluster, type ClusterNodeInfo } from '../support/redis-cluster.js';
+import { redisServerSkipReason } from '../support/redis-env.js';
+import { rawCommand } from '../support/redis-server.js';
+import { describeBackendContract } from './backend-contract.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls INFO replication on a master until every replica has acknowledged its whole stream, so a kill loses nothing written before. */
+async function waitForReplication(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await rawCommand(port, 'INFO replication');
+    const masterOffset = Number(/master_repl_offset:(\d+)/.exec(info)?.[1]);
+    const replicaOffsets = [...info.matchAll(/slave\d+:.*?offset=(\d+)/g)].map((m) => Number(m[1]));
+    if (replicaOffsets.length > 0 && replicaOffsets.every((offset) => offset >= masterOffset)) return;
+    if (Date.now() > deadline) throw new Error(`replicas of ${port} did not catch up`);
+    await sleep(50);
+  }
+}
+
+const servedBy = (nodes: ClusterNodeInfo[], slot: number) =>
+  nodes.find((n) => n.role === 'master' && !n.failed && n.slots.some(([first, last]) => slot >= first && slot <= last));
+
+describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters + 3 replicas${redisServerSkipReason ? ` (skipped: ${redisServerSkipReason})` : ''}`, () => {
+  let cluster: RedisTestCluster | undefined;
+  let client: Cluster;
+
+  beforeAll(async () => {
+    cluster = await RedisTestCluster.start(1000);
+    client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('end', () => reject(new Error('cluster client ended')));
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    client?.disconnect();
+    await cluster?.destroy();
+  });
+
+  describeBackendContract('redis cluster', async () => new RedisBackend(client, { prefix: 'conformance:' }));
+
+  it('a master dies: operations succeed or reject with BackendError, then all succeed and no replicated session is lost', async () => {
+    if (cluster === undefined) throw new Error('cluster did not start');
+    const timeoutMs = 1500;
+    const backend = new RedisBackend(client, { prefix: 'failover:', timeoutMs });
+    const keys = await Promise.all(Array.from({ length: 600 }, (_, i) => backend.generate({ value: `v${i}` })));
+    const valueOf = new Map(keys.map((key, i) => [key, `v${i}`]));
+    const slotOf = (key: string) => slotOfTag(digestKey(key));
+
+    const before = await cluster.nodes(cluster.ports[0] as number);
+    const masters = before.filter((n) => n.role === 'master');
+    expect(masters).toHaveLength(3);
+    for (const master of masters) expect(keys.some((key) => servedBy(before, slotOf(key)) === master)).toBe(true);
+    await Promise.all(masters.map((m) => waitForReplication(m.port, 5000)));
+
+    const victim = masters[0] as ClusterNodeInfo;
+    const onVictim = keys.filter((key) => servedBy(before, slotOf(key)) === victim);
+    const elsewhere = keys.filter((key) => servedBy(before, slotOf(key)) !== victim);
+    const survivors = cluster.ports.filter((port) => port !== victim.port);
+
+    const killedAt = performance.now();
+    await cluster.server(victim.port).stop('SIGKILL');
+    let promoted = false;
+    const promotion = cluster.waitUntilHealthy(survivors, 20_000).then(() => {
+      promoted = true;
+      return performance.now() - killedAt;
+    });
+
+    // During the failover: every operation answers right or rejects with a BackendError, within timeoutMs.
+    const outcomes = new Map<string, number>();
+    const count = (what: string) => outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
+    let slowest = 0;
+    const check = async <T>(name: string, op: () => Promise<T>, verify: (result: T) => void) => {
+      const started = performance.now();
+      try {
+        verify(await op());
+        count(`${name} ok`);
+      } catch (error) {
+        if (!isBackendError(error)) throw error;
+        count(`${name} ${error.code}`);
+      } finally {
+        slowest = Math.max(slowest, performance.now() - started);
+      }
+    };
+    let round = 0;
+    while (!promoted) {
+      round++;
+      const sample = [...onVictim.slice(round % 7, (round % 7) + 5), ...elsewhere.slice(round % 11, (round % 11) + 5)];
+      await Promise.all([
+        ...sample.map((key) => check('get', () => backend.get(key), (r) => expect(r).toMatchObject({ ok: true, value: valueOf.get(key) }))),
+        ...sample.map((key) => check('set', () => backend.set(key, valueOf.get(key) as string), () => undefined)),
+        check('generate', () => backend.generate({ value: 'new' }), (key) => expect(key).toHaveLength(40)),
+        check('clear', () => backend.clear(`nonexistent${round}`), () => undefined),
+      ]);
+      await sleep(20);
+    }
+    const promotionMs = await promotion;
+    expect(slowest).toBeLessThan(timeoutMs + 500);
+
+    // The replica is now a master; ioredis learns the new slot map on its own (MOVED or a refresh).
+    const deadline = performance.now() + 10_000;
+    for (;;) {
+      const probes = await Promise.allSettled(onVictim.slice(0, 20).map((key) => backend.get(key)));
+      if (probes.every((p) => p.status === 'fulfilled')) break;
+      if (performance.now() > deadline) throw new Error('operations on the failed master slots never recovered');
+      await sleep(100);
+    }
+    const recoveredMs = performance.now() - killedAt;
+
+    // After the failover every operation succeeds, and every session written before the kill is there.
+    const results = await Promise.all(keys.map((key) => backend.get(key)));
+    results.forEach((result, i) => expect(result).toMatchObject({ ok: true, value: valueOf.get(keys[i] as string) }));
+    await Promise.all(keys.map((key) => backend.set(key, `${valueOf.get(key)}!`)));
+    expect(await Promise.all(keys.map((key) => backend.get(key)))).toEqual(keys.map((key) => expect.objectContaining({ ok: true, value: `${valueOf.get(key)}!` })));
+    const fresh = await Promise.all(Array.from({ length: 100 }, () => backend.generate()));
+    await Promise.all(fresh.map((key) => backend.clear(key)));
+    await backend.close();
+
+    console.log(
+      `[redis-cluster failover] killed master :${victim.port} (${onVictim.length}/${keys.length} sessions); cluster ok after ${Math.round(promotionMs)} ms; ` +
+        `operations on its slots served again after ${Math.round(recoveredMs)} ms; slowest op during failover ${Math.round(slowest)} ms; ` +
+        `outcomes during failover: ${JSON.stringify(Object.fromEntries(outcomes))}`,
+    );
+  }, 45_000);
+});
