@@ -1,10 +1,21 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // Examples import the package by name, as users do; resolve those names to the sources.
+    alias: [
+      { find: /^sessionkit$/, replacement: src('index.ts') },
+      { find: /^sessionkit\/(postgres|redis)$/, replacement: src('backends/$1/index.ts') },
+      { find: /^sessionkit\/http$/, replacement: src('http/index.ts') },
+      { find: /^sessionkit\/(node|express|fastify|hono)$/, replacement: src('adapters/$1/index.ts') },
+    ],
+  },
   test: {
-    include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 30_000,
-    hookTimeout: 60_000,
-    reporters: ['default'],
+    hookTimeout: 90_000,
   },
 });

@@ -45,7 +45,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
   it('the database going away gives BackendErrors within timeoutMs, then service again by itself', async () => {
     const key = await backend.generate({ value: 'before' });
     await proxy.down();
-    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => settle(i % 2 ? backend.get(key) : backend.set(key, 'during'))));
+    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => settle<unknown>(i % 2 ? backend.get(key) : backend.set(key, 'during'))));
     for (const outcome of during) {
       expect(outcome.error).toBeInstanceOf(BackendError);
       expect(['unavailable', 'timeout']).toContain((outcome.error as BackendError).code);
