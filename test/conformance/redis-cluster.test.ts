@@ -67,16 +67,22 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
     const elsewhere = keys.filter((key) => servedBy(before, slotOf(key)) !== victim);
     const survivors = cluster.ports.filter((port) => port !== victim.port);
 
+    // Writes acknowledged right before the kill, not yet known to be replicated:
+    // with asynchronous replication each may be lost; the session then keeps its previous value.
+    const lateKeys = onVictim.slice(0, 40);
+    const busyKeys = onVictim.slice(40);
+    await Promise.all(lateKeys.map((key) => backend.set(key, 'late')));
     const killedAt = performance.now();
     await cluster.server(victim.port).stop('SIGKILL');
     let promoted = false;
-    const promotion = cluster.waitUntilHealthy(survivors, 20_000).then(() => {
+    const promotion = cluster.waitUntilHealthy(survivors, 20_000, victim.id).then(() => {
       promoted = true;
       return performance.now() - killedAt;
     });
 
     // During the failover: every operation answers right or rejects with a BackendError, within timeoutMs.
     const outcomes = new Map<string, number>();
+    const messages = new Set<string>();
     const count = (what: string) => outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
     let slowest = 0;
     const check = async <T>(name: string, op: () => Promise<T>, verify: (result: T) => void) => {
@@ -87,29 +93,29 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
       } catch (error) {
         if (!isBackendError(error)) throw error;
         count(`${name} ${error.code}`);
+        messages.add(error.message);
       } finally {
         slowest = Math.max(slowest, performance.now() - started);
       }
     };
-    let round = 0;
-    while (!promoted) {
-      round++;
-      const sample = [...onVictim.slice(round % 7, (round % 7) + 5), ...elsewhere.slice(round % 11, (round % 11) + 5)];
-      await Promise.all([
-        ...sample.map((key) => check('get', () => backend.get(key), (r) => expect(r).toMatchObject({ ok: true, value: valueOf.get(key) }))),
-        ...sample.map((key) => check('set', () => backend.set(key, valueOf.get(key) as string), () => undefined)),
-        check('generate', () => backend.generate({ value: 'new' }), (key) => expect(key).toHaveLength(40)),
-        check('clear', () => backend.clear(`nonexistent${round}`), () => undefined),
-      ]);
-      await sleep(20);
-    }
+    const worker = async (w: number) => {
+      for (let i = w; !promoted; i += 8) {
+        const key = (i % 2 === 0 ? busyKeys[i % busyKeys.length] : elsewhere[i % elsewhere.length]) as string;
+        await check('get', () => backend.get(key), (r) => expect(r).toMatchObject({ ok: true, value: valueOf.get(key) }));
+        await check('set', () => backend.set(key, valueOf.get(key) as string), () => undefined);
+        if (i % 5 === 0) await check('generate', () => backend.generate({ value: 'new' }), (k) => expect(k).toHaveLength(40));
+        if (i % 5 === 1) await check('clear', () => backend.clear(`nonexistent${i}`), () => undefined);
+        await sleep(5);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
     const promotionMs = await promotion;
     expect(slowest).toBeLessThan(timeoutMs + 500);
 
     // The replica is now a master; ioredis learns the new slot map on its own (MOVED or a refresh).
     const deadline = performance.now() + 10_000;
     for (;;) {
-      const probes = await Promise.allSettled(onVictim.slice(0, 20).map((key) => backend.get(key)));
+      const probes = await Promise.allSettled(busyKeys.slice(0, 20).map((key) => backend.get(key)));
       if (probes.every((p) => p.status === 'fulfilled')) break;
       if (performance.now() > deadline) throw new Error('operations on the failed master slots never recovered');
       await sleep(100);
@@ -118,7 +124,12 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
 
     // After the failover every operation succeeds, and every session written before the kill is there.
     const results = await Promise.all(keys.map((key) => backend.get(key)));
-    results.forEach((result, i) => expect(result).toMatchObject({ ok: true, value: valueOf.get(keys[i] as string) }));
+    let lateKept = 0;
+    results.forEach((result, i) => {
+      const key = keys[i] as string;
+      if (lateKeys.includes(key) && result.ok && result.value === 'late') lateKept++;
+      else expect(result).toMatchObject({ ok: true, value: valueOf.get(key) });
+    });
     await Promise.all(keys.map((key) => backend.set(key, `${valueOf.get(key)}!`)));
     expect(await Promise.all(keys.map((key) => backend.get(key)))).toEqual(keys.map((key) => expect.objectContaining({ ok: true, value: `${valueOf.get(key)}!` })));
     const fresh = await Promise.all(Array.from({ length: 100 }, () => backend.generate()));
@@ -127,8 +138,9 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
 
     console.log(
       `[redis-cluster failover] killed master :${victim.port} (${onVictim.length}/${keys.length} sessions); cluster ok after ${Math.round(promotionMs)} ms; ` +
-        `operations on its slots served again after ${Math.round(recoveredMs)} ms; slowest op during failover ${Math.round(slowest)} ms; ` +
-        `outcomes during failover: ${JSON.stringify(Object.fromEntries(outcomes))}`,
+        `operations on its slots served again after ${Math.round(recoveredMs)} ms; ` +
+        `writes acknowledged just before the kill kept: ${lateKept}/${lateKeys.length}; slowest op during failover ${Math.round(slowest)} ms; ` +
+        `outcomes during failover: ${JSON.stringify(Object.fromEntries(outcomes))}; errors: ${[...messages].join(' | ')}`,
     );
   }, 45_000);
 });

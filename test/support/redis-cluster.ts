@@ -77,15 +77,19 @@ export class RedisTestCluster {
       });
   }
 
-  /** Polls until every node in `ports` says `cluster_state:ok` and all 16384 slots are served by live masters. */
-  async waitUntilHealthy(ports: number[], timeoutMs: number): Promise<void> {
+  /**
+   * Polls until every node in `ports` says `cluster_state:ok` and all 16384
+   * slots are served by live masters other than `gone` (the id of a node
+   * that was killed and whose replica must take over).
+   */
+  async waitUntilHealthy(ports: number[], timeoutMs: number, gone?: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
         const states = await Promise.all(ports.map((port) => rawCommand(port, 'CLUSTER INFO')));
         if (states.every((info) => info.includes('cluster_state:ok'))) {
           const nodes = await this.nodes(ports[0] as number);
-          const served = nodes.filter((n) => n.role === 'master' && !n.failed).flatMap((n) => n.slots).reduce((sum, [a, b]) => sum + b - a + 1, 0);
+          const served = nodes.filter((n) => n.role === 'master' && !n.failed && n.id !== gone).flatMap((n) => n.slots).reduce((sum, [a, b]) => sum + b - a + 1, 0);
           if (served === 16_384) return;
         }
       } catch {
