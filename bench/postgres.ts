@@ -1,0 +1,309 @@
+// `npm run bench -- postgres [--seconds N] [--preload N] [--in-flight 1,64] [--ops get,set,generate,clear]`
+//
+// Issue 2 part 8: ops/s of get, set, generate and clear for sessionkit's
+// PostgresBackend, connect-pg-simple (express-session's PostgreSQL store) and
+// raw `pg` with one text query per operation, on the same server, each with its
+// own `pg` Pool of the same size, cells interleaved so that noise on the shared
+// machine spreads over every library alike. Every operation checks its own
+// answer (a get that finds nothing counts as an error), so a broken fast path
+// cannot pass for a fast one.
+import { randomBytes } from 'node:crypto';
+import { promisify, parseArgs } from 'node:util';
+import connectPgSimple from 'connect-pg-simple';
+import session from 'express-session';
+import type { SessionData } from 'express-session';
+import pg from 'pg';
+import { PostgresBackend } from '../src/backends/postgres/index.js';
+import { generateKey } from '../src/core/keys.js';
+import { ONE_WEEK } from '../src/core/period.js';
+import { measure, type Measurement } from './lib/measure.js';
+import { printTable, saveResults } from './lib/report.js';
+
+const POOL_MAX = 10;
+const OPERATIONS = ['get', 'set', 'generate', 'clear'] as const;
+type Operation = (typeof OPERATIONS)[number];
+
+/** Issue 2's targets: sessionkit ÷ connect-pg-simple at a given concurrency. */
+const TARGETS: { operation: Operation; inFlight: number; ratio: number }[] = [
+  ...OPERATIONS.map((operation) => ({ operation, inFlight: 64, ratio: operation === 'get' ? 8 : 4 })),
+  ...OPERATIONS.map((operation) => ({ operation, inFlight: 1, ratio: 1.3 })),
+];
+
+/** One library under test, reduced to the four operations on a table of its own. */
+interface Subject {
+  library: string;
+  pool: pg.Pool;
+  table: string;
+  /** Creates a fresh table (dropping a leftover from an interrupted run). */
+  setup(): Promise<void>;
+  generate(): Promise<string>;
+  /** Rejects unless the session was found with a value. */
+  get(key: string): Promise<void>;
+  set(key: string): Promise<void>;
+  clear(key: string): Promise<void>;
+  /** Drops the table; the pool is ended by the caller. */
+  teardown(): Promise<void>;
+}
+
+// What express-session keeps for a logged-in user: its cookie and a user id (~120 bytes as JSON).
+const cookieExpires = new Date(Date.now() + ONE_WEEK * 1000).toISOString();
+const sessionObject = () => ({
+  cookie: { originalMaxAge: ONE_WEEK * 1000, expires: cookieExpires, httpOnly: true, path: '/' },
+  userId: 'u_1234567',
+});
+const sessionJson = JSON.stringify(sessionObject());
+
+const connection: pg.ClientConfig = process.env.DATABASE_URL
+  ? { connectionString: process.env.DATABASE_URL }
+  : { host: '127.0.0.1', port: 5432, database: 'test', user: process.env.PGUSER ?? process.env.USER ?? 'postgres' };
+
+function newPool(): pg.Pool {
+  const pool = new pg.Pool({ ...connection, max: POOL_MAX });
+  pool.on('error', (error) => console.error('idle pool client failed:', error.message));
+  return pool;
+}
+
+function sessionkitSubject(): Subject {
+  const pool = newPool();
+  const table = 'bench_sessionkit';
+  const backend = new PostgresBackend(pool, { table });
+  return {
+    library: 'sessionkit',
+    pool,
+    table,
+    async setup() {
+      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+      await backend.ensureSchema();
+    },
+    generate: () => backend.generate({ value: sessionJson }),
+    async get(key) {
+      const result = await backend.get(key);
+      if (!result.ok) throw new Error(`sessionkit: ${result.error} for ${key}`);
+    },
+    set: (key) => backend.set(key, sessionJson),
+    clear: (key) => backend.clear(key),
+    async teardown() {
+      await backend.close();
+      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    },
+  };
+}
+
+function rawPgSubject(): Subject {
+  const pool = newPool();
+  const table = 'bench_raw_pg';
+  return {
+    library: 'raw pg',
+    pool,
+    table,
+    async setup() {
+      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+      await pool.query(`CREATE TABLE ${table} (session_key char(40) PRIMARY KEY, expire_date timestamp(2) with time zone NOT NULL, session_data text)`);
+      await pool.query(`CREATE INDEX ${table}_expire_date ON ${table} (expire_date)`);
+    },
+    async generate() {
+      const key = generateKey();
+      await pool.query(`INSERT INTO ${table} (session_key, expire_date, session_data) VALUES ($1::char(40), NOW() + make_interval(secs => $2::int), $3::text)`, [key, ONE_WEEK, sessionJson]);
+      return key;
+    },
+    async get(key) {
+      const { rows } = await pool.query(
+        `SELECT session_data, GREATEST(0, floor(extract(epoch FROM expire_date - NOW())))::int AS period FROM ${table} WHERE session_key = $1::char(40) AND expire_date > NOW()`,
+        [key],
+      );
+      if (rows.length !== 1 || rows[0].session_data === null) throw new Error(`raw pg: no session ${key}`);
+    },
+    async set(key) {
+      const { rowCount } = await pool.query(
+        `UPDATE ${table} SET session_data = $2::text, expire_date = NOW() + make_interval(secs => $3::int) WHERE session_key = $1::char(40) AND expire_date > NOW()`,
+        [key, sessionJson, ONE_WEEK],
+      );
+      if (rowCount !== 1) throw new Error(`raw pg: set missed ${key}`);
+    },
+    async clear(key) {
+      await pool.query(`DELETE FROM ${table} WHERE session_key = $1::char(40)`, [key]);
+    },
+    async teardown() {
+      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    },
+  };
+}
+
+function connectPgSimpleSubject(): Subject {
+  const pool = newPool();
+  const table = 'bench_connect_pg_simple';
+  const PGStore = connectPgSimple(session);
+  const store = new PGStore({ pool, tableName: table, createTableIfMissing: false, pruneSessionInterval: false });
+  const get = promisify(store.get.bind(store));
+  const set = promisify(store.set.bind(store)) as (sid: string, sess: SessionData) => Promise<void>;
+  const destroy = promisify(store.destroy.bind(store)) as (sid: string) => Promise<void>;
+  // express-session saves a new session under uid-safe's 24 random bytes as base64url.
+  const newSid = () => randomBytes(24).toString('base64url');
+  return {
+    library: 'connect-pg-simple',
+    pool,
+    table,
+    async setup() {
+      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+      // connect-pg-simple's table.sql, under our table name.
+      await pool.query(`CREATE TABLE ${table} (sid varchar NOT NULL COLLATE "default", sess json NOT NULL, expire timestamp(6) NOT NULL, CONSTRAINT ${table}_pkey PRIMARY KEY (sid))`);
+      await pool.query(`CREATE INDEX ${table}_expire ON ${table} (expire)`);
+    },
+    async generate() {
+      const sid = newSid();
+      await set(sid, sessionObject() as unknown as SessionData);
+      return sid;
+    },
+    async get(sid) {
+      if (!(await get(sid))) throw new Error(`connect-pg-simple: no session ${sid}`);
+    },
+    async set(sid) {
+      await set(sid, sessionObject() as unknown as SessionData);
+    },
+    async clear(sid) {
+      await destroy(sid);
+    },
+    async teardown() {
+      await store.close();
+      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+    },
+  };
+}
+
+/** Runs `op` over `count` inputs with `inFlight` workers, untimed (preloading). */
+async function fill<T>(count: number, inFlight: number, op: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  let started = 0;
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      out.push(await op());
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return out;
+}
+
+const ratioOf = (results: Measurement[], operation: string, inFlight: number, other: string) => {
+  const find = (library: string) => results.find((r) => r.library === library && r.operation === operation && r.inFlight === inFlight);
+  const mine = find('sessionkit');
+  const theirs = find(other);
+  return mine && theirs ? mine.opsPerSecond / theirs.opsPerSecond : undefined;
+};
+
+/** `npm run bench -- postgres`: see the header comment; flags `--seconds`, `--preload`, `--in-flight`, `--ops`, `--libraries`. */
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: 'string', default: '3' },
+      preload: { type: 'string', default: '10000' },
+      'in-flight': { type: 'string', default: '1,64' },
+      ops: { type: 'string', default: OPERATIONS.join(',') },
+      libraries: { type: 'string' },
+    },
+  });
+  const durationMs = Number(values.seconds) * 1000;
+  const warmupMs = Math.min(1000, durationMs / 4);
+  const preload = Number(values.preload);
+  const inFlights = values['in-flight'].split(',').map(Number);
+  const operations = values.ops.split(',') as Operation[];
+  if (!(durationMs > 0) || !(preload > 0) || inFlights.some((n) => !(n > 0)) || operations.some((op) => !OPERATIONS.includes(op))) {
+    throw new TypeError(`bad arguments: ${args.join(' ')}`);
+  }
+
+  const factories: [string, () => Subject][] = [
+    ['sessionkit', sessionkitSubject],
+    ['connect-pg-simple', connectPgSimpleSubject],
+    ['raw pg', rawPgSubject],
+  ];
+  const wanted = values.libraries?.split(',') ?? factories.map(([name]) => name);
+  const subjects = factories.filter(([name]) => wanted.includes(name)).map(([, make]) => make());
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    for (const subject of subjects) {
+      await subject.teardown().catch((error: unknown) => console.error(`${subject.library}: teardown failed:`, error));
+      await subject.pool.end().catch(() => {});
+    }
+  };
+  // On Ctrl-C, drop the tables from a connection of its own (the pools are busy) and leave.
+  const onSignal = () => {
+    cleaned = true;
+    const client = new pg.Client(connection);
+    void client
+      .connect()
+      .then(() => client.query(subjects.map((s) => `DROP TABLE IF EXISTS ${s.table};`).join('')))
+      .catch((error: unknown) => console.error('dropping the bench tables failed:', error))
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+
+  const results: Measurement[] = [];
+  try {
+    const [{ version }] = (await subjects[0]!.pool.query<{ version: string }>(`SELECT current_setting('server_version') AS version`)).rows as [{ version: string }];
+    // Keys of live sessions to read and write (round-robin), and per library a stock of keys to clear.
+    const liveKeys = new Map<Subject, string[]>();
+    const spareKeys = new Map<Subject, string[]>();
+    for (const subject of subjects) {
+      await subject.setup();
+      liveKeys.set(subject, await fill(preload, 64, () => subject.generate()));
+      spareKeys.set(subject, []);
+      await subject.pool.query('VACUUM ANALYZE');
+    }
+    const title = `PostgreSQL ${version}, pg Pool max ${POOL_MAX} per library, ${durationMs / 1000} s per cell after ${warmupMs / 1000} s warm-up, ${preload} sessions preloaded`;
+    console.log(`${title}\nvalue: ${sessionJson.length} bytes of JSON\n`);
+
+    for (const inFlight of inFlights) {
+      for (const operation of operations) {
+        for (const subject of subjects) {
+          const live = liveKeys.get(subject)!;
+          const spare = spareKeys.get(subject)!;
+          let op: (i: number) => Promise<unknown>;
+          let outOfKeys = 0;
+          if (operation === 'get') op = (i) => subject.get(live[i % live.length]!);
+          else if (operation === 'set') op = (i) => subject.set(live[i % live.length]!);
+          else if (operation === 'generate') op = async () => spare.push(await subject.generate());
+          else {
+            // Clearing must remove a real row each time: top the stock up (untimed) to
+            // 1.5x what this library's fastest write at this concurrency would consume.
+            const writes = results.filter((r) => r.library === subject.library && r.inFlight === inFlight && (r.operation === 'set' || r.operation === 'generate'));
+            const fastest = Math.max(0, ...writes.map((r) => r.opsPerSecond));
+            const need = Math.ceil(1.5 * (fastest || 20_000) * ((durationMs + warmupMs) / 1000));
+            if (spare.length < need) {
+              for (const key of await fill(need - spare.length, 64, () => subject.generate())) spare.push(key);
+            }
+            op = (i) => {
+              if (i >= spare.length) outOfKeys++;
+              return subject.clear(spare[i % spare.length]!);
+            };
+          }
+          const result = await measure({ library: subject.library, operation, inFlight, durationMs, warmupMs, op });
+          if (operation === 'clear') {
+            spare.length = 0;
+            if (outOfKeys > 0) console.warn(`${subject.library}: clear ran out of keys; ${outOfKeys} clears hit missing rows`);
+          }
+          results.push(result);
+          console.error(`${subject.library} ${operation} x${inFlight}: ${Math.round(result.opsPerSecond)} ops/s, ${result.errors} errors`);
+        }
+      }
+    }
+
+    console.log('');
+    const table = printTable(title, results);
+    const targets = TARGETS.filter((t) => inFlights.includes(t.inFlight) && operations.includes(t.operation)).map((t) => {
+      const ratio = ratioOf(results, t.operation, t.inFlight, 'connect-pg-simple');
+      return { ...t, measured: ratio, met: ratio !== undefined && ratio >= t.ratio };
+    });
+    const lines = ['### Targets (issue 2): sessionkit ÷ connect-pg-simple', '', '| operation | in flight | target | measured | met |', '|---|---:|---:|---:|---|'];
+    for (const t of targets) {
+      lines.push(`| ${t.operation} | ${t.inFlight} | >= ${t.ratio}x | ${t.measured === undefined ? 'n/a' : `${t.measured.toFixed(2)}x`} | ${t.met ? 'yes' : 'NO'} |`);
+    }
+    console.log(`${lines.join('\n')}\n`);
+    saveResults('postgres', { server: `PostgreSQL ${version}`, poolMax: POOL_MAX, durationMs, warmupMs, preload, valueBytes: sessionJson.length, results, targets, table });
+  } finally {
+    process.off('SIGINT', onSignal);
+    await cleanup();
+  }
+}
