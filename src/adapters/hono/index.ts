@@ -1,0 +1,62 @@
+/**
+ * `sessionkit/hono`: typed sessions for Hono 4, as middleware with a typed
+ * context variable.
+ *
+ * ```ts
+ * const app = new Hono<SessionEnv<{ count: number }>>();
+ * app.use(sessionMiddleware(backend));
+ * app.get('/counter', async (c) => {
+ *   const { count } = await c.var.session.update((d) => ({ ...d, count: (d.count ?? 0) + 1 }));
+ *   return c.text(String(count));
+ * });
+ * ```
+ */
+import type { MiddlewareHandler } from 'hono';
+import type { Backend } from '../../core/contract.js';
+import { SessionEngine } from '../../http/engine.js';
+import { applySessionHeaders } from '../../http/headers.js';
+import type { SessionOptions } from '../../http/session-options.js';
+import type { Session } from '../../http/typed-session.js';
+
+export type { Session, SessionOptions, SessionStatus } from '../../http/index.js';
+export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
+
+/** Options of {@link sessionMiddleware}: the typed-session options, nothing Hono-specific. */
+export type HonoSessionOptions = SessionOptions;
+
+/** The Hono environment the middleware provides: `c.var.session` / `c.get('session')`, typed. */
+export interface SessionEnv<Data extends object = Record<string, unknown>> {
+  Variables: { session: Session<Data> };
+}
+
+/**
+ * Hono 4 middleware that sets the typed context variable `session`. The
+ * session is read before `next()` (one store read when the request has a
+ * session cookie) and saved after it, before Hono hands the response to the
+ * server: a store failure is thrown to Hono's error handler (`app.onError`,
+ * 500 by default), whose response carries no `Set-Cookie`.
+ *
+ * Throws a `TypeError` at once for a backend without `compareAndSet` or an
+ * invalid option.
+ */
+export function sessionMiddleware<Data extends object = Record<string, unknown>>(
+  backend: Backend,
+  options: HonoSessionOptions = {},
+): MiddlewareHandler<SessionEnv<Data>> {
+  const engine = new SessionEngine<Data>(backend, options);
+  return async function sessionkit(c, next) {
+    const context = await engine.load(c.req.header('cookie'));
+    c.set('session', context.session);
+    await next();
+    const pairs = await context.commit();
+    applySessionHeaders(
+      {
+        get: (name) => c.res.headers.get(name),
+        // c.header copies an immutable Response (one returned by fetch) before changing it.
+        set: (name, value) => c.header(name, value),
+        append: (name, value) => c.header(name, value, { append: true }),
+      },
+      pairs,
+    );
+  };
+}

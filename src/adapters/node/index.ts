@@ -1,0 +1,100 @@
+/**
+ * `sessionkit/node`: typed sessions for a plain `node:http` (or `node:https`)
+ * request listener.
+ *
+ * ```ts
+ * const server = http.createServer(withSession<{ count: number }>(backend, {}, async (req, res, session) => {
+ *   const { count } = await session.update((d) => ({ ...d, count: (d.count ?? 0) + 1 }));
+ *   res.end(String(count));
+ * }));
+ * ```
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Backend } from '../../core/contract.js';
+import { SessionEngine } from '../../http/engine.js';
+import type { SessionOptions } from '../../http/session-options.js';
+import type { Session } from '../../http/typed-session.js';
+import { commitBeforeHead } from './hold-head.js';
+
+export type { Session, SessionOptions, SessionStatus } from '../../http/index.js';
+export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
+export { commitBeforeHead, nodeHeaderTarget } from './hold-head.js';
+
+/** Options of {@link withSession}: the typed-session options plus the error hook. */
+export interface NodeSessionOptions extends SessionOptions {
+  /**
+   * Answers a request whose session could not be loaded or saved, or whose
+   * handler threw or rejected. Called with the head unwritten unless the
+   * handler already wrote it; when saving fails after a handler error, it is
+   * called again for the store failure, whose response replaces the first. Default: a plain-text 500
+   * (the error is logged to stderr unless `NODE_ENV` is `test`).
+   */
+  onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
+}
+
+/** A request handler that also receives the request's typed session. */
+export type SessionHandler<Data extends object> = (req: IncomingMessage, res: ServerResponse, session: Session<Data>) => void | Promise<void>;
+
+const sessions = new WeakMap<IncomingMessage, Session<object>>();
+
+/**
+ * Wraps `handler` into a `node:http` request listener with a typed session.
+ * The session is read before `handler` runs (one store read when the request
+ * has a session cookie) and saved before the response head is written; a
+ * store failure then becomes `onError`'s response and no cookie is sent.
+ * Throws a `TypeError` at once for a backend without `compareAndSet` or an
+ * invalid option. The listener's promise never rejects.
+ */
+export function withSession<Data extends object = Record<string, unknown>>(
+  backend: Backend,
+  options: NodeSessionOptions,
+  handler: SessionHandler<Data>,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const { onError = defaultOnError, ...sessionOptions } = options;
+  if (typeof onError !== 'function') throw new TypeError('onError must be a function');
+  if (typeof handler !== 'function') throw new TypeError('withSession needs a handler function');
+  const engine = new SessionEngine<Data>(backend, sessionOptions);
+
+  return async (req, res) => {
+    const respondWithError = (error: unknown) => {
+      try {
+        onError(error, req, res);
+      } catch {
+        if (!res.headersSent) res.statusCode = 500;
+        res.end();
+      }
+    };
+    try {
+      const context = await engine.load(req.headers.cookie);
+      sessions.set(req, context.session as Session<object>);
+      // A commit failure drops whatever the response held (an error page included) and answers anew.
+      commitBeforeHead(res, context.commit, respondWithError);
+      await handler(req, res, context.session);
+    } catch (error) {
+      respondWithError(error);
+    }
+  };
+}
+
+/**
+ * The session {@link withSession} attached to `req`, for code that receives
+ * only the request. Throws when the request did not go through `withSession`.
+ */
+export function getSession<Data extends object = Record<string, unknown>>(req: IncomingMessage): Session<Data> {
+  const session = sessions.get(req);
+  if (session === undefined) throw new Error('no session on this request: wrap the listener with withSession()');
+  return session as Session<Data>;
+}
+
+function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
+  if (process.env.NODE_ENV !== 'test') console.error(error);
+  if (res.headersSent) {
+    res.destroy(error instanceof Error ? error : undefined);
+    return;
+  }
+  const body = 'Internal Server Error';
+  res.statusCode = 500;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
+}

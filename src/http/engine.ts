@@ -1,0 +1,49 @@
+import type { Backend } from '../core/contract.js';
+import type { HeaderPair } from './headers.js';
+import type { CookieHeader } from './read-cookie.js';
+import { RequestSession } from './request-session.js';
+import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
+import type { Session } from './typed-session.js';
+
+/** One request's typed session and the step that saves it. */
+export interface SessionContext<Data extends object = Record<string, unknown>> {
+  /** The session handed to the application. */
+  readonly session: Session<Data>;
+  /**
+   * Saves the session and resolves to the headers the response must carry
+   * (apply them with `applySessionHeaders`). Call it once the handler is done
+   * and before the response head is written; later calls return the same
+   * promise. On rejection send the error response without any of these headers:
+   * the client keeps its old cookie, and its session is unchanged.
+   */
+  commit(): Promise<HeaderPair[]>;
+}
+
+/**
+ * Typed sessions over a backend, framework-agnostic: what every adapter is
+ * built on, and what a new adapter (Koa, a custom server) would use.
+ * `load(cookieHeader)` before the handler, `commit()` before the head.
+ */
+export class SessionEngine<Data extends object = Record<string, unknown>> {
+  /** The options after defaults, checked at construction. */
+  readonly options: ResolvedSessionOptions;
+
+  /** Throws a `TypeError` when `backend` has no `compareAndSet` or an option is invalid. */
+  constructor(backend: Backend, options: SessionOptions = {}) {
+    this.options = resolveSessionOptions(backend, options);
+  }
+
+  /** Name of the session cookie. */
+  get cookieName(): string {
+    return this.options.cookieName;
+  }
+
+  /**
+   * The session named by a request's `Cookie` header: at most one store read,
+   * none without a well-formed session cookie. Rejects only on a store failure.
+   */
+  async load(cookieHeader: CookieHeader): Promise<SessionContext<Data>> {
+    const session = await RequestSession.load<Data>(this.options, cookieHeader);
+    return { session, commit: () => session.commit() };
+  }
+}

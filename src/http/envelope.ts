@@ -1,0 +1,35 @@
+/** Session data: a JSON object, field by field. */
+export type DataRecord = Record<string, unknown>;
+
+/** What a typed session stores as the backend's string value. */
+export interface Envelope {
+  /** When the session was created, in milliseconds since the epoch (for the absolute lifetime). */
+  readonly createdAtMs: number;
+  /** The session data. */
+  readonly data: DataRecord;
+}
+
+/** The JSON text stored for `envelope`: `{"createdAtMs":…,"data":{…}}`. */
+export function encodeEnvelope(envelope: Envelope): string {
+  return JSON.stringify({ createdAtMs: envelope.createdAtMs, data: envelope.data });
+}
+
+/** The envelope stored in `value`, or undefined for anything that is not one (never throws). */
+export function decodeEnvelope(value: string): Envelope | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { createdAtMs, data } = parsed as Record<string, unknown>;
+  if (typeof createdAtMs !== 'number' || !Number.isFinite(createdAtMs)) return undefined;
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  return { createdAtMs, data: data as DataRecord };
+}
+
+/** Bytes of UTF-8 in `text`. */
+export function utf8Bytes(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
+}

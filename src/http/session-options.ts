@@ -1,0 +1,104 @@
+import { requireCompareAndSet, type Backend, type CompareAndSetBackend } from '../core/contract.js';
+import { assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from '../core/validate.js';
+import { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
+
+/** Default of {@link SessionOptions.touchAfterSeconds}: one minute. */
+export const DEFAULT_TOUCH_AFTER_SECONDS = 60;
+/** Default of {@link SessionOptions.maxUpdateAttempts}. */
+export const DEFAULT_MAX_UPDATE_ATTEMPTS = 100;
+
+/**
+ * Options of typed sessions, the same for every adapter (node:http, Express,
+ * Fastify, Hono). Every field is optional; a bad value throws a `TypeError`
+ * when the middleware is created.
+ */
+export interface SessionOptions {
+  /** Name of the session cookie; default `sid`. Prefer `__Host-sid` with `secure` in production. */
+  cookieName?: string;
+  /** Cookie attributes; default `Path=/; HttpOnly; SameSite=Lax`, persistent. */
+  cookie?: CookieOptions;
+  /**
+   * Seconds of inactivity after which a session ends (rolling expiry: each
+   * write, and each request once {@link touchAfterSeconds} have passed, restarts
+   * it). Default: the backend's `defaultPeriod()` at the time of each write.
+   */
+  idleTimeoutSeconds?: number;
+  /**
+   * Write throttling: a request that changes nothing renews the expiry (a store
+   * write plus a fresh cookie) only when that would extend it by at least this
+   * many seconds. `0` renews on every request. Default 60; must be below the
+   * idle timeout.
+   */
+  touchAfterSeconds?: number;
+  /** Seconds after creation when a session ends however active it is; default none. `regenerate()` keeps the creation time. */
+  absoluteLifetimeSeconds?: number;
+  /**
+   * Compare-and-set attempts of one `update(fn)` or one commit before it
+   * rejects with a `SessionConflictError`; default 100. Attempts after a
+   * conflict wait a short random delay.
+   */
+  maxUpdateAttempts?: number;
+  /** Largest stored session (JSON envelope), in bytes of UTF-8; default and upper bound: the backend's `maxValueBytes` (1 MiB if it has none). */
+  maxDataBytes?: number;
+  /** Wall clock in milliseconds since the epoch, for creation times; default `Date.now`. Tests pass a clock they control. */
+  nowMs?: () => number;
+}
+
+/** {@link SessionOptions} checked and with defaults applied. */
+export interface ResolvedSessionOptions {
+  readonly backend: CompareAndSetBackend;
+  readonly cookieName: string;
+  readonly cookie: ResolvedCookieOptions;
+  readonly idleTimeoutSeconds: number | undefined;
+  readonly touchAfterSeconds: number;
+  readonly absoluteLifetimeSeconds: number | undefined;
+  readonly maxUpdateAttempts: number;
+  readonly maxDataBytes: number;
+  readonly nowMs: () => number;
+}
+
+/**
+ * Checks `options` against `backend` once, at setup: a backend without
+ * `compareAndSet` or any invalid option is a `TypeError` here, not at the
+ * first request. `options` is never mutated.
+ */
+export function resolveSessionOptions(backend: Backend, options: SessionOptions = {}): ResolvedSessionOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError('session options must be an object');
+  const casBackend = requireCompareAndSet(backend, 'typed sessions (update() and field merging)');
+  const backendMax = (backend as { maxValueBytes?: unknown }).maxValueBytes;
+  const storeMaxBytes = typeof backendMax === 'number' && Number.isSafeInteger(backendMax) && backendMax > 0 ? backendMax : DEFAULT_MAX_VALUE_BYTES;
+  const {
+    cookieName = DEFAULT_COOKIE_NAME,
+    cookie = {},
+    idleTimeoutSeconds,
+    touchAfterSeconds = DEFAULT_TOUCH_AFTER_SECONDS,
+    absoluteLifetimeSeconds,
+    maxUpdateAttempts = DEFAULT_MAX_UPDATE_ATTEMPTS,
+    maxDataBytes = storeMaxBytes,
+    nowMs = Date.now,
+  } = options;
+
+  if (idleTimeoutSeconds !== undefined) assertWholeNumberOption(idleTimeoutSeconds, 'idleTimeoutSeconds', 1);
+  assertWholeNumberOption(touchAfterSeconds, 'touchAfterSeconds', 0);
+  const idle = idleTimeoutSeconds ?? backend.defaultPeriod();
+  if (touchAfterSeconds >= idle) {
+    throw new TypeError(`touchAfterSeconds (${touchAfterSeconds}) must be below the idle timeout (${idle} s), or active sessions would expire`);
+  }
+  if (absoluteLifetimeSeconds !== undefined) assertWholeNumberOption(absoluteLifetimeSeconds, 'absoluteLifetimeSeconds', 1);
+  assertWholeNumberOption(maxUpdateAttempts, 'maxUpdateAttempts', 1);
+  assertWholeNumberOption(maxDataBytes, 'maxDataBytes', 1);
+  if (maxDataBytes > storeMaxBytes) throw new TypeError(`maxDataBytes (${maxDataBytes}) is over the backend's maxValueBytes (${storeMaxBytes})`);
+  if (typeof nowMs !== 'function') throw new TypeError('nowMs must be a function');
+
+  return Object.freeze({
+    backend: casBackend,
+    cookieName,
+    cookie: resolveCookieOptions(cookieName, cookie),
+    idleTimeoutSeconds,
+    touchAfterSeconds,
+    absoluteLifetimeSeconds,
+    maxUpdateAttempts,
+    maxDataBytes,
+    nowMs,
+  });
+}

@@ -1,0 +1,69 @@
+/** Where a typed session stands in this request, as scs's `Status`. */
+export type SessionStatus =
+  /** Nothing was written in this request (a throttled expiry renewal may still happen). */
+  | 'unmodified'
+  /** Data was set, unset, updated or the key regenerated: the response will save it. */
+  | 'modified'
+  /** `destroy()` was called and nothing was written since. */
+  | 'destroyed';
+
+/**
+ * A typed session: `Data` is a JSON object, stored as the backend's string
+ * value. Fields are read synchronously (the adapter loads the session before
+ * the handler runs, at most one store read per request, none without a
+ * cookie) and written by tracking which fields this request changed: only
+ * those are merged into the stored session when the response is committed,
+ * with a compare-and-set loop, so parallel requests writing different fields
+ * never erase each other. The commit happens before the response head is
+ * written; a request that writes nothing creates no session and sets no cookie.
+ *
+ * Values go through JSON: `set` stores a copy, a `Date` comes back as a string,
+ * `undefined` removes the field. Mutating an object returned by `get` changes
+ * nothing until it is `set` again.
+ */
+export interface Session<Data extends object = Record<string, unknown>> {
+  /** The field's value: this request's own change if any, else what was stored when the request began. */
+  get<K extends keyof Data & string>(name: K): Data[K] | undefined;
+  /**
+   * Changes one field, saved with the response. Throws a `TypeError` for a
+   * value JSON cannot hold, and a `SessionDataTooLargeError` when the session
+   * would exceed `maxDataBytes` (the change is then dropped).
+   */
+  set<K extends keyof Data & string>(name: K, value: Data[K]): void;
+  /** Removes one field, saved with the response. */
+  unset(name: keyof Data & string): void;
+  /** True when the field has a value (in this request's view). */
+  has(name: keyof Data & string): boolean;
+  /** A snapshot of all fields as this request sees them (stored data plus its own changes). */
+  readonly data: Readonly<Partial<Data>>;
+  /**
+   * Atomic read-modify-write, done now rather than with the response: `fn`
+   * gets the latest stored data (plus this request's pending changes) and
+   * returns the new data, which replaces the stored data with a
+   * compare-and-set; on a conflict `fn` runs again on fresher data, so it must
+   * be pure. Creates the session when there is none. Resolves to the data
+   * written; rejects with a `SessionConflictError` after `maxUpdateAttempts`,
+   * a `SessionDataTooLargeError`, or a `BackendError`, having written nothing.
+   */
+  update(fn: (data: Partial<Data>) => Partial<Data>): Promise<Partial<Data>>;
+  /**
+   * Moves the data to a new key and removes the old one, when the response is
+   * committed; call it when privileges change (login) against session
+   * fixation. The creation time (absolute lifetime) is kept.
+   */
+  regenerate(): void;
+  /**
+   * Removes the session from the store and expires the cookie, when the
+   * response is committed (logout). Fields set afterwards start a new session
+   * under a new key.
+   */
+  destroy(): void;
+  /** Whether this request changed the session; see {@link SessionStatus}. */
+  readonly status: SessionStatus;
+  /** True when the request brought no live session (none, expired, forged or hostile cookie). */
+  readonly isNew: boolean;
+  /** Seconds until the stored session expires, as known in this request; undefined while nothing is stored. */
+  readonly expiresInSeconds: number | undefined;
+  /** When the stored session was created; undefined while nothing is stored. */
+  readonly createdAt: Date | undefined;
+}
