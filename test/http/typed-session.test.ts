@@ -1,0 +1,323 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BackendError, generateKey, MemoryBackend, type Backend } from '../../src/index.js';
+import { SessionConflictError, SessionDataTooLargeError, SessionEngine, type SessionOptions } from '../../src/http/index.js';
+import { InstrumentedBackend, TestClock } from './support/instrumented-backend.js';
+import { simulate, storedData } from './support/simulate.js';
+
+interface Data {
+  user?: string;
+  count?: number;
+  a?: string;
+  b?: string;
+  blob?: string;
+  big?: bigint;
+  __proto__?: string;
+}
+
+const opened: MemoryBackend[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((b) => b.close()));
+});
+
+function setup(options: SessionOptions = {}, clock?: TestClock) {
+  const memory = new MemoryBackend(clock ? { nowMs: clock.monotonicMs } : {});
+  opened.push(memory);
+  const backend = new InstrumentedBackend(memory);
+  const engine = new SessionEngine<Data>(backend, { ...(clock ? { nowMs: clock.nowMs } : {}), ...options });
+  return { memory, backend, engine };
+}
+
+/** A session holding `data`, created through the engine; returns its key. */
+async function created(engine: SessionEngine<Data>, data: Partial<Data>): Promise<string> {
+  const { cookie } = await simulate(engine, undefined, (s) => {
+    for (const [k, v] of Object.entries(data)) s.set(k as 'a', v as string);
+  });
+  if (cookie === undefined) throw new Error('no cookie');
+  return cookie.value!;
+}
+
+describe('typed sessions: laziness', () => {
+  it('a request without a cookie that only reads costs no store call and sets no cookie', async () => {
+    const { backend, engine } = setup();
+    const { pairs, session } = await simulate(engine, undefined, (s) => s.get('user'));
+    expect(pairs).toEqual([['Vary', 'Cookie']]);
+    expect(session.isNew).toBe(true);
+    expect(backend.calls).toEqual({ get: 0, generate: 0, set: 0, compareAndSet: 0, clear: 0 });
+  });
+
+  it('a request with a cookie that only reads costs one get and no write', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { user: 'ann' });
+    backend.resetCounts();
+    const { pairs, session } = await simulate(engine, key, (s) => expect(s.get('user')).toBe('ann'));
+    expect(pairs).toEqual([['Vary', 'Cookie']]);
+    expect(session.isNew).toBe(false);
+    expect(backend.calls.get).toBe(1);
+    expect(backend.writes).toBe(0);
+  });
+
+  it('the first write creates the session: one generate, a cookie with Max-Age = idle timeout', async () => {
+    const { backend, engine } = setup({ idleTimeoutSeconds: 3600 });
+    const { cookie, session } = await simulate(engine, undefined, (s) => s.set('user', 'ann'));
+    expect(backend.calls.generate).toBe(1);
+    expect(cookie).toMatchObject({ name: 'sid', maxAge: 3600, path: '/', httpOnly: true, sameSite: 'lax' });
+    expect(await storedData(backend, cookie!.value!)).toEqual({ user: 'ann' });
+    expect(session.status).toBe('modified');
+    expect(session.expiresInSeconds).toBe(3600);
+  });
+
+  it('a forged well-formed key is never adopted: the write makes a new key', async () => {
+    const { backend, engine } = setup();
+    const forged = generateKey();
+    const { cookie, session } = await simulate(engine, forged, (s) => s.set('user', 'eve'));
+    expect(session.isNew).toBe(true);
+    expect(cookie!.value).not.toBe(forged);
+    expect(await backend.get(forged)).toEqual({ ok: false, error: 'NotFound' });
+  });
+
+  it('a stored value that is not a typed session is no session', async () => {
+    const { backend, engine } = setup();
+    const key = await backend.generate({ value: 'not json {' });
+    const { session } = await simulate(engine, key);
+    expect(session.isNew).toBe(true);
+    expect(session.data).toEqual({});
+  });
+});
+
+describe('typed sessions: fields', () => {
+  it('set/get/unset/has/data through JSON, undefined unsets, a __proto__ field stays a field', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { a: 'x', b: 'y' });
+    const { session } = await simulate(engine, key, (s) => {
+      s.set('user', 'ann');
+      s.unset('a');
+      s.set('b', undefined);
+      s.set('__proto__', 'p');
+      expect(s.has('a')).toBe(false);
+      expect(s.get('user')).toBe('ann');
+      expect(Object.getPrototypeOf(s.data)).toBe(Object.prototype);
+    });
+    expect(session.data).toEqual({ user: 'ann', ['__proto__']: 'p' });
+    const stored = await storedData(backend, key);
+    expect(Object.keys(stored!).sort()).toEqual(['__proto__', 'user']);
+  });
+
+  it('a value JSON cannot hold is a TypeError and changes nothing', async () => {
+    const { engine } = setup();
+    await simulate(engine, undefined, (s) => {
+      expect(() => s.set('big', 1n)).toThrow(TypeError);
+      expect(s.status).toBe('unmodified');
+    });
+  });
+
+  it('parallel requests writing different fields keep both (tracked fields merged with compare-and-set)', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { a: 'old', b: 'old', user: 'ann' });
+    const first = await engine.load(`sid=${key}`);
+    const second = await engine.load(`sid=${key}`);
+    first.session.set('a', 'from first');
+    second.session.set('b', 'from second');
+    second.session.unset('user');
+    await first.commit();
+    await second.commit();
+    expect(await storedData(backend, key)).toEqual({ a: 'from first', b: 'from second' });
+  });
+
+  it('changing the session after it was committed is an error', async () => {
+    const { engine } = setup();
+    const context = await engine.load(undefined);
+    await context.commit();
+    expect(() => context.session.set('a', 'late')).toThrow(/already saved/);
+  });
+});
+
+describe('typed sessions: update(fn)', () => {
+  it('creates the session when there is none and returns the data written', async () => {
+    const { backend, engine } = setup();
+    const { cookie, session } = await simulate(engine, undefined, async (s) => {
+      s.set('user', 'ann');
+      expect(await s.update((d) => ({ ...d, count: (d.count ?? 0) + 1 }))).toEqual({ user: 'ann', count: 1 });
+    });
+    expect(session.data).toEqual({ user: 'ann', count: 1 });
+    expect(await storedData(backend, cookie!.value!)).toEqual({ user: 'ann', count: 1 });
+    expect(backend.calls.generate).toBe(1);
+  });
+
+  it('100 concurrent increments on one session end at 100', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { user: 'ann' });
+    await Promise.all(
+      Array.from({ length: 100 }, () => simulate(engine, key, (s) => s.update((d) => ({ ...d, count: (d.count ?? 0) + 1 })))),
+    );
+    expect(await storedData(backend, key)).toEqual({ user: 'ann', count: 100 });
+  });
+
+  it('gives up with a SessionConflictError after maxUpdateAttempts, having written nothing', async () => {
+    const { backend, engine } = setup({ maxUpdateAttempts: 1 });
+    const key = await created(engine, { count: 1 });
+    const late = await engine.load(`sid=${key}`);
+    await simulate(engine, key, (s) => s.set('count', 5));
+    await expect(late.session.update((d) => ({ ...d, count: 99 }))).rejects.toBeInstanceOf(SessionConflictError);
+    expect(await storedData(backend, key)).toEqual({ count: 5 });
+  });
+});
+
+describe('typed sessions: regenerate and destroy', () => {
+  it('regenerate: new key, same data, old key cleared, creation time kept', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { a: 'keep' });
+    const before = (await simulate(engine, key)).session.createdAt;
+    const { cookie, session } = await simulate(engine, key, (s) => {
+      s.regenerate();
+      s.set('user', 'ann');
+    });
+    expect(cookie!.value).not.toBe(key);
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+    expect(await storedData(backend, cookie!.value!)).toEqual({ a: 'keep', user: 'ann' });
+    expect(session.createdAt).toEqual(before);
+  });
+
+  it('destroy: removed from the store and the cookie expires', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { user: 'ann' });
+    const { cookie, session } = await simulate(engine, key, (s) => s.destroy());
+    expect(session.status).toBe('destroyed');
+    expect(cookie).toMatchObject({ name: 'sid', value: '', maxAge: 0 });
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+  });
+
+  it('destroy then set starts a new session holding only the new fields', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { user: 'ann', a: 'x' });
+    const { cookie } = await simulate(engine, key, (s) => {
+      s.destroy();
+      s.set('b', 'fresh');
+    });
+    expect(cookie!.value).not.toBe(key);
+    expect(await storedData(backend, cookie!.value!)).toEqual({ b: 'fresh' });
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+  });
+});
+
+describe('typed sessions: rolling expiry, throttling, absolute lifetime', () => {
+  it('touchAfterSeconds: a read inside the window writes nothing; after it, the expiry and cookie are renewed', async () => {
+    const clock = new TestClock();
+    const { backend, engine } = setup({ idleTimeoutSeconds: 100, touchAfterSeconds: 10 }, clock);
+    const key = await created(engine, { user: 'ann' });
+    backend.resetCounts();
+
+    clock.advance(9);
+    const inside = await simulate(engine, key);
+    expect(inside.cookie).toBeUndefined();
+    expect(backend.writes).toBe(0);
+    expect(await backend.get(key)).toMatchObject({ ok: true, period: 91 });
+
+    clock.advance(2);
+    const after = await simulate(engine, key);
+    expect(after.cookie).toMatchObject({ value: key, maxAge: 100 });
+    expect(backend.calls.compareAndSet).toBe(1);
+    expect(await backend.get(key)).toMatchObject({ ok: true, period: 100 });
+  });
+
+  it('an active session still ends at absoluteLifetimeSeconds', async () => {
+    const clock = new TestClock();
+    const { backend, engine } = setup({ idleTimeoutSeconds: 100, touchAfterSeconds: 0, absoluteLifetimeSeconds: 30 }, clock);
+    const { cookie } = await simulate(engine, undefined, (s) => s.set('user', 'ann'));
+    expect(cookie!.maxAge).toBe(30);
+    const key = cookie!.value!;
+
+    clock.advance(20);
+    const active = await simulate(engine, key, (s) => s.update((d) => ({ ...d, count: 1 })));
+    expect(active.cookie).toMatchObject({ value: key, maxAge: 10 });
+
+    clock.advance(11);
+    const ended = await simulate(engine, key, (s) => expect(s.get('user')).toBeUndefined());
+    expect(ended.session.isNew).toBe(true);
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+  });
+
+  it('a session older than a newly configured lifetime is cleared on its next request', async () => {
+    const clock = new TestClock();
+    const { backend, engine } = setup({ idleTimeoutSeconds: 1000 }, clock);
+    const key = await created(engine, { user: 'ann' });
+    clock.advance(60);
+    const strict = new SessionEngine<Data>(backend, { absoluteLifetimeSeconds: 30, nowMs: clock.nowMs });
+    const { cookie, session } = await simulate(strict, key);
+    expect(session.isNew).toBe(true);
+    expect(cookie).toMatchObject({ value: '', maxAge: 0 });
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+  });
+});
+
+describe('typed sessions: limits and failures', () => {
+  it('data over maxDataBytes is a SessionDataTooLargeError at set(), before any write', async () => {
+    const { backend, engine } = setup({ maxDataBytes: 200 });
+    const { pairs } = await simulate(engine, undefined, (s) => {
+      expect(() => s.set('blob', 'x'.repeat(300))).toThrow(SessionDataTooLargeError);
+      expect(s.get('blob')).toBeUndefined();
+    });
+    expect(pairs).toEqual([['Vary', 'Cookie']]);
+    expect(backend.writes).toBe(0);
+  });
+
+  it("the limit defaults to the backend's maxValueBytes, and update() checks it before writing", async () => {
+    const memory = new MemoryBackend({ maxValueBytes: 256 });
+    opened.push(memory);
+    const backend = new InstrumentedBackend(memory);
+    const engine = new SessionEngine<Data>(backend);
+    expect(engine.options.maxDataBytes).toBe(256);
+    const key = await created(engine, { a: 'x' });
+    backend.resetCounts();
+    const context = await engine.load(`sid=${key}`);
+    await expect(context.session.update((d) => ({ ...d, blob: '\u00e9'.repeat(200) }))).rejects.toBeInstanceOf(SessionDataTooLargeError);
+    expect(backend.writes).toBe(0);
+    expect(() => new SessionEngine(backend, { maxDataBytes: 1000 })).toThrow(TypeError);
+  });
+
+  it('a store failure at commit rejects and leaves the stored session as it was', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { a: 'before' });
+    const context = await engine.load(`sid=${key}`);
+    context.session.set('a', 'after');
+    backend.failing.add('compareAndSet');
+    await expect(context.commit()).rejects.toBeInstanceOf(BackendError);
+    backend.failing.clear();
+    expect(await storedData(backend, key)).toEqual({ a: 'before' });
+  });
+
+  it('regenerate whose old key cannot be cleared rejects, keeps the old session and drops the new one', async () => {
+    const { memory, backend, engine } = setup();
+    const key = await created(engine, { user: 'ann' });
+    const context = await engine.load(`sid=${key}`);
+    context.session.regenerate();
+    let clears = 0;
+    const clear = backend.clear.bind(backend);
+    backend.clear = async (k: string) => {
+      clears += 1;
+      if (clears === 1) throw new BackendError('unavailable', 'test outage: clear');
+      return clear(k);
+    };
+    await expect(context.commit()).rejects.toBeInstanceOf(BackendError);
+    expect(await storedData(backend, key)).toEqual({ user: 'ann' });
+    expect(memory.size).toBe(1);
+  });
+
+  it('bad setup is a TypeError: no compareAndSet, touchAfterSeconds >= idle timeout, bad cookie options', () => {
+    const memory = new MemoryBackend();
+    opened.push(memory);
+    const plain: Backend = {
+      defaultPeriod: () => memory.defaultPeriod(),
+      setDefaultPeriod: (p) => memory.setDefaultPeriod(p),
+      generate: (o) => memory.generate(o),
+      get: (k) => memory.get(k),
+      set: (k, v, o) => memory.set(k, v, o),
+      clear: (k) => memory.clear(k),
+      close: () => memory.close(),
+    };
+    expect(() => new SessionEngine(plain)).toThrow(/compareAndSet/);
+    expect(() => new SessionEngine(memory, { idleTimeoutSeconds: 60, touchAfterSeconds: 60 })).toThrow(TypeError);
+    expect(() => new SessionEngine(memory, { cookieName: '__Host-sid', cookie: { domain: 'example.com' } })).toThrow(TypeError);
+    expect(() => new SessionEngine(memory, { absoluteLifetimeSeconds: 0 })).toThrow(TypeError);
+    expect(() => new SessionEngine(memory, { maxUpdateAttempts: 0 })).toThrow(TypeError);
+  });
+});
