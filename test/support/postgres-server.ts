@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, chmodSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/** The newest PostgreSQL server binaries on this machine (Debian layout), or undefined. */
+export function postgresBinDir(): string | undefined {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return undefined;
+  const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+  const dir = versions.map((version) => join(root, version, 'bin')).find((bin) => existsSync(join(bin, 'pg_ctl')));
+  return dir;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/**
+ * A throwaway PostgreSQL server of the test's own, on a free loopback port, in
+ * a temporary directory, so a test can restart or kill it without touching the
+ * machine's server. Runs as the `postgres` user when the test runs as root.
+ */
+export class ScratchPostgres {
+  readonly dataDir: string;
+  port = 0;
+  readonly #bin: string;
+  readonly #asPostgres: boolean;
+
+  private constructor(bin: string, dataDir: string) {
+    this.#bin = bin;
+    this.dataDir = dataDir;
+    this.#asPostgres = process.getuid?.() === 0;
+  }
+
+  static async start(): Promise<ScratchPostgres> {
+    const bin = postgresBinDir();
+    if (bin === undefined) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
+    const parent = mkdtempSync(join(tmpdir(), 'sessionkit-pg-'));
+    chmodSync(parent, 0o777);
+    const server = new ScratchPostgres(bin, join(parent, 'data'));
+    server.port = await freePort();
+    await server.#as('initdb', ['-D', server.dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
+    await server.#ctl('start', ['-w', '-t', '30', '-o', `-p ${server.port} -k ${parent} -c listen_addresses=127.0.0.1 -c fsync=on`]);
+    return server;
+  }
+
+  get url(): string {
+    return `postgresql://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  /** `fast` shuts down cleanly; `immediate` is a crash (recovery from WAL on the next start). */
+  async restart(mode: 'fast' | 'immediate'): Promise<void> {
+    await this.#ctl('restart', ['-w', '-t', '30', '-m', mode]);
+  }
+
+  async stop(): Promise<void> {
+    await this.#ctl('stop', ['-w', '-t', '30', '-m', 'immediate']).catch(() => undefined);
+    rmSync(join(this.dataDir, '..'), { recursive: true, force: true });
+  }
+
+  #ctl(command: string, args: string[]) {
+    return this.#as('pg_ctl', [command, '-D', this.dataDir, '-l', join(this.dataDir, '..', 'server.log'), ...args]);
+  }
+
+  #as(program: string, args: string[]) {
+    const path = join(this.#bin, program);
+    return this.#asPostgres ? run('runuser', ['-u', 'postgres', '--', path, ...args]) : run(path, args);
+  }
+}
