@@ -1,0 +1,300 @@
+import { parseSetCookie } from 'cookie';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateKey, MemoryBackend, type Backend, type CompareAndSetBackend } from '../../../src/index.js';
+import type { SessionOptions } from '../../../src/http/index.js';
+import { InstrumentedBackend, TestClock } from '../../http/support/instrumented-backend.js';
+import type { AppFactory, TestClient, TestReply } from './app-spec.js';
+
+/** The session key a reply's `sid` cookie sets ('' when it expires the cookie), or undefined without one. */
+export function sidOf(reply: TestReply, cookieName = 'sid'): string | undefined {
+  const line = reply.setCookies.find((c) => c.startsWith(`${cookieName}=`));
+  return line === undefined ? undefined : (parseSetCookie(line).value ?? '');
+}
+
+export const withKey = (key: string, cookieName = 'sid') => ({ cookie: `${cookieName}=${key}` });
+
+/** Bytes of a UTF-8 string as the latin1 string node's and fetch's header APIs accept. */
+const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+
+/**
+ * Concurrency on a real store: 100 parallel increments end at 100, and
+ * parallel writes to different fields all survive. Written once, run for
+ * every adapter on every backend.
+ */
+export function describeConcurrency(name: string, factory: AppFactory, backendFactory: () => Promise<CompareAndSetBackend>): void {
+  describe(`${name}: concurrency`, () => {
+    const open: Array<{ client: TestClient; backend: Backend }> = [];
+    afterEach(async () => {
+      for (const { client, backend } of open.splice(0)) {
+        await client.close();
+        await backend.close();
+      }
+    });
+    const start = async () => {
+      const backend = await backendFactory();
+      const client = await factory(backend, {});
+      open.push({ client, backend });
+      return client;
+    };
+
+    it('100 concurrent update() increments on one cookie end at 100, each request seeing its own count', async () => {
+      const client = await start();
+      const key = sidOf(await client.get('/set?f0=start'))!;
+      const replies = await Promise.all(Array.from({ length: 100 }, () => client.get('/count', withKey(key))));
+      expect(replies.map((r) => r.status)).toEqual(Array(100).fill(200));
+      expect(replies.map((r) => Number(r.body)).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      expect(JSON.parse((await client.get('/read', withKey(key))).body)).toEqual({ f0: 'start', count: 100 });
+    });
+
+    it('20 concurrent requests each setting its own field keep all 20', async () => {
+      const client = await start();
+      const key = sidOf(await client.get('/set?f0=start'))!;
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => client.get(`/set-slow?f${i + 1}=v${i + 1}`, withKey(key))));
+      expect(replies.map((r) => r.status)).toEqual(Array(20).fill(200));
+      const expected = Object.fromEntries([['f0', 'start'], ...Array.from({ length: 20 }, (_, i) => [`f${i + 1}`, `v${i + 1}`])]);
+      expect(JSON.parse((await client.get('/read', withKey(key))).body)).toEqual(expected);
+    });
+  });
+}
+
+/** Every behaviour of issue 3 an adapter must show, against the real framework, on MemoryBackend. */
+export function describeAdapter(name: string, factory: AppFactory): void {
+  describe(`${name} adapter`, () => {
+    const open: Array<{ client: TestClient; backend: Backend }> = [];
+    afterEach(async () => {
+      for (const { client, backend } of open.splice(0)) {
+        await client.close();
+        await backend.close();
+      }
+    });
+    const start = async (options: SessionOptions = {}, clock?: TestClock) => {
+      const memory = new MemoryBackend(clock ? { nowMs: clock.monotonicMs } : {});
+      const backend = new InstrumentedBackend(memory);
+      const client = await factory(backend, { ...(clock ? { nowMs: clock.nowMs } : {}), ...options });
+      open.push({ client, backend });
+      return { client, backend, memory };
+    };
+    const readData = async (client: TestClient, key: string) => JSON.parse((await client.get('/read', withKey(key))).body) as unknown;
+
+    describe('cookies', () => {
+      it('the first write sets the cookie with the defaults, Cache-Control: no-store and Vary: Cookie', async () => {
+        const { client } = await start();
+        const reply = await client.get('/set?f1=a');
+        expect(reply.status).toBe(200);
+        expect(reply.setCookies).toHaveLength(1);
+        expect(reply.setCookies[0]).toMatch(/^sid=[A-Za-z0-9_-]{40}; Max-Age=604800; Path=\/; HttpOnly; SameSite=Lax$/);
+        expect(reply.header('cache-control')).toBe('no-store');
+        expect(reply.header('vary')).toMatch(/\bCookie\b/);
+      });
+
+      it('a __Host- name gives Secure and Path=/; options are honoured', async () => {
+        const { client } = await start({ cookieName: '__Host-s', cookie: { sameSite: 'strict' }, idleTimeoutSeconds: 900 });
+        const reply = await client.get('/set?f1=a');
+        expect(reply.setCookies[0]).toMatch(/^__Host-s=[A-Za-z0-9_-]{40}; Max-Age=900; Path=\/; HttpOnly; Secure; SameSite=Strict$/);
+      });
+
+      it("keeps the handler's Cache-Control and adds Cookie to its Vary", async () => {
+        const { client } = await start();
+        const reply = await client.get('/cached');
+        expect(sidOf(reply)).toBeTruthy();
+        expect(reply.header('cache-control')).toBe('private, max-age=60');
+        expect(reply.header('vary')).toBe('Accept-Encoding, Cookie');
+      });
+
+      it("keeps the handler's status code", async () => {
+        const { client } = await start();
+        expect((await client.get('/status')).status).toBe(201);
+      });
+    });
+
+    describe('laziness', () => {
+      it('a request that writes nothing costs no store call without a cookie, one read with one, and sets no cookie', async () => {
+        const { client, backend } = await start();
+        const fresh = await client.get('/read');
+        expect(fresh.body).toBe('{}');
+        expect(fresh.setCookies).toEqual([]);
+        expect(fresh.header('vary')).toMatch(/\bCookie\b/);
+        expect(backend.calls).toEqual({ get: 0, generate: 0, set: 0, compareAndSet: 0, clear: 0 });
+
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        backend.resetCounts();
+        const known = await client.get('/read', withKey(key));
+        expect(known.body).toBe('{"f1":"a"}');
+        expect(known.setCookies).toEqual([]);
+        expect(backend.calls.get).toBe(1);
+        expect(backend.writes).toBe(0);
+      });
+    });
+
+    describe('regenerate and destroy', () => {
+      it('login regenerates: new key, same data, the old key no longer works', async () => {
+        const { client, backend } = await start();
+        const before = sidOf(await client.get('/set?f1=a'))!;
+        const after = sidOf(await client.get('/login?user=bob', withKey(before)))!;
+        expect(after).toMatch(/^[A-Za-z0-9_-]{40}$/);
+        expect(after).not.toBe(before);
+        expect(await readData(client, after)).toEqual({ f1: 'a', user: 'bob' });
+        expect(await readData(client, before)).toEqual({});
+        expect(await backend.get(before)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('logout destroys: the cookie expires and the old key no longer works', async () => {
+        const { client, backend } = await start();
+        const key = sidOf(await client.get('/login?user=bob'))!;
+        const reply = await client.get('/logout', withKey(key));
+        expect(reply.setCookies).toEqual(['sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax']);
+        expect(await readData(client, key)).toEqual({});
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+      });
+    });
+
+    describe('rolling expiry', () => {
+      it('touchAfterSeconds: a read inside the window writes nothing; after it the cookie is renewed', async () => {
+        const clock = new TestClock();
+        const { client, backend } = await start({ idleTimeoutSeconds: 100, touchAfterSeconds: 10 }, clock);
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        backend.resetCounts();
+        clock.advance(9);
+        const inside = await client.get('/read', withKey(key));
+        expect(inside.setCookies).toEqual([]);
+        expect(backend.writes).toBe(0);
+        clock.advance(2);
+        const after = await client.get('/read', withKey(key));
+        expect(after.setCookies[0]).toMatch(new RegExp(`^sid=${key}; Max-Age=100;`));
+        expect(backend.writes).toBe(1);
+      });
+
+      it('absoluteLifetimeSeconds ends an active session', async () => {
+        const clock = new TestClock();
+        const { client } = await start({ idleTimeoutSeconds: 100, touchAfterSeconds: 0, absoluteLifetimeSeconds: 30 }, clock);
+        const first = await client.get('/count');
+        expect(first.setCookies[0]).toMatch(/Max-Age=30;/);
+        const key = sidOf(first)!;
+        clock.advance(20);
+        const active = await client.get('/count', withKey(key));
+        expect(active.body).toBe('2');
+        expect(active.setCookies[0]).toMatch(/Max-Age=10;/);
+        clock.advance(11);
+        const ended = await client.get('/read', withKey(key));
+        expect(ended.body).toBe('{}');
+      });
+    });
+
+    describe('store failures', () => {
+      it('a failed save becomes a 500 without Set-Cookie, and the stored session is unchanged', async () => {
+        const { client, backend } = await start();
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        backend.failing.add('compareAndSet');
+        const reply = await client.get('/set?f1=b', withKey(key));
+        expect(reply.status).toBe(500);
+        expect(reply.setCookies).toEqual([]);
+        expect(reply.body).not.toBe('ok');
+        backend.failing.clear();
+        expect(await readData(client, key)).toEqual({ f1: 'a' });
+      });
+
+      it('a failed first save (generate) is a 500 without Set-Cookie', async () => {
+        const { client, backend } = await start();
+        backend.failing.add('generate');
+        const reply = await client.get('/set?f1=a');
+        expect(reply.status).toBe(500);
+        expect(reply.setCookies).toEqual([]);
+      });
+
+      it('a failed update() in the handler is a 500 without Set-Cookie', async () => {
+        const { client, backend } = await start();
+        const key = sidOf(await client.get('/count'))!;
+        backend.failing.add('compareAndSet');
+        const reply = await client.get('/count', withKey(key));
+        expect(reply.status).toBe(500);
+        expect(reply.setCookies).toEqual([]);
+        backend.failing.clear();
+        expect(await readData(client, key)).toEqual({ count: 1 });
+      });
+
+      it('a failed read is a 500 without Set-Cookie', async () => {
+        const { client, backend } = await start();
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        backend.failing.add('get');
+        const reply = await client.get('/read', withKey(key));
+        expect(reply.status).toBe(500);
+        expect(reply.setCookies).toEqual([]);
+      });
+
+      it('a login whose old key cannot be removed is a 500; the client keeps its old, intact session', async () => {
+        const { client, backend } = await start();
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        backend.failing.add('clear');
+        const reply = await client.get('/login?user=bob', withKey(key));
+        expect(reply.status).toBe(500);
+        expect(reply.setCookies).toEqual([]);
+        backend.failing.clear();
+        expect(await readData(client, key)).toEqual({ f1: 'a' });
+      });
+
+      it('a handler error is the framework 500', async () => {
+        const { client } = await start();
+        expect((await client.get('/throw')).status).toBe(500);
+      });
+    });
+
+    describe('hostile input', () => {
+      const key = generateKey();
+      const other = generateKey();
+      const hostile: Array<[string, string]> = [
+        ['duplicated name', `sid=${key}; sid=${other}`],
+        ['malformed value', 'sid=%%%%; a="b'],
+        ['quoted value', `sid="${key}"`],
+        ['only separators', ';;;; = ; ='],
+        ['name without value', 'sid'],
+        ['over-long value', `sid=${'a'.repeat(5000)}`],
+        ['many cookies', 'x=1; '.repeat(2500)],
+        ['non-ASCII (UTF-8 bytes)', rawBytes('sid=\u2603\u00e9; caf\u00e9=\u{1F600}')],
+        ['latin1 byte', `sid=${key.slice(0, 39)}\u00ff`],
+      ];
+
+      it.each(hostile)('%s: no session, never a 500', async (_label, cookie) => {
+        const { client } = await start();
+        const read = await client.get('/read', { cookie });
+        expect(read.status).toBe(200);
+        expect(read.body).toBe('{}');
+        const write = await client.get('/set?f1=a', { cookie });
+        expect(write.status).toBe(200);
+        expect(sidOf(write)).toMatch(/^[A-Za-z0-9_-]{40}$/);
+        expect(cookie).not.toContain(sidOf(write));
+      });
+
+      it('two real sessions under one name (cookie tossing) pick neither', async () => {
+        const { client } = await start();
+        const mine = sidOf(await client.get('/set?f1=mine'))!;
+        const theirs = sidOf(await client.get('/set?f1=theirs'))!;
+        expect((await client.get('/read', { cookie: `sid=${theirs}; sid=${mine}` })).body).toBe('{}');
+      });
+
+      it('a forged well-formed key is never adopted', async () => {
+        const { client, backend } = await start();
+        const forged = generateKey();
+        const reply = await client.get('/set?f1=a', withKey(forged));
+        expect(reply.status).toBe(200);
+        expect(sidOf(reply)).not.toBe(forged);
+        expect(await backend.get(forged)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('data over the size limit is an error before anything is written', async () => {
+        const { client, backend } = await start();
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        backend.resetCounts();
+        const fresh = await client.get('/big');
+        expect(fresh.status).toBe(500);
+        expect(fresh.setCookies).toEqual([]);
+        const existing = await client.get('/big', withKey(key));
+        expect(existing.status).toBe(500);
+        expect(existing.setCookies).toEqual([]);
+        expect(backend.writes).toBe(0);
+        expect(await readData(client, key)).toEqual({ f1: 'a' });
+      });
+    });
+  });
+
+  describeConcurrency(`${name} on MemoryBackend`, factory, async () => new MemoryBackend());
+}
