@@ -1,0 +1,55 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { PostgresBackend } from '../../src/backends/postgres/index.js';
+import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
+import { describeConcurrency, sidOf, withKey } from './support/adapter-suite.js';
+import type { AppFactory } from './support/app-spec.js';
+import { expressApp } from './support/express-app.js';
+import { fastifyApp } from './support/fastify-app.js';
+import { honoApp } from './support/hono-app.js';
+import { nodeApp } from './support/node-app.js';
+
+const apps: Array<[string, AppFactory]> = [
+  ['node:http', nodeApp],
+  ['Express 5', expressApp],
+  ['Fastify 5', fastifyApp],
+  ['Hono 4', honoApp],
+];
+const prefix = `sk_http_${process.pid}_`;
+
+describe.skipIf(postgresSkipReason !== undefined)(`adapters on PostgreSQL${postgresSkipReason ? ` (skipped: ${postgresSkipReason})` : ''}`, () => {
+  const pool = testPool(10);
+  afterAll(async () => {
+    await dropTablesLike(pool, prefix);
+    await pool.end();
+  });
+  const backend = async () => {
+    const created = new PostgresBackend(pool, { table: uniqueTable('http').replace(/^sk_http_/, prefix) });
+    await created.ensureSchema();
+    return created;
+  };
+
+  for (const [name, factory] of apps) {
+    describeConcurrency(`${name} on PostgreSQL`, factory, backend);
+
+    it(`${name}: a PostgreSQL store that went away is a 500 without Set-Cookie`, async () => {
+      const ownPool = testPool(2);
+      const store = new PostgresBackend(ownPool, { table: uniqueTable('http').replace(/^sk_http_/, prefix) });
+      await store.ensureSchema();
+      const client = await factory(store, {});
+      try {
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        expect(key).toMatch(/^[A-Za-z0-9_-]{40}$/);
+        await ownPool.end();
+        const reply = await client.get('/read', withKey(key));
+        expect(reply.status).toBe(500);
+        expect(reply.setCookies).toEqual([]);
+        const fresh = await client.get('/set?f1=b');
+        expect(fresh.status).toBe(500);
+        expect(fresh.setCookies).toEqual([]);
+      } finally {
+        await client.close();
+        await store.close();
+      }
+    });
+  }
+});

@@ -1,0 +1,36 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { RedisBackend } from '../../src/backends/redis/index.js';
+import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+import { describeConcurrency } from './support/adapter-suite.js';
+import type { AppFactory } from './support/app-spec.js';
+import { expressApp } from './support/express-app.js';
+import { fastifyApp } from './support/fastify-app.js';
+import { honoApp } from './support/hono-app.js';
+import { nodeApp } from './support/node-app.js';
+
+const apps: Array<[string, AppFactory]> = [
+  ['node:http', nodeApp],
+  ['Express 5', expressApp],
+  ['Fastify 5', fastifyApp],
+  ['Hono 4', honoApp],
+];
+
+describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
+  const prefixes: string[] = [];
+  let client: Redis;
+  beforeAll(() => {
+    client = testClient();
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await deleteKeysWithPrefix(client, p);
+    await client.quit();
+  });
+  const backend = async () => {
+    const prefix = uniquePrefix('http');
+    prefixes.push(prefix);
+    return new RedisBackend(client, { prefix });
+  };
+
+  for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);
+});
