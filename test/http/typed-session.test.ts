@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError, generateKey, MemoryBackend, type Backend } from '../../src/index.js';
 import { SessionConflictError, SessionDataTooLargeError, SessionEngine, type SessionOptions } from '../../src/http/index.js';
@@ -73,6 +74,26 @@ describe('typed sessions: laziness', () => {
     expect(session.isNew).toBe(true);
     expect(cookie!.value).not.toBe(forged);
     expect(await backend.get(forged)).toEqual({ ok: false, error: 'NotFound' });
+  });
+
+  it('property: loading any Cookie header never rejects, and a hostile one is a new session', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { user: 'ann' });
+    const header = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.string({ unit: 'binary', maxLength: 60 }).map((v) => `sid=${v}`),
+      fc.string({ unit: 'binary', maxLength: 60 }).map((v) => `sid=${key}; sid=${v}`),
+      fc.array(fc.constantFrom(`sid=${key}`, 'sid=', ';', '=', ' ', '"', '%', '\u00e9', 'a=b'), { maxLength: 20 }).map((parts) => parts.join('')),
+    );
+    await fc.assert(
+      fc.asyncProperty(header, async (cookie) => {
+        const context = await engine.load(cookie);
+        expect(context.session.data).toEqual(context.session.isNew ? {} : { user: 'ann' });
+        expect(await context.commit()).toEqual([['Vary', 'Cookie']]);
+      }),
+      { numRuns: 500 },
+    );
+    expect(backend.writes).toBe(1);
   });
 
   it('a stored value that is not a typed session is no session', async () => {
