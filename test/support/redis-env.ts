@@ -49,6 +49,18 @@ export function testClient(): Redis {
   return client;
 }
 
+/** Every key that starts with `prefix` on one node, found with SCAN (KEYS would block a busy shared server). */
+export async function keysWithPrefix(client: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
 /** Deletes every key that starts with `prefix` on one node (prefixes hold no glob characters). */
 export async function deleteKeysWithPrefix(client: Redis, prefix: string): Promise<number> {
   let deleted = 0;

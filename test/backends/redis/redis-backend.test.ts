@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { BackendError, digestKey, generateKey } from '../../../src/index.js';
-import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../../support/redis-env.js';
+import { deleteKeysWithPrefix, keysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../../support/redis-env.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
   const prefixes: string[] = [];
@@ -25,7 +25,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
     const backend = new RedisBackend(client, { prefix: p });
     const unset = await backend.generate({ expiry: 100 });
     const set = await backend.generate({ value: 'secret value', expiry: 200 });
-    const stored = await client.keys(`${p}*`);
+    const stored = await keysWithPrefix(client, p);
     expect(stored.sort()).toEqual([`${p}{${digestKey(unset)}}`, `${p}{${digestKey(set)}}`].sort());
     expect(stored.some((k) => k.includes(unset) || k.includes(set))).toBe(false);
     expect(backend.redisKey(set)).toBe(`${p}{${digestKey(set)}}`);
@@ -40,7 +40,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
     const p = prefix('plain');
     const backend = new RedisBackend(client, { prefix: p, hashKeys: false });
     const key = await backend.generate({ value: 'v' });
-    expect(await client.keys(`${p}*`)).toEqual([`${p}{${key}}`]);
+    expect(await keysWithPrefix(client, p)).toEqual([`${p}{${key}}`]);
     expect(await backend.get(key)).toMatchObject({ ok: true, value: 'v' });
     await backend.close();
   });
