@@ -198,7 +198,9 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   async #commitNow(): Promise<HeaderPair[]> {
     const { backend } = this.#options;
     let generatedKey: string | undefined;
-    if (this.#changes.size > 0 || this.#forceWrite) {
+    // Unsetting fields of a session that does not exist yet creates nothing (lazy).
+    const createsEmpty = this.#key === undefined && !this.#forceWrite && Object.keys(this.#apply({})).length === 0;
+    if ((this.#changes.size > 0 || this.#forceWrite) && !createsEmpty) {
       const keyBefore = this.#key;
       await this.#write((stored) => this.#apply(stored));
       this.#changes.clear();

@@ -57,6 +57,13 @@ describe('typed sessions: laziness', () => {
     expect(backend.writes).toBe(0);
   });
 
+  it('unsetting fields without a session creates none', async () => {
+    const { backend, engine } = setup();
+    const { pairs } = await simulate(engine, undefined, (s) => s.unset('user'));
+    expect(pairs).toEqual([['Vary', 'Cookie']]);
+    expect(backend.writes).toBe(0);
+  });
+
   it('the first write creates the session: one generate, a cookie with Max-Age = idle timeout', async () => {
     const { backend, engine } = setup({ idleTimeoutSeconds: 3600 });
     const { cookie, session } = await simulate(engine, undefined, (s) => s.set('user', 'ann'));
