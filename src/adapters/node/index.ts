@@ -24,10 +24,11 @@ export { commitBeforeHead, nodeHeaderTarget } from './hold-head.js';
 export interface NodeSessionOptions extends SessionOptions {
   /**
    * Answers a request whose session could not be loaded or saved, or whose
-   * handler threw or rejected. Called with the head unwritten unless the
-   * handler already wrote it; when saving fails after a handler error, it is
-   * called again for the store failure, whose response replaces the first. Default: a plain-text 500
-   * (the error is logged to stderr unless `NODE_ENV` is `test`).
+   * handler threw or rejected, with the head unwritten unless the handler
+   * already wrote it. When saving fails after a handler error it is called
+   * again, for the store failure, and that response replaces the first.
+   * Default: a plain-text 500 (the error is logged to stderr unless
+   * `NODE_ENV` is `test`).
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
 }
