@@ -1,7 +1,7 @@
 import { BackendError } from '../../core/errors.js';
 import type { RedisClient } from './client.js';
 import { isNoScript, toBackendError } from './errors.js';
-import { BATCH_SCRIPT, BATCH_SCRIPT_SHA } from './script.js';
+import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, replySlots, type OpCode } from './script.js';
 
 /** One session operation waiting for its batch. */
 export interface BatchOp {
@@ -9,9 +9,11 @@ export interface BatchOp {
   key: string;
   /** Cluster hash slot of `key` (0 on a single node, where slots do not matter). */
   slot: number;
-  /** The operation's code and arguments in the batch script's ARGV. */
-  args: string[];
-  /** Turns the operation's two reply slots into its result; may throw a `BackendError`. */
+  /** The operation's code in the batch script. */
+  code: OpCode;
+  /** The operation's arguments in the batch script's ARGV (none for get and clear). */
+  args: readonly string[];
+  /** Turns the operation's reply slots (the second is undefined unless it has two) into its result; may throw a `BackendError`. */
   settle(first: unknown, second: unknown): void;
   fail(error: BackendError): void;
 }
@@ -95,7 +97,7 @@ export class ScriptBatcher {
     let chars = 0;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as BatchOp;
-      let size = op.key.length;
+      let size = op.key.length + 1;
       for (const arg of op.args) size += arg.length;
       if (i > start && (i - start >= MAX_OPS_PER_CALL || chars + size > MAX_CHARS_PER_CALL)) {
         this.#send(ops.slice(start, i));
@@ -148,8 +150,13 @@ export class ScriptBatcher {
   };
 
   #dispatch(batch: BatchOp[], budgetMs: number): void {
+    let codes = '';
     const keysAndArgs: string[] = [];
-    for (const op of batch) keysAndArgs.push(op.key);
+    for (const op of batch) {
+      keysAndArgs.push(op.key);
+      codes += op.code;
+    }
+    keysAndArgs.push(codes);
     for (const op of batch) for (const arg of op.args) keysAndArgs.push(arg);
     let done = false;
     const timer = setTimeout(() => {
@@ -183,16 +190,20 @@ export class ScriptBatcher {
   }
 
   #deliver(batch: BatchOp[], reply: unknown): void {
-    if (!Array.isArray(reply) || reply.length !== 2 * batch.length) {
+    let expected = 0;
+    for (const op of batch) expected += replySlots(op.code);
+    if (!Array.isArray(reply) || reply.length !== expected) {
       this.#fail(batch, new BackendError('query_failed', 'Redis answered the batch script with an unexpected reply'));
       return;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const op = batch[i] as BatchOp;
-      const first: unknown = reply[2 * i];
+    let slot = 0;
+    for (const op of batch) {
+      const first: unknown = reply[slot];
+      const second: unknown = replySlots(op.code) === 2 ? reply[slot + 1] : undefined;
+      slot += replySlots(op.code);
       try {
         if (first instanceof Error) op.fail(toBackendError(first));
-        else op.settle(first, reply[2 * i + 1]);
+        else op.settle(first, second);
       } catch (error) {
         op.fail(error instanceof BackendError ? error : toBackendError(error));
       }

@@ -5,7 +5,7 @@ import { digestKey } from '../../core/keys.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
 import { ScriptBatcher } from './batcher.js';
 import { isRedisClient, type RedisClient } from './client.js';
-import { encodeValue, NOT_SET_ENCODED, OP, VALUE_MARKER } from './script.js';
+import { encodeValue, NOT_SET_ENCODED, OP, VALUE_MARKER, type OpCode } from './script.js';
 import { slotOfTag } from './slot.js';
 
 /** Options of {@link RedisBackend}. */
@@ -81,33 +81,34 @@ export class RedisBackend extends BaseBackend {
   protected storeGenerate(key: string, value: string | null, expirySeconds: number): Promise<void> {
     // An expiry <= 0 makes a session that is already gone: nothing to store.
     if (expirySeconds <= 0) return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
-    return this.#run(key, [OP.generate, encodeValue(value), String(expirySeconds)], ignore);
+    return this.#run(key, OP.generate, [encodeValue(value), String(expirySeconds)], ignore);
   }
 
   protected storeGet(key: string): Promise<GetResult> {
-    return this.#run(key, [OP.get], (stored, pttlMs) => this.#decodeGet(stored, pttlMs));
+    return this.#run(key, OP.get, NO_ARGS, (stored, pttlMs) => this.#decodeGet(stored, pttlMs));
   }
 
   protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
     if (expirySeconds <= 0) return this.storeClear(key);
-    return this.#run(key, [OP.set, encodeValue(value), String(expirySeconds)], ignore);
+    return this.#run(key, OP.set, [encodeValue(value), String(expirySeconds)], ignore);
   }
 
   protected storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
-    return this.#run(key, [OP.compareAndSet, encodeValue(expected), encodeValue(value), String(expirySeconds)], decodeCompareAndSet);
+    return this.#run(key, OP.compareAndSet, [encodeValue(expected), encodeValue(value), String(expirySeconds)], decodeCompareAndSet);
   }
 
   protected storeClear(key: string): Promise<void> {
-    return this.#run(key, [OP.clear], ignore);
+    return this.#run(key, OP.clear, NO_ARGS, ignore);
   }
 
-  #run<T>(key: string, args: string[], decode: (first: unknown, second: unknown) => T): Promise<T> {
+  #run<T>(key: string, code: OpCode, args: readonly string[], decode: (first: unknown, second: unknown) => T): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
     const tag = this.hashKeys ? digestKey(key) : key;
     return new Promise<T>((resolve, reject) => {
       this.#batcher.submit({
         key: `${this.prefix}{${tag}}`,
         slot: this.#batcher.bySlot ? slotOfTag(tag) : 0,
+        code,
         args,
         settle: (first, second) => resolve(decode(first, second)),
         fail: reject,
@@ -126,6 +127,8 @@ export class RedisBackend extends BaseBackend {
     return { ok: true, value: stored.slice(VALUE_MARKER.length), period };
   }
 }
+
+const NO_ARGS: readonly string[] = [];
 
 function ignore(): void {}
 
