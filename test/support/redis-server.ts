@@ -6,11 +6,21 @@ import { join } from 'node:path';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Every process a test starts, so that an exit, even after a failed test, stops them all.
+// Every process and directory a test creates, so that an exit, even after a
+// failed test or on a signal, stops and removes them all.
 const running = new Set<ChildProcess>();
-process.once('exit', () => {
+const directories = new Set<string>();
+function killAll(): void {
   for (const child of running) child.kill('SIGKILL');
-});
+  for (const dir of directories) rmSync(dir, { recursive: true, force: true });
+}
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killAll();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 /** True when nothing listens on 127.0.0.1:`port`. */
 async function portIsFree(port: number): Promise<boolean> {
@@ -69,6 +79,7 @@ export class RedisServer {
     this.port = port;
     this.#extraArgs = extraArgs;
     this.dir = mkdtempSync(join(tmpdir(), `sessionkit-redis-${port}-`));
+    directories.add(this.dir);
   }
 
   /** Starts a server on `port` (a free one by default) and waits until it answers PING. */
@@ -124,5 +135,6 @@ export class RedisServer {
   async destroy(): Promise<void> {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
+    directories.delete(this.dir);
   }
 }
