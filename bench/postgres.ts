@@ -266,7 +266,23 @@ export async function run(args: string[]): Promise<void> {
     for (const inFlight of inFlights) {
       for (const operation of operations) {
         const byLibrary = new Map<Subject, Measurement[]>(subjects.map((subject) => [subject, []]));
+        // Every clear must remove a real row (a missing one costs no WAL flush). Before each
+        // round, untimed, every library's stock is topped up for 1.5x the fastest it went at
+        // this concurrency and its table vacuumed, so that the burst of inserts settles before
+        // any library is timed; a round that still runs out is redone with twice what it used.
+        const stockUp = async (subject: Subject, need: number) => {
+          const spare = spareKeys.get(subject)!;
+          if (spare.length >= need) return;
+          for (const key of await fill(need - spare.length, 64, () => subject.generate())) spare.push(key);
+          await subject.pool.query(`VACUUM ANALYZE ${subject.table}`);
+        };
         for (let round = 0; round < rounds; round++) {
+          if (operation === 'clear') {
+            for (const subject of subjects) {
+              const seen = [...results, ...byLibrary.get(subject)!].filter((r) => r.library === subject.library && r.inFlight === inFlight && r.operation !== 'get');
+              await stockUp(subject, Math.ceil(1.5 * Math.max(20_000, ...seen.map((r) => r.opsPerSecond)) * ((roundMs + warmupMs) / 1000)));
+            }
+          }
           // Rotate who goes first so that no library always follows the same one.
           for (const subject of [...subjects.slice(round % subjects.length), ...subjects.slice(0, round % subjects.length)]) {
             const live = liveKeys.get(subject)!;
@@ -278,23 +294,14 @@ export async function run(args: string[]): Promise<void> {
               generate: async () => spare.push(await subject.generate()),
               clear: () => subject.clear(spare[cursor++ % spare.length]!),
             };
-            const once = () => measure({ library: subject.library, operation, inFlight, durationMs: roundMs, warmupMs, op: op[operation] });
-            if (operation !== 'clear') {
-              byLibrary.get(subject)!.push(await once());
-              continue;
-            }
-            // Every clear must remove a real row (a missing one costs no WAL flush): stock up,
-            // untimed, for 1.5x the fastest this library went at this concurrency, and
-            // redo a round that still ran out with twice what it used.
-            const seen = [...results, ...byLibrary.get(subject)!].filter((r) => r.library === subject.library && r.inFlight === inFlight && r.operation !== 'get');
-            let need = Math.ceil(1.5 * Math.max(20_000, ...seen.map((r) => r.opsPerSecond)) * ((roundMs + warmupMs) / 1000));
             for (let attempt = 1; ; attempt++) {
-              if (spare.length < need) {
-                for (const key of await fill(need - spare.length, 64, () => subject.generate())) spare.push(key);
-              }
               const stock = spare.length;
               cursor = 0;
-              const result = await once();
+              const result = await measure({ library: subject.library, operation, inFlight, durationMs: roundMs, warmupMs, op: op[operation] });
+              if (operation !== 'clear') {
+                byLibrary.get(subject)!.push(result);
+                break;
+              }
               const used = cursor;
               spare.splice(0, used);
               if (used <= stock) {
@@ -302,7 +309,7 @@ export async function run(args: string[]): Promise<void> {
                 break;
               }
               if (attempt === 3) throw new Error(`${subject.library}: clear x${inFlight} ran out of keys three times`);
-              need = 2 * used;
+              await stockUp(subject, 2 * used);
             }
           }
         }

@@ -50,6 +50,8 @@ export interface SizeResult {
   sizeDetail: Record<string, number>;
   plans: Plan[];
   cells: Measurement[];
+  /** Failed operations by BackendError code and the driver's SQLSTATE (e.g. 'query_failed 40P01': a deadlock). */
+  errorCodes: Record<string, number>;
   summary: Record<'get' | 'set', { opsPerSecond: Spread; p50Ms: Spread; p99Ms: Spread }>;
 }
 
@@ -85,8 +87,14 @@ interface CellOptions {
 }
 
 /** Rounds of get then set, each on sessions picked at random over all `sessions`. */
-async function measureCells(o: CellOptions): Promise<Measurement[]> {
+async function measureCells(o: CellOptions, errorCodes: Record<string, number>): Promise<Measurement[]> {
   const cells: Measurement[] = [];
+  const tally = (error: unknown) => {
+    const e = error as { code?: unknown; cause?: { code?: unknown } };
+    const code = [e?.code, e?.cause?.code].filter((part) => part !== undefined).join(' ') || 'other';
+    errorCodes[code] = (errorCodes[code] ?? 0) + 1;
+    throw error;
+  };
   const pick = randomInts(o.sessions);
   for (let round = 0; round < o.rounds; round++) {
     for (const operation of ['get', 'set'] as const) {
@@ -97,7 +105,7 @@ async function measureCells(o: CellOptions): Promise<Measurement[]> {
         inFlight: o.inFlight,
         durationMs: o.durationMs,
         warmupMs: 1000,
-        op: () => run(benchKey(pick(o.sessions))),
+        op: () => run(benchKey(pick(o.sessions))).catch(tally),
       });
       console.error(`${o.store} ${exponent(o.sessions)} ${operation}: ${Math.round(cell.opsPerSecond)} ops/s, p50 ${cell.p50Ms.toFixed(2)} ms, p99 ${cell.p99Ms.toFixed(2)} ms, ${cell.errors} errors`);
       cells.push(cell);
@@ -120,6 +128,7 @@ async function postgresSize(pool: pg.Pool, sessions: number, o: Omit<CellOptions
   const batch = Array.from({ length: 32 }, () => digestKey(benchKey(pick(sessions))));
   const plans = [await explainBatch(pool, getText, batch, 'generic'), await explainBatch(pool, getText, batch, 'custom')];
   console.error(`postgres ${exponent(sessions)}: loaded in ${loadSeconds.toFixed(1)} s, ${(size.totalBytes / sessions).toFixed(0)} bytes/session, get plan: ${plans.map((p) => `${p.mode} ${p.access}`).join(', ')}`);
+  const errorCodes: Record<string, number> = {};
   const cells = await measureCells({
     ...o,
     store: 'postgres',
@@ -129,7 +138,7 @@ async function postgresSize(pool: pg.Pool, sessions: number, o: Omit<CellOptions
       if (!result.ok) throw new Error(`get: ${result.error}`);
     },
     set: (key) => backend.set(key, sessionJson),
-  });
+  }, errorCodes);
   await backend.close();
   if (!keep) await pool.query(`DROP TABLE IF EXISTS ${quoteTableName(table)}`);
   return {
@@ -140,6 +149,7 @@ async function postgresSize(pool: pg.Pool, sessions: number, o: Omit<CellOptions
     sizeDetail: { heapBytes: size.heapBytes, indexBytes: size.indexBytes, totalBytes: size.totalBytes },
     plans,
     cells,
+    errorCodes,
     summary: summarize(cells),
   };
 }
@@ -177,6 +187,7 @@ async function redisSize(redis: Redis, sessions: number, o: Omit<CellOptions, 's
   const memoryAfter = await usedMemory(redis);
   const probe = await backend.get(benchKey(sessions - 1));
   if (!probe.ok || probe.value !== sessionJson) throw new Error('redis: a loaded session does not read back');
+  const errorCodes: Record<string, number> = {};
   const cells = await measureCells({
     ...o,
     store: 'redis',
@@ -186,7 +197,7 @@ async function redisSize(redis: Redis, sessions: number, o: Omit<CellOptions, 's
       if (!result.ok) throw new Error(`get: ${result.error}`);
     },
     set: (key) => backend.set(key, sessionJson),
-  });
+  }, errorCodes);
   await backend.close();
   if (!keep) await clearRedisPrefix(redis);
   return {
@@ -197,6 +208,7 @@ async function redisSize(redis: Redis, sessions: number, o: Omit<CellOptions, 's
     sizeDetail: { usedMemoryBefore: memoryBefore, usedMemoryAfter: memoryAfter },
     plans: [],
     cells,
+    errorCodes,
     summary: summarize(cells),
   };
 }
@@ -210,7 +222,7 @@ export async function run(args: string[]): Promise<void> {
       'redis-sizes': { type: 'string', default: '1e4,1e6' },
       parts: { type: 'string', default: PARTS.join(',') },
       seconds: { type: 'string', default: '5' },
-      rounds: { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '3' },
       'in-flight': { type: 'string', default: '64' },
       'prune-live': { type: 'string', default: '1e5' },
       'prune-expired': { type: 'string', default: '1e6' },

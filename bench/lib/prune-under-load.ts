@@ -65,6 +65,8 @@ interface Subject {
   library: string;
   table: string;
   pool: pg.Pool;
+  /** The connection the purge runs on, apart from the load's pool (as sessionkit's Pruner holds one), so that its statements are timed without queueing behind the load. */
+  purgeDb: pg.Pool | pg.Client;
   method: string;
   load(options: PruneOptions): Promise<void>;
   get(i: number): Promise<void>;
@@ -80,11 +82,14 @@ function sessionkitSubject(options: PruneOptions): Subject {
   const table = 'bench_scale_prune_sessionkit';
   const pool = newPool(options.poolMax);
   const backend = new PostgresBackend(pool, { table });
+  const purgeDb = new pg.Client(pgConnection);
+  const purger = new PostgresBackend(purgeDb, { table });
   const pickLive = randomInts(7);
   return {
     library: 'sessionkit',
     table,
     pool,
+    purgeDb,
     method: `purgeExpired({ batchSize: ${options.batchSize} })`,
     load: (o) => loadSessionkitTable(pool, table, [
       { from: 0, to: o.live, expiresInSeconds: [86_400, 604_800] },
@@ -95,13 +100,20 @@ function sessionkitSubject(options: PruneOptions): Subject {
       if (!result.ok) throw new Error('sessionkit: live session not found');
     },
     set: () => backend.set(benchKey(pickLive(options.live)), sessionJson),
-    purge: () => backend.purgeExpired({ batchSize: options.batchSize }),
+    async purge() {
+      await purgeDb.connect();
+      return purger.purgeExpired({ batchSize: options.batchSize });
+    },
     isPurgeStatement: (_text, name) => name?.startsWith('sessionkit_purge') === true,
     async expiredLeft() {
       const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${quoteTableName(table)} WHERE expire_date <= now()`);
       return Number(rows[0]!.n);
     },
-    close: () => backend.close(),
+    async close() {
+      await backend.close();
+      await purger.close();
+      await purgeDb.end();
+    },
   };
 }
 
@@ -112,11 +124,14 @@ function connectPgSimpleSubject(options: PruneOptions): Subject {
   const store = new PGStore({ pool, tableName: table, createTableIfMissing: false, pruneSessionInterval: false });
   const get = promisify(store.get.bind(store));
   const set = promisify(store.set.bind(store)) as (sid: string, sess: SessionData) => Promise<void>;
+  const purgeDb = newPool(1);
+  const pruner = new PGStore({ pool: purgeDb, tableName: table, createTableIfMissing: false, pruneSessionInterval: false });
   const pickLive = randomInts(7);
   return {
     library: 'connect-pg-simple',
     table,
     pool,
+    purgeDb,
     method: 'pruneSessions(): one DELETE ... WHERE expire < to_timestamp($1)',
     load: (o) => loadConnectPgSimpleTable(pool, table, [
       { from: 0, to: o.live, expiresInSeconds: [86_400, 604_800] },
@@ -128,7 +143,7 @@ function connectPgSimpleSubject(options: PruneOptions): Subject {
     set: () => set(benchKey(pickLive(options.live)), sessionObject() as unknown as SessionData),
     purge: () =>
       new Promise<number>((resolve, reject) => {
-        store.pruneSessions((error?: Error | null) => (error ? reject(error) : resolve(options.expired)));
+        pruner.pruneSessions((error?: Error | null) => (error ? reject(error) : resolve(options.expired)));
       }),
     isPurgeStatement: (text) => text.startsWith('DELETE FROM'),
     async expiredLeft() {
@@ -137,12 +152,14 @@ function connectPgSimpleSubject(options: PruneOptions): Subject {
     },
     async close() {
       await store.close();
+      await pruner.close();
+      await purgeDb.end();
     },
   };
 }
 
-/** Times every purge statement that goes through `pool.query`. */
-function timePurgeStatements(pool: pg.Pool, isPurge: Subject['isPurgeStatement']): number[] {
+/** Times every purge statement that goes through `db.query`. */
+function timePurgeStatements(pool: pg.Pool | pg.Client, isPurge: Subject['isPurgeStatement']): number[] {
   const durations: number[] = [];
   const original = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
@@ -195,7 +212,7 @@ async function pruneOne(subject: Subject, options: PruneOptions, keep: boolean):
   console.error(`prune: loading ${library} (${options.live} live + ${options.expired} expired rows)`);
   await subject.load(options);
   const before = await tableSize(pool, table);
-  const durations = timePurgeStatements(pool, subject.isPurgeStatement);
+  const durations = timePurgeStatements(subject.purgeDb, subject.isPurgeStatement);
   const watch = await monitor(table);
   const load = startLoad({ inFlight: options.inFlight, ops: { get: [3, (i) => subject.get(i)], set: [1, (i) => subject.set(i)] } });
   await sleep(1000);

@@ -1,0 +1,30 @@
+// Markdown helpers for the generated BENCHMARKS.md.
+
+/** A number for a table cell: thousands separators, `digits` decimals; NaN/undefined as '–'. */
+export function num(n: number | undefined | null, digits = 0): string {
+  if (n === undefined || n === null || !Number.isFinite(n)) return '–';
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A Markdown table; `align` per column: 'l' or 'r'. */
+export function table(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
+  const rule = header.map((_, i) => ((align?.[i] ?? 'l') === 'r' ? '---:' : '---'));
+  const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ')).join(' | ')} |`;
+  return [line(header), `|${rule.join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** Renders an array of flat objects (e.g. a bench's `targets`) as a table, one column per key. */
+export function objectsTable(objects: Record<string, unknown>[]): string {
+  const keys = [...new Set(objects.flatMap((o) => Object.keys(o)))];
+  const cell = (value: unknown): string => {
+    if (typeof value === 'number') return Number.isInteger(value) ? String(value) : num(value, 2);
+    if (typeof value === 'boolean') return value ? 'yes' : 'NO';
+    if (Array.isArray(value)) return value.map(cell).join(', ');
+    if (value === undefined || value === null) return '–';
+    return typeof value === 'object' ? JSON.stringify(value) : String(value);
+  };
+  return table(keys, objects.map((o) => keys.map((k) => cell(o[k]))));
+}
+
+/** `min–max` of a spread. */
+export const range = (min: number, max: number, digits = 0) => `${num(min, digits)}–${num(max, digits)}`;

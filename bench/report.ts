@@ -1,0 +1,424 @@
+// `npm run bench -- report [--from-saved] [--only scale,memory]`
+//
+// Issue 5 part 5: writes BENCHMARKS.md and bench/charts/*.svg from the saved
+// results in bench/results/*.json. By default it first RE-RUNS every
+// benchmark that exists (bench/<name>.ts, each with its default arguments, in
+// a child process, one after another: about 15 minutes on this machine, most
+// of it loading ten million rows), so that one command produces the whole
+// report; `--only a,b` re-runs just those, `--from-saved` re-runs nothing and
+// only renders. A benchmark whose results file is missing gets a line naming
+// the command that produces it. Nothing in BENCHMARKS.md is typed by hand.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import type { Measurement } from './lib/measure.js';
+import { num, objectsTable, range, table } from './lib/markdown.js';
+import { pgConnection } from './lib/scale-data.js';
+import { barChart, lineChart } from './lib/svg.js';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const benchDir = fileURLToPath(new URL('./', import.meta.url));
+const resultsDir = `${benchDir}results/`;
+const chartsDir = `${benchDir}charts/`;
+
+/** The benchmarks, in report order; `files` are the results files each one writes. */
+const BENCHES = [
+  { name: 'postgres', files: ['postgres'], title: 'PostgreSQL stores: sessionkit vs connect-pg-simple vs raw pg' },
+  { name: 'redis', files: ['redis'], title: 'Redis stores: sessionkit vs connect-redis vs raw ioredis' },
+  { name: 'http', files: ['http'], title: 'HTTP: full request cycle through the framework adapters' },
+  { name: 'scale', files: ['scale', 'prune'], title: 'Scale: latency vs number of sessions, and pruning under load' },
+  { name: 'memory', files: ['memory'], title: 'Memory backend: sessionkit vs express-session MemoryStore vs memorystore' },
+  { name: 'cluster', files: ['cluster'], title: 'node:cluster: the counter app on 2 workers' },
+] as const;
+
+const PACKAGES = ['pg', 'postgres', '@electric-sql/pglite', 'ioredis', 'redis', 'express', 'express-session', 'connect-pg-simple', 'connect-redis', 'memorystore', 'fastify', '@fastify/session', 'hono', 'autocannon', 'tsx'];
+
+interface Saved {
+  measuredAt: string;
+  node: string;
+  data: Record<string, unknown> & { command?: string };
+}
+
+function readSaved(file: string): Saved | undefined {
+  const path = `${resultsDir}${file}.json`;
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Saved) : undefined;
+}
+
+function writeChart(name: string, svgText: string): string {
+  mkdirSync(chartsDir, { recursive: true });
+  writeFileSync(`${chartsDir}${name}.svg`, svgText);
+  return `bench/charts/${name}.svg`;
+}
+
+const image = (alt: string, path: string) => `![${alt}](${path})`;
+
+async function serverVersions(): Promise<{ postgres: string; redis: string }> {
+  let postgres = 'unreachable';
+  let redis = 'unreachable';
+  const client = new pg.Client(pgConnection);
+  try {
+    await client.connect();
+    postgres = (await client.query<{ v: string }>(`SELECT current_setting('server_version') AS v`)).rows[0]!.v;
+  } catch {
+    // Left as 'unreachable'.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const client2 = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client2.on('error', () => {});
+  try {
+    await client2.connect();
+    redis = /redis_version:(\S+)/.exec(await client2.info('server'))?.[1] ?? 'unknown';
+  } catch {
+    // Left as 'unreachable'.
+  } finally {
+    client2.disconnect();
+  }
+  return { postgres, redis };
+}
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(`${root}node_modules/${name}/package.json`, 'utf8')) as { version: string }).version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+async function method(): Promise<string> {
+  const cpus = os.cpus();
+  const nproc = (() => {
+    try {
+      return execFileSync('nproc', { encoding: 'utf8' }).trim();
+    } catch {
+      return String(os.availableParallelism());
+    }
+  })();
+  const versions = await serverVersions();
+  const ownVersion = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string }).version;
+  const lines = [
+    '## Method',
+    '',
+    `- Machine: ${nproc} CPUs (\`nproc\`; ${cpus[0]?.model ?? 'unknown model'}), ${num(os.totalmem() / 2 ** 30, 1)} GiB memory, ${os.type()} ${os.release()}.`,
+    `- Node ${process.version}; PostgreSQL ${versions.postgres} and Redis ${versions.redis} on the same machine, reached over loopback (versions read when this file was generated).`,
+    `- sessionkit ${ownVersion} from this repository's sources (run through tsx). Other packages, as installed in node_modules: ${PACKAGES.map((p) => `${p} ${packageVersion(p)}`).join(', ')}.`,
+    '- The machine is shared with other jobs (test suites running in parallel): every number is noisy. Where a benchmark runs rounds, the tables give the median and the range; read ratios, not absolute values, and treat a difference under ~20 % as noise.',
+    '- Each section names the command that produced it and when. Regenerate everything with `npm run bench -- report` (re-runs every benchmark, then writes this file and the charts), or only re-render from `bench/results/*.json` with `npm run bench -- report --from-saved`.',
+  ];
+  return lines.join('\n');
+}
+
+const provenance = (name: string, saved: Saved) =>
+  `_Produced by \`${saved.data.command ?? `npm run bench -- ${name}`}\` at ${saved.measuredAt} (Node ${saved.node})._`;
+
+const missing = (file: string, bench: string) => `_No results yet (\`bench/results/${file}.json\` is missing): run \`npm run bench -- ${bench}\`._`;
+
+const isMeasurement = (x: unknown): x is Measurement =>
+  typeof x === 'object' && x !== null && typeof (x as Measurement).library === 'string' && typeof (x as Measurement).opsPerSecond === 'number';
+
+/** postgres, redis, http and any other bench written with bench/lib/report.ts: its own table, its targets, a chart of ops/s. */
+function renderGeneric(name: string, saved: Saved): string {
+  const { data } = saved;
+  const parts = [provenance(name, saved), ''];
+  if (typeof data.server === 'string') parts.push(`Server: ${data.server}.`, '');
+  const tables = typeof data.table === 'string' ? [data.table] : Array.isArray(data.tables) ? (data.tables as unknown[]).filter((t): t is string => typeof t === 'string') : [];
+  const results = Array.isArray(data.results) ? (data.results as unknown[]).filter(isMeasurement) : [];
+  if (tables.length > 0) parts.push(...tables.map((t) => t.replace(/^### /gm, '#### ')), '');
+  else if (results.length > 0) {
+    parts.push(table(['operation', 'in flight', 'library', 'ops/s', 'p50 ms', 'p99 ms', 'errors'], results.map((r) => [r.operation, String(r.inFlight), r.library, num(r.opsPerSecond), num(r.p50Ms, 2), num(r.p99Ms, 2), String(r.errors)]), ['l', 'r', 'l', 'r', 'r', 'r', 'r']), '');
+  }
+  if (Array.isArray(data.targets) && data.targets.length > 0) parts.push('Targets:', '', objectsTable(data.targets as Record<string, unknown>[]), '');
+  const inFlights = [...new Set(results.map((r) => r.inFlight))].sort((a, b) => a - b);
+  for (const inFlight of inFlights) {
+    const cells = results.filter((r) => r.inFlight === inFlight);
+    const operations = [...new Set(cells.map((r) => r.operation))];
+    const libraries = [...new Set(cells.map((r) => r.library))];
+    const path = writeChart(`${name}-ops-${inFlight}`, barChart({
+      title: `${name}: ops/s per library, ${inFlight} in flight`,
+      yLabel: 'operations per second',
+      groups: operations,
+      series: libraries.map((library) => ({ name: library, values: operations.map((op) => cells.find((c) => c.library === library && c.operation === op)?.opsPerSecond ?? NaN) })),
+    }));
+    parts.push(image(`${name} ops/s at ${inFlight} in flight`, path), '');
+  }
+  if (tables.length === 0 && results.length === 0) parts.push('```json', JSON.stringify(data, null, 2).slice(0, 4000), '```', '');
+  return parts.join('\n');
+}
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+interface SizeResult {
+  store: string;
+  sessions: number;
+  loadSeconds: number;
+  bytesPerSession: number;
+  sizeDetail: Record<string, number>;
+  plans: { mode: string; batchSize: number; access: string; lines: string[] }[];
+  errorCodes?: Record<string, number>;
+  summary: Record<'get' | 'set', { opsPerSecond: Spread; p50Ms: Spread; p99Ms: Spread }>;
+}
+
+const power = (n: number) => (Number.isInteger(Math.log10(n)) ? `10^${Math.log10(n)}` : num(n));
+const spreadCell = (s: Spread, digits: number) => `${num(s.median, digits)} (${range(s.min, s.max, digits)})`;
+
+function renderScale(saved: Saved): string {
+  const data = saved.data as Saved['data'] & { results: SizeResult[]; server: string; redis?: string; autovacuum: string; inFlight: number; rounds: number; durationMs: number; poolMax: number; valueBytes: number; target?: { from: number; to: number; ratio: number; limit: number; met: boolean } };
+  const parts = [
+    provenance('scale', saved),
+    '',
+    `${data.server}${data.redis ? ` and ${data.redis}` : ''}; ${data.inFlight} operations in flight, pg Pool max ${data.poolMax}; ${data.rounds} rounds of ${data.durationMs / 1000} s per cell after 1 s of warm-up; sessions picked at random over the whole table; ${data.valueBytes}-byte values. Tables are loaded server-side (INSERT … SELECT … generate_series, indexes built after the load, then VACUUM ANALYZE). autovacuum on this server: ${data.autovacuum}. Cells: median (min–max over rounds).`,
+    '',
+  ];
+  const rows = data.results.map((r) => [
+    r.store,
+    power(r.sessions),
+    spreadCell(r.summary.get.p50Ms, 2),
+    spreadCell(r.summary.get.p99Ms, 2),
+    spreadCell(r.summary.get.opsPerSecond, 0),
+    spreadCell(r.summary.set.p50Ms, 2),
+    spreadCell(r.summary.set.p99Ms, 2),
+    spreadCell(r.summary.set.opsPerSecond, 0),
+    num(r.bytesPerSession, 0),
+    r.plans.map((p) => `${p.mode}: ${p.access}`).join('; ') || '–',
+    Object.entries(r.errorCodes ?? {}).map(([code, n]) => `${n}× ${code}`).join(', ') || '0',
+  ]);
+  parts.push(table(['store', 'sessions', 'get p50 ms', 'get p99 ms', 'get ops/s', 'set p50 ms', 'set p99 ms', 'set ops/s', 'bytes/session', 'get plan (32 keys)', 'errors'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']), '');
+  parts.push('Bytes per session: PostgreSQL `pg_total_relation_size` (heap + indexes + TOAST) ÷ rows; Redis growth of `used_memory` ÷ keys. Errors are failed operations by BackendError code and SQLSTATE (40P01 = deadlock detected).', '');
+  if (data.target) {
+    parts.push(`**Target** (get p99 at ${power(data.target.to)} within ${data.target.limit}x of p99 at ${power(data.target.from)}): measured ${num(data.target.ratio, 2)}x (medians) — ${data.target.met ? 'met' : 'MISSED'}.`, '');
+  }
+  const withPlans = data.results.filter((r) => r.plans.length > 0);
+  if (withPlans.length > 0) {
+    parts.push('<details><summary>Plans of the get statement (EXPLAIN, generic and custom plan, batch of 32 keys)</summary>', '');
+    for (const r of withPlans) for (const plan of r.plans) parts.push(`${power(r.sessions)} sessions, ${plan.mode} plan:`, '', '```', ...plan.lines, '```', '');
+    parts.push('</details>', '');
+  }
+  const stores = [...new Set(data.results.map((r) => r.store))];
+  const series = stores.flatMap((store) => {
+    const mine = data.results.filter((r) => r.store === store);
+    return (['get', 'set'] as const).flatMap((op) => [
+      { name: `${store} ${op} p99`, points: mine.map((r) => [r.sessions, r.summary[op].p99Ms.median] as [number, number]) },
+      { name: `${store} ${op} p50`, points: mine.map((r) => [r.sessions, r.summary[op].p50Ms.median] as [number, number]), dashed: true },
+    ]);
+  });
+  if (series.length > 0) {
+    parts.push(image('latency vs table size', writeChart('scale-latency', lineChart({ title: 'Latency vs number of live sessions (64 in flight)', xLabel: 'live sessions', yLabel: 'ms', series }))), '');
+    const opsSeries = stores.flatMap((store) => (['get', 'set'] as const).map((op) => ({ name: `${store} ${op}`, points: data.results.filter((r) => r.store === store).map((r) => [r.sessions, r.summary[op].opsPerSecond.median] as [number, number]) })));
+    parts.push(image('throughput vs table size', writeChart('scale-throughput', lineChart({ title: 'Throughput vs number of live sessions (64 in flight)', xLabel: 'live sessions', yLabel: 'operations per second', series: opsSeries }))), '');
+  }
+  return parts.join('\n');
+}
+
+interface Window {
+  count: number;
+  opsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+interface PruneResult {
+  library: string;
+  method: string;
+  live: number;
+  expired: number;
+  purgeMs: number;
+  deletedRows: number;
+  statements: number;
+  longestStatementMs: number;
+  longestActiveDeleteSampledMs: number;
+  maxLockWaiters: number;
+  get: { before: Window; during: Window };
+  set: { before: Window; during: Window };
+  errors: number;
+  expiredLeft: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  plansAfterPurge?: { mode: string; access: string; lines: string[] }[];
+}
+
+function renderPrune(saved: Saved): string {
+  const data = saved.data as Saved['data'] & { results: PruneResult[]; live: number; expired: number; inFlight: number; baselineMs: number; batchSize: number; autovacuum: string };
+  const parts = [
+    provenance('scale', saved),
+    '',
+    `Each library on its own table of ${num(data.live)} live and ${num(data.expired)} expired sessions, with a steady load of ${data.inFlight} operations in flight (3 gets : 1 set, on live sessions picked at random, through the library itself). After 1 s of warm-up and ${data.baselineMs / 1000} s of baseline, the library's purge runs once beside the load. "before" = the baseline window, "during" = while the purge ran. A purge statement's duration (measured by the client) bounds how long it held its row locks; the pg_stat_activity / pg_locks columns are samples every 20 ms.`,
+    '',
+  ];
+  const rows = data.results.map((r) => [
+    r.library,
+    r.method,
+    num(r.purgeMs / 1000, 1),
+    num(r.statements),
+    num(r.longestStatementMs, 0),
+    num(r.longestActiveDeleteSampledMs, 0),
+    num(r.maxLockWaiters),
+    `${num(r.get.before.p99Ms, 2)} → ${num(r.get.during.p99Ms, 2)} (${num(r.get.during.p99Ms / r.get.before.p99Ms, 2)}x)`,
+    `${num(r.get.before.opsPerSecond)} → ${num(r.get.during.opsPerSecond)}`,
+    `${num(r.set.before.p99Ms, 2)} → ${num(r.set.during.p99Ms, 2)}`,
+    num(r.errors),
+    num(r.expiredLeft),
+  ]);
+  parts.push(table(['library', 'purge', 'purge s', 'statements', 'longest statement ms', 'longest DELETE seen ms', 'max lock waiters seen', 'get p99 ms before → during', 'get ops/s before → during', 'set p99 ms before → during', 'load errors', 'expired rows left'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l', 'l', 'r', 'r']), '');
+  const sk = data.results.find((r) => r.library === 'sessionkit');
+  if (sk) {
+    const ratio = sk.get.during.p99Ms / sk.get.before.p99Ms;
+    parts.push(
+      `**Targets** (sessionkit): get p99 during the purge within 2x of before — ${num(ratio, 2)}x, ${ratio <= 2 ? 'met' : 'MISSED'}; no statement over 100 ms — longest ${num(sk.longestStatementMs, 0)} ms, ${sk.longestStatementMs < 100 ? 'met' : 'MISSED'}; every expired row gone — ${num(sk.expiredLeft)} left, ${sk.expiredLeft === 0 ? 'met' : 'MISSED'}.`,
+      '',
+    );
+    for (const plan of sk.plansAfterPurge ?? []) parts.push(`Plan of sessionkit's get after deleting ${num(sk.deletedRows)} rows (no VACUUM since; autovacuum: ${data.autovacuum}), ${plan.mode}: \`${plan.lines[0] ?? ''}\``, '');
+  }
+  return parts.join('\n');
+}
+
+interface MemoryData {
+  command: string;
+  durationMs: number;
+  rounds: number;
+  preload: number;
+  valueBytes: number;
+  ops?: { cells: { library: string; operation: string; inFlight: number; opsPerSecond: number[]; median: number }[]; targets: { operation: string; inFlight: number; ratio: number; rawRatio: number; limit: number; met: boolean }[] };
+  bytes?: { sessions: number; results: { library: string; bytesPerSession: number; heapBefore: number; heapAfter: number }[] };
+  churn?: { total: number; maxSessions: number; results: { library: string; maxSessions: number | null; heap: { created: number; heapUsed: number }[] }[] };
+}
+
+function renderMemory(saved: Saved): string {
+  const data = saved.data as unknown as MemoryData;
+  const parts = [provenance('memory', saved), ''];
+  if (data.ops) {
+    parts.push(`ops/s on ${num(data.preload)} sessions, ${data.rounds} rounds of ${data.durationMs / 1000} s, stores interleaved; every store returns the session object (sessionkit's row includes the app's JSON.parse / JSON.stringify; the "string in/out" row is the backend alone). Cells: median (min–max).`, '');
+    parts.push(table(['operation', 'in flight', 'store', 'ops/s'], data.ops.cells.map((c) => [c.operation, String(c.inFlight), c.library, `${num(c.median)} (${range(Math.min(...c.opsPerSecond), Math.max(...c.opsPerSecond))})`]), ['l', 'r', 'l', 'r']), '');
+    parts.push(table(['target', 'in flight', 'sessionkit ÷ faster other', 'string in/out ÷ faster other', 'met (>= 2x)'], data.ops.targets.map((t) => [t.operation, String(t.inFlight), `${num(t.ratio, 2)}x`, `${num(t.rawRatio, 2)}x`, t.met ? 'yes' : 'NO']), ['l', 'r', 'r', 'r', 'l']), '');
+    for (const inFlight of [...new Set(data.ops.cells.map((c) => c.inFlight))]) {
+      const cells = data.ops.cells.filter((c) => c.inFlight === inFlight);
+      const libraries = [...new Set(cells.map((c) => c.library))];
+      const path = writeChart(`memory-ops-${inFlight}`, barChart({
+        title: `memory stores: ops/s, ${inFlight} in flight`,
+        yLabel: 'operations per second',
+        groups: ['get', 'set'],
+        series: libraries.map((library) => ({ name: library, values: ['get', 'set'].map((op) => cells.find((c) => c.library === library && c.operation === op)?.median ?? NaN) })),
+      }));
+      parts.push(image(`memory stores ops/s at ${inFlight} in flight`, path), '');
+    }
+  }
+  if (data.bytes) {
+    parts.push(`Bytes per session: heap growth after a forced GC over ${num(data.bytes.sessions)} sessions with ${data.valueBytes}-byte JSON values (each store alone in a process started with --expose-gc; keys included).`, '');
+    parts.push(table(['store', 'bytes/session', 'heap before MiB', 'heap after MiB'], data.bytes.results.map((r) => [r.library, num(r.bytesPerSession), num(r.heapBefore / 2 ** 20, 1), num(r.heapAfter / 2 ** 20, 1)]), ['l', 'r', 'r', 'r']), '');
+  }
+  if (data.churn) {
+    const checkpoints = data.churn.results[0]?.heap.map((h) => h.created) ?? [];
+    parts.push(`Churn: ${num(data.churn.total)} sessions created one after another; sessionkit and memorystore capped at ${num(data.churn.maxSessions)} sessions (express-session's MemoryStore has no cap). Heap (MiB, after a forced GC) by sessions created:`, '');
+    parts.push(table(['store', ...checkpoints.map((c) => num(c))], data.churn.results.map((r) => [`${r.library}${r.maxSessions ? ` (max ${num(r.maxSessions)})` : ''}`, ...r.heap.map((h) => num(h.heapUsed / 2 ** 20, 0))]), ['l', ...checkpoints.map(() => 'r' as const)]), '');
+    const sk = data.churn.results.find((r) => r.library.startsWith('sessionkit'));
+    if (sk) {
+      const atCap = sk.heap.find((h) => h.created >= data.churn!.maxSessions) ?? sk.heap[1]!;
+      const end = sk.heap[sk.heap.length - 1]!;
+      parts.push(`sessionkit heap once full (${num(atCap.created)} created): ${num(atCap.heapUsed / 2 ** 20, 0)} MiB; after ${num(end.created)}: ${num(end.heapUsed / 2 ** 20, 0)} MiB (${num(end.heapUsed / atCap.heapUsed, 2)}x).`, '');
+    }
+    const path = writeChart('memory-churn', lineChart({
+      title: 'Heap under churn (after GC)',
+      xLabel: 'sessions created',
+      yLabel: 'heap MiB',
+      series: data.churn.results.map((r) => ({ name: r.library, points: r.heap.filter((h) => h.created > 0).map((h) => [h.created, h.heapUsed / 2 ** 20] as [number, number]) })),
+    }));
+    parts.push(image('heap under churn', path), '');
+  }
+  return parts.join('\n');
+}
+
+interface ClusterLoad {
+  requests: number;
+  ok2xx: number;
+  non2xx: number;
+  errors: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  counted: number;
+  lost: number;
+}
+
+function renderCluster(saved: Saved): string {
+  const data = saved.data as Saved['data'] & {
+    connections: number;
+    requests: number;
+    sessions: number;
+    hotConnections: number;
+    hotRequests: number;
+    results: { backend: string; workers: number; crossWorker: { requests: number; workersSeen: number; countsInOrder: boolean }; spread: ClusterLoad; hot: ClusterLoad }[];
+    speedups: { backend: string; ratio?: number }[];
+  };
+  const parts = [
+    provenance('cluster', saved),
+    '',
+    `The counter app (sessionkit/node \`withSession\`, \`session.update(fn)\`: a compare-and-set loop) under node:cluster; autocannon runs in the primary process on the same 2 cores. "spread": ${num(data.requests)} POSTs over ${num(data.sessions)} sessions from ${data.connections} connections; "hot": ${num(data.hotRequests)} POSTs on ONE session from ${data.hotConnections} connections. "lost" = 2xx answers − increments found in the sessions afterwards (must be 0).`,
+    '',
+  ];
+  const rows = data.results.flatMap((r) =>
+    (['spread', 'hot'] as const).map((kind) => {
+      const l = r[kind];
+      return [r.backend, String(r.workers), kind, num(l.requestsPerSecond), num(l.p50Ms, 1), num(l.p99Ms, 1), num(l.ok2xx), num(l.non2xx), num(l.errors), num(l.counted), num(l.lost), kind === 'spread' ? `${r.crossWorker.workersSeen} workers, ${r.crossWorker.countsInOrder ? 'counts 1..20 in order' : 'COUNTS OUT OF ORDER'}` : ''];
+    }),
+  );
+  parts.push(table(['backend', 'workers', 'load', 'req/s', 'p50 ms', 'p99 ms', '2xx', 'non-2xx', 'errors', 'increments found', 'lost', 'cross-worker check'], rows, ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']), '');
+  parts.push(data.speedups.map((s) => `${s.backend}: 2 workers ÷ 1 worker = ${num(s.ratio, 2)}x (spread load).`).join(' '), '');
+  const backends = [...new Set(data.results.map((r) => r.backend))];
+  const workerCounts = [...new Set(data.results.map((r) => r.workers))];
+  const path = writeChart('cluster-throughput', barChart({
+    title: 'Counter app under node:cluster: requests/s',
+    yLabel: 'requests per second',
+    groups: backends,
+    series: workerCounts.map((w) => ({ name: `${w} worker${w > 1 ? 's' : ''}`, values: backends.map((b) => data.results.find((r) => r.backend === b && r.workers === w)?.spread.requestsPerSecond ?? NaN) })),
+  }));
+  parts.push(image('cluster throughput', path), '');
+  return parts.join('\n');
+}
+
+const RENDERERS: Record<string, (saved: Saved) => string> = { scale: renderScale, prune: renderPrune, memory: renderMemory, cluster: renderCluster };
+
+/** `npm run bench -- report`: see the header comment. */
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { 'from-saved': { type: 'boolean', default: false }, only: { type: 'string' } } });
+  const available = BENCHES.filter((b) => existsSync(`${benchDir}${b.name}.ts`)).map((b) => b.name as string);
+  const toRun = values['from-saved'] ? [] : values.only ? values.only.split(',') : available;
+  const failed: string[] = [];
+  for (const name of toRun) {
+    if (!available.includes(name)) throw new TypeError(`no benchmark bench/${name}.ts`);
+    console.error(`report: running npm run bench -- ${name}`);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', `${benchDir}run.ts`, name], { cwd: root, stdio: 'inherit' });
+    if (child.status !== 0) failed.push(name);
+  }
+
+  const sections = [
+    '<!-- GENERATED by `npm run bench -- report` from bench/results/*.json (bench/report.ts). Do not edit by hand: rerun the command. -->',
+    '',
+    '# Benchmarks',
+    '',
+    'How sessionkit compares with the stores users would pick instead, how it behaves as the store grows, while expired sessions are purged, in memory, and across processes. `npm run bench -- report` re-runs every benchmark and regenerates this file and the charts in `bench/charts/`; `npm run bench -- report --from-saved` only re-renders from the saved results.',
+    '',
+    await method(),
+    '',
+  ];
+  if (failed.length > 0) sections.push(`> The last report run failed for: ${failed.map((f) => `\`npm run bench -- ${f}\``).join(', ')}; its section shows the previous saved results, if any.`, '');
+  for (const bench of BENCHES) {
+    sections.push(`## ${bench.title}`, '');
+    for (const file of bench.files) {
+      const saved = readSaved(file);
+      if (saved === undefined) {
+        sections.push(existsSync(`${benchDir}${bench.name}.ts`) ? missing(file, bench.name) : `_Not measured: \`bench/${bench.name}.ts\` does not exist yet; \`npm run bench -- ${bench.name}\` will produce \`bench/results/${file}.json\` once it does._`, '');
+        continue;
+      }
+      if (bench.files.length > 1) sections.push(`### ${file === 'prune' ? 'Pruning under load' : 'Latency and size vs number of sessions'}`, '');
+      sections.push((RENDERERS[file] ?? ((s: Saved) => renderGeneric(file, s)))(saved), '');
+    }
+  }
+  writeFileSync(`${root}BENCHMARKS.md`, `${sections.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
+  console.error(`report: wrote BENCHMARKS.md and bench/charts/*.svg`);
+}
