@@ -4,18 +4,22 @@
  */
 export type {
   Backend,
+  ClearByOwnerOptions,
   CompareAndSetBackend,
   CompareAndSetResult,
   GenerateOptions,
   GetResult,
+  OwnedSession,
+  OwnerIndexBackend,
+  OwnerIndexOptions,
   SessionError,
   SetOptions,
 } from './core/contract.js';
-export { requireCompareAndSet, supportsCompareAndSet } from './core/contract.js';
+export { requireCompareAndSet, requireOwners, supportsCompareAndSet, supportsOwners } from './core/contract.js';
 export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
 export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';
 export { MAX_EXPIRY_SECONDS, ONE_WEEK } from './core/period.js';
-export { type SessionEvent, type SessionEventListener } from './core/events.js';
-export { DEFAULT_MAX_VALUE_BYTES } from './core/validate.js';
+export { emitEvent, type SessionEvent, type SessionEventListener } from './core/events.js';
+export { DEFAULT_MAX_VALUE_BYTES, MAX_OWNER_LENGTH } from './core/validate.js';
 export { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from './core/base-backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/index.js';

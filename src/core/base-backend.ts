@@ -1,7 +1,9 @@
-import type { CompareAndSetBackend, CompareAndSetResult, GenerateOptions, GetResult, SetOptions } from './contract.js';
-import { generateKey, isWellFormedKey } from './keys.js';
+import { supportsOwners, type CompareAndSetBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from './contract.js';
+import { isBackendError } from './errors.js';
+import { emitEvent, type SessionEvent, type SessionEventListener } from './events.js';
+import { digestKey, generateKey, isWellFormedKey } from './keys.js';
 import { assertWholeSeconds, ONE_WEEK } from './period.js';
-import { assertKeyIsString, assertStorableValue, assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from './validate.js';
+import { assertKeyIsString, assertOwner, assertStorableValue, assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from './validate.js';
 
 /** Options every backend takes. */
 export interface BackendOptions {
@@ -9,6 +11,8 @@ export interface BackendOptions {
   defaultPeriodSeconds?: number;
   /** Largest value accepted, in bytes of UTF-8; default 1 MiB. A larger value is a `TypeError` and nothing is written. */
   maxValueBytes?: number;
+  /** Receives `created`, `expired-on-read`, `pruned` and `error` events; keys appear only as digests. */
+  onEvent?: SessionEventListener;
 }
 
 /** The answer for every key that has no live session. */
@@ -25,9 +29,12 @@ export const NOT_SET: GetResult = Object.freeze({ ok: false, error: 'NotSet' });
 export abstract class BaseBackend implements CompareAndSetBackend {
   readonly maxValueBytes: number;
   #defaultPeriodSeconds: number;
+  readonly #onEvent: SessionEventListener | undefined;
 
   constructor(options: BackendOptions = {}) {
-    const { defaultPeriodSeconds = ONE_WEEK, maxValueBytes = DEFAULT_MAX_VALUE_BYTES } = options;
+    const { defaultPeriodSeconds = ONE_WEEK, maxValueBytes = DEFAULT_MAX_VALUE_BYTES, onEvent } = options;
+    if (onEvent !== undefined && typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
+    this.#onEvent = onEvent;
     assertWholeSeconds(defaultPeriodSeconds, 'defaultPeriodSeconds');
     assertWholeNumberOption(maxValueBytes, 'maxValueBytes', 1);
     this.#defaultPeriodSeconds = defaultPeriodSeconds;
@@ -45,17 +52,22 @@ export abstract class BaseBackend implements CompareAndSetBackend {
 
   async generate(options: GenerateOptions = {}): Promise<string> {
     const expirySeconds = this.#expirySeconds(options.expiry);
-    const { value } = options;
+    const { value, owner } = options;
     if (value !== undefined) assertStorableValue(value, this.maxValueBytes);
+    if (owner !== undefined) {
+      assertOwner(owner);
+      if (!supportsOwners(this)) throw new TypeError(`${this.constructor.name} keeps no sessions by owner: generate({ owner }) is not available`);
+    }
     const key = generateKey();
-    await this.storeGenerate(key, value ?? null, expirySeconds);
+    await this.#reported('generate', this.storeGenerate(key, value ?? null, expirySeconds, owner));
+    if (this.#onEvent !== undefined && expirySeconds > 0) this.emit({ type: 'created', store: this.storeName, keyDigest: digestKey(key), ...(owner === undefined ? {} : { owner }) });
     return key;
   }
 
   async get(key: string): Promise<GetResult> {
     assertKeyIsString(key);
     if (!isWellFormedKey(key)) return NOT_FOUND;
-    return this.storeGet(key);
+    return this.#reported('get', this.storeGet(key));
   }
 
   async set(key: string, value: string, options: SetOptions = {}): Promise<void> {
@@ -63,7 +75,7 @@ export abstract class BaseBackend implements CompareAndSetBackend {
     assertStorableValue(value, this.maxValueBytes);
     const expirySeconds = this.#expirySeconds(options.expiry);
     if (!isWellFormedKey(key)) return;
-    await this.storeSet(key, value, expirySeconds);
+    await this.#reported('set', this.storeSet(key, value, expirySeconds));
   }
 
   async compareAndSet(key: string, expected: string | null, value: string, options: SetOptions = {}): Promise<CompareAndSetResult> {
@@ -72,23 +84,48 @@ export abstract class BaseBackend implements CompareAndSetBackend {
     assertStorableValue(value, this.maxValueBytes);
     const expirySeconds = this.#expirySeconds(options.expiry);
     if (!isWellFormedKey(key)) return 'NotFound';
-    return this.storeCompareAndSet(key, expected, value, expirySeconds);
+    return this.#reported('compareAndSet', this.storeCompareAndSet(key, expected, value, expirySeconds));
   }
 
   async clear(key: string): Promise<void> {
     assertKeyIsString(key);
     if (!isWellFormedKey(key)) return;
-    await this.storeClear(key);
+    await this.#reported('clear', this.storeClear(key));
+  }
+
+  /** Names this store in events, e.g. `postgres:"session"`. */
+  protected get storeName(): string {
+    return this.constructor.name;
+  }
+
+  /** Sends an event to the `onEvent` listener, if any; never throws. */
+  protected emit(event: SessionEvent): void {
+    emitEvent(this.#onEvent, event);
+  }
+
+  /** Whether anyone listens: lets subclasses skip work (digests) done only for events. */
+  protected get hasListener(): boolean {
+    return this.#onEvent !== undefined;
   }
 
   abstract close(): Promise<void>;
 
-  /** Stores a new session; `expirySeconds <= 0` may store nothing, since such a session is already gone. */
-  protected abstract storeGenerate(key: string, value: string | null, expirySeconds: number): Promise<void>;
+  /** Stores a new session; `expirySeconds <= 0` may store nothing, since such a session is already gone. `owner` is only passed to backends that keep sessions by owner. */
+  protected abstract storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void>;
   protected abstract storeGet(key: string): Promise<GetResult>;
   protected abstract storeSet(key: string, value: string, expirySeconds: number): Promise<void>;
   protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult>;
   protected abstract storeClear(key: string): Promise<void>;
+
+  /** Reports a store failure as an `error` event, then rethrows it to the caller. */
+  async #reported<T>(operation: string, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      if (isBackendError(error)) this.emit({ type: 'error', store: this.storeName, during: operation, error });
+      throw error;
+    }
+  }
 
   #expirySeconds(expiry: number | undefined): number {
     if (expiry === undefined) return this.#defaultPeriodSeconds;

@@ -21,6 +21,12 @@ export interface GenerateOptions {
   expiry?: number;
   /** Initial value; omitted means "not set" (`get` answers `NotSet`). */
   value?: string;
+  /**
+   * The user this session belongs to, for `listByOwner` / `clearByOwner` (1 to
+   * 256 characters). Only on backends that implement {@link OwnerIndexBackend};
+   * elsewhere it is a `TypeError`.
+   */
+  owner?: string;
 }
 
 /** Options of {@link Backend.set}. */
@@ -76,6 +82,53 @@ export function supportsCompareAndSet(backend: Backend): backend is CompareAndSe
 export function requireCompareAndSet(backend: Backend, feature: string): CompareAndSetBackend {
   if (!supportsCompareAndSet(backend)) {
     throw new TypeError(`${feature} needs a backend with compareAndSet(); ${backend.constructor.name} has none`);
+  }
+  return backend;
+}
+
+/** One session of an owner, as {@link OwnerIndexBackend.listByOwner} reports it: never a usable key. */
+export interface OwnedSession {
+  /** `digestKey(key)`: identifies the session (e.g. to revoke it) without being a cookie. */
+  keyDigest: string;
+  /** Whole seconds until it expires. */
+  expiresInSeconds: number;
+  createdAt: Date;
+}
+
+/** Options of backends that keep sessions by owner. */
+export interface OwnerIndexOptions {
+  /** When an owner gets a new session beyond this many live ones, their oldest sessions are removed. Default: no limit. */
+  maxSessionsPerOwner?: number;
+}
+
+/** Options of {@link OwnerIndexBackend.clearByOwner}. */
+export interface ClearByOwnerOptions {
+  /** A key (e.g. the current request's) whose session is kept. */
+  except?: string;
+}
+
+/**
+ * Capability: sessions by owner (a user id), for "log out everywhere". An
+ * owner is given at `generate({ owner })` and never changes; the cost of
+ * these operations is proportional to that owner's sessions, never a scan.
+ */
+export interface OwnerIndexBackend extends Backend {
+  /** The owner's live sessions, oldest first. */
+  listByOwner(owner: string): Promise<OwnedSession[]>;
+  /** Removes every session of the owner (but `except`); resolves to how many were removed. */
+  clearByOwner(owner: string, options?: ClearByOwnerOptions): Promise<number>;
+}
+
+/** True when `backend` keeps sessions by owner. */
+export function supportsOwners(backend: Backend): backend is OwnerIndexBackend {
+  const candidate = backend as Partial<OwnerIndexBackend>;
+  return typeof candidate.listByOwner === 'function' && typeof candidate.clearByOwner === 'function';
+}
+
+/** Throws a `TypeError` naming `feature` at setup time when `backend` keeps no sessions by owner. */
+export function requireOwners(backend: Backend, feature: string): OwnerIndexBackend {
+  if (!supportsOwners(backend)) {
+    throw new TypeError(`${feature} needs a backend with listByOwner()/clearByOwner(); ${backend.constructor.name} has none`);
   }
   return backend;
 }

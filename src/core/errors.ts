@@ -7,7 +7,9 @@ export type BackendErrorCode =
   /** The store answered with an error (bad table, permissions, constraint). */
   | 'query_failed'
   /** The backend was closed before or during the operation. */
-  | 'closed';
+  | 'closed'
+  /** The table lacks what the operation needs (e.g. the owner column): run `migrate`. */
+  | 'schema_outdated';
 
 /**
  * A store failure. Match on `code`, never on the message; the driver's error

@@ -1,10 +1,23 @@
 /**
- * What backends report through their `onEvent` option. Keys never appear in
- * events; errors here are ones no caller awaits (background pruning).
+ * What backends and the HTTP layer report through their `onEvent` option.
+ * Keys never appear in events, only their digests (`digestKey`), so events
+ * can go to logs and metrics without leaking a usable session id.
  */
 export type SessionEvent =
+  /** A session was created (`generate`). */
+  | { type: 'created'; store: string; keyDigest: string; owner?: string }
+  /** The HTTP layer moved a session to a new key (login). */
+  | { type: 'regenerated'; store: string; fromDigest: string; toDigest: string }
+  /** A session was removed on purpose (`destroy()`, logout, revoke). */
+  | { type: 'destroyed'; store: string; keyDigest: string }
+  /** A read found the session past its expiry (where the store can tell expired from missing). */
+  | { type: 'expired-on-read'; store: string; keyDigest: string }
+  /** Sessions were removed in bulk: expired rows pruned, or an owner's sessions revoked. */
   | { type: 'pruned'; store: string; deletedCount: number; durationMs: number }
-  | { type: 'error'; store: string; during: 'prune' | 'idle-connection'; error: unknown };
+  /** An atomic update met a concurrent write and retried. */
+  | { type: 'conflict-retried'; store: string; keyDigest: string; attempt: number }
+  /** A failure: of an operation (also rethrown to its caller), or of background work nobody awaits. */
+  | { type: 'error'; store: string; during: string; error: unknown };
 
 /** Receives {@link SessionEvent}s; it must not throw (what it throws is ignored). */
 export type SessionEventListener = (event: SessionEvent) => void;

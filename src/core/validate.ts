@@ -27,3 +27,13 @@ export function assertWholeNumberOption(n: unknown, name: string, min: number): 
     throw new TypeError(`${name} must be a whole number >= ${min}, got ${String(n)}`);
   }
 }
+
+/** Longest owner id accepted, in UTF-16 units. */
+export const MAX_OWNER_LENGTH = 256;
+
+/** Throws a `TypeError` unless `owner` is 1 to 256 characters that any store can hold. */
+export function assertOwner(owner: unknown): asserts owner is string {
+  if (typeof owner !== 'string') throw new TypeError(`owner must be a string, got ${typeof owner}`);
+  if (owner.length === 0 || owner.length > MAX_OWNER_LENGTH) throw new TypeError(`owner must be 1 to ${MAX_OWNER_LENGTH} characters`);
+  if (owner.includes('\u0000') || !owner.isWellFormed()) throw new TypeError('owner must not contain U+0000 or a lone surrogate');
+}

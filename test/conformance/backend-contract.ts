@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateKey, supportsCompareAndSet, type Backend } from '../../src/index.js';
+import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, type Backend, type OwnerIndexBackend } from '../../src/index.js';
+
+/** Options a factory must apply to the backend it makes (they come from the capabilities under test). */
+export interface FactoryOptions {
+  maxSessionsPerOwner?: number;
+}
 
 /** Makes a fresh backend for one test; the suite closes it after the test. */
-export type BackendFactory = () => Promise<Backend>;
+export type BackendFactory = (options?: FactoryOptions) => Promise<Backend>;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -13,11 +18,11 @@ const MALFORMED_KEYS = ['', 'a'.repeat(41), 'bad key', "x'; DROP TABLE session; 
  * ocaml-session's `lib_test/test_session.ml`, then checks each row of the
  * semantics table. Every backend's test file calls this with a factory.
  */
-export function describeBackendContract(name: string, factory: BackendFactory): void {
+export function describeBackendContract(name: string, factory: BackendFactory, options: { ownersSkipReason?: string } = {}): void {
   describe(`backend contract: ${name}`, () => {
     const opened: Backend[] = [];
-    const create = async () => {
-      const backend = await factory();
+    const create = async (options?: FactoryOptions) => {
+      const backend = await factory(options);
       opened.push(backend);
       return backend;
     };
@@ -260,6 +265,85 @@ export function describeBackendContract(name: string, factory: BackendFactory): 
         };
         await Promise.all(Array.from({ length: 100 }, increment));
         expect(await backend.get(key)).toMatchObject({ ok: true, value: '100' });
+      });
+    });
+
+    describe.skipIf(options.ownersSkipReason !== undefined)(`owner capability (log out everywhere)${options.ownersSkipReason ? ` — skipped: ${options.ownersSkipReason}` : ''}`, () => {
+      const owned = async (options?: FactoryOptions): Promise<OwnerIndexBackend> => {
+        const backend = await create(options);
+        if (!supportsOwners(backend)) throw new Error(`${name} must keep sessions by owner`);
+        return backend;
+      };
+
+      it('lists an owner\'s live sessions oldest first, as digests with expiry and creation time', async () => {
+        const backend = await owned();
+        const first = await backend.generate({ owner: 'ada', value: '1', expiry: 1000 });
+        const second = await backend.generate({ owner: 'ada', value: '2' });
+        await backend.generate({ owner: 'bob', value: '3' });
+        await backend.generate({ value: 'nobody' });
+        await backend.generate({ owner: 'ada', expiry: 0 });
+        const listed = await backend.listByOwner('ada');
+        expect(listed.map((session) => session.keyDigest).sort()).toEqual([digestKey(first), digestKey(second)].sort());
+        const firstListed = listed.find((session) => session.keyDigest === digestKey(first))!;
+        expect(firstListed.expiresInSeconds).toBeGreaterThanOrEqual(999);
+        expect(firstListed.expiresInSeconds).toBeLessThanOrEqual(1000);
+        for (const session of listed) {
+          expect(session.createdAt).toBeInstanceOf(Date);
+          expect(Math.abs(session.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
+          // A digest is never a usable key.
+          expect(await backend.get(session.keyDigest)).toEqual({ ok: false, error: 'NotFound' });
+        }
+        expect(await backend.listByOwner('nobody at all')).toEqual([]);
+      });
+
+      it('clearByOwner removes every session of the owner but the one to keep, and no one else\'s', async () => {
+        const backend = await owned();
+        const current = await backend.generate({ owner: 'ada', value: 'this device' });
+        const others = await Promise.all([1, 2, 3].map((i) => backend.generate({ owner: 'ada', value: `device ${i}` })));
+        const bob = await backend.generate({ owner: 'bob', value: 'bob' });
+        expect(await backend.clearByOwner('ada', { except: current })).toBe(3);
+        expect(await backend.get(current)).toMatchObject({ ok: true, value: 'this device' });
+        for (const key of others) expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+        expect(await backend.get(bob)).toMatchObject({ ok: true, value: 'bob' });
+        expect((await backend.listByOwner('ada')).map((session) => session.keyDigest)).toEqual([digestKey(current)]);
+        expect(await backend.clearByOwner('ada')).toBe(1);
+        expect(await backend.get(current)).toEqual({ ok: false, error: 'NotFound' });
+        expect(await backend.clearByOwner('ada')).toBe(0);
+      });
+
+      it('cleared and expired sessions leave the owner\'s list', async () => {
+        const backend = await owned();
+        const cleared = await backend.generate({ owner: 'ada' });
+        const kept = await backend.generate({ owner: 'ada' });
+        await backend.generate({ owner: 'ada', expiry: 1 });
+        await backend.clear(cleared);
+        await sleep(2100);
+        expect((await backend.listByOwner('ada')).map((session) => session.keyDigest)).toEqual([digestKey(kept)]);
+      });
+
+      it('maxSessionsPerOwner: a new session beyond the limit removes the oldest', async () => {
+        const backend = await owned({ maxSessionsPerOwner: 2 });
+        const oldest = await backend.generate({ owner: 'ada', value: 'a' });
+        await sleep(30);
+        const middle = await backend.generate({ owner: 'ada', value: 'b' });
+        await sleep(30);
+        const newest = await backend.generate({ owner: 'ada', value: 'c' });
+        const bob = await backend.generate({ owner: 'bob', value: 'd' });
+        expect(await backend.get(oldest)).toEqual({ ok: false, error: 'NotFound' });
+        expect(await backend.get(middle)).toMatchObject({ ok: true, value: 'b' });
+        expect(await backend.get(newest)).toMatchObject({ ok: true, value: 'c' });
+        expect(await backend.get(bob)).toMatchObject({ ok: true, value: 'd' });
+        expect(await backend.listByOwner('ada')).toHaveLength(2);
+      });
+
+      it('an owner that is not 1 to 256 well-formed characters is a TypeError, nothing written', async () => {
+        const backend = await owned();
+        for (const owner of ['', 'x'.repeat(257), 'nul\u0000', 'lone \ud800', 42, null] as unknown as string[]) {
+          await expect(backend.generate({ owner, value: 'v' })).rejects.toThrow(TypeError);
+          await expect(backend.listByOwner(owner)).rejects.toThrow(TypeError);
+          await expect(backend.clearByOwner(owner)).rejects.toThrow(TypeError);
+        }
+        expect(await backend.listByOwner('x'.repeat(256))).toEqual([]);
       });
     });
   });

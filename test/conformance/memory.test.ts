@@ -1,4 +1,4 @@
 import { MemoryBackend } from '../../src/index.js';
 import { describeBackendContract } from './backend-contract.js';
 
-describeBackendContract('memory', async () => new MemoryBackend());
+describeBackendContract('memory', async (options) => new MemoryBackend(options));

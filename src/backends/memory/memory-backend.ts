@@ -1,10 +1,11 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
-import type { CompareAndSetResult, GetResult } from '../../core/contract.js';
-import { assertWholeNumberOption } from '../../core/validate.js';
+import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
+import { digestKey } from '../../core/keys.js';
+import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { ExpiryHeap, type HeapNode } from './expiry-heap.js';
 
 /** Options of {@link MemoryBackend}. */
-export interface MemoryBackendOptions extends BackendOptions {
+export interface MemoryBackendOptions extends BackendOptions, OwnerIndexOptions {
   /** Most sessions kept at once; when full, the session closest to expiry is dropped first. Default 100,000. */
   maxSessions?: number;
   /** Seconds between background sweeps of expired sessions (an unref'd timer); default 60. */
@@ -16,6 +17,8 @@ export interface MemoryBackendOptions extends BackendOptions {
 interface Entry {
   value: string | null;
   expiresAtMs: number;
+  owner: string | undefined;
+  createdAt: Date;
 }
 
 /**
@@ -24,17 +27,22 @@ interface Entry {
  * swept on access and by a timer; expiry follows the process's monotonic clock.
  * Lost when the process ends.
  */
-export class MemoryBackend extends BaseBackend {
+export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
   readonly maxSessions: number;
+  readonly maxSessionsPerOwner: number | undefined;
   readonly #sessions = new Map<string, Entry>();
+  /** Keys of each owner's sessions, in creation order (a Set keeps insertion order). */
+  readonly #byOwner = new Map<string, Set<string>>();
   readonly #byExpiry = new ExpiryHeap<Entry>();
   readonly #nowMs: () => number;
   #sweepTimer: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryBackendOptions = {}) {
     super(options);
-    const { maxSessions = 100_000, sweepIntervalSeconds = 60, nowMs = () => performance.now() } = options;
+    const { maxSessions = 100_000, sweepIntervalSeconds = 60, nowMs = () => performance.now(), maxSessionsPerOwner } = options;
     assertWholeNumberOption(maxSessions, 'maxSessions', 1);
+    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
     assertWholeNumberOption(sweepIntervalSeconds, 'sweepIntervalSeconds', 1);
     this.maxSessions = maxSessions;
     this.#nowMs = nowMs;
@@ -53,7 +61,7 @@ export class MemoryBackend extends BaseBackend {
     for (let node = this.#byExpiry.peek(); node !== undefined && node.expiresAtMs <= now; node = this.#byExpiry.peek()) {
       this.#byExpiry.pop();
       if (this.#isCurrent(node)) {
-        this.#sessions.delete(node.key);
+        this.#remove(node.key);
         dropped++;
       }
     }
@@ -65,10 +73,37 @@ export class MemoryBackend extends BaseBackend {
     this.#sweepTimer = undefined;
   }
 
-  protected async storeGenerate(key: string, value: string | null, expirySeconds: number): Promise<void> {
+  async listByOwner(owner: string): Promise<OwnedSession[]> {
+    assertOwner(owner);
+    const now = this.#nowMs();
+    const sessions: OwnedSession[] = [];
+    for (const key of this.#byOwner.get(owner) ?? []) {
+      const entry = this.#live(key);
+      if (entry !== undefined) {
+        sessions.push({ keyDigest: digestKey(key), expiresInSeconds: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)), createdAt: entry.createdAt });
+      }
+    }
+    return sessions;
+  }
+
+  async clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
+    assertOwner(owner);
+    const { except } = options;
+    if (except !== undefined) assertKeyIsString(except);
+    let cleared = 0;
+    for (const key of [...(this.#byOwner.get(owner) ?? [])]) {
+      if (key === except) continue;
+      if (this.#live(key) !== undefined) cleared++;
+      this.#remove(key);
+    }
+    return cleared;
+  }
+
+  protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     if (expirySeconds <= 0) return;
     if (this.#sessions.size >= this.maxSessions) this.#makeRoom();
-    this.#put(key, { value, expiresAtMs: this.#nowMs() + expirySeconds * 1000 });
+    this.#put(key, { value, expiresAtMs: this.#nowMs() + expirySeconds * 1000, owner, createdAt: new Date() });
+    if (owner !== undefined && this.maxSessionsPerOwner !== undefined) this.#trimOwner(owner, this.maxSessionsPerOwner);
   }
 
   protected async storeGet(key: string): Promise<GetResult> {
@@ -93,7 +128,7 @@ export class MemoryBackend extends BaseBackend {
   }
 
   protected async storeClear(key: string): Promise<void> {
-    this.#sessions.delete(key);
+    this.#remove(key);
   }
 
   /** The entry of a live session; an expired one is dropped on the way. */
@@ -101,13 +136,31 @@ export class MemoryBackend extends BaseBackend {
     const entry = this.#sessions.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAtMs > this.#nowMs()) return entry;
-    this.#sessions.delete(key);
+    this.#remove(key);
+    if (this.hasListener) this.emit({ type: 'expired-on-read', store: this.storeName, keyDigest: digestKey(key) });
     return undefined;
+  }
+
+  /** Removes a session and its place in its owner's index. */
+  #remove(key: string): void {
+    const entry = this.#sessions.get(key);
+    if (entry === undefined) return;
+    this.#sessions.delete(key);
+    if (entry.owner === undefined) return;
+    const keys = this.#byOwner.get(entry.owner);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#byOwner.delete(entry.owner);
+  }
+
+  /** Removes the owner's oldest live sessions beyond `max`. */
+  #trimOwner(owner: string, max: number): void {
+    const live = [...(this.#byOwner.get(owner) ?? [])].filter((key) => this.#live(key) !== undefined);
+    for (const key of live.slice(0, Math.max(0, live.length - max))) this.#remove(key);
   }
 
   #renew(key: string, entry: Entry, value: string, expirySeconds: number): void {
     if (expirySeconds <= 0) {
-      this.#sessions.delete(key);
+      this.#remove(key);
       return;
     }
     entry.value = value;
@@ -117,6 +170,10 @@ export class MemoryBackend extends BaseBackend {
 
   #put(key: string, entry: Entry): void {
     this.#sessions.set(key, entry);
+    if (entry.owner !== undefined) {
+      const keys = this.#byOwner.get(entry.owner) ?? new Set<string>();
+      this.#byOwner.set(entry.owner, keys.add(key));
+    }
     this.#track(key, entry);
   }
 
@@ -132,7 +189,7 @@ export class MemoryBackend extends BaseBackend {
     while (this.#sessions.size >= this.maxSessions) {
       const node = this.#byExpiry.pop();
       if (node === undefined) return;
-      if (this.#isCurrent(node)) this.#sessions.delete(node.key);
+      if (this.#isCurrent(node)) this.#remove(node.key);
     }
   }
 

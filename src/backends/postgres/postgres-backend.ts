@@ -1,19 +1,25 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
 import { Coalescer } from '../../core/coalescer.js';
-import type { CompareAndSetResult, GetResult } from '../../core/contract.js';
+import type {
+  ClearByOwnerOptions,
+  CompareAndSetResult,
+  GetResult,
+  OwnedSession,
+  OwnerIndexBackend,
+  OwnerIndexOptions,
+} from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
-import type { SessionEventListener } from '../../core/events.js';
-import { digestKey, KEY_LENGTH } from '../../core/keys.js';
-import { assertWholeNumberOption } from '../../core/validate.js';
+import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
+import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
 import { ensureSchemaOn } from './schema.js';
-import { MAX_BATCH_SIZE, statementsFor, type Statements } from './statements.js';
+import { MAX_BATCH_SIZE, NO_OWNER_LIMIT, statementsFor, type Statements } from './statements.js';
 import { quoteTableName } from './table-name.js';
 
 /** Options of {@link PostgresBackend}. */
-export interface PostgresBackendOptions extends BackendOptions {
+export interface PostgresBackendOptions extends BackendOptions, OwnerIndexOptions {
   /** Table name, `name` or `schema.name`, plain identifiers only; default `session`. */
   table?: string;
   /**
@@ -28,8 +34,6 @@ export interface PostgresBackendOptions extends BackendOptions {
   pruneIntervalSeconds?: number;
   /** Most rows one pruning statement deletes; default 1000. */
   pruneBatchSize?: number;
-  /** Receives pruning results and background errors; keys never appear in events. */
-  onEvent?: SessionEventListener;
 }
 
 /** Options of {@link PostgresBackend.purgeExpired}. */
@@ -47,6 +51,7 @@ interface Write {
 interface SessionRow {
   key: string;
   value: string | null;
+  live: boolean;
   period: number;
 }
 
@@ -65,15 +70,18 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
  * Expiry is decided by the database's `now()` alone. Operations issued in the
  * same tick share one statement per kind (one round trip for up to 32 gets),
  * each keeping its own result. Works unchanged on a table made with the
- * seed's exact DDL (no primary key).
+ * seed's exact DDL (no primary key); sessions by owner need the `owner` and
+ * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend {
+export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly hashKeys: boolean;
   readonly timeoutMs: number;
   readonly pruneBatchSize: number;
+  readonly maxSessionsPerOwner: number | undefined;
   readonly #db: Queryable;
+  #hasOwnerColumn: Promise<boolean> | undefined;
   readonly #statements: Statements;
   readonly #pruner: Pruner | undefined;
   #closed = false;
@@ -85,7 +93,7 @@ export class PostgresBackend extends BaseBackend {
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
     super(options);
-    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000, onEvent } = options;
+    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
     this.table = quoteTableName(table);
     if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
@@ -93,6 +101,8 @@ export class PostgresBackend extends BaseBackend {
     this.hashKeys = hashKeys;
     this.timeoutMs = timeoutMs;
     this.pruneBatchSize = pruneBatchSize;
+    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#db = toQueryable(db);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
     if (pruneIntervalSeconds !== undefined) {
@@ -105,8 +115,8 @@ export class PostgresBackend extends BaseBackend {
         intervalSeconds: pruneIntervalSeconds,
         batchSize: pruneBatchSize,
         timeoutMs,
-        store: `postgres:${this.table}`,
-        onEvent,
+        store: this.storeName,
+        onEvent: (event) => this.emit(event),
       });
     }
   }
@@ -118,9 +128,34 @@ export class PostgresBackend extends BaseBackend {
    */
   async ensureSchema(): Promise<void> {
     this.#assertOpen('ensureSchema');
+    this.#hasOwnerColumn = undefined;
     await withTimeout(ensureSchemaOn(this.#db, this.table), this.timeoutMs, 'ensureSchema').catch((error: unknown) => {
       throw toBackendError(error, 'ensureSchema');
     });
+  }
+
+  async listByOwner(owner: string): Promise<OwnedSession[]> {
+    assertOwner(owner);
+    await this.#requireOwnerColumn('listByOwner');
+    const rows = await this.#query<{ key: string; createdAt: Date; period: number }>(this.#statements.listByOwner, [owner], 'listByOwner');
+    return rows.map((row) => ({
+      keyDigest: this.hashKeys ? row.key : digestKey(row.key.trimEnd()),
+      expiresInSeconds: row.period,
+      createdAt: new Date(row.createdAt),
+    }));
+  }
+
+  async clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
+    assertOwner(owner);
+    const { except } = options;
+    if (except !== undefined) assertKeyIsString(except);
+    await this.#requireOwnerColumn('clearByOwner');
+    const exceptKey = except !== undefined && isWellFormedKey(except) ? this.#storedKey(except) : null;
+    const started = performance.now();
+    const [row] = await this.#query<{ count: number }>(this.#statements.clearByOwner, [owner, exceptKey], 'clearByOwner');
+    const deletedCount = row?.count ?? 0;
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount, durationMs: performance.now() - started });
+    return deletedCount;
   }
 
   /**
@@ -143,9 +178,16 @@ export class PostgresBackend extends BaseBackend {
     await owners.get(this)?.();
   }
 
-  protected storeGenerate(key: string, value: string | null, expirySeconds: number): Promise<void> {
-    if (expirySeconds <= 0) return Promise.resolve();
-    return this.#generates.submit({ key: this.#storedKey(key), value, expirySeconds });
+  protected override get storeName(): string {
+    return `postgres:${this.table}`;
+  }
+
+  protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
+    if (expirySeconds <= 0) return;
+    if (owner === undefined) return this.#generates.submit({ key: this.#storedKey(key), value, expirySeconds });
+    await this.#requireOwnerColumn('generate({ owner })');
+    const keep = this.maxSessionsPerOwner === undefined ? NO_OWNER_LIMIT : this.maxSessionsPerOwner - 1;
+    await this.#query(this.#statements.generateOwned, [this.#storedKey(key), expirySeconds, value, owner, keep], 'generate');
   }
 
   protected storeGet(key: string): Promise<GetResult> {
@@ -176,10 +218,16 @@ export class PostgresBackend extends BaseBackend {
 
   async #runGets(keys: string[]): Promise<GetResult[]> {
     const rows = await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get');
-    const byKey = new Map(rows.map((row) => [row.key, row]));
+    const byKey = new Map<string, SessionRow>();
+    // The seed's table may hold one key twice: a live row wins over an expired one.
+    for (const row of rows) if (row.live || !byKey.has(row.key)) byKey.set(row.key, row);
     return keys.map((key) => {
       const row = byKey.get(key.padEnd(KEY_LENGTH));
       if (row === undefined) return NOT_FOUND;
+      if (!row.live) {
+        if (this.hasListener) this.emit({ type: 'expired-on-read', store: this.storeName, keyDigest: this.hashKeys ? key : digestKey(key) });
+        return NOT_FOUND;
+      }
       return row.value === null ? NOT_SET : { ok: true, value: row.value, period: row.period };
     });
   }
@@ -207,6 +255,20 @@ export class PostgresBackend extends BaseBackend {
       return await withTimeout(this.#db.query<Row>(statement, params), this.timeoutMs, operation);
     } catch (error) {
       throw toBackendError(error, operation);
+    }
+  }
+
+  /** Owner features need the columns `ensureSchema()` adds; a seed-only table says so clearly. */
+  async #requireOwnerColumn(operation: string): Promise<void> {
+    this.#hasOwnerColumn ??= this.#query<{ present: boolean }>(this.#statements.hasOwnerColumn, [this.table], 'schema check').then(
+      ([row]) => row?.present === true,
+    );
+    const present = await this.#hasOwnerColumn.catch((error: unknown) => {
+      this.#hasOwnerColumn = undefined;
+      throw error;
+    });
+    if (!present) {
+      throw new BackendError('schema_outdated', `${operation} needs the owner and created_at columns in ${this.table}: run backend.ensureSchema() or \`sessionkit migrate\``);
     }
   }
 

@@ -2,9 +2,11 @@ import type { Queryable, Statement } from './queryable.js';
 
 /**
  * DDL that creates the seed's table (same column names and types) with
- * `session_key` as the primary key and an index on `expire_date` for pruning.
- * One DO block, serialised by a transaction-level advisory lock, so that
- * several processes may run it at once; idempotent.
+ * `session_key` as the primary key and an index on `expire_date` for pruning,
+ * then migrates any existing table additively: the `owner` and `created_at`
+ * columns and the owner index (only when missing, so an up-to-date table is
+ * never locked). One DO block, serialised by a transaction-level advisory
+ * lock, so that several processes may run it at once; idempotent.
  */
 export function schemaStatement(table: string): Statement {
   const baseName = table.split('.').pop()!.replaceAll('"', '');
@@ -14,9 +16,18 @@ BEGIN
   CREATE TABLE IF NOT EXISTS ${table} (
     session_key char(40) PRIMARY KEY,
     expire_date timestamp(2) with time zone,
-    session_data text
+    session_data text,
+    owner text,
+    created_at timestamp(2) with time zone DEFAULT now()
   );
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = 'owner' AND NOT attisdropped) THEN
+    ALTER TABLE ${table} ADD COLUMN owner text;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = 'created_at' AND NOT attisdropped) THEN
+    ALTER TABLE ${table} ADD COLUMN created_at timestamp(2) with time zone DEFAULT now();
+  END IF;
   CREATE INDEX IF NOT EXISTS "${baseName}_expire_date_idx" ON ${table} (expire_date);
+  CREATE INDEX IF NOT EXISTS "${baseName}_owner_idx" ON ${table} (owner, created_at) WHERE owner IS NOT NULL;
 END
 $sessionkit$`;
   return { name: `sessionkit_schema_${baseName}`, text };

@@ -25,16 +25,24 @@ export interface Statements {
   purgeBatch: Statement;
   tryLock: Statement;
   unlock: Statement;
+  hasOwnerColumn: Statement;
+  generateOwned: Statement;
+  listByOwner: Statement;
+  clearByOwner: Statement;
 }
+
+/** OFFSET that keeps every row: what `maxSessionsPerOwner` unset means. */
+export const NO_OWNER_LIMIT = 2_147_483_647;
 
 export function statementsFor(table: string, lockName: string): Statements {
   return {
+    // Expired rows come back too (flagged), so that a read can report them; they still answer NotFound.
     get: statement(
       'get',
-      `SELECT session_key AS key, session_data AS value,
-              greatest(0, round(extract(epoch FROM expire_date - now())))::int AS period
+      `SELECT session_key AS key, session_data AS value, expire_date > now() AS live,
+              CASE WHEN expire_date > now() THEN round(extract(epoch FROM expire_date - now()))::int ELSE 0 END AS period
          FROM ${table}
-        WHERE session_key = ANY($1::char(40)[]) AND expire_date > now()`,
+        WHERE session_key = ANY($1::char(40)[])`,
     ),
     generate: statement(
       'generate',
@@ -69,6 +77,38 @@ export function statementsFor(table: string, lockName: string): Statements {
        deleted AS (
          DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM doomed)) RETURNING 1)
        SELECT count(*)::int AS count FROM deleted`,
+    ),
+    hasOwnerColumn: statement(
+      'hasowner',
+      `SELECT count(*) = 2 AS present FROM pg_attribute
+        WHERE attrelid = to_regclass($1) AND attname IN ('owner', 'created_at') AND NOT attisdropped`,
+    ),
+    // The trim cannot see the row this statement inserts, so it keeps one fewer ($5 = limit - 1).
+    generateOwned: statement(
+      'genowned',
+      `WITH inserted AS (
+         INSERT INTO ${table} (session_key, expire_date, session_data, owner, created_at)
+         VALUES ($1::char(40), ${EXPIRES_AT('$2::int')}, $3::text, $4::text, now())
+         RETURNING 1),
+       trimmed AS (
+         DELETE FROM ${table} WHERE ctid IN (
+           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now()
+            ORDER BY created_at DESC OFFSET $5::int)
+         RETURNING 1)
+       SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM trimmed)::int AS trimmed`,
+    ),
+    listByOwner: statement(
+      'listowner',
+      `SELECT session_key AS key, created_at AS "createdAt",
+              greatest(0, round(extract(epoch FROM expire_date - now())))::int AS period
+         FROM ${table} WHERE owner = $1::text AND expire_date > now() ORDER BY created_at, session_key`,
+    ),
+    clearByOwner: statement(
+      'clearowner',
+      `WITH deleted AS (
+         DELETE FROM ${table} WHERE owner = $1::text AND session_key IS DISTINCT FROM $2::char(40)
+         RETURNING expire_date > now() AS live)
+       SELECT count(*) FILTER (WHERE live)::int AS count FROM deleted`,
     ),
     tryLock: statement('trylock', `SELECT pg_try_advisory_lock(hashtext('${lockName}')) AS locked`),
     unlock: statement('unlock', `SELECT pg_advisory_unlock(hashtext('${lockName}')) AS unlocked`),

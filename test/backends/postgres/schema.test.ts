@@ -25,20 +25,36 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgresBackend schema and st
       { column_name: 'session_key', data_type: 'character', character_maximum_length: 40, datetime_precision: null },
       { column_name: 'expire_date', data_type: 'timestamp with time zone', character_maximum_length: null, datetime_precision: 2 },
       { column_name: 'session_data', data_type: 'text', character_maximum_length: null, datetime_precision: null },
+      { column_name: 'owner', data_type: 'text', character_maximum_length: null, datetime_precision: null },
+      { column_name: 'created_at', data_type: 'timestamp with time zone', character_maximum_length: null, datetime_precision: 2 },
     ]);
     const { rows: indexes } = await pool.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`, [table]);
-    expect(indexes.map((row) => row.indexdef.replace(/^.* USING /, ''))).toEqual(['btree (expire_date)', 'btree (session_key)']);
+    expect(indexes.map((row) => row.indexdef.replace(/^.* USING /, ''))).toEqual([
+      'btree (expire_date)',
+      'btree (owner, created_at) WHERE (owner IS NOT NULL)',
+      'btree (session_key)',
+    ]);
     const { rows: primary } = await pool.query(`SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`, [`"${table}"`]);
     expect(primary).toHaveLength(1);
   });
 
-  it("ensureSchema keeps a seed-DDL table and the backend works on it", async () => {
+  it('a seed-only table works for everything but owners, which say clearly that they need the migration', async () => {
     const table = `${prefix}seed`;
     await pool.query(seedSchemaSql(`"${table}"`));
     const backend = new PostgresBackend(pool, { table });
-    await backend.ensureSchema();
     const key = await backend.generate({ value: 'seeded' });
     expect(await backend.get(key)).toMatchObject({ ok: true, value: 'seeded' });
+    for (const attempt of [backend.generate({ owner: 'ada' }), backend.listByOwner('ada'), backend.clearByOwner('ada')]) {
+      await expect(attempt).rejects.toMatchObject({ name: 'BackendError', code: 'schema_outdated', message: expect.stringMatching(/ensureSchema|migrate/) });
+    }
+    // The migration is additive: the rows and the seed's index stay, owner features start working.
+    await backend.ensureSchema();
+    expect(await backend.get(key)).toMatchObject({ ok: true, value: 'seeded' });
+    const owned = await backend.generate({ owner: 'ada', value: 'mine' });
+    expect(await backend.listByOwner('ada')).toHaveLength(1);
+    expect(await backend.get(owned)).toMatchObject({ ok: true, value: 'mine' });
+    const { rows } = await pool.query(`SELECT indexname FROM pg_indexes WHERE tablename = $1 AND indexname = $2`, [table, `${table}_key_idx`]);
+    expect(rows).toHaveLength(1);
   });
 
   it.each(['session"; DROP TABLE x; --', 'a b', "o'brien", 'x;y', '', 'a.b.c', '1abc', 'x'.repeat(64)])('table name %j is a TypeError, never SQL', (table) => {
