@@ -1,0 +1,198 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSetCookie } from 'cookie';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemoryBackend, type Backend } from 'sessionkit';
+import { dropTablesLike, postgresSkipReason, DATABASE_URL, testPool, uniqueTable } from '../../test/support/postgres.js';
+import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../../test/support/redis-env.js';
+import { startExample } from '../support/start-example.js';
+import { demoApp } from './app.js';
+import { openStorage, storageConfigFromEnv, type OpenStorage } from './backend.js';
+
+/** A client of the demo app (in-process, `app.request`) that keeps its cookie like a browser. */
+function browserLike(backend: Backend) {
+  const app = demoApp(backend, { storage: 'test' });
+  let cookie: string | undefined;
+  const request = async (method: string, path: string, init: { body?: string; type?: string; accept?: string } = {}) => {
+    const headers: Record<string, string> = { accept: init.accept ?? '*/*' };
+    if (cookie !== undefined) headers.cookie = cookie;
+    if (init.type !== undefined) headers['content-type'] = init.type;
+    const res = await app.request(path, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}) });
+    for (const line of res.headers.getSetCookie()) {
+      const parsed = parseSetCookie(line);
+      cookie = parsed.value === '' || parsed.maxAge === 0 ? undefined : `${parsed.name}=${parsed.value}`;
+    }
+    return { status: res.status, body: await res.text(), headers: res.headers };
+  };
+  return { request, cookie: () => cookie, setCookie: (value: string | undefined) => void (cookie = value) };
+}
+
+/** The demo's scripted flow, the same on every storage. */
+async function scriptedFlow(backend: Backend): Promise<void> {
+  const client = browserLike(backend);
+  expect((await client.request('GET', '/counter')).body).toBe('1');
+  expect((await client.request('GET', '/counter')).body).toBe('2');
+  expect((await client.request('GET', '/whoami')).status).toBe(401);
+  const before = client.cookie();
+  expect(await client.request('POST', '/login', { body: 'user=ada', type: 'application/x-www-form-urlencoded' })).toMatchObject({ status: 200, body: 'ada' });
+  const after = client.cookie();
+  expect(after).toBeDefined();
+  expect(after).not.toBe(before);
+  expect(await client.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'ada' });
+  expect((await client.request('GET', '/counter')).body).toBe('3');
+  client.setCookie(before);
+  expect((await client.request('GET', '/whoami')).status).toBe(401);
+  client.setCookie(after);
+  expect((await client.request('POST', '/logout')).body).toBe('logged out\n');
+  expect(client.cookie()).toBeUndefined();
+  client.setCookie(after);
+  expect((await client.request('GET', '/whoami')).status).toBe(401);
+}
+
+describe('demo routes (in-process, MemoryBackend)', () => {
+  let backend: MemoryBackend;
+  beforeEach(() => void (backend = new MemoryBackend()));
+  afterEach(() => backend.close());
+
+  it('counter, login (new key, old one dead), whoami, logout', () => scriptedFlow(backend));
+
+  it('GET /counter is text/plain starting at 1; 100 parallel increments with one cookie lose none', async () => {
+    const client = browserLike(backend);
+    const first = await client.request('GET', '/counter');
+    expect(first.body).toBe('1');
+    expect(first.headers.get('content-type')).toMatch(/^text\/plain/);
+    const cookie = client.cookie()!;
+    const app = demoApp(backend, { storage: 'test' });
+    const counts = await Promise.all(Array.from({ length: 100 }, async () => Number(await (await app.request('/counter', { headers: { cookie } })).text())));
+    expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 2));
+  });
+
+  it('POST /login takes JSON too, and refuses a missing, empty or oversized user with 400', async () => {
+    const client = browserLike(backend);
+    expect(await client.request('POST', '/login', { body: '{"user":"grace"}', type: 'application/json' })).toMatchObject({ status: 200, body: 'grace' });
+    expect(await client.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'grace' });
+    for (const [body, type] of [
+      ['{}', 'application/json'],
+      ['{"user":42}', 'application/json'],
+      ['not json', 'application/json'],
+      ['user=', 'application/x-www-form-urlencoded'],
+      ['user=%20%20', 'application/x-www-form-urlencoded'],
+      [`user=${'x'.repeat(65)}`, 'application/x-www-form-urlencoded'],
+      ['', 'text/plain'],
+    ] as const) {
+      expect((await client.request('POST', '/login', { body, type })).status, body).toBe(400);
+    }
+    expect(await client.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'grace' });
+  });
+
+  it('the page shows the counter, the user (escaped) and the expiry; forms from a browser redirect back to it', async () => {
+    const client = browserLike(backend);
+    const empty = await client.request('GET', '/', { accept: 'text/html' });
+    expect(empty.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(empty.body).toContain('<dd id="count">0</dd>');
+    expect(empty.body).toContain('not logged in');
+    expect(empty.body).toContain('no session yet');
+    expect(client.cookie()).toBeUndefined(); // reading the page writes nothing
+
+    const html = { accept: 'text/html,application/xhtml+xml', type: 'application/x-www-form-urlencoded' };
+    const count = await client.request('POST', '/counter', { ...html, body: '' });
+    expect([count.status, count.headers.get('location')]).toEqual([303, '/']);
+    const login = await client.request('POST', '/login', { ...html, body: 'user=%3Cscript%3Eada' });
+    expect([login.status, login.headers.get('location')]).toEqual([303, '/']);
+
+    const page = (await client.request('GET', '/', { accept: 'text/html' })).body;
+    expect(page).toContain('<dd id="count">1</dd>');
+    expect(page).toContain('<strong id="user">&lt;script&gt;ada</strong>');
+    expect(page).toMatch(/<dd id="expiry">in 60480\d s /);
+    expect(page).toContain('action="/logout"');
+
+    const logout = await client.request('POST', '/logout', { ...html, body: '' });
+    expect([logout.status, logout.headers.get('location')]).toEqual([303, '/']);
+    expect(client.cookie()).toBeUndefined();
+  });
+});
+
+describe('demo storage from the environment', () => {
+  it('REDIS_URL wins over DATABASE_URL, which wins over PGlite in DATA_DIR (default .data); empty means unset', () => {
+    expect(storageConfigFromEnv({})).toEqual({ redisUrl: undefined, databaseUrl: undefined, dataDir: '.data', table: undefined });
+    expect(storageConfigFromEnv({ DATA_DIR: '/tmp/x', REDIS_URL: '', DATABASE_URL: '' })).toMatchObject({ dataDir: '/tmp/x', redisUrl: undefined, databaseUrl: undefined });
+    expect(storageConfigFromEnv({ DATABASE_URL: 'postgresql://h/db', SESSION_TABLE: 't' })).toMatchObject({ databaseUrl: 'postgresql://h/db', table: 't' });
+  });
+
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+  it('PGlite under DATA_DIR keeps sessions across a close and reopen', { timeout: 120_000 }, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-'));
+    dirs.push(dataDir);
+    let storage: OpenStorage = await openStorage({ dataDir });
+    expect(storage.description).toBe(`PGlite in ${join(dataDir, 'pglite')}`);
+    const key = await storage.backend.generate({ value: 'kept' });
+    await scriptedFlow(storage.backend);
+    await storage.close();
+    storage = await openStorage({ dataDir });
+    try {
+      expect(await storage.backend.get(key)).toMatchObject({ ok: true, value: 'kept' });
+    } finally {
+      await storage.close();
+    }
+  });
+
+  it.skipIf(postgresSkipReason !== undefined)('DATABASE_URL: a PostgreSQL server, table created', async () => {
+    const table = uniqueTable('demo');
+    const storage = await openStorage({ databaseUrl: DATABASE_URL, dataDir: 'unused', table });
+    try {
+      expect(storage.description).toContain(`table ${table}`);
+      await scriptedFlow(storage.backend);
+    } finally {
+      await storage.close();
+      const pool = testPool(1);
+      await dropTablesLike(pool, table);
+      await pool.end();
+    }
+  });
+
+  it.skipIf(redisSkipReason !== undefined)('REDIS_URL: Redis', async () => {
+    const redisPrefix = uniquePrefix('demo');
+    const storage = await openStorage({ redisUrl: REDIS_URL, databaseUrl: 'ignored', dataDir: 'unused', redisPrefix });
+    try {
+      expect(storage.description).toMatch(/^Redis at /);
+      await scriptedFlow(storage.backend);
+    } finally {
+      await storage.close();
+      const client = testClient();
+      await deleteKeysWithPrefix(client, redisPrefix);
+      client.disconnect();
+    }
+  });
+});
+
+describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-main-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined };
+
+  it('prints its URL, serves, closes on SIGTERM with exit code 0, and keeps the session over a restart', { timeout: 180_000 }, async () => {
+    let running = await startExample('examples/demo/main.ts', env, 120_000);
+    const first = await fetch(`${running.url}/counter`);
+    expect(await first.text()).toBe('1');
+    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
+    const loggedIn = login.headers.getSetCookie()[0]!.split(';')[0]!;
+    expect(await running.stop()).toBe(0);
+    expect(running.output()).toMatch(/SIGTERM: closing\nclosed\n$/);
+
+    running = await startExample('examples/demo/main.ts', env, 120_000);
+    try {
+      expect(await (await fetch(`${running.url}/whoami`, { headers: { cookie: loggedIn } })).text()).toBe('ada');
+      expect(await (await fetch(`${running.url}/counter`, { headers: { cookie: loggedIn } })).text()).toBe('2');
+    } finally {
+      expect(await running.stop()).toBe(0);
+    }
+  });
+
+  it('refuses a PORT that is not a port number', async () => {
+    await expect(startExample('examples/demo/main.ts', { ...env, PORT: 'eighty' })).rejects.toThrow(/PORT must be a port number/);
+  });
+});
