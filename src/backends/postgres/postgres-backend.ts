@@ -40,6 +40,8 @@ export interface PostgresBackendOptions extends BackendOptions, OwnerIndexOption
 export interface PurgeOptions {
   /** Most rows one DELETE statement removes; default the backend's `pruneBatchSize`. */
   batchSize?: number;
+  /** Called after each batch with the number of rows deleted so far (for progress reports). */
+  onBatch?: (deletedSoFar: number) => void;
 }
 
 interface Write {
@@ -164,10 +166,10 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
    * until the next purge. Resolves to the number of rows deleted.
    */
   async purgeExpired(options: PurgeOptions = {}): Promise<number> {
-    const { batchSize = this.pruneBatchSize } = options;
+    const { batchSize = this.pruneBatchSize, onBatch } = options;
     assertWholeNumberOption(batchSize, 'batchSize', 1);
     this.#assertOpen('purgeExpired');
-    return purgeInBatches(this.#db, this.#statements, batchSize, this.timeoutMs);
+    return purgeInBatches(this.#db, this.#statements, batchSize, this.timeoutMs, onBatch);
   }
 
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */

@@ -3,8 +3,14 @@ import { toBackendError, withTimeout } from './failures.js';
 import type { HeldConnection, Queryable } from './queryable.js';
 import type { Statements } from './statements.js';
 
-/** Deletes expired rows in batches of at most `batchSize`; resolves to the number deleted. */
-export async function purgeInBatches(db: Queryable, statements: Statements, batchSize: number, timeoutMs: number): Promise<number> {
+/** Deletes expired rows in batches of at most `batchSize`; resolves to the number deleted. `onBatch` hears the running total after each batch. */
+export async function purgeInBatches(
+  db: Queryable,
+  statements: Statements,
+  batchSize: number,
+  timeoutMs: number,
+  onBatch?: (deletedSoFar: number) => void,
+): Promise<number> {
   let total = 0;
   for (;;) {
     const [row] = await withTimeout(db.query<{ count: number }>(statements.purgeBatch, [batchSize]), timeoutMs, 'purge').catch((error: unknown) => {
@@ -12,6 +18,7 @@ export async function purgeInBatches(db: Queryable, statements: Statements, batc
     });
     const deleted = row?.count ?? 0;
     total += deleted;
+    onBatch?.(total);
     if (deleted < batchSize) return total;
   }
 }

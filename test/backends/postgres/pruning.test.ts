@@ -30,7 +30,9 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
     await insertExpired(table, 2500);
     const live = await Promise.all(Array.from({ length: 20 }, (_, i) => backend.generate({ value: `live ${i}` })));
 
-    expect(await backend.purgeExpired({ batchSize: 1000 })).toBe(2500);
+    const progress: number[] = [];
+    expect(await backend.purgeExpired({ batchSize: 1000, onBatch: (deletedSoFar) => progress.push(deletedSoFar) })).toBe(2500);
+    expect(progress).toEqual([1000, 2000, 2500]);
     const { rows } = await pool.query<{ deleted: number }>(`SELECT deleted FROM "${table}_log"`);
     expect(rows.map((row) => row.deleted).sort((a, b) => b - a)).toEqual([1000, 1000, 500]);
     expect(await countRows(table)).toBe(20);
