@@ -1,0 +1,104 @@
+// The demo (`npm start`) in a real browser: Debian's headless Chromium driven
+// by playwright-core. Runs when /usr/bin/chromium exists; required with CI=true.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startExample, type RunningExample } from '../../examples/support/start-example.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (apt-get install chromium)`;
+if (missing !== undefined && process.env.CI === 'true') throw new Error(`${missing}; CI=true requires the browser test`);
+
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-browser-data-'));
+  const profileDir = mkdtempSync(join(tmpdir(), 'sessionkit-browser-profile-'));
+  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined, HOST: undefined };
+  let demo: RunningExample;
+  let context: BrowserContext;
+  let page: Page;
+
+  beforeAll(async () => {
+    [demo, context] = await Promise.all([
+      startExample('examples/demo/main.ts', env, 120_000),
+      chromium.launchPersistentContext(profileDir, { executablePath: CHROMIUM, headless: true, args: ARGS }),
+    ]);
+    page = context.pages()[0] ?? (await context.newPage());
+  }, 150_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await demo?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  /** The browser's session cookie for the demo's host (cookies ignore the port). */
+  const sid = async () => (await context.cookies(demo.url)).find((c) => c.name === 'sid');
+  const bodyText = async () => (await page.textContent('body'))?.trim();
+  /** A request from Node (not the browser) carrying `sid=<key>`: what a replayed, stolen cookie gets. */
+  const replay = (path: string, key: string) => fetch(`${demo.url}${path}`, { headers: { cookie: `sid=${key}` } });
+
+  it('the counter increments across reloads', async () => {
+    expect((await page.goto(`${demo.url}/counter`))?.status()).toBe(200);
+    expect(await bodyText()).toBe('1');
+    await page.reload();
+    expect(await bodyText()).toBe('2');
+    await page.reload();
+    expect(await bodyText()).toBe('3');
+  });
+
+  it('the cookie is HttpOnly (invisible to document.cookie) and SameSite=Lax', async () => {
+    await page.goto(`${demo.url}/`);
+    expect(await page.textContent('#count')).toBe('3');
+    // A string: this project's type-check has no DOM types.
+    expect(await page.evaluate<string>('document.cookie')).not.toContain('sid=');
+    expect(await sid()).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/', secure: false });
+  });
+
+  it('after login the pre-login cookie no longer authenticates', async () => {
+    const before = (await sid())!.value;
+    await page.goto(`${demo.url}/`);
+    await page.fill('#login-user', 'ada');
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#login')]);
+    expect(await page.textContent('#user')).toBe('ada');
+    const after = (await sid())!.value;
+    expect(after).not.toBe(before);
+
+    expect((await replay('/whoami', before)).status).toBe(401);
+    const fresh = await replay('/whoami', after);
+    expect([fresh.status, await fresh.text()]).toEqual([200, 'ada']);
+
+    await page.goto(`${demo.url}/whoami`);
+    expect(await bodyText()).toBe('ada');
+    await page.goto(`${demo.url}/counter`);
+    expect(await bodyText()).toBe('4'); // the data moved to the new key
+  });
+
+  it('a server restart keeps the session', { timeout: 150_000 }, async () => {
+    const key = (await sid())!.value;
+    expect(await demo.stop()).toBe(0);
+    demo = await startExample('examples/demo/main.ts', env, 120_000);
+    const response = await page.goto(`${demo.url}/whoami`);
+    expect([response?.status(), await bodyText()]).toEqual([200, 'ada']);
+    await page.goto(`${demo.url}/counter`);
+    expect(await bodyText()).toBe('5');
+    expect((await sid())!.value).toBe(key);
+  });
+
+  it('after logout the old cookie no longer authenticates', async () => {
+    const before = (await sid())!.value;
+    expect((await replay('/whoami', before)).status).toBe(200);
+    await page.goto(`${demo.url}/`);
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#logout')]);
+    expect(await page.textContent('body')).toContain('not logged in');
+    expect(await sid()).toBeUndefined();
+
+    expect((await replay('/whoami', before)).status).toBe(401);
+    expect((await replay('/counter', before)).headers.getSetCookie()[0]).not.toContain(before); // a new session, not the old one
+    expect((await page.goto(`${demo.url}/whoami`))?.status()).toBe(401);
+  });
+});
