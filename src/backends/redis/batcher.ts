@@ -9,6 +9,8 @@ export interface BatchOp {
   key: string;
   /** Cluster hash slot of `key` (0 on a single node, where slots do not matter). */
   slot: number;
+  /** When the operation must have settled, on the `performance.now()` clock: submission + `timeoutMs`. */
+  deadlineMs: number;
   /** The operation's code in the batch script. */
   code: OpCode;
   /** The operation's arguments in the batch script's ARGV (none for get and clear). */
@@ -22,28 +24,39 @@ export interface BatchOp {
 const MAX_OPS_PER_CALL = 128;
 /** Most argument characters in one script call (large values get calls of their own). */
 const MAX_CHARS_PER_CALL = 512 * 1024;
+/**
+ * Script calls in flight at once on a single node. Operations issued while
+ * this many wait for an answer are held and sent together when one returns,
+ * so batches grow with load (as ioredis's auto-pipelining does) while Node
+ * prepares the next call as Redis runs the current one.
+ */
+const MAX_CALLS_IN_FLIGHT = 2;
 
 // Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
 const CONNECTING = new Set(['connecting', 'connect']);
 
 interface Waiter {
   batch: BatchOp[];
-  deadlineMs: number;
-  timer: NodeJS.Timeout;
+  /** Index of the first operation not yet failed for want of a connection. */
+  from: number;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
- * Coalesces the operations issued in one tick into as few calls of the batch
- * script as the key layout allows: one call per batch on a single node, one
- * per hash slot on a Cluster (a script may only touch keys of one slot). Each
- * operation keeps its own result and its own error. Every call is bounded by
- * `timeoutMs`, whatever ioredis does with it (offline queue, retries).
+ * Coalesces the operations issued in one turn of the event loop into as few
+ * calls of the batch script as the key layout allows: one call per batch on a
+ * single node, one per hash slot on a Cluster (a script may only touch keys of
+ * one slot). Each operation keeps its own result and its own error, and
+ * settles within `timeoutMs` of its submission, whatever ioredis does with the
+ * call (offline queue, retries).
  */
 export class ScriptBatcher {
   readonly #client: RedisClient;
   readonly #timeoutMs: number;
   readonly #bySlot: boolean;
   #queue: BatchOp[] = [];
+  #flushScheduled = false;
+  #callsInFlight = 0;
   #pendingOps = 0;
   #idle: (() => void)[] = [];
   readonly #waiters = new Set<Waiter>();
@@ -62,12 +75,18 @@ export class ScriptBatcher {
 
   submit(op: BatchOp): void {
     this.#pendingOps++;
-    if (this.#queue.push(op) === 1) process.nextTick(this.#flush);
+    this.#queue.push(op);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // After the I/O callbacks of this turn, so that operations started by
+      // several requests (or by one reply resolving many awaits) share a call.
+      setImmediate(this.#flush);
+    }
   }
 
   /** Sends what is queued now, then resolves once every operation submitted so far has settled (within `timeoutMs`). */
   async drain(): Promise<void> {
-    this.#flush();
+    this.#flush(true);
     if (this.#pendingOps > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     if (this.#listeningForReady && this.#waiters.size === 0) {
       this.#client.removeListener('ready', this.#onReady);
@@ -75,9 +94,12 @@ export class ScriptBatcher {
     }
   }
 
-  readonly #flush = (): void => {
+  readonly #flush = (force = false): void => {
+    this.#flushScheduled = false;
     const queue = this.#queue;
     if (queue.length === 0) return;
+    // Held until a call in flight returns (see MAX_CALLS_IN_FLIGHT); drain() sends at once.
+    if (!this.#bySlot && !force && this.#callsInFlight >= MAX_CALLS_IN_FLIGHT) return;
     this.#queue = [];
     if (!this.#bySlot) {
       this.#chunk(queue);
@@ -113,7 +135,7 @@ export class ScriptBatcher {
     const status = this.#client.status;
     // 'wait' is a lazyConnect client: the first command opens the connection.
     if (status === 'ready' || status === 'wait') {
-      this.#dispatch(batch, this.#timeoutMs);
+      this.#dispatch(batch);
     } else if (CONNECTING.has(status)) {
       this.#waitForReady(batch);
     } else {
@@ -124,14 +146,14 @@ export class ScriptBatcher {
   }
 
   #waitForReady(batch: BatchOp[]): void {
-    const waiter: Waiter = {
-      batch,
-      deadlineMs: performance.now() + this.#timeoutMs,
-      timer: setTimeout(() => {
-        this.#waiters.delete(waiter);
-        this.#fail(batch, new BackendError('unavailable', `Redis is unreachable: no connection within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs),
+    const waiter: Waiter = { batch, from: 0, timer: undefined };
+    const unreachable = new BackendError('unavailable', `Redis is unreachable: no connection within ${this.#timeoutMs} ms`);
+    const onTimer = () => {
+      waiter.from = this.#expire(batch, waiter.from, unreachable);
+      if (waiter.from < batch.length) waiter.timer = setTimeout(onTimer, this.#msUntilDeadline(batch, waiter.from));
+      else this.#waiters.delete(waiter);
     };
+    waiter.timer = setTimeout(onTimer, this.#msUntilDeadline(batch, 0));
     this.#waiters.add(waiter);
     if (!this.#listeningForReady) {
       this.#listeningForReady = true;
@@ -141,15 +163,40 @@ export class ScriptBatcher {
 
   readonly #onReady = (): void => {
     this.#listeningForReady = false;
-    const now = performance.now();
     for (const waiter of this.#waiters) {
       clearTimeout(waiter.timer);
-      this.#dispatch(waiter.batch, Math.max(1, waiter.deadlineMs - now));
+      this.#dispatch(waiter.from === 0 ? waiter.batch : waiter.batch.slice(waiter.from));
     }
     this.#waiters.clear();
   };
 
-  #dispatch(batch: BatchOp[], budgetMs: number): void {
+  /** Milliseconds until the deadline of `batch[index]`. */
+  #msUntilDeadline(batch: BatchOp[], index: number): number {
+    return Math.max(0, (batch[index] as BatchOp).deadlineMs - performance.now());
+  }
+
+  /**
+   * Fails, with `error`, the operations of `batch` from `from` on whose
+   * deadline has passed, and returns the index of the first one still
+   * running. Operations keep their submission order, so deadlines only grow
+   * along a batch and each operation settles by its own deadline, not its
+   * batch's oldest.
+   */
+  #expire(batch: BatchOp[], from: number, error: BackendError): number {
+    // Timers have millisecond resolution: count a deadline within 1 ms as reached.
+    const now = performance.now() + 1;
+    let index = from;
+    while (index < batch.length && (batch[index] as BatchOp).deadlineMs <= now) index++;
+    if (index > from) this.#fail(batch.slice(from, index), error);
+    return index;
+  }
+
+  #dispatch(all: BatchOp[]): void {
+    const timedOut = new BackendError('timeout', `no answer from Redis within ${this.#timeoutMs} ms; the operation may or may not have taken effect`);
+    // Held behind other calls past their deadline: fail those without sending them.
+    const skipped = this.#expire(all, 0, timedOut);
+    if (skipped === all.length) return;
+    const batch = skipped === 0 ? all : all.slice(skipped);
     let codes = '';
     const keysAndArgs: string[] = [];
     for (const op of batch) {
@@ -158,23 +205,32 @@ export class ScriptBatcher {
     }
     keysAndArgs.push(codes);
     for (const op of batch) for (const arg of op.args) keysAndArgs.push(arg);
+    this.#callsInFlight++;
     let done = false;
-    const timer = setTimeout(() => {
+    let pendingFrom = 0;
+    const finish = () => {
       done = true;
-      this.#fail(batch, new BackendError('timeout', `no answer from Redis within ${this.#timeoutMs} ms; the operation may or may not have taken effect`));
-    }, budgetMs);
+      this.#callsInFlight--;
+      if (!this.#flushScheduled && this.#queue.length > 0) this.#flush();
+    };
+    const onTimer = () => {
+      pendingFrom = this.#expire(batch, pendingFrom, timedOut);
+      if (pendingFrom < batch.length) timer = setTimeout(onTimer, this.#msUntilDeadline(batch, pendingFrom));
+      else finish();
+    };
+    let timer = setTimeout(onTimer, this.#msUntilDeadline(batch, 0));
     this.#call(batch.length, keysAndArgs).then(
       (reply) => {
         if (done) return;
-        done = true;
         clearTimeout(timer);
-        this.#deliver(batch, reply);
+        this.#deliver(batch, reply, pendingFrom);
+        finish();
       },
       (error: unknown) => {
         if (done) return;
-        done = true;
         clearTimeout(timer);
-        this.#fail(batch, toBackendError(error));
+        this.#fail(pendingFrom === 0 ? batch : batch.slice(pendingFrom), toBackendError(error));
+        finish();
       },
     );
   }
@@ -189,18 +245,22 @@ export class ScriptBatcher {
     }
   }
 
-  #deliver(batch: BatchOp[], reply: unknown): void {
+  /** Hands each operation from `from` on its reply slots (those before `from` already timed out). */
+  #deliver(batch: BatchOp[], reply: unknown, from: number): void {
     let expected = 0;
     for (const op of batch) expected += replySlots(op.code);
     if (!Array.isArray(reply) || reply.length !== expected) {
-      this.#fail(batch, new BackendError('query_failed', 'Redis answered the batch script with an unexpected reply'));
+      this.#fail(from === 0 ? batch : batch.slice(from), new BackendError('query_failed', 'Redis answered the batch script with an unexpected reply'));
       return;
     }
     let slot = 0;
-    for (const op of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const op = batch[i] as BatchOp;
+      const slots = replySlots(op.code);
       const first: unknown = reply[slot];
-      const second: unknown = replySlots(op.code) === 2 ? reply[slot + 1] : undefined;
-      slot += replySlots(op.code);
+      const second: unknown = slots === 2 ? reply[slot + 1] : undefined;
+      slot += slots;
+      if (i < from) continue;
       try {
         if (first instanceof Error) op.fail(toBackendError(first));
         else op.settle(first, second);
@@ -208,7 +268,7 @@ export class ScriptBatcher {
         op.fail(error instanceof BackendError ? error : toBackendError(error));
       }
     }
-    this.#settled(batch.length);
+    this.#settled(batch.length - from);
   }
 
   #fail(batch: BatchOp[], error: BackendError): void {

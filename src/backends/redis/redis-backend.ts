@@ -72,6 +72,11 @@ export class RedisBackend extends BaseBackend {
     return `${this.prefix}{${this.hashKeys ? digestKey(key) : key}}`;
   }
 
+  /** Names this store in events: `redis:` and the key prefix. */
+  protected override get storeName(): string {
+    return `redis:${this.prefix}`;
+  }
+
   /** Stops accepting operations (they reject with `closed`) and waits for those in flight; the ioredis client stays open. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -108,6 +113,7 @@ export class RedisBackend extends BaseBackend {
       this.#batcher.submit({
         key: `${this.prefix}{${tag}}`,
         slot: this.#batcher.bySlot ? slotOfTag(tag) : 0,
+        deadlineMs: performance.now() + this.timeoutMs,
         code,
         args,
         settle: (first, second) => resolve(decode(first, second)),
