@@ -1,0 +1,35 @@
+import { digestKey } from '../../core/keys.js';
+import type { Command } from '../command.js';
+import { ExitCode } from '../exit-codes.js';
+import { formatSeconds, printable, table } from '../output.js';
+import type { InspectReport } from '../store.js';
+import { checkKeyArgument, readKey } from './key-argument.js';
+
+/** `sessionkit inspect KEY`: the session's state as `get` sees it, plus its owner where kept. */
+export const inspect: Command = {
+  options: [],
+  checkArguments(positionals) {
+    checkKeyArgument('inspect', positionals);
+  },
+  async run({ store, positionals, io }) {
+    const key = await readKey(positionals[0]!, io);
+    await store.ready();
+    const result = await store.backend.get(key);
+    const report: InspectReport = { store: store.kind, keyDigest: digestKey(key), status: result.ok ? 'Set' : result.error };
+    if (result.ok) {
+      report.value = result.value;
+      report.periodSeconds = result.period;
+    }
+    if (report.status !== 'NotFound') {
+      const extra = await store.ownerOf(key);
+      if (extra !== undefined) Object.assign(report, extra);
+    }
+    const rows: [string, string][] = [['status', report.status]];
+    if (report.value !== undefined) rows.push(['value', printable(report.value)]);
+    if (report.periodSeconds !== undefined) rows.push(['expires in', `${report.periodSeconds} s (${formatSeconds(report.periodSeconds)})`]);
+    if (report.owner !== undefined) rows.push(['owner', report.owner === null ? '(none)' : printable(report.owner)]);
+    if (report.createdAt !== undefined && report.createdAt !== null) rows.push(['created at', report.createdAt]);
+    const text = `Session with key digest ${report.keyDigest} in ${store.where}\n${table(rows)}`;
+    return { exitCode: report.status === 'NotFound' ? ExitCode.notFound : ExitCode.ok, json: report, text };
+  },
+};

@@ -1,0 +1,51 @@
+/**
+ * The exit codes of the `sessionkit` command, documented in docs/cli.md.
+ * Scripts may rely on them: they only ever gain new values, never change.
+ */
+export const ExitCode = {
+  /** The command did what was asked (also: purge found nothing to delete). */
+  ok: 0,
+  /** inspect / revoke: no live session matched the key or the owner. */
+  notFound: 1,
+  /** Bad command line: unknown command or flag, missing argument, no store URL, malformed key. */
+  usage: 2,
+  /** The store could not be reached, refused the connection, or did not answer within `--timeout-ms`. */
+  unreachable: 3,
+  /** The driver for the store (`pg` or `ioredis`) is not installed. */
+  driverMissing: 4,
+  /** The store is not ready for this command: the table is missing or needs `sessionkit migrate`, or the backend lacks the feature. */
+  needsMigration: 5,
+  /** The store answered with an error (permissions, a table not made by sessionkit, ...). */
+  storeError: 6,
+  /** A bug in sessionkit: please report it with the message. */
+  internal: 70,
+} as const;
+
+/** One of the values of {@link ExitCode}. */
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** A short machine-readable name for each exit code, used in `--json` error objects. */
+export const EXIT_CODE_NAMES: Readonly<Record<ExitCodeValue, string>> = {
+  0: 'ok',
+  1: 'not_found',
+  2: 'usage',
+  3: 'unreachable',
+  4: 'driver_missing',
+  5: 'needs_migration',
+  6: 'store_error',
+  70: 'internal',
+};
+
+/**
+ * A failure the command reports as one line on stderr (never a stack trace)
+ * and the exit code it stands for.
+ */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  readonly exitCode: ExitCodeValue;
+
+  constructor(exitCode: ExitCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.exitCode = exitCode;
+  }
+}

@@ -1,0 +1,115 @@
+/** The help texts: `sessionkit --help` and `sessionkit <command> --help`. */
+
+const STORE_OPTIONS = `Store (a flag overrides the environment):
+  --database-url URL   PostgreSQL: a postgresql:// URI or a libpq key=value string  [env DATABASE_URL]
+  --redis-url URL      Redis: a redis:// or rediss:// URL                          [env REDIS_URL]
+  --table NAME         PostgreSQL table, name or schema.name (default: session)
+  --prefix PREFIX      Redis key prefix (default: sessionkit:)
+  --no-hash-keys       the store holds keys as they are (the backend's hashKeys: false)
+  --timeout-ms N       give up on the store after N milliseconds (default: 5000)
+
+Output:
+  --json               print one JSON object on stdout, also for errors
+  -h, --help           show this help`;
+
+const EXIT_CODES = `Exit codes:
+  0  done                       4  driver (pg / ioredis) not installed
+  1  no live session matched    5  table missing or outdated (run migrate), or unsupported by the store
+  2  usage error                6  the store answered with an error
+  3  store unreachable/timeout  70 bug in sessionkit`;
+
+export const TOP_HELP = `sessionkit: manage the sessions of a sessionkit store (PostgreSQL or Redis)
+
+Usage: sessionkit <command> [options]
+
+Commands:
+  migrate              create the session table, or add what newer versions need
+  purge                delete expired sessions in batches
+  stats                live and expired sessions, sessions per owner, storage size
+  inspect KEY          show one session: value and seconds left, NotSet or NotFound
+  revoke KEY           end one session
+  revoke --owner ID    end every session of an owner ("log out everywhere")
+  help [COMMAND]       show the help of a command
+
+${STORE_OPTIONS}
+  --version            print the version
+
+${EXIT_CODES}
+
+Run sessionkit <command> --help for a command's options. Documentation: docs/cli.md`;
+
+/** Help of each command, by name. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  migrate: `Usage: sessionkit migrate [options]
+
+Creates the session table if it is missing (session_key as primary key, an
+index on expire_date) and adds what later versions need to an existing table
+(the owner and created_at columns, the owner index). Additive and idempotent:
+nothing is dropped or rewritten, several processes may run it at once, and a
+table made with ocaml-session's DDL keeps working. Redis has no schema: the
+command checks that Redis answers and says there is nothing to migrate.
+
+${STORE_OPTIONS}
+
+${EXIT_CODES}`,
+
+  purge: `Usage: sessionkit purge [--batch-size N] [options]
+
+Deletes expired sessions from the PostgreSQL table, at most N rows per
+statement so that no statement holds locks for long. It counts the expired
+rows first, then shows a progress bar on a terminal (stderr) and plain
+progress lines otherwise (none with --json). Purging nothing is success.
+Redis deletes expired sessions itself: the command reports 0 and says why.
+
+Options:
+  --batch-size N       most rows one DELETE removes (default: 1000)
+
+${STORE_OPTIONS}
+
+${EXIT_CODES}`,
+
+  stats: `Usage: sessionkit stats [options]
+
+Live and expired sessions, sessions per owner (owners, p50, p90, p99 and max
+sessions of one owner), and storage size in bytes. PostgreSQL counts the
+whole table (one sequential scan: raise --timeout-ms on a large table). Redis
+counts the session keys under the prefix with SCAN, sums their MEMORY USAGE,
+and reports the server's used memory; it keeps no expired sessions.
+
+${STORE_OPTIONS}
+
+${EXIT_CODES}`,
+
+  inspect: `Usage: sessionkit inspect KEY [options]
+       sessionkit inspect - [options]        (reads KEY from stdin)
+
+Shows the session whose cookie value is KEY: Set (with its value and the
+seconds left), NotSet (live, no value) or NotFound (exit code 1). With
+PostgreSQL, also its owner and creation time. The key is hashed as the
+backend hashes it (unless --no-hash-keys); output shows only its digest.
+A key on the command line is visible to other local users (ps) and lands in
+shell history: prefer "-" and stdin. A key that starts with "-" goes after
+"--": sessionkit inspect -- -abc...
+
+${STORE_OPTIONS}
+
+${EXIT_CODES}`,
+
+  revoke: `Usage: sessionkit revoke KEY [options]
+       sessionkit revoke - [options]                     (reads KEY from stdin)
+       sessionkit revoke --owner ID [--except KEY] [options]
+
+Ends the session whose cookie value is KEY, or every session of owner ID
+("log out everywhere"), except the session of --except KEY if given.
+Exit code 1 when no live session matched (an expired row is still removed).
+Revoking by owner needs a store that keeps owners: PostgreSQL after
+sessionkit migrate (exit code 5 before).
+
+Options:
+  --owner ID           revoke every session of this owner
+  --except KEY         with --owner: keep this session (e.g. your own)
+
+${STORE_OPTIONS}
+
+${EXIT_CODES}`,
+};

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isBackendError } from '../core/errors.js';
+import type { CliIo, Command, CommandResult } from './command.js';
+import { inspect } from './commands/inspect.js';
+import { migrate } from './commands/migrate.js';
+import { purge } from './commands/purge.js';
+import { revoke } from './commands/revoke.js';
+import { stats } from './commands/stats.js';
+import { oneLine } from './drivers.js';
+import { CliError, EXIT_CODE_NAMES, ExitCode, type ExitCodeValue } from './exit-codes.js';
+import { COMMAND_HELP, TOP_HELP } from './help.js';
+import { openPostgresStore } from './postgres-store.js';
+import { openRedisStore } from './redis-store.js';
+import type { CliStore } from './store.js';
+import { resolveTarget, type StoreFlags } from './target.js';
+
+const COMMANDS: Readonly<Record<string, Command>> = { migrate, purge, stats, inspect, revoke };
+
+const STORE_OPTIONS = ['database-url', 'redis-url', 'table', 'prefix', 'no-hash-keys', 'timeout-ms'];
+const OUTPUT_OPTIONS = ['json', 'help', 'version'];
+
+// Every option of every command, so that options may come before or after the command name.
+const OPTIONS = {
+  'database-url': { type: 'string' },
+  'redis-url': { type: 'string' },
+  table: { type: 'string' },
+  prefix: { type: 'string' },
+  'no-hash-keys': { type: 'boolean' },
+  'timeout-ms': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  'batch-size': { type: 'string' },
+  owner: { type: 'string' },
+  except: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * Runs `sessionkit` with `argv` (the arguments after the script) and resolves
+ * to the exit code. Everything it prints goes through `io`; it never throws
+ * and never prints a stack trace: each failure is one line on stderr (and a
+ * JSON object on stdout with `--json`) and an exit code of {@link ExitCode}.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
+  const json = argv.includes('--json');
+  let store: CliStore | undefined;
+  try {
+    const { values, positionals } = parse(argv);
+    const [name, ...rest] = positionals;
+    if (values.version === true) return print(io, json, { version: version() }, version());
+    if (name === 'help' || name === undefined) {
+      const topic = name === 'help' ? rest[0] : undefined;
+      if (topic !== undefined && COMMAND_HELP[topic] === undefined) throw new CliError(ExitCode.usage, `no command ${JSON.stringify(topic)}: see sessionkit --help`);
+      const text = topic === undefined ? TOP_HELP : COMMAND_HELP[topic]!;
+      // Without a command, help goes to stderr with exit code 2: the script that ran it is broken.
+      if (name === undefined && values.help !== true) {
+        io.stderr.write(`${TOP_HELP}\n`);
+        return ExitCode.usage;
+      }
+      return print(io, json, { help: text }, text);
+    }
+    const command = COMMANDS[name];
+    if (command === undefined) throw new CliError(ExitCode.usage, `unknown command ${JSON.stringify(name)}: see sessionkit --help`);
+    if (values.help === true) return print(io, json, { help: COMMAND_HELP[name] }, COMMAND_HELP[name]!);
+    for (const option of Object.keys(values)) {
+      if (!STORE_OPTIONS.includes(option) && !OUTPUT_OPTIONS.includes(option) && !command.options.includes(option)) {
+        throw new CliError(ExitCode.usage, `${name} has no option --${option}: see sessionkit ${name} --help`);
+      }
+    }
+    command.checkArguments(rest, values);
+    const target = resolveTarget(values as StoreFlags, io.env);
+    store = target.kind === 'postgres' ? await openPostgresStore(target) : await openRedisStore(target);
+    const result: CommandResult = await command.run({ store, positionals: rest, values, json, io });
+    io.stdout.write(json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
+    return result.exitCode;
+  } catch (error) {
+    const failure = toCliError(error, store);
+    io.stderr.write(`sessionkit: ${failure.message}\n`);
+    if (json) io.stdout.write(`${JSON.stringify({ error: { code: EXIT_CODE_NAMES[failure.exitCode], exitCode: failure.exitCode, message: failure.message } })}\n`);
+    return failure.exitCode;
+  } finally {
+    await store?.close().catch(() => undefined);
+  }
+}
+
+function parse(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    // parseArgs explains the problem; a key that starts with "-" looks like an option, hence the hint.
+    const hint = (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? ' (a KEY that starts with "-" goes after "--")' : '';
+    throw new CliError(ExitCode.usage, `${oneLine(error)}${hint}`, { cause: error });
+  }
+}
+
+function print(io: CliIo, json: boolean, object: object, text: string): ExitCodeValue {
+  io.stdout.write(json ? `${JSON.stringify(object)}\n` : `${text}\n`);
+  return ExitCode.ok;
+}
+
+function version(): string {
+  // src/cli/run.ts and dist/cli/run.js are both two levels below package.json.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The exit code and one-line message for anything a command threw. */
+export function toCliError(error: unknown, store: CliStore | undefined): CliError {
+  if (error instanceof CliError) return error;
+  const where = store?.where ?? 'the store';
+  if (isBackendError(error)) {
+    const cause = error.cause === undefined ? '' : `: ${oneLine(error.cause)}`;
+    switch (error.code) {
+      case 'unavailable':
+        return new CliError(ExitCode.unreachable, `${where} is unreachable: ${error.message}${cause}`, { cause: error });
+      case 'timeout':
+        return new CliError(ExitCode.unreachable, `${where} did not answer in time (raise --timeout-ms): ${error.message}`, { cause: error });
+      case 'schema_outdated':
+        return new CliError(ExitCode.needsMigration, error.message, { cause: error });
+      case 'query_failed':
+        return new CliError(ExitCode.storeError, `${error.message}${cause}`, { cause: error });
+      case 'closed':
+        break;
+    }
+  }
+  return new CliError(ExitCode.internal, `unexpected error, please report it: ${oneLine(error)}`, { cause: error });
+}

@@ -1,0 +1,83 @@
+import type { Backend } from '../core/contract.js';
+
+/** What `migrate` did. */
+export interface MigrateReport {
+  store: StoreKind;
+  /** `created`: the table is new; `upgraded`: columns or indexes were added; `unchanged`: it was up to date; `none`: the store has no schema. */
+  action: 'created' | 'upgraded' | 'unchanged' | 'none';
+  /** What was added, e.g. `column owner`; empty unless upgraded. */
+  added: string[];
+  note?: string;
+}
+
+/** What `purge` did. */
+export interface PurgeReport {
+  store: StoreKind;
+  /** Expired sessions deleted. */
+  deleted: number;
+  /** Expired sessions counted before the purge began (`null` when the store cannot tell). */
+  expiredBefore: number | null;
+  durationMs: number;
+  note?: string;
+}
+
+/** Sessions per owner among live sessions; `null` where the store keeps no owners. */
+export interface OwnerStats {
+  owners: number;
+  sessionsWithOwner: number;
+  sessionsWithoutOwner: number;
+  /** Percentiles of live sessions per owner (nearest rank); `null` when there is no owner. */
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+/** What `stats` found. Counts are sessions; sizes are bytes. */
+export interface StatsReport {
+  store: StoreKind;
+  live: number;
+  /** Expired sessions still stored (`null` when the store drops them itself). */
+  expired: number | null;
+  owners: OwnerStats | null;
+  /** Sizes in bytes, by what the store can measure cheaply. */
+  sizeBytes: Record<string, number>;
+  notes: string[];
+}
+
+/** What `inspect` found for one key. The key itself is never echoed, only its digest. */
+export interface InspectReport {
+  store: StoreKind;
+  keyDigest: string;
+  status: 'Set' | 'NotSet' | 'NotFound';
+  value?: string;
+  periodSeconds?: number;
+  /** The owner, `null` for none, absent where the store cannot tell. */
+  owner?: string | null;
+  createdAt?: string | null;
+}
+
+export type StoreKind = 'postgres' | 'redis';
+
+/**
+ * One store opened by the command: the library's backend plus the few
+ * operator queries (counts, sizes) that are no part of the session contract.
+ * Every method rejects with a `BackendError` or a `CliError`.
+ */
+export interface CliStore {
+  readonly kind: StoreKind;
+  /** Where the store is, for messages: no password. */
+  readonly where: string;
+  readonly backend: Backend;
+  /** Checks that everything but `migrate` can run (the table exists); throws a `CliError` with exit code 5 otherwise. */
+  ready(): Promise<void>;
+  migrate(): Promise<MigrateReport>;
+  /** Expired sessions stored now (`null`: the store drops them itself). */
+  countExpired(): Promise<number | null>;
+  /** Deletes expired sessions `batchSizeRows` at a time; `onBatch` hears the running total. */
+  purge(batchSizeRows: number, onBatch: (deletedSoFar: number) => void): Promise<number>;
+  stats(): Promise<StatsReport>;
+  /** Owner and creation time of a live session, where the store keeps them. */
+  ownerOf(key: string): Promise<{ owner: string | null; createdAt: string | null } | undefined>;
+  close(): Promise<void>;
+}
