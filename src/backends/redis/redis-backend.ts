@@ -30,9 +30,9 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * tag, so everything about one session lives in one Cluster slot. The string
  * is empty for "not set" and `=` + value otherwise; the key's TTL is the
  * session's expiry, so Redis itself drops expired sessions. Every operation is
- * one round trip: concurrent operations issued in the same tick share one call
- * of a Lua batch script (per hash slot on a Cluster), each keeping its own
- * result and error. `set` uses `SET XX`, so it never creates nor revives a
+ * one round trip: concurrent operations issued in the same turn of the event
+ * loop share one call of a Lua batch script (per hash slot on a Cluster), each
+ * keeping its own result and error. `set` uses `SET XX`, so it never creates nor revives a
  * session; `compareAndSet` is atomic in the script.
  *
  * Failures reject with a {@link BackendError}: `unavailable` (connection down,
