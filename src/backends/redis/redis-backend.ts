@@ -32,8 +32,8 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * session's expiry, so Redis itself drops expired sessions. Every operation is
  * one round trip: concurrent operations issued in the same turn of the event
  * loop share one call of a Lua batch script (per hash slot on a Cluster), each
- * keeping its own result and error. `set` uses `SET XX`, so it never creates nor revives a
- * session; `compareAndSet` is atomic in the script.
+ * keeping its own result and error. `set` uses `SET XX`, so it never creates
+ * nor revives a session; `compareAndSet` is atomic in the script.
  *
  * Failures reject with a {@link BackendError}: `unavailable` (connection down,
  * cluster failing over), `timeout` (no answer within `timeoutMs`; the write may
