@@ -52,6 +52,10 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
     expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 42 });
     await client.pexpire(backend.redisKey(key), 41_400);
     expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 41 });
+    // A TTL removed by hand: the session reads as freshly renewed, never as expired.
+    await client.persist(backend.redisKey(key));
+    expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: backend.defaultPeriod() });
+    await backend.clear(key);
     await backend.close();
   });
 
