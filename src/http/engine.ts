@@ -28,7 +28,7 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   /** The options after defaults, checked at construction. */
   readonly options: ResolvedSessionOptions;
 
-  /** Throws a `TypeError` when `backend` has no `compareAndSet` or an option is invalid. */
+  /** Throws a `TypeError` when `backend` has no `compareAndSet` (or, with `owners: true`, no owner index) or an option is invalid. */
   constructor(backend: Backend, options: SessionOptions = {}) {
     this.options = resolveSessionOptions(backend, options);
   }
@@ -40,7 +40,8 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
 
   /**
    * The session named by a request's `Cookie` header: at most one store read,
-   * none without a well-formed session cookie. Rejects only on a store failure.
+   * none without a well-formed session cookie. Rejects only on a store
+   * failure, which `onEvent` also receives as an `error` event.
    */
   async load(cookieHeader: CookieHeader): Promise<SessionContext<Data>> {
     const session = await RequestSession.load<Data>(this.options, cookieHeader);

@@ -5,13 +5,20 @@ export type DataRecord = Record<string, unknown>;
 export interface Envelope {
   /** When the session was created, in milliseconds since the epoch (for the absolute lifetime). */
   readonly createdAtMs: number;
+  /**
+   * The user the session belongs to, as given to `generate({ owner })`: a
+   * copy of the backend's owner index, so a request learns it from the one
+   * read it already makes. Absent for anonymous sessions.
+   */
+  readonly owner?: string | undefined;
   /** The session data. */
   readonly data: DataRecord;
 }
 
-/** The JSON text stored for `envelope`: `{"createdAtMs":…,"data":{…}}`. */
+/** The JSON text stored for `envelope`: `{"createdAtMs":…,"owner":…,"data":{…}}` (`owner` only when there is one). */
 export function encodeEnvelope(envelope: Envelope): string {
-  return JSON.stringify({ createdAtMs: envelope.createdAtMs, data: envelope.data });
+  const { createdAtMs, owner, data } = envelope;
+  return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
 }
 
 /** The envelope stored in `value`, or undefined for anything that is not one (never throws). */
@@ -23,10 +30,12 @@ export function decodeEnvelope(value: string): Envelope | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { createdAtMs, data } = parsed as Record<string, unknown>;
+  const { createdAtMs, owner, data } = parsed as Record<string, unknown>;
   if (typeof createdAtMs !== 'number' || !Number.isFinite(createdAtMs)) return undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
-  return { createdAtMs, data: data as DataRecord };
+  if (owner === undefined) return { createdAtMs, data: data as DataRecord };
+  if (typeof owner !== 'string' || owner.length === 0) return undefined;
+  return { createdAtMs, owner, data: data as DataRecord };
 }
 
 /** Bytes of UTF-8 in `text`. */

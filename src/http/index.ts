@@ -33,7 +33,8 @@ export { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type Res
 export { readSessionCookie, MAX_COOKIE_HEADER_CHARS, type CookieHeader, type SessionCookie } from './read-cookie.js';
 export { SessionManager, type SessionManagerOptions } from './manager.js';
 export { SessionEngine, type SessionContext } from './engine.js';
-export type { Session, SessionStatus } from './typed-session.js';
+export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionStatus } from './typed-session.js';
+export { HTTP_EVENT_STORE } from './http-events.js';
 export {
   DEFAULT_MAX_UPDATE_ATTEMPTS,
   DEFAULT_TOUCH_AFTER_SECONDS,

@@ -1,13 +1,19 @@
+import type { OwnerIndexBackend } from '../core/contract.js';
+import type { SessionEvent } from '../core/events.js';
+import { assertOwner } from '../core/validate.js';
 import { cookieHeaders, clearingHeaders, VARY_COOKIE, type HeaderPair } from './headers.js';
 import { decodeEnvelope, encodeEnvelope, utf8Bytes, type DataRecord, type Envelope } from './envelope.js';
+import { HTTP_EVENT_STORE, HttpEvents } from './http-events.js';
 import { readSessionCookie, type CookieHeader } from './read-cookie.js';
 import { SessionConflictError, SessionDataTooLargeError } from './session-errors.js';
 import type { ResolvedSessionOptions } from './session-options.js';
-import type { Session, SessionStatus } from './typed-session.js';
+import type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionStatus } from './typed-session.js';
 
 /** A field this request removed. */
 const UNSET = Symbol('unset');
 type Change = { readonly value: unknown } | typeof UNSET;
+/** A key to remove at commit; `destroyed` when `destroy()` asked for it (reported as a `destroyed` event). */
+type StaleKey = { readonly key: string; readonly destroyed: boolean };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -19,9 +25,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * State is tracked, never diffed: `#changes` holds the fields this request set
  * or unset, and only those are merged into the stored data. Every store
  * operation of one request runs in order through `#queue`.
+ *
+ * The owner is fixed per key (the backend files a key under its owner at
+ * `generate`): `#owner` is the stored key's, `#pendingOwner` the one a
+ * `regenerate({ owner })` gives the next key. A session that vanished during
+ * the request (logged out elsewhere) loses its owner, so an in-flight request
+ * can never bring a revoked login back.
  */
 export class RequestSession<Data extends object = Record<string, unknown>> implements Session<Data> {
   readonly #options: ResolvedSessionOptions;
+  readonly #events: HttpEvents;
   readonly #hadCookie: boolean;
   readonly #isNew: boolean;
   /** Key of the stored session this response points at; undefined while there is none. */
@@ -32,11 +45,17 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   #stored: DataRecord = {};
   #createdAtMs: number | undefined;
   #expiresAtMs: number | undefined;
+  /** Owner of the stored session under `#key`. */
+  #owner: string | undefined;
+  /** Owner of the next key this request creates, from `regenerate({ owner })`. */
+  #pendingOwner: string | undefined;
   readonly #changes = new Map<string, Change>();
   /** After `regenerate()`: the old key, whose latest data the new session takes. */
   #regenerateFrom: string | undefined;
   /** Keys to remove from the store at commit (regenerated, destroyed, past their lifetime). */
-  readonly #staleKeys: string[] = [];
+  readonly #staleKeys: StaleKey[] = [];
+  /** Events that become true only if the commit succeeds (or, for `created`, once `update()` resolved). */
+  #pendingEvents: SessionEvent[] = [];
   /** Write even without field changes (a pending regeneration). */
   #forceWrite = false;
   /** A read that should renew the expiry (throttled by `touchAfterSeconds`). */
@@ -50,12 +69,14 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   private constructor(options: ResolvedSessionOptions, hadCookie: boolean, loaded: { key: string; raw: string; envelope: Envelope; periodSeconds: number } | undefined) {
     this.#options = options;
+    this.#events = new HttpEvents(options.onEvent);
     this.#hadCookie = hadCookie;
     this.#isNew = loaded === undefined;
     if (loaded === undefined) return;
     this.#key = loaded.key;
     this.#raw = loaded.raw;
     this.#stored = loaded.envelope.data;
+    this.#owner = loaded.envelope.owner;
     this.#createdAtMs = loaded.envelope.createdAtMs;
     this.#expiresAtMs = options.nowMs() + loaded.periodSeconds * 1000;
     this.#touchDue = this.#writeExpirySeconds(loaded.envelope.createdAtMs) - loaded.periodSeconds >= options.touchAfterSeconds;
@@ -66,19 +87,27 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
    * when there is a well-formed session cookie, none otherwise. A hostile
    * cookie, a forged key, a value that is not a typed session, or a session
    * past its absolute lifetime all give a new, empty session. Rejects only on
-   * a store failure.
+   * a store failure (reported as an `error` event during `load`).
    */
   static async load<Data extends object>(options: ResolvedSessionOptions, cookieHeader: CookieHeader): Promise<RequestSession<Data>> {
     const cookie = readSessionCookie(cookieHeader, options.cookieName);
     if (cookie.kind !== 'key') return new RequestSession<Data>(options, cookie.kind === 'invalid', undefined);
-    const result = await options.backend.get(cookie.key);
+    let result;
+    try {
+      result = await options.backend.get(cookie.key);
+    } catch (error) {
+      new HttpEvents(options.onEvent).failed('load', error);
+      throw error;
+    }
     const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
     if (!result.ok || envelope === undefined) return new RequestSession<Data>(options, true, undefined);
     const { absoluteLifetimeSeconds } = options;
     if (absoluteLifetimeSeconds !== undefined && options.nowMs() >= envelope.createdAtMs + absoluteLifetimeSeconds * 1000) {
       const expired = new RequestSession<Data>(options, true, undefined);
-      expired.#staleKeys.push(cookie.key);
+      expired.#staleKeys.push({ key: cookie.key, destroyed: false });
       expired.#clearCookie = true;
+      const events = expired.#events;
+      if (events.enabled) events.emit({ type: 'expired-on-read', store: HTTP_EVENT_STORE, keyDigest: events.digest(cookie.key) });
       return expired;
     }
     return new RequestSession<Data>(options, true, { key: cookie.key, raw: result.value, envelope, periodSeconds: result.period });
@@ -99,6 +128,10 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   get createdAt(): Date | undefined {
     return this.#createdAtMs === undefined ? undefined : new Date(this.#createdAtMs);
+  }
+
+  get owner(): string | undefined {
+    return this.#pendingOwner ?? this.#owner;
   }
 
   get data(): Readonly<Partial<Data>> {
@@ -145,21 +178,40 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#assertOpen();
     if (typeof fn !== 'function') throw new TypeError('update() needs a function');
     return this.#enqueue(async () => {
-      const written = await this.#write((stored) => {
-        const next: unknown = fn(structuredClone(this.#apply(stored)) as Partial<Data>);
-        if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
-        return jsonCopy(next, 'session data') as DataRecord;
-      });
+      const written = await this.#events.reported(
+        'update',
+        this.#write((stored) => {
+          const next: unknown = fn(structuredClone(this.#apply(stored)) as Partial<Data>);
+          if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
+          return jsonCopy(next, 'session data') as DataRecord;
+        }),
+      );
       this.#changes.clear();
       this.#status = 'modified';
+      // A session created here stays whatever the commit does; a regeneration completes only at the commit.
+      this.#flushEvents((event) => event.type === 'created');
       return structuredClone(written) as Partial<Data>;
     });
   }
 
-  regenerate(): void {
+  regenerate(options: RegenerateOptions = {}): void {
     this.#assertOpen();
-    if (this.#key === undefined) return;
-    this.#staleKeys.push(this.#key);
+    if (typeof options !== 'object' || options === null) throw new TypeError('regenerate() options must be an object');
+    const { owner } = options;
+    if (owner !== undefined) {
+      this.#ownerBackend('regenerate({ owner })');
+      assertOwner(owner);
+      this.#pendingOwner = owner;
+    }
+    if (this.#key === undefined) {
+      // Logging in without a session (or after destroy()) still makes one, under its owner.
+      if (owner !== undefined) {
+        this.#forceWrite = true;
+        this.#status = 'modified';
+      }
+      return;
+    }
+    this.#staleKeys.push({ key: this.#key, destroyed: false });
     this.#regenerateFrom = this.#key;
     this.#key = undefined;
     this.#raw = undefined;
@@ -171,9 +223,48 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   destroy(): void {
     this.#assertOpen();
+    this.#destroyNow();
+  }
+
+  logoutEverywhere(options: LogoutEverywhereOptions = {}): Promise<number> {
+    this.#assertOpen();
+    const backend = this.#ownerBackend('logoutEverywhere()');
+    if (typeof options !== 'object' || options === null) throw new TypeError('logoutEverywhere() options must be an object');
+    const { keepCurrent = false } = options;
+    if (typeof keepCurrent !== 'boolean') throw new TypeError('keepCurrent must be a boolean');
+    return this.#enqueue(async () => {
+      const owner = this.owner;
+      let removed = 0;
+      if (owner !== undefined) {
+        // A pending regeneration's old key holds the data the new key takes: keep it until the commit moves it.
+        const current = keepCurrent ? (this.#key ?? this.#regenerateFrom) : undefined;
+        const startedMs = performance.now();
+        removed = await this.#events.reported('logoutEverywhere', backend.clearByOwner(owner, current === undefined ? {} : { except: current }));
+        this.#events.emit({ type: 'pruned', store: HTTP_EVENT_STORE, deletedCount: removed, durationMs: performance.now() - startedMs });
+      }
+      // Only once the store call succeeded: a failure leaves this session as it was.
+      if (!keepCurrent) this.#destroyNow();
+      return removed;
+    });
+  }
+
+  listOwnSessions(): Promise<OwnSession[]> {
+    const backend = this.#ownerBackend('listOwnSessions()');
+    return this.#enqueue(async () => {
+      const owner = this.owner;
+      if (owner === undefined) return [];
+      const current = this.#key ?? this.#regenerateFrom;
+      const currentDigest = current === undefined ? undefined : this.#events.digest(current);
+      const sessions = await this.#events.reported('listOwnSessions', backend.listByOwner(owner));
+      return sessions.map(({ keyDigest, expiresInSeconds, createdAt }) => ({ keyDigest, expiresInSeconds, createdAt, current: keyDigest === currentDigest }));
+    });
+  }
+
+  #destroyNow(): void {
     const hadSession = this.#key !== undefined || this.#staleKeys.length > 0;
-    if (this.#key !== undefined) this.#staleKeys.push(this.#key);
+    if (this.#key !== undefined) this.#staleKeys.push({ key: this.#key, destroyed: true });
     this.#forget();
+    this.#pendingOwner = undefined;
     this.#changes.clear();
     this.#cookie = undefined;
     this.#forceWrite = false;
@@ -191,7 +282,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
    * still holds its session and the response must not send a cookie.
    */
   commit(): Promise<HeaderPair[]> {
-    this.#commit ??= this.#enqueue(() => this.#commitNow());
+    this.#commit ??= this.#enqueue(() => this.#events.reported('commit', this.#commitNow()));
     return this.#commit;
   }
 
@@ -209,13 +300,27 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       await this.#touch(this.#key, this.#raw);
     }
     try {
-      for (const key of this.#staleKeys) await backend.clear(key);
+      for (const { key } of this.#staleKeys) await backend.clear(key);
     } catch (error) {
       // The client keeps its old cookie, whose session is still there: drop the new one.
       if (generatedKey !== undefined) await backend.clear(generatedKey).catch(() => undefined);
       throw error;
     }
+    if (this.#events.enabled) {
+      for (const { key, destroyed } of this.#staleKeys) {
+        if (destroyed) this.#pendingEvents.push({ type: 'destroyed', store: HTTP_EVENT_STORE, keyDigest: this.#events.digest(key) });
+      }
+    }
+    this.#flushEvents(() => true);
     return this.#headers();
+  }
+
+  /** Emits the pending events that `which` selects, in order, and keeps the others pending. */
+  #flushEvents(which: (event: SessionEvent) => boolean): void {
+    if (this.#pendingEvents.length === 0) return;
+    const due = this.#pendingEvents.filter(which);
+    this.#pendingEvents = this.#pendingEvents.filter((event) => !which(event));
+    for (const event of due) this.#events.emit(event);
   }
 
   #headers(): HeaderPair[] {
@@ -241,7 +346,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       const expirySeconds = this.#writeExpirySeconds(this.#createdAtMs ?? this.#options.nowMs());
       if (expirySeconds <= 0) {
         // The absolute lifetime ran out during this request: what it writes goes to a new session.
-        this.#staleKeys.push(key);
+        this.#staleKeys.push({ key, destroyed: false });
         this.#forget();
         continue;
       }
@@ -257,6 +362,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
         continue;
       }
       if (attempt >= maxUpdateAttempts) throw new SessionConflictError(attempt);
+      if (this.#events.enabled) this.#events.emit({ type: 'conflict-retried', store: HTTP_EVENT_STORE, keyDigest: this.#events.digest(key), attempt });
       await sleep(Math.random() * Math.min(100, 2 ** attempt));
       await this.#reread(key);
     }
@@ -264,25 +370,44 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   async #create(transform: (stored: DataRecord) => DataRecord): Promise<DataRecord> {
     const { backend, nowMs } = this.#options;
+    const from = this.#regenerateFrom;
     let base = this.#stored;
     let createdAtMs = this.#createdAtMs;
-    if (this.#regenerateFrom !== undefined) {
-      const latest = await backend.get(this.#regenerateFrom);
+    let owner = this.#owner;
+    if (from !== undefined) {
+      const latest = await backend.get(from);
       const envelope = latest.ok ? decodeEnvelope(latest.value) : undefined;
-      if (envelope !== undefined) {
+      if (envelope === undefined) {
+        // Removed meanwhile (logged out elsewhere): never revive it, start over with this request's changes only.
+        base = {};
+        createdAtMs = undefined;
+        owner = undefined;
+      } else {
         base = envelope.data;
         createdAtMs = envelope.createdAtMs;
+        owner = envelope.owner;
       }
     }
+    owner = this.#pendingOwner ?? owner;
     if (createdAtMs === undefined || this.#writeExpirySeconds(createdAtMs) <= 0) createdAtMs = nowMs();
     const data = transform(base);
     const expirySeconds = this.#writeExpirySeconds(createdAtMs);
-    const value = this.#encode(data, createdAtMs);
-    const key = await backend.generate({ value, expiry: expirySeconds });
+    const value = this.#encode(data, createdAtMs, owner);
+    const key = await backend.generate(owner === undefined ? { value, expiry: expirySeconds } : { value, expiry: expirySeconds, owner });
     this.#createdAtMs = createdAtMs;
+    this.#owner = owner;
+    this.#pendingOwner = undefined;
     this.#regenerateFrom = undefined;
     this.#forceWrite = false;
     this.#wrote(key, value, data, expirySeconds);
+    if (this.#events.enabled) {
+      const keyDigest = this.#events.digest(key);
+      this.#pendingEvents.push(
+        from === undefined
+          ? { type: 'created', store: HTTP_EVENT_STORE, keyDigest, ...(owner === undefined ? {} : { owner }) }
+          : { type: 'regenerated', store: HTTP_EVENT_STORE, fromDigest: this.#events.digest(from), toDigest: keyDigest },
+      );
+    }
     return data;
   }
 
@@ -303,6 +428,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     }
     this.#raw = result.value;
     this.#stored = envelope.data;
+    this.#owner = envelope.owner;
   }
 
   #wrote(key: string, raw: string, data: DataRecord, expirySeconds: number): void {
@@ -319,6 +445,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#key = undefined;
     this.#raw = undefined;
     this.#stored = {};
+    this.#owner = undefined;
     this.#createdAtMs = undefined;
     this.#expiresAtMs = undefined;
     this.#regenerateFrom = undefined;
@@ -333,8 +460,8 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   /** The stored value for `data`; throws before any write when it is over the size limit. */
-  #encode(data: DataRecord, createdAtMs = this.#createdAtMs ?? this.#options.nowMs()): string {
-    const value = encodeEnvelope({ createdAtMs, data });
+  #encode(data: DataRecord, createdAtMs = this.#createdAtMs ?? this.#options.nowMs(), owner = this.#owner): string {
+    const value = encodeEnvelope({ createdAtMs, owner, data });
     const { maxDataBytes } = this.#options;
     // Each UTF-16 unit is at most 3 bytes of UTF-8, so short values skip the count.
     if (value.length * 3 > maxDataBytes) {
@@ -363,6 +490,13 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     const run = this.#queue.then(operation);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** The backend's owner index; a `TypeError` naming `feature` unless `owners: true` was set up. */
+  #ownerBackend(feature: string): OwnerIndexBackend {
+    const backend = this.#options.ownerBackend;
+    if (backend === undefined) throw new TypeError(`${feature} needs the session option owners: true (and a backend that keeps sessions by owner)`);
+    return backend;
   }
 
   #assertOpen(): void {

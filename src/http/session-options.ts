@@ -1,4 +1,5 @@
-import { requireCompareAndSet, type Backend, type CompareAndSetBackend } from '../core/contract.js';
+import { requireCompareAndSet, requireOwners, type Backend, type CompareAndSetBackend, type OwnerIndexBackend } from '../core/contract.js';
+import type { SessionEventListener } from '../core/events.js';
 import { assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from '../core/validate.js';
 import { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
 
@@ -42,6 +43,25 @@ export interface SessionOptions {
   maxDataBytes?: number;
   /** Wall clock in milliseconds since the epoch, for creation times; default `Date.now`. Tests pass a clock they control. */
   nowMs?: () => number;
+  /**
+   * Turns on sessions by owner (a user id): `regenerate({ owner })`,
+   * `logoutEverywhere()` and `listOwnSessions()`. Needs a backend with
+   * `listByOwner`/`clearByOwner` (memory; PostgreSQL once `ensureSchema()` or
+   * `sessionkit migrate` added the owner column): without one, creating the
+   * middleware throws a `TypeError`. Default false: those methods throw.
+   */
+  owners?: boolean;
+  /**
+   * Receives the HTTP layer's events, with `store: 'http'`: `created` (a new
+   * session's first save), `regenerated`, `destroyed`, `expired-on-read` (past
+   * `absoluteLifetimeSeconds`), `pruned` (`logoutEverywhere`),
+   * `conflict-retried` (each compare-and-set retry) and `error` (a failure of
+   * load, commit, `update` or an owner operation, which still goes to the
+   * framework's error path). Keys appear only as digests. It must not throw
+   * (what it throws is ignored). The backend's own `onEvent` reports the
+   * store's view (`store` names the backend); one listener can take both.
+   */
+  onEvent?: SessionEventListener;
 }
 
 /** {@link SessionOptions} checked and with defaults applied. */
@@ -55,12 +75,15 @@ export interface ResolvedSessionOptions {
   readonly maxUpdateAttempts: number;
   readonly maxDataBytes: number;
   readonly nowMs: () => number;
+  /** The backend, when `owners: true` (checked to keep sessions by owner); undefined otherwise. */
+  readonly ownerBackend: OwnerIndexBackend | undefined;
+  readonly onEvent: SessionEventListener | undefined;
 }
 
 /**
  * Checks `options` against `backend` once, at setup: a backend without
- * `compareAndSet` or any invalid option is a `TypeError` here, not at the
- * first request. `options` is never mutated.
+ * `compareAndSet` (or, with `owners: true`, without `listByOwner`/`clearByOwner`)
+ * or any invalid option is a `TypeError` here, not at the first request. `options` is never mutated.
  */
 export function resolveSessionOptions(backend: Backend, options: SessionOptions = {}): ResolvedSessionOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('session options must be an object');
@@ -76,6 +99,8 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
     maxUpdateAttempts = DEFAULT_MAX_UPDATE_ATTEMPTS,
     maxDataBytes = storeMaxBytes,
     nowMs = Date.now,
+    owners = false,
+    onEvent,
   } = options;
 
   if (idleTimeoutSeconds !== undefined) assertWholeNumberOption(idleTimeoutSeconds, 'idleTimeoutSeconds', 1);
@@ -89,6 +114,9 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
   assertWholeNumberOption(maxDataBytes, 'maxDataBytes', 1);
   if (maxDataBytes > storeMaxBytes) throw new TypeError(`maxDataBytes (${maxDataBytes}) is over the backend's maxValueBytes (${storeMaxBytes})`);
   if (typeof nowMs !== 'function') throw new TypeError('nowMs must be a function');
+  if (typeof owners !== 'boolean') throw new TypeError('owners must be a boolean');
+  if (onEvent !== undefined && typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
+  const ownerBackend = owners ? requireOwners(backend, 'sessions by owner (owners: true)') : undefined;
 
   return Object.freeze({
     backend: casBackend,
@@ -100,5 +128,7 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
     maxUpdateAttempts,
     maxDataBytes,
     nowMs,
+    ownerBackend,
+    onEvent,
   });
 }

@@ -7,6 +7,34 @@ export type SessionStatus =
   /** `destroy()` was called and nothing was written since. */
   | 'destroyed';
 
+/** Options of {@link Session.regenerate}. */
+export interface RegenerateOptions {
+  /**
+   * Log in as this owner (a user id, 1 to 256 characters): the new key is
+   * created with `generate({ owner })`, so it is listed by
+   * `listOwnSessions()` and revoked by `logoutEverywhere()`. Needs the
+   * `owners: true` option. Omitted: the session keeps the owner it has.
+   */
+  owner?: string;
+}
+
+/** Options of {@link Session.logoutEverywhere}. */
+export interface LogoutEverywhereOptions {
+  /** Keep this request's session and end only the owner's others ("log out other devices"). Default false: this one ends too. */
+  keepCurrent?: boolean;
+}
+
+/** One of the owner's sessions as {@link Session.listOwnSessions} reports it: never a usable key. */
+export interface OwnSession {
+  /** `digestKey(key)`: names the session without being a cookie. */
+  readonly keyDigest: string;
+  /** Whole seconds until it expires. */
+  readonly expiresInSeconds: number;
+  readonly createdAt: Date;
+  /** True for the session of the request that asked. */
+  readonly current: boolean;
+}
+
 /**
  * A typed session: `Data` is a JSON object, stored as the backend's string
  * value. Fields are read synchronously (the adapter loads the session before
@@ -50,14 +78,44 @@ export interface Session<Data extends object = Record<string, unknown>> {
    * Moves the data to a new key and removes the old one, when the response is
    * committed; call it when privileges change (login) against session
    * fixation. The creation time (absolute lifetime) is kept.
+   *
+   * `regenerate({ owner })` is the login of sessions by owner: the new key
+   * belongs to `owner` (an owner is fixed per key in the store, so setting it
+   * always takes a new key), and a request with no session yet gets one even
+   * if it writes no field. Throws a `TypeError` for an invalid owner, or
+   * without the `owners: true` option.
    */
-  regenerate(): void;
+  regenerate(options?: RegenerateOptions): void;
   /**
    * Removes the session from the store and expires the cookie, when the
    * response is committed (logout). Fields set afterwards start a new session
    * under a new key.
    */
   destroy(): void;
+  /**
+   * The user this session belongs to (set by `regenerate({ owner })`, kept in
+   * the stored session so reading it costs no store call), or undefined for
+   * an anonymous one. Cleared by `destroy()`; a session removed elsewhere
+   * during the request (e.g. by `logoutEverywhere`) loses it.
+   */
+  readonly owner: string | undefined;
+  /**
+   * Ends every session of this session's owner now (not at the commit), with
+   * the backend's `clearByOwner`: other devices are logged out at once.
+   * `keepCurrent: true` keeps this request's session; otherwise it is
+   * destroyed too (its cookie expires with the response). Resolves to the
+   * number of sessions removed; a session without owner removes none (but is
+   * still destroyed unless `keepCurrent`). Throws a `TypeError` without the
+   * `owners: true` option; rejects with the backend's `BackendError`.
+   */
+  logoutEverywhere(options?: LogoutEverywhereOptions): Promise<number>;
+  /**
+   * The live sessions of this session's owner, oldest first, with
+   * `current` marking this one: digests, never usable keys (for a "your
+   * devices" page). Empty without an owner. Throws a `TypeError` without the
+   * `owners: true` option; rejects with the backend's `BackendError`.
+   */
+  listOwnSessions(): Promise<OwnSession[]>;
   /** Whether this request changed the session; see {@link SessionStatus}. */
   readonly status: SessionStatus;
   /** True when the request brought no live session (none, expired, forged or hostile cookie). */

@@ -16,7 +16,7 @@ import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node/hold-head.js';
 
-export type { Session, SessionOptions, SessionStatus } from '../../http/index.js';
+export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 
 /** Options of {@link sessionMiddleware}: the typed-session options, nothing Express-specific. */
@@ -36,8 +36,8 @@ const sessions = new WeakMap<Request, Session<object>>();
  * the head still unwritten and no `Set-Cookie`. A store failure while reading
  * goes to `next(err)` too.
  *
- * Throws a `TypeError` at once for a backend without `compareAndSet` or an
- * invalid option.
+ * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
+ * with `owners: true`, without sessions by owner) or an invalid option.
  */
 export function sessionMiddleware<Data extends object = Record<string, unknown>>(backend: Backend, options: ExpressSessionOptions = {}): RequestHandler {
   const engine = new SessionEngine<Data>(backend, options);

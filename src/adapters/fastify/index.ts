@@ -16,7 +16,7 @@ import { applySessionHeaders, VARY_COOKIE, type HeaderTarget } from '../../http/
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 
-export type { Session, SessionOptions, SessionStatus } from '../../http/index.js';
+export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 
 /** Options of {@link sessionPlugin}: the backend and the typed-session options. */
@@ -56,7 +56,8 @@ function replyHeaderTarget(reply: FastifyReply): HeaderTarget {
  * is not saved.
  *
  * Rejects with a `TypeError` at registration for a backend without
- * `compareAndSet` or an invalid option; registering it next to another plugin
+ * `compareAndSet` (or, with `owners: true`, without sessions by owner) or an
+ * invalid option; registering it next to another plugin
  * that decorates `request.session` (such as `@fastify/session`) fails too.
  */
 export async function sessionPlugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {

@@ -18,7 +18,7 @@ import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 
-export type { Session, SessionOptions, SessionStatus } from '../../http/index.js';
+export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 
 /** Options of {@link sessionMiddleware}: the typed-session options, nothing Hono-specific. */
@@ -36,8 +36,8 @@ export interface SessionEnv<Data extends object = Record<string, unknown>> {
  * server: a store failure is thrown to Hono's error handler (`app.onError`,
  * 500 by default), whose response carries no `Set-Cookie`.
  *
- * Throws a `TypeError` at once for a backend without `compareAndSet` or an
- * invalid option.
+ * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
+ * with `owners: true`, without sessions by owner) or an invalid option.
  */
 export function sessionMiddleware<Data extends object = Record<string, unknown>>(
   backend: Backend,

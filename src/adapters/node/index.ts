@@ -16,7 +16,7 @@ import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from './hold-head.js';
 
-export type { Session, SessionOptions, SessionStatus } from '../../http/index.js';
+export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 export { commitBeforeHead, nodeHeaderTarget } from './hold-head.js';
 
@@ -43,8 +43,8 @@ const sessions = new WeakMap<IncomingMessage, Session<object>>();
  * The session is read before `handler` runs (one store read when the request
  * has a session cookie) and saved before the response head is written; a
  * store failure then becomes `onError`'s response and no cookie is sent.
- * Throws a `TypeError` at once for a backend without `compareAndSet` or an
- * invalid option. The listener's promise never rejects.
+ * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
+ * with `owners: true`, without sessions by owner) or an invalid option. The listener's promise never rejects.
  */
 export function withSession<Data extends object = Record<string, unknown>>(
   backend: Backend,
