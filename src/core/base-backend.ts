@@ -117,14 +117,13 @@ export abstract class BaseBackend implements CompareAndSetBackend {
   protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult>;
   protected abstract storeClear(key: string): Promise<void>;
 
-  /** Reports a store failure as an `error` event, then rethrows it to the caller. */
-  async #reported<T>(operation: string, work: Promise<T>): Promise<T> {
-    try {
-      return await work;
-    } catch (error) {
+  /** Reports a store failure as an `error` event, then rethrows it to the caller; free when nobody listens. */
+  #reported<T>(operation: string, work: Promise<T>): Promise<T> {
+    if (this.#onEvent === undefined) return work;
+    return work.catch((error: unknown) => {
       if (isBackendError(error)) this.emit({ type: 'error', store: this.storeName, during: operation, error });
       throw error;
-    }
+    });
   }
 
   #expirySeconds(expiry: number | undefined): number {

@@ -22,9 +22,18 @@ export function toBackendError(error: unknown, operation: string): BackendError 
 
 /** Rejects with a `timeout` {@link BackendError} when `work` has not settled after `timeoutMs`. */
 export function withTimeout<T>(work: Promise<T>, timeoutMs: number, operation: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${timeoutMs} ms`)), timeoutMs);
+  // One promise and one timer per call: this sits on every statement's path.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${timeoutMs} ms`)), timeoutMs);
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -219,7 +219,10 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   }
 
   async #runGets(keys: string[]): Promise<GetResult[]> {
-    const rows = await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get');
+    const rows =
+      keys.length === 1
+        ? await this.#query<SessionRow>(this.#statements.getOne, keys, 'get')
+        : await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get');
     const byKey = new Map<string, SessionRow>();
     // The seed's table may hold one key twice: a live row wins over an expired one.
     for (const row of rows) if (row.live || !byKey.has(row.key)) byKey.set(row.key, row);
@@ -235,6 +238,11 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   }
 
   async #runGenerates(writes: Write[]): Promise<void[]> {
+    const [only] = writes;
+    if (writes.length === 1 && only !== undefined) {
+      await this.#query(this.#statements.generateOne, [only.key, only.expirySeconds, only.value], 'generate');
+      return [];
+    }
     await this.#query(this.#statements.generate, [writes.map((w) => w.key), writes.map((w) => w.expirySeconds), writes.map((w) => w.value)], 'generate');
     return [];
   }
@@ -242,12 +250,19 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   async #runSets(writes: Write[]): Promise<void[]> {
     // An UPDATE applies one joined row per target row: keep the last write of each key, as if run in order.
     const last = [...new Map(writes.map((w) => [w.key, w])).values()];
+    const [only] = last;
+    if (last.length === 1 && only !== undefined) {
+      await this.#query(this.#statements.setOne, [only.key, only.value, only.expirySeconds], 'set');
+      return [];
+    }
     await this.#query(this.#statements.set, [last.map((w) => w.key), last.map((w) => w.value), last.map((w) => w.expirySeconds)], 'set');
     return [];
   }
 
   async #runClears(keys: string[]): Promise<void[]> {
-    await this.#query(this.#statements.clear, [[...new Set(keys)]], 'clear');
+    const unique = [...new Set(keys)];
+    if (unique.length === 1) await this.#query(this.#statements.clearOne, unique, 'clear');
+    else await this.#query(this.#statements.clear, [unique], 'clear');
     return [];
   }
 

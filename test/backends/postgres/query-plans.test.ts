@@ -46,15 +46,20 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL query plans', () =
     }
   };
 
-  it('get, set, clear and compare-and-set use the key index, not a sequential scan', async () => {
+  it('every keyed statement uses the key index and owner statements the owner index, never a sequential scan', async () => {
     const plans = {
       get: await plan(statements.get.text, [keys]),
       set: await plan(statements.set.text, [keys, keys.map(() => 'v'), keys.map(() => 60)]),
       clear: await plan(statements.clear.text, [keys]),
       compareAndSet: await plan(statements.compareAndSet.text, [keys[0], 'a', 'b', 60]),
+      getOne: await plan(statements.getOne.text, [keys[0]]),
+      setOne: await plan(statements.setOne.text, [keys[0], 'v', 60]),
+      clearOne: await plan(statements.clearOne.text, [keys[0]]),
+      listByOwner: await plan(statements.listByOwner.text, ['ada']),
+      clearByOwner: await plan(statements.clearByOwner.text, ['ada', keys[0]]),
     };
     for (const [name, text] of Object.entries(plans)) {
-      expect(text, name).toMatch(/_pkey/);
+      expect(text, name).toMatch(name.endsWith('ByOwner') ? /_owner_idx/ : /_pkey/);
       expect(text, name).not.toMatch(new RegExp(`"Seq Scan"[^}]*"Relation Name":"${table}"`));
     }
   });
