@@ -54,7 +54,7 @@ export function createProgress(stream: ProgressStream, options: ProgressOptions)
       return;
     }
     const text = ` ${percent} ${counts}`;
-    const width = Math.max(10, Math.min(MAX_BAR_WIDTH, (stream.columns ?? 80) - label.length - text.length - 4));
+    const width = Math.max(10, Math.min(MAX_BAR_WIDTH, (stream.columns || 80) - label.length - text.length - 4));
     const filled = Math.round(ratio * width);
     stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${text}${ending ? '\n' : ''}`);
   };
