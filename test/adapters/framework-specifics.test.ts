@@ -58,6 +58,17 @@ describe('setup errors are TypeErrors at creation, not at the first request', ()
     expect(() => withSession(memory, { touchAfterSeconds: -1 }, () => undefined)).toThrow(TypeError);
   });
 
+  it('owners: true on a backend without sessions by owner is a TypeError at creation; without the option it works', async () => {
+    // InstrumentedBackend forwards only the base contract and compareAndSet: no listByOwner / clearByOwner.
+    const noOwners = failingStore();
+    expect(() => withSession(noOwners, { owners: true }, () => undefined)).toThrow(/owners: true.*listByOwner/);
+    expect(() => expressSession(noOwners, { owners: true })).toThrow(TypeError);
+    expect(() => honoSession(noOwners, { owners: true })).toThrow(TypeError);
+    await expect(Fastify().register(sessionPlugin, { backend: noOwners, owners: true }).ready()).rejects.toThrow(TypeError);
+    expect(() => expressSession(noOwners)).not.toThrow();
+    expect(() => honoSession(noOwners, { owners: false })).not.toThrow();
+  });
+
   it('options objects are not mutated', () => {
     const memory = failingStore();
     const options = Object.freeze({ cookieName: '__Host-sid', cookie: Object.freeze({ path: '/' }) });

@@ -1,8 +1,8 @@
 import { parseSetCookie } from 'cookie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateKey, MemoryBackend, type Backend, type CompareAndSetBackend } from '../../../src/index.js';
-import type { SessionOptions } from '../../../src/http/index.js';
-import { InstrumentedBackend, TestClock } from '../../http/support/instrumented-backend.js';
+import { digestKey, generateKey, isBackendError, MemoryBackend, type Backend, type CompareAndSetBackend, type OwnerIndexBackend, type SessionEvent } from '../../../src/index.js';
+import type { OwnSession, SessionOptions } from '../../../src/http/index.js';
+import { InstrumentedOwnerBackend, TestClock } from '../../http/support/instrumented-backend.js';
 import type { AppFactory, TestClient, TestReply } from './app-spec.js';
 
 /** The session key a reply's `sid` cookie sets ('' when it expires the cookie), or undefined without one. */
@@ -57,6 +57,74 @@ export function describeConcurrency(name: string, factory: AppFactory, backendFa
   });
 }
 
+/**
+ * Sessions by owner through an adapter on a real store: login as an owner
+ * (`regenerate({ owner })`), the owner read back on later requests,
+ * `listOwnSessions()` and `logoutEverywhere()` with and without the current
+ * session. Written once, run for every adapter on every backend with owners.
+ */
+export function describeOwners(name: string, factory: AppFactory, backendFactory: () => Promise<OwnerIndexBackend & CompareAndSetBackend>): void {
+  describe(`${name}: sessions by owner`, () => {
+    const open: Array<{ client: TestClient; backend: Backend }> = [];
+    afterEach(async () => {
+      for (const { client, backend } of open.splice(0)) {
+        await client.close();
+        await backend.close();
+      }
+    });
+    const start = async () => {
+      const backend = await backendFactory();
+      const client = await factory(backend, { owners: true });
+      open.push({ client, backend });
+      return client;
+    };
+    const owner = () => `user-${generateKey().slice(0, 12)}`;
+
+    it('a login as an owner is a new key that later requests read the owner from; listOwnSessions marks the current one', async () => {
+      const client = await start();
+      const user = owner();
+      const anonymous = sidOf(await client.get('/set?f1=a'))!;
+      const first = sidOf(await client.get(`/login-as?owner=${user}`, withKey(anonymous)))!;
+      expect(first).toMatch(/^[A-Za-z0-9_-]{40}$/);
+      expect(first).not.toBe(anonymous);
+      expect((await client.get('/owner', withKey(first))).body).toBe(user);
+      expect(JSON.parse((await client.get('/read', withKey(first))).body)).toEqual({ f1: 'a', user });
+      expect((await client.get('/owner', withKey(anonymous))).body).toBe('');
+
+      const second = sidOf(await client.get(`/login-as?owner=${user}`))!;
+      const reply = await client.get('/own-sessions', withKey(second));
+      const listed = JSON.parse(reply.body) as OwnSession[];
+      expect(listed.map((s) => s.keyDigest).sort()).toEqual([digestKey(first), digestKey(second)].sort());
+      expect(listed.filter((s) => s.current).map((s) => s.keyDigest)).toEqual([digestKey(second)]);
+      expect(reply.body).not.toContain(first);
+      expect(reply.body).not.toContain(second);
+    });
+
+    it('logoutEverywhere: keepCurrent ends the other devices at once; without it, this one ends too', async () => {
+      const client = await start();
+      const user = owner();
+      const [a, b, c] = await Promise.all([1, 2, 3].map(async () => sidOf(await client.get(`/login-as?owner=${user}`))!));
+      const stranger = sidOf(await client.get(`/login-as?owner=${owner()}`))!;
+
+      const others = await client.get('/logout-everywhere?keep=1', withKey(a!));
+      expect(others.body).toBe('2');
+      expect(others.setCookies.filter((line) => /Max-Age=0/.test(line))).toEqual([]);
+      for (const gone of [b!, c!]) {
+        expect((await client.get('/owner', withKey(gone))).body).toBe('');
+        expect((await client.get('/read', withKey(gone))).body).toBe('{}');
+      }
+      expect((await client.get('/owner', withKey(a!))).body).toBe(user);
+      expect((await client.get('/owner', withKey(stranger))).body).not.toBe('');
+
+      const all = await client.get('/logout-everywhere', withKey(a!));
+      expect(all.body).toBe('1');
+      expect(all.setCookies).toEqual(['sid=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax']);
+      expect((await client.get('/owner', withKey(a!))).body).toBe('');
+      expect(JSON.parse((await client.get('/own-sessions', withKey(stranger))).body)).toHaveLength(1);
+    });
+  });
+}
+
 /** Every behaviour of issue 3 an adapter must show, against the real framework, on MemoryBackend. */
 export function describeAdapter(name: string, factory: AppFactory): void {
   describe(`${name} adapter`, () => {
@@ -69,7 +137,7 @@ export function describeAdapter(name: string, factory: AppFactory): void {
     });
     const start = async (options: SessionOptions = {}, clock?: TestClock) => {
       const memory = new MemoryBackend(clock ? { nowMs: clock.monotonicMs } : {});
-      const backend = new InstrumentedBackend(memory);
+      const backend = new InstrumentedOwnerBackend(memory);
       const client = await factory(backend, { ...(clock ? { nowMs: clock.nowMs } : {}), ...options });
       open.push({ client, backend });
       return { client, backend, memory };
@@ -294,7 +362,45 @@ export function describeAdapter(name: string, factory: AppFactory): void {
         expect(await readData(client, key)).toEqual({ f1: 'a' });
       });
     });
+
+    describe('events', () => {
+      it('onEvent receives created, regenerated, destroyed, conflict-retried and error, with keys only as digests', async () => {
+        const events: SessionEvent[] = [];
+        const { client, backend } = await start({ onEvent: (event) => events.push(event) });
+        const first = sidOf(await client.get('/set?f1=a'))!;
+        const loggedIn = sidOf(await client.get('/login?user=bob', withKey(first)))!;
+        expect((await client.get('/logout', withKey(loggedIn))).status).toBe(200);
+        const busy = sidOf(await client.get('/set?f0=start'))!;
+        // Every request loads the same value before any of them writes: all but one meet a conflict.
+        await Promise.all([1, 2, 3, 4, 5].map((i) => client.get(`/set-slow?f${i}=v`, withKey(busy))));
+        backend.failing.add('get');
+        expect((await client.get('/read', withKey(busy))).status).toBe(500);
+        backend.failing.clear();
+        backend.failing.add('compareAndSet');
+        expect((await client.get('/set?f1=b', withKey(busy))).status).toBe(500);
+        backend.failing.clear();
+
+        const byType = (type: SessionEvent['type']) => events.filter((event) => event.type === type);
+        expect(events.every((event) => event.store === 'http')).toBe(true);
+        expect(byType('created')).toEqual([
+          { type: 'created', store: 'http', keyDigest: digestKey(first) },
+          { type: 'created', store: 'http', keyDigest: digestKey(busy) },
+        ]);
+        expect(byType('regenerated')).toEqual([{ type: 'regenerated', store: 'http', fromDigest: digestKey(first), toDigest: digestKey(loggedIn) }]);
+        expect(byType('destroyed')).toEqual([{ type: 'destroyed', store: 'http', keyDigest: digestKey(loggedIn) }]);
+        const retries = byType('conflict-retried');
+        expect(retries.length).toBeGreaterThanOrEqual(1);
+        for (const retry of retries) expect(retry).toMatchObject({ keyDigest: digestKey(busy), attempt: expect.any(Number) });
+        const errors = byType('error');
+        expect(errors.map((e) => e.type === 'error' && e.during)).toEqual(['load', 'commit']);
+        expect(errors.every((e) => e.type === 'error' && isBackendError(e.error) && e.error.code === 'unavailable')).toBe(true);
+
+        const text = JSON.stringify(events, (_name, value: unknown) => (value instanceof Error ? { ...value, name: value.name, message: value.message } : value));
+        for (const key of [first, loggedIn, busy]) expect(text).not.toContain(key);
+      });
+    });
   });
 
   describeConcurrency(`${name} on MemoryBackend`, factory, async () => new MemoryBackend());
+  describeOwners(`${name} on MemoryBackend`, factory, async () => new MemoryBackend());
 }

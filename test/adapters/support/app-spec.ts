@@ -66,6 +66,16 @@ export const routes: Record<string, Route> = {
     throw new Error('handler failed');
   },
   '/status': (session) => ({ status: 201, body: session.isNew ? 'new' : 'known' }),
+  // Sessions by owner (the application runs with `owners: true`).
+  '/login-as': (session, query) => {
+    const owner = query.get('owner') ?? 'u1';
+    session.regenerate({ owner });
+    session.set('user', owner);
+    return { body: 'ok' };
+  },
+  '/owner': (session) => ({ body: session.owner ?? '' }),
+  '/own-sessions': async (session) => ({ body: JSON.stringify(await session.listOwnSessions()) }),
+  '/logout-everywhere': async (session, query) => ({ body: String(await session.logoutEverywhere({ keepCurrent: query.get('keep') === '1' })) }),
 };
 
 /** Runs the route for `url` (path and query), or 404. */

@@ -1,6 +1,19 @@
-import { BackendError, type CompareAndSetBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from '../../../src/index.js';
+import {
+  BackendError,
+  type ClearByOwnerOptions,
+  type CompareAndSetBackend,
+  type CompareAndSetResult,
+  type GenerateOptions,
+  type GetResult,
+  type OwnedSession,
+  type OwnerIndexBackend,
+  type SetOptions,
+} from '../../../src/index.js';
 
+/** The operations every backend has, counted in `calls`. */
 export type Operation = 'get' | 'generate' | 'set' | 'compareAndSet' | 'clear';
+/** Operations of backends that keep sessions by owner. */
+export type OwnerOperation = 'listByOwner' | 'clearByOwner';
 
 /**
  * A real backend seen through a window: counts each operation and, for
@@ -11,7 +24,7 @@ export class InstrumentedBackend implements CompareAndSetBackend {
   readonly inner: CompareAndSetBackend;
   readonly calls: Record<Operation, number> = { get: 0, generate: 0, set: 0, compareAndSet: 0, clear: 0 };
   /** Operations that reject with `BackendError('unavailable')` until removed. */
-  readonly failing = new Set<Operation>();
+  readonly failing = new Set<Operation | OwnerOperation>();
 
   constructor(inner: CompareAndSetBackend) {
     this.inner = inner;
@@ -32,6 +45,11 @@ export class InstrumentedBackend implements CompareAndSetBackend {
 
   #enter(op: Operation): void {
     this.calls[op] += 1;
+    this.failIfAsked(op);
+  }
+
+  /** Throws the test outage when `op` is in {@link failing}. */
+  protected failIfAsked(op: Operation | OwnerOperation): void {
     if (this.failing.has(op)) throw new BackendError('unavailable', `test outage: ${op}`);
   }
 
@@ -63,6 +81,28 @@ export class InstrumentedBackend implements CompareAndSetBackend {
   }
   async close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/** {@link InstrumentedBackend} over a backend that keeps sessions by owner, forwarding (and failing on demand) those operations too. */
+export class InstrumentedOwnerBackend extends InstrumentedBackend implements OwnerIndexBackend {
+  readonly ownerInner: OwnerIndexBackend & CompareAndSetBackend;
+  readonly ownerCalls: Record<OwnerOperation, number> = { listByOwner: 0, clearByOwner: 0 };
+
+  constructor(inner: OwnerIndexBackend & CompareAndSetBackend) {
+    super(inner);
+    this.ownerInner = inner;
+  }
+
+  async listByOwner(owner: string): Promise<OwnedSession[]> {
+    this.ownerCalls.listByOwner += 1;
+    this.failIfAsked('listByOwner');
+    return this.ownerInner.listByOwner(owner);
+  }
+  async clearByOwner(owner: string, options?: ClearByOwnerOptions): Promise<number> {
+    this.ownerCalls.clearByOwner += 1;
+    this.failIfAsked('clearByOwner');
+    return this.ownerInner.clearByOwner(owner, options);
   }
 }
 
