@@ -162,7 +162,23 @@ interface SizeResult {
   sizeDetail: Record<string, number>;
   plans: { mode: string; batchSize: number; access: string; lines: string[] }[];
   errorCodes?: Record<string, number>;
+  cells: Measurement[];
   summary: Record<'get' | 'set', { opsPerSecond: Spread; p50Ms: Spread; p99Ms: Spread }>;
+}
+
+function spreadOf(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
+function summarizeCells(cells: Measurement[]): SizeResult['summary'] {
+  const of = (operation: 'get' | 'set') => {
+    const mine = cells.filter((c) => c.operation === operation);
+    return { opsPerSecond: spreadOf(mine.map((c) => c.opsPerSecond)), p50Ms: spreadOf(mine.map((c) => c.p50Ms)), p99Ms: spreadOf(mine.map((c) => c.p99Ms)) };
+  };
+  return { get: of('get'), set: of('set') };
 }
 
 const power = (n: number) => (Number.isInteger(Math.log10(n)) ? `10^${Math.log10(n)}` : num(n));
@@ -176,6 +192,8 @@ function renderScale(saved: Saved): string {
     `${data.server}${data.redis ? ` and ${data.redis}` : ''}; ${data.inFlight} operations in flight, pg Pool max ${data.poolMax}; ${data.rounds} rounds of ${data.durationMs / 1000} s per cell after 1 s of warm-up; sessions picked at random over the whole table; ${data.valueBytes}-byte values. Tables are loaded server-side (INSERT … SELECT … generate_series, indexes built after the load, then VACUUM ANALYZE). autovacuum on this server: ${data.autovacuum}. Cells: median (min–max over rounds).`,
     '',
   ];
+  // Spreads are recomputed from the cells (a true median, also for results saved before that fix).
+  for (const r of data.results) if (Array.isArray(r.cells) && r.cells.length > 0) r.summary = summarizeCells(r.cells);
   const rows = data.results.map((r) => [
     r.store,
     power(r.sessions),
@@ -187,10 +205,15 @@ function renderScale(saved: Saved): string {
     spreadCell(r.summary.set.opsPerSecond, 0),
     num(r.bytesPerSession, 0),
     r.plans.map((p) => `${p.mode}: ${p.access}`).join('; ') || '–',
-    Object.entries(r.errorCodes ?? {}).map(([code, n]) => `${n}× ${code}`).join(', ') || '0',
+    Object.entries(r.errorCodes ?? {}).map(([code, n]) => `${n}× ${code}`).join(', ') || String(r.cells.reduce((sum, c) => sum + c.errors, 0)),
   ]);
   parts.push(table(['store', 'sessions', 'get p50 ms', 'get p99 ms', 'get ops/s', 'set p50 ms', 'set p99 ms', 'set ops/s', 'bytes/session', 'get plan (32 keys)', 'errors'], rows, ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l']), '');
   parts.push('Bytes per session: PostgreSQL `pg_total_relation_size` (heap + indexes + TOAST) ÷ rows; Redis growth of `used_memory` ÷ keys. Errors are failed operations by BackendError code and SQLSTATE (40P01 = deadlock detected).', '');
+  const pgRows = data.results.filter((r) => r.store === 'postgres');
+  if (data.target && pgRows.length > 1) {
+    const ratio = pgRows[pgRows.length - 1]!.summary.get.p99Ms.median / pgRows[0]!.summary.get.p99Ms.median;
+    data.target = { ...data.target, ratio, met: ratio <= data.target.limit };
+  }
   if (data.target) {
     parts.push(`**Target** (get p99 at ${power(data.target.to)} within ${data.target.limit}x of p99 at ${power(data.target.from)}): measured ${num(data.target.ratio, 2)}x (medians) — ${data.target.met ? 'met' : 'MISSED'}.`, '');
   }

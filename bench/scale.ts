@@ -57,7 +57,9 @@ export interface SizeResult {
 
 const spread = (values: number[]): Spread => {
   const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor((sorted.length - 1) / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+  const middle = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 };
 
 function summarize(cells: Measurement[]): SizeResult['summary'] {
