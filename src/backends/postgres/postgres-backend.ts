@@ -169,7 +169,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     const { batchSize = this.pruneBatchSize, onBatch } = options;
     assertWholeNumberOption(batchSize, 'batchSize', 1);
     this.#assertOpen('purgeExpired');
-    return purgeInBatches(this.#db, this.#statements, batchSize, this.timeoutMs, onBatch);
+    return purgeInBatches(this.#db, this.#statements, { batchSize, timeoutMs: this.timeoutMs, onBatch });
   }
 
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */

@@ -72,12 +72,18 @@ export function statementsFor(table: string, lockName: string): Statements {
        SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value
          FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value)`,
     ),
+    // Multi-row writes lock their rows in key order first (ORDER BY ... FOR UPDATE), so two
+    // batches sharing keys queue behind each other instead of deadlocking.
     set: statement(
       'set',
-      `UPDATE ${table} AS s
-          SET session_data = v.value, expire_date = ${EXPIRES_AT('v.expiry')}
-         FROM unnest($1::char(40)[], $2::text[], $3::int[]) AS v(key, value, expiry)
-        WHERE s.session_key = v.key AND s.expire_date > now()`,
+      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::int[]) AS v(key, value, expiry)),
+       target AS (
+         SELECT s.ctid AS row_id, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
+          WHERE s.expire_date > now() ORDER BY s.session_key FOR UPDATE OF s)
+       UPDATE ${table} AS s
+          SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}
+         FROM target
+        WHERE s.ctid = target.row_id`,
     ),
     compareAndSet: statement(
       'cas',
@@ -89,16 +95,24 @@ export function statementsFor(table: string, lockName: string): Statements {
        SELECT EXISTS (SELECT 1 FROM updated) AS updated,
               EXISTS (SELECT 1 FROM ${table} WHERE session_key = $1::char(40) AND expire_date > now()) AS live`,
     ),
-    clear: statement('clear', `DELETE FROM ${table} WHERE session_key = ANY($1::char(40)[])`),
+    clear: statement(
+      'clear',
+      `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
+         SELECT ctid FROM ${table} WHERE session_key = ANY($1::char(40)[]) ORDER BY session_key FOR UPDATE))`,
+    ),
     // ctid lets this work on the seed's table, which has no primary key;
-    // SKIP LOCKED keeps the purge from waiting on rows a request is updating.
+    // SKIP LOCKED keeps the purge from waiting on rows a request is updating;
+    // walking expire_date from where the last batch stopped ($2) keeps each
+    // batch an index range scan instead of rescanning rows already deleted.
     purgeBatch: statement(
       'purge',
       `WITH doomed AS (
-         SELECT ctid FROM ${table} WHERE expire_date <= now() LIMIT $1::int FOR UPDATE SKIP LOCKED),
+         SELECT ctid, expire_date FROM ${table}
+          WHERE expire_date <= now() AND expire_date >= $2::timestamptz
+          ORDER BY expire_date LIMIT $1::int FOR UPDATE SKIP LOCKED),
        deleted AS (
          DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM doomed)) RETURNING 1)
-       SELECT count(*)::int AS count FROM deleted`,
+       SELECT (SELECT count(*) FROM deleted)::int AS count, (SELECT max(expire_date) FROM doomed)::text AS last`,
     ),
     hasOwnerColumn: statement(
       'hasowner',
@@ -128,7 +142,9 @@ export function statementsFor(table: string, lockName: string): Statements {
     clearByOwner: statement(
       'clearowner',
       `WITH deleted AS (
-         DELETE FROM ${table} WHERE owner = $1::text AND session_key IS DISTINCT FROM $2::char(40)
+         DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
+           SELECT ctid FROM ${table} WHERE owner = $1::text AND session_key IS DISTINCT FROM $2::char(40)
+            ORDER BY session_key FOR UPDATE))
          RETURNING expire_date > now() AS live)
        SELECT count(*) FILTER (WHERE live)::int AS count FROM deleted`,
     ),

@@ -57,9 +57,10 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL query plans', () =
       clearOne: await plan(statements.clearOne.text, [keys[0]]),
       listByOwner: await plan(statements.listByOwner.text, ['ada']),
       clearByOwner: await plan(statements.clearByOwner.text, ['ada', keys[0]]),
+      purgeBatch: await plan(statements.purgeBatch.text, [1000, '-infinity']),
     };
     for (const [name, text] of Object.entries(plans)) {
-      expect(text, name).toMatch(name.endsWith('ByOwner') ? /_owner_idx/ : /_pkey/);
+      expect(text, name).toMatch(name.endsWith('ByOwner') ? /_owner_idx/ : name === 'purgeBatch' ? /_expire_date_idx/ : /_pkey/);
       expect(text, name).not.toMatch(new RegExp(`"Seq Scan"[^}]*"Relation Name":"${table}"`));
     }
   });
