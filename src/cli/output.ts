@@ -1,9 +1,15 @@
 /** Formatting for the human output (the `--json` output is the report objects as they are). */
 
-/** A value safe to print on a terminal: control characters (escape sequences) are shown JSON-escaped. */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * A value safe to print on a terminal: one with control characters (escape
+ * sequences, also the C1 ones such as U+009B, which JSON.stringify leaves
+ * raw) is shown as a JSON string with every one of them escaped.
+ */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\u0000-\u001f\u007f-\u009f]/.test(text) ? JSON.stringify(text) : text;
+  if (!CONTROL.test(text)) return text;
+  return JSON.stringify(text).replace(/[\u007f-\u009f]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** `3599` → `59 min 59 s`; `90061` → `1 d 1 h 1 min 1 s`. */

@@ -43,7 +43,9 @@ const OPTIONS = {
  * JSON object on stdout with `--json`) and an exit code of {@link ExitCode}.
  */
 export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
-  const json = argv.includes('--json');
+  // Known before parsing, so that a usage error is JSON too; what follows "--" is a key, never an option.
+  const end = argv.indexOf('--');
+  const json = (end === -1 ? argv : argv.slice(0, end)).includes('--json');
   let store: CliStore | undefined;
   try {
     const { values, positionals } = parse(argv);
@@ -55,6 +57,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
       const text = topic === undefined ? TOP_HELP : COMMAND_HELP[topic]!;
       // Without a command, help goes to stderr with exit code 2: the script that ran it is broken.
       if (name === undefined && values.help !== true) {
+        if (json) throw new CliError(ExitCode.usage, 'no command: see sessionkit --help');
         io.stderr.write(`${TOP_HELP}\n`);
         return ExitCode.usage;
       }

@@ -196,7 +196,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
     expect(found.stdout).not.toContain(set); // only the digest is shown
 
     const human = await cli(table, 'inspect', '--', set);
-    expect(human.stdout).toMatch(/status\s+Set\n\s+value\s+\{"userId":42\}\n\s+expires in\s+\d+ s \(\d+ min( \d+ s)?\)\n\s+owner\s+carol/);
+    expect(human.stdout).toMatch(/status\s+Set\n\s+value\s+\{"userId":42\}\n\s+expires in\s+\d+ s \((1 h|59 min( \d+ s)?)\)\n\s+owner\s+carol/);
 
     expect(jsonOf(await cli(table, 'inspect', '--json', '--', notSet))).toMatchObject({ status: 'NotSet', owner: null });
     const missing = await cli(table, 'inspect', 'bm90LWEtc2Vzc2lvbg', '--json');
