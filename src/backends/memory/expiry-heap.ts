@@ -1,40 +1,38 @@
-/** A node of {@link ExpiryHeap}: stale once its entry has moved on (re-set or removed). */
-export interface HeapNode<Entry> {
-  key: string;
-  entry: Entry;
-  expiresAtMs: number;
+/** What {@link ExpiryHeap} orders by: the expiry time a session had when it was queued. */
+export interface Queued {
+  queuedExpiryMs: number;
 }
 
 /**
- * A binary min-heap of sessions by expiry time. Nodes are never updated in
- * place: a renewed session pushes a new node and the old one is skipped as
- * stale when it surfaces, which keeps every operation O(log n).
+ * A binary min-heap of sessions by expiry time. A renewal does not touch the
+ * heap: the session surfaces at its old time and is queued again at its new
+ * one, which keeps `set` O(1) and each pop O(log n).
  */
-export class ExpiryHeap<Entry> {
-  #nodes: HeapNode<Entry>[] = [];
+export class ExpiryHeap<Node extends Queued> {
+  #nodes: Node[] = [];
 
   get size(): number {
     return this.#nodes.length;
   }
 
-  push(node: HeapNode<Entry>): void {
+  push(node: Node): void {
     const nodes = this.#nodes;
     nodes.push(node);
     let i = nodes.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (nodes[parent]!.expiresAtMs <= node.expiresAtMs) break;
+      if (nodes[parent]!.queuedExpiryMs <= node.queuedExpiryMs) break;
       nodes[i] = nodes[parent]!;
       i = parent;
     }
     nodes[i] = node;
   }
 
-  peek(): HeapNode<Entry> | undefined {
+  peek(): Node | undefined {
     return this.#nodes[0];
   }
 
-  pop(): HeapNode<Entry> | undefined {
+  pop(): Node | undefined {
     const nodes = this.#nodes;
     const top = nodes[0];
     const last = nodes.pop();
@@ -44,8 +42,8 @@ export class ExpiryHeap<Entry> {
       const left = 2 * i + 1;
       if (left >= nodes.length) break;
       const right = left + 1;
-      const child = right < nodes.length && nodes[right]!.expiresAtMs < nodes[left]!.expiresAtMs ? right : left;
-      if (nodes[child]!.expiresAtMs >= last.expiresAtMs) break;
+      const child = right < nodes.length && nodes[right]!.queuedExpiryMs < nodes[left]!.queuedExpiryMs ? right : left;
+      if (nodes[child]!.queuedExpiryMs >= last.queuedExpiryMs) break;
       nodes[i] = nodes[child]!;
       i = child;
     }
@@ -53,8 +51,8 @@ export class ExpiryHeap<Entry> {
     return top;
   }
 
-  /** Replaces the contents with `nodes` (used to drop stale nodes in one pass). */
-  rebuild(nodes: HeapNode<Entry>[]): void {
+  /** Replaces the contents with `nodes` (used to drop removed sessions in one pass). */
+  rebuild(nodes: Iterable<Node>): void {
     this.#nodes = [];
     for (const node of nodes) this.push(node);
   }

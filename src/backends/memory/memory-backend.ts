@@ -2,7 +2,7 @@ import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { digestKey } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
-import { ExpiryHeap, type HeapNode } from './expiry-heap.js';
+import { ExpiryHeap } from './expiry-heap.js';
 
 /** Options of {@link MemoryBackend}. */
 export interface MemoryBackendOptions extends BackendOptions, OwnerIndexOptions {
@@ -14,12 +14,21 @@ export interface MemoryBackendOptions extends BackendOptions, OwnerIndexOptions 
   nowMs?: () => number;
 }
 
+/** A session, which is also its own node in the expiry heap. */
 interface Entry {
+  readonly key: string;
   value: string | null;
   expiresAtMs: number;
-  owner: string | undefined;
-  createdAt: Date;
+  /** Where the heap has it; behind `expiresAtMs` after a renewal, until it surfaces. */
+  queuedExpiryMs: number;
+  readonly owner: string | undefined;
+  readonly createdAt: Date;
 }
+
+// The store methods return settled promises rather than being async: one
+// promise per operation instead of two, on the hottest path of the backend.
+const resolved = <T>(value: T): Promise<T> => Promise.resolve(value);
+const DONE = resolved(undefined);
 
 /**
  * Sessions in this process's memory: for tests, demos and single-process apps.
@@ -31,9 +40,9 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
   readonly maxSessions: number;
   readonly maxSessionsPerOwner: number | undefined;
   readonly #sessions = new Map<string, Entry>();
+  readonly #byExpiry = new ExpiryHeap<Entry>();
   /** Keys of each owner's sessions, in creation order (a Set keeps insertion order). */
   readonly #byOwner = new Map<string, Set<string>>();
-  readonly #byExpiry = new ExpiryHeap<Entry>();
   readonly #nowMs: () => number;
   #sweepTimer: NodeJS.Timeout | undefined;
 
@@ -41,10 +50,10 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
     super(options);
     const { maxSessions = 100_000, sweepIntervalSeconds = 60, nowMs = () => performance.now(), maxSessionsPerOwner } = options;
     assertWholeNumberOption(maxSessions, 'maxSessions', 1);
-    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
-    this.maxSessionsPerOwner = maxSessionsPerOwner;
     assertWholeNumberOption(sweepIntervalSeconds, 'sweepIntervalSeconds', 1);
+    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
     this.maxSessions = maxSessions;
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#nowMs = nowMs;
     this.#sweepTimer = setInterval(() => this.sweep(), sweepIntervalSeconds * 1000).unref();
   }
@@ -58,10 +67,13 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
   sweep(): number {
     const now = this.#nowMs();
     let dropped = 0;
-    for (let node = this.#byExpiry.peek(); node !== undefined && node.expiresAtMs <= now; node = this.#byExpiry.peek()) {
+    for (let entry = this.#byExpiry.peek(); entry !== undefined && entry.queuedExpiryMs <= now; entry = this.#byExpiry.peek()) {
       this.#byExpiry.pop();
-      if (this.#isCurrent(node)) {
-        this.#remove(node.key);
+      if (this.#sessions.get(entry.key) !== entry) continue;
+      if (entry.expiresAtMs > now) {
+        this.#requeue(entry);
+      } else {
+        this.#remove(entry.key);
         dropped++;
       }
     }
@@ -78,7 +90,7 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
     const now = this.#nowMs();
     const sessions: OwnedSession[] = [];
     for (const key of this.#byOwner.get(owner) ?? []) {
-      const entry = this.#live(key);
+      const entry = this.#live(key, now);
       if (entry !== undefined) {
         sessions.push({ keyDigest: digestKey(key), expiresInSeconds: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)), createdAt: entry.createdAt });
       }
@@ -90,55 +102,93 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
     assertOwner(owner);
     const { except } = options;
     if (except !== undefined) assertKeyIsString(except);
+    const now = this.#nowMs();
     let cleared = 0;
     for (const key of [...(this.#byOwner.get(owner) ?? [])]) {
       if (key === except) continue;
-      if (this.#live(key) !== undefined) cleared++;
+      if (this.#live(key, now) !== undefined) cleared++;
       this.#remove(key);
     }
     return cleared;
   }
 
-  protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
-    if (expirySeconds <= 0) return;
+  protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
+    if (expirySeconds <= 0) return DONE;
     if (this.#sessions.size >= this.maxSessions) this.#makeRoom();
-    this.#put(key, { value, expiresAtMs: this.#nowMs() + expirySeconds * 1000, owner, createdAt: new Date() });
-    if (owner !== undefined && this.maxSessionsPerOwner !== undefined) this.#trimOwner(owner, this.maxSessionsPerOwner);
+    const expiresAtMs = this.#nowMs() + expirySeconds * 1000;
+    const entry: Entry = { key, value, expiresAtMs, queuedExpiryMs: expiresAtMs, owner, createdAt: new Date() };
+    this.#sessions.set(key, entry);
+    this.#byExpiry.push(entry);
+    if (owner !== undefined) {
+      const keys = this.#byOwner.get(owner) ?? new Set<string>();
+      this.#byOwner.set(owner, keys.add(key));
+      if (this.maxSessionsPerOwner !== undefined) this.#trimOwner(owner, this.maxSessionsPerOwner);
+    }
+    // Clears leave their entries in the heap; rebuild before they outnumber the sessions.
+    if (this.#byExpiry.size > 2 * this.#sessions.size + 1024) this.#compact();
+    return DONE;
   }
 
-  protected async storeGet(key: string): Promise<GetResult> {
-    const entry = this.#live(key);
-    if (entry === undefined) return NOT_FOUND;
-    if (entry.value === null) return NOT_SET;
-    const period = Math.max(0, Math.round((entry.expiresAtMs - this.#nowMs()) / 1000));
-    return { ok: true, value: entry.value, period };
+  protected storeGet(key: string): Promise<GetResult> {
+    const now = this.#nowMs();
+    const entry = this.#live(key, now);
+    if (entry === undefined) return resolved(NOT_FOUND);
+    if (entry.value === null) return resolved(NOT_SET);
+    return resolved({ ok: true, value: entry.value, period: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)) });
   }
 
-  protected async storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
-    const entry = this.#live(key);
-    if (entry !== undefined) this.#renew(key, entry, value, expirySeconds);
+  protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
+    const now = this.#nowMs();
+    const entry = this.#live(key, now);
+    if (entry !== undefined) this.#renew(entry, value, expirySeconds, now);
+    return DONE;
   }
 
-  protected async storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
-    const entry = this.#live(key);
-    if (entry === undefined) return 'NotFound';
-    if (entry.value !== expected) return 'conflict';
-    this.#renew(key, entry, value, expirySeconds);
-    return 'ok';
+  protected storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
+    const now = this.#nowMs();
+    const entry = this.#live(key, now);
+    if (entry === undefined) return resolved('NotFound');
+    if (entry.value !== expected) return resolved('conflict');
+    this.#renew(entry, value, expirySeconds, now);
+    return resolved('ok');
   }
 
-  protected async storeClear(key: string): Promise<void> {
+  protected storeClear(key: string): Promise<void> {
     this.#remove(key);
+    return DONE;
   }
 
   /** The entry of a live session; an expired one is dropped on the way. */
-  #live(key: string): Entry | undefined {
+  #live(key: string, now: number): Entry | undefined {
     const entry = this.#sessions.get(key);
     if (entry === undefined) return undefined;
-    if (entry.expiresAtMs > this.#nowMs()) return entry;
+    if (entry.expiresAtMs > now) return entry;
     this.#remove(key);
     if (this.hasListener) this.emit({ type: 'expired-on-read', store: this.storeName, keyDigest: digestKey(key) });
     return undefined;
+  }
+
+  #renew(entry: Entry, value: string, expirySeconds: number, now: number): void {
+    if (expirySeconds <= 0) {
+      this.#remove(entry.key);
+      return;
+    }
+    entry.value = value;
+    entry.expiresAtMs = now + expirySeconds * 1000;
+    // An earlier expiry than the queued one would surface too late: queue it now (rare).
+    if (entry.expiresAtMs < entry.queuedExpiryMs) this.#requeue(entry);
+  }
+
+  /** Queues an entry at its current expiry; the old heap position, if any, is skipped when it surfaces. */
+  #requeue(entry: Entry): void {
+    entry.queuedExpiryMs = entry.expiresAtMs;
+    this.#byExpiry.push(entry);
+  }
+
+  /** Rebuilds the heap from the live map: one node per session, each at its current expiry. */
+  #compact(): void {
+    for (const entry of this.#sessions.values()) entry.queuedExpiryMs = entry.expiresAtMs;
+    this.#byExpiry.rebuild(this.#sessions.values());
   }
 
   /** Removes a session and its place in its owner's index. */
@@ -154,52 +204,21 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
 
   /** Removes the owner's oldest live sessions beyond `max`. */
   #trimOwner(owner: string, max: number): void {
-    const live = [...(this.#byOwner.get(owner) ?? [])].filter((key) => this.#live(key) !== undefined);
+    const now = this.#nowMs();
+    const live = [...(this.#byOwner.get(owner) ?? [])].filter((key) => this.#live(key, now) !== undefined);
     for (const key of live.slice(0, Math.max(0, live.length - max))) this.#remove(key);
-  }
-
-  #renew(key: string, entry: Entry, value: string, expirySeconds: number): void {
-    if (expirySeconds <= 0) {
-      this.#remove(key);
-      return;
-    }
-    entry.value = value;
-    entry.expiresAtMs = this.#nowMs() + expirySeconds * 1000;
-    this.#track(key, entry);
-  }
-
-  #put(key: string, entry: Entry): void {
-    this.#sessions.set(key, entry);
-    if (entry.owner !== undefined) {
-      const keys = this.#byOwner.get(entry.owner) ?? new Set<string>();
-      this.#byOwner.set(entry.owner, keys.add(key));
-    }
-    this.#track(key, entry);
-  }
-
-  #track(key: string, entry: Entry): void {
-    this.#byExpiry.push({ key, entry, expiresAtMs: entry.expiresAtMs });
-    // Renewals and clears leave stale nodes behind; rebuild before they outnumber the sessions.
-    if (this.#byExpiry.size > 2 * this.#sessions.size + 1024) this.#compact();
   }
 
   /** Drops expired sessions, then, if still full, the live session closest to expiry. */
   #makeRoom(): void {
     this.sweep();
     while (this.#sessions.size >= this.maxSessions) {
-      const node = this.#byExpiry.pop();
-      if (node === undefined) return;
-      if (this.#isCurrent(node)) this.#remove(node.key);
+      const entry = this.#byExpiry.pop();
+      if (entry === undefined) return;
+      if (this.#sessions.get(entry.key) !== entry) continue;
+      // A renewed session surfaces at its old expiry: put it back where it belongs.
+      if (entry.expiresAtMs !== entry.queuedExpiryMs) this.#requeue(entry);
+      else this.#remove(entry.key);
     }
-  }
-
-  #isCurrent(node: HeapNode<Entry>): boolean {
-    return this.#sessions.get(node.key) === node.entry && node.entry.expiresAtMs === node.expiresAtMs;
-  }
-
-  #compact(): void {
-    const nodes: HeapNode<Entry>[] = [];
-    for (const [key, entry] of this.#sessions) nodes.push({ key, entry, expiresAtMs: entry.expiresAtMs });
-    this.#byExpiry.rebuild(nodes);
   }
 }
