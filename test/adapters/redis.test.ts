@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe } from 'vitest';
+import { supportsOwners, type Backend } from '../../src/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
-import { describeConcurrency } from './support/adapter-suite.js';
+import { describeConcurrency, describeOwners } from './support/adapter-suite.js';
 import type { AppFactory } from './support/app-spec.js';
 import { expressApp } from './support/express-app.js';
 import { fastifyApp } from './support/fastify-app.js';
@@ -33,4 +34,15 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
   };
 
   for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);
+
+  // Sessions by owner run here as soon as RedisBackend keeps them (issue 6).
+  const keepsOwners = supportsOwners(Object.create(RedisBackend.prototype) as Backend);
+  describe.skipIf(!keepsOwners)(`sessions by owner${keepsOwners ? '' : ' (skipped: RedisBackend keeps no sessions by owner yet)'}`, () => {
+    const ownerBackend = async () => {
+      const created = await backend();
+      if (!supportsOwners(created)) throw new Error('RedisBackend keeps no sessions by owner');
+      return created;
+    };
+    for (const [name, factory] of apps) describeOwners(`${name} on Redis`, factory, ownerBackend);
+  });
 });
