@@ -1,7 +1,7 @@
 import { BackendError } from '../../core/errors.js';
 import type { RedisClient } from './client.js';
 import { isNoScript, toBackendError } from './errors.js';
-import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, replySlots, type OpCode } from './script.js';
+import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, type OpCode } from './script.js';
 
 /** One session operation waiting for its batch. */
 export interface BatchOp {
@@ -15,8 +15,8 @@ export interface BatchOp {
   code: OpCode;
   /** The operation's arguments in the batch script's ARGV (none for get and clear). */
   args: readonly string[];
-  /** Turns the operation's reply slots (the second is undefined unless it has two) into its result; may throw a `BackendError`. */
-  settle(first: unknown, second: unknown): void;
+  /** Turns the operation's reply slot into its result, given Redis's clock (ms) when the batch ran; may throw a `BackendError`. */
+  settle(reply: unknown, serverNowMs: number): void;
   fail(error: BackendError): void;
 }
 
@@ -245,25 +245,19 @@ export class ScriptBatcher {
     }
   }
 
-  /** Hands each operation from `from` on its reply slots (those before `from` already timed out). */
+  /** Hands each operation from `from` on its reply slot (those before `from` already timed out). */
   #deliver(batch: BatchOp[], reply: unknown, from: number): void {
-    let expected = 0;
-    for (const op of batch) expected += replySlots(op.code);
-    if (!Array.isArray(reply) || reply.length !== expected) {
+    const serverNowMs = Array.isArray(reply) ? Number(reply[0]) : Number.NaN;
+    if (!Array.isArray(reply) || reply.length !== batch.length + 1 || !Number.isFinite(serverNowMs)) {
       this.#fail(from === 0 ? batch : batch.slice(from), new BackendError('query_failed', 'Redis answered the batch script with an unexpected reply'));
       return;
     }
-    let slot = 0;
-    for (let i = 0; i < batch.length; i++) {
+    for (let i = from; i < batch.length; i++) {
       const op = batch[i] as BatchOp;
-      const slots = replySlots(op.code);
-      const first: unknown = reply[slot];
-      const second: unknown = slots === 2 ? reply[slot + 1] : undefined;
-      slot += slots;
-      if (i < from) continue;
+      const answer: unknown = reply[i + 1];
       try {
-        if (first instanceof Error) op.fail(toBackendError(first));
-        else op.settle(first, second);
+        if (answer instanceof Error) op.fail(toBackendError(answer));
+        else op.settle(answer, serverNowMs);
       } catch (error) {
         op.fail(error instanceof BackendError ? error : toBackendError(error));
       }

@@ -5,7 +5,7 @@ import { digestKey } from '../../core/keys.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
 import { ScriptBatcher } from './batcher.js';
 import { isRedisClient, type RedisClient } from './client.js';
-import { encodeValue, NOT_SET_ENCODED, OP, VALUE_MARKER, type OpCode } from './script.js';
+import { decodeStored, encodeValue, OP, type OpCode } from './script.js';
 import { slotOfTag } from './slot.js';
 
 /** Options of {@link RedisBackend}. */
@@ -28,8 +28,9 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * Each session is one Redis string under `${prefix}{${digestKey(key)}}` (or
  * the key itself with `hashKeys: false`); the braces make the key its own hash
  * tag, so everything about one session lives in one Cluster slot. The string
- * is empty for "not set" and `=` + value otherwise; the key's TTL is the
- * session's expiry, so Redis itself drops expired sessions. Every operation is
+ * is the session's expiry instant (Redis server time in ms) followed by
+ * nothing for "not set" or by `=` + value; the key's TTL ends at that same
+ * instant, so Redis itself drops expired sessions and a read is one GET. Every operation is
  * one round trip: concurrent operations issued in the same turn of the event
  * loop share one call of a Lua batch script (per hash slot on a Cluster), each
  * keeping its own result and error. `set` uses `SET XX`, so it never creates
@@ -90,7 +91,7 @@ export class RedisBackend extends BaseBackend {
   }
 
   protected storeGet(key: string): Promise<GetResult> {
-    return this.#run(key, OP.get, NO_ARGS, (stored, pttlMs) => this.#decodeGet(stored, pttlMs));
+    return this.#run(key, OP.get, NO_ARGS, decodeGet);
   }
 
   protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
@@ -106,7 +107,7 @@ export class RedisBackend extends BaseBackend {
     return this.#run(key, OP.clear, NO_ARGS, ignore);
   }
 
-  #run<T>(key: string, code: OpCode, args: readonly string[], decode: (first: unknown, second: unknown) => T): Promise<T> {
+  #run<T>(key: string, code: OpCode, args: readonly string[], decode: (reply: unknown, serverNowMs: number) => T): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
     const tag = this.hashKeys ? digestKey(key) : key;
     return new Promise<T>((resolve, reject) => {
@@ -116,27 +117,25 @@ export class RedisBackend extends BaseBackend {
         deadlineMs: performance.now() + this.timeoutMs,
         code,
         args,
-        settle: (first, second) => resolve(decode(first, second)),
+        settle: (reply, serverNowMs) => resolve(decode(reply, serverNowMs)),
         fail: reject,
       });
     });
-  }
-
-  #decodeGet(stored: unknown, pttlMs: unknown): GetResult {
-    if (stored === null || stored === false || stored === undefined) return NOT_FOUND;
-    if (stored === NOT_SET_ENCODED) return NOT_SET;
-    if (typeof stored !== 'string' || !stored.startsWith(VALUE_MARKER) || typeof pttlMs !== 'number') {
-      throw new BackendError('query_failed', 'the Redis key of this session holds a value sessionkit did not write');
-    }
-    // PTTL -1: someone removed the TTL (PERSIST); the session reads as freshly renewed.
-    const period = pttlMs < 0 ? this.defaultPeriod() : Math.round(pttlMs / 1000);
-    return { ok: true, value: stored.slice(VALUE_MARKER.length), period };
   }
 }
 
 const NO_ARGS: readonly string[] = [];
 
 function ignore(): void {}
+
+function decodeGet(stored: unknown, serverNowMs: number): GetResult {
+  if (stored === null || stored === false || stored === undefined) return NOT_FOUND;
+  const session = typeof stored === 'string' ? decodeStored(stored) : undefined;
+  if (session === undefined) throw new BackendError('query_failed', 'the Redis key of this session holds a value sessionkit did not write');
+  if (session.value === null) return NOT_SET;
+  // Whole seconds left, rounded as every backend does; never negative.
+  return { ok: true, value: session.value, period: Math.max(0, Math.round((session.expiresAtMs - serverNowMs) / 1000)) };
+}
 
 function decodeCompareAndSet(answer: unknown): CompareAndSetResult {
   if (CAS_RESULTS.has(answer)) return answer as CompareAndSetResult;

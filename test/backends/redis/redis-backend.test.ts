@@ -15,24 +15,34 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
   beforeAll(() => {
     client = testClient();
   });
+  const serverNowMs = async () => {
+    const [seconds, micros] = (await client.time()) as [string | number, string | number];
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
   afterAll(async () => {
     for (const p of prefixes) await deleteKeysWithPrefix(client, p);
     await client.quit();
   });
 
-  it('stores one string per session under prefix{sha-256 digest}: "" when not set, "=" + value otherwise, with the expiry as TTL', async () => {
+  it('stores one string per session under prefix{sha-256 digest}: its expiry instant, then nothing (not set) or "=" + value; the TTL ends at that instant', async () => {
     const p = prefix('layout');
     const backend = new RedisBackend(client, { prefix: p });
     const unset = await backend.generate({ expiry: 100 });
-    const set = await backend.generate({ value: 'secret value', expiry: 200 });
+    const set = await backend.generate({ value: 'secret = value', expiry: 200 });
     const stored = await keysWithPrefix(client, p);
     expect(stored.sort()).toEqual([`${p}{${digestKey(unset)}}`, `${p}{${digestKey(set)}}`].sort());
     expect(stored.some((k) => k.includes(unset) || k.includes(set))).toBe(false);
     expect(backend.redisKey(set)).toBe(`${p}{${digestKey(set)}}`);
-    expect(await client.get(backend.redisKey(unset))).toBe('');
-    expect(await client.get(backend.redisKey(set))).toBe('=secret value');
-    expect(await client.ttl(backend.redisKey(unset))).toBeGreaterThanOrEqual(99);
-    expect(await client.ttl(backend.redisKey(set))).toBeGreaterThanOrEqual(199);
+    const nowMs = await serverNowMs();
+    for (const [key, expiry, rest] of [[unset, 100, ''], [set, 200, '=secret = value']] as const) {
+      const raw = (await client.get(backend.redisKey(key))) as string;
+      const match = /^(\d+)(.*)$/s.exec(raw);
+      expect(match?.[2]).toBe(rest);
+      const expiresAtMs = Number(match?.[1]);
+      expect(Math.abs(expiresAtMs - (nowMs + expiry * 1000))).toBeLessThan(2000);
+      // The instant in the value is the key's own expiry (PEXPIRETIME, Redis 7).
+      expect(await client.call('PEXPIRETIME', backend.redisKey(key))).toBe(expiresAtMs);
+    }
     await backend.close();
   });
 
@@ -45,16 +55,16 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
     await backend.close();
   });
 
-  it('the period comes from the key TTL, rounded to whole seconds', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('ttl') });
+  it('the period is the whole seconds, rounded, from the server clock to the stored expiry, never negative', async () => {
+    const backend = new RedisBackend(client, { prefix: prefix('period') });
     const key = await backend.generate({ value: 'v', expiry: 1000 });
-    await client.pexpire(backend.redisKey(key), 41_600);
+    const rewrite = async (msFromNow: number) => client.set(backend.redisKey(key), `${(await serverNowMs()) + msFromNow}=v`, 'KEEPTTL');
+    await rewrite(41_700);
     expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 42 });
-    await client.pexpire(backend.redisKey(key), 41_400);
+    await rewrite(41_300);
     expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 41 });
-    // A TTL removed by hand: the session reads as freshly renewed, never as expired.
-    await client.persist(backend.redisKey(key));
-    expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: backend.defaultPeriod() });
+    await rewrite(-5000);
+    expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 0 });
     await backend.clear(key);
     await backend.close();
   });
@@ -77,7 +87,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
     const list = generateKey();
     const alien = generateKey();
     await client.lpush(backend.redisKey(list), 'x');
-    await client.set(backend.redisKey(alien), 'no marker', 'EX', 100);
+    await client.set(backend.redisKey(alien), 'no expiry in front', 'EX', 100);
     // Issued in the same tick: one script call, four independent answers.
     const [a, b, c, d] = await Promise.allSettled([backend.get(good), backend.get(list), backend.compareAndSet(list, null, 'v'), backend.get(alien)]);
     expect(a).toEqual({ status: 'fulfilled', value: { ok: true, value: 'fine', period: expect.any(Number) } });
