@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSetCookie } from 'cookie';
@@ -189,6 +189,19 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
       expect(await (await fetch(`${running.url}/counter`, { headers: { cookie: loggedIn } })).text()).toBe('2');
     } finally {
       expect(await running.stop()).toBe(0);
+    }
+  });
+
+  it('a second instance on a busy port exits before opening its storage', { timeout: 180_000 }, async () => {
+    const running = await startExample('examples/demo/main.ts', env, 120_000);
+    const otherDir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-busy-'));
+    try {
+      const second = startExample('examples/demo/main.ts', { ...env, PORT: String(running.port), DATA_DIR: otherDir });
+      await expect(second).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+      expect(existsSync(join(otherDir, 'pglite'))).toBe(false);
+    } finally {
+      await running.stop();
+      rmSync(otherDir, { recursive: true, force: true });
     }
   });
 

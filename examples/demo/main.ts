@@ -2,9 +2,12 @@
 // HOST, default 127.0.0.1, sets the interface). Sessions are kept in PGlite
 // under .data/ (DATA_DIR overrides), a PostgreSQL server with DATABASE_URL, or
 // Redis with REDIS_URL. Ctrl-C (SIGINT) or SIGTERM closes it cleanly.
-import { serve } from '@hono/node-server';
-import { demoApp } from './app.js';
-import { openStorage, storageConfigFromEnv } from './backend.js';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import type { SessionEnv } from 'sessionkit/hono';
+import type { AddressInfo } from 'node:net';
+import { demoApp, type DemoData } from './app.js';
+import { openStorage, storageConfigFromEnv, type OpenStorage } from './backend.js';
 
 const port = Number(process.env.PORT ?? 3000);
 if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -13,17 +16,40 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 const hostname = process.env.HOST || '127.0.0.1';
 
-const storage = await openStorage({ ...storageConfigFromEnv(process.env), log: (line) => console.log(line) });
-const app = demoApp(storage.backend, { storage: storage.description });
-app.onError((error, c) => {
+// The port is taken before the storage is opened: a second `npm start` fails on the
+// busy port instead of opening the same PGlite directory as the first.
+let app: Hono<SessionEnv<DemoData>> | undefined;
+const server = createAdaptorServer({
+  fetch: (request, env) => (app === undefined ? new Response('starting\n', { status: 503 }) : app.fetch(request, env)),
+  hostname,
+});
+try {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, hostname, () => resolve());
+  });
+} catch (error) {
+  console.error(`cannot listen on ${hostname}:${port}: ${(error as Error).message}`);
+  process.exit(1);
+}
+
+let storage: OpenStorage;
+try {
+  storage = await openStorage({ ...storageConfigFromEnv(process.env), log: (line) => console.log(line) });
+} catch (error) {
+  console.error(`cannot open the session storage: ${(error as Error).message}`);
+  server.close();
+  process.exit(1);
+}
+const demo = demoApp(storage.backend, { storage: storage.description });
+demo.onError((error, c) => {
   console.error(error);
   return c.text('Internal Server Error\n', 500);
 });
-
-const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
-  const host = hostname === '127.0.0.1' || hostname === '::1' || hostname === 'localhost' ? 'localhost' : hostname;
-  console.log(`sessionkit demo: http://${host}:${info.port} (sessions in ${storage.description}; Ctrl-C to stop)`);
-});
+app = demo;
+const { port: boundPort } = server.address() as AddressInfo;
+const shownHost = ['127.0.0.1', '::1', 'localhost'].includes(hostname) ? 'localhost' : hostname;
+console.log(`sessionkit demo: http://${shownHost}:${boundPort} (sessions in ${storage.description}; Ctrl-C to stop)`);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
