@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, type Backend, type OwnerIndexBackend } from '../../src/index.js';
+import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, type Backend, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../../src/index.js';
 
 /** Options a factory must apply to the backend it makes (they come from the capabilities under test). */
 export interface FactoryOptions {
   maxSessionsPerOwner?: number;
+  onEvent?: SessionEventListener;
 }
 
 /** Makes a fresh backend for one test; the suite closes it after the test. */
@@ -242,6 +243,30 @@ export function describeBackendContract(name: string, factory: BackendFactory, o
       });
     });
 
+    describe('events', () => {
+      it('reports created sessions by digest, never by key', async () => {
+        const events: SessionEvent[] = [];
+        const backend = await create({ onEvent: (event) => events.push(event) });
+        const key = await backend.generate({ value: 'v' });
+        await backend.generate({ expiry: 0 });
+        await backend.get(key);
+        await backend.set(key, 'w');
+        await backend.clear(key);
+        expect(events.filter((event) => event.type === 'created')).toEqual([{ type: 'created', store: expect.any(String), keyDigest: digestKey(key) }]);
+        expect(JSON.stringify(events)).not.toContain(key);
+      });
+
+      it('a listener that throws does not break the operation', async () => {
+        const backend = await create({
+          onEvent: () => {
+            throw new Error('faulty listener');
+          },
+        });
+        const key = await backend.generate({ value: 'v' });
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'v' });
+      });
+    });
+
     describe('compare-and-set capability', () => {
       it('replaces only the expected value, never creates, and keeps 100 parallel increments', async () => {
         const backend = await create();
@@ -309,6 +334,17 @@ export function describeBackendContract(name: string, factory: BackendFactory, o
         expect(await backend.clearByOwner('ada')).toBe(1);
         expect(await backend.get(current)).toEqual({ ok: false, error: 'NotFound' });
         expect(await backend.clearByOwner('ada')).toBe(0);
+      });
+
+      it('clearByOwner reports what it removed as a pruned event', async () => {
+        const events: SessionEvent[] = [];
+        const backend = await owned({ onEvent: (event) => events.push(event) });
+        await backend.generate({ owner: 'ada' });
+        await backend.generate({ owner: 'ada' });
+        await backend.clearByOwner('ada');
+        expect(events.filter((event) => event.type === 'pruned')).toEqual([
+          { type: 'pruned', store: expect.any(String), deletedCount: 2, durationMs: expect.any(Number) },
+        ]);
       });
 
       it('cleared and expired sessions leave the owner\'s list', async () => {

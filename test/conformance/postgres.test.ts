@@ -31,10 +31,10 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL server', () => {
   describeBackendContract('postgres via postgres.js', (options) => withSchema(new PostgresBackend(sql, { ...options, table: table() })));
   describeBackendContract(
     "postgres on the seed's exact DDL, keys unhashed",
-    async () => {
+    async (options) => {
       const name = table();
       await pool.query(seedSchemaSql(`"${name}"`));
-      return new PostgresBackend(pool, { table: name, hashKeys: false });
+      return new PostgresBackend(pool, { ...options, table: name, hashKeys: false });
     },
     { ownersSkipReason: 'a seed-only table has no owner column until migrated (schema.test.ts checks the clear error)' },
   );

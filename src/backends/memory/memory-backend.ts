@@ -102,6 +102,7 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
     assertOwner(owner);
     const { except } = options;
     if (except !== undefined) assertKeyIsString(except);
+    const started = performance.now();
     const now = this.#nowMs();
     let cleared = 0;
     for (const key of [...(this.#byOwner.get(owner) ?? [])]) {
@@ -109,6 +110,7 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
       if (this.#live(key, now) !== undefined) cleared++;
       this.#remove(key);
     }
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
     return cleared;
   }
 

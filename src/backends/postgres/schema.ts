@@ -18,13 +18,13 @@ BEGIN
     expire_date timestamp(2) with time zone,
     session_data text,
     owner text,
-    created_at timestamp(2) with time zone DEFAULT now()
+    created_at timestamp with time zone DEFAULT now()
   );
   IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = 'owner' AND NOT attisdropped) THEN
     ALTER TABLE ${table} ADD COLUMN owner text;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = 'created_at' AND NOT attisdropped) THEN
-    ALTER TABLE ${table} ADD COLUMN created_at timestamp(2) with time zone DEFAULT now();
+    ALTER TABLE ${table} ADD COLUMN created_at timestamp with time zone DEFAULT now();
   END IF;
   CREATE INDEX IF NOT EXISTS "${baseName}_expire_date_idx" ON ${table} (expire_date);
   CREATE INDEX IF NOT EXISTS "${baseName}_owner_idx" ON ${table} (owner, created_at) WHERE owner IS NOT NULL;
