@@ -291,6 +291,19 @@ export function describeBackendContract(name: string, factory: BackendFactory, o
         await Promise.all(Array.from({ length: 100 }, increment));
         expect(await backend.get(key)).toMatchObject({ ok: true, value: '100' });
       });
+
+      it('many compare-and-sets at once each get their own answer', async () => {
+        const backend = await create();
+        if (!supportsCompareAndSet(backend)) throw new Error(`${name} must offer compareAndSet for update(fn)`);
+        const keys = await Promise.all(Array.from({ length: 60 }, (_, i) => backend.generate({ value: `v${i}` })));
+        const answers = await Promise.all([
+          ...keys.map((key, i) => backend.compareAndSet(key, i % 3 === 0 ? 'stale' : `v${i}`, `w${i}`)),
+          backend.compareAndSet(generateKey(), null, 'nobody'),
+        ]);
+        expect(answers).toEqual([...keys.map((_, i) => (i % 3 === 0 ? 'conflict' : 'ok')), 'NotFound']);
+        const values = await Promise.all(keys.map((key) => backend.get(key)));
+        values.forEach((result, i) => expect(result).toMatchObject({ ok: true, value: i % 3 === 0 ? `v${i}` : `w${i}` }));
+      });
     });
 
     describe.skipIf(options.ownersSkipReason !== undefined)(`owner capability (log out everywhere)${options.ownersSkipReason ? ` — skipped: ${options.ownersSkipReason}` : ''}`, () => {

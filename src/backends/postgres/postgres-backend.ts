@@ -15,7 +15,7 @@ import { toBackendError, withTimeout } from './failures.js';
 import { purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
 import { ensureSchemaOn } from './schema.js';
-import { MAX_BATCH_SIZE, NO_OWNER_LIMIT, statementsFor, type Statements } from './statements.js';
+import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, statementsFor, type Statements } from './statements.js';
 import { quoteTableName } from './table-name.js';
 
 /** Options of {@link PostgresBackend}. */
@@ -47,6 +47,13 @@ export interface PurgeOptions {
 interface Write {
   key: string;
   value: string | null;
+  expirySeconds: number;
+}
+
+interface Swap {
+  key: string;
+  expected: string | null;
+  value: string;
   expirySeconds: number;
 }
 
@@ -88,10 +95,11 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   readonly #pruner: Pruner | undefined;
   #closed = false;
 
-  readonly #gets = new Coalescer<string, GetResult>((keys) => this.#runGets(keys), MAX_BATCH_SIZE);
-  readonly #generates = new Coalescer<Write, void>((writes) => this.#runGenerates(writes), MAX_BATCH_SIZE);
-  readonly #sets = new Coalescer<Write, void>((writes) => this.#runSets(writes), MAX_BATCH_SIZE);
-  readonly #clears = new Coalescer<string, void>((keys) => this.#runClears(keys), MAX_BATCH_SIZE);
+  readonly #gets: Coalescer<string, GetResult>;
+  readonly #generates: Coalescer<Write, void>;
+  readonly #sets: Coalescer<Write, void>;
+  readonly #compareAndSets: Coalescer<Swap, CompareAndSetResult>;
+  readonly #clears: Coalescer<string, void>;
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
     super(options);
@@ -106,6 +114,12 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
     this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#db = toQueryable(db);
+    const batching = { maxBatchSize: MAX_BATCH_SIZE, maxInFlight: MAX_BATCHES_IN_FLIGHT, timeoutMs };
+    this.#gets = new Coalescer((keys, budgetMs) => this.#runGets(keys, budgetMs), batching);
+    this.#generates = new Coalescer((writes, budgetMs) => this.#runGenerates(writes, budgetMs), batching);
+    this.#sets = new Coalescer((writes, budgetMs) => this.#runSets(writes, budgetMs), batching);
+    this.#compareAndSets = new Coalescer((swaps, budgetMs) => this.#runCompareAndSets(swaps, budgetMs), batching);
+    this.#clears = new Coalescer((keys, budgetMs) => this.#runClears(keys, budgetMs), batching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
     if (pruneIntervalSeconds !== undefined) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
@@ -200,14 +214,8 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     return this.#sets.submit({ key: this.#storedKey(key), value, expirySeconds });
   }
 
-  protected async storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
-    const [row] = await this.#query<{ updated: boolean; live: boolean }>(
-      this.#statements.compareAndSet,
-      [this.#storedKey(key), expected, value, expirySeconds],
-      'compareAndSet',
-    );
-    if (row?.updated) return 'ok';
-    return row?.live ? 'conflict' : 'NotFound';
+  protected storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
+    return this.#compareAndSets.submit({ key: this.#storedKey(key), expected, value, expirySeconds });
   }
 
   protected storeClear(key: string): Promise<void> {
@@ -218,11 +226,11 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     return this.hashKeys ? digestKey(key) : key;
   }
 
-  async #runGets(keys: string[]): Promise<GetResult[]> {
+  async #runGets(keys: string[], budgetMs: number): Promise<GetResult[]> {
     const rows =
       keys.length === 1
-        ? await this.#query<SessionRow>(this.#statements.getOne, keys, 'get')
-        : await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get');
+        ? await this.#query<SessionRow>(this.#statements.getOne, keys, 'get', budgetMs)
+        : await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get', budgetMs);
     const byKey = new Map<string, SessionRow>();
     // The seed's table may hold one key twice: a live row wins over an expired one.
     for (const row of rows) if (row.live || !byKey.has(row.key)) byKey.set(row.key, row);
@@ -237,39 +245,71 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     });
   }
 
-  async #runGenerates(writes: Write[]): Promise<void[]> {
+  async #runGenerates(writes: Write[], budgetMs: number): Promise<void[]> {
     const [only] = writes;
     if (writes.length === 1 && only !== undefined) {
-      await this.#query(this.#statements.generateOne, [only.key, only.expirySeconds, only.value], 'generate');
+      await this.#query(this.#statements.generateOne, [only.key, only.expirySeconds, only.value], 'generate', budgetMs);
       return [];
     }
-    await this.#query(this.#statements.generate, [writes.map((w) => w.key), writes.map((w) => w.expirySeconds), writes.map((w) => w.value)], 'generate');
+    const params = [writes.map((w) => w.key), writes.map((w) => w.expirySeconds), writes.map((w) => w.value)];
+    await this.#query(this.#statements.generate, params, 'generate', budgetMs);
     return [];
   }
 
-  async #runSets(writes: Write[]): Promise<void[]> {
+  async #runSets(writes: Write[], budgetMs: number): Promise<void[]> {
     // An UPDATE applies one joined row per target row: keep the last write of each key, as if run in order.
     const last = [...new Map(writes.map((w) => [w.key, w])).values()];
     const [only] = last;
     if (last.length === 1 && only !== undefined) {
-      await this.#query(this.#statements.setOne, [only.key, only.value, only.expirySeconds], 'set');
+      await this.#query(this.#statements.setOne, [only.key, only.value, only.expirySeconds], 'set', budgetMs);
       return [];
     }
-    await this.#query(this.#statements.set, [last.map((w) => w.key), last.map((w) => w.value), last.map((w) => w.expirySeconds)], 'set');
+    await this.#query(this.#statements.set, [last.map((w) => w.key), last.map((w) => w.value), last.map((w) => w.expirySeconds)], 'set', budgetMs);
     return [];
   }
 
-  async #runClears(keys: string[]): Promise<void[]> {
+  async #runClears(keys: string[], budgetMs: number): Promise<void[]> {
     const unique = [...new Set(keys)];
-    if (unique.length === 1) await this.#query(this.#statements.clearOne, unique, 'clear');
-    else await this.#query(this.#statements.clear, [unique], 'clear');
+    if (unique.length === 1) await this.#query(this.#statements.clearOne, unique, 'clear', budgetMs);
+    else await this.#query(this.#statements.clear, [unique], 'clear', budgetMs);
     return [];
   }
 
-  async #query<Row>(statement: Statement, params: readonly unknown[], operation: string): Promise<Row[]> {
+  async #runCompareAndSets(swaps: Swap[], budgetMs: number): Promise<CompareAndSetResult[]> {
+    const [only] = swaps;
+    if (swaps.length === 1 && only !== undefined) {
+      const [row] = await this.#query<{ updated: boolean; live: boolean }>(
+        this.#statements.compareAndSet,
+        [only.key, only.expected, only.value, only.expirySeconds],
+        'compareAndSet',
+        budgetMs,
+      );
+      return [row?.updated ? 'ok' : row?.live ? 'conflict' : 'NotFound'];
+    }
+    // One swap per key per statement (an UPDATE joins each row once); a second swap of the
+    // same key raced the first one, so it answers conflict and its caller reads again.
+    const first = new Map<string, number>();
+    swaps.forEach((swap, i) => first.has(swap.key) || first.set(swap.key, i));
+    const sent = [...first.values()].map((i) => swaps[i]!);
+    const rows = await this.#query<{ key: string; updated: boolean; live: boolean }>(
+      this.#statements.compareAndSetMany,
+      [sent.map((s) => s.key), sent.map((s) => s.expected), sent.map((s) => s.value), sent.map((s) => s.expirySeconds)],
+      'compareAndSet',
+      budgetMs,
+    );
+    const byKey = new Map(rows.map((row) => [row.key, row]));
+    return swaps.map((swap, i): CompareAndSetResult => {
+      if (first.get(swap.key) !== i) return 'conflict';
+      const row = byKey.get(swap.key.padEnd(KEY_LENGTH));
+      return row?.updated ? 'ok' : row?.live ? 'conflict' : 'NotFound';
+    });
+  }
+
+  async #query<Row>(statement: Statement, params: readonly unknown[], operation: string, budgetMs = this.timeoutMs): Promise<Row[]> {
     this.#assertOpen(operation);
+    if (budgetMs <= 0) throw new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${this.timeoutMs} ms (queued behind other statements)`);
     try {
-      return await withTimeout(this.#db.query<Row>(statement, params), this.timeoutMs, operation);
+      return await withTimeout(this.#db.query<Row>(statement, params), budgetMs, operation);
     } catch (error) {
       throw toBackendError(error, operation);
     }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Queryable, Statement } from './queryable.js';
 
 /**
@@ -30,7 +31,8 @@ BEGIN
   CREATE INDEX IF NOT EXISTS "${baseName}_owner_idx" ON ${table} (owner, created_at) WHERE owner IS NOT NULL;
 END
 $sessionkit$`;
-  return { name: `sessionkit_schema_${baseName}`, text };
+  // Named by a digest of the text: PostgreSQL cuts names at 63 bytes, so long table names could collide.
+  return { name: `sessionkit_schema_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }
 
 /** The seed's exact DDL (no primary key, a non-unique index), for tests and for tables shared with ocaml-session. */

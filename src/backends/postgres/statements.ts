@@ -4,6 +4,14 @@ import type { Statement } from './queryable.js';
 /** Largest number of operations sent in one statement: small batches keep the planner on the key index. */
 export const MAX_BATCH_SIZE = 32;
 
+/**
+ * Statements of one kind (get, set, ...) running at once per backend. What
+ * arrives while they run leaves together as the next statement, so separate
+ * HTTP requests share round trips under load; with four kinds that is about
+ * the size of a pool of ten.
+ */
+export const MAX_BATCHES_IN_FLIGHT = 3;
+
 // Expiry arithmetic happens in SQL so that only the database's clock decides.
 // timestamp(2) rounds to hundredths of a second, which could put "now + 0 s"
 // a few milliseconds in the future: an expiry <= 0 is stored as -infinity.
@@ -25,6 +33,7 @@ export interface Statements {
   setOne: Statement;
   clearOne: Statement;
   compareAndSet: Statement;
+  compareAndSetMany: Statement;
   clear: Statement;
   purgeBatch: Statement;
   tryLock: Statement;
@@ -94,6 +103,23 @@ export function statementsFor(table: string, lockName: string): Statements {
          RETURNING 1)
        SELECT EXISTS (SELECT 1 FROM updated) AS updated,
               EXISTS (SELECT 1 FROM ${table} WHERE session_key = $1::char(40) AND expire_date > now()) AS live`,
+    ),
+    compareAndSetMany: statement(
+      'casmany',
+      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::text[], $4::int[]) AS v(key, expected, value, expiry)),
+       target AS (
+         SELECT s.ctid AS row_id, v.key, v.expected, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
+          WHERE s.expire_date > now() ORDER BY s.session_key FOR UPDATE OF s),
+       updated AS (
+         UPDATE ${table} AS s
+            SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}
+           FROM target
+          WHERE s.ctid = target.row_id AND s.session_data IS NOT DISTINCT FROM target.expected
+         RETURNING s.session_key)
+       SELECT v.key,
+              EXISTS (SELECT 1 FROM updated WHERE updated.session_key = v.key) AS updated,
+              EXISTS (SELECT 1 FROM target WHERE target.key = v.key) AS live
+         FROM v`,
     ),
     clear: statement(
       'clear',

@@ -81,6 +81,29 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
     expect(answer.value).toMatchObject({ ok: true });
   });
 
+  it('operations queued behind busy statements also settle within timeoutMs', async () => {
+    const key = await backend.generate({ value: 'v' });
+    proxy.blackhole();
+    const outcomes: Promise<{ error: unknown; ms: number }>[] = [];
+    // Separate ticks: the first statements take every slot, the rest queue behind them.
+    for (let i = 0; i < 12; i++) {
+      outcomes.push(settle<unknown>(backend.get(key)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (const outcome of await Promise.all(outcomes)) {
+      expect(outcome.error).toMatchObject({ name: 'BackendError' });
+      expect(outcome.ms).toBeLessThan(1500);
+    }
+    await proxy.down();
+    await proxy.up();
+    let answer = await settle(backend.get(key));
+    for (let attempt = 0; attempt < 30 && answer.error !== undefined; attempt++) {
+      await sleep(100);
+      answer = await settle(backend.get(key));
+    }
+    expect(answer.value).toMatchObject({ ok: true });
+  });
+
   it('a statement blocked by a lock rejects with a timeout BackendError', async () => {
     const table = `${prefix}locked`;
     const direct = new PostgresBackend(pool, { table, timeoutMs: 500 });
