@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /** Length of every key {@link generateKey} makes: 30 bytes in base64url, which fits the seed's `char(40)`. */
 export const KEY_LENGTH = 40;
@@ -9,7 +9,7 @@ for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 /** A new session key: 30 bytes from the OS CSPRNG (240 bits of entropy) as 40 base64url characters. */
 export function generateKey(): string {
-  return randomBytes(30).toString('base64url');
+  return crypto.randomBytes(30).toString('base64url');
 }
 
 /**
@@ -31,5 +31,12 @@ export function isWellFormedKey(key: string): boolean {
  * fits the seed's `char(40)` column. A dump of the store holds no usable cookie.
  */
 export function digestKey(key: string): string {
-  return createHash('sha256').update(key).digest('base64url').slice(0, KEY_LENGTH);
+  return sha256Base64url(key).slice(0, KEY_LENGTH);
 }
+
+// crypto.hash (Node >= 20.12) is a third of the cost of createHash for a short input; every operation pays it.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
+const sha256Base64url: (data: string) => string =
+  oneShotHash !== undefined
+    ? (data) => oneShotHash('sha256', data, 'base64url')
+    : (data) => crypto.createHash('sha256').update(data).digest('base64url');

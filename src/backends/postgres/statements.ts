@@ -7,10 +7,11 @@ export const MAX_BATCH_SIZE = 32;
 /**
  * Statements of one kind (get, set, ...) running at once per backend. What
  * arrives while they run leaves together as the next statement, so separate
- * HTTP requests share round trips under load; with four kinds that is about
- * the size of a pool of ten.
+ * HTTP requests share round trips under load. Two per kind (measured against
+ * one and three with `npm run bench -- http`) keeps the five kinds within a
+ * pool of ten while batches still grow.
  */
-export const MAX_BATCHES_IN_FLIGHT = 3;
+export const MAX_BATCHES_IN_FLIGHT = 2;
 
 // Expiry arithmetic happens in SQL so that only the database's clock decides.
 // timestamp(2) rounds to hundredths of a second, which could put "now + 0 s"
