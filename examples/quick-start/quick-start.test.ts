@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { DATABASE_URL, postgresSkipReason, testPool } from '../../test/support/postgres.js';
+import { REDIS_URL, redisSkipReason } from '../../test/support/redis-env.js';
 
 const run = promisify(execFile);
 const tsx = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
@@ -22,5 +24,14 @@ describe('quick-start examples (the README shows these files)', () => {
     expect((await pool.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows).toEqual([{ n: 0 }]);
     await pool.query(`DROP TABLE "${table}"`);
     await pool.end();
+  });
+
+  it.skipIf(redisSkipReason !== undefined)('redis.ts stores, reads and clears a session', async () => {
+    const prefix = `sk_example_${process.pid}:`;
+    const { stdout } = await run(tsx, [here('redis.ts')], { env: { ...process.env, REDIS_URL, SESSION_PREFIX: prefix } });
+    expect(stdout).toBe(`{ ok: true, value: '{"userId":42}', period: 3600 }\n`);
+    const redis = new Redis(REDIS_URL);
+    expect(await redis.keys(`${prefix}*`)).toEqual([]);
+    await redis.quit();
   });
 });
