@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { digestKey } from '../../core/keys.js';
 
 /**
  * How a session is stored: one Redis string per session, whose TTL is the
@@ -8,6 +9,12 @@ import { createHash } from 'node:crypto';
  * value. So one GET tells the three states apart and gives the seconds left
  * without a second command, and compare-and-set compares what follows the
  * digits.
+ *
+ * A session made with an owner has an owner head between the instant and the
+ * value: `@` + the owner's tag (see {@link ownerTag}) + `@` + the instant (same
+ * clock) up to which its owner's set is known to live ("covered"). Neither part
+ * holds `=`, so the first `=` still starts the value, and strings written
+ * before owners existed read as they always did.
  */
 export const VALUE_MARKER = '=';
 
@@ -16,19 +23,49 @@ export function encodeValue(value: string | null): string {
   return value === null ? '' : VALUE_MARKER + value;
 }
 
-/** A stored string, decoded: the expiry instant (server ms) and the value (`null`: not set). */
+/** A stored string, decoded: the expiry instant (server ms), the value (`null`: not set) and the owner's tag, if any. */
 export interface StoredSession {
   expiresAtMs: number;
   value: string | null;
+  ownerTag: string | undefined;
 }
 
-/** Decodes a stored string; `undefined` when it is not one sessionkit wrote. */
+const UNOWNED_HEAD = /^\d{1,16}$/;
+const OWNED_HEAD = /^(\d{1,16})@([A-Za-z0-9_-]{1,64})@\d{1,16}$/;
+
+/** Decodes a stored string (or its first {@link HEAD_BYTES} bytes: the value may be cut); `undefined` when it is not one sessionkit wrote. */
 export function decodeStored(stored: string): StoredSession | undefined {
   const marker = stored.indexOf(VALUE_MARKER);
-  const digits = marker === -1 ? stored : stored.slice(0, marker);
-  if (!/^\d{1,16}$/.test(digits)) return undefined;
-  return { expiresAtMs: Number(digits), value: marker === -1 ? null : stored.slice(marker + 1) };
+  const head = marker === -1 ? stored : stored.slice(0, marker);
+  const value = marker === -1 ? null : stored.slice(marker + 1);
+  // The unowned head first: it is every session's head on the hot path.
+  if (UNOWNED_HEAD.test(head)) return { expiresAtMs: Number(head), value, ownerTag: undefined };
+  const owned = OWNED_HEAD.exec(head);
+  if (owned === null) return undefined;
+  return { expiresAtMs: Number(owned[1]), value, ownerTag: owned[2] };
 }
+
+/** Bytes of a session string that always hold its whole head (instant, owner tag, covered instant). */
+export const HEAD_BYTES = 80;
+
+/**
+ * The tag of an owner: SHA-256 of the owner id, base64url, as `digestKey`
+ * cuts it (40 characters). It names the owner's set (as its hash tag) and
+ * marks the owner's sessions, so no owner id is stored in Redis.
+ */
+export function ownerTag(owner: string): string {
+  return digestKey(owner);
+}
+
+/**
+ * How much longer than a session's expiry its owner's set is made to live,
+ * in milliseconds. A session's string records the owner set as covered up to
+ * twice the session's expiry, counted by the session's node when it writes;
+ * the owner's node extended the set to twice that expiry plus this margin
+ * just before. The margin absorbs the time between the two writes (clocks of
+ * different nodes never enter: each side counts its own time).
+ */
+export const OWNER_SET_MARGIN_MS = 60_000;
 
 /** Operation codes of the batch script: one character per operation, all of them in ARGV[1]. */
 export const OP = {
@@ -36,12 +73,30 @@ export const OP = {
   get: 'g',
   /** generate: encoded value, expiry seconds (> 0). */
   generate: 'n',
-  /** set: encoded value, expiry seconds (> 0); SET XX, so it never creates a key. */
+  /** set: encoded value, expiry seconds (> 0); never creates a key. On an owned session past its owner set's cover, writes nothing and answers `@` + owner tag. */
   set: 's',
   /** clear: no arguments. */
   clear: 'c',
-  /** compare-and-set: expected encoded value, new encoded value, expiry seconds; answers 'ok', 'conflict' or 'NotFound'. */
+  /** compare-and-set: expected encoded value, new encoded value, expiry seconds; answers 'ok', 'conflict', 'NotFound', or (owned, past cover, nothing written) `@` + owner tag. */
   compareAndSet: 'x',
+  /** generate with an owner: encoded value, expiry seconds (> 0), owner tag; records the owner set as covered for twice the expiry. */
+  generateOwned: 'o',
+  /** set after the owner set was extended: as `set`, but records a new cover of twice the expiry. */
+  setCovered: 'S',
+  /** compare-and-set after the owner set was extended: as `compareAndSet`, but records a new cover of twice the expiry. */
+  compareAndSetCovered: 'X',
+  /** peek at a session: no arguments; answers its first HEAD_BYTES bytes ('' when missing). */
+  peek: 'p',
+  /** delete a session if it belongs to an owner: owner tag; answers 1 when a live session was deleted, else 0. */
+  deleteOwned: 'd',
+  /** owner set, add: member, TTL ms, '1' to answer the set (else 1). ZADD scored by server time, TTL only ever extended. */
+  ownerAdd: 'a',
+  /** owner set, make sure a member is there (ZADD NX) and extend the TTL: member, TTL ms. */
+  ownerExtend: 'e',
+  /** owner set, list: no arguments; answers ZRANGE 0 -1 WITHSCORES (oldest first). */
+  ownerList: 'l',
+  /** owner set, remove members: count, then the members. */
+  ownerRemove: 'r',
 } as const;
 
 /** An operation code of {@link OP}. */
@@ -56,6 +111,9 @@ export type OpCode = (typeof OP)[keyof typeof OP];
  * reply, so the other operations of the batch keep their results. The script
  * reads the clock once: Redis freezes it while a script runs, so the expiry
  * stored in front of a value and the key's TTL name the same instant.
+ *
+ * Owner operations ('a', 'e', 'l', 'r') work on an owner's sorted set, whose
+ * key is KEYS[i] like any other: a batch only ever holds keys of one slot.
  */
 export const BATCH_SCRIPT = `
 local codes = ARGV[1]
@@ -65,45 +123,116 @@ local out = { now }
 local a = 2
 local function failed(r) return type(r) == 'table' and r.err ~= nil end
 local function stamp(expiry) return string.format('%.0f', now + tonumber(expiry) * 1000) end
+-- The owner head of a stored string: owner tag and covered instant, or nil for a session without owner.
+local function owner_of(s)
+  local _, tag, covered = string.match(s, '^(%d+)@([%w_%-]+)@(%d+)')
+  return tag, covered
+end
+-- Writes a live session's new value and expiry, keeping its owner head. refresh: the owner set was
+-- just extended, record a new cover. Answers '@' .. tag, writing nothing, when the new expiry
+-- would outlive what the owner set is known to cover.
+local function write(key, current, value, expiry, refresh, xx)
+  local tag, covered = owner_of(current)
+  local body = value
+  if tag then
+    if refresh then
+      covered = stamp(2 * tonumber(expiry))
+    elseif tonumber(stamp(expiry)) > tonumber(covered) then
+      return '@' .. tag
+    end
+    body = '@' .. tag .. '@' .. covered .. value
+  end
+  if xx then return redis.pcall('SET', key, stamp(expiry) .. body, 'XX', 'EX', expiry) end
+  return redis.pcall('SET', key, stamp(expiry) .. body, 'EX', expiry)
+end
+local function set(key, value, expiry, refresh)
+  local head = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
+  if failed(head) then return head end
+  -- A missing key (never a session string: those start with digits): SET XX would do nothing.
+  if head == '' then return false end
+  return write(key, head, value, expiry, refresh, true)
+end
+local function cas(key, expected, value, expiry, refresh)
+  local current = redis.pcall('GET', key)
+  if failed(current) then return current end
+  if not current then return 'NotFound' end
+  local marker = string.find(current, '=', 1, true)
+  local held = marker and string.sub(current, marker) or ''
+  if held ~= expected then return 'conflict' end
+  if tonumber(expiry) <= 0 then
+    redis.call('DEL', key)
+    return 'ok'
+  end
+  local r = write(key, current, value, expiry, refresh, false)
+  if failed(r) or type(r) == 'string' then return r end
+  return 'ok'
+end
+-- An owner set lives at least ttl ms from now: PEXPIRE only when that is longer (or it had no TTL).
+local function extend(key, ttl)
+  local left = redis.call('PTTL', key)
+  if left == -1 or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', key, ttl) end
+end
 for i = 1, #KEYS do
   local key = KEYS[i]
   local op = string.byte(codes, i)
+  local r
   if op == 103 then -- g: get
-    out[i + 1] = redis.pcall('GET', key)
+    r = redis.pcall('GET', key)
   elseif op == 110 then -- n: generate
-    out[i + 1] = redis.pcall('SET', key, stamp(ARGV[a + 1]) .. ARGV[a], 'EX', ARGV[a + 1])
+    r = redis.pcall('SET', key, stamp(ARGV[a + 1]) .. ARGV[a], 'EX', ARGV[a + 1])
     a = a + 2
-  elseif op == 115 then -- s: set, only an existing key
-    out[i + 1] = redis.pcall('SET', key, stamp(ARGV[a + 1]) .. ARGV[a], 'XX', 'EX', ARGV[a + 1])
+  elseif op == 115 or op == 83 then -- s / S: set, only an existing key
+    r = set(key, ARGV[a], ARGV[a + 1], op == 83)
     a = a + 2
   elseif op == 99 then -- c: clear
-    out[i + 1] = redis.pcall('DEL', key)
-  elseif op == 120 then -- x: compare-and-set
-    local expected, value, expiry = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+    r = redis.pcall('DEL', key)
+  elseif op == 120 or op == 88 then -- x / X: compare-and-set
+    r = cas(key, ARGV[a], ARGV[a + 1], ARGV[a + 2], op == 88)
     a = a + 3
-    local current = redis.pcall('GET', key)
-    local r
-    if failed(current) then
-      r = current
-    elseif not current then
-      r = 'NotFound'
+  elseif op == 111 then -- o: generate with an owner
+    local value, expiry = ARGV[a], ARGV[a + 1]
+    r = redis.pcall('SET', key, stamp(expiry) .. '@' .. ARGV[a + 2] .. '@' .. stamp(2 * tonumber(expiry)) .. value, 'EX', expiry)
+    a = a + 3
+  elseif op == 112 then -- p: peek
+    r = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
+  elseif op == 100 then -- d: delete if owned by ARGV[a]
+    local head = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
+    if failed(head) then
+      r = head
+    elseif head ~= '' and owner_of(head) == ARGV[a] then
+      r = redis.pcall('DEL', key)
     else
-      local marker = string.find(current, '=', 1, true)
-      local held = marker and string.sub(current, marker) or ''
-      if held ~= expected then
-        r = 'conflict'
-      elseif tonumber(expiry) > 0 then
-        r = redis.pcall('SET', key, stamp(expiry) .. value, 'EX', expiry)
-        if not failed(r) then r = 'ok' end
-      else
-        redis.call('DEL', key)
-        r = 'ok'
-      end
+      r = 0
     end
-    out[i + 1] = r
+    a = a + 1
+  elseif op == 97 then -- a: owner set, add
+    r = redis.pcall('ZADD', key, now, ARGV[a])
+    if not failed(r) then
+      extend(key, ARGV[a + 1])
+      if ARGV[a + 2] == '1' then r = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') end
+    end
+    a = a + 3
+  elseif op == 101 then -- e: owner set, make sure of a member and extend
+    r = redis.pcall('ZADD', key, 'NX', now, ARGV[a])
+    if not failed(r) then extend(key, ARGV[a + 1]) end
+    a = a + 2
+  elseif op == 108 then -- l: owner set, list
+    r = redis.pcall('ZRANGE', key, 0, -1, 'WITHSCORES')
+  elseif op == 114 then -- r: owner set, remove
+    local n = tonumber(ARGV[a])
+    r = 0
+    -- In chunks: unpack() of thousands of members would overflow Lua's stack.
+    for from = a + 1, a + n, 512 do
+      local to = math.min(from + 511, a + n)
+      local removed = redis.pcall('ZREM', key, unpack(ARGV, from, to))
+      if failed(removed) then r = removed break end
+      r = r + removed
+    end
+    a = a + 1 + n
   else
     return redis.error_reply('ERR sessionkit batch: unknown operation ' .. tostring(op))
   end
+  out[i + 1] = r
 end
 return out
 `;
