@@ -139,7 +139,7 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
       expired: null,
       owners: null,
       sizeBytes,
-      notes: [NO_EXPIRED_NOTE, 'sessions per owner are not kept in Redis by this version of sessionkit'],
+      notes: [NO_EXPIRED_NOTE, 'sessions per owner are not counted on Redis (each owner has a set of its own; counting them all would walk the keyspace): revoke --owner works'],
     };
   }
 }

@@ -101,21 +101,19 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipRe
     expect((await cli(prefix, 'revoke', '--', victim)).code).toBe(1);
   });
 
-  it('revoke --owner: as the Redis backend supports owners (now or not yet)', async () => {
+  it('revoke --owner ends every session of the owner, --except keeps one, no one else\'s', async () => {
     const prefix = newPrefix();
     const backend = new RedisBackend(client, { prefix });
-    if (supportsOwners(backend)) {
-      const keys = await Promise.all([backend.generate({ owner: 'gina' }), backend.generate({ owner: 'gina' })]);
-      const run = await cli(prefix, 'revoke', '--owner', 'gina', '--json');
-      expect(run.code).toBe(0);
-      expect(jsonOf(run)).toMatchObject({ store: 'redis', owner: 'gina', revoked: 2 });
-      for (const key of keys) expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
-    } else {
-      const run = await cli(prefix, 'revoke', '--owner', 'gina');
-      expect(run.code).toBe(5);
-      expect(run.stderr).toBe('sessionkit: revoke --owner needs a store that keeps sessions by owner; RedisBackend does not (yet)\n');
-      expect(isOneLineWithoutStack(run.stderr)).toBe(true);
-    }
+    expect(supportsOwners(backend)).toBe(true);
+    const [kept, ...keys] = await Promise.all([1, 2, 3].map(() => backend.generate({ owner: 'gina' })));
+    const other = await backend.generate({ owner: 'hugo', value: 'hugo' });
+    const run = await cli(prefix, 'revoke', '--owner', 'gina', '--json', '--except', kept!);
+    expect(run.code).toBe(0);
+    expect(jsonOf(run)).toMatchObject({ store: 'redis', owner: 'gina', revoked: 2 });
+    for (const key of keys) expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+    expect(await backend.get(kept!)).toEqual({ ok: false, error: 'NotSet' });
+    expect(await backend.get(other)).toMatchObject({ ok: true, value: 'hugo' });
+    expect(jsonOf(await cli(prefix, 'revoke', '--owner', 'gina', '--json'))).toMatchObject({ store: 'redis', owner: 'gina', revoked: 1 });
   });
 
   it('--table is a usage error on Redis', async () => {

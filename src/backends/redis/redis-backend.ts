@@ -88,6 +88,16 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend {
     return `${this.prefix}{${this.hashKeys ? digestKey(key) : key}}`;
   }
 
+  /**
+   * The Redis key of the sorted set that lists the sessions of `owner`:
+   * `${prefix}owner:{${ownerTag(owner)}}`, the owner's SHA-256 digest as hash
+   * tag (no owner id is stored in Redis). For inspection and tests.
+   */
+  ownerSetKey(owner: string): string {
+    assertOwner(owner);
+    return `${this.prefix}${OWNER_SET_INFIX}{${ownerTag(owner)}}`;
+  }
+
   /** Names this store in events: `redis:` and the key prefix. */
   protected override get storeName(): string {
     return `redis:${this.prefix}`;
