@@ -42,7 +42,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
     expect(setKey).toBe(`${p}owner:{${digestKey('ada@example.com')}}`);
     expect((await keysWithPrefix(client, p)).sort()).toEqual([backend.redisKey(owned), backend.redisKey(anonymous), setKey].sort());
     expect(await client.type(setKey)).toBe('zset');
-    const [member, score] = await client.zrange(setKey, 0, -1, 'WITHSCORES');
+    const [member, score] = await client.zrange(setKey, '0', '-1', 'WITHSCORES');
     expect(member).toBe(digestKey(owned));
     expect(Number(score)).toBeGreaterThanOrEqual(before);
     expect(Number(score)).toBeLessThan(before + 2000);
@@ -58,7 +58,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
 
     for (const key of await keysWithPrefix(client, p)) {
       expect(key).not.toContain('ada');
-      const dump = (await client.type(key)) === 'zset' ? (await client.zrange(key, 0, -1)).join() : await client.get(key);
+      const dump = (await client.type(key)) === 'zset' ? (await client.zrange(key, '0', '-1')).join() : await client.get(key);
       expect(dump).not.toContain('ada');
     }
     await backend.close();
