@@ -145,12 +145,16 @@ local function write(key, current, value, expiry, refresh, xx)
   if xx then return redis.pcall('SET', key, stamp(expiry) .. body, 'XX', 'EX', expiry) end
   return redis.pcall('SET', key, stamp(expiry) .. body, 'EX', expiry)
 end
+-- One SET for a session without owner: SET XX GET writes and hands back the old string. An owned
+-- one is then rewritten with its owner head, or, when past its cover, put back as it was (the script
+-- is atomic: nobody sees the step in between).
 local function set(key, value, expiry, refresh)
-  local head = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
-  if failed(head) then return head end
-  -- A missing key (never a session string: those start with digits): SET XX would do nothing.
-  if head == '' then return false end
-  return write(key, head, value, expiry, refresh, true)
+  local old = redis.pcall('SET', key, stamp(expiry) .. value, 'XX', 'EX', expiry, 'GET')
+  if failed(old) or not old then return old end
+  if not owner_of(old) then return 'OK' end
+  local r = write(key, old, value, expiry, refresh, true)
+  if type(r) == 'string' then redis.call('SET', key, old, 'PXAT', string.match(old, '^%d+')) end
+  return r
 end
 local function cas(key, expected, value, expiry, refresh)
   local current = redis.pcall('GET', key)
