@@ -1,0 +1,35 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const DRIVERS = ['pg', 'postgres', '@electric-sql/pglite', 'ioredis', 'express', 'fastify', 'hono'];
+
+/** The packages an entry point loads when imported, seen by a resolve hook in a fresh process. */
+async function packagesLoadedBy(entry: string): Promise<string[]> {
+  const { stderr } = await run(
+    process.execPath,
+    ['--import', 'tsx', '--import', './test/package/register-resolve-logger.mjs', '--input-type=module', '-e', `await import('${entry}')`],
+    { cwd: root },
+  );
+  return [...stderr.matchAll(/^resolved (\S+)$/gm)].map(([, name]) => name!.split('/').slice(0, name!.startsWith('@') ? 2 : 1).join('/'));
+}
+
+// DESIGN.md §3: each driver is loaded only by the entry point that needs it, and backends load none at import.
+describe('entry points load no driver', () => {
+  it.each([
+    ['sessionkit', './src/index.ts'],
+    ['sessionkit/postgres', './src/backends/postgres/index.ts'],
+    ['sessionkit/redis', './src/backends/redis/index.ts'],
+    ['sessionkit/http', './src/http/index.ts'],
+  ])('%s', async (_name, entry) => {
+    const loaded = await packagesLoadedBy(entry);
+    expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
+  });
+
+  it('the check sees a driver when one is loaded', async () => {
+    expect(await packagesLoadedBy('pg')).toContain('pg');
+  });
+});
