@@ -102,8 +102,8 @@ ${EXIT_CODES}`,
 Ends the session whose cookie value is KEY, or every session of owner ID
 ("log out everywhere"), except the session of --except KEY if given.
 Exit code 1 when no live session matched (an expired row is still removed).
-Revoking by owner needs a store that keeps owners: PostgreSQL after
-sessionkit migrate (exit code 5 before).
+Revoking by owner works on Redis, and on PostgreSQL once the table has
+the owner column (sessionkit migrate; exit code 5 before).
 
 Options:
   --owner ID           revoke every session of this owner
