@@ -3,9 +3,10 @@
 //   POST /login    user=<name> (form or JSON): logs in under a new session key
 //   GET  /whoami   401 until login, then 200 with the user name
 //   POST /logout   destroys the session
+//   POST /logout-everywhere  ends every session of the logged-in user (all devices)
 //   GET  /         an HTML page with the counter, the user, the expiry and a form per action
 import { Hono, type Context } from 'hono';
-import type { Backend } from 'sessionkit';
+import { supportsOwners, type Backend } from 'sessionkit';
 import { sessionMiddleware, type SessionEnv, type SessionOptions } from 'sessionkit/hono';
 import { renderPage } from './page.js';
 
@@ -48,13 +49,23 @@ async function readUser(c: DemoContext): Promise<string | undefined> {
 /** The demo application on `backend` (any sessionkit backend). */
 export function demoApp(backend: Backend, options: DemoAppOptions): Hono<SessionEnv<DemoData>> {
   const app = new Hono<SessionEnv<DemoData>>();
-  app.use(sessionMiddleware<DemoData>(backend, options.session));
+  // Every sessionkit backend keeps sessions by owner; a custom one without it still runs the demo, minus "log out everywhere".
+  const owners = supportsOwners(backend);
+  app.use(sessionMiddleware<DemoData>(backend, { owners, ...options.session }));
 
   const increment = (c: DemoContext) => c.var.session.update((data) => ({ ...data, count: (data.count ?? 0) + 1 }));
 
   app.get('/', (c) => {
     const session = c.var.session;
-    return c.html(renderPage({ count: session.get('count') ?? 0, user: session.get('user'), expiresInSeconds: session.expiresInSeconds, storage: options.storage }));
+    return c.html(
+      renderPage({
+        count: session.get('count') ?? 0,
+        user: session.get('user'),
+        expiresInSeconds: session.expiresInSeconds,
+        storage: options.storage,
+        canLogOutEverywhere: owners,
+      }),
+    );
   });
 
   app.get('/counter', async (c) => c.text(String((await increment(c)).count)));
@@ -66,8 +77,8 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<Session
   app.post('/login', async (c) => {
     const user = await readUser(c);
     if (user === undefined) return c.text(`user is required (1 to ${MAX_USER_CHARS} characters)\n`, 400);
-    // A new key on every login (session fixation); the data, the counter included, moves with it.
-    c.var.session.regenerate();
+    // A new key on every login (session fixation), filed under the user; the data, the counter included, moves with it.
+    c.var.session.regenerate(owners ? { owner: user } : undefined);
     c.var.session.set('user', user);
     return wantsHtml(c) ? c.redirect('/', 303) : c.text(user);
   });
@@ -80,6 +91,13 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<Session
   app.post('/logout', (c) => {
     c.var.session.destroy();
     return wantsHtml(c) ? c.redirect('/', 303) : c.text('logged out\n');
+  });
+
+  app.post('/logout-everywhere', async (c) => {
+    if (!owners) return c.text('this storage keeps no sessions by user\n', 501);
+    if (c.var.session.get('user') === undefined) return c.text('not logged in\n', 401);
+    const ended = await c.var.session.logoutEverywhere();
+    return wantsHtml(c) ? c.redirect('/', 303) : c.text(`${ended} sessions ended\n`);
   });
 
   return app;

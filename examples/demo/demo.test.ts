@@ -48,6 +48,19 @@ async function scriptedFlow(backend: Backend): Promise<void> {
   expect(client.cookie()).toBeUndefined();
   client.setCookie(after);
   expect((await client.request('GET', '/whoami')).status).toBe(401);
+
+  // Two devices of one user: "log out everywhere" from one ends both.
+  const laptop = browserLike(backend);
+  const phone = browserLike(backend);
+  const stranger = browserLike(backend);
+  for (const [device, user] of [[laptop, 'grace'], [phone, 'grace'], [stranger, 'linus']] as const) {
+    await device.request('POST', '/login', { body: `user=${user}`, type: 'application/x-www-form-urlencoded' });
+  }
+  expect((await laptop.request('POST', '/logout-everywhere')).body).toBe('2 sessions ended\n');
+  expect((await laptop.request('GET', '/whoami')).status).toBe(401);
+  expect((await phone.request('GET', '/whoami')).status).toBe(401);
+  expect(await stranger.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'linus' });
+  expect((await laptop.request('POST', '/logout-everywhere')).status).toBe(401);
 }
 
 describe('demo routes (in-process, MemoryBackend)', () => {

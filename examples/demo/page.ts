@@ -6,6 +6,8 @@ export interface PageState {
   expiresInSeconds: number | undefined;
   /** Where the sessions are kept, e.g. "PGlite in .data/pglite". */
   storage: string;
+  /** Whether to offer "log out everywhere" (the storage keeps sessions by user). */
+  canLogOutEverywhere: boolean;
 }
 
 const escapeHtml = (text: string) =>
@@ -26,7 +28,11 @@ export function renderPage(state: PageState): string {
       <label>User <input name="user" id="login-user" required maxlength="64" autocomplete="username"></label>
       <button id="login">Log in</button>
     </form>`
-      : `<form method="post" action="/logout"><button id="logout">Log out</button></form>`;
+      : `<form method="post" action="/logout"><button id="logout">Log out</button></form>${
+          state.canLogOutEverywhere
+            ? `\n    <form method="post" action="/logout-everywhere"><button id="logout-everywhere">Log out everywhere</button></form>`
+            : ''
+        }`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -51,7 +57,7 @@ export function renderPage(state: PageState): string {
   <form method="post" action="/counter"><button id="increment">Count +1</button></form>
   ${account}
   <p>Scriptable routes: <code>GET /counter</code>, <code>POST /login</code> (<code>user=…</code>),
-  <code>GET /whoami</code>, <code>POST /logout</code>. The session cookie is <code>HttpOnly</code> and
+  <code>GET /whoami</code>, <code>POST /logout</code>, <code>POST /logout-everywhere</code>. The session cookie is <code>HttpOnly</code> and
   <code>SameSite=Lax</code>; logging in gives it a new key.</p>
 </body>
 </html>
