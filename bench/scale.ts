@@ -177,11 +177,14 @@ async function redisSize(redis: Redis, sessions: number, o: Omit<CellOptions, 's
   console.error(`redis: loading ${sessions} sessions under ${REDIS_PREFIX}`);
   const started = performance.now();
   const backend = new RedisBackend(redis, { prefix: REDIS_PREFIX });
-  const encoded = `=${sessionJson}`; // src/backends/redis/script.ts: '=' + value
+  // docs/redis.md: the expiry instant (server ms), then '=' + value; the key expires at that same instant.
+  const [serverSeconds, serverMicros] = await redis.time();
+  const serverNowMs = Number(serverSeconds) * 1000 + Math.floor(Number(serverMicros) / 1000);
   for (let from = 0; from < sessions; from += 10_000) {
     const pipeline = redis.pipeline();
     for (let i = from; i < Math.min(sessions, from + 10_000); i++) {
-      pipeline.set(backend.redisKey(benchKey(i)), encoded, 'EX', 86_400 + (i % 518_400));
+      const expiresAtMs = serverNowMs + (86_400 + (i % 518_400)) * 1000;
+      pipeline.set(backend.redisKey(benchKey(i)), `${expiresAtMs}=${sessionJson}`, 'PXAT', expiresAtMs);
     }
     await pipeline.exec();
   }
