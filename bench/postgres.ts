@@ -9,7 +9,6 @@
 // burst of load from elsewhere on the shared machine hits every library alike. Every operation checks its own
 // answer (a get that finds nothing counts as an error), so a broken fast path
 // cannot pass for a fast one.
-import { randomBytes } from 'node:crypto';
 import { promisify, parseArgs } from 'node:util';
 import connectPgSimple from 'connect-pg-simple';
 import session from 'express-session';
@@ -20,6 +19,7 @@ import { generateKey } from '../src/core/keys.js';
 import { ONE_WEEK } from '../src/core/period.js';
 import { measure, type Measurement } from './lib/measure.js';
 import { printTable, saveResults } from './lib/report.js';
+import { newSid, sessionJson, sessionObject } from './lib/session-fixture.js';
 
 const POOL_MAX = 10;
 const OPERATIONS = ['get', 'set', 'generate', 'clear'] as const;
@@ -47,13 +47,6 @@ interface Subject {
   teardown(): Promise<void>;
 }
 
-// What express-session keeps for a logged-in user: its cookie and a user id (~120 bytes as JSON).
-const cookieExpires = new Date(Date.now() + ONE_WEEK * 1000).toISOString();
-const sessionObject = () => ({
-  cookie: { originalMaxAge: ONE_WEEK * 1000, expires: cookieExpires, httpOnly: true, path: '/' },
-  userId: 'u_1234567',
-});
-const sessionJson = JSON.stringify(sessionObject());
 
 const connection: pg.ClientConfig = process.env.DATABASE_URL
   ? { connectionString: process.env.DATABASE_URL }
@@ -140,7 +133,6 @@ function connectPgSimpleSubject(): Subject {
   const set = promisify(store.set.bind(store)) as (sid: string, sess: SessionData) => Promise<void>;
   const destroy = promisify(store.destroy.bind(store)) as (sid: string) => Promise<void>;
   // express-session saves a new session under uid-safe's 24 random bytes as base64url.
-  const newSid = () => randomBytes(24).toString('base64url');
   return {
     library: 'connect-pg-simple',
     pool,

@@ -10,7 +10,6 @@
 // alike. Every get checks that it found its session (a miss counts as an
 // error). sessionkit's get also returns the seconds left (one script call);
 // raw ioredis's is a bare GET.
-import { randomBytes } from 'node:crypto';
 import { parseArgs, promisify } from 'node:util';
 import { RedisStore } from 'connect-redis';
 import type { SessionData } from 'express-session';
@@ -21,6 +20,7 @@ import { generateKey } from '../src/core/keys.js';
 import { ONE_WEEK } from '../src/core/period.js';
 import { measure, type Measurement } from './lib/measure.js';
 import { printTable, saveResults } from './lib/report.js';
+import { newSid, sessionJson, sessionObject } from './lib/session-fixture.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const OPERATIONS = ['get', 'set', 'generate', 'clear'] as const;
@@ -47,15 +47,6 @@ interface Subject {
   teardown(): Promise<void>;
 }
 
-// What express-session keeps for a logged-in user: its cookie and a user id (~120 bytes as JSON).
-const cookieExpires = new Date(Date.now() + ONE_WEEK * 1000).toISOString();
-const sessionObject = () => ({
-  cookie: { originalMaxAge: ONE_WEEK * 1000, expires: cookieExpires, httpOnly: true, path: '/' },
-  userId: 'u_1234567',
-});
-const sessionJson = JSON.stringify(sessionObject());
-// express-session names a new session with uid-safe's 24 random bytes as base64url.
-const newSid = () => randomBytes(24).toString('base64url');
 
 function ioredis(autoPipelining = false): Redis {
   const client = new Redis(REDIS_URL, { enableAutoPipelining: autoPipelining });

@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { quoteTableName } from '../../src/backends/postgres/table-name.js';
 import { digestKey } from '../../src/core/keys.js';
-import { ONE_WEEK } from '../../src/core/period.js';
+import { sessionJson } from './session-fixture.js';
+export { sessionJson, sessionObject } from './session-fixture.js';
 
 /** The `pg` connection every bench uses (DATABASE_URL, else the local server's `test` database). */
 export const pgConnection: pg.ClientConfig = process.env.DATABASE_URL
@@ -23,15 +24,6 @@ export const benchKeySql = (i: string) => `substr(translate(encode(sha256(conver
 /** SQL for `digestKey(key)` of a text expression (src/core/keys.ts). */
 export const digestKeySql = (key: string) => `substr(translate(encode(sha256(convert_to(${key}, 'UTF8')), 'base64'), '+/', '-_'), 1, 40)`;
 
-// What express-session keeps for a logged-in user: its cookie and a user id (~120 bytes as JSON), as in bench/postgres.ts.
-const cookieExpires = new Date(Date.now() + ONE_WEEK * 1000).toISOString();
-/** A session object as express-session stores it. */
-export const sessionObject = () => ({
-  cookie: { originalMaxAge: ONE_WEEK * 1000, expires: cookieExpires, httpOnly: true, path: '/' },
-  userId: 'u_1234567',
-});
-/** The same session as the string sessionkit stores. */
-export const sessionJson = JSON.stringify(sessionObject());
 
 /** A pool of `max` connections with an error listener (an idle client's error must not crash the bench). */
 export function newPool(max = 10): pg.Pool {
