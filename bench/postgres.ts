@@ -17,7 +17,7 @@ import pg from 'pg';
 import { PostgresBackend } from '../src/backends/postgres/index.js';
 import { generateKey } from '../src/core/keys.js';
 import { ONE_WEEK } from '../src/core/period.js';
-import { measure, type Measurement } from './lib/measure.js';
+import { fill, measure, type Measurement } from './lib/measure.js';
 import { printTable, saveResults } from './lib/report.js';
 import { newSid, sessionJson, sessionObject } from './lib/session-fixture.js';
 
@@ -162,20 +162,6 @@ function connectPgSimpleSubject(): Subject {
       await pool.query(`DROP TABLE IF EXISTS ${table}`);
     },
   };
-}
-
-/** Runs `op` over `count` inputs with `inFlight` workers, untimed (preloading). */
-async function fill<T>(count: number, inFlight: number, op: () => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  let started = 0;
-  const worker = async () => {
-    while (started < count) {
-      started++;
-      out.push(await op());
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return out;
 }
 
 const ratioOf = (results: Measurement[], operation: string, inFlight: number, other: string) => {

@@ -18,7 +18,7 @@ import { createClient } from 'redis';
 import { RedisBackend } from '../src/backends/redis/index.js';
 import { generateKey } from '../src/core/keys.js';
 import { ONE_WEEK } from '../src/core/period.js';
-import { measure, type Measurement } from './lib/measure.js';
+import { fill, measure, type Measurement } from './lib/measure.js';
 import { printTable, saveResults } from './lib/report.js';
 import { newSid, sessionJson, sessionObject } from './lib/session-fixture.js';
 
@@ -182,20 +182,6 @@ const median = (xs: number[]) => {
   return sorted[Math.floor(sorted.length / 2)] as number;
 };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-
-/** Runs `op` `count` times with `inFlight` workers, untimed (preloading). */
-async function fill<T>(count: number, inFlight: number, op: () => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  let started = 0;
-  const worker = async () => {
-    while (started < count) {
-      started++;
-      out.push(await op());
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return out;
-}
 
 /** Deletes the keys of one prefix (SCAN, so Redis is never blocked). */
 async function deletePrefix(client: Redis, prefix: string): Promise<void> {

@@ -54,3 +54,17 @@ export async function measure(options: MeasureOptions): Promise<Measurement> {
     errors: failures.count,
   };
 }
+
+/** Runs `op` `count` times with `inFlight` workers, untimed (preloading). */
+export async function fill<T>(count: number, inFlight: number, op: () => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  let started = 0;
+  const worker = async () => {
+    while (started < count) {
+      started++;
+      out.push(await op());
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return out;
+}
