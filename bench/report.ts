@@ -132,6 +132,15 @@ function renderGeneric(name: string, saved: Saved): string {
     parts.push(table(['operation', 'in flight', 'library', 'ops/s', 'p50 ms', 'p99 ms', 'errors'], results.map((r) => [r.operation, String(r.inFlight), r.library, num(r.opsPerSecond), num(r.p50Ms, 2), num(r.p99Ms, 2), String(r.errors)]), ['l', 'r', 'l', 'r', 'r', 'r', 'r']), '');
   }
   if (Array.isArray(data.targets) && data.targets.length > 0) parts.push('Targets:', '', objectsTable(data.targets as Record<string, unknown>[]), '');
+  const lost = data.lostUpdates as { increments: number; results: { id: string; counts: number[] }[] } | undefined;
+  if (lost !== undefined) {
+    parts.push(
+      `Lost updates: ${lost.increments} concurrent increments with one cookie, final count per run (bench/http.ts subject ids):`,
+      '',
+      table(['subject', 'final counts', 'lost (worst run)'], lost.results.map((r) => [r.id, r.counts.join(', '), String(lost.increments - Math.min(...r.counts))]), ['l', 'l', 'r']),
+      '',
+    );
+  }
   const inFlights = [...new Set(results.map((r) => r.inFlight))].sort((a, b) => a - b);
   for (const inFlight of inFlights) {
     const cells = results.filter((r) => r.inFlight === inFlight);
