@@ -17,6 +17,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Measurement } from './lib/measure.js';
 import { num, objectsTable, range, table } from './lib/markdown.js';
+import type { PruneResult } from './lib/prune-under-load.js';
 import { pgConnection } from './lib/scale-data.js';
 import { barChart, lineChart } from './lib/svg.js';
 
@@ -248,32 +249,6 @@ function renderScale(saved: Saved): string {
   return parts.join('\n');
 }
 
-interface Window {
-  count: number;
-  opsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-}
-interface PruneResult {
-  library: string;
-  method: string;
-  live: number;
-  expired: number;
-  purgeMs: number;
-  deletedRows: number;
-  statements: number;
-  longestStatementMs: number;
-  longestActiveDeleteSampledMs: number;
-  maxLockWaiters: number;
-  get: { before: Window; during: Window };
-  set: { before: Window; during: Window };
-  errors: number;
-  expiredLeft: number;
-  bytesBefore: number;
-  bytesAfter: number;
-  plansAfterPurge?: { mode: string; access: string; lines: string[] }[];
-}
 
 function renderPrune(saved: Saved): string {
   const data = saved.data as Saved['data'] & { results: PruneResult[]; live: number; expired: number; inFlight: number; baselineMs: number; batchSize: number; autovacuum: string };
