@@ -22,6 +22,7 @@ import { PostgresBackend } from '../src/backends/postgres/index.js';
 import { statementsFor } from '../src/backends/postgres/statements.js';
 import { quoteTableName } from '../src/backends/postgres/table-name.js';
 import { RedisBackend } from '../src/backends/redis/index.js';
+import type { Backend } from '../src/core/contract.js';
 import { digestKey } from '../src/core/keys.js';
 import { measure, type Measurement } from './lib/measure.js';
 import { saveResults } from './lib/report.js';
@@ -131,16 +132,7 @@ async function postgresSize(pool: pg.Pool, sessions: number, o: Omit<CellOptions
   const plans = [await explainBatch(pool, getText, batch, 'generic'), await explainBatch(pool, getText, batch, 'custom')];
   console.error(`postgres ${exponent(sessions)}: loaded in ${loadSeconds.toFixed(1)} s, ${(size.totalBytes / sessions).toFixed(0)} bytes/session, get plan: ${plans.map((p) => `${p.mode} ${p.access}`).join(', ')}`);
   const errorCodes: Record<string, number> = {};
-  const cells = await measureCells({
-    ...o,
-    store: 'postgres',
-    sessions,
-    async get(key) {
-      const result = await backend.get(key);
-      if (!result.ok) throw new Error(`get: ${result.error}`);
-    },
-    set: (key) => backend.set(key, sessionJson),
-  }, errorCodes);
+  const cells = await measureGetAndSet(backend, { ...o, store: 'postgres', sessions }, errorCodes);
   await backend.close();
   if (!keep) await pool.query(`DROP TABLE IF EXISTS ${quoteTableName(table)}`);
   return {
@@ -154,6 +146,21 @@ async function postgresSize(pool: pg.Pool, sessions: number, o: Omit<CellOptions
     errorCodes,
     summary: summarize(cells),
   };
+}
+
+/** Get and set cells of one backend: a get must find the session with a value. */
+function measureGetAndSet(backend: Backend, o: Omit<CellOptions, 'get' | 'set'>, errorCodes: Record<string, number>) {
+  return measureCells(
+    {
+      ...o,
+      async get(key) {
+        const result = await backend.get(key);
+        if (!result.ok) throw new Error(`get: ${result.error}`);
+      },
+      set: (key) => backend.set(key, sessionJson),
+    },
+    errorCodes,
+  );
 }
 
 async function usedMemory(redis: Redis): Promise<number> {
@@ -193,16 +200,7 @@ async function redisSize(redis: Redis, sessions: number, o: Omit<CellOptions, 's
   const probe = await backend.get(benchKey(sessions - 1));
   if (!probe.ok || probe.value !== sessionJson) throw new Error('redis: a loaded session does not read back');
   const errorCodes: Record<string, number> = {};
-  const cells = await measureCells({
-    ...o,
-    store: 'redis',
-    sessions,
-    async get(key) {
-      const result = await backend.get(key);
-      if (!result.ok) throw new Error(`get: ${result.error}`);
-    },
-    set: (key) => backend.set(key, sessionJson),
-  }, errorCodes);
+  const cells = await measureGetAndSet(backend, { ...o, store: 'redis', sessions }, errorCodes);
   await backend.close();
   if (!keep) await clearRedisPrefix(redis);
   return {
