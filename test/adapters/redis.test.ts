@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe } from 'vitest';
 import { supportsOwners, type Backend } from '../../src/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
-import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 import { describeConcurrency, describeOwners } from './support/adapter-suite.js';
 import type { AppFactory } from './support/app-spec.js';
 import { expressApp } from './support/express-app.js';
@@ -18,19 +17,9 @@ const apps: Array<[string, AppFactory]> = [
 ];
 
 describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
-  const prefixes: string[] = [];
-  let client: Redis;
-  beforeAll(() => {
-    client = testClient();
-  });
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeysWithPrefix(client, p);
-    await client.quit();
-  });
+  const redis = useTestRedis();
   const backend = async () => {
-    const prefix = uniquePrefix('http');
-    prefixes.push(prefix);
-    return new RedisBackend(client, { prefix });
+    return new RedisBackend(redis.client, { prefix: redis.prefix('http') });
   };
 
   for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 
 /** The Redis server the tests use: REDIS_URL, or the machine's server on loopback. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -64,11 +65,41 @@ export async function keysWithPrefix(client: Redis, prefix: string): Promise<str
 /** Deletes every key that starts with `prefix` on one node (prefixes hold no glob characters). */
 export async function deleteKeysWithPrefix(client: Redis, prefix: string): Promise<number> {
   let deleted = 0;
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) deleted += await client.del(key);
-  } while (cursor !== '0');
+  for (const key of await keysWithPrefix(client, prefix)) deleted += await client.del(key);
   return deleted;
+}
+
+/** Redis's own clock in milliseconds (what expiry instants are measured on). */
+export async function serverNowMs(client: Redis): Promise<number> {
+  const [seconds, micros] = (await client.time()) as [string | number, string | number];
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+/**
+ * For one describe block on the shared server: a client opened before its
+ * tests and quit after them, and unique prefixes whose keys are deleted after
+ * them, so the block leaves nothing behind.
+ */
+export function useTestRedis(): { readonly client: Redis; prefix(name: string): string } {
+  const prefixes: string[] = [];
+  let client: Redis | undefined;
+  beforeAll(() => {
+    client = testClient();
+  });
+  afterAll(async () => {
+    if (client === undefined) return;
+    for (const prefix of prefixes) await deleteKeysWithPrefix(client, prefix);
+    await client.quit();
+  });
+  return {
+    get client(): Redis {
+      if (client === undefined) throw new Error('useTestRedis: the client exists only inside tests');
+      return client;
+    },
+    prefix(name: string): string {
+      const prefix = uniquePrefix(name);
+      prefixes.push(prefix);
+      return prefix;
+    },
+  };
 }

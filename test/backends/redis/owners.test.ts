@@ -1,32 +1,15 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { OWNER_SET_MARGIN_MS } from '../../../src/backends/redis/script.js';
 import { digestKey } from '../../../src/index.js';
-import { deleteKeysWithPrefix, keysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../../support/redis-env.js';
+import { keysWithPrefix, redisSkipReason, serverNowMs, useTestRedis } from '../../support/redis-env.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
-  const prefixes: string[] = [];
-  const prefix = (name: string) => {
-    const p = uniquePrefix(name);
-    prefixes.push(p);
-    return p;
-  };
-  let client: Redis;
-  beforeAll(() => {
-    client = testClient();
-  });
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeysWithPrefix(client, p);
-    await client.quit();
-  });
-  const serverNowMs = async () => {
-    const [seconds, micros] = (await client.time()) as [string | number, string | number];
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  };
+  const redis = useTestRedis();
+  const prefix = (name: string) => redis.prefix(name);
   /** The owner head of a stored session: owner tag and covered instant. */
   const headOf = async (backend: RedisBackend, key: string) => {
-    const raw = (await client.get(backend.redisKey(key))) as string;
+    const raw = (await redis.client.get(backend.redisKey(key))) as string;
     const match = /^(\d+)(?:@([\w-]+)@(\d+))?(=.*)?$/s.exec(raw);
     if (match === null) throw new Error(`not a session string: ${raw}`);
     return { expiresAtMs: Number(match[1]), tag: match[2], coveredMs: match[3] === undefined ? undefined : Number(match[3]), rest: match[4] ?? '' };
@@ -34,15 +17,15 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
 
   it('an owned session: a sorted set per owner (tags scored by server time) and the owner tag in the session string; no owner id in Redis', async () => {
     const p = prefix('owner-layout');
-    const backend = new RedisBackend(client, { prefix: p });
-    const before = await serverNowMs();
+    const backend = new RedisBackend(redis.client, { prefix: p });
+    const before = await serverNowMs(redis.client);
     const owned = await backend.generate({ owner: 'ada@example.com', value: 'v = 1', expiry: 100 });
     const anonymous = await backend.generate({ value: 'w', expiry: 100 });
     const setKey = backend.ownerSetKey('ada@example.com');
     expect(setKey).toBe(`${p}owner:{${digestKey('ada@example.com')}}`);
-    expect((await keysWithPrefix(client, p)).sort()).toEqual([backend.redisKey(owned), backend.redisKey(anonymous), setKey].sort());
-    expect(await client.type(setKey)).toBe('zset');
-    const [member, score] = await client.zrange(setKey, '0', '-1', 'WITHSCORES');
+    expect((await keysWithPrefix(redis.client, p)).sort()).toEqual([backend.redisKey(owned), backend.redisKey(anonymous), setKey].sort());
+    expect(await redis.client.type(setKey)).toBe('zset');
+    const [member, score] = await redis.client.zrange(setKey, '0', '-1', 'WITHSCORES');
     expect(member).toBe(digestKey(owned));
     expect(Number(score)).toBeGreaterThanOrEqual(before);
     expect(Number(score)).toBeLessThan(before + 2000);
@@ -52,20 +35,20 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
     // Covered for twice the expiry; the owner set lives that long plus a margin.
     expect(head.coveredMs! - head.expiresAtMs).toBeGreaterThanOrEqual(99_000);
     expect(head.coveredMs! - head.expiresAtMs).toBeLessThanOrEqual(100_000);
-    expect(await client.pttl(setKey)).toBeGreaterThan(200_000 + OWNER_SET_MARGIN_MS - 2000);
+    expect(await redis.client.pttl(setKey)).toBeGreaterThan(200_000 + OWNER_SET_MARGIN_MS - 2000);
     // A session without owner keeps the format it always had.
     expect(await headOf(backend, anonymous)).toMatchObject({ tag: undefined, rest: '=w' });
 
-    for (const key of await keysWithPrefix(client, p)) {
+    for (const key of await keysWithPrefix(redis.client, p)) {
       expect(key).not.toContain('ada');
-      const dump = (await client.type(key)) === 'zset' ? (await client.zrange(key, '0', '-1')).join() : await client.get(key);
+      const dump = (await redis.client.type(key)) === 'zset' ? (await redis.client.zrange(key, '0', '-1')).join() : await redis.client.get(key);
       expect(dump).not.toContain('ada');
     }
     await backend.close();
   });
 
   it('set and compare-and-set keep the owner; a renewal past the cover extends the owner set first, so it always outlives its sessions', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('owner-renew') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('owner-renew') });
     const setKey = backend.ownerSetKey('ada');
     const key = await backend.generate({ owner: 'ada', value: '0', expiry: 10 });
     const first = await headOf(backend, key);
@@ -81,7 +64,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
     let head = await headOf(backend, key);
     expect(head).toMatchObject({ tag: digestKey('ada'), rest: '=3' });
     expect(head.coveredMs! - head.expiresAtMs).toBeGreaterThanOrEqual(999_000);
-    expect(await client.pttl(setKey)).toBeGreaterThan(2_000_000);
+    expect(await redis.client.pttl(setKey)).toBeGreaterThan(2_000_000);
     expect(await backend.compareAndSet(key, 'stale', 'x', { expiry: 100_000 })).toBe('conflict');
     expect(await backend.compareAndSet(key, '3', '4', { expiry: 100_000 })).toBe('ok');
     head = await headOf(backend, key);
@@ -94,16 +77,16 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
       if (expiry % 2 === 0) await backend.set(key, String(expiry), { expiry });
       else expect(await backend.compareAndSet(key, value, String(expiry), { expiry })).toBe('ok');
       value = String(expiry);
-      expect(await client.pttl(setKey)).toBeGreaterThanOrEqual(await client.pttl(backend.redisKey(key)));
+      expect(await redis.client.pttl(setKey)).toBeGreaterThanOrEqual(await redis.client.pttl(backend.redisKey(key)));
     }
     expect((await backend.listByOwner('ada')).map((s) => s.keyDigest)).toEqual([digestKey(key)]);
     await backend.close();
   });
 
   it('an owner set entry that was lost (a failover, a hand-made DEL) comes back at the next renewal past the cover', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('owner-repair') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('owner-repair') });
     const key = await backend.generate({ owner: 'ada', expiry: 10 });
-    await client.del(backend.ownerSetKey('ada'));
+    await redis.client.del(backend.ownerSetKey('ada'));
     expect(await backend.listByOwner('ada')).toEqual([]);
     await backend.set(key, 'renewed', { expiry: 3600 });
     expect((await backend.listByOwner('ada')).map((s) => s.keyDigest)).toEqual([digestKey(key)]);
@@ -113,27 +96,27 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
   });
 
   it('entries of gone sessions are dropped when an owner operation meets them; an emptied owner set disappears', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('owner-lazy') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('owner-lazy') });
     const setKey = backend.ownerSetKey('ada');
     const keys = await Promise.all([1, 2, 3].map(() => backend.generate({ owner: 'ada' })));
     await backend.clear(keys[0]!);
-    expect(await client.zcard(setKey)).toBe(3);
+    expect(await redis.client.zcard(setKey)).toBe(3);
     expect(await backend.listByOwner('ada')).toHaveLength(2);
-    expect(await client.zcard(setKey)).toBe(2);
+    expect(await redis.client.zcard(setKey)).toBe(2);
     expect(await backend.clearByOwner('ada')).toBe(2);
-    expect(await client.exists(setKey)).toBe(0);
+    expect(await redis.client.exists(setKey)).toBe(0);
     await backend.close();
   });
 
   it('clearByOwner deletes only sessions that carry the owner\'s tag, whatever its set lists', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('owner-foreign') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('owner-foreign') });
     const bob = await backend.generate({ owner: 'bob', value: 'bob' });
     const anonymous = await backend.generate({ value: 'nobody' });
     const ada = await backend.generate({ owner: 'ada' });
     // Someone wrote other sessions' tags into ada's set.
-    await client.zadd(backend.ownerSetKey('ada'), 1, digestKey(bob), 2, digestKey(anonymous));
+    await redis.client.zadd(backend.ownerSetKey('ada'), 1, digestKey(bob), 2, digestKey(anonymous));
     expect((await backend.listByOwner('ada')).map((s) => s.keyDigest)).toEqual([digestKey(ada)]);
-    await client.zadd(backend.ownerSetKey('ada'), 1, digestKey(bob), 2, digestKey(anonymous));
+    await redis.client.zadd(backend.ownerSetKey('ada'), 1, digestKey(bob), 2, digestKey(anonymous));
     expect(await backend.clearByOwner('ada')).toBe(1);
     expect(await backend.get(bob)).toMatchObject({ ok: true, value: 'bob' });
     expect(await backend.get(anonymous)).toMatchObject({ ok: true, value: 'nobody' });
@@ -141,7 +124,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
   });
 
   it('maxSessionsPerOwner counts live sessions only: a cleared one does not take a place', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('owner-limit'), maxSessionsPerOwner: 3 });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('owner-limit'), maxSessionsPerOwner: 3 });
     const made: string[] = [];
     const generate = async (value: string) => {
       made.push(await backend.generate({ owner: 'ada', value }));
@@ -164,12 +147,12 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
 
   it('bad maxSessionsPerOwner throws a TypeError in the constructor', () => {
     for (const maxSessionsPerOwner of [0, -1, 1.5, Number.NaN, '3'] as unknown as number[]) {
-      expect(() => new RedisBackend(client, { maxSessionsPerOwner })).toThrow(TypeError);
+      expect(() => new RedisBackend(redis.client, { maxSessionsPerOwner })).toThrow(TypeError);
     }
   });
 
   it('owner operations after close() reject with "closed"', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('owner-closed') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('owner-closed') });
     await backend.close();
     await expect(backend.listByOwner('ada')).rejects.toMatchObject({ code: 'closed' });
     await expect(backend.clearByOwner('ada')).rejects.toMatchObject({ code: 'closed' });

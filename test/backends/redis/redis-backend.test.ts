@@ -1,64 +1,48 @@
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { BackendError, digestKey, generateKey } from '../../../src/index.js';
-import { deleteKeysWithPrefix, keysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../../support/redis-env.js';
+import { keysWithPrefix, redisSkipReason, serverNowMs, useTestRedis } from '../../support/redis-env.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
-  const prefixes: string[] = [];
-  const prefix = (name: string) => {
-    const p = uniquePrefix(name);
-    prefixes.push(p);
-    return p;
-  };
-  let client: Redis;
-  beforeAll(() => {
-    client = testClient();
-  });
-  const serverNowMs = async () => {
-    const [seconds, micros] = (await client.time()) as [string | number, string | number];
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  };
-  afterAll(async () => {
-    for (const p of prefixes) await deleteKeysWithPrefix(client, p);
-    await client.quit();
-  });
+  const redis = useTestRedis();
+  const prefix = (name: string) => redis.prefix(name);
 
   it('stores one string per session under prefix{sha-256 digest}: its expiry instant, then nothing (not set) or "=" + value; the TTL ends at that instant', async () => {
     const p = prefix('layout');
-    const backend = new RedisBackend(client, { prefix: p });
+    const backend = new RedisBackend(redis.client, { prefix: p });
     const unset = await backend.generate({ expiry: 100 });
     const set = await backend.generate({ value: 'secret = value', expiry: 200 });
-    const stored = await keysWithPrefix(client, p);
+    const stored = await keysWithPrefix(redis.client, p);
     expect(stored.sort()).toEqual([`${p}{${digestKey(unset)}}`, `${p}{${digestKey(set)}}`].sort());
     expect(stored.some((k) => k.includes(unset) || k.includes(set))).toBe(false);
     expect(backend.redisKey(set)).toBe(`${p}{${digestKey(set)}}`);
-    const nowMs = await serverNowMs();
+    const nowMs = await serverNowMs(redis.client);
     for (const [key, expiry, rest] of [[unset, 100, ''], [set, 200, '=secret = value']] as const) {
-      const raw = (await client.get(backend.redisKey(key))) as string;
+      const raw = (await redis.client.get(backend.redisKey(key))) as string;
       const match = /^(\d+)(.*)$/s.exec(raw);
       expect(match?.[2]).toBe(rest);
       const expiresAtMs = Number(match?.[1]);
       expect(Math.abs(expiresAtMs - (nowMs + expiry * 1000))).toBeLessThan(2000);
       // The instant in the value is the key's own expiry (PEXPIRETIME, Redis 7).
-      expect(await client.call('PEXPIRETIME', backend.redisKey(key))).toBe(expiresAtMs);
+      expect(await redis.client.call('PEXPIRETIME', backend.redisKey(key))).toBe(expiresAtMs);
     }
     await backend.close();
   });
 
   it('hashKeys: false stores the key itself as the hash tag', async () => {
     const p = prefix('plain');
-    const backend = new RedisBackend(client, { prefix: p, hashKeys: false });
+    const backend = new RedisBackend(redis.client, { prefix: p, hashKeys: false });
     const key = await backend.generate({ value: 'v' });
-    expect(await keysWithPrefix(client, p)).toEqual([`${p}{${key}}`]);
+    expect(await keysWithPrefix(redis.client, p)).toEqual([`${p}{${key}}`]);
     expect(await backend.get(key)).toMatchObject({ ok: true, value: 'v' });
     await backend.close();
   });
 
   it('the period is the whole seconds, rounded, from the server clock to the stored expiry, never negative', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('period') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('period') });
     const key = await backend.generate({ value: 'v', expiry: 1000 });
-    const rewrite = async (msFromNow: number) => client.set(backend.redisKey(key), `${(await serverNowMs()) + msFromNow}=v`, 'KEEPTTL');
+    const rewrite = async (msFromNow: number) => redis.client.set(backend.redisKey(key), `${(await serverNowMs(redis.client)) + msFromNow}=v`, 'KEEPTTL');
     await rewrite(41_700);
     expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 42 });
     await rewrite(41_300);
@@ -70,8 +54,8 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
   });
 
   it('prefixes isolate backends sharing one client', async () => {
-    const a = new RedisBackend(client, { prefix: prefix('a') });
-    const b = new RedisBackend(client, { prefix: prefix('b') });
+    const a = new RedisBackend(redis.client, { prefix: prefix('a') });
+    const b = new RedisBackend(redis.client, { prefix: prefix('b') });
     const key = await a.generate({ value: 'in a' });
     expect(await b.get(key)).toEqual({ ok: false, error: 'NotFound' });
     await b.set(key, 'written by b');
@@ -82,12 +66,12 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
   });
 
   it('a key holding data sessionkit did not write fails that operation only, as query_failed', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('foreign') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('foreign') });
     const good = await backend.generate({ value: 'fine' });
     const list = generateKey();
     const alien = generateKey();
-    await client.lpush(backend.redisKey(list), 'x');
-    await client.set(backend.redisKey(alien), 'no expiry in front', 'EX', 100);
+    await redis.client.lpush(backend.redisKey(list), 'x');
+    await redis.client.set(backend.redisKey(alien), 'no expiry in front', 'EX', 100);
     // Issued in the same tick: one script call, four independent answers.
     const [a, b, c, d] = await Promise.allSettled([backend.get(good), backend.get(list), backend.compareAndSet(list, null, 'v'), backend.get(alien)]);
     expect(a).toEqual({ status: 'fulfilled', value: { ok: true, value: 'fine', period: expect.any(Number) } });
@@ -102,24 +86,24 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
   });
 
   it('close() rejects later operations with "closed" and leaves the client open', async () => {
-    const backend = new RedisBackend(client, { prefix: prefix('close') });
+    const backend = new RedisBackend(redis.client, { prefix: prefix('close') });
     const key = await backend.generate({ value: 'v' });
     const inFlight = backend.get(key);
     await backend.close();
     expect(await inFlight).toMatchObject({ ok: true, value: 'v' });
     await expect(backend.get(key)).rejects.toMatchObject({ name: 'BackendError', code: 'closed' });
     await expect(backend.generate()).rejects.toMatchObject({ code: 'closed' });
-    expect(client.status).toBe('ready');
-    expect(await client.ping()).toBe('PONG');
+    expect(redis.client.status).toBe('ready');
+    expect(await redis.client.ping()).toBe('PONG');
   });
 
   it('bad configuration throws a TypeError in the constructor', () => {
     expect(() => new RedisBackend({} as Redis)).toThrow(TypeError);
-    expect(() => new RedisBackend(client, { prefix: 'a{b}:' })).toThrow(TypeError);
-    expect(() => new RedisBackend(client, { prefix: 42 as unknown as string })).toThrow(TypeError);
-    expect(() => new RedisBackend(client, { timeoutMs: 0 })).toThrow(TypeError);
-    expect(() => new RedisBackend(client, { timeoutMs: 1.5 })).toThrow(TypeError);
-    expect(() => new RedisBackend(client, { hashKeys: 'yes' as unknown as boolean })).toThrow(TypeError);
-    expect(() => new RedisBackend(client, { defaultPeriodSeconds: 0.5 })).toThrow(TypeError);
+    expect(() => new RedisBackend(redis.client, { prefix: 'a{b}:' })).toThrow(TypeError);
+    expect(() => new RedisBackend(redis.client, { prefix: 42 as unknown as string })).toThrow(TypeError);
+    expect(() => new RedisBackend(redis.client, { timeoutMs: 0 })).toThrow(TypeError);
+    expect(() => new RedisBackend(redis.client, { timeoutMs: 1.5 })).toThrow(TypeError);
+    expect(() => new RedisBackend(redis.client, { hashKeys: 'yes' as unknown as boolean })).toThrow(TypeError);
+    expect(() => new RedisBackend(redis.client, { defaultPeriodSeconds: 0.5 })).toThrow(TypeError);
   });
 });
