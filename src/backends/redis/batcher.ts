@@ -22,6 +22,8 @@ export interface BatchOp {
 
 /** Most operations in one script call, so that one call never blocks Redis for long. */
 const MAX_OPS_PER_CALL = 128;
+/** Fewest operations in a call that a split makes (below it, a call's own cost outweighs the overlap). */
+const MIN_OPS_PER_SPLIT_CALL = 16;
 /** Most argument characters in one script call (large values get calls of their own). */
 const MAX_CHARS_PER_CALL = 512 * 1024;
 /**
@@ -44,9 +46,10 @@ interface Waiter {
 
 /**
  * Coalesces the operations issued in one turn of the event loop into as few
- * calls of the batch script as the key layout allows: one call per batch on a
- * single node, one per hash slot on a Cluster (a script may only touch keys of
- * one slot). Each operation keeps its own result and its own error, and
+ * calls of the batch script as the key layout allows: on a single node, one
+ * call per free call slot (see MAX_CALLS_IN_FLIGHT), so that Redis and Node
+ * work at the same time; on a Cluster, one per hash slot (a script may only
+ * touch keys of one slot). Each operation keeps its own result and its own error, and
  * settles within `timeoutMs` of its submission, whatever ioredis does with the
  * call (offline queue, retries).
  */
@@ -102,7 +105,11 @@ export class ScriptBatcher {
     if (!this.#bySlot && !force && this.#callsInFlight >= MAX_CALLS_IN_FLIGHT) return;
     this.#queue = [];
     if (!this.#bySlot) {
-      this.#chunk(queue);
+      // Split what is queued over the free call slots, so that Redis runs one
+      // part while Node settles the other and queues the next: one call for
+      // everything would leave each side idle while the other works.
+      const freeCalls = Math.max(1, MAX_CALLS_IN_FLIGHT - this.#callsInFlight);
+      this.#chunk(queue, Math.ceil(queue.length / freeCalls));
       return;
     }
     const groups = new Map<number, BatchOp[]>();
@@ -114,14 +121,15 @@ export class ScriptBatcher {
     for (const group of groups.values()) this.#chunk(group);
   };
 
-  #chunk(ops: BatchOp[]): void {
+  #chunk(ops: BatchOp[], opsPerCall = MAX_OPS_PER_CALL): void {
+    const maxOps = Math.min(opsPerCall, MAX_OPS_PER_CALL);
     let start = 0;
     let chars = 0;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i] as BatchOp;
       let size = op.key.length + 1;
       for (const arg of op.args) size += arg.length;
-      if (i > start && (i - start >= MAX_OPS_PER_CALL || chars + size > MAX_CHARS_PER_CALL)) {
+      if (i > start && (i - start >= maxOps || chars + size > MAX_CHARS_PER_CALL)) {
         this.#send(ops.slice(start, i));
         start = i;
         chars = 0;

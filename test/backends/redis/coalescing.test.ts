@@ -28,7 +28,7 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend coalescing${r
     await server?.destroy();
   });
 
-  it('64 mixed operations issued in one tick take one script call, each keeping its own result', async () => {
+  it('64 mixed operations issued in one tick take two script calls (one per call slot), each keeping its own result', async () => {
     const backend = new RedisBackend(client);
     const keys = await Promise.all(Array.from({ length: 16 }, (_, i) => backend.generate({ value: `v${i}` })));
     const unset = await backend.generate();
@@ -52,9 +52,10 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend coalescing${r
     expect(ops.length).toBeGreaterThanOrEqual(64);
     const results = await Promise.all(ops);
     const calls = await commandCalls(stats);
-    expect((calls.evalsha ?? 0) + (calls.eval ?? 0)).toBe(1);
+    // Split in two so that Redis runs one half while Node settles the other.
+    expect((calls.evalsha ?? 0) + (calls.eval ?? 0)).toBe(2);
 
-    // Gets run before the writes issued after them in the same tick.
+    // Gets run before the writes issued after them in the same tick, also across the two calls.
     keys.forEach((_, i) => expect(results[i]).toMatchObject({ ok: true, value: `v${i}` }));
     expect(results.slice(16, 28)).toEqual(Array(12).fill(undefined));
     expect(results.slice(28, 32)).toEqual(['ok', 'conflict', 'NotFound', 'ok']);
