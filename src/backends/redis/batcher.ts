@@ -155,9 +155,8 @@ export class ScriptBatcher {
 
   #waitForReady(batch: BatchOp[]): void {
     const waiter: Waiter = { batch, from: 0, timer: undefined };
-    const unreachable = new BackendError('unavailable', `Redis is unreachable: no connection within ${this.#timeoutMs} ms`);
     const onTimer = () => {
-      waiter.from = this.#expire(batch, waiter.from, unreachable);
+      waiter.from = this.#expire(batch, waiter.from, this.#unreachable);
       if (waiter.from < batch.length) waiter.timer = setTimeout(onTimer, this.#msUntilDeadline(batch, waiter.from));
       else this.#waiters.delete(waiter);
     };
@@ -190,19 +189,22 @@ export class ScriptBatcher {
    * along a batch and each operation settles by its own deadline, not its
    * batch's oldest.
    */
-  #expire(batch: BatchOp[], from: number, error: BackendError): number {
+  #expire(batch: BatchOp[], from: number, error: () => BackendError): number {
     // Timers have millisecond resolution: count a deadline within 1 ms as reached.
     const now = performance.now() + 1;
     let index = from;
     while (index < batch.length && (batch[index] as BatchOp).deadlineMs <= now) index++;
-    if (index > from) this.#fail(batch.slice(from, index), error);
+    if (index > from) this.#fail(batch.slice(from, index), error());
     return index;
   }
 
+  // Errors are made only when an operation fails: capturing a stack costs more than a whole call.
+  readonly #unreachable = () => new BackendError('unavailable', `Redis is unreachable: no connection within ${this.#timeoutMs} ms`);
+  readonly #timedOut = () => new BackendError('timeout', `no answer from Redis within ${this.#timeoutMs} ms; the operation may or may not have taken effect`);
+
   #dispatch(all: BatchOp[]): void {
-    const timedOut = new BackendError('timeout', `no answer from Redis within ${this.#timeoutMs} ms; the operation may or may not have taken effect`);
     // Held behind other calls past their deadline: fail those without sending them.
-    const skipped = this.#expire(all, 0, timedOut);
+    const skipped = this.#expire(all, 0, this.#timedOut);
     if (skipped === all.length) return;
     const batch = skipped === 0 ? all : all.slice(skipped);
     let codes = '';
@@ -222,7 +224,7 @@ export class ScriptBatcher {
       if (!this.#flushScheduled && this.#queue.length > 0) this.#flush();
     };
     const onTimer = () => {
-      pendingFrom = this.#expire(batch, pendingFrom, timedOut);
+      pendingFrom = this.#expire(batch, pendingFrom, this.#timedOut);
       if (pendingFrom < batch.length) timer = setTimeout(onTimer, this.#msUntilDeadline(batch, pendingFrom));
       else finish();
     };
