@@ -143,7 +143,7 @@ export function describeBackendContract(name: string, factory: BackendFactory, o
         const backend = await create();
         const key = await backend.generate({ expiry: 10 });
         let elapsed = stopwatch();
-        await backend.set(key, 'a', { expiry: 1000 });
+        expect(await backend.set(key, 'a', { expiry: 1000 })).toBeUndefined();
         expectPeriod(await backend.get(key), 1000, elapsed);
         elapsed = stopwatch();
         await backend.set(key, 'b');
