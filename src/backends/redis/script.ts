@@ -122,7 +122,16 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = { now }
 local a = 2
 local function failed(r) return type(r) == 'table' and r.err ~= nil end
-local function stamp(expiry) return string.format('%.0f', now + tonumber(expiry) * 1000) end
+-- Formatting a number costs more than the SET it goes into: once per distinct expiry in a batch.
+local stamps = {}
+local function stamp(expiry)
+  local s = stamps[expiry]
+  if not s then
+    s = string.format('%.0f', now + tonumber(expiry) * 1000)
+    stamps[expiry] = s
+  end
+  return s
+end
 -- The owner head of a stored string: owner tag and covered instant, or nil for a session without owner.
 local function owner_of(s)
   local _, tag, covered = string.match(s, '^(%d+)@([%w_%-]+)@(%d+)')
