@@ -22,8 +22,6 @@ export interface BatchOp {
 
 /** Most operations in one script call, so that one call never blocks Redis for long. */
 const MAX_OPS_PER_CALL = 128;
-/** Fewest operations in a call that a split makes (below it, a call's own cost outweighs the overlap). */
-const MIN_OPS_PER_SPLIT_CALL = 16;
 /** Most argument characters in one script call (large values get calls of their own). */
 const MAX_CHARS_PER_CALL = 512 * 1024;
 /**
