@@ -1,7 +1,7 @@
 import { BackendError } from '../../core/errors.js';
 import type { RedisClient } from './client.js';
 import { isNoScript, toBackendError } from './errors.js';
-import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, type OpCode } from './script.js';
+import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, OP, type OpCode } from './script.js';
 
 /** One session operation waiting for its batch. */
 export interface BatchOp {
@@ -31,6 +31,13 @@ const MAX_CHARS_PER_CALL = 512 * 1024;
  * prepares the next call as Redis runs the current one.
  */
 const MAX_CALLS_IN_FLIGHT = 2;
+
+/**
+ * How long a reading of the server's clock (from a script reply) stands in for
+ * the server's time, in milliseconds. Past it, a lone get goes through the
+ * script again, which reads the clock afresh.
+ */
+const SERVER_CLOCK_READING_MAX_AGE_MS = 10_000;
 
 // Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
 const CONNECTING = new Set(['connecting', 'connect']);
@@ -62,6 +69,10 @@ export class ScriptBatcher {
   #idle: (() => void)[] = [];
   readonly #waiters = new Set<Waiter>();
   #listeningForReady = false;
+  /** Server time minus local time (`performance.timeOrigin + performance.now()`), in ms, from the last script reply. */
+  #serverClockOffsetMs = 0;
+  /** When that offset was read, on the `performance.now()` clock; -Infinity: never. */
+  #serverClockReadAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(client: RedisClient, timeoutMs: number) {
     this.#client = client;
@@ -205,14 +216,6 @@ export class ScriptBatcher {
     const skipped = this.#expire(all, 0, this.#timedOut);
     if (skipped === all.length) return;
     const batch = skipped === 0 ? all : all.slice(skipped);
-    let codes = '';
-    const keysAndArgs: string[] = [];
-    for (const op of batch) {
-      keysAndArgs.push(op.key);
-      codes += op.code;
-    }
-    keysAndArgs.push(codes);
-    for (const op of batch) for (const arg of op.args) keysAndArgs.push(arg);
     this.#callsInFlight++;
     let done = false;
     let pendingFrom = 0;
@@ -227,11 +230,12 @@ export class ScriptBatcher {
       else finish();
     };
     let timer = setTimeout(onTimer, this.#msUntilDeadline(batch, 0));
-    this.#call(batch.length, keysAndArgs).then(
+    const lone = batch.length === 1 ? this.#loneCommand(batch[0] as BatchOp) : undefined;
+    (lone ?? this.#callScript(batch)).then(
       (reply) => {
         if (done) return;
         clearTimeout(timer);
-        this.#deliver(batch, reply, pendingFrom);
+        this.#deliver(batch, reply, pendingFrom, lone === undefined);
         finish();
       },
       (error: unknown) => {
@@ -243,22 +247,50 @@ export class ScriptBatcher {
     );
   }
 
-  /** EVALSHA, and EVAL once when this node has not cached the script yet (first use, restart, promoted replica). */
-  async #call(numKeys: number, keysAndArgs: string[]): Promise<unknown> {
+  /**
+   * A get or clear alone in its call needs nothing of the script: a plain GET
+   * or DEL costs Redis a twentieth of a script call, which at low load is most
+   * of an operation's time. A get still needs the server's time for the
+   * seconds left: the last script reply's clock reading stands in for it while
+   * it is recent, and only on a single node (Cluster nodes have clocks of
+   * their own). Resolves to a reply shaped as the script's; undefined when the
+   * operation needs the script.
+   */
+  #loneCommand(op: BatchOp): Promise<unknown[]> | undefined {
+    if (op.code === OP.clear) return this.#client.del(op.key).then((deleted) => [0, deleted]);
+    if (op.code !== OP.get || this.#bySlot || performance.now() - this.#serverClockReadAtMs > SERVER_CLOCK_READING_MAX_AGE_MS) return undefined;
+    return this.#client.get(op.key).then((stored) => [performance.timeOrigin + performance.now() + this.#serverClockOffsetMs, stored]);
+  }
+
+  /** The batch script over `batch`: EVALSHA, and EVAL once when this node has not cached the script yet (first use, restart, promoted replica). */
+  async #callScript(batch: BatchOp[]): Promise<unknown> {
+    let codes = '';
+    const keysAndArgs: string[] = [];
+    for (const op of batch) {
+      keysAndArgs.push(op.key);
+      codes += op.code;
+    }
+    keysAndArgs.push(codes);
+    for (const op of batch) for (const arg of op.args) keysAndArgs.push(arg);
     try {
-      return await this.#client.evalsha(BATCH_SCRIPT_SHA, numKeys, ...keysAndArgs);
+      return await this.#client.evalsha(BATCH_SCRIPT_SHA, batch.length, ...keysAndArgs);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return this.#client.eval(BATCH_SCRIPT, numKeys, ...keysAndArgs);
+      return this.#client.eval(BATCH_SCRIPT, batch.length, ...keysAndArgs);
     }
   }
 
-  /** Hands each operation from `from` on its reply slot (those before `from` already timed out). */
-  #deliver(batch: BatchOp[], reply: unknown, from: number): void {
+  /** Hands each operation from `from` on its reply slot (those before `from` already timed out); a script's reply also updates the server clock reading. */
+  #deliver(batch: BatchOp[], reply: unknown, from: number, fromScript: boolean): void {
     const serverNowMs = Array.isArray(reply) ? Number(reply[0]) : Number.NaN;
     if (!Array.isArray(reply) || reply.length !== batch.length + 1 || !Number.isFinite(serverNowMs)) {
       this.#fail(from === 0 ? batch : batch.slice(from), new BackendError('query_failed', 'Redis answered the batch script with an unexpected reply'));
       return;
+    }
+    if (fromScript && !this.#bySlot) {
+      // The server read its clock before answering: this lags it by under one round trip.
+      this.#serverClockReadAtMs = performance.now();
+      this.#serverClockOffsetMs = serverNowMs - (performance.timeOrigin + this.#serverClockReadAtMs);
     }
     for (let i = from; i < batch.length; i++) {
       const op = batch[i] as BatchOp;

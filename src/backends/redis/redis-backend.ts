@@ -32,8 +32,9 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * nothing for "not set" or by `=` + value; the key's TTL ends at that same
  * instant, so Redis itself drops expired sessions and a read is one GET. Every operation is
  * one round trip: concurrent operations issued in the same turn of the event
- * loop share one call of a Lua batch script (per hash slot on a Cluster), each
- * keeping its own result and error. `set` uses `SET XX`, so it never creates
+ * loop share calls of a Lua batch script (per hash slot on a Cluster), each
+ * keeping its own result and error; a get or clear alone in its call is a
+ * plain GET or DEL (docs/redis.md). `set` uses `SET XX`, so it never creates
  * nor revives a session; `compareAndSet` is atomic in the script.
  *
  * Sessions by owner (`generate({ owner })`, `listByOwner`, `clearByOwner`,

@@ -88,6 +88,27 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend coalescing${r
     await backend.close();
   });
 
+  it('a lone get or clear is a plain GET or DEL once a script reply has read the server clock, and the seconds left stay right', async () => {
+    const backend = new RedisBackend(client);
+    await stats.config('RESETSTAT');
+    // A new backend has no clock reading yet: its first lone get goes through the script.
+    expect(await backend.get(generateKey())).toEqual({ ok: false, error: 'NotFound' });
+    expect(await commandCalls(stats)).toMatchObject({ evalsha: 1 });
+
+    const key = await backend.generate({ value: 'v', expiry: 100 });
+    await stats.config('RESETSTAT');
+    const read = await backend.get(key);
+    expect(read).toMatchObject({ ok: true, value: 'v' });
+    if (read.ok) expect([99, 100]).toContain(read.period);
+    const unset = await backend.generate();
+    expect(await backend.get(unset)).toEqual({ ok: false, error: 'NotSet' });
+    await backend.clear(key);
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+    // generate is the one script call; the three gets and the clear are plain commands (commands a script runs count too).
+    expect(await commandCalls(stats)).toMatchObject({ evalsha: 1, get: 3, del: 1 });
+    await backend.close();
+  });
+
   it('the script is loaded again when Redis forgets it (SCRIPT FLUSH, restart, promoted replica)', async () => {
     const backend = new RedisBackend(client);
     const key = await backend.generate({ value: 'v' });
