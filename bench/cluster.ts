@@ -78,7 +78,7 @@ function call(port: number, method: 'GET' | 'POST', cookie?: string): Promise<An
 }
 
 async function startWorkers(backend: string, count: number): Promise<{ port: number; workers: Worker[] }> {
-  cluster.setupPrimary({ exec: workerScript, execArgv: ['--import', 'tsx'], silent: false });
+  cluster.setupPrimary({ exec: workerScript, execArgv: process.execArgv, silent: false });
   const workers: Worker[] = [];
   const ports: Promise<number>[] = [];
   for (let i = 0; i < count; i++) {

@@ -326,7 +326,7 @@ function loadRole(): void {
 // The parent: starts children, runs rounds, prints.
 
 function forkRole(role: 'server' | 'load', env: Record<string, string> = {}): ChildProcess {
-  return fork(here, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_HTTP_ROLE: role, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return fork(here, [], { execArgv: process.execArgv, env: { ...process.env, BENCH_HTTP_ROLE: role, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 function nextMessage<T>(child: ChildProcess): Promise<T> {

@@ -43,7 +43,7 @@ const count = (text: string) => {
 };
 
 async function inChild<T>(request: object): Promise<T> {
-  const { stdout } = await run_(process.execPath, ['--expose-gc', '--import', 'tsx', childScript, JSON.stringify(request)], { maxBuffer: 1 << 20 });
+  const { stdout } = await run_(process.execPath, ['--expose-gc', ...process.execArgv, childScript, JSON.stringify(request)], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
 }
 

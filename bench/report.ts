@@ -106,7 +106,7 @@ async function method(): Promise<string> {
     '',
     `- Machine: ${nproc} CPUs (\`nproc\`; ${cpus[0]?.model ?? 'unknown model'}), ${num(os.totalmem() / 2 ** 30, 1)} GiB memory, ${os.type()} ${os.release()}.`,
     `- Node ${process.version}; PostgreSQL ${versions.postgres} and Redis ${versions.redis} on the same machine, reached over loopback (versions read when this file was generated).`,
-    `- sessionkit ${ownVersion} from this repository's sources (run through tsx). Other packages, as installed in node_modules: ${PACKAGES.map((p) => `${p} ${packageVersion(p)}`).join(', ')}.`,
+    `- sessionkit ${ownVersion} compiled from this repository's sources (\`npm run build\`, what the package's \`exports\` load; the benchmark scripts themselves run through tsx, with every module of src/ loaded from dist/ by bench/lib/compiled-hooks.mjs). Other packages, as installed in node_modules: ${PACKAGES.map((p) => `${p} ${packageVersion(p)}`).join(', ')}.`,
     '- The machine is shared with other jobs (test suites running in parallel): every number is noisy. Where a benchmark runs rounds, the tables give the median and the range; read ratios, not absolute values, and treat a difference under ~20 % as noise.',
     '- Each section names the command that produced it and when. Regenerate everything with `npm run bench -- report` (re-runs every benchmark, then writes this file and the charts), or only re-render from `bench/results/*.json` with `npm run bench -- report --from-saved`.',
   ];
@@ -399,7 +399,7 @@ export async function run(args: string[]): Promise<void> {
   for (const name of toRun) {
     if (!available.includes(name)) throw new TypeError(`no benchmark bench/${name}.ts`);
     console.error(`report: running npm run bench -- ${name}`);
-    const child = spawnSync(process.execPath, ['--import', 'tsx', `${benchDir}run.ts`, name], { cwd: root, stdio: 'inherit' });
+    const child = spawnSync(process.execPath, [...process.execArgv, `${benchDir}run.ts`, name], { cwd: root, stdio: 'inherit' });
     if (child.status !== 0) failed.push(name);
   }
 

@@ -1,4 +1,4 @@
-// Run by bench/memory.ts as `node --expose-gc --import tsx bench/lib/memory-child.ts <json>`, one
+// Run by bench/memory.ts as `node --expose-gc <the benchmark's own flags> bench/lib/memory-child.ts <json>`, one
 // store per process so that no other store's garbage is on the heap; prints one JSON line.
 //   { mode: 'bytes', library, sessions, valueBytes }  heap growth per session after a GC
 //   { mode: 'churn', library, total, maxSessions, valueBytes, checkpoints }  heap after a GC at each checkpoint
