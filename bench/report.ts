@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Measurement } from './lib/measure.js';
-import { num, objectsTable, range, table } from './lib/markdown.js';
+import { isSpread, num, objectsTable, range, table } from './lib/markdown.js';
 import type { PruneResult } from './lib/prune-under-load.js';
 import { pgConnection } from './lib/scale-data.js';
 import { barChart, lineChart } from './lib/svg.js';
@@ -132,7 +132,11 @@ function renderGeneric(name: string, saved: Saved): string {
   else if (results.length > 0) {
     parts.push(table(['operation', 'in flight', 'library', 'ops/s', 'p50 ms', 'p99 ms', 'errors'], results.map((r) => [r.operation, String(r.inFlight), r.library, num(r.opsPerSecond), num(r.p50Ms, 2), num(r.p99Ms, 2), String(r.errors)]), ['l', 'r', 'l', 'r', 'r', 'r', 'r']), '');
   }
-  if (Array.isArray(data.targets) && data.targets.length > 0) parts.push('Targets:', '', objectsTable(data.targets as Record<string, unknown>[]), '');
+  if (Array.isArray(data.targets) && data.targets.length > 0) {
+    // A target whose ratio is a spread over rounds is judged by its median.
+    const targets = (data.targets as Record<string, unknown>[]).map((t) => (isSpread(t.ratio) && typeof t.target === 'number' && !('met' in t) ? { ...t, met: t.ratio.median >= t.target } : t));
+    parts.push('Targets:', '', objectsTable(targets), '');
+  }
   const lost = data.lostUpdates as { increments: number; results: { id: string; counts: number[] }[] } | undefined;
   if (lost !== undefined) {
     parts.push(

@@ -21,9 +21,21 @@ export function objectsTable(objects: Record<string, unknown>[]): string {
     if (typeof value === 'boolean') return value ? 'yes' : 'NO';
     if (Array.isArray(value)) return value.map(cell).join(', ');
     if (value === undefined || value === null) return '–';
+    if (isSpread(value)) return `${num(value.median, 2)} (${range(value.min, value.max, 2)})`;
     return typeof value === 'object' ? JSON.stringify(value) : String(value);
   };
   return table(keys, objects.map((o) => keys.map((k) => cell(o[k]))));
+}
+
+/** A median with the range it came from, as benches save ratios over rounds. */
+export interface Spread {
+  min: number;
+  median: number;
+  max: number;
+}
+
+export function isSpread(value: unknown): value is Spread {
+  return typeof value === 'object' && value !== null && ['min', 'median', 'max'].every((k) => typeof (value as Record<string, unknown>)[k] === 'number');
 }
 
 /** `min–max` of a spread. */
