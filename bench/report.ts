@@ -121,6 +121,43 @@ const missing = (file: string, bench: string) => `_No results yet (\`bench/resul
 const isMeasurement = (x: unknown): x is Measurement =>
   typeof x === 'object' && x !== null && typeof (x as Measurement).library === 'string' && typeof (x as Measurement).opsPerSecond === 'number';
 
+/** One subject and load mode of the HTTP benchmark, with each round's measurement. */
+interface HttpCell {
+  framework: string;
+  library: string;
+  operation: string;
+  rounds: Measurement[];
+}
+
+const isHttpCell = (x: unknown): x is HttpCell => typeof x === 'object' && x !== null && Array.isArray((x as HttpCell).rounds) && (x as HttpCell).rounds.length > 0 && (x as HttpCell).rounds.every(isMeasurement);
+
+/** The HTTP benchmark's throughput: req/s of the median round with the range over rounds, and that round's latencies. */
+function httpThroughput(name: string, data: Record<string, unknown>, cells: HttpCell[]): string[] {
+  const options = data.options as { seconds?: number; warmup?: number; rounds?: number; connections?: number; poolMax?: number } | undefined;
+  const medianRound = (cell: HttpCell) => [...cell.rounds].sort((a, b) => a.opsPerSecond - b.opsPerSecond)[Math.floor(cell.rounds.length / 2)] as Measurement;
+  const rows = cells.map((cell) => {
+    const mid = medianRound(cell);
+    const all = cell.rounds.map((r) => r.opsPerSecond);
+    return [cell.framework, cell.library, cell.operation, `${num(mid.opsPerSecond)} (${range(Math.min(...all), Math.max(...all))})`, num(mid.p50Ms, 2), num(mid.p99Ms, 2), String(cell.rounds.reduce((sum, r) => sum + r.errors, 0))];
+  });
+  const operations = [...new Set(cells.map((c) => c.operation))];
+  const subjects = [...new Set(cells.map((c) => `${c.framework}: ${c.library}`))];
+  const path = writeChart(`${name}-throughput`, barChart({
+    title: `${name}: requests/s of the counter app`,
+    yLabel: 'requests per second',
+    groups: operations,
+    series: subjects.map((subject) => ({ name: subject, values: operations.map((op) => { const cell = cells.find((c) => `${c.framework}: ${c.library}` === subject && c.operation === op); return cell === undefined ? NaN : medianRound(cell).opsPerSecond; }) })),
+  }));
+  return [
+    options === undefined ? '' : `${options.connections} connections, ${options.seconds} s per round after ${options.warmup} s of warm-up, median of ${options.rounds} rounds (range in brackets); pg Pool max ${options.poolMax} per server.`,
+    '',
+    table(['framework', 'library', 'load', 'req/s', 'p50 ms', 'p99 ms', 'errors'], rows, ['l', 'l', 'l', 'r', 'r', 'r', 'r']),
+    '',
+    image(`${name} requests/s`, path),
+    '',
+  ];
+}
+
 /** postgres, redis, http and any other bench written with bench/lib/report.ts: its own table, its targets, a chart of ops/s. */
 function renderGeneric(name: string, saved: Saved): string {
   const { data } = saved;
@@ -132,6 +169,8 @@ function renderGeneric(name: string, saved: Saved): string {
   else if (results.length > 0) {
     parts.push(table(['operation', 'in flight', 'library', 'ops/s', 'p50 ms', 'p99 ms', 'errors'], results.map((r) => [r.operation, String(r.inFlight), r.library, num(r.opsPerSecond), num(r.p50Ms, 2), num(r.p99Ms, 2), String(r.errors)]), ['l', 'r', 'l', 'r', 'r', 'r', 'r']), '');
   }
+  const httpCells = Array.isArray(data.throughput) ? (data.throughput as unknown[]).filter(isHttpCell) : [];
+  if (httpCells.length > 0) parts.push(...httpThroughput(name, data, httpCells));
   if (Array.isArray(data.targets) && data.targets.length > 0) {
     // A target whose ratio is a spread over rounds is judged by its median.
     const targets = (data.targets as Record<string, unknown>[]).map((t) => (isSpread(t.ratio) && typeof t.target === 'number' && !('met' in t) ? { ...t, met: t.ratio.median >= t.target } : t));
@@ -159,7 +198,7 @@ function renderGeneric(name: string, saved: Saved): string {
     }));
     parts.push(image(`${name} ops/s at ${inFlight} in flight`, path), '');
   }
-  if (tables.length === 0 && results.length === 0) parts.push('```json', JSON.stringify(data, null, 2).slice(0, 4000), '```', '');
+  if (tables.length === 0 && results.length === 0 && httpCells.length === 0) parts.push('```json', JSON.stringify(data, null, 2).slice(0, 4000), '```', '');
   return parts.join('\n');
 }
 
