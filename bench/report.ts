@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Measurement } from './lib/measure.js';
-import { isSpread, num, objectsTable, range, table } from './lib/markdown.js';
+import { isSpread, num, objectsTable, range, spreadCell, table, type Spread } from './lib/markdown.js';
 import type { PruneResult } from './lib/prune-under-load.js';
 import { pgConnection } from './lib/scale-data.js';
 import { barChart, lineChart } from './lib/svg.js';
@@ -202,11 +202,6 @@ function renderGeneric(name: string, saved: Saved): string {
   return parts.join('\n');
 }
 
-interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
 interface SizeResult {
   store: string;
   sessions: number;
@@ -235,7 +230,6 @@ function summarizeCells(cells: Measurement[]): SizeResult['summary'] {
 }
 
 const power = (n: number) => (Number.isInteger(Math.log10(n)) ? `10^${Math.log10(n)}` : num(n));
-const spreadCell = (s: Spread, digits: number) => `${num(s.median, digits)} (${range(s.min, s.max, digits)})`;
 
 function renderScale(saved: Saved): string {
   const data = saved.data as Saved['data'] & { results: SizeResult[]; server: string; redis?: string; autovacuum: string; inFlight: number; rounds: number; durationMs: number; poolMax: number; valueBytes: number; target?: { from: number; to: number; ratio: number; limit: number; met: boolean } };

@@ -21,16 +21,16 @@ export function objectsTable(objects: Record<string, unknown>[]): string {
     if (typeof value === 'boolean') return value ? 'yes' : 'NO';
     if (Array.isArray(value)) return value.map(cell).join(', ');
     if (value === undefined || value === null) return '–';
-    if (isSpread(value)) return `${num(value.median, 2)} (${range(value.min, value.max, 2)})`;
+    if (isSpread(value)) return spreadCell(value, 2);
     return typeof value === 'object' ? JSON.stringify(value) : String(value);
   };
   return table(keys, objects.map((o) => keys.map((k) => cell(o[k]))));
 }
 
-/** A median with the range it came from, as benches save ratios over rounds. */
+/** A median with the range it came from (values over rounds). */
 export interface Spread {
-  min: number;
   median: number;
+  min: number;
   max: number;
 }
 
@@ -40,3 +40,6 @@ export function isSpread(value: unknown): value is Spread {
 
 /** `min–max` of a spread. */
 export const range = (min: number, max: number, digits = 0) => `${num(min, digits)}–${num(max, digits)}`;
+
+/** A spread as a table cell: `median (min–max)`. */
+export const spreadCell = (s: Spread, digits: number) => `${num(s.median, digits)} (${range(s.min, s.max, digits)})`;
