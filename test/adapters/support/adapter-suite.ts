@@ -13,6 +13,18 @@ export function sidOf(reply: TestReply, cookieName = 'sid'): string | undefined 
 
 export const withKey = (key: string, cookieName = 'sid') => ({ cookie: `${cookieName}=${key}` });
 
+/** Registers, in the calling `describe`, an `afterEach` that closes every app and backend handed to the returned function. */
+function closeAfterEach(): (client: TestClient, backend: Backend) => void {
+  const open: Array<{ client: TestClient; backend: Backend }> = [];
+  afterEach(async () => {
+    for (const { client, backend } of open.splice(0)) {
+      await client.close();
+      await backend.close();
+    }
+  });
+  return (client, backend) => void open.push({ client, backend });
+}
+
 /** Bytes of a UTF-8 string as the latin1 string node's and fetch's header APIs accept. */
 const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
 
@@ -23,17 +35,11 @@ const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
  */
 export function describeConcurrency(name: string, factory: AppFactory, backendFactory: () => Promise<CompareAndSetBackend>): void {
   describe(`${name}: concurrency`, () => {
-    const open: Array<{ client: TestClient; backend: Backend }> = [];
-    afterEach(async () => {
-      for (const { client, backend } of open.splice(0)) {
-        await client.close();
-        await backend.close();
-      }
-    });
+    const keepOpen = closeAfterEach();
     const start = async () => {
       const backend = await backendFactory();
       const client = await factory(backend, {});
-      open.push({ client, backend });
+      keepOpen(client, backend);
       return client;
     };
 
@@ -65,17 +71,11 @@ export function describeConcurrency(name: string, factory: AppFactory, backendFa
  */
 export function describeOwners(name: string, factory: AppFactory, backendFactory: () => Promise<OwnerIndexBackend & CompareAndSetBackend>): void {
   describe(`${name}: sessions by owner`, () => {
-    const open: Array<{ client: TestClient; backend: Backend }> = [];
-    afterEach(async () => {
-      for (const { client, backend } of open.splice(0)) {
-        await client.close();
-        await backend.close();
-      }
-    });
+    const keepOpen = closeAfterEach();
     const start = async () => {
       const backend = await backendFactory();
       const client = await factory(backend, { owners: true });
-      open.push({ client, backend });
+      keepOpen(client, backend);
       return client;
     };
     const owner = () => `user-${generateKey().slice(0, 12)}`;
@@ -128,18 +128,12 @@ export function describeOwners(name: string, factory: AppFactory, backendFactory
 /** Every behaviour of issue 3 an adapter must show, against the real framework, on MemoryBackend. */
 export function describeAdapter(name: string, factory: AppFactory): void {
   describe(`${name} adapter`, () => {
-    const open: Array<{ client: TestClient; backend: Backend }> = [];
-    afterEach(async () => {
-      for (const { client, backend } of open.splice(0)) {
-        await client.close();
-        await backend.close();
-      }
-    });
+    const keepOpen = closeAfterEach();
     const start = async (options: SessionOptions = {}, clock?: TestClock) => {
       const memory = new MemoryBackend(clock ? { nowMs: clock.monotonicMs } : {});
       const backend = new InstrumentedOwnerBackend(memory);
       const client = await factory(backend, { ...(clock ? { nowMs: clock.nowMs } : {}), ...options });
-      open.push({ client, backend });
+      keepOpen(client, backend);
       return { client, backend, memory };
     };
     const readData = async (client: TestClient, key: string) => JSON.parse((await client.get('/read', withKey(key))).body) as unknown;
