@@ -109,8 +109,9 @@ export type OpCode = (typeof OP)[keyof typeof OP];
  * server's time in milliseconds, then one slot per operation; a Redis error
  * of one operation (caught with pcall) is returned in its own slot as an error
  * reply, so the other operations of the batch keep their results. The script
- * reads the clock once: Redis freezes it while a script runs, so the expiry
- * stored in front of a value and the key's TTL name the same instant.
+ * reads the clock once and sets every TTL with PXAT to the very instant it
+ * stores in front of the value: EX would read the clock again (Redis 7.0 does
+ * not freeze it inside a script), and the two could differ by a millisecond.
  *
  * Owner operations ('a', 'e', 'l', 'r') work on an owner's sorted set, whose
  * key is KEYS[i] like any other: a batch only ever holds keys of one slot.
@@ -151,14 +152,14 @@ local function write(key, current, value, expiry, refresh, xx)
     end
     body = '@' .. tag .. '@' .. covered .. value
   end
-  if xx then return redis.pcall('SET', key, stamp(expiry) .. body, 'XX', 'EX', expiry) end
-  return redis.pcall('SET', key, stamp(expiry) .. body, 'EX', expiry)
+  if xx then return redis.pcall('SET', key, stamp(expiry) .. body, 'XX', 'PXAT', stamp(expiry)) end
+  return redis.pcall('SET', key, stamp(expiry) .. body, 'PXAT', stamp(expiry))
 end
 -- One SET for a session without owner: SET XX GET writes and hands back the old string. An owned
 -- one is then rewritten with its owner head, or, when past its cover, put back as it was (the script
 -- is atomic: nobody sees the step in between).
 local function set(key, value, expiry, refresh)
-  local old = redis.pcall('SET', key, stamp(expiry) .. value, 'XX', 'EX', expiry, 'GET')
+  local old = redis.pcall('SET', key, stamp(expiry) .. value, 'XX', 'PXAT', stamp(expiry), 'GET')
   if failed(old) or not old then return old end
   if not owner_of(old) then return 'OK' end
   local r = write(key, old, value, expiry, refresh, true)
@@ -192,7 +193,7 @@ for i = 1, #KEYS do
   if op == 103 then -- g: get
     r = redis.pcall('GET', key)
   elseif op == 110 then -- n: generate
-    r = redis.pcall('SET', key, stamp(ARGV[a + 1]) .. ARGV[a], 'EX', ARGV[a + 1])
+    r = redis.pcall('SET', key, stamp(ARGV[a + 1]) .. ARGV[a], 'PXAT', stamp(ARGV[a + 1]))
     a = a + 2
   elseif op == 115 or op == 83 then -- s / S: set, only an existing key
     r = set(key, ARGV[a], ARGV[a + 1], op == 83)
@@ -204,7 +205,7 @@ for i = 1, #KEYS do
     a = a + 3
   elseif op == 111 then -- o: generate with an owner
     local value, expiry = ARGV[a], ARGV[a + 1]
-    r = redis.pcall('SET', key, stamp(expiry) .. '@' .. ARGV[a + 2] .. '@' .. stamp(2 * tonumber(expiry)) .. value, 'EX', expiry)
+    r = redis.pcall('SET', key, stamp(expiry) .. '@' .. ARGV[a + 2] .. '@' .. stamp(2 * tonumber(expiry)) .. value, 'PXAT', stamp(expiry))
     a = a + 3
   elseif op == 112 then -- p: peek
     r = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
