@@ -12,7 +12,7 @@ import { BackendError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toBackendError, withTimeout } from './failures.js';
-import { purgeInBatches, Pruner } from './pruner.js';
+import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
 import { ensureSchemaOn } from './schema.js';
 import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, statementsFor, type Statements } from './statements.js';
@@ -40,6 +40,13 @@ export interface PostgresBackendOptions extends BackendOptions, OwnerIndexOption
 export interface PurgeOptions {
   /** Most rows one DELETE statement removes; default the backend's `pruneBatchSize`. */
   batchSize?: number;
+  /**
+   * Milliseconds one statement should take, default 25: batches start at 100
+   * rows, double while statements take under half this, and shrink in
+   * proportion when one takes longer, so that no statement holds its row
+   * locks for long on a busy or slow server.
+   */
+  statementTargetMs?: number;
   /** Called after each batch with the number of rows deleted so far (for progress reports). */
   onBatch?: (deletedSoFar: number) => void;
 }
@@ -175,15 +182,17 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   }
 
   /**
-   * Deletes every expired row, at most `batchSize` per statement so that no
-   * statement holds locks for long; rows a request is updating are skipped
-   * until the next purge. Resolves to the number of rows deleted.
+   * Deletes every expired row in batches of at most `batchSize`, sized to take
+   * about `statementTargetMs` each so that no statement holds locks for long;
+   * rows a request is updating are skipped until the next purge. Resolves to
+   * the number of rows deleted.
    */
   async purgeExpired(options: PurgeOptions = {}): Promise<number> {
-    const { batchSize = this.pruneBatchSize, onBatch } = options;
+    const { batchSize = this.pruneBatchSize, statementTargetMs = PURGE_STATEMENT_TARGET_MS, onBatch } = options;
     assertWholeNumberOption(batchSize, 'batchSize', 1);
+    assertWholeNumberOption(statementTargetMs, 'statementTargetMs', 1);
     this.#assertOpen('purgeExpired');
-    return purgeInBatches(this.#db, this.#statements, { batchSize, timeoutMs: this.timeoutMs, onBatch });
+    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch });
   }
 
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */

@@ -4,7 +4,10 @@ import type { HeldConnection, Queryable } from './queryable.js';
 import type { Statements } from './statements.js';
 
 export interface PurgeBatchesOptions {
+  /** Most rows one statement deletes. */
   batchSize: number;
+  /** Wall time one statement should take: batches grow towards `batchSize` while statements are quicker, and shrink when slower. */
+  statementTargetMs: number;
   timeoutMs: number;
   /** Hears the running total after each batch. */
   onBatch?: ((deletedSoFar: number) => void) | undefined;
@@ -12,24 +15,51 @@ export interface PurgeBatchesOptions {
   yieldBetweenBatches?: boolean;
 }
 
-/** Deletes expired rows in batches of at most `batchSize`, oldest first; resolves to the number deleted. */
+/** The first batch is small: how long a statement takes on this table is not known yet. */
+export const FIRST_PURGE_BATCH_ROWS = 100;
+/** Batches never shrink below this (or `batchSize` when smaller), so a slow server still sees progress. */
+export const SMALLEST_PURGE_BATCH_ROWS = 10;
+/** Default of `statementTargetMs`: well under the 100 ms a request could wait on a purge's locks. */
+export const PURGE_STATEMENT_TARGET_MS = 25;
+
+/**
+ * The next batch size after a statement that took `tookMs`: doubled (up to
+ * `batchSize`) when under half the target, cut in proportion when over it.
+ */
+function nextBatchRows(rows: number, tookMs: number, options: PurgeBatchesOptions): number {
+  if (tookMs > options.statementTargetMs) {
+    const shrunk = Math.max(SMALLEST_PURGE_BATCH_ROWS, Math.floor((rows * options.statementTargetMs) / tookMs));
+    return Math.min(options.batchSize, shrunk);
+  }
+  if (tookMs < options.statementTargetMs / 2) return Math.min(options.batchSize, rows * 2);
+  return rows;
+}
+
+/**
+ * Deletes expired rows oldest first, in batches sized so that each statement
+ * takes about `statementTargetMs` (never more than `batchSize` rows); resolves
+ * to the number deleted.
+ */
 export async function purgeInBatches(db: Queryable, statements: Statements, options: PurgeBatchesOptions): Promise<number> {
-  const { batchSize, timeoutMs, onBatch, yieldBetweenBatches = false } = options;
+  const { timeoutMs, onBatch, yieldBetweenBatches = false } = options;
   let total = 0;
   let from = '-infinity';
+  let rows = Math.min(options.batchSize, FIRST_PURGE_BATCH_ROWS);
   for (;;) {
     const started = performance.now();
-    const [row] = await withTimeout(db.query<{ count: number; last: string | null }>(statements.purgeBatch, [batchSize, from]), timeoutMs, 'purge').catch(
+    const [row] = await withTimeout(db.query<{ count: number; last: string | null }>(statements.purgeBatch, [rows, from]), timeoutMs, 'purge').catch(
       (error: unknown) => {
         throw toBackendError(error, 'purge');
       },
     );
+    const tookMs = performance.now() - started;
     const deleted = row?.count ?? 0;
     total += deleted;
     onBatch?.(total);
-    if (deleted < batchSize || row?.last == null) return total;
+    if (deleted < rows || row?.last == null) return total;
     from = row.last;
-    if (yieldBetweenBatches) await new Promise((resolve) => setTimeout(resolve, performance.now() - started));
+    rows = nextBatchRows(rows, tookMs, options);
+    if (yieldBetweenBatches) await new Promise((resolve) => setTimeout(resolve, tookMs));
   }
 }
 
@@ -90,7 +120,7 @@ export class Pruner {
       const leader = this.#leader ?? (await this.#tryToLead());
       if (leader === undefined || this.#stopped) return;
       const started = performance.now();
-      const deletedCount = await purgeInBatches(leader, this.#statements, { batchSize, timeoutMs, yieldBetweenBatches: true });
+      const deletedCount = await purgeInBatches(leader, this.#statements, { batchSize, statementTargetMs: PURGE_STATEMENT_TARGET_MS, timeoutMs, yieldBetweenBatches: true });
       emitEvent(onEvent, { type: 'pruned', store, deletedCount, durationMs: performance.now() - started });
     } catch (error) {
       emitEvent(onEvent, { type: 'error', store, during: 'prune', error: toBackendError(error, 'prune') });

@@ -17,28 +17,58 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
     pool.query(`INSERT INTO "${table}" SELECT md5(random()::text || i) || 'abcdefgh', now() - interval '1 minute', 'old' FROM generate_series(1, $1::int) AS i`, [count]);
   const countRows = async (table: string) => (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0]!.n;
 
-  it('purgeExpired deletes every expired row, never more than batchSize per statement, and keeps live ones', async () => {
+  /** A statement-level trigger records how many rows each DELETE statement removed (and can make each one take `sleepSeconds` longer). */
+  const logDeleteStatements = async (table: string, sleepSeconds = 0) => {
+    await pool.query(`CREATE TABLE "${table}_log" (at timestamptz DEFAULT clock_timestamp(), deleted int)`);
+    await pool.query(`CREATE FUNCTION "${table}_count"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_sleep(${sleepSeconds}); INSERT INTO "${table}_log" (deleted) SELECT count(*) FROM old_rows; RETURN NULL; END $$`);
+    await pool.query(`CREATE TRIGGER log_deletes AFTER DELETE ON "${table}" REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION "${table}_count"()`);
+    return async () => (await pool.query<{ deleted: number }>(`SELECT deleted FROM "${table}_log" ORDER BY at`)).rows.map((row) => row.deleted);
+  };
+  const dropLogged = (table: string) => pool.query(`DROP TABLE "${table}"; DROP TABLE "${table}_log"; DROP FUNCTION "${table}_count"()`);
+
+  it('purgeExpired deletes every expired row, batches growing from 100 to at most batchSize while statements are quick, and keeps live ones', async () => {
     const table = `${prefix}batches`;
     const backend = new PostgresBackend(pool, { table });
     await backend.ensureSchema();
-    // A statement-level trigger records how many rows each DELETE statement removed.
-    await pool.query(`CREATE TABLE "${table}_log" (deleted int)`);
-    await pool.query(`CREATE FUNCTION "${table}_count"() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN INSERT INTO "${table}_log" SELECT count(*) FROM old_rows; RETURN NULL; END $$`);
-    await pool.query(`CREATE TRIGGER log_deletes AFTER DELETE ON "${table}" REFERENCING OLD TABLE AS old_rows
-      FOR EACH STATEMENT EXECUTE FUNCTION "${table}_count"()`);
-    await insertExpired(table, 2500);
+    const deletedPerStatement = await logDeleteStatements(table);
+    await insertExpired(table, 3000);
     const live = await Promise.all(Array.from({ length: 20 }, (_, i) => backend.generate({ value: `live ${i}` })));
 
     const progress: number[] = [];
-    expect(await backend.purgeExpired({ batchSize: 1000, onBatch: (deletedSoFar) => progress.push(deletedSoFar) })).toBe(2500);
-    expect(progress).toEqual([1000, 2000, 2500]);
-    const { rows } = await pool.query<{ deleted: number }>(`SELECT deleted FROM "${table}_log"`);
-    expect(rows.map((row) => row.deleted).sort((a, b) => b - a)).toEqual([1000, 1000, 500]);
+    // A target no statement can miss: every batch doubles, up to batchSize.
+    expect(await backend.purgeExpired({ batchSize: 1000, statementTargetMs: 1_000_000, onBatch: (deletedSoFar) => progress.push(deletedSoFar) })).toBe(3000);
+    expect(progress).toEqual([100, 300, 700, 1500, 2500, 3000]);
+    expect(await deletedPerStatement()).toEqual([100, 200, 400, 800, 1000, 500]);
     expect(await countRows(table)).toBe(20);
     for (const key of live) expect((await backend.get(key)).ok).toBe(true);
     expect(await backend.purgeExpired()).toBe(0);
-    await pool.query(`DROP TABLE "${table}"; DROP FUNCTION "${table}_count"()`);
+    await dropLogged(table);
+  });
+
+  it('purgeExpired shrinks its batches when statements take longer than statementTargetMs, down to 10 rows', async () => {
+    const table = `${prefix}slow`;
+    const backend = new PostgresBackend(pool, { table });
+    await backend.ensureSchema();
+    // Every DELETE statement takes at least 10 ms: ten times the target, so the next batch is at most a tenth of the last.
+    const deletedPerStatement = await logDeleteStatements(table, 0.01);
+    await insertExpired(table, 155);
+    expect(await backend.purgeExpired({ batchSize: 1000, statementTargetMs: 1 })).toBe(155);
+    expect(await deletedPerStatement()).toEqual([100, 10, 10, 10, 10, 10, 5]);
+    expect(await countRows(table)).toBe(0);
+    // Nor does a shrunk batch ever exceed a batchSize under that floor.
+    await insertExpired(table, 12);
+    expect(await backend.purgeExpired({ batchSize: 4, statementTargetMs: 1 })).toBe(12);
+    expect((await deletedPerStatement()).slice(7)).toEqual([4, 4, 4, 0]);
+    await dropLogged(table);
+  });
+
+  it('purgeExpired rejects a batchSize or statementTargetMs that is not a whole number >= 1 with a TypeError', async () => {
+    const backend = new PostgresBackend(pool, { table: `${prefix}options` });
+    for (const options of [{ batchSize: 0 }, { batchSize: 1.5 }, { statementTargetMs: 0 }, { statementTargetMs: Number.NaN }]) {
+      await expect(backend.purgeExpired(options)).rejects.toThrow(TypeError);
+    }
   });
 
   it('purgeExpired works on PGlite as well', async () => {
