@@ -64,6 +64,27 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
     await dropLogged(table);
   });
 
+  it('a purge batch commits without waiting for its WAL flush, and the connection keeps its own synchronous_commit', async () => {
+    const table = `${prefix}async`;
+    const client = await pool.connect();
+    try {
+      const backend = new PostgresBackend(client, { table });
+      await backend.ensureSchema();
+      // What the purge statement's transaction sees when it ends (a statement-level trigger runs last).
+      await client.query(`CREATE TABLE "${table}_seen" (setting text)`);
+      await client.query(`CREATE FUNCTION "${table}_seen"() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO "${table}_seen" VALUES (current_setting('synchronous_commit')); RETURN NULL; END $$`);
+      await client.query(`CREATE TRIGGER seen AFTER DELETE ON "${table}" FOR EACH STATEMENT EXECUTE FUNCTION "${table}_seen"()`);
+      await insertExpired(table, 5);
+      expect(await backend.purgeExpired()).toBe(5);
+      expect((await client.query<{ setting: string }>(`SELECT setting FROM "${table}_seen"`)).rows).toEqual([{ setting: 'off' }]);
+      expect((await client.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit).toBe('on');
+      await client.query(`DROP TABLE "${table}"; DROP TABLE "${table}_seen"; DROP FUNCTION "${table}_seen"()`);
+    } finally {
+      client.release();
+    }
+  });
+
   it('purgeExpired rejects a batchSize or statementTargetMs that is not a whole number >= 1 with a TypeError', async () => {
     const backend = new PostgresBackend(pool, { table: `${prefix}options` });
     for (const options of [{ batchSize: 0 }, { batchSize: 1.5 }, { statementTargetMs: 0 }, { statementTargetMs: Number.NaN }]) {
