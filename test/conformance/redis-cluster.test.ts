@@ -4,6 +4,7 @@ import { RedisBackend } from '../../src/backends/redis/index.js';
 import { isBackendError } from '../../src/index.js';
 import { digestKey } from '../../src/core/keys.js';
 import { slotOfTag } from '../../src/backends/redis/slot.js';
+import { watchEventLoopLag } from '../support/elapsed.js';
 import { RedisTestCluster, type ClusterNodeInfo } from '../support/redis-cluster.js';
 import { redisServerSkipReason } from '../support/redis-env.js';
 import { rawCommand } from '../support/redis-server.js';
@@ -54,7 +55,9 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
     if (cluster === undefined) throw new Error('cluster did not start');
     const timeoutMs = 1500;
     const backend = new RedisBackend(client, { prefix: 'failover:', timeoutMs });
-    const keys = await Promise.all(Array.from({ length: 600 }, (_, i) => backend.generate({ value: `v${i}` })));
+    // Setup and the checks after recovery go through the default timeout: they are about answers, not speed.
+    const patient = new RedisBackend(client, { prefix: 'failover:' });
+    const keys = await Promise.all(Array.from({ length: 600 }, (_, i) => patient.generate({ value: `v${i}` })));
     const valueOf = new Map(keys.map((key, i) => [key, `v${i}`]));
     const slotOf = (key: string) => slotOfTag(digestKey(key));
 
@@ -73,7 +76,7 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
     // with asynchronous replication each may be lost; the session then keeps its previous value.
     const lateKeys = onVictim.slice(0, 40);
     const busyKeys = onVictim.slice(40);
-    await Promise.all(lateKeys.map((key) => backend.set(key, 'late')));
+    await Promise.all(lateKeys.map((key) => patient.set(key, 'late')));
     const killedAt = performance.now();
     await cluster.server(victim.port).stop('SIGKILL');
     let promoted = false;
@@ -110,14 +113,16 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
         await sleep(5);
       }
     };
+    const lag = watchEventLoopLag();
     await Promise.all(Array.from({ length: 8 }, (_, w) => worker(w)));
     const promotionMs = await promotion;
-    expect(slowest).toBeLessThan(timeoutMs + 500);
+    // A stall of this event loop delays the timer that bounds an operation by as much.
+    expect(slowest).toBeLessThan(timeoutMs + 500 + lag());
 
     // The replica is now a master; ioredis learns the new slot map on its own (MOVED or a refresh).
     const deadline = performance.now() + 10_000;
     for (;;) {
-      const probes = await Promise.allSettled(busyKeys.slice(0, 20).map((key) => backend.get(key)));
+      const probes = await Promise.allSettled(busyKeys.slice(0, 20).map((key) => patient.get(key)));
       if (probes.every((p) => p.status === 'fulfilled')) break;
       if (performance.now() > deadline) throw new Error('operations on the failed master slots never recovered');
       await sleep(100);
@@ -125,18 +130,19 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
     const recoveredMs = performance.now() - killedAt;
 
     // After the failover every operation succeeds, and every session written before the kill is there.
-    const results = await Promise.all(keys.map((key) => backend.get(key)));
+    const results = await Promise.all(keys.map((key) => patient.get(key)));
     let lateKept = 0;
     results.forEach((result, i) => {
       const key = keys[i] as string;
       if (lateKeys.includes(key) && result.ok && result.value === 'late') lateKept++;
       else expect(result).toMatchObject({ ok: true, value: valueOf.get(key) });
     });
-    await Promise.all(keys.map((key) => backend.set(key, `${valueOf.get(key)}!`)));
-    expect(await Promise.all(keys.map((key) => backend.get(key)))).toEqual(keys.map((key) => expect.objectContaining({ ok: true, value: `${valueOf.get(key)}!` })));
-    const fresh = await Promise.all(Array.from({ length: 100 }, () => backend.generate()));
-    await Promise.all(fresh.map((key) => backend.clear(key)));
+    await Promise.all(keys.map((key) => patient.set(key, `${valueOf.get(key)}!`)));
+    expect(await Promise.all(keys.map((key) => patient.get(key)))).toEqual(keys.map((key) => expect.objectContaining({ ok: true, value: `${valueOf.get(key)}!` })));
+    const fresh = await Promise.all(Array.from({ length: 100 }, () => patient.generate()));
+    await Promise.all(fresh.map((key) => patient.clear(key)));
     await backend.close();
+    await patient.close();
 
     console.log(
       `[redis-cluster failover] killed master :${victim.port} (${onVictim.length}/${keys.length} sessions); cluster ok after ${Math.round(promotionMs)} ms; ` +

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { OWNER_SET_MARGIN_MS } from '../../../src/backends/redis/script.js';
 import { digestKey } from '../../../src/index.js';
+import { stopwatch } from '../../support/elapsed.js';
 import { keysWithPrefix, redisSkipReason, serverNowMs, useTestRedis } from '../../support/redis-env.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -18,8 +19,10 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
   it('an owned session: a sorted set per owner (tags scored by server time) and the owner tag in the session string; no owner id in Redis', async () => {
     const p = prefix('owner-layout');
     const backend = new RedisBackend(redis.client, { prefix: p });
+    const elapsed = stopwatch();
     const before = await serverNowMs(redis.client);
     const owned = await backend.generate({ owner: 'ada@example.com', value: 'v = 1', expiry: 100 });
+    const after = await serverNowMs(redis.client);
     const anonymous = await backend.generate({ value: 'w', expiry: 100 });
     const setKey = backend.ownerSetKey('ada@example.com');
     expect(setKey).toBe(`${p}owner:{${digestKey('ada@example.com')}}`);
@@ -28,14 +31,15 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
     const [member, score] = await redis.client.zrange(setKey, '0', '-1', 'WITHSCORES');
     expect(member).toBe(digestKey(owned));
     expect(Number(score)).toBeGreaterThanOrEqual(before);
-    expect(Number(score)).toBeLessThan(before + 2000);
+    expect(Number(score)).toBeLessThanOrEqual(after);
 
     const head = await headOf(backend, owned);
     expect(head).toMatchObject({ tag: digestKey('ada@example.com'), rest: '=v = 1' });
     // Covered for twice the expiry; the owner set lives that long plus a margin.
     expect(head.coveredMs! - head.expiresAtMs).toBeGreaterThanOrEqual(99_000);
     expect(head.coveredMs! - head.expiresAtMs).toBeLessThanOrEqual(100_000);
-    expect(await redis.client.pttl(setKey)).toBeGreaterThan(200_000 + OWNER_SET_MARGIN_MS - 2000);
+    // The owner set's TTL started no earlier than the stopwatch and runs down with it (100 ms for the two clocks).
+    expect(await redis.client.pttl(setKey)).toBeGreaterThan(200_000 + OWNER_SET_MARGIN_MS - elapsed() * 1000 - 100);
     // A session without owner keeps the format it always had.
     expect(await headOf(backend, anonymous)).toMatchObject({ tag: undefined, rest: '=w' });
 
@@ -50,11 +54,11 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
   it('set and compare-and-set keep the owner; a renewal past the cover extends the owner set first, so it always outlives its sessions', async () => {
     const backend = new RedisBackend(redis.client, { prefix: prefix('owner-renew') });
     const setKey = backend.ownerSetKey('ada');
-    const key = await backend.generate({ owner: 'ada', value: '0', expiry: 10 });
+    const key = await backend.generate({ owner: 'ada', value: '0', expiry: 100 });
     const first = await headOf(backend, key);
 
-    // Within the cover: one write, the cover unchanged.
-    await backend.set(key, '1', { expiry: 15 });
+    // Within the cover (200 s from the generate): one write, the cover unchanged.
+    await backend.set(key, '1', { expiry: 150 });
     expect(await headOf(backend, key)).toMatchObject({ tag: digestKey('ada'), coveredMs: first.coveredMs, rest: '=1' });
     expect(await backend.compareAndSet(key, '1', '2', { expiry: 5 })).toBe('ok');
     expect(await headOf(backend, key)).toMatchObject({ tag: digestKey('ada'), coveredMs: first.coveredMs, rest: '=2' });

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { BackendError, digestKey, generateKey } from '../../../src/index.js';
+import { stopwatch } from '../../support/elapsed.js';
 import { keysWithPrefix, redisSkipReason, serverNowMs, useTestRedis } from '../../support/redis-env.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -11,19 +12,21 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
   it('stores one string per session under prefix{sha-256 digest}: its expiry instant, then nothing (not set) or "=" + value; the TTL ends at that instant', async () => {
     const p = prefix('layout');
     const backend = new RedisBackend(redis.client, { prefix: p });
+    const beforeMs = await serverNowMs(redis.client);
     const unset = await backend.generate({ expiry: 100 });
     const set = await backend.generate({ value: 'secret = value', expiry: 200 });
+    const afterMs = await serverNowMs(redis.client);
     const stored = await keysWithPrefix(redis.client, p);
     expect(stored.sort()).toEqual([`${p}{${digestKey(unset)}}`, `${p}{${digestKey(set)}}`].sort());
     expect(stored.some((k) => k.includes(unset) || k.includes(set))).toBe(false);
     expect(backend.redisKey(set)).toBe(`${p}{${digestKey(set)}}`);
-    const nowMs = await serverNowMs(redis.client);
     for (const [key, expiry, rest] of [[unset, 100, ''], [set, 200, '=secret = value']] as const) {
       const raw = (await redis.client.get(backend.redisKey(key))) as string;
       const match = /^(\d+)(.*)$/s.exec(raw);
       expect(match?.[2]).toBe(rest);
       const expiresAtMs = Number(match?.[1]);
-      expect(Math.abs(expiresAtMs - (nowMs + expiry * 1000))).toBeLessThan(2000);
+      expect(expiresAtMs).toBeGreaterThanOrEqual(beforeMs + expiry * 1000);
+      expect(expiresAtMs).toBeLessThanOrEqual(afterMs + expiry * 1000);
       // The instant in the value is the key's own expiry (PEXPIRETIME, Redis 7).
       expect(await redis.client.call('PEXPIRETIME', backend.redisKey(key))).toBe(expiresAtMs);
     }
@@ -42,13 +45,20 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
   it('the period is the whole seconds, rounded, from the server clock to the stored expiry, never negative', async () => {
     const backend = new RedisBackend(redis.client, { prefix: prefix('period') });
     const key = await backend.generate({ value: 'v', expiry: 1000 });
-    const rewrite = async (msFromNow: number) => redis.client.set(backend.redisKey(key), `${(await serverNowMs(redis.client)) + msFromNow}=v`, 'KEEPTTL');
-    await rewrite(41_700);
-    expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 42 });
-    await rewrite(41_300);
-    expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 41 });
-    await rewrite(-5000);
-    expect(await backend.get(key)).toEqual({ ok: true, value: 'v', period: 0 });
+    // Stores an expiry msFromNow ahead of the server clock and reads the period;
+    // between the two the clock moves on by at most the stopwatch's reading.
+    const periodAt = async (msFromNow: number) => {
+      const elapsed = stopwatch();
+      await redis.client.set(backend.redisKey(key), `${(await serverNowMs(redis.client)) + msFromNow}=v`, 'KEEPTTL');
+      const read = await backend.get(key);
+      expect(read).toMatchObject({ ok: true, value: 'v' });
+      return { period: read.ok ? read.period : NaN, earliest: Math.max(0, Math.round((msFromNow - elapsed() * 1000) / 1000)) };
+    };
+    for (const [msFromNow, rounded] of [[41_700, 42], [41_300, 41], [-5000, 0]] as const) {
+      const { period, earliest } = await periodAt(msFromNow);
+      expect(period).toBeLessThanOrEqual(rounded);
+      expect(period).toBeGreaterThanOrEqual(earliest);
+    }
     await backend.clear(key);
     await backend.close();
   });

@@ -1,0 +1,45 @@
+// A loaded CI machine can stall a test for seconds between any two awaits.
+// Bounds on periods and durations follow a stopwatch instead of assuming that
+// the steps of a test are under a second apart.
+import { expect } from 'vitest';
+
+/** Starts a stopwatch; the returned function gives the seconds since. */
+export function stopwatch(): () => number {
+  const startedMs = performance.now();
+  return () => (performance.now() - startedMs) / 1000;
+}
+
+/**
+ * Checks a whole-second period reported for an expiry of `givenSeconds` set
+ * while the stopwatch ran: an integer, never more than given, and less by no
+ * more than the time that has passed (rounded up). When the steps are under a
+ * second apart this is as strict as expecting `givenSeconds` itself.
+ */
+export function expectPeriodWithin(period: number, givenSeconds: number, elapsedSeconds: () => number): void {
+  const slackSeconds = Math.ceil(elapsedSeconds() + 0.01);
+  expect(Number.isInteger(period)).toBe(true);
+  expect(period).toBeLessThanOrEqual(givenSeconds);
+  expect(period).toBeGreaterThanOrEqual(givenSeconds - slackSeconds);
+}
+
+/**
+ * Watches the event loop's lag until the returned function is called, which
+ * gives the longest lag seen in milliseconds. A timer cannot fire while the
+ * loop is blocked, so a bound on how long a timed-out operation takes gets
+ * this much more room, and no more.
+ */
+export function watchEventLoopLag(): () => number {
+  const tickMs = 10;
+  let longestMs = 0;
+  let lastMs = performance.now();
+  const timer = setInterval(() => {
+    const nowMs = performance.now();
+    longestMs = Math.max(longestMs, nowMs - lastMs - tickMs);
+    lastMs = nowMs;
+  }, tickMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    return Math.max(longestMs, performance.now() - lastMs - tickMs, 0);
+  };
+}
