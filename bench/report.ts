@@ -300,7 +300,9 @@ function renderPrune(saved: Saved): string {
     r.method,
     num(r.purgeMs / 1000, 1),
     num(r.statements),
+    `${num(r.statementP50Ms, 1)} / ${num(r.statementP99Ms, 1)}`,
     num(r.longestStatementMs, 0),
+    num(r.statementsOver100Ms),
     num(r.longestActiveDeleteSampledMs, 0),
     num(r.maxLockWaiters),
     `${num(r.get.before.p99Ms, 2)} → ${num(r.get.during.p99Ms, 2)} (${num(r.get.during.p99Ms / r.get.before.p99Ms, 2)}x)`,
@@ -309,7 +311,7 @@ function renderPrune(saved: Saved): string {
     num(r.errors),
     num(r.expiredLeft),
   ]);
-  parts.push(table(['library', 'purge', 'purge s', 'statements', 'longest statement ms', 'longest DELETE seen ms', 'max lock waiters seen', 'get p99 ms before → during', 'get ops/s before → during', 'set p99 ms before → during', 'load errors', 'expired rows left'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l', 'l', 'r', 'r']), '');
+  parts.push(table(['library', 'purge', 'purge s', 'statements', 'statement ms p50 / p99', 'longest statement ms', 'statements ≥ 100 ms', 'longest DELETE seen ms', 'max lock waiters seen', 'get p99 ms before → during', 'get ops/s before → during', 'set p99 ms before → during', 'load errors', 'expired rows left'], rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'l', 'l', 'r', 'r']), '');
   const sk = data.results.find((r) => r.library === 'sessionkit');
   if (sk) {
     const ratio = sk.get.during.p99Ms / sk.get.before.p99Ms;

@@ -92,8 +92,13 @@ export function windowStats(samples: Samples, fromMs: number, toMs: number): Win
     if (start >= fromMs && start < toMs) picked.push(samples.latencyMs[i]!);
   }
   picked.sort((a, b) => a - b);
-  const at = (q: number) => picked[Math.min(picked.length - 1, Math.floor(q * picked.length))] ?? NaN;
+  const at = (q: number) => quantileOfSorted(picked, q);
   return { count: picked.length, opsPerSecond: (picked.length / (toMs - fromMs)) * 1000, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: picked[picked.length - 1] ?? NaN };
+}
+
+/** The q-quantile (0..1) of values sorted ascending; NaN when there are none. */
+export function quantileOfSorted(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

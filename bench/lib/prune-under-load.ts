@@ -7,10 +7,11 @@ import session from 'express-session';
 import type { SessionData } from 'express-session';
 import pg from 'pg';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
+import { PURGE_STATEMENT_TARGET_MS } from '../../src/backends/postgres/pruner.js';
 import { statementsFor } from '../../src/backends/postgres/statements.js';
 import { quoteTableName } from '../../src/backends/postgres/table-name.js';
 import { digestKey } from '../../src/core/keys.js';
-import { sleep, startLoad, windowStats, type WindowStats } from './load.js';
+import { quantileOfSorted, sleep, startLoad, windowStats, type WindowStats } from './load.js';
 import {
   benchKey,
   explainBatch,
@@ -40,13 +41,17 @@ export interface PruneResult {
   table: string;
   live: number;
   expired: number;
-  /** How the purge ran: 'purgeExpired({ batchSize: 1000 })' or the single DELETE. */
+  /** How the purge ran: purgeExpired and its batch sizing, or the single DELETE. */
   method: string;
   purgeMs: number;
   deletedRows: number;
   statements: number;
   /** Longest purge statement, client-measured: bounds how long it held its row locks. */
   longestStatementMs: number;
+  /** Median and 99th percentile of the purge statements' durations, and how many took 100 ms or more. */
+  statementP50Ms: number;
+  statementP99Ms: number;
+  statementsOver100Ms: number;
   /** Longest active DELETE seen in pg_stat_activity (sampled every 20 ms). */
   longestActiveDeleteSampledMs: number;
   /** Most lock waits seen at once among sessions touching this table (sampled). */
@@ -90,7 +95,7 @@ function sessionkitSubject(options: PruneOptions): Subject {
     table,
     pool,
     purgeDb,
-    method: `purgeExpired({ batchSize: ${options.batchSize} })`,
+    method: `purgeExpired({ batchSize: ${options.batchSize} }): batches from 100 rows up, sized to ${PURGE_STATEMENT_TARGET_MS} ms a statement`,
     load: (o) => loadSessionkitTable(pool, table, [
       { from: 0, to: o.live, expiresInSeconds: [86_400, 604_800] },
       { from: 100_000_000, to: 100_000_000 + o.expired, expiresInSeconds: [-172_800, -60] },
@@ -229,6 +234,7 @@ async function pruneOne(subject: Subject, options: PruneOptions, keep: boolean):
     before: windowStats(samples.get(name)!, baselineFrom, purgeFrom),
     during: windowStats(samples.get(name)!, purgeFrom, purgeTo),
   });
+  const sortedDurations = [...durations].sort((a, b) => a - b);
   const result: PruneResult = {
     library,
     table,
@@ -239,6 +245,9 @@ async function pruneOne(subject: Subject, options: PruneOptions, keep: boolean):
     deletedRows,
     statements: durations.length,
     longestStatementMs: Math.max(0, ...durations),
+    statementP50Ms: quantileOfSorted(sortedDurations, 0.5),
+    statementP99Ms: quantileOfSorted(sortedDurations, 0.99),
+    statementsOver100Ms: durations.filter((ms) => ms >= 100).length,
     longestActiveDeleteSampledMs: longestDeleteMs,
     maxLockWaiters: maxWaiters,
     get: stats('get'),
@@ -256,7 +265,7 @@ async function pruneOne(subject: Subject, options: PruneOptions, keep: boolean):
   await subject.close();
   if (!keep) await pool.query(`DROP TABLE IF EXISTS ${quoteTableName(table)}`);
   await pool.end();
-  console.error(`prune: ${library} purged ${deletedRows} rows in ${(result.purgeMs / 1000).toFixed(1)} s; get p99 ${result.get.before.p99Ms.toFixed(2)} → ${result.get.during.p99Ms.toFixed(2)} ms; longest statement ${result.longestStatementMs.toFixed(0)} ms`);
+  console.error(`prune: ${library} purged ${deletedRows} rows in ${(result.purgeMs / 1000).toFixed(1)} s; get p99 ${result.get.before.p99Ms.toFixed(2)} → ${result.get.during.p99Ms.toFixed(2)} ms; longest statement ${result.longestStatementMs.toFixed(0)} ms (p50 ${result.statementP50Ms.toFixed(1)}, p99 ${result.statementP99Ms.toFixed(1)}, ${result.statementsOver100Ms} at 100 ms or more)`);
   return result;
 }
 
