@@ -3,8 +3,9 @@ import { generateKey, MemoryBackend } from '../../src/index.js';
 import { clear, generate, ofHeader, ofHeaderOrCreate, ofKey, SessionManager, set, toCookieHeaders } from '../../src/http/index.js';
 
 const backends: MemoryBackend[] = [];
+// A clock that stands still: the periods these tests read back are exact however slow the machine.
 const memory = () => {
-  const backend = new MemoryBackend();
+  const backend = new MemoryBackend({ nowMs: () => 1_000_000 });
   backends.push(backend);
   return backend;
 };

@@ -20,11 +20,12 @@ afterEach(async () => {
   await Promise.all(opened.splice(0).map((b) => b.close()));
 });
 
-function setup(options: SessionOptions = {}, clock?: TestClock) {
-  const memory = new MemoryBackend(clock ? { nowMs: clock.monotonicMs } : {});
+/** An engine on a memory backend whose clock moves only when the test says (so periods are exact on a busy machine too). */
+function setup(options: SessionOptions = {}, clock = new TestClock()) {
+  const memory = new MemoryBackend({ nowMs: clock.monotonicMs });
   opened.push(memory);
   const backend = new InstrumentedBackend(memory);
-  const engine = new SessionEngine<Data>(backend, { ...(clock ? { nowMs: clock.nowMs } : {}), ...options });
+  const engine = new SessionEngine<Data>(backend, { nowMs: clock.nowMs, ...options });
   return { memory, backend, engine };
 }
 
