@@ -3,6 +3,7 @@ import { RedisBackend } from '../../src/backends/redis/index.js';
 import { supportsOwners } from '../../src/core/contract.js';
 import { digestKey } from '../../src/core/keys.js';
 import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+import { expectPeriodWithin, stopwatch } from '../support/elapsed.js';
 import { isOneLineWithoutStack, jsonOf, runCli } from './support/run-cli.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -66,14 +67,14 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipRe
   it('inspect: Set with value and period; NotSet; NotFound (exit 1)', async () => {
     const prefix = newPrefix();
     const backend = new RedisBackend(client, { prefix });
+    const elapsed = stopwatch();
     const set = await backend.generate({ value: 'hello\u001b[31m', expiry: 600 });
     const notSet = await backend.generate();
     const found = await cli(prefix, 'inspect', '--json', '--', set);
     expect(found.code).toBe(0);
     const report = jsonOf(found);
     expect(report).toMatchObject({ store: 'redis', keyDigest: digestKey(set), status: 'Set', value: 'hello\u001b[31m' });
-    expect(report.periodSeconds).toBeGreaterThanOrEqual(595);
-    expect(report.periodSeconds).toBeLessThanOrEqual(600);
+    expectPeriodWithin(report.periodSeconds as number, 600, elapsed);
     // A value with control characters is printed escaped, never raw to the terminal.
     expect((await cli(prefix, 'inspect', '--', set)).stdout).toContain('"hello\\u001b[31m"');
     expect(jsonOf(await cli(prefix, 'inspect', '--json', '--', notSet))).toEqual({ store: 'redis', keyDigest: digestKey(notSet), status: 'NotSet' });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './ports.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -20,24 +21,6 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     killAll();
     process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
   });
-}
-
-/** True when nothing listens on 127.0.0.1:`port`. */
-async function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A free loopback port in [20000, 55000); with `clusterBus`, port + 10000 (the cluster bus) is free too. */
-export async function freePort(clusterBus = false): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 35_000);
-    if ((await portIsFree(port)) && (!clusterBus || (await portIsFree(port + 10_000)))) return port;
-  }
-  throw new Error('no free port found');
 }
 
 /** Sends one inline command to 127.0.0.1:`port` and resolves with the raw reply (rejects on connection failure). */
@@ -106,13 +89,18 @@ export class RedisServer {
     this.#child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
+      // It exits at once when the port is taken: then whatever answers there is not this server.
+      if (this.#child !== child) throw new Error(`redis-server on ${this.port} exited at start (see ${this.dir}/redis.log)`);
       try {
-        if ((await rawCommand(this.port, 'PING')).startsWith('+PONG')) return;
+        if ((await rawCommand(this.port, 'PING')).startsWith('+PONG')) break;
       } catch {
         // not listening yet
       }
       if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} did not start (see ${this.dir}/redis.log)`);
       await sleep(50);
+    }
+    if (!(await rawCommand(this.port, 'INFO server')).includes(`process_id:${child.pid}\r\n`)) {
+      throw new Error(`another server answers on ${this.port}, not the redis-server just started`);
     }
   }
 
