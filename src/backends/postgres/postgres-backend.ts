@@ -184,8 +184,11 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   /**
    * Deletes every expired row in batches of at most `batchSize`, sized to take
    * about `statementTargetMs` each so that no statement holds locks for long;
-   * rows a request is updating are skipped until the next purge. Resolves to
-   * the number of rows deleted.
+   * rows a request is updating are skipped until the next purge. Each batch
+   * commits without waiting for its WAL flush (`synchronous_commit` off for
+   * that transaction only: a crash can only undo deleting expired rows), so
+   * call it outside a transaction of your own. Resolves to the number of rows
+   * deleted.
    */
   async purgeExpired(options: PurgeOptions = {}): Promise<number> {
     const { batchSize = this.pruneBatchSize, statementTargetMs = PURGE_STATEMENT_TARGET_MS, onBatch } = options;
