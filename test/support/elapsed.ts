@@ -43,3 +43,23 @@ export function watchEventLoopLag(): () => number {
     return Math.max(longestMs, performance.now() - lastMs - tickMs, 0);
   };
 }
+
+/** How a piece of work settled, how long it took, and the longest event-loop stall meanwhile. */
+export interface TimedOutcome<T> {
+  value: T | undefined;
+  error: unknown;
+  ms: number;
+  lagMs: number;
+}
+
+/** Awaits `work` without throwing and reports how it settled and how long it took (see {@link watchEventLoopLag}). */
+export async function settleTimed<T>(work: Promise<T>): Promise<TimedOutcome<T>> {
+  const started = performance.now();
+  const lag = watchEventLoopLag();
+  try {
+    const value = await work;
+    return { value, error: undefined, ms: performance.now() - started, lagMs: lag() };
+  } catch (error) {
+    return { value: undefined, error, ms: performance.now() - started, lagMs: lag() };
+  }
+}

@@ -2,37 +2,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, PostgresBackend } from '../../../src/backends/postgres/index.js';
 import { BackendError } from '../../../src/index.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
-import { watchEventLoopLag } from '../../support/elapsed.js';
+import { settleTimed, type TimedOutcome } from '../../support/elapsed.js';
 import { TcpProxy } from '../../support/tcp-proxy.js';
 
 const prefix = `sk_fail_${process.pid}_`;
 const server = new URL(DATABASE_URL);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs `work` and reports how it settled, how long it took, and the longest event-loop stall meanwhile (its timer could not fire during one). */
-async function settle<T>(work: Promise<T>) {
-  const started = performance.now();
-  const lag = watchEventLoopLag();
-  try {
-    const value = await work;
-    return { value, error: undefined, ms: performance.now() - started, lagMs: lag() };
-  } catch (error) {
-    return { value: undefined, error, ms: performance.now() - started, lagMs: lag() };
-  }
-}
-
 /** Reads `key` until the backend answers again (at most 3 s), as a client would after an outage. */
 async function readOnceServiceResumes(backend: PostgresBackend, key: string) {
-  let answer = await settle(backend.get(key));
+  let answer = await settleTimed(backend.get(key));
   for (let attempt = 0; attempt < 30 && answer.error !== undefined; attempt++) {
     await sleep(100);
-    answer = await settle(backend.get(key));
+    answer = await settleTimed(backend.get(key));
   }
   return answer;
 }
 
 /** Every outcome is a BackendError that arrived within timeoutMs (1000), a margin, and any stall of the event loop. */
-function expectBoundedFailures(outcomes: { error: unknown; ms: number; lagMs: number }[]): void {
+function expectBoundedFailures(outcomes: TimedOutcome<unknown>[]): void {
   for (const outcome of outcomes) {
     expect(outcome.error).toMatchObject({ name: 'BackendError' });
     expect(outcome.ms).toBeLessThan(1500 + outcome.lagMs);
@@ -66,7 +54,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
   it('the database going away gives BackendErrors within timeoutMs, then service again by itself', async () => {
     const key = await backend.generate({ value: 'before' });
     await proxy.down();
-    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => settle<unknown>(i % 2 ? backend.get(key) : backend.set(key, 'during'))));
+    const during = await Promise.all(Array.from({ length: 20 }, (_, i) => settleTimed<unknown>(i % 2 ? backend.get(key) : backend.set(key, 'during'))));
     expectBoundedFailures(during);
     for (const outcome of during) expect(['unavailable', 'timeout']).toContain((outcome.error as BackendError).code);
     await proxy.up();
@@ -80,7 +68,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
   it('a server that stops answering gives a timeout within timeoutMs, never a hang', async () => {
     const key = await backend.generate({ value: 'v' });
     proxy.blackhole();
-    expectBoundedFailures(await Promise.all([settle<unknown>(backend.get(key)), settle<unknown>(backend.set(key, 'w')), settle<unknown>(backend.generate()), settle<unknown>(backend.clear(key))]));
+    expectBoundedFailures(await Promise.all([settleTimed<unknown>(backend.get(key)), settleTimed<unknown>(backend.set(key, 'w')), settleTimed<unknown>(backend.generate()), settleTimed<unknown>(backend.clear(key))]));
     await proxy.down();
     await proxy.up();
     expect((await readOnceServiceResumes(backend, key)).value).toMatchObject({ ok: true });
@@ -89,10 +77,10 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
   it('operations queued behind busy statements also settle within timeoutMs', async () => {
     const key = await backend.generate({ value: 'v' });
     proxy.blackhole();
-    const outcomes: Promise<{ error: unknown; ms: number; lagMs: number }>[] = [];
+    const outcomes: Promise<TimedOutcome<unknown>>[] = [];
     // Separate ticks: the first statements take every slot, the rest queue behind them.
     for (let i = 0; i < 12; i++) {
-      outcomes.push(settle<unknown>(backend.get(key)));
+      outcomes.push(settleTimed<unknown>(backend.get(key)));
       await new Promise((resolve) => setImmediate(resolve));
     }
     expectBoundedFailures(await Promise.all(outcomes));
@@ -110,7 +98,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
     const holder = await pool.connect();
     await holder.query(`BEGIN; LOCK TABLE "${table}" IN ACCESS EXCLUSIVE MODE`);
     try {
-      const outcome = await settle(impatient.get(key));
+      const outcome = await settleTimed(impatient.get(key));
       expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'timeout' });
       expect(outcome.ms).toBeLessThan(1000 + outcome.lagMs);
     } finally {
@@ -122,7 +110,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
 
   it('an error from the database is query_failed with the driver error as cause', async () => {
     const missing = new PostgresBackend(pool, { table: `${prefix}never_created` });
-    const outcome = await settle(missing.get('a'.repeat(40)));
+    const outcome = await settleTimed(missing.get('a'.repeat(40)));
     expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'query_failed' });
     expect((outcome.error as BackendError).cause).toMatchObject({ code: '42P01' });
   });

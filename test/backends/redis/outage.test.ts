@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { isBackendError, type BackendErrorCode } from '../../../src/index.js';
-import { watchEventLoopLag } from '../../support/elapsed.js';
+import { settleTimed } from '../../support/elapsed.js';
 import { redisServerSkipReason } from '../../support/redis-env.js';
 import { RedisServer } from '../../support/redis-server.js';
 
@@ -18,16 +18,10 @@ interface Failure {
 
 /** Runs `op` and resolves with the BackendError code it rejects with and how long that took. */
 async function failure(op: () => Promise<unknown>): Promise<Failure> {
-  const started = performance.now();
-  const lag = watchEventLoopLag();
-  try {
-    await op();
-  } catch (error) {
-    if (!isBackendError(error)) throw error;
-    return { code: error.code, ms: performance.now() - started, lagMs: lag() };
-  }
-  lag();
-  throw new Error('the operation succeeded while Redis was down');
+  const { error, ms, lagMs } = await settleTimed(op());
+  if (error === undefined) throw new Error('the operation succeeded while Redis was down');
+  if (!isBackendError(error)) throw error;
+  return { code: error.code, ms, lagMs };
 }
 
 /** Polls until the backend serves a generate + get again; resolves with how long that took. */
