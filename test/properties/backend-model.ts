@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { generateKey, supportsCompareAndSet, type Backend, type GetResult } from '../../src/index.js';
+import { secondsOfSlack, stopwatch } from '../support/elapsed.js';
 
 /** What the contract says a backend holds: per key, its value (null: not set) and the model time it expires. */
 interface Model {
@@ -15,9 +16,9 @@ interface Real {
   advance: ((seconds: number) => void) | undefined;
 }
 
-/** A backend under test, with the moment its run started (real clocks move while the test runs). */
+/** A backend under test, with the time since its run started (real clocks move while the test runs). */
 interface RunningReal extends Real {
-  startedMs: number;
+  elapsedSeconds: () => number;
 }
 
 type Command = fc.AsyncCommand<Model, RunningReal>;
@@ -30,7 +31,7 @@ type Command = fc.AsyncCommand<Model, RunningReal>;
 const sentExpiry = (real: Real, expiry: number | undefined) => (expiry === undefined || expiry <= 0 || real.advance !== undefined ? expiry : expiry * 60);
 
 /** Whole seconds the backend's clock may be ahead of the model's: none when the test moves the clock. */
-const allowedDriftSeconds = (real: RunningReal) => (real.advance !== undefined ? 0 : Math.ceil((performance.now() - real.startedMs) / 1000 + 0.01));
+const allowedDriftSeconds = (real: RunningReal) => (real.advance !== undefined ? 0 : secondsOfSlack(real.elapsedSeconds));
 
 const expected = (model: Model, key: string): GetResult => {
   const session = model.sessions.get(key);
@@ -148,7 +149,7 @@ export function itFollowsTheModel(name: string, create: () => Promise<Real>, run
   it(`${name}: random operation sequences agree with the model of the contract`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 60, size: 'max' }), async (sequence) => {
-        const real: RunningReal = { ...(await create()), startedMs: performance.now() };
+        const real: RunningReal = { ...(await create()), elapsedSeconds: stopwatch() };
         try {
           await fc.asyncModelRun(() => ({ model: { nowSeconds: 0, sessions: new Map(), keys: [] }, real }), sequence);
         } finally {

@@ -9,6 +9,11 @@ export function stopwatch(): () => number {
   return () => (performance.now() - startedMs) / 1000;
 }
 
+/** The whole seconds a clock-bound reading may lag by after `elapsedSeconds()` of the test: the time passed, rounded up. */
+export function secondsOfSlack(elapsedSeconds: () => number): number {
+  return Math.ceil(elapsedSeconds() + 0.01);
+}
+
 /**
  * Checks a whole-second period reported for an expiry of `givenSeconds` set
  * while the stopwatch ran: an integer, never more than given, and less by no
@@ -16,10 +21,9 @@ export function stopwatch(): () => number {
  * second apart this is as strict as expecting `givenSeconds` itself.
  */
 export function expectPeriodWithin(period: number, givenSeconds: number, elapsedSeconds: () => number): void {
-  const slackSeconds = Math.ceil(elapsedSeconds() + 0.01);
   expect(Number.isInteger(period)).toBe(true);
   expect(period).toBeLessThanOrEqual(givenSeconds);
-  expect(period).toBeGreaterThanOrEqual(givenSeconds - slackSeconds);
+  expect(period).toBeGreaterThanOrEqual(givenSeconds - secondsOfSlack(elapsedSeconds));
 }
 
 /**
