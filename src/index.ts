@@ -12,10 +12,11 @@ export type {
   OwnedSession,
   OwnerIndexBackend,
   OwnerIndexOptions,
+  PutBackend,
   SessionError,
   SetOptions,
 } from './core/contract.js';
-export { requireCompareAndSet, requireOwners, supportsCompareAndSet, supportsOwners } from './core/contract.js';
+export { requireCompareAndSet, requireOwners, requirePut, supportsCompareAndSet, supportsOwners, supportsPut } from './core/contract.js';
 export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
 export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';
 export { MAX_EXPIRY_SECONDS, ONE_WEEK } from './core/period.js';

@@ -132,3 +132,29 @@ export function requireOwners(backend: Backend, feature: string): OwnerIndexBack
   }
   return backend;
 }
+
+/**
+ * Capability: create or replace a session under a key the caller chose, for
+ * stores that must accept keys made elsewhere (express-session's `sid`, keys
+ * carried over by `sessionkit import`). `set` keeps never creating; this is
+ * the one write that may. The key must be well-formed (1 to 40 characters of
+ * `[A-Za-z0-9+/=_-]`), or it is a `TypeError`; it is hashed at rest like every
+ * key. `expiry <= 0` removes the session. The session keeps no owner.
+ */
+export interface PutBackend extends Backend {
+  /** Stores `value` under `key`, creating the session or replacing its value, and (re)starts its expiry. */
+  put(key: string, value: string, options?: SetOptions): Promise<void>;
+}
+
+/** True when `backend` can create a session under a key the caller chose. */
+export function supportsPut(backend: Backend): backend is PutBackend {
+  return typeof (backend as Partial<PutBackend>).put === 'function';
+}
+
+/** Throws a `TypeError` naming `feature` at setup time when `backend` cannot create sessions under given keys. */
+export function requirePut(backend: Backend, feature: string): PutBackend {
+  if (!supportsPut(backend)) {
+    throw new TypeError(`${feature} needs a backend with put(); ${backend.constructor.name} has none`);
+  }
+  return backend;
+}
