@@ -219,9 +219,10 @@ class SessionView {
             this.flush();
             this.#detached = Object.freeze({ ...(session.data as Record<string, unknown>) });
             viewsOf.get(session)?.delete(this);
-            // express-session's regenerate: a new key and an empty session. destroy() removes the old key at the
-            // commit, and the first write after it generates a new one, so nothing of the old session survives.
-            session.destroy();
+            // express-session's regenerate: a new key and an empty session (no data, owner or own period of the old);
+            // the old key is removed at the commit, so a key from before a login or logout stops working.
+            session.regenerate({ keepData: false });
+            if (session.ownExpirySeconds !== undefined) session.setExpirySeconds(undefined);
             this.#context.replace(new SessionView(this.#context).proxy);
           });
       case 'destroy':
