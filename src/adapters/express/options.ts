@@ -1,5 +1,5 @@
 import type { CookieOptions } from '../../http/cookie-options.js';
-import type { SessionOptions } from '../../http/session-options.js';
+import { DEFAULT_TOUCH_AFTER_SECONDS, type SessionOptions } from '../../http/session-options.js';
 
 /**
  * Cookie options: sessionkit's, plus express-session's `maxAge` and
@@ -16,7 +16,8 @@ export interface ExpressCookieOptions extends Omit<CookieOptions, 'secure' | 'sa
   /**
    * express-session's cookie lifetime in milliseconds: the idle timeout
    * (rounded up to whole seconds) of every session. `null`: a browser-session
-   * cookie (`discard: true`). Not together with `idleTimeoutSeconds`.
+   * cookie (`discard: true`). Not together with `idleTimeoutSeconds`; unless
+   * `touchAfterSeconds` is given, renewals are throttled to half of it at most.
    */
   maxAge?: number | null;
 }
@@ -135,6 +136,8 @@ export function resolveExpressOptions(options: ExpressSessionOptions): ResolvedE
       if (typeof maxAge !== 'number' || !Number.isFinite(maxAge) || maxAge <= 0) throw new TypeError(`cookie.maxAge must be a positive number of milliseconds, got ${String(maxAge)}`);
       if (rest.idleTimeoutSeconds !== undefined) throw new TypeError('cookie.maxAge is the idle timeout in milliseconds; give it or idleTimeoutSeconds, not both');
       session.idleTimeoutSeconds = Math.ceil(maxAge / 1000);
+      // express-session renews on every request; keep sessionkit's throttle, but below a short maxAge.
+      if (session.touchAfterSeconds === undefined) session.touchAfterSeconds = Math.min(DEFAULT_TOUCH_AFTER_SECONDS, Math.floor(session.idleTimeoutSeconds / 2));
     }
     if (sameSite === true) resolved.sameSite = 'strict';
     else if (sameSite !== undefined) resolved.sameSite = sameSite;
