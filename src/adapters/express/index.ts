@@ -60,18 +60,31 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     const session = context.session as unknown as Session<Record<string, unknown>>;
     sessions.set(req, session);
     const { options: engineOptions } = chosen;
-    const attach = (view: ExpressSessionView) => Reflect.set(req, 'session', view);
-    attach(
+    // Made at the first read of req.session: a route that only uses getSession(req) pays nothing for it.
+    let view: unknown;
+    const createView = () =>
       createSessionView({
         session,
         cookie: engineOptions.cookie,
         periodSeconds: () => engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod(),
         nowMs: engineOptions.nowMs,
-        replace: attach,
-      }),
-    );
-    // Untyped on purpose, like req.session: @types/express-session declares both globally.
-    Object.defineProperty(req, 'sessionID', { get: () => session.keyDigest, configurable: true, enumerable: false });
+        replace: (next) => {
+          view = next;
+        },
+      });
+    // Untyped on purpose: @types/express-session declares req.session and req.sessionID globally.
+    Object.defineProperties(req, {
+      session: {
+        get: () => (view ??= createView()),
+        // Assigning req.session (express-session's `unset`) replaces what later reads see; the session itself stays.
+        set: (value: unknown) => {
+          view = value;
+        },
+        configurable: true,
+        enumerable: true,
+      },
+      sessionID: { get: () => session.keyDigest, configurable: true, enumerable: false },
+    });
     const commit = () => {
       try {
         flushViews(session);

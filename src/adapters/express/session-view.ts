@@ -37,7 +37,13 @@ export interface SessionCookieView {
   toJSON(): Record<string, unknown>;
 }
 
-/** `req.session`: the typed session's data as properties, with express-session's methods. */
+/**
+ * `req.session`: the typed session's data as properties, with
+ * express-session's methods. Each property write is a change of one field,
+ * merged at the commit; a read-modify-write such as `req.session.count++`
+ * can still race with a parallel request: use `getSession(req).update(fn)`
+ * for those.
+ */
 export interface ExpressSessionView {
   [field: string]: unknown;
   /** The key digest of the stored session (undefined before its first save): never the cookie. */
