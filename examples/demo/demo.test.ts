@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSetCookie } from 'cookie';
@@ -10,6 +11,44 @@ import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePre
 import { startExample } from '../support/start-example.js';
 import { demoApp } from './app.js';
 import { openStorage, storageConfigFromEnv, type OpenStorage } from './backend.js';
+
+/** Resident memory in MiB of the server: the last descendant of `pid` (tsx runs the script in a child process), from /proc. */
+function serverRssMb(pid: number): number {
+  try {
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean));
+    if (children.length > 0) return serverRssMb(Number(children[0]));
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0; // the process exited between two reads
+  }
+}
+
+/** POSTs `bytes` of form data (with Content-Length, or chunked) in 1 MiB writes until the server answers; resolves to its status. */
+function uploadUntilAnswered(port: number, bytes: number, declared: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (declared) headers['content-length'] = bytes;
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/login', headers });
+    const chunk = Buffer.alloc(1024 * 1024, 0x78);
+    let sent = 0;
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      res.resume();
+      resolve(res.statusCode!);
+      req.destroy();
+    });
+    req.on('error', (error) => (answered ? undefined : reject(error)));
+    const pump = () => {
+      while (!answered && sent < bytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
 
 /** A client of the demo app (in-process, `app.request`) that keeps its cookie like a browser, and sends the session's CSRF token with each POST. */
 function browserLike(backend: Backend) {
@@ -308,6 +347,28 @@ describe('demo storage from the environment', () => {
   });
 });
 
+// PGlite alone takes over 600 MB of RSS, so the memory bound is measured with sessions in Redis.
+describe.skipIf(redisSkipReason !== undefined)(`npm start with REDIS_URL: body limits under load${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
+  it('three 300 MB bodies at once (two declared, one chunked) are each answered 413 while RSS stays under 200 MB', { timeout: 120_000 }, async () => {
+    const running = await startExample('examples/demo/main.ts', { PORT: '0', REDIS_URL, DATABASE_URL: undefined }, 60_000);
+    try {
+      const pid = running.child.pid!;
+      const baselineMb = serverRssMb(pid);
+      let peakMb = baselineMb;
+      const sampler = setInterval(() => void (peakMb = Math.max(peakMb, serverRssMb(pid))), 20);
+      const statuses = await Promise.all([true, true, false].map((declared) => uploadUntilAnswered(running.port, 300 * 1024 * 1024, declared)));
+      clearInterval(sampler);
+      peakMb = Math.max(peakMb, serverRssMb(pid));
+      expect(statuses).toEqual([413, 413, 413]);
+      expect(baselineMb).toBeGreaterThan(10); // the sampler reads the server, not a wrapper
+      expect(peakMb, `baseline ${baselineMb.toFixed(0)} MB`).toBeLessThan(200);
+      expect((await fetch(`${running.url}/counter`)).status).toBe(200); // still serving
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
 describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-main-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -315,10 +376,12 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
 
   it('prints its URL, serves, closes on SIGTERM with exit code 0, and keeps the session over a restart', { timeout: 180_000 }, async () => {
     let running = await startExample('examples/demo/main.ts', env, 120_000);
-    const first = await fetch(`${running.url}/counter`);
+    const tokenReply = await fetch(`${running.url}/csrf-token`);
+    const token = await tokenReply.text();
+    const cookie = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
+    const first = await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie, 'x-csrf-token': token } });
     expect(await first.text()).toBe('1');
-    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
-    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
+    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie, 'x-csrf-token': token, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
     const loggedIn = login.headers.getSetCookie()[0]!.split(';')[0]!;
     expect(await running.stop()).toBe(0);
     expect(running.output()).toMatch(/SIGTERM: closing\nclosed\n$/);
@@ -326,7 +389,7 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
     running = await startExample('examples/demo/main.ts', env, 120_000);
     try {
       expect(await (await fetch(`${running.url}/whoami`, { headers: { cookie: loggedIn } })).text()).toBe('ada');
-      expect(await (await fetch(`${running.url}/counter`, { headers: { cookie: loggedIn } })).text()).toBe('2');
+      expect(await (await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: loggedIn, 'x-csrf-token': token } })).text()).toBe('2');
     } finally {
       expect(await running.stop()).toBe(0);
     }
