@@ -11,6 +11,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node/hold-head.js';
@@ -36,7 +37,9 @@ const sessions = new WeakMap<Request, Session<object>>();
  * save fails, the held response is dropped and the error goes to `next(err)`,
  * so the application's error handlers (or Express's default 500) answer with
  * the head still unwritten and no `Set-Cookie`. A store failure while reading
- * goes to `next(err)` too.
+ * goes to `next(err)` too. A cross-origin browser request with an unsafe
+ * method is answered 403 before any session is loaded, unless the `csrf`
+ * option says otherwise.
  *
  * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
  * with `owners: true`, without sessions by owner), an invalid option, or an
@@ -47,7 +50,10 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const resolved = resolveExpressOptions(options);
   const engine = new SessionEngine<Data>(backend, resolved.session);
   const secureEngine = resolved.secureSession === undefined ? undefined : new SessionEngine<Data>(backend, resolved.secureSession);
+  const guard = crossOriginGuard(options.csrf);
   return async function sessionkit(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const verdict = guard(req.method, req.headers);
+    if (!verdict.allowed) return void res.status(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     // Mounted twice (app and router): the first one owns the session.
     if (sessions.has(req)) return next();
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;

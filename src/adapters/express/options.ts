@@ -1,3 +1,4 @@
+import type { CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import type { CookieOptions } from '../../http/cookie-options.js';
 import { DEFAULT_TOUCH_AFTER_SECONDS, type SessionOptions } from '../../http/session-options.js';
 
@@ -23,14 +24,14 @@ export interface ExpressCookieOptions extends Omit<CookieOptions, 'secure' | 'sa
 }
 
 /**
- * Options of `sessionMiddleware`: the typed-session options plus the
+ * Options of `sessionMiddleware`: the typed-session options, `csrf`, and the
  * express-session options that have a meaning here (`name`, `rolling`,
  * `saveUninitialized: false`, `resave: false`, `unset: 'keep'`,
  * `cookie.maxAge`, `cookie.secure: 'auto'`). Every other express-session
  * option (`secret`, `genid`, `store`, `proxy`, `cookie.expires`, …) and any
  * unknown option is a `TypeError` at setup that names what to use instead.
  */
-export interface ExpressSessionOptions extends Omit<SessionOptions, 'cookie'> {
+export interface ExpressSessionOptions extends Omit<SessionOptions, 'cookie'>, CsrfProtectionOption {
   cookie?: ExpressCookieOptions;
   /** express-session's name for `cookieName`. */
   name?: string;
@@ -62,6 +63,7 @@ const SESSION_OPTION_NAMES = new Set([
   'nowMs',
   'owners',
   'onEvent',
+  'csrf',
   'name',
   'rolling',
   'saveUninitialized',
