@@ -129,7 +129,9 @@ export class Pruner {
   }
 
   async #tryToLead(): Promise<HeldConnection | undefined> {
-    const connection = await holdWithin(this.#db, this.#options.timeoutMs);
+    let held: HeldConnection | undefined;
+    const connection = await holdWithin(this.#db, this.#options.timeoutMs, (error) => this.#lost(held, error));
+    held = connection;
     try {
       const [row] = await withTimeout(connection.query<{ locked: boolean }>(this.#statements.tryLock, []), this.#options.timeoutMs, 'prune lock');
       if (row?.locked === true) {
@@ -144,6 +146,19 @@ export class Pruner {
     }
   }
 
+  /**
+   * The server dropped the held connection (and with it the lock): report it,
+   * give the connection back broken, and try to lead again at the next tick,
+   * as every other instance does.
+   */
+  #lost(connection: HeldConnection | undefined, error: unknown): void {
+    const { store, onEvent } = this.#options;
+    emitEvent(onEvent, { type: 'error', store, during: 'prune-connection', error: toBackendError(error, 'prune') });
+    if (connection === undefined) return;
+    if (this.#leader === connection) this.#leader = undefined;
+    void connection.release(true).catch(() => undefined);
+  }
+
   async #resign(broken: boolean): Promise<void> {
     const leader = this.#leader;
     if (leader === undefined) return;
@@ -155,8 +170,8 @@ export class Pruner {
 }
 
 /** Holds a connection, giving up after `timeoutMs`; a connection that arrives late is given back. */
-async function holdWithin(db: Queryable, timeoutMs: number): Promise<HeldConnection> {
-  const holding = db.hold();
+async function holdWithin(db: Queryable, timeoutMs: number, onLost: (error: unknown) => void): Promise<HeldConnection> {
+  const holding = db.hold(onLost);
   try {
     return await withTimeout(holding, timeoutMs, 'prune connect');
   } catch (error) {

@@ -23,7 +23,13 @@ export interface HeldConnection extends Queryable {
 /** The little the backend needs of any driver: run a statement, and hold a connection. */
 export interface Queryable {
   query<Row>(statement: Statement, params: readonly unknown[]): Promise<Row[]>;
-  hold(): Promise<HeldConnection>;
+  /**
+   * Holds one connection apart. `onLost` hears the driver's error when the
+   * server drops that connection while it is held (terminated, restarted,
+   * `idle_session_timeout`): without a listener, pg would throw it from the
+   * socket's event and end the process.
+   */
+  hold(onLost?: (error: unknown) => void): Promise<HeldConnection>;
 }
 
 type PgQueryTarget = Pool | Client | PoolClient;
@@ -91,9 +97,26 @@ export function toQueryable(db: PostgresDatabase): Queryable {
   if (isPgPool(db)) {
     return {
       query: pgQuery(db),
-      hold: async () => {
+      hold: async (onLost) => {
         const client = await db.connect();
-        return { query: pgQuery(client), hold: async () => { throw new TypeError('already held'); }, release: async (broken) => client.release(broken) };
+        let held = true;
+        const listener = (error: unknown) => {
+          if (held) onLost?.(error);
+        };
+        client.on('error', listener);
+        return {
+          query: pgQuery(client),
+          hold: async () => {
+            throw new TypeError('already held');
+          },
+          release: async (broken) => {
+            if (!held) return;
+            held = false;
+            // A client discarded as broken keeps the listener: its socket may still report its end.
+            if (!broken) client.removeListener('error', listener);
+            client.release(broken);
+          },
+        };
       },
     };
   }
