@@ -129,7 +129,8 @@ export function statementsFor(table: string, lockName: string): Statements {
     ),
     // ctid lets this work on the seed's table, which has no primary key;
     // SKIP LOCKED keeps the purge from waiting on rows a request is updating;
-    // walking expire_date from where the last batch stopped ($2) keeps each
+    // walking expire_date from where the last batch stopped ($2, text: postgres.js
+    // would turn a timestamptz parameter of -infinity into an invalid Date) keeps each
     // batch an index range scan instead of rescanning rows already deleted.
     // The batch commits without waiting for its WAL flush (synchronous_commit
     // off for this transaction only): a commit fsync stalled by the disk held
@@ -140,7 +141,7 @@ export function statementsFor(table: string, lockName: string): Statements {
       `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
        doomed AS (
          SELECT ctid, expire_date FROM ${table}
-          WHERE expire_date <= now() AND expire_date >= $2::timestamptz
+          WHERE expire_date <= now() AND expire_date >= $2::text::timestamptz
           ORDER BY expire_date LIMIT $1::int FOR UPDATE SKIP LOCKED),
        deleted AS (
          DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM doomed)) RETURNING 1)
