@@ -97,6 +97,8 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   readonly pruneBatchSize: number;
   readonly maxSessionsPerOwner: number | undefined;
   readonly #db: Queryable;
+  /** The table as given (unquoted), for the hint on a missing table. */
+  readonly #tableName: string;
   #hasOwnerColumn: Promise<boolean> | undefined;
   readonly #statements: Statements;
   readonly #pruner: Pruner | undefined;
@@ -112,6 +114,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     super(options);
     const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
     this.table = quoteTableName(table);
+    this.#tableName = table;
     if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
     assertWholeNumberOption(pruneBatchSize, 'pruneBatchSize', 1);
@@ -138,6 +141,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
         intervalSeconds: pruneIntervalSeconds,
         batchSize: pruneBatchSize,
         timeoutMs,
+        table,
         store: this.storeName,
         onEvent: (event) => this.emit(event),
       });
@@ -153,7 +157,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     this.#assertOpen('ensureSchema');
     this.#hasOwnerColumn = undefined;
     await withTimeout(ensureSchemaOn(this.#db, this.table), this.timeoutMs, 'ensureSchema').catch((error: unknown) => {
-      throw toBackendError(error, 'ensureSchema');
+      throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }
 
@@ -195,7 +199,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     assertWholeNumberOption(batchSize, 'batchSize', 1);
     assertWholeNumberOption(statementTargetMs, 'statementTargetMs', 1);
     this.#assertOpen('purgeExpired');
-    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch });
+    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch, table: this.#tableName });
   }
 
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */
@@ -323,7 +327,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     try {
       return await withTimeout(this.#db.query<Row>(statement, params), budgetMs, operation);
     } catch (error) {
-      throw toBackendError(error, operation);
+      throw toBackendError(error, operation, { table: this.#tableName });
     }
   }
 

@@ -13,6 +13,8 @@ export interface PurgeBatchesOptions {
   onBatch?: ((deletedSoFar: number) => void) | undefined;
   /** Rest between batches for as long as the last one took, so a background purge takes at most half the time of the connection it shares with requests. */
   yieldBetweenBatches?: boolean;
+  /** The table as the user named it, for the hint when it is missing. */
+  table?: string | undefined;
 }
 
 /** The first batch is small: how long a statement takes on this table is not known yet. */
@@ -49,7 +51,7 @@ export async function purgeInBatches(db: Queryable, statements: Statements, opti
     const started = performance.now();
     const [row] = await withTimeout(db.query<{ count: number; last: string | null }>(statements.purgeBatch, [rows, from]), timeoutMs, 'purge').catch(
       (error: unknown) => {
-        throw toBackendError(error, 'purge');
+        throw toBackendError(error, 'purge', { table: options.table });
       },
     );
     const tookMs = performance.now() - started;
@@ -67,6 +69,7 @@ export interface PrunerOptions {
   intervalSeconds: number;
   batchSize: number;
   timeoutMs: number;
+  table: string;
   store: string;
   onEvent: SessionEventListener | undefined;
 }
@@ -115,15 +118,15 @@ export class Pruner {
   }
 
   async #prune(): Promise<void> {
-    const { batchSize, timeoutMs, store, onEvent } = this.#options;
+    const { batchSize, timeoutMs, table, store, onEvent } = this.#options;
     try {
       const leader = this.#leader ?? (await this.#tryToLead());
       if (leader === undefined || this.#stopped) return;
       const started = performance.now();
-      const deletedCount = await purgeInBatches(leader, this.#statements, { batchSize, statementTargetMs: PURGE_STATEMENT_TARGET_MS, timeoutMs, yieldBetweenBatches: true });
+      const deletedCount = await purgeInBatches(leader, this.#statements, { batchSize, statementTargetMs: PURGE_STATEMENT_TARGET_MS, timeoutMs, yieldBetweenBatches: true, table });
       emitEvent(onEvent, { type: 'pruned', store, deletedCount, durationMs: performance.now() - started });
     } catch (error) {
-      emitEvent(onEvent, { type: 'error', store, during: 'prune', error: toBackendError(error, 'prune') });
+      emitEvent(onEvent, { type: 'error', store, during: 'prune', error: toBackendError(error, 'prune', { table }) });
       await this.#resign(true);
     }
   }
