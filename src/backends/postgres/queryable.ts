@@ -93,19 +93,34 @@ function pgPoolQuery(pool: Pool): Queryable['query'] {
   return <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
     if (deadline === undefined) return plain<Row>(statement, params);
     const deadlineMs = performance.now() + deadline.timeoutMs;
-    const sent = pool.connect().then(async (client) => {
+    const sent = pool.connect().then((client) => {
       if (performance.now() >= deadlineMs) {
         client.release();
         throw notSent(deadline);
       }
-      try {
-        const result = await client.query({ name: statement.name, text: statement.text, values: params as unknown[] });
-        client.release();
-        return result.rows as Row[];
-      } catch (error) {
-        client.release(isBrokenConnection(error) ? (error as Error) : undefined);
-        throw error;
-      }
+      return new Promise<Row[]>((resolve, reject) => {
+        let released = false;
+        const releaseOnce = (error?: unknown) => {
+          if (released) return false;
+          released = true;
+          client.removeListener('error', onError);
+          client.release(error === undefined ? undefined : isBrokenConnection(error) ? (error as Error) : undefined);
+          return true;
+        };
+        // A checked-out client has no listener of the pool's: without this, a connection the server drops mid-statement would end the process.
+        const onError = (error: unknown) => {
+          if (releaseOnce(error)) reject(error);
+        };
+        client.on('error', onError);
+        client.query({ name: statement.name, text: statement.text, values: params as unknown[] }).then(
+          (result) => {
+            if (releaseOnce()) resolve(result.rows as Row[]);
+          },
+          (error: unknown) => {
+            if (releaseOnce(error)) reject(error);
+          },
+        );
+      });
     });
     return withTimeout(sent, deadline.timeoutMs, deadline.operation);
   };
