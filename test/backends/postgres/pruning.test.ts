@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PostgresBackend } from '../../../src/backends/postgres/index.js';
 import type { SessionEvent } from '../../../src/index.js';
 import { stopwatch } from '../../support/elapsed.js';
@@ -172,6 +172,33 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
     expect(successors.has(leader!)).toBe(false);
     expect(await countRows(table)).toBe(0);
     await Promise.all(fleet.map((backend) => backend.close()));
+  });
+
+  it('pruning is on by default and turned off by false or 0; anything else that is not a whole number >= 1 is a TypeError', async () => {
+    const table = `${prefix}defaults`;
+    // A pruner schedules its first tick when the backend is made: 900 s ± 20 % by default, none when off.
+    const firstTicksMs = (options: object) => {
+      const spy = vi.spyOn(globalThis, 'setTimeout');
+      try {
+        void new PostgresBackend(pool, { table, ...options }).close();
+        return spy.mock.calls.map(([, delayMs]) => delayMs ?? 0);
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const [byDefault] = firstTicksMs({});
+    expect(byDefault).toBeGreaterThanOrEqual(720_000);
+    expect(byDefault).toBeLessThanOrEqual(1_080_000);
+    expect(firstTicksMs({ pruneIntervalSeconds: false })).toEqual([]);
+    expect(firstTicksMs({ pruneIntervalSeconds: 0 })).toEqual([]);
+    for (const off of [false, 0] as const) expect(() => new PostgresBackend(pool, { table, pruneIntervalSeconds: off })).not.toThrow();
+    for (const bad of [-1, 1.5, true, '60', Number.NaN]) {
+      expect(() => new PostgresBackend(pool, { table, pruneIntervalSeconds: bad as never })).toThrow(TypeError);
+    }
+    // With the default, a pool of one connection simply does not prune.
+    const tiny = testPool(1);
+    expect(() => new PostgresBackend(tiny, { table })).not.toThrow();
+    await tiny.end();
   });
 
   it('a pool of one connection cannot also hold the pruning lock: TypeError at setup', () => {
