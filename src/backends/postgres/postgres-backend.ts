@@ -33,8 +33,15 @@ export interface PostgresBackendOptions extends BackendOptions, OwnerIndexOption
   hashKeys?: boolean;
   /** Every operation settles within this many milliseconds, rejecting with a `timeout` BackendError otherwise. Default 5000. */
   timeoutMs?: number;
-  /** When set, expired rows are deleted every this many seconds (±20 % jitter) by one instance per table across all processes. */
-  pruneIntervalSeconds?: number;
+  /**
+   * Expired rows are deleted every this many seconds (±20 % jitter) by one
+   * instance per table across all processes (an advisory lock elects it; it
+   * keeps one pool connection for the lock). Default 900 (15 minutes, as
+   * connect-pg-simple); `false` or `0` turns pruning off, for deployments that
+   * run `sessionkit purge` from cron. With the default, a pg Pool of one
+   * connection does not prune (set it explicitly to get a `TypeError` instead).
+   */
+  pruneIntervalSeconds?: number | false;
   /** Most rows one pruning statement deletes; default 1000. */
   pruneBatchSize?: number;
 }
@@ -74,6 +81,19 @@ interface SessionRow {
   period: number;
 }
 
+/**
+ * The server-side bound on a write's row-lock waits for a caller with
+ * `budgetMs` left: a margin less, so that the server gives up (and rolls the
+ * write back) before the caller hears `timeout`; never 0, which would mean no bound.
+ */
+function lockTimeoutMsFor(budgetMs: number): number {
+  const marginMs = Math.min(250, Math.max(50, budgetMs / 10));
+  return Math.max(1, Math.floor(budgetMs - marginMs));
+}
+
+/** Default of `pruneIntervalSeconds`: connect-pg-simple's 15 minutes. */
+export const DEFAULT_PRUNE_INTERVAL_SECONDS = 900;
+
 const owners = new WeakMap<PostgresBackend, () => Promise<void>>();
 
 /** Makes `backend.close()` also run `end` (used by `connect()`, which opened the pool itself). */
@@ -100,6 +120,8 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   readonly pruneBatchSize: number;
   readonly maxSessionsPerOwner: number | undefined;
   readonly #db: Queryable;
+  /** The table as given (unquoted), for the hint on a missing table. */
+  readonly #tableName: string;
   #hasOwnerColumn: Promise<boolean> | undefined;
   readonly #statements: Statements;
   readonly #pruner: Pruner | undefined;
@@ -114,8 +136,9 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
     super(options);
-    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
+    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds = DEFAULT_PRUNE_INTERVAL_SECONDS, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
     this.table = quoteTableName(table);
+    this.#tableName = table;
     if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
     assertWholeNumberOption(pruneBatchSize, 'pruneBatchSize', 1);
@@ -133,16 +156,20 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     this.#clears = new Coalescer((keys, budgetMs) => this.#runClears(keys, budgetMs), batching);
     this.#puts = new Coalescer((writes, budgetMs) => this.#runPuts(writes, budgetMs), batching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
-    if (pruneIntervalSeconds !== undefined) {
+    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
-      const poolMax = (db as { options?: { max?: number } }).options?.max;
-      if (typeof poolMax === 'number' && poolMax < 2) {
-        throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock');
-      }
+    }
+    const poolMax = (db as { options?: { max?: number } }).options?.max;
+    const poolTooSmall = typeof poolMax === 'number' && poolMax < 2;
+    if (poolTooSmall && options.pruneIntervalSeconds) {
+      throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock (or set pruneIntervalSeconds: false)');
+    }
+    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0 && !poolTooSmall) {
       this.#pruner = new Pruner(this.#db, this.#statements, {
         intervalSeconds: pruneIntervalSeconds,
         batchSize: pruneBatchSize,
         timeoutMs,
+        table,
         store: this.storeName,
         onEvent: (event) => this.emit(event),
       });
@@ -158,7 +185,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     this.#assertOpen('ensureSchema');
     this.#hasOwnerColumn = undefined;
     await withTimeout(ensureSchemaOn(this.#db, this.table), this.timeoutMs, 'ensureSchema').catch((error: unknown) => {
-      throw toBackendError(error, 'ensureSchema');
+      throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }
 
@@ -213,7 +240,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     assertWholeNumberOption(batchSize, 'batchSize', 1);
     assertWholeNumberOption(statementTargetMs, 'statementTargetMs', 1);
     this.#assertOpen('purgeExpired');
-    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch });
+    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch, table: this.#tableName });
   }
 
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */
@@ -373,10 +400,11 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   async #query<Row>(statement: Statement, params: readonly unknown[], operation: string, budgetMs = this.timeoutMs): Promise<Row[]> {
     this.#assertOpen(operation);
     if (budgetMs <= 0) throw new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${this.timeoutMs} ms (queued behind other statements)`);
+    const sent = statement.boundsLockWaits ? [...params, lockTimeoutMsFor(budgetMs)] : params;
     try {
-      return await withTimeout(this.#db.query<Row>(statement, params), budgetMs, operation);
+      return await this.#db.query<Row>(statement, sent, { timeoutMs: budgetMs, operation });
     } catch (error) {
-      throw toBackendError(error, operation);
+      throw toBackendError(error, operation, { table: this.#tableName });
     }
   }
 
