@@ -1,4 +1,13 @@
 /** The help texts: `sessionkit --help` and `sessionkit <command> --help`. */
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The command's documentation where this copy of sessionkit is: src/cli/ in
+ * the repository and dist/cli/ in the package are both two levels below the
+ * docs/ folder that the package ships, so the path printed exists wherever the
+ * command runs.
+ */
+export const CLI_DOCS_PATH = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
 
 const STORE_OPTIONS = `Store (a flag overrides the environment):
   --database-url URL   PostgreSQL: a postgresql:// URI or a libpq key=value string  [env DATABASE_URL]
@@ -36,7 +45,7 @@ ${STORE_OPTIONS}
 
 ${EXIT_CODES}
 
-Run sessionkit <command> --help for a command's options. Documentation: docs/cli.md`;
+Run sessionkit <command> --help for a command's options. Documentation: ${CLI_DOCS_PATH}`;
 
 /** Help of each command, by name. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
