@@ -21,7 +21,7 @@ export interface PurgeReport {
   note?: string;
 }
 
-/** Sessions per owner among live sessions; `null` where the store keeps no owners. */
+/** Sessions per owner among live sessions; `null` where the store cannot count them (no owner column yet, or Redis). */
 export interface OwnerStats {
   owners: number;
   sessionsWithOwner: number;
