@@ -20,8 +20,8 @@ const COMMANDS: Readonly<Record<string, Command>> = { migrate, purge, stats, ins
 const STORE_OPTIONS = ['database-url', 'redis-url', 'table', 'prefix', 'no-hash-keys', 'timeout-ms'];
 const OUTPUT_OPTIONS = ['json', 'help', 'version', 'strict'];
 
-// Every option of every command, so that options may come before or after the command name.
-const OPTIONS = {
+/** Every option of every command (names without `--`), so that options may come before or after the command name. */
+export const OPTIONS = {
   'database-url': { type: 'string' },
   'redis-url': { type: 'string' },
   table: { type: 'string' },
