@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { brokenLinks } from '../support/markdown-links.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -68,6 +69,12 @@ describe('the packed package, installed in a fresh app', () => {
     }
     expect(files.filter((file) => file.endsWith('.map'))).toEqual([]);
     expect(files.filter((file) => file.startsWith('package/src/') || file.includes('.test.'))).toEqual([]);
+  });
+
+  it('every relative link of the shipped documents resolves inside the package (as on the registry page)', () => {
+    const installed = path.join(app, 'node_modules/sessionkit');
+    const documents = ['README.md', 'SECURITY.md', ...readdirSync(path.join(installed, 'docs')).map((name) => `docs/${name}`)];
+    expect(documents.flatMap((document) => brokenLinks(installed, document).map((broken) => `${document}: ${broken}`))).toEqual([]);
   });
 
   it('works from CommonJS (require)', async () => {
