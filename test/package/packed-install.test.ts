@@ -103,7 +103,7 @@ describe('the packed package, installed in a fresh app', () => {
   });
 
   it('npx sessionkit --help points at docs that exist in the installed package', async () => {
-    const { stdout } = await run(npm, ['exec', '--offline', '--', 'sessionkit', '--help'], { cwd: app });
+    const { stdout } = await run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--offline', 'sessionkit', '--help'], { cwd: app });
     const docs = /Documentation: (\S+)/.exec(stdout)?.[1];
     expect(docs).toBe(path.join(app, 'node_modules/sessionkit/docs/cli.md'));
     expect(existsSync(docs!)).toBe(true);
