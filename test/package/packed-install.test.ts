@@ -50,7 +50,7 @@ describe('the packed package, installed in a fresh app', () => {
     writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', version: '1.0.0', private: true }));
     const install = await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'warn', tarball, 'pg'], { cwd: app });
     installLog = install.stdout + install.stderr;
-  }, 120_000);
+  }, 180_000);
 
   afterAll(() => {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
@@ -100,7 +100,7 @@ describe('the packed package, installed in a fresh app', () => {
     const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--skipLibCheck', '--typeRoots', types, '--types', 'node'];
     const result = await run(process.execPath, [tsc, ...args, 'consumer.cts', 'consumer.mts'], { cwd: app }).catch((error: { stdout: string }) => error);
     expect(result.stdout).toBe('');
-  });
+  }, 60_000);
 
   it('npx sessionkit --help points at docs that exist in the installed package', async () => {
     const { stdout } = await run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--offline', 'sessionkit', '--help'], { cwd: app });
