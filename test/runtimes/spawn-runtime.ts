@@ -24,7 +24,8 @@ export const runtimes: Runtime[] = [
     name: 'Deno',
     binary: `${root}node_modules/@deno/linux-x64-glibc/deno`,
     // The sources import `./x.js` for `./x.ts`, as tsc's NodeNext wants: Deno maps those only with sloppy imports.
-    args: (file) => ['run', '--allow-all', '--unstable-sloppy-imports', file],
+    // The import map points `sessionkit/*` at the sources (Bun reads tsconfig.json's paths itself).
+    args: (file) => ['run', '--allow-all', '--unstable-sloppy-imports', '--import-map', 'test/runtimes/deno-import-map.json', file],
     server: 'test/runtimes/deno-server.ts',
   },
 ];
@@ -40,9 +41,9 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** Starts `runtime` on its smoke server with `env` added, waiting up to `timeoutMs` for the URL line. */
-export function startServer(runtime: Runtime, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
-  const child = spawn(runtime.binary, runtime.args(runtime.server), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `runtime` on `file` (default: its smoke server) with `env` added, waiting up to `timeoutMs` for the URL line. */
+export function startServer(runtime: Runtime, env: Record<string, string>, file = runtime.server, timeoutMs = 60_000): Promise<RunningServer> {
+  const child = spawn(runtime.binary, runtime.args(file), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   return new Promise((resolve, reject) => {
