@@ -26,6 +26,7 @@ describe('entry points load no driver', () => {
     ['sessionkit/http', './src/http/index.ts'],
     ['sessionkit/fetch', './src/adapters/fetch/index.ts'],
     ['sessionkit/koa', './src/adapters/koa/index.ts'],
+    ['sessionkit/csrf', './src/csrf/index.ts'],
   ])('%s', async (_name, entry) => {
     const loaded = await packagesLoadedBy(entry);
     expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
