@@ -1,4 +1,13 @@
 /** The help texts: `sessionkit --help` and `sessionkit <command> --help`. */
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The command's documentation where this copy of sessionkit is: src/cli/ in
+ * the repository and dist/cli/ in the package are both two levels below the
+ * docs/ folder that the package ships, so the path printed exists wherever the
+ * command runs.
+ */
+export const CLI_DOCS_PATH = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
 
 const STORE_OPTIONS = `Store (a flag overrides the environment):
   --database-url URL   PostgreSQL: a postgresql:// URI or a libpq key=value string  [env DATABASE_URL]
@@ -10,11 +19,12 @@ const STORE_OPTIONS = `Store (a flag overrides the environment):
 
 Output:
   --json               print one JSON object on stdout, also for errors
+  --strict             exit 1 when the table or prefix holds no session at all (else a warning)
   -h, --help           show this help`;
 
 const EXIT_CODES = `Exit codes:
   0  done                       4  driver (pg / ioredis) not installed
-  1  no live session matched    5  table missing or outdated (run migrate), or unsupported by the store
+  1  no live session matched    5  table missing or outdated (run migrate)
   2  usage error                6  the store answered with an error
   3  store unreachable/timeout  70 bug in sessionkit`;
 
@@ -37,7 +47,7 @@ ${STORE_OPTIONS}
 
 ${EXIT_CODES}
 
-Run sessionkit <command> --help for a command's options. Documentation: docs/cli.md`;
+Run sessionkit <command> --help for a command's options. Documentation: ${CLI_DOCS_PATH}`;
 
 /** Help of each command, by name. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
@@ -108,8 +118,9 @@ ${EXIT_CODES}`,
        sessionkit inspect - [options]        (reads KEY from stdin)
 
 Shows the session whose cookie value is KEY: Set (with its value and the
-seconds left), NotSet (live, no value) or NotFound (exit code 1). With
-PostgreSQL, also its owner and creation time. The key is hashed as the
+seconds left), NotSet (live, no value) or NotFound (exit code 1), and its
+owner and creation time (PostgreSQL after migrate; on Redis, the owner a
+typed session names in its value, else the owner's digest). The key is hashed as the
 backend hashes it (unless --no-hash-keys); output shows only its digest.
 A key on the command line is visible to other local users (ps) and lands in
 shell history: prefer "-" and stdin. A key that starts with "-" goes after
