@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const DRIVERS = ['pg', 'postgres', '@electric-sql/pglite', 'ioredis', 'express', 'fastify', 'hono'];
+const DRIVERS = ['pg', 'postgres', '@electric-sql/pglite', 'ioredis', 'express', 'fastify', 'hono', 'koa'];
 
 /** The packages an entry point loads when imported, seen by a resolve hook in a fresh process. */
 async function packagesLoadedBy(entry: string): Promise<string[]> {
@@ -24,6 +24,8 @@ describe('entry points load no driver', () => {
     ['sessionkit/postgres', './src/backends/postgres/index.ts'],
     ['sessionkit/redis', './src/backends/redis/index.ts'],
     ['sessionkit/http', './src/http/index.ts'],
+    ['sessionkit/fetch', './src/adapters/fetch/index.ts'],
+    ['sessionkit/koa', './src/adapters/koa/index.ts'],
     ['sessionkit/csrf', './src/csrf/index.ts'],
   ])('%s', async (_name, entry) => {
     const loaded = await packagesLoadedBy(entry);
