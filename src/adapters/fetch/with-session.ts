@@ -1,11 +1,12 @@
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { withSessionHeaders } from './response-headers.js';
 
-/** Options of {@link withSession}: the typed-session options, nothing fetch-specific. */
-export interface FetchSessionOptions extends SessionOptions {}
+/** Options of {@link withSession}: the typed-session options and `csrf`, nothing fetch-specific. */
+export interface FetchSessionOptions extends SessionOptions, CsrfProtectionOption {}
 
 /** A fetch handler that also receives the request's typed session. */
 export type FetchSessionHandler<Data extends object> = (request: Request, session: Session<Data>) => Response | Promise<Response>;
@@ -39,7 +40,10 @@ export function withSession<Data extends object = Record<string, unknown>>(
 ): (request: Request) => Promise<Response> {
   if (typeof handler !== 'function') throw new TypeError('withSession needs a handler function');
   const engine = new SessionEngine<Data>(backend, options);
+  const guard = crossOriginGuard(options.csrf);
   return async (request) => {
+    const verdict = guard(request.method, request.headers, new URL(request.url).host);
+    if (!verdict.allowed) return new Response(verdict.body, { status: verdict.status, headers: { 'content-type': CSRF_REFUSAL_CONTENT_TYPE } });
     const context = await engine.load(request.headers.get('cookie'));
     const response = await handler(request, context.session);
     if (typeof response !== 'object' || response === null || typeof response.headers?.get !== 'function') throw new TypeError('the withSession handler must return a Response');

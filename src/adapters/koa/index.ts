@@ -12,6 +12,7 @@
  */
 import type { Middleware } from 'koa';
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
@@ -20,8 +21,8 @@ import type { Session } from '../../http/typed-session.js';
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 
-/** Options of {@link sessionMiddleware}: the typed-session options, nothing Koa-specific. */
-export interface KoaSessionOptions extends SessionOptions {}
+/** Options of {@link sessionMiddleware}: the typed-session options and `csrf`, nothing Koa-specific. */
+export interface KoaSessionOptions extends SessionOptions, CsrfProtectionOption {}
 
 /** The context the middleware provides: `ctx.session`, typed. Pass it to `new Koa<Koa.DefaultState, KoaSessionContext<Data>>()`. */
 export interface KoaSessionContext<Data extends object = Record<string, unknown>> {
@@ -57,9 +58,17 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: KoaSessionOptions = {},
 ): Middleware<unknown, KoaSessionContext<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
+  const guard = crossOriginGuard(options.csrf);
   return async function sessionkit(ctx, next) {
     // Mounted twice (app and a sub-app): the first one owns the session.
     if (sessions.has(ctx)) return next();
+    const verdict = guard(ctx.method, ctx.headers);
+    if (!verdict.allowed) {
+      ctx.status = verdict.status;
+      ctx.type = CSRF_REFUSAL_CONTENT_TYPE;
+      ctx.body = verdict.body;
+      return;
+    }
     const context = await engine.load(ctx.request.headers.cookie);
     sessions.set(ctx, context.session as Session<object>);
     ctx.session = context.session;
