@@ -28,7 +28,7 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
 
   for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);
 
-  // Sessions by owner run here as soon as RedisBackend keeps them (issue 6).
+  // Sessions by owner: RedisBackend keeps them too.
   const keepsOwners = supportsOwners(Object.create(RedisBackend.prototype) as Backend);
   describe.skipIf(!keepsOwners)(`sessions by owner${keepsOwners ? '' : ' (skipped: RedisBackend keeps no sessions by owner yet)'}`, () => {
     const ownerBackend = async () => {

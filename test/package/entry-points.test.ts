@@ -17,7 +17,7 @@ async function packagesLoadedBy(entry: string): Promise<string[]> {
   return [...stderr.matchAll(/^resolved (\S+)$/gm)].map(([, name]) => name!.split('/').slice(0, name!.startsWith('@') ? 2 : 1).join('/'));
 }
 
-// DESIGN.md §3: each driver is loaded only by the entry point that needs it, and backends load none at import.
+// docs/architecture.md, "Layers": each driver is loaded only by the entry point that needs it, and backends load none at import.
 describe('entry points load no driver', () => {
   it.each([
     ['sessionkit', './src/index.ts'],
