@@ -197,28 +197,34 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   regenerate(options: RegenerateOptions = {}): void {
     this.#assertOpen();
     if (typeof options !== 'object' || options === null) throw new TypeError('regenerate() options must be an object');
-    const { owner } = options;
+    const { owner, keepData = true } = options;
+    if (typeof keepData !== 'boolean') throw new TypeError('regenerate() keepData must be a boolean');
     if (owner !== undefined) {
       this.#ownerBackend('regenerate({ owner })');
       assertOwner(owner);
       this.#pendingOwner = owner;
+    } else if (!keepData) {
+      this.#pendingOwner = undefined;
     }
-    if (this.#key === undefined) {
+    if (this.#key !== undefined) {
+      this.#staleKeys.push({ key: this.#key, destroyed: false });
+      this.#regenerateFrom = this.#key;
+      this.#key = undefined;
+      this.#raw = undefined;
+      this.#cookie = undefined;
+      this.#forceWrite = true;
+      this.#touchDue = false;
+      this.#status = 'modified';
+    } else if (owner !== undefined) {
       // Logging in without a session (or after destroy()) still makes one, under its owner.
-      if (owner !== undefined) {
-        this.#forceWrite = true;
-        this.#status = 'modified';
-      }
-      return;
+      this.#forceWrite = true;
+      this.#status = 'modified';
     }
-    this.#staleKeys.push({ key: this.#key, destroyed: false });
-    this.#regenerateFrom = this.#key;
-    this.#key = undefined;
-    this.#raw = undefined;
-    this.#cookie = undefined;
-    this.#forceWrite = true;
-    this.#touchDue = false;
-    this.#status = 'modified';
+    if (!keepData) {
+      // The old key is already listed for removal; the new one starts from nothing.
+      this.#forget();
+      this.#changes.clear();
+    }
   }
 
   destroy(): void {

@@ -16,6 +16,15 @@ export interface RegenerateOptions {
    * `owners: true` option. Omitted: the session keeps the owner it has.
    */
   owner?: string;
+  /**
+   * Default true: the new key takes the old session's data (with this
+   * request's changes) and creation time. False is express-session's
+   * `req.session.regenerate`: the new key starts empty, with a new creation
+   * time and no owner (unless `owner` is given); the changes this request made
+   * before the call are dropped, later ones apply. The old key is removed at
+   * the commit either way.
+   */
+  keepData?: boolean;
 }
 
 /** Options of {@link Session.logoutEverywhere}. */
