@@ -14,7 +14,7 @@ import type { Backend } from '../../core/contract.js';
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { commitBeforeHead } from '../node/hold-head.js';
+import { commitBeforeHead } from '../node-response/commit-before-head.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';

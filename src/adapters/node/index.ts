@@ -14,11 +14,12 @@ import type { Backend } from '../../core/contract.js';
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { commitBeforeHead } from './hold-head.js';
+import { commitBeforeHead } from '../node-response/commit-before-head.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
-export { commitBeforeHead, nodeHeaderTarget } from './hold-head.js';
+export { commitBeforeHead } from '../node-response/commit-before-head.js';
+export { nodeHeaderTarget } from '../node-response/header-target.js';
 
 /** Options of {@link withSession}: the typed-session options plus the error hook. */
 export interface NodeSessionOptions extends SessionOptions {
