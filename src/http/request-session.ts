@@ -256,6 +256,24 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   async #commitNow(): Promise<HeaderPair[]> {
+    try {
+      await this.#save();
+    } catch (error) {
+      // A regeneration that claimed its old key puts it back: the client keeps that cookie.
+      await restoreClaim(this.#store, this.#claim);
+      throw error;
+    }
+    if (this.#events.enabled) {
+      for (const { key, destroyed } of this.#staleKeys) {
+        if (destroyed) this.#pendingEvents.push({ type: 'destroyed', store: HTTP_EVENT_STORE, keyDigest: this.#events.digest(key) });
+      }
+    }
+    this.#flushEvents(() => true);
+    return responseHeaders(this.#cookie, this.#options);
+  }
+
+  /** The commit's store work: the pending write (or a due renewal), then the removal of stale keys. */
+  async #save(): Promise<void> {
     const { backend } = this.#options;
     let generatedKey: string | undefined;
     const pendingWrite = this.#overlay.size > 0 || this.#regeneration !== undefined;
@@ -272,18 +290,10 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     try {
       for (const { key } of this.#staleKeys) await backend.clear(key);
     } catch (error) {
-      // The client keeps its old cookie, whose session is still there: drop the new one, put the old one back.
+      // The client keeps its old cookie, whose session is still there: drop the new one.
       if (generatedKey !== undefined) await backend.clear(generatedKey).catch(() => undefined);
-      await restoreClaim(this.#store, this.#claim);
       throw error;
     }
-    if (this.#events.enabled) {
-      for (const { key, destroyed } of this.#staleKeys) {
-        if (destroyed) this.#pendingEvents.push({ type: 'destroyed', store: HTTP_EVENT_STORE, keyDigest: this.#events.digest(key) });
-      }
-    }
-    this.#flushEvents(() => true);
-    return responseHeaders(this.#cookie, this.#options);
   }
 
   /**
