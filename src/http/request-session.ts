@@ -9,6 +9,7 @@ import type { ResolvedSessionOptions } from './session-options.js';
 import { createSession, updateStored, type StoreContext, type Transform, type Written } from './session/commit-loop.js';
 import { CLEAR_COOKIE, isTouchDue, NO_COOKIE, responseHeaders, setCookie, type CookieDecision } from './session/cookie-decision.js';
 import { FieldOverlay } from './session/field-overlay.js';
+import { assertFieldName, jsonCopy } from './session/json-copy.js';
 import { isPastLifetime, writeExpirySeconds } from './session/lifetime.js';
 import { claimOldKey, restoreClaim, type MoveClaim } from './session/move-claim.js';
 import { nextRegeneration, regenerationBase, shownSnapshot, type Regeneration } from './session/regeneration.js';
@@ -406,20 +407,4 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   #assertOpen(): void {
     if (this.#commit !== undefined) throw new Error('the session was already saved for this response; change it before the response is sent');
   }
-}
-
-function assertFieldName(name: unknown): asserts name is string {
-  if (typeof name !== 'string') throw new TypeError(`session field name must be a string, got ${typeof name}`);
-}
-
-/** A deep copy through JSON, so the session holds exactly what the store will return. */
-function jsonCopy(value: unknown, what: string): unknown {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`${what} cannot be stored as JSON: ${(error as Error).message}`, { cause: error });
-  }
-  if (text === undefined) throw new TypeError(`${what} cannot be stored as JSON (${typeof value})`);
-  return JSON.parse(text);
 }
