@@ -24,6 +24,7 @@ describe('entry points load no driver', () => {
     ['sessionkit/postgres', './src/backends/postgres/index.ts'],
     ['sessionkit/redis', './src/backends/redis/index.ts'],
     ['sessionkit/http', './src/http/index.ts'],
+    ['sessionkit/csrf', './src/csrf/index.ts'],
   ])('%s', async (_name, entry) => {
     const loaded = await packagesLoadedBy(entry);
     expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);

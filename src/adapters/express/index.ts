@@ -11,6 +11,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
@@ -19,8 +20,8 @@ import { commitBeforeHead } from '../node-response/commit-before-head.js';
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 
-/** Options of {@link sessionMiddleware}: the typed-session options, nothing Express-specific. */
-export type ExpressSessionOptions = SessionOptions;
+/** Options of {@link sessionMiddleware}: the typed-session options and `csrf`, nothing Express-specific. */
+export type ExpressSessionOptions = SessionOptions & CsrfProtectionOption;
 
 const sessions = new WeakMap<Request, Session<object>>();
 
@@ -34,14 +35,19 @@ const sessions = new WeakMap<Request, Session<object>>();
  * save fails, the held response is dropped and the error goes to `next(err)`,
  * so the application's error handlers (or Express's default 500) answer with
  * the head still unwritten and no `Set-Cookie`. A store failure while reading
- * goes to `next(err)` too.
+ * goes to `next(err)` too. A cross-origin browser request with an unsafe
+ * method is answered 403 before any session is loaded, unless the `csrf`
+ * option says otherwise.
  *
  * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
  * with `owners: true`, without sessions by owner) or an invalid option.
  */
 export function sessionMiddleware<Data extends object = Record<string, unknown>>(backend: Backend, options: ExpressSessionOptions = {}): RequestHandler {
   const engine = new SessionEngine<Data>(backend, options);
+  const guard = crossOriginGuard(options.csrf);
   return async function sessionkit(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const verdict = guard(req.method, req.headers);
+    if (!verdict.allowed) return void res.status(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     // Mounted twice (app and router): the first one owns the session.
     if (sessions.has(req)) return next();
     let context;

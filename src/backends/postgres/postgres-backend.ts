@@ -11,6 +11,7 @@ import type {
 import { BackendError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
@@ -89,7 +90,7 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
  * seed's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
+export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly hashKeys: boolean;
@@ -179,6 +180,19 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     const deletedCount = row?.count ?? 0;
     this.emit({ type: 'pruned', store: this.storeName, deletedCount, durationMs: performance.now() - started });
     return deletedCount;
+  }
+
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    if (!isWellFormedKey(keyDigest)) return false;
+    await this.#requireOwnerColumn('clearOwnedSession');
+    // The owner's live rows, then the one row by its stored key: an owner is fixed per key, so the pair cannot go stale.
+    const rows = await this.#query<{ key: string }>(this.#statements.listByOwner, [owner], 'clearOwnedSession');
+    const row = rows.find(({ key }) => (this.hashKeys ? key : digestKey(key.trimEnd())) === keyDigest);
+    if (row === undefined) return false;
+    await this.#query(this.#statements.clearOne, [row.key], 'clearOwnedSession');
+    return true;
   }
 
   /**

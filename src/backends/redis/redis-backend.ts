@@ -1,8 +1,9 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { BackendError, isBackendError } from '../../core/errors.js';
-import { digestKey } from '../../core/keys.js';
+import { digestKey, isWellFormedKey } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
 import { ScriptBatcher } from './batcher.js';
 import { isRedisClient, type RedisClient } from './client.js';
 import { decodeStored, encodeValue, OP, OWNER_SET_MARGIN_MS, ownerTag, type OpCode, type StoredSession } from './script.js';
@@ -53,7 +54,7 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * or may not have happened) or `query_failed` (Redis answered with an error).
  * Service resumes by itself once ioredis has reconnected.
  */
-export class RedisBackend extends BaseBackend implements OwnerIndexBackend {
+export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend {
   /** The prefix of every Redis key this backend writes. */
   readonly prefix: string;
   /** Whether keys are stored as their SHA-256 digest. */
@@ -151,6 +152,21 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend {
       const cleared = await this.#deleteOwned(tag, targets, deadlineMs);
       this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
       return cleared;
+    });
+  }
+
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    if (!isWellFormedKey(keyDigest)) return false;
+    return this.#reportedOwnerWork('clearOwnedSession', async () => {
+      const deadlineMs = performance.now() + this.timeoutMs;
+      const tag = ownerTag(owner);
+      // Only a member of this owner's set is removed: a digest of another owner's session finds nothing here.
+      const members = await this.#ownerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
+      const target = members.find(({ member }) => (this.hashKeys ? member : digestKey(member)) === keyDigest);
+      if (target === undefined) return false;
+      return (await this.#deleteOwned(tag, [target.member], deadlineMs)) > 0;
     });
   }
 
