@@ -29,6 +29,7 @@ Commands:
   inspect KEY          show one session: value and seconds left, NotSet or NotFound
   revoke KEY           end one session
   revoke --owner ID    end every session of an owner ("log out everywhere")
+  import --from SRC    copy live connect-pg-simple / connect-redis sessions in
   help [COMMAND]       show the help of a command
 
 ${STORE_OPTIONS}
@@ -40,6 +41,29 @@ Run sessionkit <command> --help for a command's options. Documentation: docs/cli
 
 /** Help of each command, by name. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  import: `Usage: sessionkit import --from connect-pg-simple|connect-redis [options]
+
+Copies every live express-session session that connect-pg-simple or
+connect-redis stored (data and expiry) into the sessionkit store, under its
+own id, so that express-session with SessionkitStore answers the cookies
+users already hold. A session already in the store is left as it is: the
+command is idempotent, and an interrupted run is resumed by running it again.
+Rows that are not a JSON object, or whose id cannot be a key, are skipped and
+counted. Progress goes to stderr.
+
+Source:
+  --from NAME          connect-pg-simple or connect-redis
+  --from-url URL       where the source is (default: the store's own
+                       DATABASE_URL / REDIS_URL when of the same kind)
+  --from-table NAME    connect-pg-simple's table (default: session)
+  --from-prefix PREFIX connect-redis's key prefix (default: sess:)
+  --batch-size N       sessions read per round trip (default: 500)
+  --dry-run            count what would be copied; write nothing
+
+${STORE_OPTIONS}
+
+${EXIT_CODES}`,
+
   migrate: `Usage: sessionkit migrate [options]
 
 Creates the session table if it is missing (session_key as primary key, an

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isBackendError } from '../core/errors.js';
 import type { CliIo, Command, CommandResult } from './command.js';
+import { importSessions } from './commands/import.js';
 import { inspect } from './commands/inspect.js';
 import { migrate } from './commands/migrate.js';
 import { purge } from './commands/purge.js';
@@ -15,7 +16,7 @@ import { openRedisStore } from './redis-store.js';
 import type { CliStore } from './store.js';
 import { resolveTarget, type StoreFlags } from './target.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { migrate, purge, stats, inspect, revoke };
+const COMMANDS: Readonly<Record<string, Command>> = { migrate, purge, stats, inspect, revoke, import: importSessions };
 
 const STORE_OPTIONS = ['database-url', 'redis-url', 'table', 'prefix', 'no-hash-keys', 'timeout-ms'];
 const OUTPUT_OPTIONS = ['json', 'help', 'version'];
@@ -34,6 +35,11 @@ const OPTIONS = {
   'batch-size': { type: 'string' },
   owner: { type: 'string' },
   except: { type: 'string' },
+  from: { type: 'string' },
+  'from-url': { type: 'string' },
+  'from-table': { type: 'string' },
+  'from-prefix': { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 /**

@@ -1,16 +1,17 @@
 import type { OwnerIndexBackend } from '../core/contract.js';
 import type { SessionEvent } from '../core/events.js';
-import { assertOwner } from '../core/validate.js';
+import { digestKey } from '../core/keys.js';
+import { assertOwner, assertWholeNumberOption } from '../core/validate.js';
 import { decodeEnvelope, type DataRecord } from './envelope.js';
 import type { HeaderPair } from './headers.js';
 import { HTTP_EVENT_STORE, HttpEvents } from './http-events.js';
 import { readSessionCookie, type CookieHeader } from './read-cookie.js';
 import type { ResolvedSessionOptions } from './session-options.js';
-import { createSession, updateStored, type StoreContext, type Transform, type Written } from './session/commit-loop.js';
+import { createSession, updateStored, type NewSessionBase, type StoreContext, type Transform, type Written } from './session/commit-loop.js';
 import { CLEAR_COOKIE, isTouchDue, NO_COOKIE, responseHeaders, setCookie, type CookieDecision } from './session/cookie-decision.js';
 import { FieldOverlay } from './session/field-overlay.js';
 import { assertFieldName, jsonCopy } from './session/json-copy.js';
-import { isPastLifetime, writeExpirySeconds } from './session/lifetime.js';
+import { isPastLifetime, ownExpiryFor, writeExpirySeconds, type OwnExpiryChange } from './session/lifetime.js';
 import { claimOldKey, restoreClaim, type MoveClaim } from './session/move-claim.js';
 import { nextRegeneration, regenerationBase, shownSnapshot, type Regeneration } from './session/regeneration.js';
 import { EMPTY_SNAPSHOT, encodeWithin, storedSnapshot, type Snapshot, type StoredSnapshot } from './session/snapshot.js';
@@ -29,7 +30,8 @@ const GONE: MoveClaim = Object.freeze({ kind: 'gone' });
  * This class wires the parts in `./session/`: the stored session is one
  * {@link Snapshot} value replaced whole by each read or write, this
  * request's field changes a {@link FieldOverlay}, a pending `regenerate()`
- * one {@link Regeneration} value, the response cookie one
+ * one {@link Regeneration} value, a `setExpirySeconds` one
+ * {@link OwnExpiryChange} value, the response cookie one
  * {@link CookieDecision}; the compare-and-set loop, the old key's claim and
  * the lifetime rules live in their own files. Every store operation of one
  * request runs in order through `#queue`.
@@ -50,6 +52,8 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   #snapshot: Snapshot;
   readonly #overlay = new FieldOverlay();
   #regeneration: Regeneration | undefined;
+  /** This request's `setExpirySeconds`, if any (cleared only by `destroy()`). */
+  #ownExpiry: OwnExpiryChange | undefined;
   /** The old key a regeneration claimed, to put back if the commit fails. */
   #claim: MoveClaim = GONE;
   /** Keys to remove from the store at commit (regenerated, destroyed, past their lifetime). */
@@ -68,7 +72,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#hadCookie = hadCookie;
     this.#loaded = loaded?.snapshot ?? EMPTY_SNAPSHOT;
     this.#snapshot = this.#loaded;
-    this.#touchDue = loaded !== undefined && isTouchDue(options, loaded.snapshot.createdAtMs, loaded.periodSeconds);
+    this.#touchDue = loaded !== undefined && isTouchDue(options, loaded.snapshot.createdAtMs, loaded.periodSeconds, loaded.snapshot.ownExpirySeconds);
   }
 
   /**
@@ -121,6 +125,36 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     return createdAtMs === undefined ? undefined : new Date(createdAtMs);
   }
 
+  get keyDigest(): string | undefined {
+    const { key } = this.#snapshot;
+    return key === undefined ? undefined : digestKey(key);
+  }
+
+  get ownExpirySeconds(): number | undefined {
+    return ownExpiryFor(this.#ownExpiry, this.#shown().ownExpirySeconds);
+  }
+
+  setExpirySeconds(expirySeconds: number | undefined): void {
+    this.#assertOpen();
+    if (expirySeconds !== undefined) assertWholeNumberOption(expirySeconds, 'expirySeconds', 1);
+    this.#ownExpiry = { expirySeconds, saved: false };
+    this.#status = 'modified';
+  }
+
+  reload(): Promise<void> {
+    this.#assertOpen();
+    return this.#enqueue(async () => {
+      const { key } = this.#snapshot;
+      if (key !== undefined) {
+        const result = await this.#events.reported('reload', this.#options.backend.get(key));
+        const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
+        // Gone from the store (or moved by a parallel regeneration): this request starts from nothing.
+        this.#snapshot = result.ok && envelope !== undefined ? storedSnapshot(key, result.value, envelope, this.#options.nowMs(), result.period) : EMPTY_SNAPSHOT;
+      }
+      this.#overlay.clear();
+    });
+  }
+
   get owner(): string | undefined {
     return this.#regeneration?.owner ?? this.#shown().owner;
   }
@@ -147,7 +181,8 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     const undo = this.#overlay.set(name, jsonCopy(value, `session field ${name}`));
     const shown = this.#shown();
     try {
-      encodeWithin({ createdAtMs: shown.createdAtMs ?? this.#options.nowMs(), owner: shown.owner, data: this.#overlay.apply(shown.data) }, this.#options.maxDataBytes);
+      const data = this.#overlay.apply(shown.data);
+      encodeWithin({ createdAtMs: shown.createdAtMs ?? this.#options.nowMs(), owner: shown.owner, data, expirySeconds: this.ownExpirySeconds }, this.#options.maxDataBytes);
     } catch (error) {
       undo();
       throw error;
@@ -277,9 +312,11 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   async #save(): Promise<void> {
     const { backend } = this.#options;
     let generatedKey: string | undefined;
-    const pendingWrite = this.#overlay.size > 0 || this.#regeneration !== undefined;
+    // A new own period is saved even when no field changed: its expiry restarts now.
+    const periodUnsaved = this.#ownExpiry?.saved === false;
+    const pendingWrite = this.#overlay.size > 0 || this.#regeneration !== undefined || periodUnsaved;
     // Unsetting fields of a session that does not exist yet creates nothing (lazy).
-    const createsEmpty = this.#snapshot.key === undefined && this.#regeneration === undefined && Object.keys(this.#overlay.apply({})).length === 0;
+    const createsEmpty = this.#snapshot.key === undefined && this.#regeneration === undefined && !periodUnsaved && Object.keys(this.#overlay.apply({})).length === 0;
     if (pendingWrite && !createsEmpty) {
       const keyBefore = this.#snapshot.key;
       await this.#write((stored) => this.#overlay.apply(stored));
@@ -305,7 +342,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   async #write(transform: Transform): Promise<DataRecord> {
     const snapshot = this.#snapshot;
     if (snapshot.key !== undefined) {
-      const outcome = await updateStored(this.#store, snapshot, transform);
+      const outcome = await updateStored(this.#store, snapshot, transform, this.#ownExpiry);
       if (outcome.kind === 'written') return this.#wrote(outcome);
       // The absolute lifetime ran out during this request: its key goes, what it writes goes to a new session.
       if (outcome.pastLifetime) this.#staleKeys.push({ key: snapshot.key, destroyed: false });
@@ -318,7 +355,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   async #create(transform: Transform): Promise<DataRecord> {
     const regeneration = this.#regeneration;
     if (regeneration === undefined) {
-      const written = await createSession(this.#store, { data: {}, createdAtMs: undefined, owner: undefined }, transform);
+      const written = await createSession(this.#store, this.#withOwnExpiry({ data: {}, createdAtMs: undefined, owner: undefined }), transform);
       this.#pendingCreated(written, undefined);
       return this.#wrote(written);
     }
@@ -326,7 +363,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     const claim = regeneration.from === undefined ? GONE : await claimOldKey(this.#store, regeneration.from);
     let written: Written;
     try {
-      written = await createSession(this.#store, regenerationBase(regeneration, claim), transform);
+      written = await createSession(this.#store, this.#withOwnExpiry(regenerationBase(regeneration, claim)), transform);
     } catch (error) {
       await restoreClaim(this.#store, claim);
       throw error;
@@ -350,7 +387,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   /** Renews the expiry without changing the value; a conflict means another request just renewed it. */
   async #touch(loaded: StoredSnapshot): Promise<void> {
-    const expirySeconds = writeExpirySeconds(this.#options, loaded.createdAtMs);
+    const expirySeconds = writeExpirySeconds(this.#options, loaded.createdAtMs, loaded.ownExpirySeconds);
     if (expirySeconds <= 0) return;
     const result = await this.#options.backend.compareAndSet(loaded.key, loaded.raw, loaded.raw, { expiry: expirySeconds });
     if (result === 'ok') this.#wrote({ snapshot: { ...loaded, expiresAtMs: this.#options.nowMs() + expirySeconds * 1000 }, expirySeconds });
@@ -358,8 +395,15 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   #wrote({ snapshot, expirySeconds }: Written): DataRecord {
     this.#snapshot = snapshot;
-    this.#cookie = setCookie(snapshot.key, expirySeconds);
+    this.#cookie = setCookie(snapshot.key, expirySeconds, snapshot.ownExpirySeconds !== undefined);
+    // The stored session now holds this request's period (a renewal runs only once it does).
+    if (this.#ownExpiry?.saved === false) this.#ownExpiry = { ...this.#ownExpiry, saved: true };
     return snapshot.data;
+  }
+
+  /** `base` with the own period a new key gets: this request's `setExpirySeconds`, else the one `base` carries over. */
+  #withOwnExpiry(base: NewSessionBase): NewSessionBase {
+    return { ...base, ownExpirySeconds: ownExpiryFor(this.#ownExpiry, base.ownExpirySeconds) };
   }
 
   #destroyNow(): void {
@@ -368,6 +412,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     if (key !== undefined) this.#staleKeys.push({ key, destroyed: true });
     this.#snapshot = EMPTY_SNAPSHOT;
     this.#regeneration = undefined;
+    this.#ownExpiry = undefined;
     this.#overlay.clear();
     this.#cookie = this.#hadCookie || hadSession ? CLEAR_COOKIE : NO_COOKIE;
     this.#status = 'destroyed';

@@ -30,6 +30,12 @@ describe('entry points load no driver', () => {
     expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
   });
 
+  it('sessionkit/express-session loads express-session (its Store is the base class) and no driver', async () => {
+    const loaded = await packagesLoadedBy('./src/adapters/express-session/index.ts');
+    expect(loaded).toContain('express-session');
+    expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
+  });
+
   it('the check sees a driver when one is loaded', async () => {
     expect(await packagesLoadedBy('pg')).toContain('pg');
   });

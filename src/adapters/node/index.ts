@@ -18,7 +18,7 @@ import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
-export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
+export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
 export { commitBeforeHead } from '../node-response/commit-before-head.js';
 export { nodeHeaderTarget } from '../node-response/header-target.js';
 

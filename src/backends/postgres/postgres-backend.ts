@@ -7,8 +7,10 @@ import type {
   OwnedSession,
   OwnerIndexBackend,
   OwnerIndexOptions,
+  PutBackend,
+  SetOptions,
 } from '../../core/contract.js';
-import { BackendError } from '../../core/errors.js';
+import { BackendError, isBackendError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
@@ -31,8 +33,15 @@ export interface PostgresBackendOptions extends BackendOptions, OwnerIndexOption
   hashKeys?: boolean;
   /** Every operation settles within this many milliseconds, rejecting with a `timeout` BackendError otherwise. Default 5000. */
   timeoutMs?: number;
-  /** When set, expired rows are deleted every this many seconds (±20 % jitter) by one instance per table across all processes. */
-  pruneIntervalSeconds?: number;
+  /**
+   * Expired rows are deleted every this many seconds (±20 % jitter) by one
+   * instance per table across all processes (an advisory lock elects it; it
+   * keeps one pool connection for the lock). Default 900 (15 minutes, as
+   * connect-pg-simple); `false` or `0` turns pruning off, for deployments that
+   * run `sessionkit purge` from cron. With the default, a pg Pool of one
+   * connection does not prune (set it explicitly to get a `TypeError` instead).
+   */
+  pruneIntervalSeconds?: number | false;
   /** Most rows one pruning statement deletes; default 1000. */
   pruneBatchSize?: number;
 }
@@ -72,6 +81,19 @@ interface SessionRow {
   period: number;
 }
 
+/**
+ * The server-side bound on a write's row-lock waits for a caller with
+ * `budgetMs` left: a margin less, so that the server gives up (and rolls the
+ * write back) before the caller hears `timeout`; never 0, which would mean no bound.
+ */
+function lockTimeoutMsFor(budgetMs: number): number {
+  const marginMs = Math.min(250, Math.max(50, budgetMs / 10));
+  return Math.max(1, Math.floor(budgetMs - marginMs));
+}
+
+/** Default of `pruneIntervalSeconds`: connect-pg-simple's 15 minutes. */
+export const DEFAULT_PRUNE_INTERVAL_SECONDS = 900;
+
 const owners = new WeakMap<PostgresBackend, () => Promise<void>>();
 
 /** Makes `backend.close()` also run `end` (used by `connect()`, which opened the pool itself). */
@@ -90,7 +112,7 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
  * seed's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend {
+export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly hashKeys: boolean;
@@ -98,6 +120,8 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   readonly pruneBatchSize: number;
   readonly maxSessionsPerOwner: number | undefined;
   readonly #db: Queryable;
+  /** The table as given (unquoted), for the hint on a missing table. */
+  readonly #tableName: string;
   #hasOwnerColumn: Promise<boolean> | undefined;
   readonly #statements: Statements;
   readonly #pruner: Pruner | undefined;
@@ -108,11 +132,13 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   readonly #sets: Coalescer<Write, void>;
   readonly #compareAndSets: Coalescer<Swap, CompareAndSetResult>;
   readonly #clears: Coalescer<string, void>;
+  readonly #puts: Coalescer<Write, void>;
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
     super(options);
-    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
+    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds = DEFAULT_PRUNE_INTERVAL_SECONDS, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
     this.table = quoteTableName(table);
+    this.#tableName = table;
     if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
     assertWholeNumberOption(pruneBatchSize, 'pruneBatchSize', 1);
@@ -128,17 +154,22 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     this.#sets = new Coalescer((writes, budgetMs) => this.#runSets(writes, budgetMs), batching);
     this.#compareAndSets = new Coalescer((swaps, budgetMs) => this.#runCompareAndSets(swaps, budgetMs), batching);
     this.#clears = new Coalescer((keys, budgetMs) => this.#runClears(keys, budgetMs), batching);
+    this.#puts = new Coalescer((writes, budgetMs) => this.#runPuts(writes, budgetMs), batching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
-    if (pruneIntervalSeconds !== undefined) {
+    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
-      const poolMax = (db as { options?: { max?: number } }).options?.max;
-      if (typeof poolMax === 'number' && poolMax < 2) {
-        throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock');
-      }
+    }
+    const poolMax = (db as { options?: { max?: number } }).options?.max;
+    const poolTooSmall = typeof poolMax === 'number' && poolMax < 2;
+    if (poolTooSmall && options.pruneIntervalSeconds) {
+      throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock (or set pruneIntervalSeconds: false)');
+    }
+    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0 && !poolTooSmall) {
       this.#pruner = new Pruner(this.#db, this.#statements, {
         intervalSeconds: pruneIntervalSeconds,
         batchSize: pruneBatchSize,
         timeoutMs,
+        table,
         store: this.storeName,
         onEvent: (event) => this.emit(event),
       });
@@ -154,7 +185,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     this.#assertOpen('ensureSchema');
     this.#hasOwnerColumn = undefined;
     await withTimeout(ensureSchemaOn(this.#db, this.table), this.timeoutMs, 'ensureSchema').catch((error: unknown) => {
-      throw toBackendError(error, 'ensureSchema');
+      throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }
 
@@ -209,7 +240,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     assertWholeNumberOption(batchSize, 'batchSize', 1);
     assertWholeNumberOption(statementTargetMs, 'statementTargetMs', 1);
     this.#assertOpen('purgeExpired');
-    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch });
+    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch, table: this.#tableName });
   }
 
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */
@@ -222,6 +253,22 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
 
   protected override get storeName(): string {
     return `postgres:${this.table}`;
+  }
+
+  /**
+   * Creates or replaces the session of `key` (see {@link PutBackend.put}):
+   * one `INSERT … ON CONFLICT DO UPDATE` per batch. Needs a unique index on
+   * `session_key`, which `ensureSchema()` creates with the table; on a table
+   * without one (ocaml-session's DDL) it rejects with `schema_outdated`.
+   */
+  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
+    return this.checkedPut(key, value, options, this.#storePut);
+  }
+
+  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    // A put that ends the session is a clear: nothing of it is left in the table.
+    if (expirySeconds <= 0) return this.#clears.submit(this.#storedKey(key));
+    return this.#puts.submit({ key: this.#storedKey(key), value, expirySeconds });
   }
 
   protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
@@ -301,6 +348,25 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     return [];
   }
 
+  async #runPuts(writes: Write[], budgetMs: number): Promise<void[]> {
+    // ON CONFLICT DO UPDATE touches a row once per statement: keep the last write of each key, as if run in order.
+    const last = [...new Map(writes.map((w) => [w.key, w])).values()];
+    const startedMs = performance.now();
+    const ownerColumn = await this.#ownerColumnPresent();
+    const statement = ownerColumn ? this.#statements.putClearingOwner : this.#statements.put;
+    const params = [last.map((w) => w.key), last.map((w) => w.expirySeconds), last.map((w) => w.value)];
+    try {
+      await this.#query(statement, params, 'put', budgetMs - (performance.now() - startedMs));
+    } catch (error) {
+      // 42P10: no unique index for ON CONFLICT to use (ocaml-session's DDL has none).
+      if (isBackendError(error) && (error.cause as { code?: unknown } | undefined)?.code === '42P10') {
+        throw new BackendError('schema_outdated', `put needs a unique index on session_key in ${this.table}, as ensureSchema() creates with a new table`, { cause: error.cause });
+      }
+      throw error;
+    }
+    return [];
+  }
+
   async #runCompareAndSets(swaps: Swap[], budgetMs: number): Promise<CompareAndSetResult[]> {
     const [only] = swaps;
     if (swaps.length === 1 && only !== undefined) {
@@ -334,25 +400,31 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   async #query<Row>(statement: Statement, params: readonly unknown[], operation: string, budgetMs = this.timeoutMs): Promise<Row[]> {
     this.#assertOpen(operation);
     if (budgetMs <= 0) throw new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${this.timeoutMs} ms (queued behind other statements)`);
+    const sent = statement.boundsLockWaits ? [...params, lockTimeoutMsFor(budgetMs)] : params;
     try {
-      return await withTimeout(this.#db.query<Row>(statement, params), budgetMs, operation);
+      return await this.#db.query<Row>(statement, sent, { timeoutMs: budgetMs, operation });
     } catch (error) {
-      throw toBackendError(error, operation);
+      throw toBackendError(error, operation, { table: this.#tableName });
     }
   }
 
   /** Owner features need the columns `ensureSchema()` adds; a seed-only table says so clearly. */
   async #requireOwnerColumn(operation: string): Promise<void> {
-    this.#hasOwnerColumn ??= this.#query<{ present: boolean }>(this.#statements.hasOwnerColumn, [this.table], 'schema check').then(
-      ([row]) => row?.present === true,
-    );
-    const present = await this.#hasOwnerColumn.catch((error: unknown) => {
-      this.#hasOwnerColumn = undefined;
-      throw error;
-    });
+    const present = await this.#ownerColumnPresent();
     if (!present) {
       throw new BackendError('schema_outdated', `${operation} needs the owner and created_at columns in ${this.table}: run backend.ensureSchema() or \`sessionkit migrate\``);
     }
+  }
+
+  /** Whether the table has the owner columns; asked once, again after ensureSchema() or a failed check. */
+  #ownerColumnPresent(): Promise<boolean> {
+    this.#hasOwnerColumn ??= this.#query<{ present: boolean }>(this.#statements.hasOwnerColumn, [this.table], 'schema check').then(
+      ([row]) => row?.present === true,
+    );
+    return this.#hasOwnerColumn.catch((error: unknown) => {
+      this.#hasOwnerColumn = undefined;
+      throw error;
+    });
   }
 
   #assertOpen(operation: string): void {

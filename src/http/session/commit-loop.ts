@@ -2,7 +2,7 @@ import { decodeEnvelope, type DataRecord } from '../envelope.js';
 import { HTTP_EVENT_STORE, type HttpEvents } from '../http-events.js';
 import { SessionConflictError } from '../session-errors.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
-import { writeExpirySeconds } from './lifetime.js';
+import { ownExpiryFor, writeExpirySeconds, type OwnExpiryChange } from './lifetime.js';
 import { encodeWithin, storedSnapshot, type StoredSnapshot } from './snapshot.js';
 
 /** What the commit loop works with: the resolved options and the request's event reporter. */
@@ -27,11 +27,12 @@ export interface Written {
  */
 export type UpdateOutcome = ({ readonly kind: 'written' } & Written) | { readonly kind: 'gone'; readonly pastLifetime: boolean };
 
-/** What a new session starts from: its data, creation time (undefined: now) and owner. */
+/** What a new session starts from: its data, creation time (undefined: now), owner and own period (absent: the configured one). */
 export interface NewSessionBase {
   readonly data: DataRecord;
   readonly createdAtMs: number | undefined;
   readonly owner: string | undefined;
+  readonly ownExpirySeconds?: number | undefined;
 }
 
 /** Up to 100 ms of full jitter growing with the attempt, so racing requests spread out. */
@@ -54,19 +55,22 @@ export async function afterConflict(context: StoreContext, key: string, attempt:
  * compare-and-set, re-reading and retrying with jitter on a conflict, up to
  * `maxUpdateAttempts` (then a {@link SessionConflictError}). Never creates
  * nor revives a session: a key that vanished (expired, destroyed elsewhere)
- * is `gone`.
+ * is `gone`. The session keeps its own period (re-read at each attempt)
+ * unless `ownExpiry` (this request's `setExpirySeconds`) replaces it.
  */
-export async function updateStored(context: StoreContext, snapshot: StoredSnapshot, transform: Transform): Promise<UpdateOutcome> {
+export async function updateStored(context: StoreContext, snapshot: StoredSnapshot, transform: Transform, ownExpiry?: OwnExpiryChange): Promise<UpdateOutcome> {
   const { options } = context;
   let current = snapshot;
   for (let attempt = 1; ; attempt++) {
     const data = transform(current.data);
-    const expirySeconds = writeExpirySeconds(options, current.createdAtMs);
+    const ownExpirySeconds = ownExpiryFor(ownExpiry, current.ownExpirySeconds);
+    const expirySeconds = writeExpirySeconds(options, current.createdAtMs, ownExpirySeconds);
     if (expirySeconds <= 0) return { kind: 'gone', pastLifetime: true };
-    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data }, options.maxDataBytes);
+    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, expirySeconds: ownExpirySeconds }, options.maxDataBytes);
     const result = await options.backend.compareAndSet(current.key, current.raw, value, { expiry: expirySeconds });
     if (result === 'ok') {
-      return { kind: 'written', snapshot: { ...current, raw: value, data, expiresAtMs: options.nowMs() + expirySeconds * 1000 }, expirySeconds };
+      const written = { ...current, raw: value, data, expiresAtMs: options.nowMs() + expirySeconds * 1000, ownExpirySeconds };
+      return { kind: 'written', snapshot: written, expirySeconds };
     }
     // Expired or destroyed by another request: never revive it.
     if (result === 'NotFound') return { kind: 'gone', pastLifetime: false };
@@ -80,17 +84,19 @@ export async function updateStored(context: StoreContext, snapshot: StoredSnapsh
 
 /**
  * Creates a session holding `transform(base.data)` under a new key (with
- * `generate`, filed under `base.owner` when there is one). The creation time
- * is kept unless absent or past the absolute lifetime.
+ * `generate`, filed under `base.owner` when there is one, with
+ * `base.ownExpirySeconds` as its own period). The creation time is kept
+ * unless absent or past the absolute lifetime.
  */
 export async function createSession(context: StoreContext, base: NewSessionBase, transform: Transform): Promise<Written> {
   const { options } = context;
+  const { owner, ownExpirySeconds } = base;
   let createdAtMs = base.createdAtMs;
-  if (createdAtMs === undefined || writeExpirySeconds(options, createdAtMs) <= 0) createdAtMs = options.nowMs();
+  if (createdAtMs === undefined || writeExpirySeconds(options, createdAtMs, ownExpirySeconds) <= 0) createdAtMs = options.nowMs();
   const data = transform(base.data);
-  const expirySeconds = writeExpirySeconds(options, createdAtMs);
-  const { owner } = base;
-  const value = encodeWithin({ createdAtMs, owner, data }, options.maxDataBytes);
+  const expirySeconds = writeExpirySeconds(options, createdAtMs, ownExpirySeconds);
+  const value = encodeWithin({ createdAtMs, owner, data, expirySeconds: ownExpirySeconds }, options.maxDataBytes);
   const key = await options.backend.generate(owner === undefined ? { value, expiry: expirySeconds } : { value, expiry: expirySeconds, owner });
-  return { snapshot: { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + expirySeconds * 1000 }, expirySeconds };
+  const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + expirySeconds * 1000, ownExpirySeconds };
+  return { snapshot, expirySeconds };
 }

@@ -10,15 +10,20 @@ import { writeExpirySeconds } from './lifetime.js';
  */
 export type CookieDecision =
   | { readonly kind: 'none' }
-  | { readonly kind: 'set'; readonly key: string; readonly expirySeconds: number }
+  | { readonly kind: 'set'; readonly key: string; readonly expirySeconds: number; readonly ownPeriod: boolean }
   | { readonly kind: 'clear' };
 
 export const NO_COOKIE: CookieDecision = Object.freeze({ kind: 'none' });
 export const CLEAR_COOKIE: CookieDecision = Object.freeze({ kind: 'clear' });
 
-/** The cookie of a session just written (or renewed) under `key` for `expirySeconds`. */
-export function setCookie(key: string, expirySeconds: number): CookieDecision {
-  return { kind: 'set', key, expirySeconds };
+/**
+ * The cookie of a session just written (or renewed) under `key` for
+ * `expirySeconds`; `ownPeriod` when the session has its own period
+ * (`setExpirySeconds`, "remember me"), whose cookie outlives the browser even
+ * under `cookie.discard`.
+ */
+export function setCookie(key: string, expirySeconds: number, ownPeriod = false): CookieDecision {
+  return { kind: 'set', key, expirySeconds, ownPeriod };
 }
 
 /**
@@ -28,8 +33,10 @@ export function setCookie(key: string, expirySeconds: number): CookieDecision {
 export function responseHeaders(decision: CookieDecision, options: Pick<ResolvedSessionOptions, 'cookieName' | 'cookie'>): HeaderPair[] {
   const { cookieName, cookie } = options;
   switch (decision.kind) {
-    case 'set':
-      return cookieHeaders(cookieName, { key: decision.key, value: '', expiryPeriod: decision.expirySeconds, modified: true }, cookie);
+    case 'set': {
+      const options = decision.ownPeriod && cookie.discard ? { ...cookie, discard: false } : cookie;
+      return cookieHeaders(cookieName, { key: decision.key, value: '', expiryPeriod: decision.expirySeconds, modified: true }, options);
+    }
     case 'clear':
       return clearingHeaders(cookieName, cookie);
     case 'none':
@@ -42,8 +49,13 @@ export function responseHeaders(decision: CookieDecision, options: Pick<Resolved
  * expiry of a session created at `createdAtMs` that has `periodSeconds`
  * left. True once a renewal would add at least `touchAfterSeconds`, so an
  * active session is written at most once per that many seconds rather than
- * on every read.
+ * on every read. `ownExpirySeconds`: the session's own period, if any.
  */
-export function isTouchDue(options: Parameters<typeof writeExpirySeconds>[0] & Pick<ResolvedSessionOptions, 'touchAfterSeconds'>, createdAtMs: number, periodSeconds: number): boolean {
-  return writeExpirySeconds(options, createdAtMs) - periodSeconds >= options.touchAfterSeconds;
+export function isTouchDue(
+  options: Parameters<typeof writeExpirySeconds>[0] & Pick<ResolvedSessionOptions, 'touchAfterSeconds'>,
+  createdAtMs: number,
+  periodSeconds: number,
+  ownExpirySeconds?: number,
+): boolean {
+  return writeExpirySeconds(options, createdAtMs, ownExpirySeconds) - periodSeconds >= options.touchAfterSeconds;
 }

@@ -38,10 +38,14 @@ export function nextRegeneration(pending: Regeneration | undefined, current: Sna
   return owner === undefined ? undefined : { from: undefined, keepData, owner };
 }
 
-/** What the new key starts from, once the old key's claim is known: its latest session when kept and still there, else nothing. */
+/**
+ * What the new key starts from, once the old key's claim is known: its
+ * latest session (data, creation time, owner and own period) when kept and
+ * still there, else nothing.
+ */
 export function regenerationBase(regeneration: Regeneration, claim: MoveClaim): NewSessionBase {
   const kept = regeneration.keepData && claim.kind === 'claimed' ? claim.envelope : undefined;
-  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner };
+  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.expirySeconds };
 }
 
 /**

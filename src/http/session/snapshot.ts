@@ -4,7 +4,7 @@ import { SessionDataTooLargeError } from '../session-errors.js';
 /**
  * A session as one request last read or wrote it under its key: the value the
  * next compare-and-set expects (`raw`) and what it decodes to. Immutable: a
- * read or a write replaces the whole snapshot, so its six fields never
+ * read or a write replaces the whole snapshot, so its seven fields never
  * disagree.
  */
 export interface StoredSnapshot {
@@ -17,6 +17,8 @@ export interface StoredSnapshot {
   readonly createdAtMs: number;
   /** When the store will expire it, as known in this request (wall clock). */
   readonly expiresAtMs: number;
+  /** Its own idle period from `setExpirySeconds` (the envelope's `expirySeconds`); undefined: the configured one. */
+  readonly ownExpirySeconds: number | undefined;
 }
 
 /** No stored session: what a request without one (or after `destroy()`) starts from. */
@@ -27,6 +29,7 @@ export interface EmptySnapshot {
   readonly owner: undefined;
   readonly createdAtMs: undefined;
   readonly expiresAtMs: undefined;
+  readonly ownExpirySeconds: undefined;
 }
 
 /** Either a stored session or none; test `key` to tell them apart. */
@@ -40,11 +43,13 @@ export const EMPTY_SNAPSHOT: EmptySnapshot = Object.freeze({
   owner: undefined,
   createdAtMs: undefined,
   expiresAtMs: undefined,
+  ownExpirySeconds: undefined,
 });
 
 /** The snapshot of `raw` (already decoded as `envelope`) stored under `key`, `expirySeconds` from `nowMs`. */
 export function storedSnapshot(key: string, raw: string, envelope: Envelope, nowMs: number, expirySeconds: number): StoredSnapshot {
-  return { key, raw, data: envelope.data, owner: envelope.owner, createdAtMs: envelope.createdAtMs, expiresAtMs: nowMs + expirySeconds * 1000 };
+  const { data, owner, createdAtMs, expirySeconds: ownExpirySeconds } = envelope;
+  return { key, raw, data, owner, createdAtMs, expiresAtMs: nowMs + expirySeconds * 1000, ownExpirySeconds };
 }
 
 /**

@@ -79,6 +79,20 @@ describe('commit loop: updateStored', () => {
     void clock;
   });
 
+  it("the stored own period is kept, also one another request set meanwhile; this request's setExpirySeconds wins over it", async () => {
+    const { memory, context, snapshot } = await setup();
+    // Another request gave the session its own period after this one read it.
+    await memory.set(snapshot.key, encodeEnvelope({ createdAtMs: snapshot.createdAtMs, data: { a: 1 }, expirySeconds: 600 }));
+    const kept = await updateStored(context, snapshot, (stored) => ({ ...stored, b: 2 }));
+    expect(kept).toMatchObject({ kind: 'written', expirySeconds: 600, snapshot: { ownExpirySeconds: 600, data: { a: 1, b: 2 } } });
+    expect(await memory.get(snapshot.key)).toMatchObject({ ok: true, period: 600 });
+    if (kept.kind !== 'written') return;
+    const reset = await updateStored(context, kept.snapshot, (stored) => stored, { expirySeconds: undefined, saved: false });
+    expect(reset).toMatchObject({ kind: 'written', expirySeconds: 100, snapshot: { ownExpirySeconds: undefined } });
+    const stored = await memory.get(snapshot.key);
+    expect(stored.ok && decodeEnvelope(stored.value)!.expirySeconds).toBeUndefined();
+  });
+
   it('retry delays are full jitter below min(100, 2^attempt) ms', () => {
     for (let i = 0; i < 200; i++) {
       expect(retryDelayMs(1)).toBeLessThan(2);
@@ -109,5 +123,14 @@ describe('commit loop: createSession', () => {
     expect(past.snapshot.createdAtMs).toBe(clock.nowMs());
     expect(past.expirySeconds).toBe(50);
     expect((await memory.listByOwner('ann')).length).toBe(1);
+  });
+
+  it('a base with its own period stores it in the envelope and gives it as the expiry', async () => {
+    const { memory, context } = await setup();
+    const { snapshot, expirySeconds } = await createSession(context, { data: {}, createdAtMs: undefined, owner: undefined, ownExpirySeconds: 900 }, (d) => d);
+    expect(expirySeconds).toBe(900);
+    expect(snapshot.ownExpirySeconds).toBe(900);
+    const stored = await memory.get(snapshot.key);
+    expect(stored.ok && decodeEnvelope(stored.value)!.expirySeconds).toBe(900);
   });
 });

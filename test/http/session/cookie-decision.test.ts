@@ -19,6 +19,13 @@ describe('cookie decisions', () => {
     expect(pairs).toContainEqual(['Vary', 'Cookie']);
   });
 
+  it('set under discard: a session cookie, unless the session has its own period (then Max-Age stays)', () => {
+    const discarding = resolveSessionOptions(new MemoryBackend(), { idleTimeoutSeconds: 100, cookie: { discard: true }, nowMs: () => 0 });
+    const line = (ownPeriod: boolean) => responseHeaders(setCookie('k'.repeat(40), 90, ownPeriod), discarding).find(([name]) => name === 'Set-Cookie')![1];
+    expect(parseSetCookie(line(false)).maxAge).toBeUndefined();
+    expect(parseSetCookie(line(true)).maxAge).toBe(90);
+  });
+
   it('clear: an expired, empty cookie', () => {
     const line = responseHeaders(CLEAR_COOKIE, options).find(([name]) => name === 'Set-Cookie')![1];
     expect(parseSetCookie(line)).toMatchObject({ name: 'sid', value: '', maxAge: 0 });
@@ -28,6 +35,11 @@ describe('cookie decisions', () => {
     expect(isTouchDue(options, 0, 91)).toBe(false);
     expect(isTouchDue(options, 0, 90)).toBe(true);
     expect(isTouchDue(options, 0, 0)).toBe(true);
+  });
+
+  it("touch throttling measures against the session's own period when it has one", () => {
+    expect(isTouchDue(options, 0, 990, 1000)).toBe(true);
+    expect(isTouchDue(options, 0, 995, 1000)).toBe(false);
   });
 
   it('touch throttling: never past the absolute lifetime (nothing to add)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../src/index.js';
-import { isPastLifetime, writeExpirySeconds } from '../../../src/http/session/lifetime.js';
+import { isPastLifetime, ownExpiryFor, writeExpirySeconds } from '../../../src/http/session/lifetime.js';
 
 const backend = new MemoryBackend();
 const at = (nowMs: number) => () => nowMs;
@@ -17,6 +17,19 @@ describe('lifetime', () => {
     expect(writeExpirySeconds({ ...options, nowMs: at(70_500) }, 0)).toBe(29);
     expect(writeExpirySeconds({ ...options, nowMs: at(100_000) }, 0)).toBe(0);
     expect(writeExpirySeconds({ ...options, nowMs: at(130_000) }, 0)).toBeLessThan(0);
+  });
+
+  it("a session's own period replaces the idle timeout, and is still cut at the absolute lifetime", () => {
+    const options = { backend, idleTimeoutSeconds: 60, absoluteLifetimeSeconds: undefined, nowMs: at(0) };
+    expect(writeExpirySeconds(options, 0, 86_400)).toBe(86_400);
+    expect(writeExpirySeconds(options, 0, undefined)).toBe(60);
+    expect(writeExpirySeconds({ ...options, absoluteLifetimeSeconds: 1000, nowMs: at(400_000) }, 0, 86_400)).toBe(600);
+  });
+
+  it("ownExpiryFor: this request's setExpirySeconds wins over the stored period, even when it goes back to undefined", () => {
+    expect(ownExpiryFor(undefined, 30)).toBe(30);
+    expect(ownExpiryFor({ expirySeconds: 90, saved: false }, 30)).toBe(90);
+    expect(ownExpiryFor({ expirySeconds: undefined, saved: true }, 30)).toBeUndefined();
   });
 
   it('isPastLifetime: from the exact end on; never without a lifetime', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { EMPTY_SNAPSHOT, type StoredSnapshot } from '../../../src/http/session/snapshot.js';
 import { nextRegeneration, regenerationBase, shownSnapshot } from '../../../src/http/session/regeneration.js';
 
-const old: StoredSnapshot = { key: 'old', raw: '{}', data: { a: 1 }, owner: 'ann', createdAtMs: 5, expiresAtMs: 9 };
+const old: StoredSnapshot = { key: 'old', raw: '{}', data: { a: 1 }, owner: 'ann', createdAtMs: 5, expiresAtMs: 9, ownExpirySeconds: undefined };
 
 describe('regeneration', () => {
   it('from a stored session: moves from it; the view keeps its data only with keepData', () => {
@@ -31,5 +31,12 @@ describe('regeneration', () => {
     expect(regenerationBase({ ...keep, owner: 'bob' }, claimed)).toEqual({ data: { a: 2 }, createdAtMs: 7, owner: 'bob' });
     expect(regenerationBase({ ...keep, keepData: false }, claimed)).toEqual({ data: {}, createdAtMs: undefined, owner: undefined });
     expect(regenerationBase(keep, { kind: 'gone' })).toEqual({ data: {}, createdAtMs: undefined, owner: undefined });
+  });
+
+  it("the new key keeps the old session's own period only with its data", () => {
+    const claimed = { kind: 'claimed', key: 'old', raw: '{}', envelope: { createdAtMs: 7, data: {}, expirySeconds: 600 }, expiresAtMs: 9 } as const;
+    const keep = { from: old, keepData: true, owner: undefined };
+    expect(regenerationBase(keep, claimed).ownExpirySeconds).toBe(600);
+    expect(regenerationBase({ ...keep, keepData: false }, claimed).ownExpirySeconds).toBeUndefined();
   });
 });
