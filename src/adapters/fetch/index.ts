@@ -17,7 +17,7 @@
  * both provide.
  */
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionContext, SessionOptions, SessionStatus } from '../../http/index.js';
-export { SessionConflictError, SessionDataTooLargeError, SessionEngine } from '../../http/index.js';
+export { SessionConflictError, SessionDataTooLargeError, SessionEngine, SessionRegeneratedError } from '../../http/index.js';
 export { commitSession, loadSession, type CookieSource } from './load-commit.js';
 export { withSessionHeaders } from './response-headers.js';
 export { withSession, type FetchSessionHandler, type FetchSessionOptions } from './with-session.js';
