@@ -1,4 +1,4 @@
-import { supportsOwners, type CompareAndSetBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from './contract.js';
+import { supportsOwners, type CompareAndSetBackend, type PutBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from './contract.js';
 import { isBackendError } from './errors.js';
 import { emitEvent, type SessionEvent, type SessionEventListener } from './events.js';
 import { digestKey, generateKey, isWellFormedKey } from './keys.js';
@@ -59,7 +59,7 @@ export abstract class BaseBackend implements CompareAndSetBackend {
       if (!supportsOwners(this)) throw new TypeError(`${this.constructor.name} keeps no sessions by owner: generate({ owner }) is not available`);
     }
     const key = generateKey();
-    await this.#reported('generate', this.storeGenerate(key, value ?? null, expirySeconds, owner));
+    await this.reported('generate', this.storeGenerate(key, value ?? null, expirySeconds, owner));
     if (this.#onEvent !== undefined && expirySeconds > 0) this.emit({ type: 'created', store: this.storeName, keyDigest: digestKey(key), ...(owner === undefined ? {} : { owner }) });
     return key;
   }
@@ -73,7 +73,7 @@ export abstract class BaseBackend implements CompareAndSetBackend {
     try {
       assertKeyIsString(key);
       if (!isWellFormedKey(key)) return Promise.resolve(NOT_FOUND);
-      return this.#reported('get', this.storeGet(key));
+      return this.reported('get', this.storeGet(key));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -85,7 +85,7 @@ export abstract class BaseBackend implements CompareAndSetBackend {
       assertStorableValue(value, this.maxValueBytes);
       const expirySeconds = this.#expirySeconds(options.expiry);
       if (!isWellFormedKey(key)) return Promise.resolve();
-      return this.#reported('set', this.storeSet(key, value, expirySeconds));
+      return this.reported('set', this.storeSet(key, value, expirySeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -98,7 +98,7 @@ export abstract class BaseBackend implements CompareAndSetBackend {
       assertStorableValue(value, this.maxValueBytes);
       const expirySeconds = this.#expirySeconds(options.expiry);
       if (!isWellFormedKey(key)) return Promise.resolve('NotFound');
-      return this.#reported('compareAndSet', this.storeCompareAndSet(key, expected, value, expirySeconds));
+      return this.reported('compareAndSet', this.storeCompareAndSet(key, expected, value, expirySeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -108,7 +108,33 @@ export abstract class BaseBackend implements CompareAndSetBackend {
     try {
       assertKeyIsString(key);
       if (!isWellFormedKey(key)) return Promise.resolve();
-      return this.#reported('clear', this.storeClear(key));
+      return this.reported('clear', this.storeClear(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `put` for subclasses that implement {@link PutBackend}: checks the
+   * arguments as `set` does, except that a malformed key is a `TypeError`
+   * (put names the key, so a bad one is the caller's bug, not an absent
+   * session), then runs `store` with a whole expiry in seconds and reports its
+   * failure as an `error` event. The base class has no `put` of its own, so
+   * that `supportsPut` stays true only of backends that store one.
+   */
+  protected checkedPut(
+    key: string,
+    value: string,
+    options: SetOptions,
+    store: (key: string, value: string, expirySeconds: number) => Promise<void>,
+  ): Promise<void> {
+    try {
+      assertKeyIsString(key);
+      if (!isWellFormedKey(key)) throw new TypeError('put needs a well-formed key: 1 to 40 characters of A-Z a-z 0-9 + / = _ -');
+      assertStorableValue(value, this.maxValueBytes);
+      if (options === null || typeof options !== 'object') throw new TypeError('put options must be an object');
+      const expirySeconds = this.#expirySeconds(options.expiry);
+      return this.reported('put', store.call(this, key, value, expirySeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -138,8 +164,12 @@ export abstract class BaseBackend implements CompareAndSetBackend {
   protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult>;
   protected abstract storeClear(key: string): Promise<void>;
 
-  /** Reports a store failure as an `error` event, then rethrows it to the caller; free when nobody listens. */
-  #reported<T>(operation: string, work: Promise<T>): Promise<T> {
+  /**
+   * Reports a store failure (a `BackendError`) as an `error` event during
+   * `operation`, then rethrows it to the caller; free when nobody listens.
+   * Subclasses wrap their own operations (owner work, put) in it.
+   */
+  protected reported<T>(operation: string, work: Promise<T>): Promise<T> {
     if (this.#onEvent === undefined) return work;
     return work.catch((error: unknown) => {
       if (isBackendError(error)) this.emit({ type: 'error', store: this.storeName, during: operation, error });

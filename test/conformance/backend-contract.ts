@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectPeriodWithin, stopwatch } from '../support/elapsed.js';
-import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, type Backend, type GetResult, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../../src/index.js';
+import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, supportsPut, type Backend, type PutBackend, type GetResult, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../../src/index.js';
 
 /** Options a factory must apply to the backend it makes (they come from the capabilities under test). */
 export interface FactoryOptions {
@@ -26,7 +26,7 @@ const MALFORMED_KEYS = ['', 'a'.repeat(41), 'bad key', "x'; DROP TABLE session; 
  * ocaml-session's `lib_test/test_session.ml`, then checks each row of the
  * semantics table. Every backend's test file calls this with a factory.
  */
-export function describeBackendContract(name: string, factory: BackendFactory, options: { ownersSkipReason?: string } = {}): void {
+export function describeBackendContract(name: string, factory: BackendFactory, options: { ownersSkipReason?: string; putSkipReason?: string } = {}): void {
   describe(`backend contract: ${name}`, () => {
     const opened: Backend[] = [];
     const create = async (options?: FactoryOptions) => {
@@ -316,6 +316,118 @@ export function describeBackendContract(name: string, factory: BackendFactory, o
         expect(answers).toEqual([...keys.map((_, i) => (i % 3 === 0 ? 'conflict' : 'ok')), 'NotFound']);
         const values = await Promise.all(keys.map((key) => backend.get(key)));
         values.forEach((result, i) => expect(result).toMatchObject({ ok: true, value: i % 3 === 0 ? `v${i}` : `w${i}` }));
+      });
+    });
+
+    describe.skipIf(options.putSkipReason !== undefined)(`put capability (create or replace under a caller's key)${options.putSkipReason ? ` — skipped: ${options.putSkipReason}` : ''}`, () => {
+      const putting = async (options?: FactoryOptions): Promise<PutBackend> => {
+        const backend = await create(options);
+        if (!supportsPut(backend)) throw new Error(`${name} must offer put`);
+        return backend;
+      };
+      // A key made elsewhere: express-session's 32-character sids use this alphabet.
+      const foreignKey = () => generateKey().slice(0, 32);
+
+      it('put creates a session under the given key, with the given expiry or the default period', async () => {
+        const backend = await putting();
+        const key = foreignKey();
+        let elapsed = stopwatch();
+        await backend.put(key, 'created', { expiry: 1000 });
+        expectPeriod(await backend.get(key), 1000, elapsed);
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'created' });
+        const other = foreignKey();
+        elapsed = stopwatch();
+        await backend.put(other, '');
+        const byDefault = await backend.get(other);
+        expect(byDefault).toMatchObject({ ok: true, value: '' });
+        expectPeriod(byDefault, 604_800, elapsed);
+      });
+
+      it('put replaces a live session and restarts its expiry; it revives a cleared or expired key', async () => {
+        const backend = await putting();
+        const key = await backend.generate({ expiry: 10, value: 'old' });
+        const elapsed = stopwatch();
+        await backend.put(key, 'new', { expiry: 2000 });
+        expectPeriod(await backend.get(key), 2000, elapsed);
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'new' });
+
+        const expired = await backend.generate({ expiry: -1, value: 'gone' });
+        await backend.put(expired, 'back');
+        expect(await backend.get(expired)).toMatchObject({ ok: true, value: 'back' });
+        await backend.clear(expired);
+        await backend.put(expired, 'again');
+        expect(await backend.get(expired)).toMatchObject({ ok: true, value: 'again' });
+      });
+
+      it('after a put, get, set, compareAndSet and clear behave as on a generated session', async () => {
+        const backend = await putting();
+        const key = foreignKey();
+        await backend.put(key, 'a');
+        await backend.set(key, 'b', { expiry: 500 });
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'b' });
+        if (supportsCompareAndSet(backend)) {
+          expect(await backend.compareAndSet(key, 'a', 'x')).toBe('conflict');
+          expect(await backend.compareAndSet(key, 'b', 'c')).toBe('ok');
+          expect(await backend.get(key)).toMatchObject({ ok: true, value: 'c' });
+        }
+        await backend.clear(key);
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+        await backend.set(key, 'not revived');
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('put with expiry <= 0 removes the session', async () => {
+        const backend = await putting();
+        const key = foreignKey();
+        await backend.put(key, 'live');
+        await backend.put(key, 'ended', { expiry: 0 });
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+        const never = foreignKey();
+        await backend.put(never, 'never', { expiry: -5 });
+        expect(await backend.get(never)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('parallel puts of one key: the last one issued wins; of many keys: each keeps its own', async () => {
+        const backend = await putting();
+        const key = foreignKey();
+        await Promise.all(['1', '2', '3'].map((value) => backend.put(key, value)));
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: '3' });
+        const keys = Array.from({ length: 50 }, foreignKey);
+        await Promise.all(keys.map((k, i) => backend.put(k, `v${i}`)));
+        const values = await Promise.all(keys.map((k) => backend.get(k)));
+        values.forEach((result, i) => expect(result).toMatchObject({ ok: true, value: `v${i}` }));
+      });
+
+      it('a malformed key, an unstorable value or a bad expiry is a TypeError and nothing is written', async () => {
+        const backend = await putting();
+        for (const key of [...MALFORMED_KEYS, undefined, null, 42] as unknown as string[]) {
+          await expect(backend.put(key, 'v'), JSON.stringify(key)).rejects.toThrow(TypeError);
+        }
+        const key = foreignKey();
+        for (const value of [42, null, 'nul\u0000byte', 'lone \ud800 surrogate', 'x'.repeat(1_048_577)] as unknown as string[]) {
+          await expect(backend.put(key, value)).rejects.toThrow(TypeError);
+        }
+        for (const expiry of [Number.NaN, 1.5, '10'] as unknown as number[]) {
+          await expect(backend.put(key, 'v', { expiry })).rejects.toThrow(TypeError);
+        }
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('set still never creates, beside put', async () => {
+        const backend = await putting();
+        const key = foreignKey();
+        await backend.set(key, 'no');
+        expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it.skipIf(options.ownersSkipReason !== undefined)('a put over an owned session leaves it without owner', async () => {
+        const backend = await putting();
+        if (!supportsOwners(backend)) return;
+        const key = await backend.generate({ owner: 'put-owner', value: 'owned' });
+        await backend.put(key, 'ownerless');
+        expect(await backend.listByOwner('put-owner')).toEqual([]);
+        expect(await backend.clearByOwner('put-owner')).toBe(0);
+        expect(await backend.get(key)).toMatchObject({ ok: true, value: 'ownerless' });
       });
     });
 

@@ -1,5 +1,5 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
-import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
+import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
 import { digestKey } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { ExpiryHeap } from './expiry-heap.js';
@@ -36,7 +36,7 @@ const DONE = resolved(undefined);
  * swept on access and by a timer; expiry follows the process's monotonic clock.
  * Lost when the process ends.
  */
-export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
+export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
   readonly maxSessions: number;
   readonly maxSessionsPerOwner: number | undefined;
   readonly #sessions = new Map<string, Entry>();
@@ -112,6 +112,17 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend {
     }
     this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
     return cleared;
+  }
+
+  /** Creates or replaces the session of `key` (see {@link PutBackend.put}); a replaced session leaves its owner's list. */
+  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
+    return this.checkedPut(key, value, options, this.#storePut);
+  }
+
+  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    // A new entry, not a renewal: the replaced session's owner and creation time go with it.
+    this.#remove(key);
+    return this.storeGenerate(key, value, expirySeconds);
   }
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {

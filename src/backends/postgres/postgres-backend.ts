@@ -7,8 +7,10 @@ import type {
   OwnedSession,
   OwnerIndexBackend,
   OwnerIndexOptions,
+  PutBackend,
+  SetOptions,
 } from '../../core/contract.js';
-import { BackendError } from '../../core/errors.js';
+import { BackendError, isBackendError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toBackendError, withTimeout } from './failures.js';
@@ -89,7 +91,7 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
  * seed's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
+export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly hashKeys: boolean;
@@ -107,6 +109,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
   readonly #sets: Coalescer<Write, void>;
   readonly #compareAndSets: Coalescer<Swap, CompareAndSetResult>;
   readonly #clears: Coalescer<string, void>;
+  readonly #puts: Coalescer<Write, void>;
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
     super(options);
@@ -127,6 +130,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     this.#sets = new Coalescer((writes, budgetMs) => this.#runSets(writes, budgetMs), batching);
     this.#compareAndSets = new Coalescer((swaps, budgetMs) => this.#runCompareAndSets(swaps, budgetMs), batching);
     this.#clears = new Coalescer((keys, budgetMs) => this.#runClears(keys, budgetMs), batching);
+    this.#puts = new Coalescer((writes, budgetMs) => this.#runPuts(writes, budgetMs), batching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
     if (pruneIntervalSeconds !== undefined) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
@@ -210,6 +214,22 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     return `postgres:${this.table}`;
   }
 
+  /**
+   * Creates or replaces the session of `key` (see {@link PutBackend.put}):
+   * one `INSERT … ON CONFLICT DO UPDATE` per batch. Needs a unique index on
+   * `session_key`, which `ensureSchema()` creates with the table; on a table
+   * without one (ocaml-session's DDL) it rejects with `schema_outdated`.
+   */
+  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
+    return this.checkedPut(key, value, options, this.#storePut);
+  }
+
+  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    // A put that ends the session is a clear: nothing of it is left in the table.
+    if (expirySeconds <= 0) return this.#clears.submit(this.#storedKey(key));
+    return this.#puts.submit({ key: this.#storedKey(key), value, expirySeconds });
+  }
+
   protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     if (expirySeconds <= 0) return;
     if (owner === undefined) return this.#generates.submit({ key: this.#storedKey(key), value, expirySeconds });
@@ -287,6 +307,25 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
     return [];
   }
 
+  async #runPuts(writes: Write[], budgetMs: number): Promise<void[]> {
+    // ON CONFLICT DO UPDATE touches a row once per statement: keep the last write of each key, as if run in order.
+    const last = [...new Map(writes.map((w) => [w.key, w])).values()];
+    const startedMs = performance.now();
+    const ownerColumn = await this.#ownerColumnPresent();
+    const statement = ownerColumn ? this.#statements.putClearingOwner : this.#statements.put;
+    const params = [last.map((w) => w.key), last.map((w) => w.expirySeconds), last.map((w) => w.value)];
+    try {
+      await this.#query(statement, params, 'put', budgetMs - (performance.now() - startedMs));
+    } catch (error) {
+      // 42P10: no unique index for ON CONFLICT to use (ocaml-session's DDL has none).
+      if (isBackendError(error) && (error.cause as { code?: unknown } | undefined)?.code === '42P10') {
+        throw new BackendError('schema_outdated', `put needs a unique index on session_key in ${this.table}, as ensureSchema() creates with a new table`, { cause: error.cause });
+      }
+      throw error;
+    }
+    return [];
+  }
+
   async #runCompareAndSets(swaps: Swap[], budgetMs: number): Promise<CompareAndSetResult[]> {
     const [only] = swaps;
     if (swaps.length === 1 && only !== undefined) {
@@ -329,16 +368,21 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend {
 
   /** Owner features need the columns `ensureSchema()` adds; a seed-only table says so clearly. */
   async #requireOwnerColumn(operation: string): Promise<void> {
-    this.#hasOwnerColumn ??= this.#query<{ present: boolean }>(this.#statements.hasOwnerColumn, [this.table], 'schema check').then(
-      ([row]) => row?.present === true,
-    );
-    const present = await this.#hasOwnerColumn.catch((error: unknown) => {
-      this.#hasOwnerColumn = undefined;
-      throw error;
-    });
+    const present = await this.#ownerColumnPresent();
     if (!present) {
       throw new BackendError('schema_outdated', `${operation} needs the owner and created_at columns in ${this.table}: run backend.ensureSchema() or \`sessionkit migrate\``);
     }
+  }
+
+  /** Whether the table has the owner columns; asked once, again after ensureSchema() or a failed check. */
+  #ownerColumnPresent(): Promise<boolean> {
+    this.#hasOwnerColumn ??= this.#query<{ present: boolean }>(this.#statements.hasOwnerColumn, [this.table], 'schema check').then(
+      ([row]) => row?.present === true,
+    );
+    return this.#hasOwnerColumn.catch((error: unknown) => {
+      this.#hasOwnerColumn = undefined;
+      throw error;
+    });
   }
 
   #assertOpen(operation: string): void {

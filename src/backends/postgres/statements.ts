@@ -36,6 +36,8 @@ export interface Statements {
   compareAndSet: Statement;
   compareAndSetMany: Statement;
   clear: Statement;
+  put: Statement;
+  putClearingOwner: Statement;
   purgeBatch: Statement;
   tryLock: Statement;
   unlock: Statement;
@@ -43,6 +45,14 @@ export interface Statements {
   generateOwned: Statement;
   listByOwner: Statement;
   clearByOwner: Statement;
+}
+
+function putText(table: string, replacing: string): string {
+  return `INSERT INTO ${table} (session_key, expire_date, session_data)
+       SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value
+         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value) ORDER BY v.key
+       ON CONFLICT (session_key) DO UPDATE
+          SET expire_date = excluded.expire_date, session_data = excluded.session_data${replacing}`;
 }
 
 /** OFFSET that keeps every row: what `maxSessionsPerOwner` unset means. */
@@ -127,6 +137,12 @@ export function statementsFor(table: string, lockName: string): Statements {
       `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
          SELECT ctid FROM ${table} WHERE session_key = ANY($1::char(40)[]) ORDER BY session_key FOR UPDATE))`,
     ),
+    // Create or replace under the caller's keys. ON CONFLICT needs a unique index on session_key
+    // (ensureSchema's primary key); the caller sends each key once, since one statement may
+    // update a row only once. Rows go in key order, so two batches sharing keys queue, never deadlock.
+    put: statement('put', putText(table, '')),
+    // The same where the owner column exists: a replaced session keeps no owner.
+    putClearingOwner: statement('putnoowner', putText(table, ', owner = NULL, created_at = now()')),
     // ctid lets this work on the seed's table, which has no primary key;
     // SKIP LOCKED keeps the purge from waiting on rows a request is updating;
     // walking expire_date from where the last batch stopped ($2) keeps each

@@ -1,5 +1,5 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
-import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
+import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
 import { BackendError, isBackendError } from '../../core/errors.js';
 import { digestKey } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
@@ -53,7 +53,7 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * or may not have happened) or `query_failed` (Redis answered with an error).
  * Service resumes by itself once ioredis has reconnected.
  */
-export class RedisBackend extends BaseBackend implements OwnerIndexBackend {
+export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
   /** The prefix of every Redis key this backend writes. */
   readonly prefix: string;
   /** Whether keys are stored as their SHA-256 digest. */
@@ -152,6 +152,21 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend {
       this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
       return cleared;
     });
+  }
+
+  /**
+   * Creates or replaces the session of `key` (see {@link PutBackend.put}):
+   * one plain `SET … PXAT` in the batch script, as `generate` writes. A
+   * replaced owned session loses its owner head, so it leaves its owner's
+   * list (the stale entry is dropped when an owner operation meets it).
+   */
+  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
+    return this.checkedPut(key, value, options, this.#storePut);
+  }
+
+  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    if (expirySeconds <= 0) return this.storeClear(key);
+    return this.#run(key, OP.generate, [encodeValue(value), String(expirySeconds)], ignore);
   }
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {

@@ -71,7 +71,7 @@ export const OWNER_SET_MARGIN_MS = 60_000;
 export const OP = {
   /** get: no arguments; answers the stored string, or nil. */
   get: 'g',
-  /** generate: encoded value, expiry seconds (> 0). */
+  /** generate, and put: encoded value, expiry seconds (> 0); creates or replaces (a plain SET), leaving no owner head. */
   generate: 'n',
   /** set: encoded value, expiry seconds (> 0); never creates a key. On an owned session past its owner set's cover, writes nothing and answers `@` + owner tag. */
   set: 's',
