@@ -1,5 +1,5 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
-import { Coalescer } from '../../core/coalescer.js';
+import { Batcher, MICROTASK } from '../../core/batcher.js';
 import type {
   ClearByOwnerOptions,
   CompareAndSetResult,
@@ -104,12 +104,12 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
   readonly #pruner: Pruner | undefined;
   #closed = false;
 
-  readonly #gets: Coalescer<string, GetResult>;
-  readonly #generates: Coalescer<Write, void>;
-  readonly #sets: Coalescer<Write, void>;
-  readonly #compareAndSets: Coalescer<Swap, CompareAndSetResult>;
-  readonly #clears: Coalescer<string, void>;
-  readonly #puts: Coalescer<Write, void>;
+  readonly #gets: Batcher<string, GetResult>;
+  readonly #generates: Batcher<Write, void>;
+  readonly #sets: Batcher<Write, void>;
+  readonly #compareAndSets: Batcher<Swap, CompareAndSetResult>;
+  readonly #clears: Batcher<string, void>;
+  readonly #puts: Batcher<Write, void>;
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
     super(options);
@@ -124,13 +124,20 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
     if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
     this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#db = toQueryable(db);
-    const batching = { maxBatchSize: MAX_BATCH_SIZE, maxInFlight: MAX_BATCHES_IN_FLIGHT, timeoutMs };
-    this.#gets = new Coalescer((keys, budgetMs) => this.#runGets(keys, budgetMs), batching);
-    this.#generates = new Coalescer((writes, budgetMs) => this.#runGenerates(writes, budgetMs), batching);
-    this.#sets = new Coalescer((writes, budgetMs) => this.#runSets(writes, budgetMs), batching);
-    this.#compareAndSets = new Coalescer((swaps, budgetMs) => this.#runCompareAndSets(swaps, budgetMs), batching);
-    this.#clears = new Coalescer((keys, budgetMs) => this.#runClears(keys, budgetMs), batching);
-    this.#puts = new Coalescer((writes, budgetMs) => this.#runPuts(writes, budgetMs), batching);
+    // One batch stream per kind of statement; see MICROTASK for why PostgreSQL flushes at the end of the job.
+    const batching = {
+      maxBatchSize: MAX_BATCH_SIZE,
+      maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
+      timeoutMs,
+      timeoutError: () => new BackendError('timeout', `PostgreSQL did not answer within ${timeoutMs} ms (queued behind other statements)`),
+      schedule: MICROTASK,
+    };
+    this.#gets = new Batcher<string, GetResult>((keys, call) => this.#runGets(keys, call.budgetMs), batching);
+    this.#generates = new Batcher<Write, void>((writes, call) => this.#runGenerates(writes, call.budgetMs), batching);
+    this.#sets = new Batcher<Write, void>((writes, call) => this.#runSets(writes, call.budgetMs), batching);
+    this.#compareAndSets = new Batcher<Swap, CompareAndSetResult>((swaps, call) => this.#runCompareAndSets(swaps, call.budgetMs), batching);
+    this.#clears = new Batcher<string, void>((keys, call) => this.#runClears(keys, call.budgetMs), batching);
+    this.#puts = new Batcher<Write, void>((writes, call) => this.#runPuts(writes, call.budgetMs), batching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
     if (pruneIntervalSeconds !== undefined) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);

@@ -3,7 +3,7 @@ import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession,
 import { BackendError, isBackendError } from '../../core/errors.js';
 import { digestKey } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
-import { ScriptBatcher } from './batcher.js';
+import { ScriptCalls, type ScriptOp } from './script-calls.js';
 import { isRedisClient, type RedisClient } from './client.js';
 import { decodeStored, encodeValue, OP, OWNER_SET_MARGIN_MS, ownerTag, type OpCode, type StoredSession } from './script.js';
 import { slotOfTag } from './slot.js';
@@ -62,7 +62,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutB
   readonly timeoutMs: number;
   /** Most live sessions per owner; a new owned session beyond it removes the owner's oldest. `undefined`: no limit. */
   readonly maxSessionsPerOwner: number | undefined;
-  readonly #batcher: ScriptBatcher;
+  readonly #calls: ScriptCalls;
   #closed = false;
 
   /** Throws a `TypeError` when `client` is not an ioredis client or an option is invalid. */
@@ -78,7 +78,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutB
     this.prefix = prefix;
     this.hashKeys = hashKeys;
     this.timeoutMs = timeoutMs;
-    this.#batcher = new ScriptBatcher(client, timeoutMs);
+    this.#calls = new ScriptCalls(client, timeoutMs);
   }
 
   /**
@@ -107,7 +107,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutB
   /** Stops accepting operations (they reject with `closed`) and waits for those in flight; the ioredis client stays open. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#batcher.drain();
+    await this.#calls.drain();
   }
 
   async listByOwner(owner: string): Promise<OwnedSession[]> {
@@ -277,20 +277,17 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutB
    */
   #submit<T>(tag: string, infix: string, code: OpCode, args: readonly string[], deadlineMs: number, decode: Decode<T>, onOwned?: (ownerTag: string, deadlineMs: number) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(closedError());
-    return new Promise<T>((resolve, reject) => {
-      this.#batcher.submit({
-        key: `${this.prefix}${infix}{${tag}}`,
-        slot: this.#batcher.bySlot ? slotOfTag(tag) : 0,
-        deadlineMs,
-        code,
-        args,
-        settle: (reply, serverNowMs) => {
-          if (onOwned !== undefined && typeof reply === 'string' && reply.charCodeAt(0) === AT) resolve(onOwned(reply.slice(1), deadlineMs));
-          else resolve(decode(reply, serverNowMs));
-        },
-        fail: reject,
-      });
-    });
+    const op: ScriptOp = {
+      key: `${this.prefix}${infix}{${tag}}`,
+      slot: this.#calls.bySlot ? slotOfTag(tag) : 0,
+      code,
+      args,
+      decode:
+        onOwned === undefined
+          ? decode
+          : (reply, serverNowMs) => (typeof reply === 'string' && reply.charCodeAt(0) === AT ? onOwned(reply.slice(1), deadlineMs) : decode(reply, serverNowMs)),
+    };
+    return this.#calls.submit(op, deadlineMs) as Promise<T>;
   }
 
   /** Reports a failure of owner work as an `error` event (as the base class does for the other operations), then rethrows it. */
