@@ -38,7 +38,6 @@ const DONE = resolved(undefined);
  */
 export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
   readonly maxSessions: number;
-  readonly maxSessionsPerOwner: number | undefined;
   readonly #sessions = new Map<string, Entry>();
   readonly #byExpiry = new ExpiryHeap<Entry>();
   /** Keys of each owner's sessions, in creation order (a Set keeps insertion order). */
@@ -48,12 +47,10 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Put
 
   constructor(options: MemoryBackendOptions = {}) {
     super(options);
-    const { maxSessions = 100_000, sweepIntervalSeconds = 60, nowMs = () => performance.now(), maxSessionsPerOwner } = options;
+    const { maxSessions = 100_000, sweepIntervalSeconds = 60, nowMs = () => performance.now() } = options;
     assertWholeNumberOption(maxSessions, 'maxSessions', 1);
     assertWholeNumberOption(sweepIntervalSeconds, 'sweepIntervalSeconds', 1);
-    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
     this.maxSessions = maxSessions;
-    this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#nowMs = nowMs;
     this.#sweepTimer = setInterval(() => this.sweep(), sweepIntervalSeconds * 1000).unref();
   }

@@ -1,4 +1,4 @@
-import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
+import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
 import { Batcher, MICROTASK } from '../../core/batcher.js';
 import type {
   ClearByOwnerOptions,
@@ -21,15 +21,9 @@ import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, statementsFor, t
 import { quoteTableName } from './table-name.js';
 
 /** Options of {@link PostgresBackend}. */
-export interface PostgresBackendOptions extends BackendOptions, OwnerIndexOptions {
+export interface PostgresBackendOptions extends BackendOptions, KeyStorageOptions, OwnerIndexOptions {
   /** Table name, `name` or `schema.name`, plain identifiers only; default `session`. */
   table?: string;
-  /**
-   * Store a SHA-256 digest of each key (40 base64url characters) instead of
-   * the key, so that a dump of the table holds no usable cookie. Default true;
-   * `false` stores keys as they are, for tables shared with other implementations.
-   */
-  hashKeys?: boolean;
   /** Every operation settles within this many milliseconds, rejecting with a `timeout` BackendError otherwise. Default 5000. */
   timeoutMs?: number;
   /** When set, expired rows are deleted every this many seconds (±20 % jitter) by one instance per table across all processes. */
@@ -73,11 +67,12 @@ interface SessionRow {
   period: number;
 }
 
-const owners = new WeakMap<PostgresBackend, () => Promise<void>>();
+// Pools that `connect()` opened for a backend, ended by its close(): "owner" elsewhere in this file means a user id.
+const poolEnders = new WeakMap<PostgresBackend, () => Promise<void>>();
 
 /** Makes `backend.close()` also run `end` (used by `connect()`, which opened the pool itself). */
 export function ownResource(backend: PostgresBackend, end: () => Promise<void>): void {
-  owners.set(backend, end);
+  poolEnders.set(backend, end);
 }
 
 /**
@@ -94,10 +89,8 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
 export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
-  readonly hashKeys: boolean;
   readonly timeoutMs: number;
   readonly pruneBatchSize: number;
-  readonly maxSessionsPerOwner: number | undefined;
   readonly #db: Queryable;
   #hasOwnerColumn: Promise<boolean> | undefined;
   readonly #statements: Statements;
@@ -112,17 +105,13 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
   readonly #puts: Batcher<Write, void>;
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
-    super(options);
-    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
+    super(options, { hashKeys: options.hashKeys });
+    const { table = 'session', timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000 } = options;
     this.table = quoteTableName(table);
-    if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
     assertWholeNumberOption(pruneBatchSize, 'pruneBatchSize', 1);
-    this.hashKeys = hashKeys;
     this.timeoutMs = timeoutMs;
     this.pruneBatchSize = pruneBatchSize;
-    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
-    this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#db = toQueryable(db);
     // One batch stream per kind of statement; see MICROTASK for why PostgreSQL flushes at the end of the job.
     const batching = {
@@ -168,23 +157,39 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
     });
   }
 
-  async listByOwner(owner: string): Promise<OwnedSession[]> {
-    assertOwner(owner);
+  listByOwner(owner: string): Promise<OwnedSession[]> {
+    try {
+      assertOwner(owner);
+      return this.reported('listByOwner', this.#listByOwner(owner));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #listByOwner(owner: string): Promise<OwnedSession[]> {
     await this.#requireOwnerColumn('listByOwner');
     const rows = await this.#query<{ key: string; createdAt: Date; period: number }>(this.#statements.listByOwner, [owner], 'listByOwner');
     return rows.map((row) => ({
-      keyDigest: this.hashKeys ? row.key : digestKey(row.key.trimEnd()),
+      keyDigest: this.digestOfStored(row.key.trimEnd()),
       expiresInSeconds: row.period,
       createdAt: new Date(row.createdAt),
     }));
   }
 
-  async clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
-    assertOwner(owner);
-    const { except } = options;
-    if (except !== undefined) assertKeyIsString(except);
+  clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
+    try {
+      assertOwner(owner);
+      const { except } = options;
+      if (except !== undefined) assertKeyIsString(except);
+      return this.reported('clearByOwner', this.#clearByOwner(owner, except));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #clearByOwner(owner: string, except: string | undefined): Promise<number> {
     await this.#requireOwnerColumn('clearByOwner');
-    const exceptKey = except !== undefined && isWellFormedKey(except) ? this.#storedKey(except) : null;
+    const exceptKey = except !== undefined && isWellFormedKey(except) ? this.storedKey(except) : null;
     const started = performance.now();
     const [row] = await this.#query<{ count: number }>(this.#statements.clearByOwner, [owner, exceptKey], 'clearByOwner');
     const deletedCount = row?.count ?? 0;
@@ -214,7 +219,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
     if (this.#closed) return;
     this.#closed = true;
     await this.#pruner?.stop();
-    await owners.get(this)?.();
+    await poolEnders.get(this)?.();
   }
 
   protected override get storeName(): string {
@@ -233,36 +238,32 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
     // A put that ends the session is a clear: nothing of it is left in the table.
-    if (expirySeconds <= 0) return this.#clears.submit(this.#storedKey(key));
-    return this.#puts.submit({ key: this.#storedKey(key), value, expirySeconds });
+    if (expirySeconds <= 0) return this.#clears.submit(this.storedKey(key));
+    return this.#puts.submit({ key: this.storedKey(key), value, expirySeconds });
   }
 
   protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     if (expirySeconds <= 0) return;
-    if (owner === undefined) return this.#generates.submit({ key: this.#storedKey(key), value, expirySeconds });
+    if (owner === undefined) return this.#generates.submit({ key: this.storedKey(key), value, expirySeconds });
     await this.#requireOwnerColumn('generate({ owner })');
     const keep = this.maxSessionsPerOwner === undefined ? NO_OWNER_LIMIT : this.maxSessionsPerOwner - 1;
-    await this.#query(this.#statements.generateOwned, [this.#storedKey(key), expirySeconds, value, owner, keep], 'generate');
+    await this.#query(this.#statements.generateOwned, [this.storedKey(key), expirySeconds, value, owner, keep], 'generate');
   }
 
   protected storeGet(key: string): Promise<GetResult> {
-    return this.#gets.submit(this.#storedKey(key));
+    return this.#gets.submit(this.storedKey(key));
   }
 
   protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
-    return this.#sets.submit({ key: this.#storedKey(key), value, expirySeconds });
+    return this.#sets.submit({ key: this.storedKey(key), value, expirySeconds });
   }
 
   protected storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
-    return this.#compareAndSets.submit({ key: this.#storedKey(key), expected, value, expirySeconds });
+    return this.#compareAndSets.submit({ key: this.storedKey(key), expected, value, expirySeconds });
   }
 
   protected storeClear(key: string): Promise<void> {
-    return this.#clears.submit(this.#storedKey(key));
-  }
-
-  #storedKey(key: string): string {
-    return this.hashKeys ? digestKey(key) : key;
+    return this.#clears.submit(this.storedKey(key));
   }
 
   async #runGets(keys: string[], budgetMs: number): Promise<GetResult[]> {
@@ -277,7 +278,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
       const row = byKey.get(key.padEnd(KEY_LENGTH));
       if (row === undefined) return NOT_FOUND;
       if (!row.live) {
-        if (this.hasListener) this.emit({ type: 'expired-on-read', store: this.storeName, keyDigest: this.hashKeys ? key : digestKey(key) });
+        if (this.hasListener) this.emit({ type: 'expired-on-read', store: this.storeName, keyDigest: this.digestOfStored(key) });
         return NOT_FOUND;
       }
       return row.value === null ? NOT_SET : { ok: true, value: row.value, period: row.period };
