@@ -1,6 +1,7 @@
 import type { OwnedSession } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
-import { decodeStored, encodeValue, OP, OWNER_SET_MARGIN_MS, type OpCode, type StoredSession } from './script.js';
+import { OP, type OpCode } from './batch-script.js';
+import { decodeStored, encodeValue, OWNER_SET_MARGIN_MS, type StoredSession } from './stored-value.js';
 
 /** Turns an operation's reply slot into its result, given Redis's clock (ms) when the batch ran. */
 export type Decode<T> = (reply: unknown, serverNowMs: number) => T;

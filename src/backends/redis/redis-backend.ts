@@ -5,7 +5,8 @@ import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../c
 import { isRedisClient, type RedisClient } from './client.js';
 import { RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
-import { decodeStored, encodeValue, OP, ownerTag, type OpCode } from './script.js';
+import { OP, type OpCode } from './batch-script.js';
+import { decodeStored, encodeValue, ownerTag } from './stored-value.js';
 import { slotOfTag } from './slot.js';
 
 /** Options of {@link RedisBackend}. */

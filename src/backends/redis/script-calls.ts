@@ -2,7 +2,7 @@ import { AFTER_IO, Batcher, type BatchCall } from '../../core/batcher.js';
 import { BackendError } from '../../core/errors.js';
 import type { RedisClient } from './client.js';
 import { isNoScript, toBackendError } from './errors.js';
-import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, OP, type OpCode } from './script.js';
+import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, OP, type OpCode } from './batch-script.js';
 
 /** One operation of the batch script on one Redis key. */
 export interface ScriptOp {
