@@ -2,7 +2,7 @@ import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOp
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
-import { isRedisClient, type RedisClient } from './client.js';
+import { toScriptClient, type RedisClient } from './client.js';
 import { RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
 import { OP, type OpCode } from './batch-script.js';
@@ -21,8 +21,8 @@ export interface RedisBackendOptions extends BackendOptions, KeyStorageOptions, 
 const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'conflict', 'NotFound']);
 
 /**
- * Sessions in Redis or Redis Cluster, through an ioredis client the caller
- * creates and keeps (`close()` leaves it open).
+ * Sessions in Redis or Redis Cluster, through an ioredis or node-redis
+ * client the caller creates, connects and keeps (`close()` leaves it open).
  *
  * Each session is one Redis string under `${prefix}{${digestKey(key)}}` (or
  * the key itself with `hashKeys: false`); the braces make the key its own hash
@@ -54,16 +54,16 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutB
   readonly #owners: RedisOwnerIndex;
   #closed = false;
 
-  /** Throws a `TypeError` when `client` is not an ioredis client or an option is invalid. */
+  /** Throws a `TypeError` when `client` is neither an ioredis nor a node-redis client, or an option is invalid. */
   constructor(client: RedisClient, options: RedisBackendOptions = {}) {
     super(options, { hashKeys: options.hashKeys });
-    if (!isRedisClient(client)) throw new TypeError('RedisBackend needs an ioredis Redis or Cluster client');
+    const scriptClient = toScriptClient(client);
     const { prefix = 'sessionkit:', timeoutMs = 5000 } = options;
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('prefix must be a string without "{" or "}"');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
     this.prefix = prefix;
     this.timeoutMs = timeoutMs;
-    this.#calls = new ScriptCalls(client, timeoutMs);
+    this.#calls = new ScriptCalls(scriptClient, timeoutMs);
     this.#owners = new RedisOwnerIndex(
       {
         onSession: (storedKey, code, args, deadlineMs, decode) => this.#queue(storedKey, '', code, args, deadlineMs, decode),

@@ -1,6 +1,6 @@
 import { AFTER_IO, Batcher, type BatchCall } from '../../core/batcher.js';
 import { BackendError } from '../../core/errors.js';
-import type { RedisClient } from './client.js';
+import type { ScriptClient } from './client.js';
 import { isNoScript, toBackendError } from './errors.js';
 import { BATCH_SCRIPT, BATCH_SCRIPT_SHA, OP, type OpCode } from './batch-script.js';
 
@@ -38,9 +38,6 @@ export const MAX_BATCHES_IN_FLIGHT = 2;
  */
 const SERVER_CLOCK_READING_MAX_AGE_MS = 10_000;
 
-// Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
-const CONNECTING = new Set(['connecting', 'connect']);
-
 /**
  * Sends batches of {@link ScriptOp}s to Redis as calls of the batch script,
  * over the shared {@link Batcher} (queue, flush after I/O, in-flight limit,
@@ -51,7 +48,7 @@ const CONNECTING = new Set(['connecting', 'connect']);
  * Each operation keeps its own result and its own error.
  */
 export class ScriptCalls {
-  readonly #client: RedisClient;
+  readonly #client: ScriptClient;
   readonly #timeoutMs: number;
   readonly #bySlot: boolean;
   readonly #batcher: Batcher<ScriptOp, unknown>;
@@ -63,7 +60,7 @@ export class ScriptCalls {
   readonly #waitingForReady = new Set<() => void>();
   #listeningForReady = false;
 
-  constructor(client: RedisClient, timeoutMs: number) {
+  constructor(client: ScriptClient, timeoutMs: number) {
     this.#client = client;
     this.#timeoutMs = timeoutMs;
     this.#bySlot = client.isCluster === true;
@@ -94,7 +91,7 @@ export class ScriptCalls {
   async drain(): Promise<void> {
     await this.#batcher.drain();
     if (this.#listeningForReady && this.#waitingForReady.size === 0) {
-      this.#client.removeListener('ready', this.#onReady);
+      this.#client.offReady(this.#onReady);
       this.#listeningForReady = false;
     }
   }
@@ -105,19 +102,18 @@ export class ScriptCalls {
 
   async #call(all: ScriptOp[], call: BatchCall): Promise<unknown[]> {
     let ops = all;
-    const status = this.#client.status;
-    if (CONNECTING.has(status)) {
+    const state = this.#client.state();
+    if (state.kind === 'connecting') {
       // Operations that expire before the connection opens were never sent; they are not sent later either.
       call.expiryError = this.#unreachable;
       await this.#ready();
       call.expiryError = this.#timedOut;
       if (call.expired === all.length) return [];
       ops = all.slice(call.expired);
-    } else if (status !== 'ready' && status !== 'wait') {
+    } else if (state.kind === 'down') {
       // Known down (reconnecting, closed, ended): fail now rather than let
-      // ioredis queue a write that might run minutes later. ('wait' is a
-      // lazyConnect client: the first command opens the connection.)
-      throw new BackendError('unavailable', `Redis is unreachable: the client is ${status}`);
+      // the client queue a write that might run minutes later.
+      throw new BackendError('unavailable', `Redis is unreachable: the client is ${state.status}`);
     }
     const lone = ops.length === 1 ? this.#loneCommand(ops[0]!) : undefined;
     let reply: unknown;
@@ -136,7 +132,7 @@ export class ScriptCalls {
       this.#waitingForReady.add(resolve);
       if (!this.#listeningForReady) {
         this.#listeningForReady = true;
-        this.#client.once('ready', this.#onReady);
+        this.#client.onceReady(this.#onReady);
       }
     });
   }
@@ -165,18 +161,18 @@ export class ScriptCalls {
   /** The batch script over `ops`: EVALSHA, and EVAL once when this node has not cached the script yet (first use, restart, promoted replica). */
   async #callScript(ops: ScriptOp[]): Promise<unknown> {
     let codes = '';
-    const keysAndArgs: string[] = [];
+    const keys: string[] = [];
     for (const op of ops) {
-      keysAndArgs.push(op.key);
+      keys.push(op.key);
       codes += op.code;
     }
-    keysAndArgs.push(codes);
-    for (const op of ops) for (const arg of op.args) keysAndArgs.push(arg);
+    const args = [codes];
+    for (const op of ops) for (const arg of op.args) args.push(arg);
     try {
-      return await this.#client.evalsha(BATCH_SCRIPT_SHA, ops.length, ...keysAndArgs);
+      return await this.#client.evalsha(BATCH_SCRIPT_SHA, keys, args);
     } catch (error) {
       if (!isNoScript(error)) throw error;
-      return this.#client.eval(BATCH_SCRIPT, ops.length, ...keysAndArgs);
+      return this.#client.eval(BATCH_SCRIPT, keys, args);
     }
   }
 
