@@ -11,7 +11,7 @@ import type {
   SetOptions,
 } from '../../core/contract.js';
 import { BackendError, isBackendError } from '../../core/errors.js';
-import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
+import { isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
