@@ -45,7 +45,16 @@ const here = fileURLToPath(import.meta.url);
 // Subjects: one counter app each.
 
 type Framework = 'Express' | 'Fastify';
-type Store = 'none' | 'sessionkit-pg' | 'sessionkit-memory' | 'sessionkit-redis' | 'anchor-pg' | 'anchor-memory' | 'anchor-redis';
+type Store =
+  | 'none'
+  | 'sessionkit-pg'
+  | 'sessionkit-memory'
+  | 'sessionkit-redis'
+  | 'sessionkit-store-pg'
+  | 'sessionkit-store-redis'
+  | 'anchor-pg'
+  | 'anchor-memory'
+  | 'anchor-redis';
 
 interface Subject {
   id: string;
@@ -53,6 +62,8 @@ interface Subject {
   /** The library column of the tables. */
   library: string;
   store: Store;
+  /** sessionkit middleware written express-session style (`req.session.count = …`) instead of `update(fn)`. */
+  propertyStyle?: boolean;
 }
 
 const SUBJECTS: Subject[] = [
@@ -63,6 +74,9 @@ const SUBJECTS: Subject[] = [
   { id: 'express-session-redis', framework: 'Express', library: 'express-session + connect-redis', store: 'anchor-redis' },
   { id: 'express-sessionkit-memory', framework: 'Express', library: 'sessionkit (memory)', store: 'sessionkit-memory' },
   { id: 'express-sessionkit-redis', framework: 'Express', library: 'sessionkit (Redis)', store: 'sessionkit-redis' },
+  { id: 'express-sessionkit-pg-props', framework: 'Express', library: 'sessionkit (PostgreSQL), req.session property style', store: 'sessionkit-pg', propertyStyle: true },
+  { id: 'express-session-sessionkitstore-pg', framework: 'Express', library: 'express-session + SessionkitStore (PostgreSQL)', store: 'sessionkit-store-pg' },
+  { id: 'express-session-sessionkitstore-redis', framework: 'Express', library: 'express-session + SessionkitStore (Redis)', store: 'sessionkit-store-redis' },
   { id: 'fastify-none', framework: 'Fastify', library: 'Fastify, no sessions', store: 'none' },
   { id: 'fastify-sessionkit-pg', framework: 'Fastify', library: 'sessionkit (PostgreSQL)', store: 'sessionkit-pg' },
   { id: 'fastify-session-pg', framework: 'Fastify', library: '@fastify/session + connect-pg-simple', store: 'anchor-pg' },
@@ -113,12 +127,12 @@ async function buildApp(subject: Subject, config: StoreConfig): Promise<RunningA
 
   let sessionkitBackend: import('../src/index.js').Backend | undefined;
   if (subject.store.startsWith('sessionkit-')) {
-    if (subject.store === 'sessionkit-pg') {
+    if (subject.store === 'sessionkit-pg' || subject.store === 'sessionkit-store-pg') {
       const { PostgresBackend } = await import('../src/backends/postgres/index.js');
       const backend = new PostgresBackend(pool(), { table: config.table });
       await backend.ensureSchema();
       sessionkitBackend = backend;
-    } else if (subject.store === 'sessionkit-redis') {
+    } else if (subject.store === 'sessionkit-redis' || subject.store === 'sessionkit-store-redis') {
       const { Redis } = await import('ioredis');
       const { RedisBackend } = await import('../src/backends/redis/index.js');
       const client = new Redis(REDIS_URL);
@@ -167,6 +181,25 @@ async function buildApp(subject: Subject, config: StoreConfig): Promise<RunningA
     if (subject.store === 'none') {
       app.get('/', (_req, res) => void res.type('text/plain').send(String(++global)));
       app.get('/read', (_req, res) => void res.type('text/plain').send(String(global)));
+    } else if (sessionkitBackend !== undefined && subject.store.startsWith('sessionkit-store-')) {
+      const { default: expressSession } = await import('express-session');
+      const { SessionkitStore } = await import('../src/adapters/express-session/index.js');
+      app.use(expressSession({ secret: SECRET, resave: false, saveUninitialized: false, store: new SessionkitStore(sessionkitBackend), cookie: { maxAge: ONE_WEEK_MS } }));
+      app.get('/', (req, res) => {
+        const session = req.session as unknown as CounterData;
+        session.count = (session.count ?? 0) + 1;
+        res.type('text/plain').send(String(session.count));
+      });
+      app.get('/read', (req, res) => void res.type('text/plain').send(String((req.session as unknown as CounterData).count ?? 0)));
+    } else if (sessionkitBackend !== undefined && subject.propertyStyle === true) {
+      const { sessionMiddleware } = await import('../src/adapters/express/index.js');
+      app.use(sessionMiddleware(sessionkitBackend));
+      app.get('/', (req, res) => {
+        const session = req.session as unknown as CounterData;
+        session.count = (session.count ?? 0) + 1;
+        res.type('text/plain').send(String(session.count));
+      });
+      app.get('/read', (req, res) => void res.type('text/plain').send(String((req.session as unknown as CounterData).count ?? 0)));
     } else if (sessionkitBackend !== undefined) {
       const { getSession, sessionMiddleware } = await import('../src/adapters/express/index.js');
       app.use(sessionMiddleware<CounterData>(sessionkitBackend));

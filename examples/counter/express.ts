@@ -1,4 +1,4 @@
-// The seed's counter example on Express 5. `tsx examples/counter/express.ts`
+// ocaml-session's counter example on Express 5. `tsx examples/counter/express.ts`
 // serves it on PORT (default 8080).
 import express from 'express';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSetCookie } from 'cookie';
@@ -11,28 +12,72 @@ import { startExample } from '../support/start-example.js';
 import { demoApp } from './app.js';
 import { openStorage, storageConfigFromEnv, type OpenStorage } from './backend.js';
 
-/** A client of the demo app (in-process, `app.request`) that keeps its cookie like a browser. */
+/** Resident memory in MiB of the server: the last descendant of `pid` (tsx runs the script in a child process), from /proc. */
+function serverRssMb(pid: number): number {
+  try {
+    const children = readdirSync(`/proc/${pid}/task`).flatMap((task) => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean));
+    if (children.length > 0) return serverRssMb(Number(children[0]));
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0; // the process exited between two reads
+  }
+}
+
+/** POSTs `bytes` of form data (with Content-Length, or chunked) in 1 MiB writes until the server answers; resolves to its status. */
+function uploadUntilAnswered(port: number, bytes: number, declared: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-type': 'application/x-www-form-urlencoded' };
+    if (declared) headers['content-length'] = bytes;
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/login', headers });
+    const chunk = Buffer.alloc(1024 * 1024, 0x78);
+    let sent = 0;
+    let answered = false;
+    req.on('response', (res) => {
+      answered = true;
+      res.resume();
+      resolve(res.statusCode!);
+      req.destroy();
+    });
+    req.on('error', (error) => (answered ? undefined : reject(error)));
+    const pump = () => {
+      while (!answered && sent < bytes) {
+        sent += chunk.length;
+        if (!req.write(chunk)) return void req.once('drain', pump);
+      }
+      if (!answered) req.end();
+    };
+    pump();
+  });
+}
+
+/** A client of the demo app (in-process, `app.request`) that keeps its cookie like a browser, and sends the session's CSRF token with each POST. */
 function browserLike(backend: Backend) {
   const app = demoApp(backend, { storage: 'test' });
   let cookie: string | undefined;
-  const request = async (method: string, path: string, init: { body?: string; type?: string; accept?: string } = {}) => {
+  let token: string | undefined;
+  const request = async (method: string, path: string, init: { body?: string; type?: string; accept?: string; token?: string | false } = {}) => {
+    if (method === 'POST' && init.token === undefined && token === undefined) token = (await request('GET', '/csrf-token')).body;
     const headers: Record<string, string> = { accept: init.accept ?? '*/*' };
     if (cookie !== undefined) headers.cookie = cookie;
     if (init.type !== undefined) headers['content-type'] = init.type;
+    if (method === 'POST' && init.token !== false) headers['x-csrf-token'] = init.token ?? token!;
     const res = await app.request(path, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}) });
     for (const line of res.headers.getSetCookie()) {
       const parsed = parseSetCookie(line);
       cookie = parsed.value === '' || parsed.maxAge === 0 ? undefined : `${parsed.name}=${parsed.value}`;
+      // A destroyed session takes its token with it.
+      if (cookie === undefined) token = undefined;
     }
     return { status: res.status, body: await res.text(), headers: res.headers };
   };
-  return { request, cookie: () => cookie, setCookie: (value: string | undefined) => void (cookie = value) };
+  return { request, app, cookie: () => cookie, setCookie: (value: string | undefined) => void ((cookie = value), (token = undefined)) };
 }
 
 /** The demo's scripted flow, the same on every storage. */
 async function scriptedFlow(backend: Backend): Promise<void> {
   const client = browserLike(backend);
-  expect((await client.request('GET', '/counter')).body).toBe('1');
+  expect((await client.request('POST', '/counter')).body).toBe('1');
+  expect((await client.request('POST', '/counter')).body).toBe('2');
   expect((await client.request('GET', '/counter')).body).toBe('2');
   expect((await client.request('GET', '/whoami')).status).toBe(401);
   const before = client.cookie();
@@ -41,7 +86,7 @@ async function scriptedFlow(backend: Backend): Promise<void> {
   expect(after).toBeDefined();
   expect(after).not.toBe(before);
   expect(await client.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'ada' });
-  expect((await client.request('GET', '/counter')).body).toBe('3');
+  expect((await client.request('POST', '/counter')).body).toBe('3');
   client.setCookie(before);
   expect((await client.request('GET', '/whoami')).status).toBe(401);
   client.setCookie(after);
@@ -71,15 +116,16 @@ describe('demo routes (in-process, MemoryBackend)', () => {
 
   it('counter, login (new key, old one dead), whoami, logout', () => scriptedFlow(backend));
 
-  it('GET /counter is text/plain starting at 1; 100 parallel increments with one cookie lose none', async () => {
+  it('POST /counter is text/plain starting at 1; 100 parallel increments with one cookie lose none; GET /counter only reads', async () => {
     const client = browserLike(backend);
-    const first = await client.request('GET', '/counter');
+    expect((await client.request('GET', '/counter')).body).toBe('0');
+    const first = await client.request('POST', '/counter');
     expect(first.body).toBe('1');
     expect(first.headers.get('content-type')).toMatch(/^text\/plain/);
-    const cookie = client.cookie()!;
-    const app = demoApp(backend, { storage: 'test' });
-    const counts = await Promise.all(Array.from({ length: 100 }, async () => Number(await (await app.request('/counter', { headers: { cookie } })).text())));
+    const counts = await Promise.all(Array.from({ length: 100 }, async () => Number((await client.request('POST', '/counter')).body)));
     expect(counts.sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 2));
+    expect((await client.request('GET', '/counter')).body).toBe('101');
+    expect((await client.request('GET', '/counter')).body).toBe('101');
   });
 
   it('POST /login takes JSON too, and refuses a missing, empty or oversized user with 400', async () => {
@@ -107,7 +153,10 @@ describe('demo routes (in-process, MemoryBackend)', () => {
     expect(empty.body).toContain('<dd id="count">0</dd>');
     expect(empty.body).toContain('not logged in');
     expect(empty.body).toContain('no session yet');
-    expect(client.cookie()).toBeUndefined(); // reading the page writes nothing
+    // Reading the page stores only the CSRF token its forms carry, once.
+    expect(empty.body).toMatch(/<input type="hidden" name="csrf" value="[A-Za-z0-9_-]{43}">/);
+    expect(client.cookie()).toBeDefined();
+    expect((await client.request('GET', '/', { accept: 'text/html' })).headers.getSetCookie()).toEqual([]);
 
     const html = { accept: 'text/html,application/xhtml+xml', type: 'application/x-www-form-urlencoded' };
     const count = await client.request('POST', '/counter', { ...html, body: '' });
@@ -127,6 +176,119 @@ describe('demo routes (in-process, MemoryBackend)', () => {
     const logout = await client.request('POST', '/logout', { ...html, body: '' });
     expect([logout.status, logout.headers.get('location')]).toEqual([303, '/']);
     expect(client.cookie()).toBeUndefined();
+  });
+});
+
+describe('demo abuse (in-process, MemoryBackend)', () => {
+  let backend: MemoryBackend;
+  beforeEach(() => void (backend = new MemoryBackend({ maxSessions: 100_000 })));
+  afterEach(() => backend.close());
+  const form = 'application/x-www-form-urlencoded';
+
+  /** A logged-in client with a counter of 1. */
+  async function loggedIn(user = 'ada') {
+    const client = browserLike(backend);
+    await client.request('POST', '/counter');
+    await client.request('POST', '/login', { body: `user=${user}`, type: form });
+    return client;
+  }
+  const state = async (client: ReturnType<typeof browserLike>) => [(await client.request('GET', '/counter')).body, (await client.request('GET', '/whoami')).body];
+
+  it('GET and HEAD never change state, on any route', async () => {
+    const client = await loggedIn();
+    const before = await state(client);
+    for (const method of ['GET', 'HEAD']) {
+      for (const path of ['/', '/counter', '/whoami', '/csrf-token', '/login?user=eve', '/logout', '/logout-everywhere', '/sessions/end']) {
+        expect((await client.request(method, path)).status, `${method} ${path}`).not.toBe(500);
+      }
+    }
+    expect(await state(client)).toEqual(before);
+  });
+
+  it('a POST without the token, or with a wrong or another session\'s token, is 403 and changes nothing', async () => {
+    const client = await loggedIn();
+    const other = browserLike(backend);
+    const othersToken = (await other.request('GET', '/csrf-token')).body;
+    const before = await state(client);
+    for (const token of [false, 'x'.repeat(43), othersToken] as const) {
+      for (const path of ['/counter', '/login', '/logout', '/logout-everywhere', '/sessions/end']) {
+        const reply = await client.request('POST', path, { body: 'user=eve&session=x', type: form, token });
+        expect([reply.status, reply.body], `${path} ${token}`).toEqual([403, expect.stringContaining('CSRF token')]);
+      }
+    }
+    // The token is also accepted as a form field.
+    const token = (await client.request('GET', '/csrf-token')).body;
+    expect(await state(client)).toEqual(before);
+    expect((await client.request('POST', '/counter', { body: `csrf=${token}`, type: form, token: false })).body).toBe('2');
+  });
+
+  it('a cross-site POST is refused by the session middleware before any route runs', async () => {
+    const client = await loggedIn();
+    const before = await state(client);
+    const cookie = client.cookie()!;
+    const token = (await client.request('GET', '/csrf-token')).body;
+    for (const path of ['/counter', '/login', '/logout']) {
+      const res = await client.app.request(path, {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': token, 'sec-fetch-site': 'cross-site', origin: 'http://evil.example', 'content-type': form },
+        body: 'user=eve',
+      });
+      expect(res.status).toBe(403);
+      expect(res.headers.getSetCookie()).toEqual([]);
+    }
+    expect(await state(client)).toEqual(before);
+  });
+
+  it('bodies over 16 KiB are 413 (declared or streamed); deep JSON and names with NUL, a lone surrogate or a control character are 400', async () => {
+    const client = await loggedIn();
+    const big = 'user=' + 'x'.repeat(17_000);
+    expect((await client.request('POST', '/login', { body: big, type: form })).status).toBe(413);
+    const token = (await client.request('GET', '/csrf-token')).body;
+    const streamed = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < 20; i++) controller.enqueue(new Uint8Array(1024).fill(0x78));
+        controller.close();
+      },
+    });
+    const chunked = await client.app.request('/login', { method: 'POST', headers: { cookie: client.cookie()!, 'x-csrf-token': token, 'content-type': form }, body: streamed, duplex: 'half' } as RequestInit);
+    expect(chunked.status).toBe(413);
+
+    const deep = `{"user":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expect(await client.request('POST', '/login', { body: deep, type: 'application/json' })).toMatchObject({ status: 400, body: expect.stringContaining('nested deeper') });
+    for (const user of ['a\ud800b', 'a\u0000b', 'a\u0007b', '\udfff', 'a\u007fb']) {
+      const reply = await client.request('POST', '/login', { body: JSON.stringify({ user }), type: 'application/json' });
+      expect(reply.status, JSON.stringify(user)).toBe(400);
+    }
+    expect((await client.request('POST', '/login', { body: 'user=a%00b', type: form })).status).toBe(400);
+    // A lone surrogate percent-encoded as its WTF-8 bytes decodes to U+FFFD: a valid name.
+    expect(await client.request('POST', '/login', { body: 'user=a%ED%A0%80b', type: form })).toMatchObject({ status: 200, body: 'a\ufffd\ufffd\ufffdb' });
+  });
+
+  it('the page lists the user\'s sessions (started, expires, this one) and ends another one by its digest', async () => {
+    const laptop = await loggedIn('grace');
+    const phone = await loggedIn('grace');
+    const stranger = await loggedIn('linus');
+    const page = (await laptop.request('GET', '/', { accept: 'text/html' })).body;
+    const rows = [...page.matchAll(/<tr data-session="([^"]+)"( class="current")?><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC<\/td><td>in (\d+) s<\/td>/g)];
+    expect(rows).toHaveLength(2);
+    expect(rows.filter((row) => row[2] !== undefined)).toHaveLength(1);
+    for (const row of rows) expect(Number(row[4])).toBeGreaterThan(604_700);
+    const phoneDigest = rows.find((row) => row[2] === undefined)![1]!;
+    const laptopDigest = rows.find((row) => row[2] !== undefined)![1]!;
+    const strangerDigest = [...(await stranger.request('GET', '/', { accept: 'text/html' })).body.matchAll(/data-session="([^"]+)"/g)][0]![1]!;
+
+    expect((await laptop.request('POST', '/sessions/end', { body: `session=${laptopDigest}`, type: form })).status).toBe(400); // this one: log out instead
+    expect((await laptop.request('POST', '/sessions/end', { body: `session=${strangerDigest}`, type: form })).status).toBe(404); // not hers
+    expect((await laptop.request('POST', '/sessions/end', { body: 'session=nope', type: form })).status).toBe(404);
+    expect((await laptop.request('POST', '/sessions/end', { body: '', type: form })).status).toBe(400);
+    expect(await stranger.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'linus' });
+    expect(await phone.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'grace' });
+
+    expect(await laptop.request('POST', '/sessions/end', { body: `session=${phoneDigest}`, type: form })).toMatchObject({ status: 200, body: 'session ended\n' });
+    expect((await phone.request('GET', '/whoami')).status).toBe(401);
+    expect(await laptop.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'grace' });
+    expect([...(await laptop.request('GET', '/', { accept: 'text/html' })).body.matchAll(/<tr data-session=/g)]).toHaveLength(1);
+    expect((await browserLike(backend).request('POST', '/sessions/end', { body: `session=${phoneDigest}`, type: form })).status).toBe(401);
   });
 });
 
@@ -185,6 +347,28 @@ describe('demo storage from the environment', () => {
   });
 });
 
+// PGlite alone takes over 600 MB of RSS, so the memory bound is measured with sessions in Redis.
+describe.skipIf(redisSkipReason !== undefined)(`npm start with REDIS_URL: body limits under load${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
+  it('three 300 MB bodies at once (two declared, one chunked) are each answered 413 while RSS stays under 200 MB', { timeout: 120_000 }, async () => {
+    const running = await startExample('examples/demo/main.ts', { PORT: '0', REDIS_URL, DATABASE_URL: undefined }, 60_000);
+    try {
+      const pid = running.child.pid!;
+      const baselineMb = serverRssMb(pid);
+      let peakMb = baselineMb;
+      const sampler = setInterval(() => void (peakMb = Math.max(peakMb, serverRssMb(pid))), 20);
+      const statuses = await Promise.all([true, true, false].map((declared) => uploadUntilAnswered(running.port, 300 * 1024 * 1024, declared)));
+      clearInterval(sampler);
+      peakMb = Math.max(peakMb, serverRssMb(pid));
+      expect(statuses).toEqual([413, 413, 413]);
+      expect(baselineMb).toBeGreaterThan(10); // the sampler reads the server, not a wrapper
+      expect(peakMb, `baseline ${baselineMb.toFixed(0)} MB`).toBeLessThan(200);
+      expect((await fetch(`${running.url}/counter`)).status).toBe(200); // still serving
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
 describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-main-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -192,10 +376,12 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
 
   it('prints its URL, serves, closes on SIGTERM with exit code 0, and keeps the session over a restart', { timeout: 180_000 }, async () => {
     let running = await startExample('examples/demo/main.ts', env, 120_000);
-    const first = await fetch(`${running.url}/counter`);
+    const tokenReply = await fetch(`${running.url}/csrf-token`);
+    const token = await tokenReply.text();
+    const cookie = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
+    const first = await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie, 'x-csrf-token': token } });
     expect(await first.text()).toBe('1');
-    const cookie = first.headers.getSetCookie()[0]!.split(';')[0]!;
-    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
+    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie, 'x-csrf-token': token, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
     const loggedIn = login.headers.getSetCookie()[0]!.split(';')[0]!;
     expect(await running.stop()).toBe(0);
     expect(running.output()).toMatch(/SIGTERM: closing\nclosed\n$/);
@@ -203,7 +389,7 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
     running = await startExample('examples/demo/main.ts', env, 120_000);
     try {
       expect(await (await fetch(`${running.url}/whoami`, { headers: { cookie: loggedIn } })).text()).toBe('ada');
-      expect(await (await fetch(`${running.url}/counter`, { headers: { cookie: loggedIn } })).text()).toBe('2');
+      expect(await (await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: loggedIn, 'x-csrf-token': token } })).text()).toBe('2');
     } finally {
       expect(await running.stop()).toBe(0);
     }

@@ -4,9 +4,8 @@
 // Redis with REDIS_URL. Ctrl-C (SIGINT) or SIGTERM closes it cleanly.
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
-import type { SessionEnv } from 'sessionkit/hono';
 import type { AddressInfo } from 'node:net';
-import { demoApp, type DemoData } from './app.js';
+import { demoApp, type DemoEnv } from './app.js';
 import { openStorage, storageConfigFromEnv, type OpenStorage } from './backend.js';
 
 const port = Number(process.env.PORT ?? 3000);
@@ -18,7 +17,7 @@ const hostname = process.env.HOST || '127.0.0.1';
 
 // The port is taken before the storage is opened: a second `npm start` fails on the
 // busy port instead of opening the same PGlite directory as the first.
-let app: Hono<SessionEnv<DemoData>> | undefined;
+let app: Hono<DemoEnv> | undefined;
 const server = createAdaptorServer({
   fetch: (request, env) => (app === undefined ? new Response('starting\n', { status: 503 }) : app.fetch(request, env)),
   hostname,

@@ -1,3 +1,12 @@
+/** One of the user's sessions, as the devices list shows it. */
+export interface Device {
+  keyDigest: string;
+  createdAt: Date;
+  expiresInSeconds: number;
+  /** The session of the browser looking at the page. */
+  current: boolean;
+}
+
 /** What the demo's home page shows. */
 export interface PageState {
   count: number;
@@ -8,30 +17,65 @@ export interface PageState {
   storage: string;
   /** Whether to offer "log out everywhere" (the storage keeps sessions by user). */
   canLogOutEverywhere: boolean;
+  /** Whether to offer ending one of the other devices (the storage can end a session by its digest). */
+  canEndDevices: boolean;
+  /** The logged-in user's sessions, oldest first; undefined when not logged in or not kept by user. */
+  devices: Device[] | undefined;
+  /** The session's CSRF token, carried by every form. */
+  csrfToken: string;
 }
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
+const utc = (date: Date) => date.toISOString().replace('T', ' ').slice(0, 19);
+
 function describeExpiry(seconds: number | undefined): string {
   if (seconds === undefined) return 'no session yet (nothing is stored until something is written)';
-  const at = new Date(Date.now() + seconds * 1000).toISOString().replace('T', ' ').slice(0, 19);
-  return `in ${seconds} s (${at} UTC), renewed as you use it`;
+  return `in ${seconds} s (${utc(new Date(Date.now() + seconds * 1000))} UTC), renewed as you use it`;
 }
 
-/** The demo's home page: the counter, the user and the expiry, with a form per action. */
+/** A POST form carrying the CSRF token; `inner` is trusted HTML. */
+const form = (action: string, token: string, inner: string) =>
+  `<form method="post" action="${action}"><input type="hidden" name="csrf" value="${escapeHtml(token)}">${inner}</form>`;
+
+function renderDevices(state: PageState): string {
+  if (state.devices === undefined) return '';
+  const rows = state.devices.map((device) => {
+    const id = escapeHtml(device.keyDigest);
+    const action = device.current
+      ? '<strong>this browser</strong>'
+      : state.canEndDevices
+        ? form('/sessions/end', state.csrfToken, `<input type="hidden" name="session" value="${id}"><button class="end-session">End</button>`)
+        : '';
+    return `      <tr data-session="${id}"${device.current ? ' class="current"' : ''}><td>${utc(device.createdAt)} UTC</td><td>in ${device.expiresInSeconds} s</td><td>${action}</td></tr>`;
+  });
+  return `
+  <h2>Your sessions</h2>
+  <table id="devices">
+    <thead><tr><th>started</th><th>expires</th><th></th></tr></thead>
+    <tbody>
+${rows.join('\n')}
+    </tbody>
+  </table>`;
+}
+
+/** The demo's home page: the counter, the user, the expiry and the user's devices, with a form per action. */
 export function renderPage(state: PageState): string {
+  const token = state.csrfToken;
   const user = state.user === undefined ? '<em>not logged in</em>' : `<strong id="user">${escapeHtml(state.user)}</strong>`;
   const account =
     state.user === undefined
-      ? `<form method="post" action="/login">
+      ? form(
+          '/login',
+          token,
+          `
       <label>User <input name="user" id="login-user" required maxlength="64" autocomplete="username"></label>
       <button id="login">Log in</button>
-    </form>`
-      : `<form method="post" action="/logout"><button id="logout">Log out</button></form>${
-          state.canLogOutEverywhere
-            ? `\n    <form method="post" action="/logout-everywhere"><button id="logout-everywhere">Log out everywhere</button></form>`
-            : ''
+    `,
+        )
+      : `${form('/logout', token, '<button id="logout">Log out</button>')}${
+          state.canLogOutEverywhere ? `\n    ${form('/logout-everywhere', token, '<button id="logout-everywhere">Log out everywhere</button>')}` : ''
         }`;
   return `<!doctype html>
 <html lang="en">
@@ -44,6 +88,7 @@ export function renderPage(state: PageState): string {
     dt { font-weight: 600; } dd { margin: 0 0 .75rem; }
     form { display: inline-block; margin-right: .5rem; }
     code { background: #f3f3f3; padding: 0 .25rem; }
+    td, th { padding: .25rem .75rem .25rem 0; text-align: left; }
   </style>
 </head>
 <body>
@@ -54,10 +99,11 @@ export function renderPage(state: PageState): string {
     <dt>Session expires</dt><dd id="expiry">${escapeHtml(describeExpiry(state.expiresInSeconds))}</dd>
     <dt>Stored in</dt><dd>${escapeHtml(state.storage)}</dd>
   </dl>
-  <form method="post" action="/counter"><button id="increment">Count +1</button></form>
-  ${account}
-  <p>Scriptable routes: <code>GET /counter</code>, <code>POST /login</code> (<code>user=…</code>),
-  <code>GET /whoami</code>, <code>POST /logout</code>, <code>POST /logout-everywhere</code>. The session cookie is <code>HttpOnly</code> and
+  ${form('/counter', token, '<button id="increment">Count +1</button>')}
+  ${account}${renderDevices(state)}
+  <p>Scriptable routes: <code>GET /counter</code>, <code>POST /counter</code>, <code>GET /csrf-token</code>, <code>POST /login</code> (<code>user=…</code>),
+  <code>GET /whoami</code>, <code>POST /logout</code>, <code>POST /logout-everywhere</code>, <code>POST /sessions/end</code>. Every POST needs the
+  session's CSRF token (<code>csrf=…</code> or <code>X-CSRF-Token</code>), and cross-site POSTs are refused. The session cookie is <code>HttpOnly</code> and
   <code>SameSite=Lax</code>; logging in gives it a new key.</p>
 </body>
 </html>

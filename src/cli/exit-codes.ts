@@ -5,7 +5,7 @@
 export const ExitCode = {
   /** The command did what was asked (also: purge found nothing to delete). */
   ok: 0,
-  /** inspect / revoke: no live session matched the key or the owner. */
+  /** inspect / revoke: no live session matched the key or the owner; with `--strict`, the table or prefix holds no session at all. */
   notFound: 1,
   /** Bad command line: unknown command or flag, missing argument, no store URL, malformed key. */
   usage: 2,
@@ -13,7 +13,7 @@ export const ExitCode = {
   unreachable: 3,
   /** The driver for the store (`pg` or `ioredis`) is not installed. */
   driverMissing: 4,
-  /** The store is not ready for this command: the table is missing or needs `sessionkit migrate`, or the backend lacks the feature. */
+  /** The store is not ready for this command: the table is missing or needs `sessionkit migrate`. */
   needsMigration: 5,
   /** The store answered with an error (permissions, a table not made by sessionkit, ...). */
   storeError: 6,

@@ -1,4 +1,13 @@
 /** The help texts: `sessionkit --help` and `sessionkit <command> --help`. */
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The command's documentation where this copy of sessionkit is: src/cli/ in
+ * the repository and dist/cli/ in the package are both two levels below the
+ * docs/ folder that the package ships, so the path printed exists wherever the
+ * command runs.
+ */
+export const CLI_DOCS_PATH = fileURLToPath(new URL('../../docs/cli.md', import.meta.url));
 
 const STORE_OPTIONS = `Store (a flag overrides the environment):
   --database-url URL   PostgreSQL: a postgresql:// URI or a libpq key=value string  [env DATABASE_URL]
@@ -10,11 +19,12 @@ const STORE_OPTIONS = `Store (a flag overrides the environment):
 
 Output:
   --json               print one JSON object on stdout, also for errors
+  --strict             exit 1 when the table or prefix holds no session at all (else a warning)
   -h, --help           show this help`;
 
 const EXIT_CODES = `Exit codes:
   0  done                       4  driver (pg / ioredis) not installed
-  1  no live session matched    5  table missing or outdated (run migrate), or unsupported by the store
+  1  no live session matched    5  table missing or outdated (run migrate)
   2  usage error                6  the store answered with an error
   3  store unreachable/timeout  70 bug in sessionkit`;
 
@@ -29,6 +39,7 @@ Commands:
   inspect KEY          show one session: value and seconds left, NotSet or NotFound
   revoke KEY           end one session
   revoke --owner ID    end every session of an owner ("log out everywhere")
+  import --from SRC    copy live connect-pg-simple / connect-redis sessions in
   help [COMMAND]       show the help of a command
 
 ${STORE_OPTIONS}
@@ -36,10 +47,33 @@ ${STORE_OPTIONS}
 
 ${EXIT_CODES}
 
-Run sessionkit <command> --help for a command's options. Documentation: docs/cli.md`;
+Run sessionkit <command> --help for a command's options. Documentation: ${CLI_DOCS_PATH}`;
 
 /** Help of each command, by name. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  import: `Usage: sessionkit import --from connect-pg-simple|connect-redis [options]
+
+Copies every live express-session session that connect-pg-simple or
+connect-redis stored (data and expiry) into the sessionkit store, under its
+own id, so that express-session with SessionkitStore answers the cookies
+users already hold. A session already in the store is left as it is: the
+command is idempotent, and an interrupted run is resumed by running it again.
+Rows that are not a JSON object, or whose id cannot be a key, are skipped and
+counted. Progress goes to stderr.
+
+Source:
+  --from NAME          connect-pg-simple or connect-redis
+  --from-url URL       where the source is (default: the store's own
+                       DATABASE_URL / REDIS_URL when of the same kind)
+  --from-table NAME    connect-pg-simple's table (default: session)
+  --from-prefix PREFIX connect-redis's key prefix (default: sess:)
+  --batch-size N       sessions read per round trip (default: 500)
+  --dry-run            count what would be copied; write nothing
+
+${STORE_OPTIONS}
+
+${EXIT_CODES}`,
+
   migrate: `Usage: sessionkit migrate [options]
 
 Creates the session table if it is missing (session_key as primary key, an
@@ -84,8 +118,9 @@ ${EXIT_CODES}`,
        sessionkit inspect - [options]        (reads KEY from stdin)
 
 Shows the session whose cookie value is KEY: Set (with its value and the
-seconds left), NotSet (live, no value) or NotFound (exit code 1). With
-PostgreSQL, also its owner and creation time. The key is hashed as the
+seconds left), NotSet (live, no value) or NotFound (exit code 1), and its
+owner and creation time (PostgreSQL after migrate; on Redis, the owner a
+typed session names in its value, else the owner's digest). The key is hashed as the
 backend hashes it (unless --no-hash-keys); output shows only its digest.
 A key on the command line is visible to other local users (ps) and lands in
 shell history: prefer "-" and stdin. A key that starts with "-" goes after

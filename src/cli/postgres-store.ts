@@ -6,6 +6,7 @@ import { digestKey } from '../core/keys.js';
 import { loadDriver, oneLine } from './drivers.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { CliStore, MigrateReport, OwnerStats, StatsReport } from './store.js';
+import { checkDatabaseUrl } from './store-url.js';
 
 /** How the command reaches a PostgreSQL table. */
 export interface PostgresTarget {
@@ -14,6 +15,8 @@ export interface PostgresTarget {
   table: string;
   hashKeys: boolean;
   timeoutMs: number;
+  /** The `sessionkit migrate` command line that fits the flags given (e.g. with `--table`), for hints. */
+  migrateCommand: string;
 }
 
 /** Host, port and database of a pool configuration, without the password. */
@@ -40,6 +43,7 @@ const num = (value: unknown): number | null => (value === null || value === unde
 export async function openPostgresStore(target: PostgresTarget): Promise<CliStore> {
   let config: PoolConfig;
   let backendTable: string;
+  checkDatabaseUrl(target.url);
   try {
     config = poolConfigFor({ conninfo: target.url, timeoutMs: target.timeoutMs, max: 2 });
   } catch (error) {
@@ -53,7 +57,8 @@ export async function openPostgresStore(target: PostgresTarget): Promise<CliStor
   pool.on('error', () => undefined);
   let backend: PostgresBackend;
   try {
-    backend = new PostgresBackend(pool, { table: target.table, hashKeys: target.hashKeys, timeoutMs: target.timeoutMs });
+    // A one-shot command: the fleet's own instances prune, and `purge` does it on demand.
+    backend = new PostgresBackend(pool, { table: target.table, hashKeys: target.hashKeys, timeoutMs: target.timeoutMs, pruneIntervalSeconds: false });
     backendTable = backend.table;
   } catch (error) {
     await pool.end().catch(() => undefined);
@@ -87,9 +92,15 @@ export async function openPostgresStore(target: PostgresTarget): Promise<CliStor
     where: `PostgreSQL ${where}, table ${backendTable}`,
     backend,
 
+    migrateCommand: target.migrateCommand,
+
+    async isEmpty() {
+      return (await query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${backendTable}) AS empty`))[0]?.empty === true;
+    },
+
     async ready() {
       if (!(await tableExists())) {
-        throw new CliError(ExitCode.needsMigration, `table ${backendTable} does not exist in ${where}: run sessionkit migrate`);
+        throw new CliError(ExitCode.needsMigration, `table ${backendTable} does not exist in ${where}: run ${target.migrateCommand}`);
       }
     },
 
@@ -140,7 +151,7 @@ export async function openPostgresStore(target: PostgresTarget): Promise<CliStor
           max: num(row?.max),
         };
       } else {
-        notes.push(`no owner column in ${backendTable}: run sessionkit migrate for sessions per owner`);
+        notes.push(`no owner column in ${backendTable}: run ${target.migrateCommand} for sessions per owner`);
       }
       const [size] = await query<Record<string, string>>(
         `SELECT pg_table_size(to_regclass($1)) AS table_bytes, pg_indexes_size(to_regclass($1)) AS index_bytes, pg_total_relation_size(to_regclass($1)) AS total_bytes`,

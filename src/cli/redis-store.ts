@@ -1,9 +1,13 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { toBackendError } from '../backends/redis/errors.js';
 import { RedisBackend } from '../backends/redis/redis-backend.js';
+import { digestKey } from '../core/keys.js';
 import { loadDriver, oneLine } from './drivers.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import type { CliStore, StatsReport } from './store.js';
+import { decodeEnvelope } from '../http/envelope.js';
+import { decodeStored } from '../backends/redis/stored-value.js';
+import type { CliStore, OwnerInfo, StatsReport } from './store.js';
+import { redisDatabaseOf } from './store-url.js';
 
 /** How the command reaches the sessions under one Redis key prefix. */
 export interface RedisTarget {
@@ -38,6 +42,7 @@ const NO_EXPIRED_NOTE = 'Redis deletes expired sessions itself (each session is 
  * a bad prefix, 3 when Redis cannot be reached, 4 when `ioredis` is not installed.
  */
 export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
+  const database = redisDatabaseOf(target.url);
   const where = describeRedis(target.url);
   const ioredis = await loadDriver<typeof import('ioredis')>('ioredis');
   const RedisClass = ioredis.Redis ?? ioredis.default;
@@ -74,6 +79,16 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     client.disconnect();
     throw new CliError(ExitCode.unreachable, `cannot reach Redis at ${where}: ${oneLine(lastError ?? error)}`, { cause: lastError ?? error });
   }
+  // ioredis reports a failed SELECT of the URL's database only as an 'error' event and goes on in database 0:
+  // selecting again here makes an out-of-range number fail before any command touches database 0's sessions.
+  if (database !== 0) {
+    try {
+      await client.select(database);
+    } catch (error) {
+      client.disconnect();
+      throw new CliError(ExitCode.usage, `REDIS_URL names database ${database}, which ${where.replace(/\/\d+$/, '')} does not have: ${oneLine(error)}`, { cause: error });
+    }
+  }
 
   const pattern = globEscape(target.prefix) + SESSION_KEY_SUFFIX;
 
@@ -81,6 +96,22 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     kind: 'redis',
     where: `Redis ${where}, prefix ${JSON.stringify(target.prefix)}`,
     backend,
+
+    migrateCommand: 'sessionkit migrate',
+
+    async isEmpty() {
+      try {
+        let cursor = '0';
+        do {
+          const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000, 'TYPE', 'string');
+          if (keys.length > 0) return false;
+          cursor = next;
+        } while (cursor !== '0');
+        return true;
+      } catch (error) {
+        throw toBackendError(error);
+      }
+    },
 
     async ready() {},
 
@@ -104,8 +135,12 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
       }
     },
 
-    async ownerOf() {
-      return undefined;
+    async ownerOf(key) {
+      try {
+        return await redisOwnerOf(key);
+      } catch (error) {
+        throw toBackendError(error);
+      }
     },
 
     async close() {
@@ -113,6 +148,27 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
       await client.quit().catch(() => client.disconnect());
     },
   };
+
+  /**
+   * Redis keeps an owner's digest in the session's string, not the owner id
+   * (see docs/redis.md): the id shown is the one a typed session keeps in its
+   * value, when its digest is that tag; the creation time is the session's
+   * score in its owner's set.
+   */
+  async function redisOwnerOf(key: string): Promise<OwnerInfo | undefined> {
+    const stored = await client.get(backend.redisKey(key));
+    const session = stored === null ? undefined : decodeStored(stored);
+    if (session === undefined) return undefined;
+    if (session.ownerTag === undefined) return { owner: null, createdAt: null };
+    const envelopeOwner = session.value === null ? undefined : decodeEnvelope(session.value)?.owner;
+    const owner = envelopeOwner !== undefined && digestKey(envelopeOwner) === session.ownerTag ? envelopeOwner : undefined;
+    const member = target.hashKeys ? digestKey(key) : key;
+    // backend.ownerSetKey() takes the owner id, which is what Redis does not keep: the same key, from the tag.
+    const score = await client.zscore(`${target.prefix}owner:{${session.ownerTag}}`, member);
+    const createdAt = score === null ? null : new Date(Number(score)).toISOString();
+    // An owned session whose value does not name its owner (not a typed session): only the digest is known.
+    return owner === undefined ? { ownerDigest: session.ownerTag, createdAt } : { owner, ownerDigest: session.ownerTag, createdAt };
+  }
 
   async function scanStats(): Promise<StatsReport> {
     let live = 0;

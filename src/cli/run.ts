@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isBackendError } from '../core/errors.js';
 import type { CliIo, Command, CommandResult } from './command.js';
+import { importSessions } from './commands/import.js';
 import { inspect } from './commands/inspect.js';
 import { migrate } from './commands/migrate.js';
 import { purge } from './commands/purge.js';
@@ -15,13 +16,13 @@ import { openRedisStore } from './redis-store.js';
 import type { CliStore } from './store.js';
 import { resolveTarget, type StoreFlags } from './target.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { migrate, purge, stats, inspect, revoke };
+const COMMANDS: Readonly<Record<string, Command>> = { migrate, purge, stats, inspect, revoke, import: importSessions };
 
 const STORE_OPTIONS = ['database-url', 'redis-url', 'table', 'prefix', 'no-hash-keys', 'timeout-ms'];
-const OUTPUT_OPTIONS = ['json', 'help', 'version'];
+const OUTPUT_OPTIONS = ['json', 'help', 'version', 'strict'];
 
-// Every option of every command, so that options may come before or after the command name.
-const OPTIONS = {
+/** Every option of every command (names without `--`), so that options may come before or after the command name. */
+export const OPTIONS = {
   'database-url': { type: 'string' },
   'redis-url': { type: 'string' },
   table: { type: 'string' },
@@ -29,11 +30,17 @@ const OPTIONS = {
   'no-hash-keys': { type: 'boolean' },
   'timeout-ms': { type: 'string' },
   json: { type: 'boolean' },
+  strict: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
   'batch-size': { type: 'string' },
   owner: { type: 'string' },
   except: { type: 'string' },
+  from: { type: 'string' },
+  'from-url': { type: 'string' },
+  'from-table': { type: 'string' },
+  'from-prefix': { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 /**
@@ -74,8 +81,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     command.checkArguments(rest, values);
     const target = resolveTarget(values as StoreFlags, io.env);
     store = target.kind === 'postgres' ? await openPostgresStore(target) : await openRedisStore(target);
+    // Checked before the command runs (a revoke may empty the store): a store with no session at all is most likely a wrong --table or --prefix.
+    const empty = command !== migrate && (await storeIsEmpty(store));
     const result: CommandResult = await command.run({ store, positionals: rest, values, json, io });
+    // Written once the command succeeded, so that a failure stays one line on stderr.
+    if (empty) io.stderr.write(`sessionkit: warning: ${emptyStoreWarning(store)}\n`);
     io.stdout.write(json ? `${JSON.stringify(result.json)}\n` : `${result.text}\n`);
+    if (empty && values.strict === true && result.exitCode === ExitCode.ok) return ExitCode.notFound;
     return result.exitCode;
   } catch (error) {
     const failure = toCliError(error, store);
@@ -85,6 +97,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
   } finally {
     await store?.close().catch(() => undefined);
   }
+}
+
+async function storeIsEmpty(store: CliStore): Promise<boolean> {
+  await store.ready();
+  return store.isEmpty();
+}
+
+function emptyStoreWarning(store: CliStore): string {
+  const flag = store.kind === 'postgres' ? '--table' : '--prefix (a prefix usually ends with ":")';
+  return `${store.where} holds no session at all: check ${flag}; --strict makes this exit 1`;
 }
 
 function parse(argv: readonly string[]) {
@@ -113,6 +135,10 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
   if (error instanceof CliError) return error;
   const where = store?.where ?? 'the store';
   if (isBackendError(error)) {
+    // The code a missing table gets at run time, where the backend has one.
+    if ((error.code as string) === 'schema_missing') {
+      return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
+    }
     const cause = error.cause === undefined ? '' : `: ${oneLine(error.cause)}`;
     switch (error.code) {
       case 'unavailable':
@@ -120,7 +146,7 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
       case 'timeout':
         return new CliError(ExitCode.unreachable, `${where} did not answer in time (raise --timeout-ms): ${error.message}`, { cause: error });
       case 'schema_outdated':
-        return new CliError(ExitCode.needsMigration, error.message, { cause: error });
+        return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
       case 'query_failed':
         return new CliError(ExitCode.storeError, `${error.message}${cause}`, { cause: error });
       case 'closed':
@@ -128,4 +154,9 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
     }
   }
   return new CliError(ExitCode.internal, `unexpected error, please report it: ${oneLine(error)}`, { cause: error });
+}
+
+/** A backend message without its own advice (written for library users: "run backend.ensureSchema() or …"), which the command replaces with the exact command line. */
+function withoutHint(message: string): string {
+  return message.replace(/[:;,]\s*(?:run|call|use)\b.*$/s, '');
 }

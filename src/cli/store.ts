@@ -21,7 +21,7 @@ export interface PurgeReport {
   note?: string;
 }
 
-/** Sessions per owner among live sessions; `null` where the store keeps no owners. */
+/** Sessions per owner among live sessions; `null` where the store cannot count them (no owner column yet, or Redis). */
 export interface OwnerStats {
   owners: number;
   sessionsWithOwner: number;
@@ -54,7 +54,17 @@ export interface InspectReport {
   periodSeconds?: number;
   /** The owner, `null` for none, absent where the store cannot tell. */
   owner?: string | null;
+  /** Redis: the owner's digest (`digestKey(owner)`), which is what Redis keeps of an owner. */
+  ownerDigest?: string;
   createdAt?: string | null;
+}
+
+/** What a store knows of a live session beyond `get`: its owner and creation time. */
+export interface OwnerInfo {
+  /** The owner id, `null` for a session without one; absent when the store keeps only its digest and the value does not name it. */
+  owner?: string | null;
+  ownerDigest?: string;
+  createdAt: string | null;
 }
 
 export type StoreKind = 'postgres' | 'redis';
@@ -69,6 +79,10 @@ export interface CliStore {
   /** Where the store is, for messages: no password. */
   readonly where: string;
   readonly backend: Backend;
+  /** The `sessionkit migrate` command line for hints, with the flags that name this table. */
+  readonly migrateCommand: string;
+  /** True when the table or prefix holds no session at all, live or expired: most likely a wrong --table or --prefix. */
+  isEmpty(): Promise<boolean>;
   /** Checks that everything but `migrate` can run (the table exists); throws a `CliError` with exit code 5 otherwise. */
   ready(): Promise<void>;
   migrate(): Promise<MigrateReport>;
@@ -78,6 +92,6 @@ export interface CliStore {
   purge(batchSizeRows: number, onBatch: (deletedSoFar: number) => void): Promise<number>;
   stats(): Promise<StatsReport>;
   /** Owner and creation time of a live session, where the store keeps them. */
-  ownerOf(key: string): Promise<{ owner: string | null; createdAt: string | null } | undefined>;
+  ownerOf(key: string): Promise<OwnerInfo | undefined>;
   close(): Promise<void>;
 }

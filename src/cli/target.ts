@@ -55,7 +55,8 @@ export function resolveTarget(flags: StoreFlags, env: NodeJS.ProcessEnv): Target
   const timeoutMs = wholeNumberFlag(flags['timeout-ms'], '--timeout-ms', DEFAULT_TIMEOUT_MS);
   if (kind === 'postgres') {
     if (flags.prefix !== undefined) throw new CliError(ExitCode.usage, '--prefix is for Redis; PostgreSQL takes --table');
-    return { kind, url, table: flags.table ?? 'session', hashKeys, timeoutMs };
+    const migrateCommand = flags.table === undefined ? 'sessionkit migrate' : `sessionkit migrate --table ${shellWord(flags.table)}`;
+    return { kind, url, table: flags.table ?? 'session', hashKeys, timeoutMs, migrateCommand };
   }
   if (flags.table !== undefined) throw new CliError(ExitCode.usage, '--table is for PostgreSQL; Redis takes --prefix');
   return { kind, url, prefix: flags.prefix ?? 'sessionkit:', hashKeys, timeoutMs };
@@ -63,4 +64,9 @@ export function resolveTarget(flags: StoreFlags, env: NodeJS.ProcessEnv): Target
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** `word` as one shell word: as it is when that is safe, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[\w.:@%+,/=-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

@@ -1,6 +1,6 @@
 /** What kind of store failure a {@link BackendError} reports. */
 export type BackendErrorCode =
-  /** The store could not be reached (connection refused, reset, closed). */
+  /** The store could not be reached (connection refused, reset, closed, too many connections, shutting down). */
   | 'unavailable'
   /** No answer within the backend's `timeoutMs`; the operation may or may not have taken effect. */
   | 'timeout'
@@ -9,7 +9,9 @@ export type BackendErrorCode =
   /** The backend was closed before or during the operation. */
   | 'closed'
   /** The table lacks what the operation needs (e.g. the owner column): run `migrate`. */
-  | 'schema_outdated';
+  | 'schema_outdated'
+  /** The table does not exist: create it with `ensureSchema()` or `sessionkit migrate --table <name>`. */
+  | 'schema_missing';
 
 /**
  * A store failure. Match on `code`, never on the message; the driver's error

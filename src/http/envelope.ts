@@ -13,11 +13,14 @@ export interface Envelope {
   readonly owner?: string | undefined;
   /** The session data. */
   readonly data: DataRecord;
+  /** This session's own idle period in seconds (`setExpirySeconds`), in place of the configured one. Absent: the configured one. */
+  readonly expirySeconds?: number | undefined;
 }
 
 /** The JSON text stored for `envelope`: `{"createdAtMs":…,"owner":…,"data":{…}}` (`owner` only when there is one). */
 export function encodeEnvelope(envelope: Envelope): string {
-  const { createdAtMs, owner, data } = envelope;
+  const { createdAtMs, owner, data, expirySeconds } = envelope;
+  if (expirySeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds });
   return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
 }
 
@@ -30,12 +33,14 @@ export function decodeEnvelope(value: string): Envelope | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { createdAtMs, owner, data } = parsed as Record<string, unknown>;
+  const { createdAtMs, owner, data, expirySeconds } = parsed as Record<string, unknown>;
   if (typeof createdAtMs !== 'number' || !Number.isFinite(createdAtMs)) return undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
-  if (owner === undefined) return { createdAtMs, data: data as DataRecord };
+  if (expirySeconds !== undefined && !(typeof expirySeconds === 'number' && Number.isSafeInteger(expirySeconds) && expirySeconds > 0)) return undefined;
+  const period = expirySeconds === undefined ? {} : { expirySeconds };
+  if (owner === undefined) return { createdAtMs, data: data as DataRecord, ...period };
   if (typeof owner !== 'string' || owner.length === 0) return undefined;
-  return { createdAtMs, owner, data: data as DataRecord };
+  return { createdAtMs, owner, data: data as DataRecord, ...period };
 }
 
 /** Bytes of UTF-8 in `text`. */

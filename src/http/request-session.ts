@@ -1,6 +1,7 @@
 import type { OwnerIndexBackend } from '../core/contract.js';
 import type { SessionEvent } from '../core/events.js';
-import { assertOwner } from '../core/validate.js';
+import { digestKey } from '../core/keys.js';
+import { assertOwner, assertWholeNumberOption } from '../core/validate.js';
 import { cookieHeaders, clearingHeaders, VARY_COOKIE, type HeaderPair } from './headers.js';
 import { decodeEnvelope, encodeEnvelope, utf8Bytes, type DataRecord, type Envelope } from './envelope.js';
 import { HTTP_EVENT_STORE, HttpEvents } from './http-events.js';
@@ -45,6 +46,10 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   #stored: DataRecord = {};
   #createdAtMs: number | undefined;
   #expiresAtMs: number | undefined;
+  /** This session's own idle period (`setExpirySeconds`), kept in its envelope; undefined: the configured one. */
+  #ownExpirySeconds: number | undefined;
+  /** `setExpirySeconds` was called in this request: a re-read keeps this request's period. */
+  #ownExpiryChanged = false;
   /** Owner of the stored session under `#key`. */
   #owner: string | undefined;
   /** Owner of the next key this request creates, from `regenerate({ owner })`. */
@@ -78,6 +83,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#stored = loaded.envelope.data;
     this.#owner = loaded.envelope.owner;
     this.#createdAtMs = loaded.envelope.createdAtMs;
+    this.#ownExpirySeconds = loaded.envelope.expirySeconds;
     this.#expiresAtMs = options.nowMs() + loaded.periodSeconds * 1000;
     this.#touchDue = this.#writeExpirySeconds(loaded.envelope.createdAtMs) - loaded.periodSeconds >= options.touchAfterSeconds;
   }
@@ -128,6 +134,44 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   get createdAt(): Date | undefined {
     return this.#createdAtMs === undefined ? undefined : new Date(this.#createdAtMs);
+  }
+
+  get keyDigest(): string | undefined {
+    return this.#key === undefined ? undefined : digestKey(this.#key);
+  }
+
+  get ownExpirySeconds(): number | undefined {
+    return this.#ownExpirySeconds;
+  }
+
+  setExpirySeconds(expirySeconds: number | undefined): void {
+    this.#assertOpen();
+    if (expirySeconds !== undefined) assertWholeNumberOption(expirySeconds, 'expirySeconds', 1);
+    this.#ownExpirySeconds = expirySeconds;
+    this.#ownExpiryChanged = true;
+    this.#forceWrite = true;
+    this.#status = 'modified';
+  }
+
+  reload(): Promise<void> {
+    this.#assertOpen();
+    return this.#enqueue(async () => {
+      const key = this.#key;
+      if (key !== undefined) {
+        const result = await this.#events.reported('reload', this.#options.backend.get(key));
+        const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
+        if (!result.ok || envelope === undefined) this.#forget();
+        else {
+          this.#raw = result.value;
+          this.#stored = envelope.data;
+          this.#owner = envelope.owner;
+          this.#createdAtMs = envelope.createdAtMs;
+          if (result.ok) this.#expiresAtMs = this.#options.nowMs() + result.period * 1000;
+          if (!this.#ownExpiryChanged) this.#ownExpirySeconds = envelope.expirySeconds;
+        }
+      }
+      this.#changes.clear();
+    });
   }
 
   get owner(): string | undefined {
@@ -197,28 +241,34 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   regenerate(options: RegenerateOptions = {}): void {
     this.#assertOpen();
     if (typeof options !== 'object' || options === null) throw new TypeError('regenerate() options must be an object');
-    const { owner } = options;
+    const { owner, keepData = true } = options;
+    if (typeof keepData !== 'boolean') throw new TypeError('regenerate() keepData must be a boolean');
     if (owner !== undefined) {
       this.#ownerBackend('regenerate({ owner })');
       assertOwner(owner);
       this.#pendingOwner = owner;
+    } else if (!keepData) {
+      this.#pendingOwner = undefined;
     }
-    if (this.#key === undefined) {
+    if (this.#key !== undefined) {
+      this.#staleKeys.push({ key: this.#key, destroyed: false });
+      this.#regenerateFrom = this.#key;
+      this.#key = undefined;
+      this.#raw = undefined;
+      this.#cookie = undefined;
+      this.#forceWrite = true;
+      this.#touchDue = false;
+      this.#status = 'modified';
+    } else if (owner !== undefined) {
       // Logging in without a session (or after destroy()) still makes one, under its owner.
-      if (owner !== undefined) {
-        this.#forceWrite = true;
-        this.#status = 'modified';
-      }
-      return;
+      this.#forceWrite = true;
+      this.#status = 'modified';
     }
-    this.#staleKeys.push({ key: this.#key, destroyed: false });
-    this.#regenerateFrom = this.#key;
-    this.#key = undefined;
-    this.#raw = undefined;
-    this.#cookie = undefined;
-    this.#forceWrite = true;
-    this.#touchDue = false;
-    this.#status = 'modified';
+    if (!keepData) {
+      // The old key is already listed for removal; the new one starts from nothing.
+      this.#forget();
+      this.#changes.clear();
+    }
   }
 
   destroy(): void {
@@ -265,6 +315,8 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     if (this.#key !== undefined) this.#staleKeys.push({ key: this.#key, destroyed: true });
     this.#forget();
     this.#pendingOwner = undefined;
+    this.#ownExpirySeconds = undefined;
+    this.#ownExpiryChanged = false;
     this.#changes.clear();
     this.#cookie = undefined;
     this.#forceWrite = false;
@@ -326,7 +378,9 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   #headers(): HeaderPair[] {
     const { cookieName, cookie } = this.#options;
     if (this.#cookie !== undefined) {
-      return cookieHeaders(cookieName, { key: this.#cookie.key, value: '', expiryPeriod: this.#cookie.expirySeconds, modified: true }, cookie);
+      // A session given its own period ("remember me") outlives the browser even when cookies are discarded by default.
+      const options = cookie.discard && this.#ownExpirySeconds !== undefined ? { ...cookie, discard: false } : cookie;
+      return cookieHeaders(cookieName, { key: this.#cookie.key, value: '', expiryPeriod: this.#cookie.expirySeconds, modified: true }, options);
     }
     if (this.#clearCookie) return clearingHeaders(cookieName, cookie);
     return [VARY_COOKIE];
@@ -354,6 +408,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       const result = await backend.compareAndSet(key, this.#raw ?? null, value, { expiry: expirySeconds });
       if (result === 'ok') {
         this.#wrote(key, value, data, expirySeconds);
+        this.#forceWrite = false;
         return data;
       }
       if (result === 'NotFound') {
@@ -386,6 +441,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
         base = envelope.data;
         createdAtMs = envelope.createdAtMs;
         owner = envelope.owner;
+        if (!this.#ownExpiryChanged) this.#ownExpirySeconds = envelope.expirySeconds;
       }
     }
     owner = this.#pendingOwner ?? owner;
@@ -429,6 +485,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#raw = result.value;
     this.#stored = envelope.data;
     this.#owner = envelope.owner;
+    if (!this.#ownExpiryChanged) this.#ownExpirySeconds = envelope.expirySeconds;
   }
 
   #wrote(key: string, raw: string, data: DataRecord, expirySeconds: number): void {
@@ -453,7 +510,8 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   /** Seconds a write should give the session: the idle timeout, cut at the absolute lifetime. */
   #writeExpirySeconds(createdAtMs: number): number {
-    const { backend, idleTimeoutSeconds = backend.defaultPeriod(), absoluteLifetimeSeconds, nowMs } = this.#options;
+    const { backend, absoluteLifetimeSeconds, nowMs } = this.#options;
+    const idleTimeoutSeconds = this.#ownExpirySeconds ?? this.#options.idleTimeoutSeconds ?? backend.defaultPeriod();
     if (absoluteLifetimeSeconds === undefined) return idleTimeoutSeconds;
     const leftSeconds = Math.floor((createdAtMs + absoluteLifetimeSeconds * 1000 - nowMs()) / 1000);
     return Math.min(idleTimeoutSeconds, leftSeconds);
@@ -461,7 +519,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   /** The stored value for `data`; throws before any write when it is over the size limit. */
   #encode(data: DataRecord, createdAtMs = this.#createdAtMs ?? this.#options.nowMs(), owner = this.#owner): string {
-    const value = encodeEnvelope({ createdAtMs, owner, data });
+    const value = encodeEnvelope({ createdAtMs, owner, data, expirySeconds: this.#ownExpirySeconds });
     const { maxDataBytes } = this.#options;
     // Each UTF-16 unit is at most 3 bytes of UTF-8, so short values skip the count.
     if (value.length * 3 > maxDataBytes) {

@@ -46,8 +46,8 @@ export interface SessionOptions {
   /**
    * Turns on sessions by owner (a user id): `regenerate({ owner })`,
    * `logoutEverywhere()` and `listOwnSessions()`. Needs a backend with
-   * `listByOwner`/`clearByOwner` (memory; PostgreSQL once `ensureSchema()` or
-   * `sessionkit migrate` added the owner column): without one, creating the
+   * `listByOwner`/`clearByOwner` (memory, Redis, and PostgreSQL once `ensureSchema()`
+   * or `sessionkit migrate` added the owner column): without one, creating the
    * middleware throws a `TypeError`. Default false: those methods throw.
    */
   owners?: boolean;

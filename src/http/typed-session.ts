@@ -16,6 +16,15 @@ export interface RegenerateOptions {
    * `owners: true` option. Omitted: the session keeps the owner it has.
    */
   owner?: string;
+  /**
+   * Default true: the new key takes the old session's data (with this
+   * request's changes) and creation time. False is express-session's
+   * `req.session.regenerate`: the new key starts empty, with a new creation
+   * time and no owner (unless `owner` is given); the changes this request made
+   * before the call are dropped, later ones apply. The old key is removed at
+   * the commit either way.
+   */
+  keepData?: boolean;
 }
 
 /** Options of {@link Session.logoutEverywhere}. */
@@ -124,4 +133,30 @@ export interface Session<Data extends object = Record<string, unknown>> {
   readonly expiresInSeconds: number | undefined;
   /** When the stored session was created; undefined while nothing is stored. */
   readonly createdAt: Date | undefined;
+  /**
+   * `digestKey(key)` of the stored session this response points at: names
+   * the session in logs without being a usable cookie. Undefined while
+   * nothing is stored (a new session before its first save, after `destroy()`
+   * or a pending `regenerate()`).
+   */
+  readonly keyDigest: string | undefined;
+  /**
+   * Gives this session its own idle period ("remember me"): from this
+   * response on, its writes and renewals restart the expiry with
+   * `expirySeconds` instead of `idleTimeoutSeconds`, and the cookie's
+   * `Max-Age` follows. Kept in the stored session, so later requests keep it;
+   * `undefined` goes back to the configured period. Saved with the response
+   * (a write even when no field changed). Still cut at
+   * `absoluteLifetimeSeconds`. Throws a `TypeError` unless a whole number of
+   * seconds from 1.
+   */
+  setExpirySeconds(expirySeconds: number | undefined): void;
+  /** This session's own idle period set by {@link setExpirySeconds}, or undefined for the configured one. */
+  readonly ownExpirySeconds: number | undefined;
+  /**
+   * Drops this request's unsaved field changes and reads the stored session
+   * again (express-session's `reload`). A session gone from the store reads
+   * as empty. Rejects with the backend's `BackendError`, changing nothing.
+   */
+  reload(): Promise<void>;
 }

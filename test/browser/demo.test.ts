@@ -1,6 +1,8 @@
 // The demo (`npm start`) in a real browser: Debian's headless Chromium driven
 // by playwright-core. Runs when /usr/bin/chromium exists; required with CI=true.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -42,11 +44,17 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
   /** A request from Node (not the browser) carrying `sid=<key>`: what a replayed, stolen cookie gets. */
   const replay = (path: string, key: string) => fetch(`${demo.url}${path}`, { headers: { cookie: `sid=${key}` } });
 
-  it('the counter increments across reloads', async () => {
+  /** Clicks "Count +1" on the page (a POST with the CSRF token) and waits for the redirect back. */
+  const increment = async () => {
+    await page.goto(`${demo.url}/`);
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#increment')]);
+  };
+
+  it("the counter increments with the page's form; reloading GET /counter changes nothing", async () => {
+    for (let i = 0; i < 3; i++) await increment();
+    expect(await page.textContent('#count')).toBe('3');
     expect((await page.goto(`${demo.url}/counter`))?.status()).toBe(200);
-    expect(await bodyText()).toBe('1');
-    await page.reload();
-    expect(await bodyText()).toBe('2');
+    expect(await bodyText()).toBe('3');
     await page.reload();
     expect(await bodyText()).toBe('3');
   });
@@ -74,8 +82,50 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
 
     await page.goto(`${demo.url}/whoami`);
     expect(await bodyText()).toBe('ada');
-    await page.goto(`${demo.url}/counter`);
-    expect(await bodyText()).toBe('4'); // the data moved to the new key
+    await increment();
+    expect(await page.textContent('#count')).toBe('4'); // the data moved to the new key
+  });
+
+  it("lists this browser among the user's sessions, and ends another one with its End button", async () => {
+    // A second device of ada: a script that logs in with its own token.
+    const tokenReply = await fetch(`${demo.url}/csrf-token`);
+    const other = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
+    const login = await fetch(`${demo.url}/login`, { method: 'POST', headers: { cookie: other, 'x-csrf-token': await tokenReply.text(), 'content-type': 'application/json' }, body: '{"user":"ada"}' });
+    const otherKey = login.headers.getSetCookie()[0]!.split(';')[0]!.split('=')[1]!;
+    expect((await replay('/whoami', otherKey)).status).toBe(200);
+
+    await page.goto(`${demo.url}/`);
+    expect(await page.locator('#devices tbody tr').count()).toBe(2);
+    expect(await page.textContent('#devices tr.current')).toContain('this browser');
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#devices .end-session')]);
+    expect(await page.locator('#devices tbody tr').count()).toBe(1);
+    expect((await replay('/whoami', otherKey)).status).toBe(401);
+    expect(await page.textContent('#user')).toBe('ada');
+  });
+
+  it('a cross-site form POST from another origin (localhost vs 127.0.0.1) to /counter or /login changes nothing', async () => {
+    const key = (await sid())!.value;
+    const attacker = http.createServer((req, res) => {
+      const target = req.url === '/login' ? 'login' : 'counter';
+      res.setHeader('content-type', 'text/html');
+      res.end(`<form id="f" method="post" action="${demo.url}/${target}"><input name="user" value="mallory"></form><script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, 'localhost', resolve));
+    const attackerUrl = `http://localhost:${(attacker.address() as AddressInfo).port}`;
+    try {
+      for (const path of ['/counter', '/login']) {
+        const refused = page.waitForResponse((response) => response.url() === `${demo.url}${path}`);
+        await page.goto(`${attackerUrl}${path}`);
+        expect((await refused).status(), path).toBe(403);
+      }
+    } finally {
+      attacker.closeAllConnections();
+      await new Promise<void>((resolve) => attacker.close(() => resolve()));
+    }
+    expect((await sid())!.value).toBe(key);
+    await page.goto(`${demo.url}/`);
+    expect(await page.textContent('#count')).toBe('4');
+    expect(await page.textContent('#user')).toBe('ada');
   });
 
   it('a server restart keeps the session', { timeout: 150_000 }, async () => {
@@ -84,8 +134,8 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
     demo = await startExample('examples/demo/main.ts', env, 120_000);
     const response = await page.goto(`${demo.url}/whoami`);
     expect([response?.status(), await bodyText()]).toEqual([200, 'ada']);
-    await page.goto(`${demo.url}/counter`);
-    expect(await bodyText()).toBe('5');
+    await increment();
+    expect(await page.textContent('#count')).toBe('5');
     expect((await sid())!.value).toBe(key);
   });
 
@@ -98,7 +148,7 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
     expect(await sid()).toBeUndefined();
 
     expect((await replay('/whoami', before)).status).toBe(401);
-    expect((await replay('/counter', before)).headers.getSetCookie()[0]).not.toContain(before); // a new session, not the old one
+    expect((await replay('/csrf-token', before)).headers.getSetCookie()[0]).not.toContain(before); // a new session, not the old one
     expect((await page.goto(`${demo.url}/whoami`))?.status()).toBe(401);
   });
 });

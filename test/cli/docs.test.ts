@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODE_NAMES, ExitCode } from '../../src/cli/exit-codes.js';
 import { COMMAND_HELP, TOP_HELP } from '../../src/cli/help.js';
+import { OPTIONS } from '../../src/cli/run.js';
+import { CONNINFO_KEYS } from '../../src/cli/store-url.js';
 
 const doc = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
 
@@ -18,8 +20,18 @@ describe('docs/cli.md matches the command', () => {
 
   it('every command has a section and every option is documented', () => {
     for (const command of Object.keys(COMMAND_HELP)) expect(doc).toContain(`### \`${command}`);
-    for (const option of ['--database-url', '--redis-url', '--table', '--prefix', '--no-hash-keys', '--timeout-ms', '--json', '--batch-size', '--owner', '--except']) {
-      expect(doc).toContain(option);
-    }
+    expect(Object.keys(OPTIONS).filter((option) => !doc.includes(`--${option}`))).toEqual([]);
+  });
+
+  it('every option the page names exists in the command', () => {
+    const named = new Set([...doc.matchAll(/(?<![\w-])--([a-z][a-z-]*)/g)].map((match) => match[1]!));
+    expect(named.size).toBeGreaterThan(10);
+    expect([...named].filter((option) => !(option in OPTIONS))).toEqual([]);
+  });
+
+  it('the libpq keys the page lists are the ones the command accepts', () => {
+    const row = /^\| where \|(.*)$/m.exec(doc)?.[1] ?? '';
+    const keys = /\(keys ([^:]+):/.exec(row)?.[1] ?? '';
+    expect([...keys.matchAll(/`(\w+)`/g)].map((match) => match[1])).toEqual([...CONNINFO_KEYS]);
   });
 });

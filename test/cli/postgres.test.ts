@@ -54,11 +54,11 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
 
     const beforeRevoke = await cli(table, 'revoke', '--owner', 'alice');
     expect(beforeRevoke.code).toBe(5);
-    expect(beforeRevoke.stderr).toContain('sessionkit migrate');
+    expect(beforeRevoke.stderr).toContain(`: run sessionkit migrate --table ${table}\n`);
     expect(isOneLineWithoutStack(beforeRevoke.stderr)).toBe(true);
     const beforeStats = jsonOf(await cli(table, 'stats', '--json'));
     expect(beforeStats.owners).toBeNull();
-    expect(beforeStats.notes).toEqual([expect.stringContaining('run sessionkit migrate')]);
+    expect(beforeStats.notes).toEqual([expect.stringContaining(`run sessionkit migrate --table ${table}`)]);
 
     const migrated = await cli(table, 'migrate', '--json');
     expect(migrated.code).toBe(0);
@@ -83,7 +83,8 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
     for (const args of [['stats'], ['purge'], ['inspect', 'abc'], ['revoke', 'abc']]) {
       const run = await cli(table, ...args);
       expect(run.code).toBe(5);
-      expect(run.stderr).toBe(`sessionkit: table "${table}" does not exist in ${server}: run sessionkit migrate\n`);
+      // The hint is the command line to run, with the --table that was given.
+      expect(run.stderr).toBe(`sessionkit: table "${table}" does not exist in ${server}: run sessionkit migrate --table ${table}\n`);
     }
   });
 
@@ -274,5 +275,24 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
     expect(run.code).toBe(6);
     expect(run.stderr).toMatch(/SQLSTATE 42703.*expire_date/);
     expect(isOneLineWithoutStack(run.stderr)).toBe(true);
+  });
+
+  it('a table that holds no session: a warning on stderr after the report, exit 0; --strict exits 1', async () => {
+    const table = newTable();
+    await new PostgresBackend(pool, { table }).ensureSchema();
+    const run = await cli(table, 'stats', '--json');
+    expect(run.code).toBe(0);
+    expect(jsonOf(run)).toMatchObject({ live: 0, expired: 0 });
+    expect(run.stderr).toBe(`sessionkit: warning: PostgreSQL ${server}, table "${table}" holds no session at all: check --table; --strict makes this exit 1\n`);
+    const strict = await cli(table, 'purge', '--strict', '--json');
+    expect(strict.code).toBe(1);
+    expect(jsonOf(strict)).toMatchObject({ deleted: 0 });
+    expect(strict.stderr).toContain('holds no session at all');
+
+    // One session, even an expired one, is not "nothing": no warning, and --strict is satisfied.
+    await insertExpired(table, 1);
+    const found = await cli(table, 'stats', '--strict');
+    expect(found.code).toBe(0);
+    expect(found.stderr).toBe('');
   });
 });

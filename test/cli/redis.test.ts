@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { supportsOwners } from '../../src/core/contract.js';
 import { digestKey } from '../../src/core/keys.js';
+import { encodeEnvelope } from '../../src/http/envelope.js';
 import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
 import { expectPeriodWithin, stopwatch } from '../support/elapsed.js';
 import { isOneLineWithoutStack, jsonOf, runCli } from './support/run-cli.js';
@@ -77,7 +78,8 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipRe
     expectPeriodWithin(report.periodSeconds as number, 600, elapsed);
     // A value with control characters is printed escaped, never raw to the terminal.
     expect((await cli(prefix, 'inspect', '--', set)).stdout).toContain('"hello\\u001b[31m"');
-    expect(jsonOf(await cli(prefix, 'inspect', '--json', '--', notSet))).toEqual({ store: 'redis', keyDigest: digestKey(notSet), status: 'NotSet' });
+    // Owner and creation time as on PostgreSQL: this session has no owner, so Redis keeps no creation time for it.
+    expect(jsonOf(await cli(prefix, 'inspect', '--json', '--', notSet))).toEqual({ store: 'redis', keyDigest: digestKey(notSet), status: 'NotSet', owner: null, createdAt: null });
     const missing = await cli(prefix, 'inspect', 'bm90LWEtc2Vzc2lvbg');
     expect(missing.code).toBe(1);
     expect(missing.stdout).toMatch(/status\s+NotFound/);
@@ -121,5 +123,70 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipRe
     const run = await runCli(['stats', '--table', 'session'], { env });
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('--table is for PostgreSQL');
+  });
+
+  it('inspect shows the owner: from a typed session\'s value, else its digest; (none) without one', async () => {
+    const prefix = newPrefix();
+    const backend = new RedisBackend(client, { prefix });
+    const beforeMs = Date.now();
+    const typed = await backend.generate({ owner: 'carol', value: encodeEnvelope({ createdAtMs: Date.now(), owner: 'carol', data: { n: 1 } }) });
+    const raw = await backend.generate({ owner: 'dave', value: 'plain text' });
+    const anonymous = await backend.generate({ value: 'nobody' });
+
+    const carol = jsonOf(await cli(prefix, 'inspect', '--json', '--', typed));
+    expect(carol).toMatchObject({ status: 'Set', owner: 'carol', ownerDigest: digestKey('carol') });
+    // The creation time is the session's score in its owner's set: the Redis server's clock (this machine's, give or take 1 s).
+    const createdMs = Date.parse(carol.createdAt as string);
+    expect(createdMs).toBeGreaterThanOrEqual(beforeMs - 1000);
+    expect(createdMs).toBeLessThanOrEqual(Date.now() + 1000);
+    expect((await cli(prefix, 'inspect', '--', typed)).stdout).toMatch(/owner\s+"?carol"?\n/);
+
+    const dave = jsonOf(await cli(prefix, 'inspect', '--json', '--', raw));
+    expect(dave).toMatchObject({ status: 'Set', ownerDigest: digestKey('dave') });
+    expect(dave).not.toHaveProperty('owner');
+    expect((await cli(prefix, 'inspect', '--', raw)).stdout).toContain(`digest ${digestKey('dave')}`);
+
+    expect(jsonOf(await cli(prefix, 'inspect', '--json', '--', anonymous))).toMatchObject({ status: 'Set', owner: null, createdAt: null });
+  });
+
+  it('a prefix that matches no session (a typo: "app" for "app:"): a warning on stderr; --strict exits 1', async () => {
+    const prefix = newPrefix();
+    await new RedisBackend(client, { prefix }).generate({ value: 'x' });
+    const typo = prefix.slice(0, -1);
+    const run = await cli(typo, 'stats', '--json');
+    expect(run.code).toBe(0);
+    expect(jsonOf(run)).toMatchObject({ live: 0 });
+    expect(run.stderr).toBe(`sessionkit: warning: Redis ${new URL(REDIS_URL).host}, prefix ${JSON.stringify(typo)} holds no session at all: check --prefix (a prefix usually ends with ":"); --strict makes this exit 1\n`);
+    expect((await cli(typo, 'stats', '--strict')).code).toBe(1);
+    expect((await cli(typo, 'inspect', '--strict', 'bm90LWEtc2Vzc2lvbg')).code).toBe(1);
+    const right = await cli(prefix, 'stats', '--strict');
+    expect(right.code).toBe(0);
+    expect(right.stderr).toBe('');
+  });
+
+  it('a database number the server does not have is a usage error (exit 2), and database 0 is left alone', async () => {
+    const prefix = newPrefix();
+    const backend = new RedisBackend(client, { prefix });
+    const key = await backend.generate({ value: 'in database 0' });
+    const url = new URL(REDIS_URL);
+    url.pathname = '/99';
+    const run = await runCli(['revoke', '--prefix', prefix, '--redis-url', url.href, '--', key]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^sessionkit: REDIS_URL names database 99, which .* does not have: ERR DB index is out of range\n$/);
+    expect(await backend.get(key)).toMatchObject({ ok: true, value: 'in database 0' });
+  });
+
+  it('inspect - stops reading stdin after the longest key and its line end: a stream with no line end is rejected at once', async () => {
+    const prefix = newPrefix();
+    await new RedisBackend(client, { prefix }).generate({ value: 'x' });
+    // stdin stays open: a command that read on to the end of its input would never exit.
+    const run = await runCli(['--prefix', prefix, 'inspect', '-'], { env, input: 'A'.repeat(64 * 1024), holdStdinOpen: true });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('sessionkit: stdin does not start with a session key: no line end within 42 characters (a key is at most 40)\n');
+    const long = await runCli(['--prefix', prefix, 'inspect', '-'], { env, input: `${'A'.repeat(41)}\n`, holdStdinOpen: true });
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain('not a session key');
+    const good = await runCli(['--prefix', prefix, 'inspect', '-'], { env, input: 'bm90LWEtc2Vzc2lvbg\r\n', holdStdinOpen: true });
+    expect(good.code).toBe(1);
   });
 });

@@ -104,7 +104,34 @@ describe.concurrent('sessionkit: usage errors exit with 2 before touching a stor
   });
 });
 
+describe('sessionkit: a store address that cannot be right is a usage error (exit 2), before any connection', () => {
+  it.each([
+    ['a postgresql:// URL that does not parse', ['--database-url', 'postgresql://root:secret@[bad/test'], /DATABASE_URL is not a valid postgresql:\/\/ URL/],
+    ['a URL of another scheme as DATABASE_URL', ['--database-url', 'mysql://root@127.0.0.1/test'], /must be a postgresql:\/\/ URL or a libpq key=value string, not a mysql:\/\/ URL/],
+    ['a conninfo key libpq does not have', ['--database-url', 'bogus=1'], /unknown connection option "bogus"/],
+    ['a conninfo with an unterminated quote', ['--database-url', "host=127.0.0.1 password='secret"], /a quoted value is not closed/],
+    ['a conninfo with a word that is no pair', ['--database-url', 'host=127.0.0.1 dbname=test oops'], /expected key=value at "oops"/],
+    ['a REDIS_URL that does not parse', ['--redis-url', 'redis://:secret@[bad'], /REDIS_URL is not a valid URL/],
+    ['a REDIS_URL of another scheme', ['--redis-url', 'http://127.0.0.1:6379'], /must be a redis:\/\/ or rediss:\/\/ URL, not http:/],
+    ['a REDIS_URL whose path is not a database number', ['--redis-url', 'redis://127.0.0.1:6379/sessions'], /the path must be a database number, got "sessions"/],
+  ])('%s', async (_, args, message) => {
+    const run = await runCli(['stats', ...args, '--json']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+    expect(isOneLineWithoutStack(run.stderr)).toBe(true);
+    expect(jsonOf(run)).toMatchObject({ error: { code: 'usage', exitCode: 2 } });
+    expect(run.stdout + run.stderr).not.toContain('secret');
+  });
+});
+
 describe('sessionkit: unreachable store → exit 3 and one line, no stack trace', () => {
+  it('sslmode=require in the URL: one line, without the driver\'s warning about sslmode', async () => {
+    const port = await closedPort();
+    const run = await runCli(['stats', '--database-url', `postgresql://root@127.0.0.1:${port}/test?sslmode=require`]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe(`sessionkit: cannot reach PostgreSQL at 127.0.0.1:${port}/test: connect ECONNREFUSED 127.0.0.1:${port}\n`);
+  });
+
   it.each(['migrate', 'stats', 'purge'])('PostgreSQL on a closed port (%s)', async (command) => {
     const port = await closedPort();
     const run = await runCli([command, '--json'], { env: { DATABASE_URL: `postgresql://root:secret@127.0.0.1:${port}/test` } });

@@ -24,8 +24,15 @@ describe('entry points load no driver', () => {
     ['sessionkit/postgres', './src/backends/postgres/index.ts'],
     ['sessionkit/redis', './src/backends/redis/index.ts'],
     ['sessionkit/http', './src/http/index.ts'],
+    ['sessionkit/csrf', './src/csrf/index.ts'],
   ])('%s', async (_name, entry) => {
     const loaded = await packagesLoadedBy(entry);
+    expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
+  });
+
+  it('sessionkit/express-session loads express-session (its Store is the base class) and no driver', async () => {
+    const loaded = await packagesLoadedBy('./src/adapters/express-session/index.ts');
+    expect(loaded).toContain('express-session');
     expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, chmodSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -52,6 +52,20 @@ export class ScratchPostgres {
   /** `fast` shuts down cleanly; `immediate` is a crash (recovery from WAL on the next start). */
   async restart(mode: 'fast' | 'immediate'): Promise<void> {
     await this.#ctl('restart', ['-w', '-t', '30', '-m', mode]);
+  }
+
+  /** Sends `signal` to the postmaster and every server process (SIGSTOP / SIGCONT freeze and thaw the whole server). */
+  async signal(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+    const postmaster = Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(postmaster)]);
+    const children = stdout.split('\n').map((line) => Number(line.trim())).filter((pid) => pid > 0);
+    for (const pid of [postmaster, ...children]) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // A process that has just exited.
+      }
+    }
   }
 
   async stop(): Promise<void> {

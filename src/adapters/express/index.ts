@@ -1,5 +1,5 @@
 /**
- * `sessionkit/express`: typed sessions for Express 5.
+ * `sessionkit/express`: sessions for Express 5, typed or express-session style.
  *
  * ```ts
  * app.use(sessionMiddleware(backend, { cookieName: '__Host-sid', cookie: { secure: true } }));
@@ -11,22 +11,25 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
-import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node/hold-head.js';
+import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
+import { createSessionView, flushViews, type ExpressSessionView } from './session-view.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
-
-/** Options of {@link sessionMiddleware}: the typed-session options, nothing Express-specific. */
-export type ExpressSessionOptions = SessionOptions;
+export type { ExpressCookieOptions, ExpressSessionOptions } from './options.js';
+export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, type SessionCookieView } from './session-view.js';
 
 const sessions = new WeakMap<Request, Session<object>>();
 
 /**
- * Express 5 middleware that gives each request a typed session, read with
- * {@link getSession} (and also at `req.session` at run time, untyped).
+ * Express 5 middleware that gives each request one session with two views:
+ * typed, with {@link getSession}, and express-session style at
+ * `req.session` (see {@link ExpressSessionView}; `req.sessionID` is
+ * `req.session.id`, the key digest, never the cookie).
  *
  * The session is read before the next handler runs and saved before the
  * response head is written: the middleware holds the first `res.writeHead`,
@@ -34,26 +37,69 @@ const sessions = new WeakMap<Request, Session<object>>();
  * save fails, the held response is dropped and the error goes to `next(err)`,
  * so the application's error handlers (or Express's default 500) answer with
  * the head still unwritten and no `Set-Cookie`. A store failure while reading
- * goes to `next(err)` too.
+ * goes to `next(err)` too. A cross-origin browser request with an unsafe
+ * method is answered 403 before any session is loaded, unless the `csrf`
+ * option says otherwise.
  *
  * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
- * with `owners: true`, without sessions by owner) or an invalid option.
+ * with `owners: true`, without sessions by owner), an invalid option, or an
+ * express-session option that has no meaning here (the message names what
+ * to use instead).
  */
 export function sessionMiddleware<Data extends object = Record<string, unknown>>(backend: Backend, options: ExpressSessionOptions = {}): RequestHandler {
-  const engine = new SessionEngine<Data>(backend, options);
+  const resolved = resolveExpressOptions(options);
+  const engine = new SessionEngine<Data>(backend, resolved.session);
+  const secureEngine = resolved.secureSession === undefined ? undefined : new SessionEngine<Data>(backend, resolved.secureSession);
+  const guard = crossOriginGuard(options.csrf);
   return async function sessionkit(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const verdict = guard(req.method, req.headers);
+    if (!verdict.allowed) return void res.status(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     // Mounted twice (app and router): the first one owns the session.
     if (sessions.has(req)) return next();
+    const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
     let context;
     try {
-      context = await engine.load(req.headers.cookie);
+      context = await chosen.load(req.headers.cookie);
     } catch (error) {
       return next(error);
     }
-    sessions.set(req, context.session as Session<object>);
-    // Untyped on purpose: a global `Request.session` type would clash with @types/express-session.
-    Reflect.set(req, 'session', context.session);
-    commitBeforeHead(res, context.commit, (error) => next(error));
+    const session = context.session as unknown as Session<Record<string, unknown>>;
+    sessions.set(req, session);
+    const { options: engineOptions } = chosen;
+    // Made at the first read of req.session: a route that only uses getSession(req) pays nothing for it.
+    let view: unknown;
+    const createView = () =>
+      createSessionView({
+        session,
+        cookie: engineOptions.cookie,
+        periodSeconds: () => engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod(),
+        nowMs: engineOptions.nowMs,
+        replace: (next) => {
+          view = next;
+        },
+      });
+    // Untyped on purpose: @types/express-session declares req.session and req.sessionID globally.
+    Object.defineProperties(req, {
+      session: {
+        get: () => (view ??= createView()),
+        // Assigning req.session (express-session's `unset`) replaces what later reads see; the session itself stays.
+        set: (value: unknown) => {
+          view = value;
+        },
+        configurable: true,
+        enumerable: true,
+      },
+      sessionID: { get: () => session.keyDigest, configurable: true, enumerable: false },
+    });
+    const commit = () => {
+      try {
+        flushViews(session);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return context.commit();
+    };
+    commitBeforeHead(res, commit, (error) => next(error));
     next();
   };
 }
@@ -66,4 +112,10 @@ export function getSession<Data extends object = Record<string, unknown>>(req: R
   const session = sessions.get(req);
   if (session === undefined) throw new Error('no session on this request: app.use(sessionMiddleware(backend)) before the routes');
   return session as Session<Data>;
+}
+
+/** The express-session-style view of `req`'s session (what `req.session` holds), typed. Throws like {@link getSession}. */
+export function sessionView(req: Request): ExpressSessionView {
+  getSession(req);
+  return Reflect.get(req, 'session') as unknown as ExpressSessionView;
 }

@@ -11,6 +11,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine, type SessionContext } from '../../http/engine.js';
 import { applySessionHeaders, VARY_COOKIE, type HeaderTarget } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
@@ -19,8 +20,8 @@ import type { Session } from '../../http/typed-session.js';
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 
-/** Options of {@link sessionPlugin}: the backend and the typed-session options. */
-export interface FastifySessionOptions extends SessionOptions {
+/** Options of {@link sessionPlugin}: the backend, the typed-session options and `csrf`. */
+export interface FastifySessionOptions extends SessionOptions, CsrfProtectionOption {
   /** Where sessions are kept; it needs `compareAndSet` (every sessionkit backend has it). */
   backend: Backend;
 }
@@ -53,7 +54,9 @@ function replyHeaderTarget(reply: FastifyReply): HeaderTarget {
  * written; a failure there goes to Fastify's error handler (500 by default)
  * and the response carries no `Set-Cookie`. Responses sent with
  * `reply.hijack()` or written to `reply.raw` skip `onSend`, so their session
- * is not saved.
+ * is not saved. A cross-origin browser request with an unsafe method is
+ * answered 403 in `onRequest`, with no session loaded, unless the `csrf`
+ * option says otherwise.
  *
  * Rejects with a `TypeError` at registration for a backend without
  * `compareAndSet` (or, with `owners: true`, without sessions by owner) or an
@@ -62,13 +65,16 @@ function replyHeaderTarget(reply: FastifyReply): HeaderTarget {
  */
 export async function sessionPlugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
   if (typeof options !== 'object' || options === null) throw new TypeError('sessionPlugin needs options with a backend');
-  const { backend, ...sessionOptions } = options;
+  const { backend, csrf, ...sessionOptions } = options;
   if (backend === undefined || backend === null) throw new TypeError('sessionPlugin needs a backend option');
   const engine = new SessionEngine(backend, sessionOptions);
+  const guard = crossOriginGuard(csrf);
 
   fastify.decorateRequest('session', null, []);
 
-  fastify.addHook('onRequest', async (request) => {
+  fastify.addHook('onRequest', async (request, reply) => {
+    const verdict = guard(request.method, request.headers);
+    if (!verdict.allowed) return reply.code(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     const context = await engine.load(request.headers.cookie);
     states.set(request, { context, failed: false });
     // Untyped on purpose: a global `FastifyRequest.session` type would clash with @fastify/session's.

@@ -13,6 +13,7 @@
  */
 import type { MiddlewareHandler } from 'hono';
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
@@ -21,8 +22,8 @@ import type { Session } from '../../http/typed-session.js';
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 
-/** Options of {@link sessionMiddleware}: the typed-session options, nothing Hono-specific. */
-export type HonoSessionOptions = SessionOptions;
+/** Options of {@link sessionMiddleware}: the typed-session options and `csrf`, nothing Hono-specific. */
+export type HonoSessionOptions = SessionOptions & CsrfProtectionOption;
 
 /** The Hono environment the middleware provides: `c.var.session` / `c.get('session')`, typed. */
 export interface SessionEnv<Data extends object = Record<string, unknown>> {
@@ -36,6 +37,9 @@ export interface SessionEnv<Data extends object = Record<string, unknown>> {
  * server: a store failure is thrown to Hono's error handler (`app.onError`,
  * 500 by default), whose response carries no `Set-Cookie`.
  *
+ * A cross-origin browser request with an unsafe method is answered 403
+ * before any session is loaded, unless the `csrf` option says otherwise.
+ *
  * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
  * with `owners: true`, without sessions by owner) or an invalid option.
  */
@@ -44,7 +48,10 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<SessionEnv<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
+  const guard = crossOriginGuard(options.csrf);
   return async function sessionkit(c, next) {
+    const verdict = guard(c.req.method, c.req.raw.headers, c.req.header('host') ?? new URL(c.req.url).host);
+    if (!verdict.allowed) return c.body(verdict.body, verdict.status, { 'content-type': CSRF_REFUSAL_CONTENT_TYPE });
     const context = await engine.load(c.req.header('cookie'));
     c.set('session', context.session);
     await next();

@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from '../../core/contract.js';
+import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
@@ -20,8 +21,8 @@ export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, S
 export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
 export { commitBeforeHead, nodeHeaderTarget } from './hold-head.js';
 
-/** Options of {@link withSession}: the typed-session options plus the error hook. */
-export interface NodeSessionOptions extends SessionOptions {
+/** Options of {@link withSession}: the typed-session options, `csrf` and the error hook. */
+export interface NodeSessionOptions extends SessionOptions, CsrfProtectionOption {
   /**
    * Answers a request whose session could not be loaded or saved, or whose
    * handler threw or rejected, with the head unwritten unless the handler
@@ -43,6 +44,9 @@ const sessions = new WeakMap<IncomingMessage, Session<object>>();
  * The session is read before `handler` runs (one store read when the request
  * has a session cookie) and saved before the response head is written; a
  * store failure then becomes `onError`'s response and no cookie is sent.
+ * A cross-origin browser request with an unsafe method is answered 403
+ * without calling `handler` or loading a session, unless the `csrf` option
+ * says otherwise.
  * Throws a `TypeError` at once for a backend without `compareAndSet` (or,
  * with `owners: true`, without sessions by owner) or an invalid option. The listener's promise never rejects.
  */
@@ -51,12 +55,15 @@ export function withSession<Data extends object = Record<string, unknown>>(
   options: NodeSessionOptions,
   handler: SessionHandler<Data>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { onError = defaultOnError, ...sessionOptions } = options;
+  const { onError = defaultOnError, csrf, ...sessionOptions } = options;
+  const guard = crossOriginGuard(csrf);
   if (typeof onError !== 'function') throw new TypeError('onError must be a function');
   if (typeof handler !== 'function') throw new TypeError('withSession needs a handler function');
   const engine = new SessionEngine<Data>(backend, sessionOptions);
 
   return async (req, res) => {
+    const verdict = guard(req.method, req.headers);
+    if (!verdict.allowed) return void res.writeHead(verdict.status, { 'content-type': CSRF_REFUSAL_CONTENT_TYPE }).end(verdict.body);
     const respondWithError = (error: unknown) => {
       try {
         onError(error, req, res);

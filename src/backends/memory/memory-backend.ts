@@ -2,6 +2,7 @@ import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
 import { digestKey } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
 import { ExpiryHeap } from './expiry-heap.js';
 
 /** Options of {@link MemoryBackend}. */
@@ -36,7 +37,7 @@ const DONE = resolved(undefined);
  * swept on access and by a timer; expiry follows the process's monotonic clock.
  * Lost when the process ends.
  */
-export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
+export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
   readonly maxSessions: number;
   readonly #sessions = new Map<string, Entry>();
   readonly #byExpiry = new ExpiryHeap<Entry>();
@@ -120,6 +121,19 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Put
     // A new entry, not a renewal: the replaced session's owner and creation time go with it.
     this.#remove(key);
     return this.storeGenerate(key, value, expirySeconds);
+  }
+
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    const now = this.#nowMs();
+    for (const key of this.#byOwner.get(owner) ?? []) {
+      if (digestKey(key) !== keyDigest) continue;
+      const live = this.#live(key, now) !== undefined;
+      this.#remove(key);
+      return live;
+    }
+    return false;
   }
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {

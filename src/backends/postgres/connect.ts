@@ -26,6 +26,15 @@ export interface ConnectOptions extends PostgresBackendOptions {
   conninfo?: string;
   /** Most connections in the pool; default 10. */
   max?: number;
+  /**
+   * When the table does not exist, `connect()` creates it (`ensureSchema()`:
+   * idempotent, safe when many processes start at once). Default true;
+   * `false` (for a role that may not create tables) makes a missing table a
+   * `schema_missing` BackendError from `connect()` instead. An existing table
+   * is never altered here: run `ensureSchema()` or `sessionkit migrate` to add
+   * the owner columns to an older one.
+   */
+  createTable?: boolean;
 }
 
 const CONNINFO_PAIR = /\s*([A-Za-z_]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))/y;
@@ -90,14 +99,35 @@ export function poolConfigFor(options: ConnectOptions): PoolConfig {
   return config;
 }
 
+/** `host:port/database` of a pool configuration, for error messages (never the user's password). */
+export function describeTarget(config: PoolConfig): string {
+  let { host, port, database } = config;
+  if (config.connectionString !== undefined) {
+    try {
+      const url = new URL(config.connectionString);
+      host = decodeURIComponent(url.hostname) || undefined;
+      port = url.port === '' ? undefined : Number(url.port);
+      database = decodeURIComponent(url.pathname.slice(1)) || undefined;
+    } catch {
+      // poolConfigFor only passes postgresql:// URIs through; pg reports a malformed one itself.
+    }
+  }
+  return `${host ?? process.env.PGHOST ?? 'localhost'}:${port ?? process.env.PGPORT ?? 5432}/${database ?? process.env.PGDATABASE ?? config.user ?? process.env.PGUSER ?? ''}`;
+}
+
 /**
- * Opens a `pg` pool from libpq-style options, checks that the server answers,
- * and returns a {@link PostgresBackend} that owns the pool: its `close()` ends
- * it. Rejects with an `unavailable` BackendError when the server cannot be
- * reached, and with a clear error when the `pg` package is not installed.
+ * Opens a `pg` pool from libpq-style options, checks that the server answers
+ * and that the table exists (creating it unless `createTable: false`), and
+ * returns a {@link PostgresBackend} that owns the pool: its `close()` ends it.
+ * Rejects with an `unavailable` BackendError naming `host:port/database` when
+ * the server cannot be reached, `schema_missing` when the table is missing and
+ * may not be created, and a clear error when the `pg` package is not installed.
  */
 export async function connect(options: ConnectOptions = {}): Promise<PostgresBackend> {
+  const { createTable = true } = options;
+  if (typeof createTable !== 'boolean') throw new TypeError('createTable must be a boolean');
   const config = poolConfigFor(options);
+  const where = describeTarget(config);
   let Pool: typeof import('pg').Pool;
   try {
     ({ Pool } = (await import('pg')).default);
@@ -111,11 +141,17 @@ export async function connect(options: ConnectOptions = {}): Promise<PostgresBac
   let backend: PostgresBackend;
   try {
     backend = new PostgresBackend(pool, options);
-    await withTimeout(pool.query('SELECT 1'), options.timeoutMs ?? 5000, 'connect');
+    const { rows } = await withTimeout(pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [backend.table]), backend.timeoutMs, 'connect');
+    if (rows[0]?.present !== true) {
+      if (!createTable) {
+        throw toBackendError({ code: '42P01' }, 'connect', { table: options.table ?? 'session' });
+      }
+      await backend.ensureSchema();
+    }
   } catch (error) {
     await pool.end().catch(() => undefined);
     if (error instanceof TypeError) throw error;
-    throw error instanceof BackendError ? error : toBackendError(error, 'connect');
+    throw toBackendError(error, 'connect', { where, table: options.table ?? 'session' });
   }
   ownResource(backend, () => pool.end());
   return backend;

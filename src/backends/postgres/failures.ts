@@ -2,22 +2,42 @@ import { BackendError } from '../../core/errors.js';
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
+/** What a failure message names besides the operation. */
+export interface FailureContext {
+  /** The table as the user named it (unquoted), for the hint on a missing table. */
+  table?: string | undefined;
+  /** The server tried, as `host:port/database` (never the password). */
+  where?: string | undefined;
+}
+
 /**
- * Maps a driver's error to a {@link BackendError}. SQLSTATE classes decide
- * (08 connection, 57P0x shutdown → unavailable; 57014 statement timeout →
- * timeout); an error without a SQLSTATE comes from the socket: unavailable.
+ * Maps a driver's error to a {@link BackendError}. SQLSTATE classes decide:
+ * 08 (connection), 53300 (too many connections) and 57P0x (shutdown,
+ * restart, terminated, idle_session_timeout) → unavailable; 57014 statement
+ * timeout and 55P03 lock timeout → timeout (the statement was rolled back);
+ * 42P01 on the session table → schema_missing; an error without a SQLSTATE
+ * comes from the socket: unavailable.
  */
-export function toBackendError(error: unknown, operation: string): BackendError {
+export function toBackendError(error: unknown, operation: string, context: FailureContext = {}): BackendError {
   if (error instanceof BackendError) return error;
+  const at = context.where === undefined ? '' : ` at ${context.where}`;
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && SQLSTATE.test(code)) {
     if (code === '57014') return new BackendError('timeout', `PostgreSQL cancelled ${operation} (statement timeout)`, { cause: error });
-    if (code.startsWith('08') || code.startsWith('57P')) {
-      return new BackendError('unavailable', `PostgreSQL is unavailable during ${operation}`, { cause: error });
+    if (code === '55P03') return new BackendError('timeout', `PostgreSQL gave up ${operation} waiting for a lock (not applied)`, { cause: error });
+    if (code.startsWith('08') || code.startsWith('57P') || code === '53300') {
+      return new BackendError('unavailable', `PostgreSQL${at} is unavailable during ${operation} (SQLSTATE ${code})`, { cause: error });
+    }
+    if (code === '42P01' && context.table !== undefined) {
+      return new BackendError(
+        'schema_missing',
+        `PostgreSQL table ${context.table} does not exist (${operation}): create it with backend.ensureSchema() or \`sessionkit migrate --table ${context.table}\``,
+        { cause: error },
+      );
     }
     return new BackendError('query_failed', `PostgreSQL failed ${operation} (SQLSTATE ${code})`, { cause: error });
   }
-  return new BackendError('unavailable', `PostgreSQL is unreachable during ${operation}`, { cause: error });
+  return new BackendError('unavailable', `PostgreSQL${at} is unreachable during ${operation}`, { cause: error });
 }
 
 /** Rejects with a `timeout` {@link BackendError} when `work` has not settled after `timeoutMs`. */

@@ -11,8 +11,9 @@ import type {
   SetOptions,
 } from '../../core/contract.js';
 import { BackendError, isBackendError } from '../../core/errors.js';
-import { isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
+import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
@@ -26,8 +27,15 @@ export interface PostgresBackendOptions extends BackendOptions, KeyStorageOption
   table?: string;
   /** Every operation settles within this many milliseconds, rejecting with a `timeout` BackendError otherwise. Default 5000. */
   timeoutMs?: number;
-  /** When set, expired rows are deleted every this many seconds (±20 % jitter) by one instance per table across all processes. */
-  pruneIntervalSeconds?: number;
+  /**
+   * Expired rows are deleted every this many seconds (±20 % jitter) by one
+   * instance per table across all processes (an advisory lock elects it; it
+   * keeps one pool connection for the lock). Default 900 (15 minutes, as
+   * connect-pg-simple); `false` or `0` turns pruning off, for deployments that
+   * run `sessionkit purge` from cron. With the default, a pg Pool of one
+   * connection does not prune (set it explicitly to get a `TypeError` instead).
+   */
+  pruneIntervalSeconds?: number | false;
   /** Most rows one pruning statement deletes; default 1000. */
   pruneBatchSize?: number;
 }
@@ -67,6 +75,19 @@ interface SessionRow {
   period: number;
 }
 
+/**
+ * The server-side bound on a write's row-lock waits for a caller with
+ * `budgetMs` left: a margin less, so that the server gives up (and rolls the
+ * write back) before the caller hears `timeout`; never 0, which would mean no bound.
+ */
+function lockTimeoutMsFor(budgetMs: number): number {
+  const marginMs = Math.min(250, Math.max(50, budgetMs / 10));
+  return Math.max(1, Math.floor(budgetMs - marginMs));
+}
+
+/** Default of `pruneIntervalSeconds`: connect-pg-simple's 15 minutes. */
+export const DEFAULT_PRUNE_INTERVAL_SECONDS = 900;
+
 // Pools that `connect()` opened for a backend, ended by its close(): "owner" elsewhere in this file means a user id.
 const poolEnders = new WeakMap<PostgresBackend, () => Promise<void>>();
 
@@ -86,12 +107,14 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
  * seed's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
+export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly timeoutMs: number;
   readonly pruneBatchSize: number;
   readonly #db: Queryable;
+  /** The table as given (unquoted), for the hint on a missing table. */
+  readonly #tableName: string;
   #hasOwnerColumn: Promise<boolean> | undefined;
   readonly #statements: Statements;
   readonly #pruner: Pruner | undefined;
@@ -106,8 +129,9 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
     super(options, { hashKeys: options.hashKeys });
-    const { table = 'session', timeoutMs = 5000, pruneIntervalSeconds, pruneBatchSize = 1000 } = options;
+    const { table = 'session', timeoutMs = 5000, pruneIntervalSeconds = DEFAULT_PRUNE_INTERVAL_SECONDS, pruneBatchSize = 1000 } = options;
     this.table = quoteTableName(table);
+    this.#tableName = table;
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
     assertWholeNumberOption(pruneBatchSize, 'pruneBatchSize', 1);
     this.timeoutMs = timeoutMs;
@@ -128,16 +152,20 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
     this.#clears = new Batcher<string, void>((keys, call) => this.#runClears(keys, call.budgetMs), batching);
     this.#puts = new Batcher<Write, void>((writes, call) => this.#runPuts(writes, call.budgetMs), batching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
-    if (pruneIntervalSeconds !== undefined) {
+    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
-      const poolMax = (db as { options?: { max?: number } }).options?.max;
-      if (typeof poolMax === 'number' && poolMax < 2) {
-        throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock');
-      }
+    }
+    const poolMax = (db as { options?: { max?: number } }).options?.max;
+    const poolTooSmall = typeof poolMax === 'number' && poolMax < 2;
+    if (poolTooSmall && options.pruneIntervalSeconds) {
+      throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock (or set pruneIntervalSeconds: false)');
+    }
+    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0 && !poolTooSmall) {
       this.#pruner = new Pruner(this.#db, this.#statements, {
         intervalSeconds: pruneIntervalSeconds,
         batchSize: pruneBatchSize,
         timeoutMs,
+        table,
         store: this.storeName,
         onEvent: (event) => this.emit(event),
       });
@@ -153,7 +181,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
     this.#assertOpen('ensureSchema');
     this.#hasOwnerColumn = undefined;
     await withTimeout(ensureSchemaOn(this.#db, this.table), this.timeoutMs, 'ensureSchema').catch((error: unknown) => {
-      throw toBackendError(error, 'ensureSchema');
+      throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }
 
@@ -197,6 +225,27 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
     return deletedCount;
   }
 
+  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    try {
+      assertOwner(owner);
+      assertKeyDigestIsString(keyDigest);
+      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
+      return this.reported('clearOwnedSession', this.#clearOwnedSession(owner, keyDigest));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    await this.#requireOwnerColumn('clearOwnedSession');
+    // The owner's live rows, then the one row by its stored key: an owner is fixed per key, so the pair cannot go stale.
+    const rows = await this.#query<{ key: string }>(this.#statements.listByOwner, [owner], 'clearOwnedSession');
+    const row = rows.find(({ key }) => this.digestOfStored(key.trimEnd()) === keyDigest);
+    if (row === undefined) return false;
+    await this.#query(this.#statements.clearOne, [row.key], 'clearOwnedSession');
+    return true;
+  }
+
   /**
    * Deletes every expired row in batches of at most `batchSize`, sized to take
    * about `statementTargetMs` each so that no statement holds locks for long;
@@ -211,7 +260,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
     assertWholeNumberOption(batchSize, 'batchSize', 1);
     assertWholeNumberOption(statementTargetMs, 'statementTargetMs', 1);
     this.#assertOpen('purgeExpired');
-    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch });
+    return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch, table: this.#tableName });
   }
 
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */
@@ -367,10 +416,11 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, P
   async #query<Row>(statement: Statement, params: readonly unknown[], operation: string, budgetMs = this.timeoutMs): Promise<Row[]> {
     this.#assertOpen(operation);
     if (budgetMs <= 0) throw new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${this.timeoutMs} ms (queued behind other statements)`);
+    const sent = statement.boundsLockWaits ? [...params, lockTimeoutMsFor(budgetMs)] : params;
     try {
-      return await withTimeout(this.#db.query<Row>(statement, params), budgetMs, operation);
+      return await this.#db.query<Row>(statement, sent, { timeoutMs: budgetMs, operation });
     } catch (error) {
-      throw toBackendError(error, operation);
+      throw toBackendError(error, operation, { table: this.#tableName });
     }
   }
 

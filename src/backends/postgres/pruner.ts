@@ -13,6 +13,8 @@ export interface PurgeBatchesOptions {
   onBatch?: ((deletedSoFar: number) => void) | undefined;
   /** Rest between batches for as long as the last one took, so a background purge takes at most half the time of the connection it shares with requests. */
   yieldBetweenBatches?: boolean;
+  /** The table as the user named it, for the hint when it is missing. */
+  table?: string | undefined;
 }
 
 /** The first batch is small: how long a statement takes on this table is not known yet. */
@@ -49,7 +51,7 @@ export async function purgeInBatches(db: Queryable, statements: Statements, opti
     const started = performance.now();
     const [row] = await withTimeout(db.query<{ count: number; last: string | null }>(statements.purgeBatch, [rows, from]), timeoutMs, 'purge').catch(
       (error: unknown) => {
-        throw toBackendError(error, 'purge');
+        throw toBackendError(error, 'purge', { table: options.table });
       },
     );
     const tookMs = performance.now() - started;
@@ -67,6 +69,7 @@ export interface PrunerOptions {
   intervalSeconds: number;
   batchSize: number;
   timeoutMs: number;
+  table: string;
   store: string;
   onEvent: SessionEventListener | undefined;
 }
@@ -115,21 +118,23 @@ export class Pruner {
   }
 
   async #prune(): Promise<void> {
-    const { batchSize, timeoutMs, store, onEvent } = this.#options;
+    const { batchSize, timeoutMs, table, store, onEvent } = this.#options;
     try {
       const leader = this.#leader ?? (await this.#tryToLead());
       if (leader === undefined || this.#stopped) return;
       const started = performance.now();
-      const deletedCount = await purgeInBatches(leader, this.#statements, { batchSize, statementTargetMs: PURGE_STATEMENT_TARGET_MS, timeoutMs, yieldBetweenBatches: true });
+      const deletedCount = await purgeInBatches(leader, this.#statements, { batchSize, statementTargetMs: PURGE_STATEMENT_TARGET_MS, timeoutMs, yieldBetweenBatches: true, table });
       emitEvent(onEvent, { type: 'pruned', store, deletedCount, durationMs: performance.now() - started });
     } catch (error) {
-      emitEvent(onEvent, { type: 'error', store, during: 'prune', error: toBackendError(error, 'prune') });
+      emitEvent(onEvent, { type: 'error', store, during: 'prune', error: toBackendError(error, 'prune', { table }) });
       await this.#resign(true);
     }
   }
 
   async #tryToLead(): Promise<HeldConnection | undefined> {
-    const connection = await holdWithin(this.#db, this.#options.timeoutMs);
+    let held: HeldConnection | undefined;
+    const connection = await holdWithin(this.#db, this.#options.timeoutMs, (error) => this.#lost(held, error));
+    held = connection;
     try {
       const [row] = await withTimeout(connection.query<{ locked: boolean }>(this.#statements.tryLock, []), this.#options.timeoutMs, 'prune lock');
       if (row?.locked === true) {
@@ -144,6 +149,19 @@ export class Pruner {
     }
   }
 
+  /**
+   * The server dropped the held connection (and with it the lock): report it,
+   * give the connection back broken, and try to lead again at the next tick,
+   * as every other instance does.
+   */
+  #lost(connection: HeldConnection | undefined, error: unknown): void {
+    const { store, onEvent } = this.#options;
+    emitEvent(onEvent, { type: 'error', store, during: 'prune-connection', error: toBackendError(error, 'prune') });
+    if (connection === undefined) return;
+    if (this.#leader === connection) this.#leader = undefined;
+    void connection.release(true).catch(() => undefined);
+  }
+
   async #resign(broken: boolean): Promise<void> {
     const leader = this.#leader;
     if (leader === undefined) return;
@@ -155,8 +173,8 @@ export class Pruner {
 }
 
 /** Holds a connection, giving up after `timeoutMs`; a connection that arrives late is given back. */
-async function holdWithin(db: Queryable, timeoutMs: number): Promise<HeldConnection> {
-  const holding = db.hold();
+async function holdWithin(db: Queryable, timeoutMs: number, onLost: (error: unknown) => void): Promise<HeldConnection> {
+  const holding = db.hold(onLost);
   try {
     return await withTimeout(holding, timeoutMs, 'prune connect');
   } catch (error) {

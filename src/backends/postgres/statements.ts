@@ -19,9 +19,17 @@ export const MAX_BATCHES_IN_FLIGHT = 2;
 const EXPIRES_AT = (seconds: string) =>
   `CASE WHEN ${seconds} <= 0 THEN '-infinity'::timestamptz ELSE now() + make_interval(secs => ${seconds}) END`;
 
-function statement(kind: string, text: string): Statement {
+// A write must never land after its caller was told it timed out. The server
+// bounds its wait for row locks: each write sets lock_timeout for its own
+// transaction (set_config(..., true)) to a little less than the time its caller
+// has left, passed as the statement's last parameter. The subquery is
+// uncorrelated, so PostgreSQL runs it once, before the first row is fetched and
+// so before any row lock is waited for; lock_timeout is read when a wait starts.
+const BOUND_LOCK_WAITS = (param: string) => `(SELECT set_config('lock_timeout', ${param}::text, true)) IS NOT NULL`;
+
+function statement(kind: string, text: string, boundsLockWaits?: true): Statement {
   const digest = createHash('sha1').update(text).digest('hex').slice(0, 16);
-  return { name: `sessionkit_${kind}_${digest}`, text };
+  return boundsLockWaits ? { name: `sessionkit_${kind}_${digest}`, text, boundsLockWaits } : { name: `sessionkit_${kind}_${digest}`, text };
 }
 
 /** Every statement the backend runs on one table, parameters cast to the columns' types so that the key index is used. */
@@ -78,19 +86,23 @@ export function statementsFor(table: string, lockName: string): Statements {
     ),
     generateOne: statement(
       'generateone',
-      `INSERT INTO ${table} (session_key, expire_date, session_data) VALUES ($1::char(40), ${EXPIRES_AT('$2::int')}, $3::text)`,
+      `INSERT INTO ${table} (session_key, expire_date, session_data) SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text WHERE ${BOUND_LOCK_WAITS('$4')}`,
+      true,
     ),
     setOne: statement(
       'setone',
       `UPDATE ${table} SET session_data = $2::text, expire_date = ${EXPIRES_AT('$3::int')}
-        WHERE session_key = $1::char(40) AND expire_date > now()`,
+        WHERE session_key = $1::char(40) AND expire_date > now() AND ${BOUND_LOCK_WAITS('$4')}`,
+      true,
     ),
-    clearOne: statement('clearone', `DELETE FROM ${table} WHERE session_key = $1::char(40)`),
+    clearOne: statement('clearone', `DELETE FROM ${table} WHERE session_key = $1::char(40) AND ${BOUND_LOCK_WAITS('$2')}`, true),
     generate: statement(
       'generate',
       `INSERT INTO ${table} (session_key, expire_date, session_data)
        SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value
-         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value)`,
+         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value)
+        WHERE ${BOUND_LOCK_WAITS('$4')}`,
+      true,
     ),
     // Multi-row writes lock their rows in key order first (ORDER BY ... FOR UPDATE), so two
     // batches sharing keys queue behind each other instead of deadlocking.
@@ -99,28 +111,30 @@ export function statementsFor(table: string, lockName: string): Statements {
       `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::int[]) AS v(key, value, expiry)),
        target AS (
          SELECT s.ctid AS row_id, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
-          WHERE s.expire_date > now() ORDER BY s.session_key FOR UPDATE OF s)
+          WHERE s.expire_date > now() AND ${BOUND_LOCK_WAITS('$4')} ORDER BY s.session_key FOR UPDATE OF s)
        UPDATE ${table} AS s
           SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}
          FROM target
         WHERE s.ctid = target.row_id`,
+      true,
     ),
     compareAndSet: statement(
       'cas',
       `WITH updated AS (
          UPDATE ${table}
             SET session_data = $3::text, expire_date = ${EXPIRES_AT('$4::int')}
-          WHERE session_key = $1::char(40) AND expire_date > now() AND session_data IS NOT DISTINCT FROM $2::text
+          WHERE session_key = $1::char(40) AND expire_date > now() AND session_data IS NOT DISTINCT FROM $2::text AND ${BOUND_LOCK_WAITS('$5')}
          RETURNING 1)
        SELECT EXISTS (SELECT 1 FROM updated) AS updated,
               EXISTS (SELECT 1 FROM ${table} WHERE session_key = $1::char(40) AND expire_date > now()) AS live`,
+      true,
     ),
     compareAndSetMany: statement(
       'casmany',
       `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::text[], $4::int[]) AS v(key, expected, value, expiry)),
        target AS (
          SELECT s.ctid AS row_id, v.key, v.expected, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
-          WHERE s.expire_date > now() ORDER BY s.session_key FOR UPDATE OF s),
+          WHERE s.expire_date > now() AND ${BOUND_LOCK_WAITS('$5')} ORDER BY s.session_key FOR UPDATE OF s),
        updated AS (
          UPDATE ${table} AS s
             SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}
@@ -131,11 +145,13 @@ export function statementsFor(table: string, lockName: string): Statements {
               EXISTS (SELECT 1 FROM updated WHERE updated.session_key = v.key) AS updated,
               EXISTS (SELECT 1 FROM target WHERE target.key = v.key) AS live
          FROM v`,
+      true,
     ),
     clear: statement(
       'clear',
       `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
-         SELECT ctid FROM ${table} WHERE session_key = ANY($1::char(40)[]) ORDER BY session_key FOR UPDATE))`,
+         SELECT ctid FROM ${table} WHERE session_key = ANY($1::char(40)[]) AND ${BOUND_LOCK_WAITS('$2')} ORDER BY session_key FOR UPDATE))`,
+      true,
     ),
     // Create or replace under the caller's keys. ON CONFLICT needs a unique index on session_key
     // (ensureSchema's primary key); the caller sends each key once, since one statement may
@@ -145,7 +161,8 @@ export function statementsFor(table: string, lockName: string): Statements {
     putClearingOwner: statement('putnoowner', putText(table, ', owner = NULL, created_at = now()')),
     // ctid lets this work on the seed's table, which has no primary key;
     // SKIP LOCKED keeps the purge from waiting on rows a request is updating;
-    // walking expire_date from where the last batch stopped ($2) keeps each
+    // walking expire_date from where the last batch stopped ($2, text: postgres.js
+    // would turn a timestamptz parameter of -infinity into an invalid Date) keeps each
     // batch an index range scan instead of rescanning rows already deleted.
     // The batch commits without waiting for its WAL flush (synchronous_commit
     // off for this transaction only): a commit fsync stalled by the disk held
@@ -156,7 +173,7 @@ export function statementsFor(table: string, lockName: string): Statements {
       `WITH no_flush_wait AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
        doomed AS (
          SELECT ctid, expire_date FROM ${table}
-          WHERE expire_date <= now() AND expire_date >= $2::timestamptz
+          WHERE expire_date <= now() AND expire_date >= $2::text::timestamptz
           ORDER BY expire_date LIMIT $1::int FOR UPDATE SKIP LOCKED),
        deleted AS (
          DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM doomed)) RETURNING 1)
@@ -173,14 +190,15 @@ export function statementsFor(table: string, lockName: string): Statements {
       'genowned',
       `WITH inserted AS (
          INSERT INTO ${table} (session_key, expire_date, session_data, owner, created_at)
-         VALUES ($1::char(40), ${EXPIRES_AT('$2::int')}, $3::text, $4::text, now())
+         SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text, $4::text, now() WHERE ${BOUND_LOCK_WAITS('$6')}
          RETURNING 1),
        trimmed AS (
          DELETE FROM ${table} WHERE ctid IN (
-           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now()
+           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now() AND ${BOUND_LOCK_WAITS('$6')}
             ORDER BY created_at DESC OFFSET $5::int)
          RETURNING 1)
        SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM trimmed)::int AS trimmed`,
+      true,
     ),
     listByOwner: statement(
       'listowner',
@@ -192,10 +210,11 @@ export function statementsFor(table: string, lockName: string): Statements {
       'clearowner',
       `WITH deleted AS (
          DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
-           SELECT ctid FROM ${table} WHERE owner = $1::text AND session_key IS DISTINCT FROM $2::char(40)
+           SELECT ctid FROM ${table} WHERE owner = $1::text AND session_key IS DISTINCT FROM $2::char(40) AND ${BOUND_LOCK_WAITS('$3')}
             ORDER BY session_key FOR UPDATE))
          RETURNING expire_date > now() AS live)
        SELECT count(*) FILTER (WHERE live)::int AS count FROM deleted`,
+      true,
     ),
     tryLock: statement('trylock', `SELECT pg_try_advisory_lock(hashtext('${lockName}')) AS locked`),
     unlock: statement('unlock', `SELECT pg_advisory_unlock(hashtext('${lockName}')) AS unlocked`),

@@ -65,6 +65,15 @@ export class RedisOwnerIndex {
     return this.#deleteOwned(tag, targets, deadlineMs);
   }
 
+  /** Removes the owner's session whose digest is `keyDigest`, if the owner's set lists it; true when it was live. */
+  async clearOne(tag: string, keyDigest: string, deadlineMs: number): Promise<boolean> {
+    // Only a member of this owner's set is removed: a digest of another owner's session finds nothing here.
+    const members = await this.#store.onOwnerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
+    const target = members.find(({ member }) => this.#store.digestOfStored(member) === keyDigest);
+    if (target === undefined) return false;
+    return (await this.#deleteOwned(tag, [target.member], deadlineMs)) > 0;
+  }
+
   /**
    * Owner set first, session second: a session is never live without its
    * entry. With `maxSessionsPerOwner`, the owner's oldest live sessions beyond

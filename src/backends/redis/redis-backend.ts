@@ -1,6 +1,8 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
-import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
+import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
+import { isWellFormedKey } from '../../core/keys.js';
+import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toScriptClient, type RedisClient } from './client.js';
 import { RedisOwnerIndex, type Decode } from './owner-index.js';
@@ -45,7 +47,7 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * or may not have happened) or `query_failed` (Redis answered with an error).
  * Service resumes by itself once ioredis has reconnected.
  */
-export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutBackend {
+export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
   /** The prefix of every Redis key this backend writes. */
   readonly prefix: string;
   /** Longest wait for Redis per operation, in milliseconds. */
@@ -124,6 +126,17 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, PutB
         return cleared;
       });
       return this.reported('clearByOwner', clearing);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    try {
+      assertOwner(owner);
+      assertKeyDigestIsString(keyDigest);
+      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
+      return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, performance.now() + this.timeoutMs));
     } catch (error) {
       return Promise.reject(error);
     }

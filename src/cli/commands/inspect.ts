@@ -28,6 +28,7 @@ export const inspect: Command = {
     if (report.value !== undefined) rows.push(['value', printable(report.value)]);
     if (report.periodSeconds !== undefined) rows.push(['expires in', `${report.periodSeconds} s (${formatSeconds(report.periodSeconds)})`]);
     if (report.owner !== undefined) rows.push(['owner', report.owner === null ? '(none)' : printable(report.owner)]);
+    else if (report.ownerDigest !== undefined) rows.push(['owner', `digest ${report.ownerDigest} (the value does not name the owner)`]);
     if (report.createdAt !== undefined && report.createdAt !== null) rows.push(['created at', report.createdAt]);
     const text = `Session with key digest ${report.keyDigest} in ${store.where}\n${table(rows)}`;
     return { exitCode: report.status === 'NotFound' ? ExitCode.notFound : ExitCode.ok, json: report, text };

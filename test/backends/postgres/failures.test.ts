@@ -108,11 +108,32 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
     expect(await direct.get(key)).toMatchObject({ ok: true, value: 'v' });
   });
 
-  it('an error from the database is query_failed with the driver error as cause', async () => {
-    const missing = new PostgresBackend(pool, { table: `${prefix}never_created` });
-    const outcome = await settleTimed(missing.get('a'.repeat(40)));
+  it('a missing table is schema_missing, naming ensureSchema() and the migrate command with the table; other database errors are query_failed', async () => {
+    const table = `${prefix}never_created`;
+    const missing = new PostgresBackend(pool, { table });
+    for (const work of [missing.get('a'.repeat(40)), missing.generate()]) {
+      const outcome = await settleTimed<unknown>(work);
+      expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'schema_missing' });
+      expect((outcome.error as BackendError).message).toContain('ensureSchema()');
+      expect((outcome.error as BackendError).message).toContain(`sessionkit migrate --table ${table}`);
+      expect((outcome.error as BackendError).cause).toMatchObject({ code: '42P01' });
+    }
+    const notText = new PostgresBackend(pool, { table: `${prefix}wrong_type` });
+    await pool.query(`CREATE TABLE "${prefix}wrong_type" (session_key int, expire_date int, session_data int)`);
+    const outcome = await settleTimed(notText.get('a'.repeat(40)));
     expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'query_failed' });
-    expect((outcome.error as BackendError).cause).toMatchObject({ code: '42P01' });
+  });
+
+  it('too many connections (SQLSTATE 53300) is unavailable, like the other connection classes', async () => {
+    const role = `${prefix}limited`;
+    await pool.query(`CREATE ROLE "${role}" LOGIN CONNECTION LIMIT 0`);
+    try {
+      const outcome = await settleTimed(connect({ host: server.hostname, port: Number(server.port || 5432), dbname: server.pathname.slice(1), user: role, timeoutMs: 1000 }));
+      expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'unavailable' });
+      expect((outcome.error as BackendError).cause).toMatchObject({ code: '53300' });
+    } finally {
+      await pool.query(`DROP ROLE "${role}"`);
+    }
   });
 
   it('connect() to a port nobody listens on rejects with unavailable', async () => {
@@ -120,6 +141,24 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL failures', () => {
     await closed.up();
     const port = closed.port;
     await closed.down();
-    await expect(connect({ host: '127.0.0.1', port, timeoutMs: 1000 })).rejects.toMatchObject({ name: 'BackendError', code: 'unavailable' });
+    const outcome = await settleTimed(connect({ host: '127.0.0.1', port, dbname: 'app', user: 'app', password: 'hunter2-secret', timeoutMs: 1000 }));
+    expect(outcome.error).toMatchObject({ name: 'BackendError', code: 'unavailable' });
+    // What was tried, never the password.
+    expect((outcome.error as BackendError).message).toContain(`127.0.0.1:${port}/app`);
+    expect((outcome.error as BackendError).message).not.toContain('hunter2');
+  });
+
+  it('connect() creates a missing table by default, and with createTable: false fails at once with schema_missing', async () => {
+    const options = { host: server.hostname, port: Number(server.port || 5432), dbname: server.pathname.slice(1), user: decodeURIComponent(server.username), timeoutMs: 5000 };
+    const refused = await settleTimed(connect({ ...options, table: `${prefix}not_created`, createTable: false }));
+    expect(refused.error).toMatchObject({ name: 'BackendError', code: 'schema_missing' });
+    expect((refused.error as BackendError).message).toContain(`sessionkit migrate --table ${prefix}not_created`);
+    expect((await pool.query('SELECT to_regclass($1) AS t', [`${prefix}not_created`])).rows[0].t).toBeNull();
+
+    // Several processes starting at once on a fresh database.
+    const starts = await Promise.all(Array.from({ length: 3 }, () => connect({ ...options, table: `${prefix}created_at_start`, max: 2 })));
+    const key = await starts[0]!.generate({ value: 'first request' });
+    expect(await starts[1]!.get(key)).toMatchObject({ ok: true, value: 'first request' });
+    await Promise.all(starts.map((backend) => backend.close()));
   });
 });

@@ -1,16 +1,16 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PostgresBackend } from '../../../src/backends/postgres/index.js';
 import type { SessionEvent } from '../../../src/index.js';
 import { stopwatch } from '../../support/elapsed.js';
-import { dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
+import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
 
 const prefix = `sk_prune_${process.pid}_`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until `done()` holds, checking every 50 ms; fails after `withinMs`. */
-async function until(done: () => boolean, withinMs: number): Promise<void> {
+async function until(done: () => boolean | Promise<boolean>, withinMs: number): Promise<void> {
   const elapsed = stopwatch();
-  while (!done()) {
+  while (!(await done())) {
     if (elapsed() * 1000 > withinMs) throw new Error(`not done within ${withinMs} ms`);
     await sleep(50);
   }
@@ -105,6 +105,8 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
   it('purgeExpired works on PGlite as well', async () => {
     const { PGlite } = await import('@electric-sql/pglite');
     const db = new PGlite();
+    // Loading PGlite's WebAssembly can outlast timeoutMs on a busy machine; that is not what this test is about.
+    await db.waitReady;
     const backend = new PostgresBackend(db, { table: 'pruned' });
     await backend.ensureSchema();
     await db.query(`INSERT INTO pruned SELECT md5(i::text) || 'abcdefgh', now() - interval '1 s', NULL FROM generate_series(1, 300) AS i`);
@@ -113,6 +115,30 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
     expect(await backend.get(key)).toMatchObject({ ok: true, value: 'live' });
     await backend.close();
     await db.close();
+  });
+
+  it('purgeExpired and the interval pruner work on postgres.js as well', async () => {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(DATABASE_URL, { max: 4, onnotice: () => undefined });
+    const table = `${prefix}postgresjs`;
+    const errors: unknown[] = [];
+    try {
+      const backend = new PostgresBackend(sql, { table });
+      await backend.ensureSchema();
+      await insertExpired(table, 250);
+      const key = await backend.generate({ value: 'live' });
+      expect(await backend.purgeExpired({ batchSize: 64 })).toBe(250);
+      expect(await backend.get(key)).toMatchObject({ ok: true, value: 'live' });
+
+      const pruning = new PostgresBackend(sql, { table, pruneIntervalSeconds: 1, onEvent: (event) => event.type === 'error' && errors.push(event.error) });
+      await insertExpired(table, 30);
+      await until(async () => (await countRows(table)) === 1, 5000);
+      expect(errors).toEqual([]);
+      await pruning.close();
+      await backend.close();
+    } finally {
+      await sql.end();
+    }
   });
 
   it('three instances on one table prune once per interval between them, and another takes over when the pruner leaves', async () => {
@@ -146,6 +172,33 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
     expect(successors.has(leader!)).toBe(false);
     expect(await countRows(table)).toBe(0);
     await Promise.all(fleet.map((backend) => backend.close()));
+  });
+
+  it('pruning is on by default and turned off by false or 0; anything else that is not a whole number >= 1 is a TypeError', async () => {
+    const table = `${prefix}defaults`;
+    // A pruner schedules its first tick when the backend is made: 900 s ± 20 % by default, none when off.
+    const firstTicksMs = (options: object) => {
+      const spy = vi.spyOn(globalThis, 'setTimeout');
+      try {
+        void new PostgresBackend(pool, { table, ...options }).close();
+        return spy.mock.calls.map(([, delayMs]) => delayMs ?? 0);
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    const [byDefault] = firstTicksMs({});
+    expect(byDefault).toBeGreaterThanOrEqual(720_000);
+    expect(byDefault).toBeLessThanOrEqual(1_080_000);
+    expect(firstTicksMs({ pruneIntervalSeconds: false })).toEqual([]);
+    expect(firstTicksMs({ pruneIntervalSeconds: 0 })).toEqual([]);
+    for (const off of [false, 0] as const) expect(() => new PostgresBackend(pool, { table, pruneIntervalSeconds: off })).not.toThrow();
+    for (const bad of [-1, 1.5, true, '60', Number.NaN]) {
+      expect(() => new PostgresBackend(pool, { table, pruneIntervalSeconds: bad as never })).toThrow(TypeError);
+    }
+    // With the default, a pool of one connection simply does not prune.
+    const tiny = testPool(1);
+    expect(() => new PostgresBackend(tiny, { table })).not.toThrow();
+    await tiny.end();
   });
 
   it('a pool of one connection cannot also hold the pruning lock: TypeError at setup', () => {

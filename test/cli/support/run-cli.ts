@@ -24,6 +24,8 @@ export interface RunOptions {
   input?: string;
   /** Another entry point (a copy of the sources). */
   main?: string;
+  /** Leave stdin open after `input` (closed only once the command has exited): a stream with no end in sight. */
+  holdStdinOpen?: boolean;
 }
 
 /** Runs `sessionkit ...args` in a child process (tsx) and collects its output and exit code. */
@@ -32,7 +34,7 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   delete env.NODE_PATH;
-  return runProcess(process.execPath, ['--import', tsxLoader, options.main ?? MAIN, ...args], { ...env, ...options.env }, options.input);
+  return runProcess(process.execPath, ['--import', tsxLoader, options.main ?? MAIN, ...args], { ...env, ...options.env }, options.input, options.holdStdinOpen);
 }
 
 /**
@@ -46,7 +48,7 @@ export function runCliOnTerminal(args: readonly string[], env: Record<string, st
   return runProcess('script', ['-qec', command, '/dev/null'], { ...process.env, COLUMNS: '100', ...env });
 }
 
-function runProcess(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string): Promise<CliRun> {
+function runProcess(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string, holdStdinOpen = false): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -55,7 +57,13 @@ function runProcess(file: string, args: readonly string[], env: NodeJS.ProcessEn
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
+    child.stdin.on('error', () => undefined); // the command may stop reading (and close its end) before all of input is written
+    if (holdStdinOpen) {
+      child.stdin.write(input ?? '');
+      child.on('exit', () => child.stdin.destroy());
+    } else {
+      child.stdin.end(input ?? '');
+    }
   });
 }
 
@@ -73,7 +81,7 @@ export function jsonOf(run: CliRun): Record<string, unknown> {
  */
 export function copyWithoutDrivers(): { main: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'sessionkit-cli-'));
-  for (const part of ['src/core', 'src/backends', 'src/cli']) cpSync(join(root, part), join(dir, part), { recursive: true });
+  for (const part of ['src/core', 'src/backends', 'src/http', 'src/cli']) cpSync(join(root, part), join(dir, part), { recursive: true });
   cpSync(join(root, 'package.json'), join(dir, 'package.json'));
   return { main: join(dir, 'src/cli/main.ts'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -1,0 +1,189 @@
+import session from 'express-session';
+import { requirePut, supportsCompareAndSet, type Backend, type PutBackend } from '../../core/contract.js';
+import { assertWholeNumberOption } from '../../core/validate.js';
+
+/** A session as express-session hands it to a store: JSON data with a `cookie`. */
+export type StoredSession = session.SessionData;
+
+/** Options of {@link SessionkitStore}. */
+export interface SessionkitStoreOptions {
+  /**
+   * Seconds a session lives when its cookie has no `expires` (express-session's
+   * `cookie.maxAge` unset), or a function of the session giving them. Default:
+   * the backend's `defaultPeriod()` (one week unless changed).
+   */
+  ttl?: number | ((session: StoredSession) => number);
+  /** `true`: `touch` does nothing, so an unchanged session is never written and expires `ttl` after its last change. Default false. */
+  disableTouch?: boolean;
+}
+
+/**
+ * Capability: enumerate the live sessions, for the Store's optional `all`,
+ * `length` and `clear`. Keys are hashed at rest, so even then `all` gives
+ * sessions without their ids, and `ids` is not offered.
+ */
+export interface EnumerableBackend extends Backend {
+  /** The values of every live session. */
+  liveValues(): Promise<string[]>;
+  /** How many sessions are live. */
+  countLive(): Promise<number>;
+  /** Removes every session. */
+  clearAll(): Promise<void>;
+}
+
+/** True when `backend` can list its live sessions. */
+export function supportsEnumeration(backend: Backend): backend is EnumerableBackend {
+  const candidate = backend as Partial<EnumerableBackend>;
+  return typeof candidate.liveValues === 'function' && typeof candidate.countLive === 'function' && typeof candidate.clearAll === 'function';
+}
+
+type Callback<T> = (error: unknown, result?: T) => void;
+
+/**
+ * express-session's `Store` over a sessionkit backend that offers `put`
+ * (memory, PostgreSQL, Redis, Redis Cluster). The session id is the
+ * backend's key: hashed at rest, so a dump of the store holds no usable
+ * cookie. Values are express-session's JSON.
+ *
+ * - `get`: the session, or `null` (never an error) when it is missing,
+ *   expired, or stored as something other than a JSON object.
+ * - `set`: creates or replaces, expiring at `cookie.expires` (else after
+ *   `ttl`); an `expires` already past removes the session.
+ * - `touch`: restarts the expiry of a live session and stores its new
+ *   cookie, without reviving a missing one or overwriting a parallel change
+ *   (compare-and-set where the backend has it).
+ * - `destroy`: removes it; idempotent.
+ * - `all` / `length` / `clear`: only on a backend that can enumerate
+ *   ({@link EnumerableBackend}); otherwise they call back with a `TypeError`
+ *   saying so. No `ids`: the store holds digests, not ids.
+ *
+ * Every method takes express-session's callback (`cb(err)` on a store
+ * failure, a `BackendError`) and also returns a promise.
+ */
+export class SessionkitStore extends session.Store {
+  readonly #backend: PutBackend;
+  readonly #ttl: (session: StoredSession) => number;
+  readonly #disableTouch: boolean;
+
+  /** Throws a `TypeError` at once for a backend without `put` or an invalid option. */
+  constructor(backend: Backend, options: SessionkitStoreOptions = {}) {
+    super();
+    this.#backend = requirePut(backend, 'SessionkitStore');
+    if (typeof options !== 'object' || options === null) throw new TypeError('SessionkitStore options must be an object');
+    for (const name of Object.keys(options)) {
+      if (name !== 'ttl' && name !== 'disableTouch') throw new TypeError(`unknown SessionkitStore option ${JSON.stringify(name)}; known: ttl, disableTouch`);
+    }
+    const { ttl, disableTouch = false } = options;
+    if (typeof disableTouch !== 'boolean') throw new TypeError('disableTouch must be a boolean');
+    this.#disableTouch = disableTouch;
+    if (typeof ttl === 'function') {
+      this.#ttl = (stored) => {
+        const seconds = ttl(stored);
+        assertWholeNumberOption(seconds, 'ttl(session)', Number.MIN_SAFE_INTEGER);
+        return seconds;
+      };
+    } else if (ttl !== undefined) {
+      assertWholeNumberOption(ttl, 'ttl', 1);
+      this.#ttl = () => ttl;
+    } else {
+      this.#ttl = () => backend.defaultPeriod();
+    }
+  }
+
+  override get = (sid: string, callback?: Callback<StoredSession | null>): Promise<StoredSession | null> =>
+    deliver(callback, async () => {
+      const result = await this.#backend.get(String(sid));
+      return result.ok ? parseSession(result.value) : null;
+    });
+
+  override set = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
+    deliver(callback, async () => {
+      const value = JSON.stringify(stored);
+      if (typeof value !== 'string' || parseSession(value) === null) throw new TypeError('express-session stores an object session');
+      await this.#backend.put(String(sid), value, { expiry: this.#expirySeconds(stored) });
+    });
+
+  override touch = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
+    deliver(callback, async () => {
+      if (this.#disableTouch) return;
+      const key = String(sid);
+      const current = await this.#backend.get(key);
+      if (!current.ok) return;
+      const data = parseSession(current.value);
+      if (data === null) return;
+      const expiry = this.#expirySeconds(stored);
+      if (expiry <= 0) {
+        await this.#backend.clear(key);
+        return;
+      }
+      const value = JSON.stringify({ ...data, cookie: stored.cookie });
+      // Compare-and-set: a change another request saved since our read is kept (it renewed the expiry itself).
+      if (supportsCompareAndSet(this.#backend)) await this.#backend.compareAndSet(key, current.value, value, { expiry });
+      else await this.#backend.set(key, value, { expiry });
+    });
+
+  override destroy = (sid: string, callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#backend.clear(String(sid)));
+
+  override all = (callback?: Callback<StoredSession[]>): Promise<StoredSession[]> =>
+    deliver(callback, async () => {
+      const values = await this.#enumerable('all').liveValues();
+      return values.map(parseSession).filter((parsed): parsed is StoredSession => parsed !== null);
+    });
+
+  override length = (callback?: Callback<number>): Promise<number> => deliver(callback, () => this.#enumerable('length').countLive());
+
+  override clear = (callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#enumerable('clear').clearAll());
+
+  #enumerable(method: string): EnumerableBackend {
+    if (supportsEnumeration(this.#backend)) return this.#backend;
+    throw new TypeError(`SessionkitStore.${method}() needs a backend that lists its sessions (liveValues/countLive/clearAll); ${this.#backend.constructor.name} has none, as keys are hashed at rest`);
+  }
+
+  /** express-session's rule: until `cookie.expires`, else `ttl`. */
+  #expirySeconds(stored: StoredSession): number {
+    const expires = (stored as { cookie?: { expires?: unknown } }).cookie?.expires;
+    if (expires !== undefined && expires !== null && expires !== false) {
+      const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' || typeof expires === 'number' ? new Date(expires).getTime() : Number.NaN;
+      if (!Number.isFinite(at)) throw new TypeError(`session cookie.expires is not a date: ${String(expires)}`);
+      return Math.ceil((at - Date.now()) / 1000);
+    }
+    return this.#ttl(stored);
+  }
+}
+
+/** The session in `value`, or null for anything that is not a JSON object. */
+function parseSession(value: string): StoredSession | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as StoredSession) : null;
+}
+
+/**
+ * Runs `work`; hands the outcome to `callback` on a later tick (so an
+ * exception thrown by the callback is not taken for a store failure), and
+ * returns it as a promise, which never rejects when there is a callback.
+ */
+function deliver<T>(callback: Callback<T> | undefined, work: () => Promise<T>): Promise<T> {
+  let run: Promise<T>;
+  try {
+    run = work();
+  } catch (error) {
+    run = Promise.reject(error);
+  }
+  if (callback === undefined) return run;
+  if (typeof callback !== 'function') throw new TypeError('the callback must be a function');
+  return run.then(
+    (result) => {
+      process.nextTick(callback, null, result);
+      return result;
+    },
+    (error: unknown) => {
+      process.nextTick(callback, error);
+      return undefined as T;
+    },
+  );
+}

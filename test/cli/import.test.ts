@@ -1,0 +1,177 @@
+import connectPgSimple from 'connect-pg-simple';
+import { RedisStore } from 'connect-redis';
+import express from 'express';
+import session from 'express-session';
+import { createClient } from 'redis';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SessionkitStore } from '../../src/adapters/express-session/index.js';
+import { PostgresBackend } from '../../src/backends/postgres/index.js';
+import { RedisBackend } from '../../src/backends/redis/index.js';
+import type { CliIo } from '../../src/cli/command.js';
+import { run } from '../../src/cli/run.js';
+import type { PutBackend } from '../../src/core/contract.js';
+import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
+import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+
+const SECRET = 'migration secret';
+
+/** Runs `sessionkit ...argv` in this process; resolves to its exit code, stdout and stderr. */
+async function cli(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: (text: string) => (stderr += text) }, stdin: (async function* () {})(), env: {} };
+  const code = await run(argv, io);
+  return { code, stdout, stderr, json: () => JSON.parse(stdout) as Record<string, unknown> };
+}
+
+/** An app on express-session with `store`: /count increments a counter and keeps a user name. */
+function app(store: session.Store) {
+  const created = express();
+  created.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } }));
+  created.get('/count', (req, res) => {
+    const data = req.session as unknown as { count?: number; user?: string };
+    data.count = (data.count ?? 0) + 1;
+    data.user = String(req.query.user);
+    res.json({ count: data.count });
+  });
+  created.get('/read', (req, res) => {
+    const data = req.session as unknown as { count?: number; user?: string };
+    res.json({ count: data.count ?? null, user: data.user ?? null });
+  });
+  return created;
+}
+const cookieOf = (reply: request.Response) => ([] as string[]).concat(reply.headers['set-cookie'] ?? []).find((c) => c.startsWith('connect.sid='))!.split(';')[0]!;
+const sidOfCookie = (cookie: string) => decodeURIComponent(cookie.slice('connect.sid='.length)).slice(2).split('.')[0]!;
+
+/** Three users with 1, 2 and 3 requests on the source store; their cookies. */
+async function liveSessions(store: session.Store): Promise<string[]> {
+  const server = app(store);
+  const cookies: string[] = [];
+  for (const [index, user] of ['ada', 'grace', 'edsger'].entries()) {
+    const cookie = cookieOf(await request(server).get(`/count?user=${user}`));
+    for (let i = 0; i < index; i++) await request(server).get(`/count?user=${user}`).set('Cookie', cookie);
+    cookies.push(cookie);
+  }
+  return cookies;
+}
+
+/** After the import, express-session with SessionkitStore answers each cookie with the data it had. */
+async function expectSameAnswers(backend: PutBackend, cookies: string[]): Promise<void> {
+  const server = app(new SessionkitStore(backend));
+  const answers = await Promise.all(cookies.map(async (cookie) => (await request(server).get('/read').set('Cookie', cookie)).body));
+  expect(answers).toEqual([
+    { count: 1, user: 'ada' },
+    { count: 2, user: 'grace' },
+    { count: 3, user: 'edsger' },
+  ]);
+}
+
+describe.skipIf(postgresSkipReason !== undefined)(`sessionkit import --from connect-pg-simple${postgresSkipReason ? ` (skipped: ${postgresSkipReason})` : ''}`, () => {
+  const pool = testPool(4);
+  const prefix = `sk_import_${process.pid}_`;
+  const table = () => uniqueTable('import').replace(/^sk_import_/, prefix);
+  afterAll(async () => {
+    await dropTablesLike(pool, prefix);
+    await pool.end();
+  });
+
+  it('copies every live session with its expiry, skips and counts bad rows, is idempotent, and the cookies keep working', async () => {
+    const sourceTable = table();
+    const PgStore = connectPgSimple(session);
+    const cookies = await liveSessions(new PgStore({ pool, tableName: sourceTable, createTableIfMissing: true }));
+    await pool.query(`INSERT INTO "${sourceTable}" (sid, sess, expire) VALUES ('notAnObject1', '[1,2]', now() + interval '1 hour'), ('bad.id!', '{"a":1}', now() + interval '1 hour'), ('expiredLongAgo', '{"a":1}', now() - interval '1 hour')`);
+    const destTable = table();
+    const backend = new PostgresBackend(pool, { table: destTable });
+    await backend.ensureSchema();
+    const args = ['import', '--from', 'connect-pg-simple', '--from-table', sourceTable, '--database-url', DATABASE_URL, '--table', destTable, '--json'];
+
+    const dry = await cli([...args, '--dry-run']);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+    expect((await backend.get(sidOfCookie(cookies[0]!))).ok).toBe(false);
+
+    const first = await cli(args);
+    expect(first.json()).toMatchObject({ from: 'connect-pg-simple', dryRun: false, read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+    const stored = await backend.get(sidOfCookie(cookies[0]!));
+    expect(stored.ok && stored.period).toBeGreaterThan(3500);
+    expect(stored.ok && stored.period).toBeLessThanOrEqual(3600);
+    await expectSameAnswers(backend, cookies);
+
+    const again = await cli(args);
+    expect(again.json()).toMatchObject({ read: 5, imported: 0, existing: 3 });
+    await expectSameAnswers(backend, cookies);
+  });
+
+  it('a source it cannot read is a clear error (exit 6), and a bad --from a usage error (exit 2)', async () => {
+    const destTable = table();
+    await new PostgresBackend(pool, { table: destTable }).ensureSchema();
+    const missing = await cli(['import', '--from', 'connect-pg-simple', '--from-table', 'no_such_table_here', '--database-url', DATABASE_URL, '--table', destTable]);
+    expect(missing.code).toBe(6);
+    expect(missing.stderr).toMatch(/cannot read the connect-pg-simple table "no_such_table_here".*--from-table/);
+    const wrong = await cli(['import', '--from', 'connect-mongo', '--database-url', DATABASE_URL]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('--from must be connect-pg-simple or connect-redis');
+  });
+});
+
+describe.skipIf(redisSkipReason !== undefined)(`sessionkit import --from connect-redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
+  const prefixes: string[] = [];
+  const prefix = (name: string) => {
+    const made = uniquePrefix(name);
+    prefixes.push(made);
+    return made;
+  };
+  const admin = testClient();
+  afterAll(async () => {
+    for (const made of prefixes) await deleteKeysWithPrefix(admin, made);
+    await admin.quit();
+  });
+
+  it('copies every live session with its TTL, skips and counts bad keys, is idempotent, and the cookies keep working', async () => {
+    const sourcePrefix = prefix('connect-redis');
+    const nodeRedis = createClient({ url: REDIS_URL });
+    await nodeRedis.connect();
+    let cookies: string[];
+    try {
+      cookies = await liveSessions(new RedisStore({ client: nodeRedis, prefix: sourcePrefix }));
+    } finally {
+      await nodeRedis.quit();
+    }
+    await admin.set(`${sourcePrefix}notJson1`, '{broken', 'EX', 3600);
+    await admin.set(`${sourcePrefix}bad.id!`, '{"a":1}', 'EX', 3600);
+    const client = testClient();
+    const backend = new RedisBackend(client, { prefix: prefix('dest') });
+    try {
+      const args = ['import', '--from', 'connect-redis', '--from-prefix', sourcePrefix, '--redis-url', REDIS_URL, '--prefix', backend.prefix, '--json'];
+      const dry = await cli([...args, '--dry-run']);
+      expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, unparsable: 1, invalidIds: 1 });
+      expect((await backend.get(sidOfCookie(cookies[1]!))).ok).toBe(false);
+
+      const first = await cli(args);
+      expect(first.code).toBe(0);
+      expect(first.json()).toMatchObject({ from: 'connect-redis', read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+      const stored = await backend.get(sidOfCookie(cookies[1]!));
+      expect(stored.ok && stored.period).toBeGreaterThan(3500);
+      await expectSameAnswers(backend, cookies);
+
+      const again = await cli(args);
+      expect(again.json()).toMatchObject({ imported: 0, existing: 3 });
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('an unreachable source is exit 3 with the reason', async () => {
+    const client = testClient();
+    const backend = new RedisBackend(client, { prefix: prefix('dest') });
+    try {
+      const reply = await cli(['import', '--from', 'connect-redis', '--from-url', 'redis://127.0.0.1:1', '--redis-url', REDIS_URL, '--prefix', backend.prefix, '--timeout-ms', '1000']);
+      expect(reply.code).toBe(3);
+      expect(reply.stderr).toContain('cannot reach the source Redis');
+    } finally {
+      await client.quit();
+    }
+  });
+});

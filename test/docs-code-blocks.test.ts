@@ -1,0 +1,33 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { compileSnippets } from './support/compile-snippets.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+// docs/http.md has its own check with the names its snippets share (test/http/docs-snippets.test.ts); the README's blocks are files (test/readme.test.ts).
+const documents = readdirSync(path.join(root, 'docs'))
+  .filter((name) => name.endsWith('.md') && name !== 'http.md')
+  .map((name) => `docs/${name}`);
+const snippets = documents.flatMap((document) =>
+  [...readFileSync(path.join(root, document), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match, index) => ({
+    name: `${document.replace(/\W/g, '-')}-${index}`,
+    code: match[1]!,
+  })),
+);
+
+describe('TypeScript blocks in docs/ compile against the sources', () => {
+  it('finds the blocks (docs/redis.md has two)', () => {
+    expect(snippets.filter(({ name }) => name.startsWith('docs-redis-md')).length).toBe(2);
+  });
+
+  it('a block that does not compile is reported', () => {
+    expect(compileSnippets(root, [{ name: 'broken', code: "import { MemoryBackend } from 'sessionkit';\nconst n: number = new MemoryBackend();\n" }])).toEqual([
+      expect.stringMatching(/^broken\.ts: Type 'MemoryBackend' is not assignable to type 'number'/),
+    ]);
+  });
+
+  it('every block type-checks', () => {
+    expect(compileSnippets(root, snippets)).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,174 @@
+import { createHmac } from 'node:crypto';
+import express from 'express';
+import session from 'express-session';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { SessionkitStore } from '../../src/adapters/express-session/index.js';
+import type { Backend, PutBackend } from '../../src/core/contract.js';
+import { isBackendError } from '../../src/core/errors.js';
+
+type StoreFactory = () => Promise<PutBackend>;
+const SID = 'Abcdefghijklmnopqrstuvwxyz012345'; // express-session's default: 24 random bytes, 32 base64url characters
+
+/** A session as express-session passes it to `set`. */
+function sessionData(extra: Record<string, unknown>, maxAgeMs: number | null = 3_600_000): session.SessionData {
+  const expires = maxAgeMs === null ? null : new Date(Date.now() + maxAgeMs).toISOString();
+  return { cookie: { originalMaxAge: maxAgeMs, expires, httpOnly: true, path: '/' }, ...extra } as unknown as session.SessionData;
+}
+
+/** Calls a callback-style store method and resolves to its (error, result) pair, checking the callback runs exactly once and later. */
+function called<T>(start: (callback: (error: unknown, result?: T) => void) => unknown): Promise<{ error: unknown; result: T | undefined }> {
+  return new Promise((resolve, reject) => {
+    let calls = 0;
+    let synchronous = true;
+    start((error, result) => {
+      calls += 1;
+      if (synchronous) reject(new Error('the callback ran synchronously'));
+      if (calls > 1) reject(new Error('the callback ran twice'));
+      resolve({ error, result });
+    });
+    synchronous = false;
+  });
+}
+
+function app(store: SessionkitStore, cookie: session.CookieOptions = { maxAge: 3_600_000 }) {
+  const created = express();
+  created.use(session({ store, secret: 'test secret', resave: false, saveUninitialized: false, cookie }));
+  created.get('/count', (req, res) => {
+    const data = req.session as unknown as { count?: number };
+    data.count = (data.count ?? 0) + 1;
+    res.json({ count: data.count });
+  });
+  created.get('/read', (req, res) => res.json({ count: (req.session as unknown as { count?: number }).count ?? null, id: req.sessionID }));
+  created.get('/regenerate', (req, res, next) => req.session.regenerate((error) => (error ? next(error) : res.json({ id: req.sessionID }))));
+  created.get('/destroy', (req, res, next) => req.session.destroy((error) => (error ? next(error) : res.send('bye'))));
+  return created;
+}
+const cookieOf = (reply: request.Response) => ([] as string[]).concat(reply.headers['set-cookie'] ?? []).find((c) => c.startsWith('connect.sid='))?.split(';')[0];
+
+/** express-session's documented Store contract, and express-session itself, over `makeBackend()`. */
+export function describeStore(name: string, makeBackend: StoreFactory, makeGoneBackend?: () => Promise<Backend>): void {
+  describe(`SessionkitStore on ${name}`, () => {
+    it('get of a missing or malformed id calls back (null, null), later', async () => {
+      const store = new SessionkitStore(await makeBackend());
+      expect(await called((cb) => store.get(SID, cb))).toEqual({ error: null, result: null });
+      expect(await called((cb) => store.get('not a key!', cb))).toEqual({ error: null, result: null });
+    });
+
+    it('set then get gives the session back as JSON, cookie included; set replaces', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      const stored = sessionData({ user: 'ada', cart: [1, 2] });
+      expect(await called((cb) => store.set(SID, stored, cb))).toEqual({ error: null, result: undefined });
+      expect((await called((cb) => store.get(SID, cb))).result).toEqual(JSON.parse(JSON.stringify(stored)));
+      await store.set(SID, sessionData({ user: 'grace' }));
+      expect(await store.get(SID)).toMatchObject({ user: 'grace' });
+      expect(await store.get(SID)).not.toHaveProperty('cart');
+    });
+
+    it('expiry follows cookie.expires, else the ttl option; an expires already past removes the session', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend, { ttl: 120 });
+      await store.set(SID, sessionData({ a: 1 }, 3_600_000));
+      const withExpires = await backend.get(SID);
+      expect(withExpires.ok && withExpires.period).toBeGreaterThan(3500);
+      expect(withExpires.ok && withExpires.period).toBeLessThanOrEqual(3600);
+      await store.set(SID, sessionData({ a: 2 }, null));
+      const withTtl = await backend.get(SID);
+      expect(withTtl.ok && withTtl.period).toBeLessThanOrEqual(120);
+      expect(withTtl.ok && withTtl.period).toBeGreaterThan(60);
+      await store.set(SID, sessionData({ a: 3 }, -1000));
+      expect(await store.get(SID)).toBeNull();
+      const byFunction = new SessionkitStore(backend, { ttl: (s) => ((s as unknown as { long?: boolean }).long ? 9000 : 30) });
+      await byFunction.set(SID, sessionData({ long: true }, null));
+      const long = await backend.get(SID);
+      expect(long.ok && long.period).toBeGreaterThan(8900);
+    });
+
+    it('touch restarts the expiry of a live session and stores its cookie, and never revives a missing one', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      await store.set(SID, sessionData({ n: 1 }, 60_000));
+      const longer = sessionData({ n: 1 }, 7_200_000);
+      expect(await called((cb) => store.touch(SID, longer, cb))).toEqual({ error: null, result: undefined });
+      const touched = await backend.get(SID);
+      expect(touched.ok && touched.period).toBeGreaterThan(7000);
+      expect(await store.get(SID)).toMatchObject({ n: 1, cookie: { expires: (longer.cookie as unknown as { expires: string }).expires } });
+      const other = 'Zbcdefghijklmnopqrstuvwxyz012345';
+      await store.touch(other, longer);
+      expect(await store.get(other)).toBeNull();
+      const untouched = new SessionkitStore(backend, { disableTouch: true });
+      await untouched.touch(SID, sessionData({ n: 1 }, 9_000_000));
+      const after = await backend.get(SID);
+      expect(after.ok && after.period).toBeLessThan(7300);
+    });
+
+    it('destroy removes the session and is idempotent', async () => {
+      const store = new SessionkitStore(await makeBackend());
+      await store.set(SID, sessionData({ a: 1 }));
+      expect(await called((cb) => store.destroy(SID, cb))).toEqual({ error: null, result: undefined });
+      expect(await store.get(SID)).toBeNull();
+      expect(await called((cb) => store.destroy(SID, cb))).toEqual({ error: null, result: undefined });
+    });
+
+    it('a stored value that is not a JSON object reads as no session', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      for (const value of ['[1,2]', '"text"', '{not json', 'null']) {
+        await backend.put(SID, value, { expiry: 60 });
+        expect(await store.get(SID)).toBeNull();
+      }
+    });
+
+    it('all, length and clear call back with a TypeError naming the capability the backend lacks; there is no ids', async () => {
+      const store = new SessionkitStore(await makeBackend());
+      for (const method of ['all', 'length', 'clear'] as const) {
+        const { error } = await called((cb) => (store[method] as (cb: (error: unknown) => void) => void)(cb));
+        expect(error).toBeInstanceOf(TypeError);
+        expect(String(error)).toMatch(/liveValues\/countLive\/clearAll/);
+      }
+      expect('ids' in store).toBe(false);
+    });
+
+    it('express-session with this store: a counter across requests, regenerate and destroy', async () => {
+      const backend = await makeBackend();
+      const server = app(new SessionkitStore(backend));
+      const first = await request(server).get('/count');
+      const cookie = cookieOf(first)!;
+      expect(cookie).toMatch(/^connect\.sid=s%3A/);
+      expect((await request(server).get('/count').set('Cookie', cookie)).body).toEqual({ count: 2 });
+      const read = await request(server).get('/read').set('Cookie', cookie);
+      expect(read.body.count).toBe(2);
+      // The id is hashed at rest: the store holds the session under the digest, reachable only with the id.
+      expect((await backend.get(read.body.id)).ok).toBe(true);
+      const regenerated = await request(server).get('/regenerate').set('Cookie', cookie);
+      expect(regenerated.body.id).not.toBe(read.body.id);
+      expect((await backend.get(read.body.id)).ok).toBe(false);
+      const again = await request(server).get('/count').set('Cookie', cookie);
+      expect(again.body).toEqual({ count: 1 });
+      const cookie2 = cookieOf(again)!;
+      await request(server).get('/destroy').set('Cookie', cookie2);
+      expect((await request(server).get('/read').set('Cookie', cookie2)).body.count).toBeNull();
+    });
+
+    it('a bad option or a backend without put is a TypeError at construction', async () => {
+      const backend = await makeBackend();
+      expect(() => new SessionkitStore(backend, { ttl: 0 })).toThrow(TypeError);
+      expect(() => new SessionkitStore(backend, { tll: 5 } as never)).toThrow(/unknown SessionkitStore option "tll"/);
+      const { put: _put, ...withoutPut } = { get: backend.get, put: 1 };
+      expect(() => new SessionkitStore(withoutPut as unknown as Backend)).toThrow(/put\(\)/);
+    });
+
+    it.skipIf(makeGoneBackend === undefined)(`a store that went away: every method calls back with the BackendError${makeGoneBackend ? '' : ' (skipped: the memory store cannot go away)'}`, async () => {
+      const store = new SessionkitStore(await makeGoneBackend!());
+      for (const start of [(cb: (e: unknown) => void) => store.get(SID, cb), (cb: (e: unknown) => void) => store.set(SID, sessionData({}), cb), (cb: (e: unknown) => void) => store.destroy(SID, cb), (cb: (e: unknown) => void) => store.touch(SID, sessionData({}), cb)]) {
+        const { error } = await called(start);
+        expect(isBackendError(error)).toBe(true);
+      }
+      // express-session reads the store only for a correctly signed cookie; its read failure is the app's error.
+      const signature = createHmac('sha256', 'test secret').update(SID).digest('base64').replace(/=+$/, '');
+      const reply = await request(app(store)).get('/read').set('Cookie', `connect.sid=${encodeURIComponent(`s:${SID}.${signature}`)}`);
+      expect(reply.status).toBe(500);
+    });
+  });
+}

@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../../src/index.js';
+import { SessionEngine, type SessionOptions } from '../../src/http/index.js';
+import { InstrumentedBackend, InstrumentedOwnerBackend, TestClock } from './support/instrumented-backend.js';
+import { simulate, storedData } from './support/simulate.js';
+
+interface Data {
+  user?: string;
+  cart?: string;
+  a?: string;
+}
+
+const opened: MemoryBackend[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((b) => b.close()));
+});
+
+function setup(options: SessionOptions = {}, clock = new TestClock()) {
+  const memory = new MemoryBackend({ nowMs: clock.monotonicMs });
+  opened.push(memory);
+  const backend = options.owners === true ? new InstrumentedOwnerBackend(memory) : new InstrumentedBackend(memory);
+  const engine = new SessionEngine<Data>(backend, { nowMs: clock.nowMs, ...options });
+  return { backend, engine, clock };
+}
+
+async function created(engine: SessionEngine<Data>, data: Partial<Data>): Promise<string> {
+  const { cookie } = await simulate(engine, undefined, (s) => {
+    for (const [k, v] of Object.entries(data)) s.set(k as 'a', v as string);
+  });
+  return cookie!.value!;
+}
+
+describe('regenerate({ keepData: false }): express-session regenerate semantics', () => {
+  it('the new key starts empty: old data and changes made before the call are gone, later ones kept; the old key is removed', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { cart: 'three books', a: 'x' });
+    const { cookie, session } = await simulate(engine, key, (s) => {
+      s.set('a', 'before');
+      s.regenerate({ keepData: false });
+      expect(s.data).toEqual({});
+      s.set('user', 'ann');
+    });
+    expect(cookie!.value).not.toBe(key);
+    expect(await storedData(backend, cookie!.value!)).toEqual({ user: 'ann' });
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+    expect(session.status).toBe('modified');
+  });
+
+  it('with no field written afterwards it still moves to a new, empty key', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { cart: 'x' });
+    const { cookie } = await simulate(engine, key, (s) => s.regenerate({ keepData: false }));
+    expect(cookie!.value).not.toBe(key);
+    expect(await storedData(backend, cookie!.value!)).toEqual({});
+    expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
+  });
+
+  it('the creation time starts again (the absolute lifetime restarts)', async () => {
+    const clock = new TestClock();
+    const { engine } = setup({ absoluteLifetimeSeconds: 100, idleTimeoutSeconds: 1000 }, clock);
+    const key = await created(engine, { cart: 'x' });
+    clock.advance(60);
+    const kept = await simulate(engine, key, (s) => s.regenerate());
+    expect(kept.cookie!.maxAge).toBe(40);
+    const fresh = await simulate(engine, kept.cookie!.value!, (s) => s.regenerate({ keepData: false }));
+    expect(fresh.cookie!.maxAge).toBe(100);
+    expect(fresh.session.createdAt!.getTime()).toBe(clock.nowMs());
+  });
+
+  it('keepData: true (the default) keeps the data, as before', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { cart: 'x' });
+    const { cookie } = await simulate(engine, key, (s) => s.regenerate({ keepData: true }));
+    expect(await storedData(backend, cookie!.value!)).toEqual({ cart: 'x' });
+  });
+
+  it('without a session it creates nothing unless a field is written', async () => {
+    const { backend, engine } = setup();
+    const { cookie } = await simulate(engine, undefined, (s) => {
+      s.set('a', 'dropped');
+      s.regenerate({ keepData: false });
+    });
+    expect(cookie).toBeUndefined();
+    expect(backend.writes).toBe(0);
+  });
+
+  it('the owner is not kept unless given again', async () => {
+    const { engine } = setup({ owners: true });
+    const { cookie } = await simulate(engine, undefined, (s) => s.regenerate({ owner: 'ann' }));
+    const anonymous = await simulate(engine, cookie!.value!, (s) => s.regenerate({ keepData: false }));
+    expect(anonymous.session.owner).toBeUndefined();
+    expect((await simulate(engine, anonymous.cookie!.value!)).session.owner).toBeUndefined();
+    const bob = await simulate(engine, anonymous.cookie!.value!, (s) => s.regenerate({ keepData: false, owner: 'bob' }));
+    expect((await simulate(engine, bob.cookie!.value!)).session.owner).toBe('bob');
+  });
+
+  it('a non-boolean keepData is a TypeError', async () => {
+    const { engine } = setup();
+    const context = await engine.load(undefined);
+    expect(() => context.session.regenerate({ keepData: 'no' as unknown as boolean })).toThrow(TypeError);
+  });
+});
