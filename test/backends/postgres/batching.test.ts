@@ -6,13 +6,27 @@ import { DATABASE_URL, dropTablesLike, postgresSkipReason } from '../../support/
 
 const prefix = `sk_batching_${process.pid}_`;
 
-/** A real pg Pool that records the name of every statement the backend sends through it. */
+/**
+ * A real pg Pool that records the name of every statement sent through it,
+ * on the pool or on a client it lends (the backend sends on a lent client
+ * when it must not send a statement whose deadline passed in the pool's queue).
+ */
 class CountingPool extends pg.Pool {
   readonly sent: string[] = [];
-  override query(...args: unknown[]): never {
-    const config = args[0] as { name?: string; text?: string } | string;
-    this.sent.push(typeof config === 'string' ? config : (config.name ?? config.text ?? ''));
-    return (super.query as (...a: unknown[]) => never)(...args);
+  constructor(config: pg.PoolConfig) {
+    super(config);
+    this.on('connect', (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        this.#record(args[0]);
+        return query(...args);
+      };
+    });
+  }
+
+  #record(config: unknown): void {
+    const statement = config as { name?: string; text?: string } | string;
+    this.sent.push(typeof statement === 'string' ? statement : (statement.name ?? statement.text ?? ''));
   }
 }
 
