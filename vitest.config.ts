@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^sessionkit\/http$/, replacement: src('http/index.ts') },
       { find: /^sessionkit\/csrf$/, replacement: src('csrf/index.ts') },
       { find: /^sessionkit\/(node|express|express-session|fastify|hono)$/, replacement: src('adapters/$1/index.ts') },
+      { find: /^sessionkit\/(fetch|koa)$/, replacement: src('adapters/$1/index.ts') },
     ],
   },
   test: {

@@ -1,7 +1,7 @@
 // `npm run bench -- cluster [--backends postgres,redis] [--workers 1,2] [--connections 64]
 //                           [--requests 20000] [--sessions 1000] [--hot-connections 16] [--hot-requests 3000]`
 //
-// Issue 5 part 4: the counter app (bench/lib/cluster-worker.ts: sessionkit/node's
+// The counter app (bench/lib/cluster-worker.ts: sessionkit/node's
 // withSession and session.update(fn), a compare-and-set loop) under
 // node:cluster, on PostgreSQL and on Redis, loaded by autocannon from the
 // primary process. For each backend and worker count:

@@ -1,7 +1,7 @@
 // `npm run bench -- http [--seconds 5] [--warmup 1] [--rounds 3] [--connections 50]
 //                       [--subjects <id,...>] [--lost-update-runs 3] [--skip-throughput] [--skip-lost-updates]`
 //
-// Issue 3 part 8: requests/s of the counter app (GET / increments a count kept
+// Requests/s of the counter app (GET / increments a count kept
 // in the session and answers it), served over HTTP by Express 5 and Fastify 5:
 //
 //   - with sessionkit (PostgresBackend on a pg Pool of 10);
@@ -538,7 +538,7 @@ export async function run(args: string[]): Promise<void> {
       }
       console.log('');
 
-      // Issue 3's targets, with cookie reuse, per round (same round, same machine state).
+      // The targets, with cookie reuse, per round (same round, same machine state).
       const ratioRange = (mine: Cell | undefined, other: Cell | undefined) => {
         if (mine === undefined || other === undefined) return undefined;
         const ratios = mine.rounds.map((m, i) => m.opsPerSecond / other.rounds[i]!.opsPerSecond);

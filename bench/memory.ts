@@ -1,7 +1,7 @@
 // `npm run bench -- memory [--seconds 2] [--rounds 3] [--preload 1e4] [--in-flight 1,64]
 //                          [--sessions 1e5] [--churn 1e6] [--max-sessions 1e5] [--value-bytes 100]`
 //
-// Issue 5 part 3: sessionkit's MemoryBackend against express-session's
+// sessionkit's MemoryBackend against express-session's
 // MemoryStore and the `memorystore` package, in the same run.
 //  - ops/s of get and set on `--preload` sessions, in this process, rounds
 //    interleaved so noise spreads over every store alike. Every store hands

@@ -1,7 +1,7 @@
 // `npm run bench -- postgres [--seconds 3] [--rounds 3] [--preload 10000] [--in-flight 1,64]
 //                           [--ops get,set,generate,clear] [--libraries sessionkit,connect-pg-simple,raw pg]`
 //
-// Issue 2 part 8: ops/s of get, set, generate and clear for sessionkit's
+// Ops/s of get, set, generate and clear for sessionkit's
 // PostgresBackend, connect-pg-simple (express-session's PostgreSQL store) and
 // raw `pg` with one text query per operation, on the same server, each with its
 // own `pg` Pool of the same size. Each cell is split into short rounds that
@@ -25,7 +25,7 @@ const POOL_MAX = 10;
 const OPERATIONS = ['get', 'set', 'generate', 'clear'] as const;
 type Operation = (typeof OPERATIONS)[number];
 
-/** Issue 2's targets: sessionkit ÷ connect-pg-simple at a given concurrency. */
+/** The targets: sessionkit ÷ connect-pg-simple at a given concurrency. */
 const TARGETS: { operation: Operation; inFlight: number; ratio: number }[] = [
   ...OPERATIONS.map((operation) => ({ operation, inFlight: 64, ratio: operation === 'get' ? 8 : 4 })),
   ...OPERATIONS.map((operation) => ({ operation, inFlight: 1, ratio: 1.3 })),
@@ -309,7 +309,7 @@ export async function run(args: string[]): Promise<void> {
       const ratio = ratioOf(results, t.operation, t.inFlight, 'connect-pg-simple');
       return { ...t, measured: ratio, met: ratio !== undefined && ratio >= t.ratio };
     });
-    const lines = ['### Targets (issue 2): sessionkit ÷ connect-pg-simple', '', '| operation | in flight | target | measured | met |', '|---|---:|---:|---:|---|'];
+    const lines = ['### Targets: sessionkit ÷ connect-pg-simple', '', '| operation | in flight | target | measured | met |', '|---|---:|---:|---:|---|'];
     for (const t of targets) {
       lines.push(`| ${t.operation} | ${t.inFlight} | >= ${t.ratio}x | ${t.measured === undefined ? 'n/a' : `${t.measured.toFixed(2)}x`} | ${t.met ? 'yes' : 'NO'} |`);
     }

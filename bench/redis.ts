@@ -1,7 +1,7 @@
 // `npm run bench -- redis [--seconds N] [--rounds N] [--preload N] [--in-flight 1,64] [--ops get,set,generate,clear]
 //                        [--libraries sessionkit,cr-ioredis,cr-ioredis-ap,cr-redis,raw,raw-ap]`
 //
-// Issue 4 part 4: ops/s of get, set, generate and clear for sessionkit's
+// Ops/s of get, set, generate and clear for sessionkit's
 // RedisBackend, connect-redis (express-session's Redis store) with ioredis
 // (plain and auto-pipelined) and with the `redis` client, and raw ioredis with
 // one command per operation (plain and auto-pipelined), on the same server in
@@ -26,7 +26,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const OPERATIONS = ['get', 'set', 'generate', 'clear'] as const;
 type Operation = (typeof OPERATIONS)[number];
 
-/** Issue 4's target: sessionkit >= 1.5x the faster connect-redis on get and set at 64 in flight. */
+/** The target: sessionkit >= 1.5x the faster connect-redis on get and set at 64 in flight. */
 const TARGETS: { operation: Operation; inFlight: number; ratio: number }[] = [
   { operation: 'get', inFlight: 64, ratio: 1.5 },
   { operation: 'set', inFlight: 64, ratio: 1.5 },
@@ -291,7 +291,7 @@ export async function run(args: string[]): Promise<void> {
       const measured = ratios.length > 0 ? median(ratios) : undefined;
       return { ...t, ratios, measured, met: measured !== undefined && measured >= t.ratio };
     });
-    const lines = ['### Targets (issue 4): sessionkit ÷ the faster connect-redis of the same round', '', '| operation | in flight | target | median | per round | met |', '|---|---:|---:|---:|---|---|'];
+    const lines = ['### Targets: sessionkit ÷ the faster connect-redis of the same round', '', '| operation | in flight | target | median | per round | met |', '|---|---:|---:|---:|---|---|'];
     for (const t of targets) {
       lines.push(`| ${t.operation} | ${t.inFlight} | >= ${t.ratio}x | ${t.measured === undefined ? 'n/a' : `${t.measured.toFixed(2)}x`} | ${t.ratios.map((x) => x.toFixed(2)).join(', ')} | ${t.met ? 'yes' : 'NO'} |`);
     }

@@ -1,6 +1,6 @@
 // `npm run bench -- report [--from-saved] [--only scale,memory]`
 //
-// Issue 5 part 5: writes BENCHMARKS.md and bench/charts/*.svg from the saved
+// Writes BENCHMARKS.md and bench/charts/*.svg from the saved
 // results in bench/results/*.json. By default it first RE-RUNS every
 // benchmark that exists (bench/<name>.ts, each with its default arguments, in
 // a child process, one after another: about 15 minutes on this machine, most

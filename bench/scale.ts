@@ -2,7 +2,7 @@
 //                         [--seconds 5] [--rounds 2] [--in-flight 64] [--prune-live 1e5] [--prune-expired 1e6]
 //                         [--batch-size 1000] [--keep]`
 //
-// Issue 5 parts 1 and 2. `sizes`: get and set latency and throughput of
+// `sizes`: get and set latency and throughput of
 // PostgresBackend at `--in-flight` with 10^4 … 10^7 live sessions, each size
 // in a table of its own (bench_scale_<n>) loaded server-side with INSERT …
 // SELECT … generate_series, indexes built after the load, then VACUUM

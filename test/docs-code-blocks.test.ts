@@ -9,11 +9,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const documents = readdirSync(path.join(root, 'docs'))
   .filter((name) => name.endsWith('.md') && name !== 'http.md')
   .map((name) => `docs/${name}`);
+// A block under `<!-- file: path -->` is a verbatim copy of that file, which the type-check compiles
+// where it lives (with its neighbours) and test/frameworks-doc.test.ts compares with the block.
 const snippets = documents.flatMap((document) =>
-  [...readFileSync(path.join(root, document), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match, index) => ({
-    name: `${document.replace(/\W/g, '-')}-${index}`,
-    code: match[1]!,
-  })),
+  [...readFileSync(path.join(root, document), 'utf8').matchAll(/(<!-- file: [^>]*-->\n)?```ts\n([\s\S]*?)```/g)]
+    .map((match, index) => ({ name: `${document.replace(/\W/g, '-')}-${index}`, code: match[2]!, copy: match[1] !== undefined }))
+    .filter(({ copy }) => !copy)
+    .map(({ name, code }) => ({ name, code })),
 );
 
 describe('TypeScript blocks in docs/ compile against the sources', () => {

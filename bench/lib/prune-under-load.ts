@@ -1,4 +1,4 @@
-// Issue 5 part 2: a purge of a million expired rows beside a steady get/set
+// A purge of a million expired rows beside a steady get/set
 // load, for sessionkit (batched DELETEs, SKIP LOCKED) and connect-pg-simple
 // (one unbounded DELETE), each on its own table, under the same load shape.
 import { promisify } from 'node:util';

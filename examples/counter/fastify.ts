@@ -1,4 +1,4 @@
-// The seed's counter example on Fastify 5. `tsx examples/counter/fastify.ts`
+// ocaml-session's counter example on Fastify 5. `tsx examples/counter/fastify.ts`
 // serves it on PORT (default 8080).
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';

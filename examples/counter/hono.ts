@@ -1,4 +1,4 @@
-// The seed's counter example on Hono 4 (served by @hono/node-server).
+// ocaml-session's counter example on Hono 4 (served by @hono/node-server).
 // `tsx examples/counter/hono.ts` serves it on PORT (default 8080).
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';

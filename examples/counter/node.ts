@@ -1,4 +1,4 @@
-// The seed's counter example on plain node:http: each client's session counts
+// ocaml-session's counter example on plain node:http: each client's session counts
 // its requests. `tsx examples/counter/node.ts` serves it on PORT (default 8080).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -30,7 +30,7 @@ function sessionCookie(res: Response) {
   return line === undefined ? undefined : parseSetCookie(line);
 }
 
-describe('login example (the seed README: 401 until authenticated, then 200)', () => {
+describe("login example (ocaml-session's README: 401 until authenticated, then 200)", () => {
   it('answers 401 on every path without a session, and sets no cookie', async () => {
     for (const path of ['/', '/account', '/logout']) {
       const res = await get(path);

@@ -1,4 +1,4 @@
-// The seed README's login example, on node:http with the seed's own functions
+// ocaml-session's README login example, on node:http with ocaml-session's own functions
 // (`sessionkit/http`: ofHeader, generate, clear, toCookieHeaders): every path
 // answers 401 Unauthorized until the client authenticates, then 200 OK; and a
 // logout. The session's value is the user name.

@@ -41,4 +41,4 @@ export {
   type ResolvedSessionOptions,
   type SessionOptions,
 } from './session-options.js';
-export { SessionConflictError, SessionDataTooLargeError } from './session-errors.js';
+export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from './session-errors.js';

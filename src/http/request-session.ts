@@ -2,90 +2,77 @@ import type { OwnerIndexBackend } from '../core/contract.js';
 import type { SessionEvent } from '../core/events.js';
 import { digestKey } from '../core/keys.js';
 import { assertOwner, assertWholeNumberOption } from '../core/validate.js';
-import { cookieHeaders, clearingHeaders, VARY_COOKIE, type HeaderPair } from './headers.js';
-import { decodeEnvelope, encodeEnvelope, utf8Bytes, type DataRecord, type Envelope } from './envelope.js';
+import { decodeEnvelope, type DataRecord } from './envelope.js';
+import type { HeaderPair } from './headers.js';
 import { HTTP_EVENT_STORE, HttpEvents } from './http-events.js';
 import { readSessionCookie, type CookieHeader } from './read-cookie.js';
-import { SessionConflictError, SessionDataTooLargeError } from './session-errors.js';
 import type { ResolvedSessionOptions } from './session-options.js';
+import { createSession, updateStored, type NewSessionBase, type StoreContext, type Transform, type Written } from './session/commit-loop.js';
+import { CLEAR_COOKIE, isTouchDue, NO_COOKIE, responseHeaders, setCookie, type CookieDecision } from './session/cookie-decision.js';
+import { FieldOverlay } from './session/field-overlay.js';
+import { assertFieldName, jsonCopy } from './session/json-copy.js';
+import { isPastLifetime, ownExpiryFor, writeExpirySeconds, type OwnExpiryChange } from './session/lifetime.js';
+import { claimOldKey, restoreClaim, type MoveClaim } from './session/move-claim.js';
+import { nextRegeneration, regenerationBase, shownSnapshot, type Regeneration } from './session/regeneration.js';
+import { EMPTY_SNAPSHOT, encodeWithin, storedSnapshot, type Snapshot, type StoredSnapshot } from './session/snapshot.js';
 import type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionStatus } from './typed-session.js';
 
-/** A field this request removed. */
-const UNSET = Symbol('unset');
-type Change = { readonly value: unknown } | typeof UNSET;
 /** A key to remove at commit; `destroyed` when `destroy()` asked for it (reported as a `destroyed` event). */
 type StaleKey = { readonly key: string; readonly destroyed: boolean };
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const GONE: MoveClaim = Object.freeze({ kind: 'gone' });
 
 /**
  * The typed session of one request and its commit. Adapters create it with
  * {@link RequestSession.load} before the handler runs and call
  * {@link RequestSession.commit} before the response head is written.
  *
- * State is tracked, never diffed: `#changes` holds the fields this request set
- * or unset, and only those are merged into the stored data. Every store
- * operation of one request runs in order through `#queue`.
+ * This class wires the parts in `./session/`: the stored session is one
+ * {@link Snapshot} value replaced whole by each read or write, this
+ * request's field changes a {@link FieldOverlay}, a pending `regenerate()`
+ * one {@link Regeneration} value, a `setExpirySeconds` one
+ * {@link OwnExpiryChange} value, the response cookie one
+ * {@link CookieDecision}; the compare-and-set loop, the old key's claim and
+ * the lifetime rules live in their own files. Every store operation of one
+ * request runs in order through `#queue`.
  *
- * The owner is fixed per key (the backend files a key under its owner at
- * `generate`): `#owner` is the stored key's, `#pendingOwner` the one a
- * `regenerate({ owner })` gives the next key. A session that vanished during
- * the request (logged out elsewhere) loses its owner, so an in-flight request
- * can never bring a revoked login back.
+ * A session that vanished during the request (logged out elsewhere) loses
+ * its owner, so an in-flight request can never bring a revoked login back.
  */
 export class RequestSession<Data extends object = Record<string, unknown>> implements Session<Data> {
   readonly #options: ResolvedSessionOptions;
   readonly #events: HttpEvents;
+  readonly #store: StoreContext;
   readonly #hadCookie: boolean;
-  readonly #isNew: boolean;
-  /** Key of the stored session this response points at; undefined while there is none. */
-  #key: string | undefined;
-  /** The stored value as last read or written under `#key` (the compare-and-set's expected value). */
-  #raw: string | undefined;
-  /** The data of `#raw`, or the data a new session starts from. */
-  #stored: DataRecord = {};
-  #createdAtMs: number | undefined;
-  #expiresAtMs: number | undefined;
-  /** This session's own idle period (`setExpirySeconds`), kept in its envelope; undefined: the configured one. */
-  #ownExpirySeconds: number | undefined;
-  /** `setExpirySeconds` was called in this request: a re-read keeps this request's period. */
-  #ownExpiryChanged = false;
-  /** Owner of the stored session under `#key`. */
-  #owner: string | undefined;
-  /** Owner of the next key this request creates, from `regenerate({ owner })`. */
-  #pendingOwner: string | undefined;
-  readonly #changes = new Map<string, Change>();
-  /** After `regenerate()`: the old key, whose latest data the new session takes. */
-  #regenerateFrom: string | undefined;
+  /** The snapshot `load` read; a read-only request renews its expiry only while it is still the current one. */
+  readonly #loaded: Snapshot;
+  /** Whether `#loaded` is due for an expiry renewal (throttled by `touchAfterSeconds`). */
+  readonly #touchDue: boolean;
+  /** The stored session this response points at (empty while there is none, and during a regeneration). */
+  #snapshot: Snapshot;
+  readonly #overlay = new FieldOverlay();
+  #regeneration: Regeneration | undefined;
+  /** This request's `setExpirySeconds`, if any (cleared only by `destroy()`). */
+  #ownExpiry: OwnExpiryChange | undefined;
+  /** The old key a regeneration claimed, to put back if the commit fails. */
+  #claim: MoveClaim = GONE;
   /** Keys to remove from the store at commit (regenerated, destroyed, past their lifetime). */
   readonly #staleKeys: StaleKey[] = [];
   /** Events that become true only if the commit succeeds (or, for `created`, once `update()` resolved). */
   #pendingEvents: SessionEvent[] = [];
-  /** Write even without field changes (a pending regeneration). */
-  #forceWrite = false;
-  /** A read that should renew the expiry (throttled by `touchAfterSeconds`). */
-  #touchDue = false;
-  #clearCookie = false;
-  /** The cookie the response must carry: set by every successful write. */
-  #cookie: { key: string; expirySeconds: number } | undefined;
+  #cookie: CookieDecision = NO_COOKIE;
   #status: SessionStatus = 'unmodified';
   #queue: Promise<unknown> = Promise.resolve();
   #commit: Promise<HeaderPair[]> | undefined;
 
-  private constructor(options: ResolvedSessionOptions, hadCookie: boolean, loaded: { key: string; raw: string; envelope: Envelope; periodSeconds: number } | undefined) {
+  private constructor(options: ResolvedSessionOptions, hadCookie: boolean, loaded: { snapshot: StoredSnapshot; periodSeconds: number } | undefined) {
     this.#options = options;
     this.#events = new HttpEvents(options.onEvent);
+    this.#store = { options, events: this.#events };
     this.#hadCookie = hadCookie;
-    this.#isNew = loaded === undefined;
-    if (loaded === undefined) return;
-    this.#key = loaded.key;
-    this.#raw = loaded.raw;
-    this.#stored = loaded.envelope.data;
-    this.#owner = loaded.envelope.owner;
-    this.#createdAtMs = loaded.envelope.createdAtMs;
-    this.#ownExpirySeconds = loaded.envelope.expirySeconds;
-    this.#expiresAtMs = options.nowMs() + loaded.periodSeconds * 1000;
-    this.#touchDue = this.#writeExpirySeconds(loaded.envelope.createdAtMs) - loaded.periodSeconds >= options.touchAfterSeconds;
+    this.#loaded = loaded?.snapshot ?? EMPTY_SNAPSHOT;
+    this.#snapshot = this.#loaded;
+    this.#touchDue = loaded !== undefined && isTouchDue(options, loaded.snapshot.createdAtMs, loaded.periodSeconds, loaded.snapshot.ownExpirySeconds);
   }
 
   /**
@@ -107,16 +94,16 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     }
     const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
     if (!result.ok || envelope === undefined) return new RequestSession<Data>(options, true, undefined);
-    const { absoluteLifetimeSeconds } = options;
-    if (absoluteLifetimeSeconds !== undefined && options.nowMs() >= envelope.createdAtMs + absoluteLifetimeSeconds * 1000) {
+    if (isPastLifetime(options, envelope.createdAtMs)) {
       const expired = new RequestSession<Data>(options, true, undefined);
       expired.#staleKeys.push({ key: cookie.key, destroyed: false });
-      expired.#clearCookie = true;
+      expired.#cookie = CLEAR_COOKIE;
       const events = expired.#events;
       if (events.enabled) events.emit({ type: 'expired-on-read', store: HTTP_EVENT_STORE, keyDigest: events.digest(cookie.key) });
       return expired;
     }
-    return new RequestSession<Data>(options, true, { key: cookie.key, raw: result.value, envelope, periodSeconds: result.period });
+    const snapshot = storedSnapshot(cookie.key, result.value, envelope, options.nowMs(), result.period);
+    return new RequestSession<Data>(options, true, { snapshot, periodSeconds: result.period });
   }
 
   get status(): SessionStatus {
@@ -124,68 +111,60 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   get isNew(): boolean {
-    return this.#isNew;
+    return this.#loaded.key === undefined;
   }
 
   get expiresInSeconds(): number | undefined {
-    if (this.#expiresAtMs === undefined) return undefined;
-    return Math.max(0, Math.round((this.#expiresAtMs - this.#options.nowMs()) / 1000));
+    const { expiresAtMs } = this.#shown();
+    if (expiresAtMs === undefined) return undefined;
+    return Math.max(0, Math.round((expiresAtMs - this.#options.nowMs()) / 1000));
   }
 
   get createdAt(): Date | undefined {
-    return this.#createdAtMs === undefined ? undefined : new Date(this.#createdAtMs);
+    const { createdAtMs } = this.#shown();
+    return createdAtMs === undefined ? undefined : new Date(createdAtMs);
   }
 
   get keyDigest(): string | undefined {
-    return this.#key === undefined ? undefined : digestKey(this.#key);
+    const { key } = this.#snapshot;
+    return key === undefined ? undefined : digestKey(key);
   }
 
   get ownExpirySeconds(): number | undefined {
-    return this.#ownExpirySeconds;
+    return ownExpiryFor(this.#ownExpiry, this.#shown().ownExpirySeconds);
   }
 
   setExpirySeconds(expirySeconds: number | undefined): void {
     this.#assertOpen();
     if (expirySeconds !== undefined) assertWholeNumberOption(expirySeconds, 'expirySeconds', 1);
-    this.#ownExpirySeconds = expirySeconds;
-    this.#ownExpiryChanged = true;
-    this.#forceWrite = true;
+    this.#ownExpiry = { expirySeconds, saved: false };
     this.#status = 'modified';
   }
 
   reload(): Promise<void> {
     this.#assertOpen();
     return this.#enqueue(async () => {
-      const key = this.#key;
+      const { key } = this.#snapshot;
       if (key !== undefined) {
         const result = await this.#events.reported('reload', this.#options.backend.get(key));
         const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
-        if (!result.ok || envelope === undefined) this.#forget();
-        else {
-          this.#raw = result.value;
-          this.#stored = envelope.data;
-          this.#owner = envelope.owner;
-          this.#createdAtMs = envelope.createdAtMs;
-          if (result.ok) this.#expiresAtMs = this.#options.nowMs() + result.period * 1000;
-          if (!this.#ownExpiryChanged) this.#ownExpirySeconds = envelope.expirySeconds;
-        }
+        // Gone from the store (or moved by a parallel regeneration): this request starts from nothing.
+        this.#snapshot = result.ok && envelope !== undefined ? storedSnapshot(key, result.value, envelope, this.#options.nowMs(), result.period) : EMPTY_SNAPSHOT;
       }
-      this.#changes.clear();
+      this.#overlay.clear();
     });
   }
 
   get owner(): string | undefined {
-    return this.#pendingOwner ?? this.#owner;
+    return this.#regeneration?.owner ?? this.#shown().owner;
   }
 
   get data(): Readonly<Partial<Data>> {
-    return this.#view() as Partial<Data>;
+    return this.#overlay.apply(this.#shown().data) as Partial<Data>;
   }
 
   get<K extends keyof Data & string>(name: K): Data[K] | undefined {
-    const change = this.#changes.get(name);
-    if (change !== undefined) return change === UNSET ? undefined : (change.value as Data[K]);
-    return Object.hasOwn(this.#stored, name) ? (this.#stored[name] as Data[K]) : undefined;
+    return this.#overlay.get(name, this.#shown().data) as Data[K] | undefined;
   }
 
   has(name: keyof Data & string): boolean {
@@ -199,13 +178,13 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       this.unset(name);
       return;
     }
-    const previous = this.#changes.get(name);
-    this.#changes.set(name, { value: jsonCopy(value, `session field ${name}`) });
+    const undo = this.#overlay.set(name, jsonCopy(value, `session field ${name}`));
+    const shown = this.#shown();
     try {
-      this.#encode(this.#view());
+      const data = this.#overlay.apply(shown.data);
+      encodeWithin({ createdAtMs: shown.createdAtMs ?? this.#options.nowMs(), owner: shown.owner, data, expirySeconds: this.ownExpirySeconds }, this.#options.maxDataBytes);
     } catch (error) {
-      if (previous === undefined) this.#changes.delete(name);
-      else this.#changes.set(name, previous);
+      undo();
       throw error;
     }
     this.#status = 'modified';
@@ -214,7 +193,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   unset(name: keyof Data & string): void {
     this.#assertOpen();
     assertFieldName(name);
-    this.#changes.set(name, UNSET);
+    this.#overlay.unset(name);
     this.#status = 'modified';
   }
 
@@ -225,12 +204,12 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       const written = await this.#events.reported(
         'update',
         this.#write((stored) => {
-          const next: unknown = fn(structuredClone(this.#apply(stored)) as Partial<Data>);
+          const next: unknown = fn(structuredClone(this.#overlay.apply(stored)) as Partial<Data>);
           if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
           return jsonCopy(next, 'session data') as DataRecord;
         }),
       );
-      this.#changes.clear();
+      this.#overlay.clear();
       this.#status = 'modified';
       // A session created here stays whatever the commit does; a regeneration completes only at the commit.
       this.#flushEvents((event) => event.type === 'created');
@@ -246,29 +225,18 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     if (owner !== undefined) {
       this.#ownerBackend('regenerate({ owner })');
       assertOwner(owner);
-      this.#pendingOwner = owner;
-    } else if (!keepData) {
-      this.#pendingOwner = undefined;
     }
-    if (this.#key !== undefined) {
-      this.#staleKeys.push({ key: this.#key, destroyed: false });
-      this.#regenerateFrom = this.#key;
-      this.#key = undefined;
-      this.#raw = undefined;
-      this.#cookie = undefined;
-      this.#forceWrite = true;
-      this.#touchDue = false;
-      this.#status = 'modified';
-    } else if (owner !== undefined) {
-      // Logging in without a session (or after destroy()) still makes one, under its owner.
-      this.#forceWrite = true;
-      this.#status = 'modified';
+    // The changes made so far belong to the old session when it is not kept.
+    if (!keepData) this.#overlay.clear();
+    const next = nextRegeneration(this.#regeneration, this.#snapshot, { owner, keepData });
+    if (next === undefined) return;
+    const { key } = this.#snapshot;
+    if (key !== undefined) {
+      this.#staleKeys.push({ key, destroyed: false });
+      this.#snapshot = EMPTY_SNAPSHOT;
     }
-    if (!keepData) {
-      // The old key is already listed for removal; the new one starts from nothing.
-      this.#forget();
-      this.#changes.clear();
-    }
+    this.#regeneration = next;
+    this.#status = 'modified';
   }
 
   destroy(): void {
@@ -287,7 +255,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       let removed = 0;
       if (owner !== undefined) {
         // A pending regeneration's old key holds the data the new key takes: keep it until the commit moves it.
-        const current = keepCurrent ? (this.#key ?? this.#regenerateFrom) : undefined;
+        const current = keepCurrent ? this.#currentKey() : undefined;
         const startedMs = performance.now();
         removed = await this.#events.reported('logoutEverywhere', backend.clearByOwner(owner, current === undefined ? {} : { except: current }));
         this.#events.emit({ type: 'pruned', store: HTTP_EVENT_STORE, deletedCount: removed, durationMs: performance.now() - startedMs });
@@ -303,26 +271,11 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     return this.#enqueue(async () => {
       const owner = this.owner;
       if (owner === undefined) return [];
-      const current = this.#key ?? this.#regenerateFrom;
+      const current = this.#currentKey();
       const currentDigest = current === undefined ? undefined : this.#events.digest(current);
       const sessions = await this.#events.reported('listOwnSessions', backend.listByOwner(owner));
       return sessions.map(({ keyDigest, expiresInSeconds, createdAt }) => ({ keyDigest, expiresInSeconds, createdAt, current: keyDigest === currentDigest }));
     });
-  }
-
-  #destroyNow(): void {
-    const hadSession = this.#key !== undefined || this.#staleKeys.length > 0;
-    if (this.#key !== undefined) this.#staleKeys.push({ key: this.#key, destroyed: true });
-    this.#forget();
-    this.#pendingOwner = undefined;
-    this.#ownExpirySeconds = undefined;
-    this.#ownExpiryChanged = false;
-    this.#changes.clear();
-    this.#cookie = undefined;
-    this.#forceWrite = false;
-    this.#touchDue = false;
-    this.#clearCookie = this.#hadCookie || hadSession;
-    this.#status = 'destroyed';
   }
 
   /**
@@ -339,23 +292,11 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   async #commitNow(): Promise<HeaderPair[]> {
-    const { backend } = this.#options;
-    let generatedKey: string | undefined;
-    // Unsetting fields of a session that does not exist yet creates nothing (lazy).
-    const createsEmpty = this.#key === undefined && !this.#forceWrite && Object.keys(this.#apply({})).length === 0;
-    if ((this.#changes.size > 0 || this.#forceWrite) && !createsEmpty) {
-      const keyBefore = this.#key;
-      await this.#write((stored) => this.#apply(stored));
-      this.#changes.clear();
-      if (this.#key !== keyBefore) generatedKey = this.#key;
-    } else if (this.#touchDue && this.#key !== undefined && this.#raw !== undefined) {
-      await this.#touch(this.#key, this.#raw);
-    }
     try {
-      for (const { key } of this.#staleKeys) await backend.clear(key);
+      await this.#save();
     } catch (error) {
-      // The client keeps its old cookie, whose session is still there: drop the new one.
-      if (generatedKey !== undefined) await backend.clear(generatedKey).catch(() => undefined);
+      // A regeneration that claimed its old key puts it back: the client keeps that cookie.
+      await restoreClaim(this.#store, this.#claim);
       throw error;
     }
     if (this.#events.enabled) {
@@ -364,7 +305,127 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       }
     }
     this.#flushEvents(() => true);
-    return this.#headers();
+    return responseHeaders(this.#cookie, this.#options);
+  }
+
+  /** The commit's store work: the pending write (or a due renewal), then the removal of stale keys. */
+  async #save(): Promise<void> {
+    const { backend } = this.#options;
+    let generatedKey: string | undefined;
+    // A new own period is saved even when no field changed: its expiry restarts now.
+    const periodUnsaved = this.#ownExpiry?.saved === false;
+    const pendingWrite = this.#overlay.size > 0 || this.#regeneration !== undefined || periodUnsaved;
+    // Unsetting fields of a session that does not exist yet creates nothing (lazy).
+    const createsEmpty = this.#snapshot.key === undefined && this.#regeneration === undefined && !periodUnsaved && Object.keys(this.#overlay.apply({})).length === 0;
+    if (pendingWrite && !createsEmpty) {
+      const keyBefore = this.#snapshot.key;
+      await this.#write((stored) => this.#overlay.apply(stored));
+      this.#overlay.clear();
+      if (this.#snapshot.key !== keyBefore) generatedKey = this.#snapshot.key;
+    } else if (this.#touchDue && this.#snapshot === this.#loaded && this.#loaded.key !== undefined) {
+      await this.#touch(this.#loaded);
+    }
+    try {
+      for (const { key } of this.#staleKeys) await backend.clear(key);
+    } catch (error) {
+      // The client keeps its old cookie, whose session is still there: drop the new one.
+      if (generatedKey !== undefined) await backend.clear(generatedKey).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Writes `transform(stored data)`: a compare-and-set on the stored session,
+   * or a new session when there is none, it vanished meanwhile, or a
+   * regeneration is pending.
+   */
+  async #write(transform: Transform): Promise<DataRecord> {
+    const snapshot = this.#snapshot;
+    if (snapshot.key !== undefined) {
+      const outcome = await updateStored(this.#store, snapshot, transform, this.#ownExpiry);
+      if (outcome.kind === 'written') return this.#wrote(outcome);
+      // The absolute lifetime ran out during this request: its key goes, what it writes goes to a new session.
+      if (outcome.pastLifetime) this.#staleKeys.push({ key: snapshot.key, destroyed: false });
+      // Expired or destroyed elsewhere: never revive it, start over with this request's changes only.
+      this.#snapshot = EMPTY_SNAPSHOT;
+    }
+    return this.#create(transform);
+  }
+
+  async #create(transform: Transform): Promise<DataRecord> {
+    const regeneration = this.#regeneration;
+    if (regeneration === undefined) {
+      const written = await createSession(this.#store, this.#withOwnExpiry({ data: {}, createdAtMs: undefined, owner: undefined }), transform);
+      this.#pendingCreated(written, undefined);
+      return this.#wrote(written);
+    }
+    // Of parallel regenerations of one session, only the one that claims the old key goes on.
+    const claim = regeneration.from === undefined ? GONE : await claimOldKey(this.#store, regeneration.from);
+    let written: Written;
+    try {
+      written = await createSession(this.#store, this.#withOwnExpiry(regenerationBase(regeneration, claim)), transform);
+    } catch (error) {
+      await restoreClaim(this.#store, claim);
+      throw error;
+    }
+    this.#claim = claim;
+    this.#regeneration = undefined;
+    this.#pendingCreated(written, regeneration.from?.key);
+    return this.#wrote(written);
+  }
+
+  /** Queues the `created` (or, moving from `fromKey`, `regenerated`) event of a new key. */
+  #pendingCreated({ snapshot: { key, owner } }: Written, fromKey: string | undefined): void {
+    if (!this.#events.enabled) return;
+    const keyDigest = this.#events.digest(key);
+    this.#pendingEvents.push(
+      fromKey === undefined
+        ? { type: 'created', store: HTTP_EVENT_STORE, keyDigest, ...(owner === undefined ? {} : { owner }) }
+        : { type: 'regenerated', store: HTTP_EVENT_STORE, fromDigest: this.#events.digest(fromKey), toDigest: keyDigest },
+    );
+  }
+
+  /** Renews the expiry without changing the value; a conflict means another request just renewed it. */
+  async #touch(loaded: StoredSnapshot): Promise<void> {
+    const expirySeconds = writeExpirySeconds(this.#options, loaded.createdAtMs, loaded.ownExpirySeconds);
+    if (expirySeconds <= 0) return;
+    const result = await this.#options.backend.compareAndSet(loaded.key, loaded.raw, loaded.raw, { expiry: expirySeconds });
+    if (result === 'ok') this.#wrote({ snapshot: { ...loaded, expiresAtMs: this.#options.nowMs() + expirySeconds * 1000 }, expirySeconds });
+  }
+
+  #wrote({ snapshot, expirySeconds }: Written): DataRecord {
+    this.#snapshot = snapshot;
+    this.#cookie = setCookie(snapshot.key, expirySeconds, snapshot.ownExpirySeconds !== undefined);
+    // The stored session now holds this request's period (a renewal runs only once it does).
+    if (this.#ownExpiry?.saved === false) this.#ownExpiry = { ...this.#ownExpiry, saved: true };
+    return snapshot.data;
+  }
+
+  /** `base` with the own period a new key gets: this request's `setExpirySeconds`, else the one `base` carries over. */
+  #withOwnExpiry(base: NewSessionBase): NewSessionBase {
+    return { ...base, ownExpirySeconds: ownExpiryFor(this.#ownExpiry, base.ownExpirySeconds) };
+  }
+
+  #destroyNow(): void {
+    const { key } = this.#snapshot;
+    const hadSession = key !== undefined || this.#staleKeys.length > 0;
+    if (key !== undefined) this.#staleKeys.push({ key, destroyed: true });
+    this.#snapshot = EMPTY_SNAPSHOT;
+    this.#regeneration = undefined;
+    this.#ownExpiry = undefined;
+    this.#overlay.clear();
+    this.#cookie = this.#hadCookie || hadSession ? CLEAR_COOKIE : NO_COOKIE;
+    this.#status = 'destroyed';
+  }
+
+  /** The stored session this request shows: the old one while a regeneration that keeps its data is pending. */
+  #shown(): Snapshot {
+    return shownSnapshot(this.#snapshot, this.#regeneration);
+  }
+
+  /** The key that names this request's session in the store: its own, or the one a pending regeneration moves from. */
+  #currentKey(): string | undefined {
+    return this.#snapshot.key ?? this.#regeneration?.from?.key;
   }
 
   /** Emits the pending events that `which` selects, in order, and keeps the others pending. */
@@ -373,175 +434,6 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     const due = this.#pendingEvents.filter(which);
     this.#pendingEvents = this.#pendingEvents.filter((event) => !which(event));
     for (const event of due) this.#events.emit(event);
-  }
-
-  #headers(): HeaderPair[] {
-    const { cookieName, cookie } = this.#options;
-    if (this.#cookie !== undefined) {
-      // A session given its own period ("remember me") outlives the browser even when cookies are discarded by default.
-      const options = cookie.discard && this.#ownExpirySeconds !== undefined ? { ...cookie, discard: false } : cookie;
-      return cookieHeaders(cookieName, { key: this.#cookie.key, value: '', expiryPeriod: this.#cookie.expirySeconds, modified: true }, options);
-    }
-    if (this.#clearCookie) return clearingHeaders(cookieName, cookie);
-    return [VARY_COOKIE];
-  }
-
-  /**
-   * Writes `transform(stored data)` under the session's key with a
-   * compare-and-set, re-reading and retrying on a conflict; creates the
-   * session (a new key) when there is none or it vanished meanwhile.
-   */
-  async #write(transform: (stored: DataRecord) => DataRecord): Promise<DataRecord> {
-    const { backend, maxUpdateAttempts } = this.#options;
-    for (let attempt = 1; ; attempt++) {
-      const key = this.#key;
-      if (key === undefined) return this.#create(transform);
-      const data = transform(this.#stored);
-      const expirySeconds = this.#writeExpirySeconds(this.#createdAtMs ?? this.#options.nowMs());
-      if (expirySeconds <= 0) {
-        // The absolute lifetime ran out during this request: what it writes goes to a new session.
-        this.#staleKeys.push({ key, destroyed: false });
-        this.#forget();
-        continue;
-      }
-      const value = this.#encode(data);
-      const result = await backend.compareAndSet(key, this.#raw ?? null, value, { expiry: expirySeconds });
-      if (result === 'ok') {
-        this.#wrote(key, value, data, expirySeconds);
-        this.#forceWrite = false;
-        return data;
-      }
-      if (result === 'NotFound') {
-        // Expired or destroyed by another request: never revive it, start over with this request's changes only.
-        this.#forget();
-        continue;
-      }
-      if (attempt >= maxUpdateAttempts) throw new SessionConflictError(attempt);
-      if (this.#events.enabled) this.#events.emit({ type: 'conflict-retried', store: HTTP_EVENT_STORE, keyDigest: this.#events.digest(key), attempt });
-      await sleep(Math.random() * Math.min(100, 2 ** attempt));
-      await this.#reread(key);
-    }
-  }
-
-  async #create(transform: (stored: DataRecord) => DataRecord): Promise<DataRecord> {
-    const { backend, nowMs } = this.#options;
-    const from = this.#regenerateFrom;
-    let base = this.#stored;
-    let createdAtMs = this.#createdAtMs;
-    let owner = this.#owner;
-    if (from !== undefined) {
-      const latest = await backend.get(from);
-      const envelope = latest.ok ? decodeEnvelope(latest.value) : undefined;
-      if (envelope === undefined) {
-        // Removed meanwhile (logged out elsewhere): never revive it, start over with this request's changes only.
-        base = {};
-        createdAtMs = undefined;
-        owner = undefined;
-      } else {
-        base = envelope.data;
-        createdAtMs = envelope.createdAtMs;
-        owner = envelope.owner;
-        if (!this.#ownExpiryChanged) this.#ownExpirySeconds = envelope.expirySeconds;
-      }
-    }
-    owner = this.#pendingOwner ?? owner;
-    if (createdAtMs === undefined || this.#writeExpirySeconds(createdAtMs) <= 0) createdAtMs = nowMs();
-    const data = transform(base);
-    const expirySeconds = this.#writeExpirySeconds(createdAtMs);
-    const value = this.#encode(data, createdAtMs, owner);
-    const key = await backend.generate(owner === undefined ? { value, expiry: expirySeconds } : { value, expiry: expirySeconds, owner });
-    this.#createdAtMs = createdAtMs;
-    this.#owner = owner;
-    this.#pendingOwner = undefined;
-    this.#regenerateFrom = undefined;
-    this.#forceWrite = false;
-    this.#wrote(key, value, data, expirySeconds);
-    if (this.#events.enabled) {
-      const keyDigest = this.#events.digest(key);
-      this.#pendingEvents.push(
-        from === undefined
-          ? { type: 'created', store: HTTP_EVENT_STORE, keyDigest, ...(owner === undefined ? {} : { owner }) }
-          : { type: 'regenerated', store: HTTP_EVENT_STORE, fromDigest: this.#events.digest(from), toDigest: keyDigest },
-      );
-    }
-    return data;
-  }
-
-  /** Renews the expiry without changing the value; a conflict means another request just renewed it. */
-  async #touch(key: string, raw: string): Promise<void> {
-    const expirySeconds = this.#writeExpirySeconds(this.#createdAtMs ?? this.#options.nowMs());
-    if (expirySeconds <= 0) return;
-    const result = await this.#options.backend.compareAndSet(key, raw, raw, { expiry: expirySeconds });
-    if (result === 'ok') this.#wrote(key, raw, this.#stored, expirySeconds);
-  }
-
-  async #reread(key: string): Promise<void> {
-    const result = await this.#options.backend.get(key);
-    const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
-    if (!result.ok || envelope === undefined) {
-      this.#forget();
-      return;
-    }
-    this.#raw = result.value;
-    this.#stored = envelope.data;
-    this.#owner = envelope.owner;
-    if (!this.#ownExpiryChanged) this.#ownExpirySeconds = envelope.expirySeconds;
-  }
-
-  #wrote(key: string, raw: string, data: DataRecord, expirySeconds: number): void {
-    this.#key = key;
-    this.#raw = raw;
-    this.#stored = data;
-    this.#cookie = { key, expirySeconds };
-    this.#expiresAtMs = this.#options.nowMs() + expirySeconds * 1000;
-    this.#touchDue = false;
-  }
-
-  /** The stored session is gone (destroyed, expired): the next write creates a new one from nothing. */
-  #forget(): void {
-    this.#key = undefined;
-    this.#raw = undefined;
-    this.#stored = {};
-    this.#owner = undefined;
-    this.#createdAtMs = undefined;
-    this.#expiresAtMs = undefined;
-    this.#regenerateFrom = undefined;
-  }
-
-  /** Seconds a write should give the session: the idle timeout, cut at the absolute lifetime. */
-  #writeExpirySeconds(createdAtMs: number): number {
-    const { backend, absoluteLifetimeSeconds, nowMs } = this.#options;
-    const idleTimeoutSeconds = this.#ownExpirySeconds ?? this.#options.idleTimeoutSeconds ?? backend.defaultPeriod();
-    if (absoluteLifetimeSeconds === undefined) return idleTimeoutSeconds;
-    const leftSeconds = Math.floor((createdAtMs + absoluteLifetimeSeconds * 1000 - nowMs()) / 1000);
-    return Math.min(idleTimeoutSeconds, leftSeconds);
-  }
-
-  /** The stored value for `data`; throws before any write when it is over the size limit. */
-  #encode(data: DataRecord, createdAtMs = this.#createdAtMs ?? this.#options.nowMs(), owner = this.#owner): string {
-    const value = encodeEnvelope({ createdAtMs, owner, data, expirySeconds: this.#ownExpirySeconds });
-    const { maxDataBytes } = this.#options;
-    // Each UTF-16 unit is at most 3 bytes of UTF-8, so short values skip the count.
-    if (value.length * 3 > maxDataBytes) {
-      const bytes = utf8Bytes(value);
-      if (bytes > maxDataBytes) throw new SessionDataTooLargeError(bytes, maxDataBytes);
-    }
-    return value;
-  }
-
-  #view(): DataRecord {
-    return this.#apply(this.#stored);
-  }
-
-  /** `stored` with this request's changes on top; a new object, `stored` is left alone. */
-  #apply(stored: DataRecord): DataRecord {
-    const result: DataRecord = { ...stored };
-    for (const [name, change] of this.#changes) {
-      if (change === UNSET) delete result[name];
-      // defineProperty: a field called `__proto__` stays a field.
-      else Object.defineProperty(result, name, { value: change.value, enumerable: true, writable: true, configurable: true });
-    }
-    return result;
   }
 
   #enqueue<T>(operation: () => Promise<T>): Promise<T> {
@@ -560,20 +452,4 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   #assertOpen(): void {
     if (this.#commit !== undefined) throw new Error('the session was already saved for this response; change it before the response is sent');
   }
-}
-
-function assertFieldName(name: unknown): asserts name is string {
-  if (typeof name !== 'string') throw new TypeError(`session field name must be a string, got ${typeof name}`);
-}
-
-/** A deep copy through JSON, so the session holds exactly what the store will return. */
-function jsonCopy(value: unknown, what: string): unknown {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`${what} cannot be stored as JSON: ${(error as Error).message}`, { cause: error });
-  }
-  if (text === undefined) throw new TypeError(`${what} cannot be stored as JSON (${typeof value})`);
-  return JSON.parse(text);
 }

@@ -93,6 +93,10 @@ export interface Session<Data extends object = Record<string, unknown>> {
    * always takes a new key), and a request with no session yet gets one even
    * if it writes no field. Throws a `TypeError` for an invalid owner, or
    * without the `owners: true` option.
+   *
+   * Of parallel requests regenerating the same stored session, one creates
+   * the new key; the others write nothing and their commit (or `update()`)
+   * rejects with a `SessionRegeneratedError`, so they send no cookie.
    */
   regenerate(options?: RegenerateOptions): void;
   /**

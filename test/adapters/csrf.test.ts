@@ -6,10 +6,13 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
+import Koa from 'koa';
 import { Hono } from 'hono';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getSession as expressSession, sessionMiddleware as expressMiddleware } from '../../src/adapters/express/index.js';
 import { getSession as fastifySession, sessionPlugin } from '../../src/adapters/fastify/index.js';
+import { withSession as fetchWithSession } from '../../src/adapters/fetch/index.js';
+import { getSession as koaSession, sessionMiddleware as koaMiddleware } from '../../src/adapters/koa/index.js';
 import { sessionMiddleware as honoMiddleware, type SessionEnv } from '../../src/adapters/hono/index.js';
 import { withSession } from '../../src/adapters/node/index.js';
 import type { CsrfOptions } from '../../src/csrf/index.js';
@@ -51,6 +54,20 @@ const frameworks: Record<string, Listener> = {
     app.use(honoMiddleware<Data>(backend, csrf === undefined ? {} : { csrf }));
     app.all('/*', (c) => c.text(handle(c.var.session, c.req.method, c.req.url, runs)));
     return { listener: getRequestListener(app.fetch) };
+  },
+  'fetch (@hono/node-server)': async (backend, csrf, runs) => ({
+    listener: getRequestListener(
+      fetchWithSession<Data>(backend, csrf === undefined ? {} : { csrf }, (request, session) => new Response(handle(session, request.method, request.url, runs))),
+    ),
+  }),
+  'Koa 3': async (backend, csrf, runs) => {
+    const app = new Koa();
+    app.use(koaMiddleware<Data>(backend, csrf === undefined ? {} : { csrf }));
+    app.use((ctx) => {
+      ctx.type = 'text/plain';
+      ctx.body = handle(koaSession<Data>(ctx), ctx.method, ctx.url, runs);
+    });
+    return { listener: app.callback() };
   },
 };
 

@@ -5,7 +5,9 @@ import { describeConcurrency, describeOwners, sidOf, withKey } from './support/a
 import type { AppFactory } from './support/app-spec.js';
 import { expressApp } from './support/express-app.js';
 import { fastifyApp } from './support/fastify-app.js';
+import { fetchApp } from './support/fetch-app.js';
 import { honoApp } from './support/hono-app.js';
+import { koaApp } from './support/koa-app.js';
 import { nodeApp } from './support/node-app.js';
 
 const apps: Array<[string, AppFactory]> = [
@@ -13,6 +15,8 @@ const apps: Array<[string, AppFactory]> = [
   ['Express 5', expressApp],
   ['Fastify 5', fastifyApp],
   ['Hono 4', honoApp],
+  ['fetch', fetchApp],
+  ['Koa 3', koaApp],
 ];
 const prefix = `sk_http_${process.pid}_`;
 

@@ -6,7 +6,9 @@ import { describeConcurrency, describeOwners } from './support/adapter-suite.js'
 import type { AppFactory } from './support/app-spec.js';
 import { expressApp } from './support/express-app.js';
 import { fastifyApp } from './support/fastify-app.js';
+import { fetchApp } from './support/fetch-app.js';
 import { honoApp } from './support/hono-app.js';
+import { koaApp } from './support/koa-app.js';
 import { nodeApp } from './support/node-app.js';
 
 const apps: Array<[string, AppFactory]> = [
@@ -14,6 +16,8 @@ const apps: Array<[string, AppFactory]> = [
   ['Express 5', expressApp],
   ['Fastify 5', fastifyApp],
   ['Hono 4', honoApp],
+  ['fetch', fetchApp],
+  ['Koa 3', koaApp],
 ];
 
 describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -24,7 +28,7 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
 
   for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);
 
-  // Sessions by owner run here as soon as RedisBackend keeps them (issue 6).
+  // Sessions by owner: RedisBackend keeps them too.
   const keepsOwners = supportsOwners(Object.create(RedisBackend.prototype) as Backend);
   describe.skipIf(!keepsOwners)(`sessions by owner${keepsOwners ? '' : ' (skipped: RedisBackend keeps no sessions by owner yet)'}`, () => {
     const ownerBackend = async () => {

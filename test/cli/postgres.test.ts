@@ -46,7 +46,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
     expect(second.stdout).toBe(`PostgreSQL ${server}, table "${table}" is up to date.\n`);
   });
 
-  it("migrate upgrades a table made with the seed's DDL, after which owner features work", async () => {
+  it("migrate upgrades a table made with ocaml-session's DDL, after which owner features work", async () => {
     const table = newTable();
     await pool.query(seedSchemaSql(`"${table}"`));
     const seedBackend = new PostgresBackend(pool, { table });

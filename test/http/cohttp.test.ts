@@ -13,7 +13,7 @@ afterEach(async () => {
   await Promise.all(backends.splice(0).map((b) => b.close()));
 });
 
-describe("the seed's Session_cohttp functions", () => {
+describe("ocaml-session's Session_cohttp functions", () => {
   it('generate makes a modified session whose cookie carries the key and the period', async () => {
     const backend = memory();
     const session = await generate(backend, 'hello', { expiry: 120 });
@@ -73,7 +73,7 @@ describe("the seed's Session_cohttp functions", () => {
   });
 });
 
-describe("SessionManager (the seed's Session_webmachine manager)", () => {
+describe("SessionManager (ocaml-session's Session_webmachine manager)", () => {
   it('fetches the session once and caches it', async () => {
     const backend = memory();
     const key = await backend.generate({ value: 'v' });

@@ -52,6 +52,44 @@ describe('setExpirySeconds, keyDigest and reload (what express-session style ses
     expect(own.cookie!.maxAge).toBe(600);
   });
 
+  it('a regeneration that keeps the data keeps the own period; keepData: false and destroy() drop it', async () => {
+    const { backend, engine } = setup();
+    const key = (await simulate(engine, undefined, (s) => s.setExpirySeconds(7200))).cookie!.value!;
+    const moved = await simulate(engine, key, (s) => {
+      s.regenerate();
+      expect(s.ownExpirySeconds).toBe(7200);
+    });
+    expect(moved.cookie!.maxAge).toBe(7200);
+    expect(await backend.get(moved.cookie!.value!)).toMatchObject({ ok: true, period: 7200 });
+    const fresh = await simulate(engine, moved.cookie!.value!, (s) => {
+      s.regenerate({ keepData: false });
+      expect(s.ownExpirySeconds).toBeUndefined();
+    });
+    expect(fresh.cookie!.maxAge).toBe(3600);
+    const again = (await simulate(engine, undefined, (s) => s.setExpirySeconds(7200))).cookie!.value!;
+    const destroyed = await simulate(engine, again, (s) => {
+      s.destroy();
+      s.set('a', 'new');
+    });
+    expect(destroyed.cookie!.maxAge).toBe(3600);
+  });
+
+  it('setExpirySeconds alone creates a session; after update() saved it the commit does not write again', async () => {
+    const { backend, engine } = setup();
+    const created = await simulate(engine, undefined, (s) => s.setExpirySeconds(120));
+    expect(created.cookie!.maxAge).toBe(120);
+    const key = created.cookie!.value!;
+    const context = await engine.load(`sid=${key}`);
+    context.session.setExpirySeconds(240);
+    const writes: string[] = [];
+    const compareAndSet = backend.compareAndSet.bind(backend);
+    backend.compareAndSet = (...args) => (writes.push(args[0]), compareAndSet(...args));
+    await context.session.update((data) => ({ ...data, a: 'u' }));
+    await context.commit();
+    expect(writes).toEqual([key]);
+    expect(await backend.get(key)).toMatchObject({ ok: true, period: 240 });
+  });
+
   it('keyDigest names the stored session by its digest, undefined before the first save and after destroy', async () => {
     const { engine } = setup();
     const fresh = await simulate(engine, undefined, (s) => {

@@ -315,7 +315,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`PostgreSQL${postgresSkipReaso
     return backend;
   });
 
-  it("a table with only the seed's columns: sessions work, a login as an owner fails with schema_outdated", async () => {
+  it("a table with only ocaml-session's columns: sessions work, a login as an owner fails with schema_outdated", async () => {
     const name = table();
     await pool.query(`CREATE TABLE "${name}" (session_key char(40), expire_date timestamp(2) with time zone, session_data text)`);
     const backend = new PostgresBackend(pool, { table: name });
@@ -330,7 +330,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`PostgreSQL${postgresSkipReaso
   });
 });
 
-// Runs as soon as RedisBackend keeps sessions by owner (issue 6).
+// RedisBackend keeps sessions by owner too.
 const redisKeepsOwners = supportsOwners(Object.create(RedisBackend.prototype) as Backend);
 const redisSkip = redisSkipReason ?? (redisKeepsOwners ? undefined : 'RedisBackend keeps no sessions by owner yet');
 describe.skipIf(redisSkip !== undefined)(`Redis${redisSkip ? ` (skipped: ${redisSkip})` : ''}`, () => {

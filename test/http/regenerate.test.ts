@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryBackend } from '../../src/index.js';
+import { BackendError, MemoryBackend } from '../../src/index.js';
 import { SessionEngine, type SessionOptions } from '../../src/http/index.js';
 import { InstrumentedBackend, InstrumentedOwnerBackend, TestClock } from './support/instrumented-backend.js';
 import { simulate, storedData } from './support/simulate.js';
@@ -98,5 +98,37 @@ describe('regenerate({ keepData: false }): express-session regenerate semantics'
     const { engine } = setup();
     const context = await engine.load(undefined);
     expect(() => context.session.regenerate({ keepData: 'no' as unknown as boolean })).toThrow(TypeError);
+  });
+});
+
+describe('a failed regeneration loses nothing', () => {
+  it('the new key cannot be created: the old key keeps its session and the commit rejects', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { cart: 'x' });
+    const context = await engine.load(`sid=${key}`);
+    context.session.regenerate();
+    backend.failing.add('generate');
+    await expect(context.commit()).rejects.toMatchObject({ name: 'BackendError' });
+    backend.failing.clear();
+    expect(await storedData(backend, key)).toEqual({ cart: 'x' });
+    expect((await simulate(engine, key)).session.get('cart')).toBe('x');
+  });
+
+  it('update() moved the session, then the commit failed: the old key is put back for the client that keeps it', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { cart: 'x' });
+    const context = await engine.load(`sid=${key}`);
+    context.session.regenerate();
+    await context.session.update((data) => ({ ...data, a: 'moved' }));
+    context.session.set('user', 'ann');
+    // Only the commit's write fails (an outage that has passed when the restore runs).
+    const compareAndSet = backend.compareAndSet.bind(backend);
+    let calls = 0;
+    backend.compareAndSet = async (...args) => {
+      if (++calls === 1) throw new BackendError('unavailable', 'test outage: compareAndSet');
+      return compareAndSet(...args);
+    };
+    await expect(context.commit()).rejects.toBeInstanceOf(BackendError);
+    expect(await storedData(backend, key)).toEqual({ cart: 'x' });
   });
 });

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const DRIVERS = ['pg', 'postgres', '@electric-sql/pglite', 'ioredis', 'express', 'fastify', 'hono'];
+const DRIVERS = ['pg', 'postgres', '@electric-sql/pglite', 'ioredis', 'express', 'fastify', 'hono', 'koa'];
 
 /** The packages an entry point loads when imported, seen by a resolve hook in a fresh process. */
 async function packagesLoadedBy(entry: string): Promise<string[]> {
@@ -17,13 +17,15 @@ async function packagesLoadedBy(entry: string): Promise<string[]> {
   return [...stderr.matchAll(/^resolved (\S+)$/gm)].map(([, name]) => name!.split('/').slice(0, name!.startsWith('@') ? 2 : 1).join('/'));
 }
 
-// DESIGN.md §3: each driver is loaded only by the entry point that needs it, and backends load none at import.
+// docs/architecture.md, "Layers": each driver is loaded only by the entry point that needs it, and backends load none at import.
 describe('entry points load no driver', () => {
   it.each([
     ['sessionkit', './src/index.ts'],
     ['sessionkit/postgres', './src/backends/postgres/index.ts'],
     ['sessionkit/redis', './src/backends/redis/index.ts'],
     ['sessionkit/http', './src/http/index.ts'],
+    ['sessionkit/fetch', './src/adapters/fetch/index.ts'],
+    ['sessionkit/koa', './src/adapters/koa/index.ts'],
     ['sessionkit/csrf', './src/csrf/index.ts'],
   ])('%s', async (_name, entry) => {
     const loaded = await packagesLoadedBy(entry);

@@ -142,7 +142,7 @@ const commands = [
 /**
  * Model-based property: random sequences of generate, get, set, clear,
  * compare-and-set and time passing give the answers a simple model of
- * DESIGN.md §1 gives. `create` returns a backend and, where possible, a way
+ * the backend contract (src/core/contract.ts) gives. `create` returns a backend and, where possible, a way
  * to move its clock.
  */
 export function itFollowsTheModel(name: string, create: () => Promise<Real>, runs = 40): void {

@@ -14,12 +14,12 @@ import type { Backend } from '../../core/contract.js';
 import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import type { Session } from '../../http/typed-session.js';
-import { commitBeforeHead } from '../node/hold-head.js';
+import { commitBeforeHead } from '../node-response/commit-before-head.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
 import { createSessionView, flushViews, type ExpressSessionView } from './session-view.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
-export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
+export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
 export type { ExpressCookieOptions, ExpressSessionOptions } from './options.js';
 export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, type SessionCookieView } from './session-view.js';
 

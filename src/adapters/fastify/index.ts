@@ -18,7 +18,7 @@ import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
-export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
+export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
 
 /** Options of {@link sessionPlugin}: the backend, the typed-session options and `csrf`. */
 export interface FastifySessionOptions extends SessionOptions, CsrfProtectionOption {

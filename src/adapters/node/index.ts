@@ -15,11 +15,12 @@ import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption 
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { commitBeforeHead } from './hold-head.js';
+import { commitBeforeHead } from '../node-response/commit-before-head.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
-export { SessionConflictError, SessionDataTooLargeError } from '../../http/index.js';
-export { commitBeforeHead, nodeHeaderTarget } from './hold-head.js';
+export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
+export { commitBeforeHead } from '../node-response/commit-before-head.js';
+export { nodeHeaderTarget } from '../node-response/header-target.js';
 
 /** Options of {@link withSession}: the typed-session options, `csrf` and the error hook. */
 export interface NodeSessionOptions extends SessionOptions, CsrfProtectionOption {

@@ -33,7 +33,7 @@ const DONE = resolved(undefined);
 
 /**
  * Sessions in this process's memory: for tests, demos and single-process apps.
- * Bounded by `maxSessions` (the seed's memory store grows without bound) and
+ * Bounded by `maxSessions` (ocaml-session's memory store grows without bound) and
  * swept on access and by a timer; expiry follows the process's monotonic clock.
  * Lost when the process ends.
  */

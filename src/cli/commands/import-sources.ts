@@ -76,10 +76,11 @@ export async function openConnectPgSimple(url: string, table: string, timeoutMs:
     },
     async *batches(batchSize) {
       // Keyset pages in sid order: a session added or removed meanwhile never shifts a page.
+      // Seconds left are rounded to the nearest whole second, as every backend reports a period.
       let after = '';
       for (;;) {
         const rows = await query<{ sid: string; sess: string | null; seconds: string }>(
-          `SELECT sid, sess::text AS sess, ceil(extract(epoch FROM expire - now()))::bigint AS seconds FROM ${quoted} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2`,
+          `SELECT sid, sess::text AS sess, round(extract(epoch FROM expire - now()))::bigint AS seconds FROM ${quoted} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2`,
           [after, batchSize],
         );
         if (rows.length === 0) return;
@@ -145,7 +146,7 @@ export async function openConnectRedis(url: string, prefix: string, timeoutMs: n
           // -2: gone since the scan; anything else but a live TTL or none (-1) is not a session.
           if (ttlMs === -2 || (ttlMs >= 0 && ttlMs < 1000)) return;
           const value = getError ? undefined : sessionJson(text);
-          sessions.push({ sid: key.slice(prefix.length), value, expirySeconds: ttlMs === -1 ? expiresOf(value) ?? defaultExpirySeconds : Math.ceil(ttlMs / 1000) });
+          sessions.push({ sid: key.slice(prefix.length), value, expirySeconds: ttlMs === -1 ? expiresOf(value) ?? defaultExpirySeconds : Math.round(ttlMs / 1000) });
         });
         yield sessions;
       }

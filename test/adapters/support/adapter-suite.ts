@@ -125,7 +125,7 @@ export function describeOwners(name: string, factory: AppFactory, backendFactory
   });
 }
 
-/** Every behaviour of issue 3 an adapter must show, against the real framework, on MemoryBackend. */
+/** Every behaviour an adapter must show (docs/http.md, "What happens on a request"), against the real framework, on MemoryBackend. */
 export function describeAdapter(name: string, factory: AppFactory): void {
   describe(`${name} adapter`, () => {
     const keepOpen = closeAfterEach();

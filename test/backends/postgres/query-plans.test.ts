@@ -7,7 +7,7 @@ const prefix = `sk_plans_${process.pid}_`;
 const table = `${prefix}t`;
 
 /**
- * DESIGN.md §4's trap: a text parameter compared with the char(40) column
+ * The PostgreSQL trap in docs/architecture.md ("Storage: PostgreSQL"): a text parameter compared with the char(40) column
  * casts the column and turns a keyed lookup into a sequential scan. The
  * backend's statements must reach rows through the key index.
  */

@@ -47,7 +47,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgresBackend schema and st
     for (const attempt of [backend.generate({ owner: 'ada' }), backend.listByOwner('ada'), backend.clearByOwner('ada')]) {
       await expect(attempt).rejects.toMatchObject({ name: 'BackendError', code: 'schema_outdated', message: expect.stringMatching(/ensureSchema|migrate/) });
     }
-    // The migration is additive: the rows and the seed's index stay, owner features start working.
+    // The migration is additive: the rows and ocaml-session's index stay, owner features start working.
     await backend.ensureSchema();
     expect(await backend.get(key)).toMatchObject({ ok: true, value: 'seeded' });
     const owned = await backend.generate({ owner: 'ada', value: 'mine' });

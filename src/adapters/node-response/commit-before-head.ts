@@ -1,20 +1,12 @@
 import type { ServerResponse } from 'node:http';
-import { applySessionHeaders, type HeaderPair, type HeaderTarget } from '../../http/headers.js';
+import { applySessionHeaders, type HeaderPair } from '../../http/headers.js';
+import { nodeHeaderTarget } from './header-target.js';
 
 type HeldMethod = 'writeHead' | 'write' | 'end' | 'flushHeaders';
 const HELD: readonly HeldMethod[] = ['writeHead', 'write', 'end', 'flushHeaders'];
 
 /** Headers that describe the body the handler wanted to send; an error response replaces that body. */
 const BODY_HEADERS = ['content-length', 'content-type', 'content-encoding', 'etag', 'last-modified'];
-
-/** `res`'s header map as a {@link HeaderTarget}. */
-export function nodeHeaderTarget(res: ServerResponse): HeaderTarget {
-  return {
-    get: (name) => res.getHeader(name),
-    set: (name, value) => void res.setHeader(name, value),
-    append: (name, value) => void res.appendHeader(name, value),
-  };
-}
 
 /**
  * Saves the session before `res` writes its head, scs-style: the first call

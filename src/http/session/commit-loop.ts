@@ -1,0 +1,102 @@
+import { decodeEnvelope, type DataRecord } from '../envelope.js';
+import { HTTP_EVENT_STORE, type HttpEvents } from '../http-events.js';
+import { SessionConflictError } from '../session-errors.js';
+import type { ResolvedSessionOptions } from '../session-options.js';
+import { ownExpiryFor, writeExpirySeconds, type OwnExpiryChange } from './lifetime.js';
+import { encodeWithin, storedSnapshot, type StoredSnapshot } from './snapshot.js';
+
+/** What the commit loop works with: the resolved options and the request's event reporter. */
+export interface StoreContext {
+  readonly options: ResolvedSessionOptions;
+  readonly events: HttpEvents;
+}
+
+/** A pure function from the stored data to the data to write; it may run once per attempt. */
+export type Transform = (stored: DataRecord) => DataRecord;
+
+/** The snapshot a successful write leaves, and the expiry it gave (the cookie's `Max-Age`). */
+export interface Written {
+  readonly snapshot: StoredSnapshot;
+  readonly expirySeconds: number;
+}
+
+/**
+ * The answer of {@link updateStored}: written, or the stored session is gone
+ * and the write must go to a new session (`pastLifetime`: it ran out of its
+ * absolute lifetime during the request, so its key is still to be removed).
+ */
+export type UpdateOutcome = ({ readonly kind: 'written' } & Written) | { readonly kind: 'gone'; readonly pastLifetime: boolean };
+
+/** What a new session starts from: its data, creation time (undefined: now), owner and own period (absent: the configured one). */
+export interface NewSessionBase {
+  readonly data: DataRecord;
+  readonly createdAtMs: number | undefined;
+  readonly owner: string | undefined;
+  readonly ownExpirySeconds?: number | undefined;
+}
+
+/** Up to 100 ms of full jitter growing with the attempt, so racing requests spread out. */
+export function retryDelayMs(attempt: number): number {
+  return Math.random() * Math.min(100, 2 ** attempt);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits {@link retryDelayMs} after a lost compare-and-set, reporting a `conflict-retried` event; throws once `maxUpdateAttempts` are spent. */
+export async function afterConflict(context: StoreContext, key: string, attempt: number): Promise<void> {
+  if (attempt >= context.options.maxUpdateAttempts) throw new SessionConflictError(attempt);
+  const { events } = context;
+  if (events.enabled) events.emit({ type: 'conflict-retried', store: HTTP_EVENT_STORE, keyDigest: events.digest(key), attempt });
+  await sleep(retryDelayMs(attempt));
+}
+
+/**
+ * Writes `transform(stored data)` under `snapshot`'s key with a
+ * compare-and-set, re-reading and retrying with jitter on a conflict, up to
+ * `maxUpdateAttempts` (then a {@link SessionConflictError}). Never creates
+ * nor revives a session: a key that vanished (expired, destroyed elsewhere)
+ * is `gone`. The session keeps its own period (re-read at each attempt)
+ * unless `ownExpiry` (this request's `setExpirySeconds`) replaces it.
+ */
+export async function updateStored(context: StoreContext, snapshot: StoredSnapshot, transform: Transform, ownExpiry?: OwnExpiryChange): Promise<UpdateOutcome> {
+  const { options } = context;
+  let current = snapshot;
+  for (let attempt = 1; ; attempt++) {
+    const data = transform(current.data);
+    const ownExpirySeconds = ownExpiryFor(ownExpiry, current.ownExpirySeconds);
+    const expirySeconds = writeExpirySeconds(options, current.createdAtMs, ownExpirySeconds);
+    if (expirySeconds <= 0) return { kind: 'gone', pastLifetime: true };
+    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, expirySeconds: ownExpirySeconds }, options.maxDataBytes);
+    const result = await options.backend.compareAndSet(current.key, current.raw, value, { expiry: expirySeconds });
+    if (result === 'ok') {
+      const written = { ...current, raw: value, data, expiresAtMs: options.nowMs() + expirySeconds * 1000, ownExpirySeconds };
+      return { kind: 'written', snapshot: written, expirySeconds };
+    }
+    // Expired or destroyed by another request: never revive it.
+    if (result === 'NotFound') return { kind: 'gone', pastLifetime: false };
+    await afterConflict(context, current.key, attempt);
+    const reread = await options.backend.get(current.key);
+    const envelope = reread.ok ? decodeEnvelope(reread.value) : undefined;
+    if (!reread.ok || envelope === undefined) return { kind: 'gone', pastLifetime: false };
+    current = storedSnapshot(current.key, reread.value, envelope, options.nowMs(), reread.period);
+  }
+}
+
+/**
+ * Creates a session holding `transform(base.data)` under a new key (with
+ * `generate`, filed under `base.owner` when there is one, with
+ * `base.ownExpirySeconds` as its own period). The creation time is kept
+ * unless absent or past the absolute lifetime.
+ */
+export async function createSession(context: StoreContext, base: NewSessionBase, transform: Transform): Promise<Written> {
+  const { options } = context;
+  const { owner, ownExpirySeconds } = base;
+  let createdAtMs = base.createdAtMs;
+  if (createdAtMs === undefined || writeExpirySeconds(options, createdAtMs, ownExpirySeconds) <= 0) createdAtMs = options.nowMs();
+  const data = transform(base.data);
+  const expirySeconds = writeExpirySeconds(options, createdAtMs, ownExpirySeconds);
+  const value = encodeWithin({ createdAtMs, owner, data, expirySeconds: ownExpirySeconds }, options.maxDataBytes);
+  const key = await options.backend.generate(owner === undefined ? { value, expiry: expirySeconds } : { value, expiry: expirySeconds, owner });
+  const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + expirySeconds * 1000, ownExpirySeconds };
+  return { snapshot, expirySeconds };
+}

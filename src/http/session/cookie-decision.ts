@@ -1,0 +1,61 @@
+import { clearingHeaders, cookieHeaders, VARY_COOKIE, type HeaderPair } from '../headers.js';
+import type { ResolvedSessionOptions } from '../session-options.js';
+import { writeExpirySeconds } from './lifetime.js';
+
+/**
+ * What the response does with the session cookie: `none` (only
+ * `Vary: Cookie`), `set` (a write or renewal succeeded under `key`), or
+ * `clear` (the session was destroyed or expired). The last decision of the
+ * request wins: a write after `destroy()` sets the new cookie.
+ */
+export type CookieDecision =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'set'; readonly key: string; readonly expirySeconds: number; readonly ownPeriod: boolean }
+  | { readonly kind: 'clear' };
+
+export const NO_COOKIE: CookieDecision = Object.freeze({ kind: 'none' });
+export const CLEAR_COOKIE: CookieDecision = Object.freeze({ kind: 'clear' });
+
+/**
+ * The cookie of a session just written (or renewed) under `key` for
+ * `expirySeconds`; `ownPeriod` when the session has its own period
+ * (`setExpirySeconds`, "remember me"), whose cookie outlives the browser even
+ * under `cookie.discard`.
+ */
+export function setCookie(key: string, expirySeconds: number, ownPeriod = false): CookieDecision {
+  return { kind: 'set', key, expirySeconds, ownPeriod };
+}
+
+/**
+ * The headers for `decision`: `Set-Cookie` and `Cache-Control: no-store`
+ * beside it when the cookie is set or cleared, `Vary: Cookie` always.
+ */
+export function responseHeaders(decision: CookieDecision, options: Pick<ResolvedSessionOptions, 'cookieName' | 'cookie'>): HeaderPair[] {
+  const { cookieName, cookie } = options;
+  switch (decision.kind) {
+    case 'set': {
+      const options = decision.ownPeriod && cookie.discard ? { ...cookie, discard: false } : cookie;
+      return cookieHeaders(cookieName, { key: decision.key, value: '', expiryPeriod: decision.expirySeconds, modified: true }, options);
+    }
+    case 'clear':
+      return clearingHeaders(cookieName, cookie);
+    case 'none':
+      return [VARY_COOKIE];
+  }
+}
+
+/**
+ * Touch throttling: whether a request that only reads should renew the
+ * expiry of a session created at `createdAtMs` that has `periodSeconds`
+ * left. True once a renewal would add at least `touchAfterSeconds`, so an
+ * active session is written at most once per that many seconds rather than
+ * on every read. `ownExpirySeconds`: the session's own period, if any.
+ */
+export function isTouchDue(
+  options: Parameters<typeof writeExpirySeconds>[0] & Pick<ResolvedSessionOptions, 'touchAfterSeconds'>,
+  createdAtMs: number,
+  periodSeconds: number,
+  ownExpirySeconds?: number,
+): boolean {
+  return writeExpirySeconds(options, createdAtMs, ownExpirySeconds) - periodSeconds >= options.touchAfterSeconds;
+}

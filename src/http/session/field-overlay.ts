@@ -1,0 +1,58 @@
+import type { DataRecord } from '../envelope.js';
+
+/** A field this request removed. */
+const UNSET = Symbol('unset');
+type Change = { readonly value: unknown } | typeof UNSET;
+
+/**
+ * The fields one request set or unset, on top of whatever is stored: state is
+ * tracked, never diffed, so only these fields are merged into the stored data
+ * at the commit and parallel requests writing other fields keep theirs.
+ * Values are kept as given: the caller copies them (through JSON) first.
+ */
+export class FieldOverlay {
+  readonly #changes = new Map<string, Change>();
+
+  /** Number of fields changed. */
+  get size(): number {
+    return this.#changes.size;
+  }
+
+  /** Records `name` = `value`; returns a function that undoes exactly this call (for a change the caller then rejects). */
+  set(name: string, value: unknown): () => void {
+    const previous = this.#changes.get(name);
+    this.#changes.set(name, { value });
+    return () => {
+      if (previous === undefined) this.#changes.delete(name);
+      else this.#changes.set(name, previous);
+    };
+  }
+
+  /** Records that `name` is removed. */
+  unset(name: string): void {
+    this.#changes.set(name, UNSET);
+  }
+
+  /** The field as this request sees it: its own change if any, else `stored`'s own property. */
+  get(name: string, stored: DataRecord): unknown {
+    const change = this.#changes.get(name);
+    if (change !== undefined) return change === UNSET ? undefined : change.value;
+    return Object.hasOwn(stored, name) ? stored[name] : undefined;
+  }
+
+  /** `stored` with the changes on top: a new object, `stored` is left alone. */
+  apply(stored: DataRecord): DataRecord {
+    const result: DataRecord = { ...stored };
+    for (const [name, change] of this.#changes) {
+      if (change === UNSET) delete result[name];
+      // defineProperty: a field called `__proto__` stays a field.
+      else Object.defineProperty(result, name, { value: change.value, enumerable: true, writable: true, configurable: true });
+    }
+    return result;
+  }
+
+  /** Forgets every change (they were written, or a fresh start drops them). */
+  clear(): void {
+    this.#changes.clear();
+  }
+}

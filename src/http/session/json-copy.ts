@@ -1,0 +1,16 @@
+/** Throws a `TypeError` unless `name` is a string (a field name from untyped code). */
+export function assertFieldName(name: unknown): asserts name is string {
+  if (typeof name !== 'string') throw new TypeError(`session field name must be a string, got ${typeof name}`);
+}
+
+/** A deep copy through JSON, so the session holds exactly what the store will return. */
+export function jsonCopy(value: unknown, what: string): unknown {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    throw new TypeError(`${what} cannot be stored as JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (text === undefined) throw new TypeError(`${what} cannot be stored as JSON (${typeof value})`);
+  return JSON.parse(text);
+}

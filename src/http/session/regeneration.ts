@@ -1,0 +1,57 @@
+import type { NewSessionBase } from './commit-loop.js';
+import type { MoveClaim } from './move-claim.js';
+import type { Snapshot, StoredSnapshot } from './snapshot.js';
+
+/**
+ * A pending `regenerate()`: done at the next write (the commit, or an
+ * `update()` before it), where the old key is claimed and a new key created.
+ */
+export interface Regeneration {
+  /** The stored session to move away from; undefined for a login without a session (or after `destroy()`). */
+  readonly from: StoredSnapshot | undefined;
+  /** Whether the new key takes the old session's latest data, creation time and owner (`keepData`). */
+  readonly keepData: boolean;
+  /** Owner of the new key, from `regenerate({ owner })`; undefined: the old session's (when kept) or none. */
+  readonly owner: string | undefined;
+}
+
+/** One `regenerate()` call's options, checked. */
+export interface RegenerateRequest {
+  readonly owner: string | undefined;
+  readonly keepData: boolean;
+}
+
+/**
+ * The regeneration pending after one more `regenerate(request)` call, given
+ * the one already pending and the stored session the request points at.
+ * Undefined when there is nothing to do: no session and no owner to log in
+ * (a write later creates a session anyway). Calls compose: the first call's
+ * old key stays the one claimed, `keepData: false` anywhere wins, and an
+ * omitted owner keeps the pending one only while data is kept.
+ */
+export function nextRegeneration(pending: Regeneration | undefined, current: Snapshot, request: RegenerateRequest): Regeneration | undefined {
+  const { owner, keepData } = request;
+  if (current.key !== undefined) return { from: current, keepData, owner };
+  if (pending !== undefined) {
+    return { from: pending.from, keepData: pending.keepData && keepData, owner: owner ?? (keepData ? pending.owner : undefined) };
+  }
+  return owner === undefined ? undefined : { from: undefined, keepData, owner };
+}
+
+/**
+ * What the new key starts from, once the old key's claim is known: its
+ * latest session (data, creation time, owner and own period) when kept and
+ * still there, else nothing.
+ */
+export function regenerationBase(regeneration: Regeneration, claim: MoveClaim): NewSessionBase {
+  const kept = regeneration.keepData && claim.kind === 'claimed' ? claim.envelope : undefined;
+  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.expirySeconds };
+}
+
+/**
+ * The stored session a request shows while `regeneration` is pending: the
+ * old one when its data is kept, else `current` (empty).
+ */
+export function shownSnapshot(current: Snapshot, regeneration: Regeneration | undefined): Snapshot {
+  return regeneration?.keepData === true && regeneration.from !== undefined ? regeneration.from : current;
+}

@@ -1,0 +1,67 @@
+import { encodeEnvelope, utf8Bytes, type DataRecord, type Envelope } from '../envelope.js';
+import { SessionDataTooLargeError } from '../session-errors.js';
+
+/**
+ * A session as one request last read or wrote it under its key: the value the
+ * next compare-and-set expects (`raw`) and what it decodes to. Immutable: a
+ * read or a write replaces the whole snapshot, so its seven fields never
+ * disagree.
+ */
+export interface StoredSnapshot {
+  readonly key: string;
+  /** The stored value, byte for byte (the compare-and-set's expected value). */
+  readonly raw: string;
+  readonly data: DataRecord;
+  /** Owner filed with the key (fixed per key), undefined for an anonymous session. */
+  readonly owner: string | undefined;
+  readonly createdAtMs: number;
+  /** When the store will expire it, as known in this request (wall clock). */
+  readonly expiresAtMs: number;
+  /** Its own idle period from `setExpirySeconds` (the envelope's `expirySeconds`); undefined: the configured one. */
+  readonly ownExpirySeconds: number | undefined;
+}
+
+/** No stored session: what a request without one (or after `destroy()`) starts from. */
+export interface EmptySnapshot {
+  readonly key: undefined;
+  readonly raw: undefined;
+  readonly data: DataRecord;
+  readonly owner: undefined;
+  readonly createdAtMs: undefined;
+  readonly expiresAtMs: undefined;
+  readonly ownExpirySeconds: undefined;
+}
+
+/** Either a stored session or none; test `key` to tell them apart. */
+export type Snapshot = StoredSnapshot | EmptySnapshot;
+
+/** The one empty snapshot (its data is frozen: the overlay copies before it changes anything). */
+export const EMPTY_SNAPSHOT: EmptySnapshot = Object.freeze({
+  key: undefined,
+  raw: undefined,
+  data: Object.freeze({}) as DataRecord,
+  owner: undefined,
+  createdAtMs: undefined,
+  expiresAtMs: undefined,
+  ownExpirySeconds: undefined,
+});
+
+/** The snapshot of `raw` (already decoded as `envelope`) stored under `key`, `expirySeconds` from `nowMs`. */
+export function storedSnapshot(key: string, raw: string, envelope: Envelope, nowMs: number, expirySeconds: number): StoredSnapshot {
+  const { data, owner, createdAtMs, expirySeconds: ownExpirySeconds } = envelope;
+  return { key, raw, data, owner, createdAtMs, expiresAtMs: nowMs + expirySeconds * 1000, ownExpirySeconds };
+}
+
+/**
+ * The stored value for `envelope`; throws a {@link SessionDataTooLargeError}
+ * before any write when it is over `maxDataBytes` (UTF-8).
+ */
+export function encodeWithin(envelope: Envelope, maxDataBytes: number): string {
+  const value = encodeEnvelope(envelope);
+  // Each UTF-16 unit is at most 3 bytes of UTF-8, so short values skip the count.
+  if (value.length * 3 > maxDataBytes) {
+    const bytes = utf8Bytes(value);
+    if (bytes > maxDataBytes) throw new SessionDataTooLargeError(bytes, maxDataBytes);
+  }
+  return value;
+}
