@@ -5,7 +5,7 @@ import { digestKey } from '../core/keys.js';
 import { loadDriver, oneLine } from './drivers.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { decodeEnvelope } from '../http/envelope.js';
-import { decodeStored } from '../backends/redis/script.js';
+import { decodeStored } from '../backends/redis/stored-value.js';
 import type { CliStore, OwnerInfo, StatsReport } from './store.js';
 import { redisDatabaseOf } from './store-url.js';
 

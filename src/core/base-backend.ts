@@ -1,4 +1,4 @@
-import { supportsOwners, type CompareAndSetBackend, type PutBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from './contract.js';
+import { supportsOwners, type CompareAndSetBackend, type OwnerIndexOptions, type PutBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from './contract.js';
 import { isBackendError } from './errors.js';
 import { emitEvent, type SessionEvent, type SessionEventListener } from './events.js';
 import { digestKey, generateKey, isWellFormedKey } from './keys.js';
@@ -15,6 +15,17 @@ export interface BackendOptions {
   onEvent?: SessionEventListener;
 }
 
+/** Options of backends that keep keys in a store other processes can read (PostgreSQL, Redis). */
+export interface KeyStorageOptions {
+  /**
+   * Store the SHA-256 digest of each key (`digestKey`, 40 base64url
+   * characters) instead of the key, so that a dump of the store holds no
+   * usable cookie. Default `true`; `false` stores keys as they are, for stores
+   * shared with other implementations.
+   */
+  hashKeys?: boolean;
+}
+
 /** The answer for every key that has no live session. */
 export const NOT_FOUND: GetResult = Object.freeze({ ok: false, error: 'NotFound' });
 /** The answer for a live session without a value. */
@@ -28,11 +39,25 @@ export const NOT_SET: GetResult = Object.freeze({ ok: false, error: 'NotSet' });
  */
 export abstract class BaseBackend implements CompareAndSetBackend {
   readonly maxValueBytes: number;
+  /** Whether the store holds `digestKey(key)` in place of each key: `false` for a backend that gives no {@link KeyStorageOptions}. */
+  readonly hashKeys: boolean;
+  /** Most live sessions per owner (a new owned session beyond it removes the owner's oldest); `undefined`: no limit. */
+  readonly maxSessionsPerOwner: number | undefined;
   #defaultPeriodSeconds: number;
   readonly #onEvent: SessionEventListener | undefined;
 
-  constructor(options: BackendOptions = {}) {
-    const { defaultPeriodSeconds = ONE_WEEK, maxValueBytes = DEFAULT_MAX_VALUE_BYTES, onEvent } = options;
+  /**
+   * Checks the options every backend shares, once: a bad one is a
+   * `TypeError` here. `keyStorage` is given by backends whose store others
+   * can read; its `hashKeys` defaults to `true`.
+   */
+  constructor(options: BackendOptions & OwnerIndexOptions = {}, keyStorage?: KeyStorageOptions) {
+    const { defaultPeriodSeconds = ONE_WEEK, maxValueBytes = DEFAULT_MAX_VALUE_BYTES, onEvent, maxSessionsPerOwner } = options;
+    const hashKeys = keyStorage === undefined ? false : (keyStorage.hashKeys ?? true);
+    if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
+    this.hashKeys = hashKeys;
+    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
     if (onEvent !== undefined && typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
     this.#onEvent = onEvent;
     assertWholeSeconds(defaultPeriodSeconds, 'defaultPeriodSeconds');
@@ -138,6 +163,16 @@ export abstract class BaseBackend implements CompareAndSetBackend {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** What the store holds for `key`: its digest, or the key itself when `hashKeys` is false. */
+  protected storedKey(key: string): string {
+    return this.hashKeys ? digestKey(key) : key;
+  }
+
+  /** The digest events and listings name a session by, from what the store holds for its key. */
+  protected digestOfStored(storedKey: string): string {
+    return this.hashKeys ? storedKey : digestKey(storedKey);
   }
 
   /** Names this store in events, e.g. `postgres:"session"`. */

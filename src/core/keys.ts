@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
 
-/** Length of every key {@link generateKey} makes: 30 bytes in base64url, which fits the seed's `char(40)`. */
+/** Length of every key {@link generateKey} makes: 30 bytes in base64url, which fits ocaml-session's `char(40)` key column. */
 export const KEY_LENGTH = 40;
 
 /** 1 for each character code allowed in a key: base64 and base64url letters, digits, `+/=_-`. */
@@ -28,7 +28,7 @@ export function isWellFormedKey(key: string): boolean {
 /**
  * What a store keeps instead of the key when keys are hashed at rest: the
  * SHA-256 of the key as base64url, cut to 40 characters (240 bits) so that it
- * fits the seed's `char(40)` column. A dump of the store holds no usable cookie.
+ * fits ocaml-session's `char(40)` column. A dump of the store holds no usable cookie.
  */
 export function digestKey(key: string): string {
   return sha256Base64url(key).slice(0, KEY_LENGTH);

@@ -22,7 +22,7 @@ function expectPeriod(result: GetResult, givenSeconds: number, elapsedSeconds: (
 const MALFORMED_KEYS = ['', 'a'.repeat(41), 'bad key', "x'; DROP TABLE session; --", 'caf\u00e9', 'nul\u0000', 'line\nbreak', '%41%42'];
 
 /**
- * The contract of DESIGN.md §1, written once. Ports every case of
+ * The contract of src/core/contract.ts, written once. Ports every case of
  * ocaml-session's `lib_test/test_session.ml`, then checks each row of the
  * semantics table. Every backend's test file calls this with a factory.
  */
@@ -80,7 +80,7 @@ export function describeBackendContract(name: string, factory: BackendFactory, o
       });
     });
 
-    describe('DESIGN.md §1 semantics', () => {
+    describe('contract semantics', () => {
       it('generate makes a 40-character base64url key, one week by default', async () => {
         const backend = await create();
         expect(backend.defaultPeriod()).toBe(604_800);

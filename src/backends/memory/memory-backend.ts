@@ -33,13 +33,12 @@ const DONE = resolved(undefined);
 
 /**
  * Sessions in this process's memory: for tests, demos and single-process apps.
- * Bounded by `maxSessions` (the seed's memory store grows without bound) and
+ * Bounded by `maxSessions` (ocaml-session's memory store grows without bound) and
  * swept on access and by a timer; expiry follows the process's monotonic clock.
  * Lost when the process ends.
  */
 export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
   readonly maxSessions: number;
-  readonly maxSessionsPerOwner: number | undefined;
   readonly #sessions = new Map<string, Entry>();
   readonly #byExpiry = new ExpiryHeap<Entry>();
   /** Keys of each owner's sessions, in creation order (a Set keeps insertion order). */
@@ -49,12 +48,10 @@ export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBac
 
   constructor(options: MemoryBackendOptions = {}) {
     super(options);
-    const { maxSessions = 100_000, sweepIntervalSeconds = 60, nowMs = () => performance.now(), maxSessionsPerOwner } = options;
+    const { maxSessions = 100_000, sweepIntervalSeconds = 60, nowMs = () => performance.now() } = options;
     assertWholeNumberOption(maxSessions, 'maxSessions', 1);
     assertWholeNumberOption(sweepIntervalSeconds, 'sweepIntervalSeconds', 1);
-    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
     this.maxSessions = maxSessions;
-    this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#nowMs = nowMs;
     this.#sweepTimer = setInterval(() => this.sweep(), sweepIntervalSeconds * 1000).unref();
   }

@@ -1,5 +1,5 @@
-import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
-import { Coalescer } from '../../core/coalescer.js';
+import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
+import { Batcher, MICROTASK } from '../../core/batcher.js';
 import type {
   ClearByOwnerOptions,
   CompareAndSetResult,
@@ -22,15 +22,9 @@ import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, statementsFor, t
 import { quoteTableName } from './table-name.js';
 
 /** Options of {@link PostgresBackend}. */
-export interface PostgresBackendOptions extends BackendOptions, OwnerIndexOptions {
+export interface PostgresBackendOptions extends BackendOptions, KeyStorageOptions, OwnerIndexOptions {
   /** Table name, `name` or `schema.name`, plain identifiers only; default `session`. */
   table?: string;
-  /**
-   * Store a SHA-256 digest of each key (40 base64url characters) instead of
-   * the key, so that a dump of the table holds no usable cookie. Default true;
-   * `false` stores keys as they are, for tables shared with other implementations.
-   */
-  hashKeys?: boolean;
   /** Every operation settles within this many milliseconds, rejecting with a `timeout` BackendError otherwise. Default 5000. */
   timeoutMs?: number;
   /**
@@ -94,11 +88,12 @@ function lockTimeoutMsFor(budgetMs: number): number {
 /** Default of `pruneIntervalSeconds`: connect-pg-simple's 15 minutes. */
 export const DEFAULT_PRUNE_INTERVAL_SECONDS = 900;
 
-const owners = new WeakMap<PostgresBackend, () => Promise<void>>();
+// Pools that `connect()` opened for a backend, ended by its close(): "owner" elsewhere in this file means a user id.
+const poolEnders = new WeakMap<PostgresBackend, () => Promise<void>>();
 
 /** Makes `backend.close()` also run `end` (used by `connect()`, which opened the pool itself). */
 export function ownResource(backend: PostgresBackend, end: () => Promise<void>): void {
-  owners.set(backend, end);
+  poolEnders.set(backend, end);
 }
 
 /**
@@ -115,10 +110,8 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
 export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
-  readonly hashKeys: boolean;
   readonly timeoutMs: number;
   readonly pruneBatchSize: number;
-  readonly maxSessionsPerOwner: number | undefined;
   readonly #db: Queryable;
   /** The table as given (unquoted), for the hint on a missing table. */
   readonly #tableName: string;
@@ -127,34 +120,37 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   readonly #pruner: Pruner | undefined;
   #closed = false;
 
-  readonly #gets: Coalescer<string, GetResult>;
-  readonly #generates: Coalescer<Write, void>;
-  readonly #sets: Coalescer<Write, void>;
-  readonly #compareAndSets: Coalescer<Swap, CompareAndSetResult>;
-  readonly #clears: Coalescer<string, void>;
-  readonly #puts: Coalescer<Write, void>;
+  readonly #gets: Batcher<string, GetResult>;
+  readonly #generates: Batcher<Write, void>;
+  readonly #sets: Batcher<Write, void>;
+  readonly #compareAndSets: Batcher<Swap, CompareAndSetResult>;
+  readonly #clears: Batcher<string, void>;
+  readonly #puts: Batcher<Write, void>;
 
   constructor(db: PostgresDatabase, options: PostgresBackendOptions = {}) {
-    super(options);
-    const { table = 'session', hashKeys = true, timeoutMs = 5000, pruneIntervalSeconds = DEFAULT_PRUNE_INTERVAL_SECONDS, pruneBatchSize = 1000, maxSessionsPerOwner } = options;
+    super(options, { hashKeys: options.hashKeys });
+    const { table = 'session', timeoutMs = 5000, pruneIntervalSeconds = DEFAULT_PRUNE_INTERVAL_SECONDS, pruneBatchSize = 1000 } = options;
     this.table = quoteTableName(table);
     this.#tableName = table;
-    if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
     assertWholeNumberOption(pruneBatchSize, 'pruneBatchSize', 1);
-    this.hashKeys = hashKeys;
     this.timeoutMs = timeoutMs;
     this.pruneBatchSize = pruneBatchSize;
-    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
-    this.maxSessionsPerOwner = maxSessionsPerOwner;
     this.#db = toQueryable(db);
-    const batching = { maxBatchSize: MAX_BATCH_SIZE, maxInFlight: MAX_BATCHES_IN_FLIGHT, timeoutMs };
-    this.#gets = new Coalescer((keys, budgetMs) => this.#runGets(keys, budgetMs), batching);
-    this.#generates = new Coalescer((writes, budgetMs) => this.#runGenerates(writes, budgetMs), batching);
-    this.#sets = new Coalescer((writes, budgetMs) => this.#runSets(writes, budgetMs), batching);
-    this.#compareAndSets = new Coalescer((swaps, budgetMs) => this.#runCompareAndSets(swaps, budgetMs), batching);
-    this.#clears = new Coalescer((keys, budgetMs) => this.#runClears(keys, budgetMs), batching);
-    this.#puts = new Coalescer((writes, budgetMs) => this.#runPuts(writes, budgetMs), batching);
+    // One batch stream per kind of statement; see MICROTASK for why PostgreSQL flushes at the end of the job.
+    const batching = {
+      maxBatchSize: MAX_BATCH_SIZE,
+      maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
+      timeoutMs,
+      timeoutError: () => new BackendError('timeout', `PostgreSQL did not answer within ${timeoutMs} ms (queued behind other statements)`),
+      schedule: MICROTASK,
+    };
+    this.#gets = new Batcher<string, GetResult>((keys, call) => this.#runGets(keys, call.budgetMs), batching);
+    this.#generates = new Batcher<Write, void>((writes, call) => this.#runGenerates(writes, call.budgetMs), batching);
+    this.#sets = new Batcher<Write, void>((writes, call) => this.#runSets(writes, call.budgetMs), batching);
+    this.#compareAndSets = new Batcher<Swap, CompareAndSetResult>((swaps, call) => this.#runCompareAndSets(swaps, call.budgetMs), batching);
+    this.#clears = new Batcher<string, void>((keys, call) => this.#runClears(keys, call.budgetMs), batching);
+    this.#puts = new Batcher<Write, void>((writes, call) => this.#runPuts(writes, call.budgetMs), batching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
     if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
@@ -189,23 +185,39 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     });
   }
 
-  async listByOwner(owner: string): Promise<OwnedSession[]> {
-    assertOwner(owner);
+  listByOwner(owner: string): Promise<OwnedSession[]> {
+    try {
+      assertOwner(owner);
+      return this.reported('listByOwner', this.#listByOwner(owner));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #listByOwner(owner: string): Promise<OwnedSession[]> {
     await this.#requireOwnerColumn('listByOwner');
     const rows = await this.#query<{ key: string; createdAt: Date; period: number }>(this.#statements.listByOwner, [owner], 'listByOwner');
     return rows.map((row) => ({
-      keyDigest: this.hashKeys ? row.key : digestKey(row.key.trimEnd()),
+      keyDigest: this.digestOfStored(row.key.trimEnd()),
       expiresInSeconds: row.period,
       createdAt: new Date(row.createdAt),
     }));
   }
 
-  async clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
-    assertOwner(owner);
-    const { except } = options;
-    if (except !== undefined) assertKeyIsString(except);
+  clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
+    try {
+      assertOwner(owner);
+      const { except } = options;
+      if (except !== undefined) assertKeyIsString(except);
+      return this.reported('clearByOwner', this.#clearByOwner(owner, except));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #clearByOwner(owner: string, except: string | undefined): Promise<number> {
     await this.#requireOwnerColumn('clearByOwner');
-    const exceptKey = except !== undefined && isWellFormedKey(except) ? this.#storedKey(except) : null;
+    const exceptKey = except !== undefined && isWellFormedKey(except) ? this.storedKey(except) : null;
     const started = performance.now();
     const [row] = await this.#query<{ count: number }>(this.#statements.clearByOwner, [owner, exceptKey], 'clearByOwner');
     const deletedCount = row?.count ?? 0;
@@ -213,14 +225,22 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     return deletedCount;
   }
 
-  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    assertOwner(owner);
-    assertKeyDigestIsString(keyDigest);
-    if (!isWellFormedKey(keyDigest)) return false;
+  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    try {
+      assertOwner(owner);
+      assertKeyDigestIsString(keyDigest);
+      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
+      return this.reported('clearOwnedSession', this.#clearOwnedSession(owner, keyDigest));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
     await this.#requireOwnerColumn('clearOwnedSession');
     // The owner's live rows, then the one row by its stored key: an owner is fixed per key, so the pair cannot go stale.
     const rows = await this.#query<{ key: string }>(this.#statements.listByOwner, [owner], 'clearOwnedSession');
-    const row = rows.find(({ key }) => (this.hashKeys ? key : digestKey(key.trimEnd())) === keyDigest);
+    const row = rows.find(({ key }) => this.digestOfStored(key.trimEnd()) === keyDigest);
     if (row === undefined) return false;
     await this.#query(this.#statements.clearOne, [row.key], 'clearOwnedSession');
     return true;
@@ -248,7 +268,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     if (this.#closed) return;
     this.#closed = true;
     await this.#pruner?.stop();
-    await owners.get(this)?.();
+    await poolEnders.get(this)?.();
   }
 
   protected override get storeName(): string {
@@ -267,36 +287,32 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
     // A put that ends the session is a clear: nothing of it is left in the table.
-    if (expirySeconds <= 0) return this.#clears.submit(this.#storedKey(key));
-    return this.#puts.submit({ key: this.#storedKey(key), value, expirySeconds });
+    if (expirySeconds <= 0) return this.#clears.submit(this.storedKey(key));
+    return this.#puts.submit({ key: this.storedKey(key), value, expirySeconds });
   }
 
   protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     if (expirySeconds <= 0) return;
-    if (owner === undefined) return this.#generates.submit({ key: this.#storedKey(key), value, expirySeconds });
+    if (owner === undefined) return this.#generates.submit({ key: this.storedKey(key), value, expirySeconds });
     await this.#requireOwnerColumn('generate({ owner })');
     const keep = this.maxSessionsPerOwner === undefined ? NO_OWNER_LIMIT : this.maxSessionsPerOwner - 1;
-    await this.#query(this.#statements.generateOwned, [this.#storedKey(key), expirySeconds, value, owner, keep], 'generate');
+    await this.#query(this.#statements.generateOwned, [this.storedKey(key), expirySeconds, value, owner, keep], 'generate');
   }
 
   protected storeGet(key: string): Promise<GetResult> {
-    return this.#gets.submit(this.#storedKey(key));
+    return this.#gets.submit(this.storedKey(key));
   }
 
   protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
-    return this.#sets.submit({ key: this.#storedKey(key), value, expirySeconds });
+    return this.#sets.submit({ key: this.storedKey(key), value, expirySeconds });
   }
 
   protected storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
-    return this.#compareAndSets.submit({ key: this.#storedKey(key), expected, value, expirySeconds });
+    return this.#compareAndSets.submit({ key: this.storedKey(key), expected, value, expirySeconds });
   }
 
   protected storeClear(key: string): Promise<void> {
-    return this.#clears.submit(this.#storedKey(key));
-  }
-
-  #storedKey(key: string): string {
-    return this.hashKeys ? digestKey(key) : key;
+    return this.#clears.submit(this.storedKey(key));
   }
 
   async #runGets(keys: string[], budgetMs: number): Promise<GetResult[]> {
@@ -311,7 +327,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
       const row = byKey.get(key.padEnd(KEY_LENGTH));
       if (row === undefined) return NOT_FOUND;
       if (!row.live) {
-        if (this.hasListener) this.emit({ type: 'expired-on-read', store: this.storeName, keyDigest: this.hashKeys ? key : digestKey(key) });
+        if (this.hasListener) this.emit({ type: 'expired-on-read', store: this.storeName, keyDigest: this.digestOfStored(key) });
         return NOT_FOUND;
       }
       return row.value === null ? NOT_SET : { ok: true, value: row.value, period: row.period };

@@ -1,10 +1,62 @@
 import type { Cluster, Redis } from 'ioredis';
 
-/** What {@link RedisBackend} accepts: an ioredis client for one node or for a Redis Cluster, created and owned by the caller. */
-export type RedisClient = Redis | Cluster;
+/**
+ * What {@link RedisBackend} accepts, created and owned by the caller: an
+ * ioredis `Redis` or `Cluster`, or a node-redis (`redis` v5 and later) client
+ * from `createClient()` or `createCluster()`, already connected.
+ */
+export type RedisClient = Redis | Cluster | NodeRedisClient;
 
-/** True when `client` looks like an ioredis `Redis` or `Cluster` (checked in the constructor, so a wrong argument fails at setup). */
-export function isRedisClient(client: unknown): client is RedisClient {
+/**
+ * What the backend uses of a node-redis client or cluster (`redis` v5+), by
+ * shape: node-redis's own types vary with the modules, functions and scripts
+ * a client was made with, and the backend sends only EVALSHA, EVAL, GET, DEL.
+ */
+export interface NodeRedisClient {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+  once(event: 'ready', listener: () => void): unknown;
+  off(event: 'ready', listener: () => void): unknown;
+}
+
+/** The connection as the backend sees it: able to take commands, opening (worth waiting for), or down (fail at once). */
+export type ConnectionState = { kind: 'ready' } | { kind: 'connecting' } | { kind: 'down'; status: string };
+
+/**
+ * The few commands the backend sends, the same over both client libraries.
+ * Script replies keep each operation's error reply in its slot (as an `Error`).
+ */
+export interface ScriptClient {
+  /** True for a Cluster: operations are grouped by hash slot. */
+  readonly isCluster: boolean;
+  state(): ConnectionState;
+  /** Calls `listener` once, when a connection being opened is ready. */
+  onceReady(listener: () => void): void;
+  offReady(listener: () => void): void;
+  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  get(key: string): Promise<string | null>;
+  del(key: string): Promise<number>;
+}
+
+// Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
+const IOREDIS_CONNECTING = new Set(['connecting', 'connect']);
+
+/**
+ * The {@link ScriptClient} over `client`; a `TypeError` (at setup) when it is
+ * neither an ioredis nor a node-redis client.
+ */
+export function toScriptClient(client: unknown): ScriptClient {
+  if (isIoredis(client)) return ioredisScriptClient(client);
+  if (isNodeRedis(client)) return nodeRedisScriptClient(client);
+  throw new TypeError('RedisBackend needs an ioredis Redis or Cluster client, or a node-redis client or cluster (redis v5+)');
+}
+
+function isIoredis(client: unknown): client is Redis | Cluster {
   if (typeof client !== 'object' || client === null) return false;
   const candidate = client as Partial<Record<'evalsha' | 'eval' | 'once' | 'removeListener', unknown>> & { status?: unknown };
   return (
@@ -15,3 +67,57 @@ export function isRedisClient(client: unknown): client is RedisClient {
     typeof candidate.status === 'string'
   );
 }
+
+function isNodeRedis(client: unknown): client is NodeRedisClient {
+  if (typeof client !== 'object' || client === null) return false;
+  const candidate = client as Partial<Record<'evalSha' | 'eval' | 'once' | 'off', unknown>> & { isReady?: unknown; isOpen?: unknown };
+  return (
+    typeof candidate.evalSha === 'function' &&
+    typeof candidate.eval === 'function' &&
+    typeof candidate.once === 'function' &&
+    typeof candidate.off === 'function' &&
+    typeof candidate.isReady === 'boolean' &&
+    typeof candidate.isOpen === 'boolean'
+  );
+}
+
+function ioredisScriptClient(client: Redis | Cluster): ScriptClient {
+  return {
+    isCluster: client.isCluster === true,
+    state: () => {
+      const status = client.status;
+      // 'wait' is a lazyConnect client: the first command opens the connection.
+      if (status === 'ready' || status === 'wait') return READY;
+      if (IOREDIS_CONNECTING.has(status)) return CONNECTING;
+      return { kind: 'down', status };
+    },
+    onceReady: (listener) => void client.once('ready', listener),
+    offReady: (listener) => void client.removeListener('ready', listener),
+    evalsha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
+    eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args),
+    get: (key) => client.get(key),
+    del: (key) => client.del(key),
+  };
+}
+
+function nodeRedisScriptClient(client: NodeRedisClient): ScriptClient {
+  return {
+    // A cluster routes a script call by its first key: every key of a batch is in one slot.
+    isCluster: 'masters' in client,
+    state: () => {
+      if (client.isReady) return READY;
+      // Open but not ready: connecting or reconnecting (node-redis queues meanwhile).
+      if (client.isOpen) return CONNECTING;
+      return { kind: 'down', status: 'closed' };
+    },
+    onceReady: (listener) => void client.once('ready', listener),
+    offReady: (listener) => void client.off('ready', listener),
+    evalsha: (sha, keys, args) => client.evalSha(sha, { keys, arguments: args }),
+    eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
+    get: (key) => client.get(key) as Promise<string | null>,
+    del: (key) => client.del(key) as Promise<number>,
+  };
+}
+
+const READY: ConnectionState = { kind: 'ready' };
+const CONNECTING: ConnectionState = { kind: 'connecting' };

@@ -5,9 +5,12 @@ import { BackendError } from '../../core/errors.js';
 // the error's code in its first word; these are the protocol's codes.
 const UNAVAILABLE_REPLIES = new Set(['CLUSTERDOWN', 'TRYAGAIN', 'LOADING', 'MASTERDOWN', 'READONLY', 'MOVED', 'ASK', 'NOREPLICAS', 'BUSY', 'UNBLOCKED']);
 
-/** True for an error reply from Redis (as opposed to a connection or client failure). */
+// node-redis's error replies: ErrorReply and its subclasses (their `name` stays 'Error').
+const NODE_REDIS_REPLY_ERRORS = new Set(['ErrorReply', 'SimpleError', 'BlobError']);
+
+/** True for an error reply from Redis, from ioredis or node-redis (as opposed to a connection or client failure). */
 function isReplyError(error: unknown): error is Error {
-  return error instanceof Error && error.name === 'ReplyError';
+  return error instanceof Error && (error.name === 'ReplyError' || NODE_REDIS_REPLY_ERRORS.has(error.constructor.name));
 }
 
 /** True when Redis answered NOSCRIPT: the batch script is not in this node's script cache. */
@@ -16,7 +19,7 @@ export function isNoScript(error: unknown): boolean {
 }
 
 /**
- * The {@link BackendError} for a failure of ioredis or Redis: an error reply
+ * The {@link BackendError} for a failure of the client or of Redis: an error reply
  * is `query_failed` unless its code says the node is unavailable; anything
  * else (connection closed, retries exhausted, cluster unreachable) is
  * `unavailable`.

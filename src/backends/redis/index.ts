@@ -1,6 +1,7 @@
 /**
- * `sessionkit/redis`: sessions in Redis or Redis Cluster through ioredis, an
- * optional peer dependency this entry point imports only as a type.
+ * `sessionkit/redis`: sessions in Redis or Redis Cluster through ioredis or
+ * node-redis (`redis` v5+), optional peer dependencies this entry point
+ * imports only as types (node-redis not even that: it is used by shape).
  */
 export { RedisBackend, type RedisBackendOptions } from './redis-backend.js';
-export type { RedisClient } from './client.js';
+export type { NodeRedisClient, RedisClient } from './client.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
-import { OWNER_SET_MARGIN_MS } from '../../../src/backends/redis/script.js';
+import { OWNER_SET_MARGIN_MS } from '../../../src/backends/redis/stored-value.js';
 import { digestKey } from '../../../src/index.js';
 import { stopwatch } from '../../support/elapsed.js';
 import { keysWithPrefix, redisSkipReason, serverNowMs, useTestRedis } from '../../support/redis-env.js';

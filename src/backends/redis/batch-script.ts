@@ -1,71 +1,5 @@
 import { createHash } from 'node:crypto';
-import { digestKey } from '../../core/keys.js';
-
-/**
- * How a session is stored: one Redis string per session, whose TTL is the
- * session's expiry. The string starts with that same expiry instant (Redis
- * server time, in milliseconds since the epoch, as decimal digits), then holds
- * nothing for a session without a value ("not set") or `=` followed by the
- * value. So one GET tells the three states apart and gives the seconds left
- * without a second command, and compare-and-set compares what follows the
- * digits.
- *
- * A session made with an owner has an owner head between the instant and the
- * value: `@` + the owner's tag (see {@link ownerTag}) + `@` + the instant (same
- * clock) up to which its owner's set is known to live ("covered"). Neither part
- * holds `=`, so the first `=` still starts the value, and strings written
- * before owners existed read as they always did.
- */
-export const VALUE_MARKER = '=';
-
-/** Encodes a value for storage, without the expiry instant the script puts in front; `null` means "not set". */
-export function encodeValue(value: string | null): string {
-  return value === null ? '' : VALUE_MARKER + value;
-}
-
-/** A stored string, decoded: the expiry instant (server ms), the value (`null`: not set) and the owner's tag, if any. */
-export interface StoredSession {
-  expiresAtMs: number;
-  value: string | null;
-  ownerTag: string | undefined;
-}
-
-const UNOWNED_HEAD = /^\d{1,16}$/;
-const OWNED_HEAD = /^(\d{1,16})@([A-Za-z0-9_-]{1,64})@\d{1,16}$/;
-
-/** Decodes a stored string (or its first {@link HEAD_BYTES} bytes: the value may be cut); `undefined` when it is not one sessionkit wrote. */
-export function decodeStored(stored: string): StoredSession | undefined {
-  const marker = stored.indexOf(VALUE_MARKER);
-  const head = marker === -1 ? stored : stored.slice(0, marker);
-  const value = marker === -1 ? null : stored.slice(marker + 1);
-  // The unowned head first: it is every session's head on the hot path.
-  if (UNOWNED_HEAD.test(head)) return { expiresAtMs: Number(head), value, ownerTag: undefined };
-  const owned = OWNED_HEAD.exec(head);
-  if (owned === null) return undefined;
-  return { expiresAtMs: Number(owned[1]), value, ownerTag: owned[2] };
-}
-
-/** Bytes of a session string that always hold its whole head (instant, owner tag, covered instant). */
-export const HEAD_BYTES = 80;
-
-/**
- * The tag of an owner: SHA-256 of the owner id, base64url, as `digestKey`
- * cuts it (40 characters). It names the owner's set (as its hash tag) and
- * marks the owner's sessions, so no owner id is stored in Redis.
- */
-export function ownerTag(owner: string): string {
-  return digestKey(owner);
-}
-
-/**
- * How much longer than a session's expiry its owner's set is made to live,
- * in milliseconds. A session's string records the owner set as covered up to
- * twice the session's expiry, counted by the session's node when it writes;
- * the owner's node extended the set to twice that expiry plus this margin
- * just before. The margin absorbs the time between the two writes (clocks of
- * different nodes never enter: each side counts its own time).
- */
-export const OWNER_SET_MARGIN_MS = 60_000;
+import { HEAD_BYTES } from './stored-value.js';
 
 /** Operation codes of the batch script: one character per operation, all of them in ARGV[1]. */
 export const OP = {
@@ -101,6 +35,11 @@ export const OP = {
 
 /** An operation code of {@link OP}. */
 export type OpCode = (typeof OP)[keyof typeof OP];
+
+/** The byte the script compares an operation's code with: the Lua below is written from {@link OP}, so the two cannot disagree. */
+function code(op: OpCode): number {
+  return op.charCodeAt(0);
+}
 
 /**
  * Runs a batch of session operations in one call. KEYS[i] is the key of
@@ -190,26 +129,26 @@ for i = 1, #KEYS do
   local key = KEYS[i]
   local op = string.byte(codes, i)
   local r
-  if op == 103 then -- g: get
+  if op == ${code(OP.get)} then -- get
     r = redis.pcall('GET', key)
-  elseif op == 110 then -- n: generate
+  elseif op == ${code(OP.generate)} then -- generate, put
     r = redis.pcall('SET', key, stamp(ARGV[a + 1]) .. ARGV[a], 'PXAT', stamp(ARGV[a + 1]))
     a = a + 2
-  elseif op == 115 or op == 83 then -- s / S: set, only an existing key
-    r = set(key, ARGV[a], ARGV[a + 1], op == 83)
+  elseif op == ${code(OP.set)} or op == ${code(OP.setCovered)} then -- set, only an existing key
+    r = set(key, ARGV[a], ARGV[a + 1], op == ${code(OP.setCovered)})
     a = a + 2
-  elseif op == 99 then -- c: clear
+  elseif op == ${code(OP.clear)} then -- clear
     r = redis.pcall('DEL', key)
-  elseif op == 120 or op == 88 then -- x / X: compare-and-set
-    r = cas(key, ARGV[a], ARGV[a + 1], ARGV[a + 2], op == 88)
+  elseif op == ${code(OP.compareAndSet)} or op == ${code(OP.compareAndSetCovered)} then -- compare-and-set
+    r = cas(key, ARGV[a], ARGV[a + 1], ARGV[a + 2], op == ${code(OP.compareAndSetCovered)})
     a = a + 3
-  elseif op == 111 then -- o: generate with an owner
+  elseif op == ${code(OP.generateOwned)} then -- generate with an owner
     local value, expiry = ARGV[a], ARGV[a + 1]
     r = redis.pcall('SET', key, stamp(expiry) .. '@' .. ARGV[a + 2] .. '@' .. stamp(2 * tonumber(expiry)) .. value, 'PXAT', stamp(expiry))
     a = a + 3
-  elseif op == 112 then -- p: peek
+  elseif op == ${code(OP.peek)} then -- peek
     r = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
-  elseif op == 100 then -- d: delete if owned by ARGV[a]
+  elseif op == ${code(OP.deleteOwned)} then -- delete if owned by ARGV[a]
     local head = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
     if failed(head) then
       r = head
@@ -219,20 +158,20 @@ for i = 1, #KEYS do
       r = 0
     end
     a = a + 1
-  elseif op == 97 then -- a: owner set, add
+  elseif op == ${code(OP.ownerAdd)} then -- owner set, add
     r = redis.pcall('ZADD', key, now, ARGV[a])
     if not failed(r) then
       extend(key, ARGV[a + 1])
       if ARGV[a + 2] == '1' then r = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') end
     end
     a = a + 3
-  elseif op == 101 then -- e: owner set, make sure of a member and extend
+  elseif op == ${code(OP.ownerExtend)} then -- owner set, make sure of a member and extend
     r = redis.pcall('ZADD', key, 'NX', now, ARGV[a])
     if not failed(r) then extend(key, ARGV[a + 1]) end
     a = a + 2
-  elseif op == 108 then -- l: owner set, list
+  elseif op == ${code(OP.ownerList)} then -- owner set, list
     r = redis.pcall('ZRANGE', key, 0, -1, 'WITHSCORES')
-  elseif op == 114 then -- r: owner set, remove
+  elseif op == ${code(OP.ownerRemove)} then -- owner set, remove
     local n = tonumber(ARGV[a])
     r = 0
     -- In chunks: unpack() of thousands of members would overflow Lua's stack.

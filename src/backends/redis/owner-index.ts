@@ -1,0 +1,172 @@
+import type { OwnedSession } from '../../core/contract.js';
+import { BackendError } from '../../core/errors.js';
+import { OP, type OpCode } from './batch-script.js';
+import { decodeStored, encodeValue, OWNER_SET_MARGIN_MS, type StoredSession } from './stored-value.js';
+
+/** Turns an operation's reply slot into its result, given Redis's clock (ms) when the batch ran. */
+export type Decode<T> = (reply: unknown, serverNowMs: number) => T;
+
+/** The operations the owner index sends, through the backend's batches. */
+export interface OwnerIndexStore {
+  /** An operation on the session whose stored key (digest) is `storedKey`. */
+  onSession<T>(storedKey: string, code: OpCode, args: readonly string[], deadlineMs: number, decode: Decode<T>): Promise<T>;
+  /** An operation on the sorted set of the owner whose tag is `tag`. */
+  onOwnerSet<T>(tag: string, code: OpCode, args: readonly string[], deadlineMs: number, decode: Decode<T>): Promise<T>;
+  /** The digest a listing names a session by, from its stored key. */
+  digestOfStored(storedKey: string): string;
+}
+
+/**
+ * Sessions by owner in Redis: each owner has a sorted set
+ * `${prefix}owner:{${ownerTag}}` of its sessions' stored keys scored by
+ * creation time, and an owned session's string names its owner's tag. The
+ * owner set is written before the session and emptied after it, and outlives
+ * every session in it (a renewal past what it covers extends it first), so a
+ * live session is always listed; entries of sessions that are gone are
+ * dropped when an owner operation meets them. Costs round trips proportional
+ * to that owner's sessions, nothing for sessions without an owner.
+ */
+export class RedisOwnerIndex {
+  readonly #store: OwnerIndexStore;
+  readonly #maxSessionsPerOwner: number | undefined;
+
+  constructor(store: OwnerIndexStore, maxSessionsPerOwner: number | undefined) {
+    this.#store = store;
+    this.#maxSessionsPerOwner = maxSessionsPerOwner;
+  }
+
+  /** The owner's live sessions, oldest first; drops entries of sessions that are gone (tidying, best effort). */
+  async list(tag: string, deadlineMs: number): Promise<OwnedSession[]> {
+    const members = await this.#store.onOwnerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
+    const heads = await this.#peek(members, deadlineMs);
+    const sessions: OwnedSession[] = [];
+    const dead: string[] = [];
+    members.forEach(({ member, createdAtMs }, i) => {
+      const { head, serverNowMs } = heads[i] as Peeked;
+      if (head?.ownerTag !== tag || head.expiresAtMs <= serverNowMs) {
+        dead.push(member);
+        return;
+      }
+      sessions.push({
+        keyDigest: this.#store.digestOfStored(member),
+        expiresInSeconds: Math.max(0, Math.round((head.expiresAtMs - serverNowMs) / 1000)),
+        createdAt: new Date(createdAtMs),
+      });
+    });
+    // Tidying only: the answer above is right whether or not this write gets through.
+    if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(dead.length), ...dead], deadlineMs, ignore).catch(ignore);
+    return sessions;
+  }
+
+  /** Removes every live session of the owner but `keptMember`; resolves to how many were live. */
+  async clear(tag: string, keptMember: string | undefined, deadlineMs: number): Promise<number> {
+    const members = await this.#store.onOwnerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
+    const targets = members.filter(({ member }) => member !== keptMember).map(({ member }) => member);
+    return this.#deleteOwned(tag, targets, deadlineMs);
+  }
+
+  /** Removes the owner's session whose digest is `keyDigest`, if the owner's set lists it; true when it was live. */
+  async clearOne(tag: string, keyDigest: string, deadlineMs: number): Promise<boolean> {
+    // Only a member of this owner's set is removed: a digest of another owner's session finds nothing here.
+    const members = await this.#store.onOwnerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
+    const target = members.find(({ member }) => this.#store.digestOfStored(member) === keyDigest);
+    if (target === undefined) return false;
+    return (await this.#deleteOwned(tag, [target.member], deadlineMs)) > 0;
+  }
+
+  /**
+   * Owner set first, session second: a session is never live without its
+   * entry. With `maxSessionsPerOwner`, the owner's oldest live sessions beyond
+   * the limit go next (and entries of gone sessions with them).
+   */
+  async generate(member: string, value: string | null, expirySeconds: number, tag: string, deadlineMs: number): Promise<void> {
+    const limit = this.#maxSessionsPerOwner;
+    const ttl = String(ownerSetTtlMs(expirySeconds));
+    const listed = await this.#store.onOwnerSet(tag, OP.ownerAdd, [member, ttl, limit === undefined ? '0' : '1'], deadlineMs, limit === undefined ? noMembers : decodeMembers);
+    await this.#store.onSession(member, OP.generateOwned, [encodeValue(value), String(expirySeconds), tag], deadlineMs, ignore);
+    if (limit === undefined) return;
+    const others = listed.filter((entry) => entry.member !== member);
+    if (others.length < limit) return;
+    const heads = await this.#peek(others, deadlineMs);
+    const live: string[] = [];
+    const dead: string[] = [];
+    others.forEach(({ member: other }, i) => {
+      const { head, serverNowMs } = heads[i] as Peeked;
+      if (head?.ownerTag === tag && head.expiresAtMs > serverNowMs) live.push(other);
+      else dead.push(other);
+    });
+    // Oldest first: keep the newest limit - 1 besides the new session.
+    const excess = live.slice(0, Math.max(0, live.length - (limit - 1)));
+    if (excess.length > 0) await this.#deleteOwned(tag, excess, deadlineMs);
+    else if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(dead.length), ...dead], deadlineMs, ignore);
+  }
+
+  /**
+   * A set or compare-and-set whose new expiry would outlive what its owner's
+   * set is known to cover: extend the owner set (re-adding the entry if it
+   * was lost), then write with `code`, recording the new cover.
+   */
+  async extendThenWrite<T>(member: string, tag: string, expirySeconds: number, deadlineMs: number, code: OpCode, args: readonly string[], decode: Decode<T>): Promise<T> {
+    await this.#store.onOwnerSet(tag, OP.ownerExtend, [member, String(ownerSetTtlMs(expirySeconds))], deadlineMs, ignore);
+    return this.#store.onSession(member, code, args, deadlineMs, decode);
+  }
+
+  /** Deletes those of `members` that are live sessions of the owner, then their entries; resolves to how many were live. */
+  async #deleteOwned(tag: string, members: readonly string[], deadlineMs: number): Promise<number> {
+    if (members.length === 0) return 0;
+    // Sessions first, entries second: a listed session that is already gone is filtered, never the reverse.
+    const deleted = await Promise.all(members.map((member) => this.#store.onSession(member, OP.deleteOwned, [tag], deadlineMs, toCount)));
+    await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(members.length), ...members], deadlineMs, ignore);
+    return deleted.reduce((sum, count) => sum + count, 0);
+  }
+
+  /** The first bytes of each member's session, each with the clock of the node that read it. */
+  #peek(members: readonly OwnerEntry[], deadlineMs: number): Promise<Peeked[]> {
+    return Promise.all(members.map(({ member }) => this.#store.onSession(member, OP.peek, NO_ARGS, deadlineMs, decodePeek)));
+  }
+}
+
+/** An owner set's entry: a session's stored key and when the session was made (owner node's clock, ms). */
+interface OwnerEntry {
+  member: string;
+  createdAtMs: number;
+}
+
+/** A session's head as a peek found it (`undefined`: missing or not ours), with the reading node's clock. */
+interface Peeked {
+  head: StoredSession | undefined;
+  serverNowMs: number;
+}
+
+const NO_ARGS: readonly string[] = [];
+
+/** How long an owner set must live after a session of `expirySeconds` is written or renewed. */
+function ownerSetTtlMs(expirySeconds: number): number {
+  return 2 * expirySeconds * 1000 + OWNER_SET_MARGIN_MS;
+}
+
+function decodeMembers(reply: unknown): OwnerEntry[] {
+  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new BackendError('query_failed', 'Redis answered an owner set read with an unexpected reply');
+  const entries: OwnerEntry[] = [];
+  for (let i = 0; i < reply.length; i += 2) {
+    const member: unknown = reply[i];
+    const createdAtMs = Number(reply[i + 1]);
+    if (typeof member !== 'string' || !Number.isFinite(createdAtMs)) throw new BackendError('query_failed', 'the owner set holds an entry sessionkit did not write');
+    entries.push({ member, createdAtMs });
+  }
+  return entries;
+}
+
+function noMembers(): OwnerEntry[] {
+  return [];
+}
+
+function decodePeek(reply: unknown, serverNowMs: number): Peeked {
+  return { head: typeof reply === 'string' && reply !== '' ? decodeStored(reply) : undefined, serverNowMs };
+}
+
+function toCount(reply: unknown): number {
+  return reply === 1 ? 1 : 0;
+}
+
+function ignore(): void {}
