@@ -1,5 +1,5 @@
 /**
- * The backend contract of DESIGN.md §1, ported from ocaml-session's `Session.S`.
+ * The backend contract (docs/architecture.md, "The contract and its capabilities"), ported from ocaml-session's `Session.S`.
  * Keys and values are strings; every period is a whole number of seconds.
  */
 

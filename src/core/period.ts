@@ -1,4 +1,4 @@
-/** One week in seconds: the default period of every backend, as in the seed. */
+/** One week in seconds: the default period of every backend, as in ocaml-session. */
 export const ONE_WEEK = 604_800;
 
 /** Largest expiry, in seconds, any backend accepts (about 68 years): it fits a 32-bit integer in every store. */

@@ -8,7 +8,7 @@ export type HeaderPair = [name: string, value: string];
 export const VARY_COOKIE: HeaderPair = ['Vary', 'Cookie'];
 
 /**
- * The response headers for `session`, as the seed's `to_cookie_hdrs`:
+ * The response headers for `session`, as ocaml-session's `to_cookie_hdrs`:
  * `Set-Cookie` only when `session.modified`, with `Max-Age` = its
  * `expiryPeriod` (none with `discard`, making a browser-session cookie) — a
  * cleared session (`expiryPeriod <= 0`) gets an empty value and `Max-Age=0`;

@@ -1,10 +1,10 @@
 /**
  * `sessionkit/http`: cookie headers <-> sessions, framework-agnostic.
  *
- * - The seed's `Session_cohttp` on string values: {@link HttpSession} and
+ * - ocaml-session's `Session_cohttp` on string values: {@link HttpSession} and
  *   `ofKey`, `ofHeader`, `ofHeaderOrCreate`, `generate`, `set`, `clear`,
  *   `toCookieHeaders`, `clearHeaders`.
- * - The seed's `Session_webmachine` manager: {@link SessionManager}, one per request.
+ * - ocaml-session's `Session_webmachine` manager: {@link SessionManager}, one per request.
  * - Typed JSON sessions ({@link Session}) for adapters: {@link SessionEngine}.
  */
 export {

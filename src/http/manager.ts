@@ -11,7 +11,7 @@ export interface SessionManagerOptions {
 }
 
 /**
- * One per request, as the seed's `Session_webmachine` manager: reads the
+ * One per request, as ocaml-session's `Session_webmachine` manager: reads the
  * session named by the request's `Cookie` header at most once (concurrent
  * calls share the fetch), keeps it, and tells the response which headers to
  * send. Works on string values; the framework adapters build typed JSON

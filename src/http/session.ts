@@ -2,7 +2,7 @@ import type { Backend, SessionError } from '../core/contract.js';
 import { readSessionCookie, type CookieHeader } from './read-cookie.js';
 
 /**
- * A request-scoped session on string values, as the seed's `Session_cohttp.t`:
+ * A request-scoped session on string values, as ocaml-session's `Session_cohttp.t`:
  * the key, the value, the period in seconds the cookie should live, and
  * whether the response must send the cookie (`modified`). The functions of
  * this module update it in place after the store has answered.

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresBackend, seedSchemaSql } from '../../src/backends/postgres/index.js';
+import { PostgresBackend, ocamlSessionSchemaSql } from '../../src/backends/postgres/index.js';
 import { digestKey } from '../../src/core/keys.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool } from '../support/postgres.js';
 import { expectPeriodWithin, stopwatch } from '../support/elapsed.js';
@@ -48,7 +48,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
 
   it("migrate upgrades a table made with ocaml-session's DDL, after which owner features work", async () => {
     const table = newTable();
-    await pool.query(seedSchemaSql(`"${table}"`));
+    await pool.query(ocamlSessionSchemaSql(`"${table}"`));
     const seedBackend = new PostgresBackend(pool, { table });
     const keep = await seedBackend.generate({ value: 'from before the migration' });
 

@@ -2,7 +2,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, describe } from 'vitest';
-import { PostgresBackend, seedSchemaSql } from '../../src/backends/postgres/index.js';
+import { PostgresBackend, ocamlSessionSchemaSql } from '../../src/backends/postgres/index.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
 import { describeBackendContract } from './backend-contract.js';
 
@@ -30,23 +30,23 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL server', () => {
   });
   describeBackendContract('postgres via postgres.js', (options) => withSchema(new PostgresBackend(sql, { ...options, table: table() })));
   describeBackendContract(
-    "postgres on the seed's exact DDL, keys unhashed",
+    "postgres on ocaml-session's exact DDL, keys unhashed",
     async (options) => {
       const name = table();
-      await pool.query(seedSchemaSql(`"${name}"`));
+      await pool.query(ocamlSessionSchemaSql(`"${name}"`));
       return new PostgresBackend(pool, { ...options, table: name, hashKeys: false });
     },
     {
-      ownersSkipReason: 'a seed-only table has no owner column until migrated (schema.test.ts checks the clear error)',
+      ownersSkipReason: 'a table with ocaml-session columns only has no owner column until migrated (schema.test.ts checks the clear error)',
       putSkipReason: 'put needs a unique index on session_key, which ocaml-session\'s DDL lacks (put.test.ts checks the clear error)',
     },
   );
-  // The seed's exact DDL, migrated by ensureSchema() (owner columns added) and used with unhashed keys.
+  // ocaml-session's exact DDL, migrated by ensureSchema() (owner columns added) and used with unhashed keys.
   describeBackendContract(
-    "postgres on the seed's DDL, migrated, keys unhashed",
+    "postgres on ocaml-session's DDL, migrated, keys unhashed",
     async (options) => {
       const name = table();
-      await pool.query(seedSchemaSql(`"${name}"`));
+      await pool.query(ocamlSessionSchemaSql(`"${name}"`));
       return withSchema(new PostgresBackend(pool, { ...options, table: name, hashKeys: false }));
     },
     { putSkipReason: 'migrating keeps ocaml-session\'s table without a unique index on session_key (put.test.ts checks the clear error)' },

@@ -6,7 +6,7 @@ import { toBackendError, withTimeout } from './failures.js';
 import { ownResource, PostgresBackend, type PostgresBackendOptions } from './postgres-backend.js';
 
 /**
- * libpq-style connection options (the seed's `connect`), plus the pool size
+ * libpq-style connection options (ocaml-session's `connect`), plus the pool size
  * and the backend's own options. `conninfo` is a libpq `key=value` string or a
  * `postgresql://` URI; the named options override what it says.
  */

@@ -6,4 +6,4 @@
 export { PostgresBackend, type PostgresBackendOptions, type PurgeOptions } from './postgres-backend.js';
 export { connect, parseConninfo, poolConfigFor, type ConnectOptions } from './connect.js';
 export type { PostgresDatabase } from './queryable.js';
-export { seedSchemaSql } from './schema.js';
+export { ocamlSessionSchemaSql } from './schema.js';

@@ -97,14 +97,14 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
 }
 
 /**
- * Sessions in a PostgreSQL table with the seed's columns (`session_key
+ * Sessions in a PostgreSQL table with ocaml-session's columns (`session_key
  * char(40)`, `expire_date timestamp(2) with time zone`, `session_data text`),
  * through a pg Pool or Client, postgres.js or PGlite that the caller owns.
  *
  * Expiry is decided by the database's `now()` alone. Operations issued in the
  * same tick share one statement per kind (one round trip for up to 32 gets),
- * each keeping its own result. Works unchanged on a table made with the
- * seed's exact DDL (no primary key); sessions by owner need the `owner` and
+ * each keeping its own result. Works unchanged on a table made with
+ * ocaml-session's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
 export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
@@ -173,9 +173,9 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   }
 
   /**
-   * Creates the table if missing: the seed's columns, `session_key` as primary
+   * Creates the table if missing: ocaml-session's columns, `session_key` as primary
    * key, an index on `expire_date`. Idempotent and safe to run from many
-   * processes at once; an existing table (even the seed's exact DDL) is kept.
+   * processes at once; an existing table (even ocaml-session's exact DDL) is kept.
    */
   async ensureSchema(): Promise<void> {
     this.#assertOpen('ensureSchema');
@@ -321,7 +321,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
         ? await this.#query<SessionRow>(this.#statements.getOne, keys, 'get', budgetMs)
         : await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get', budgetMs);
     const byKey = new Map<string, SessionRow>();
-    // The seed's table may hold one key twice: a live row wins over an expired one.
+    // ocaml-session's table may hold one key twice: a live row wins over an expired one.
     for (const row of rows) if (row.live || !byKey.has(row.key)) byKey.set(row.key, row);
     return keys.map((key) => {
       const row = byKey.get(key.padEnd(KEY_LENGTH));
@@ -424,7 +424,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     }
   }
 
-  /** Owner features need the columns `ensureSchema()` adds; a seed-only table says so clearly. */
+  /** Owner features need the columns `ensureSchema()` adds; a table with only ocaml-session's columns says so clearly. */
   async #requireOwnerColumn(operation: string): Promise<void> {
     const present = await this.#ownerColumnPresent();
     if (!present) {

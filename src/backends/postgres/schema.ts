@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queryable, Statement } from './queryable.js';
 
 /**
- * DDL that creates the seed's table (same column names and types) with
+ * DDL that creates ocaml-session's table (same column names and types) with
  * `session_key` as the primary key and an index on `expire_date` for pruning,
  * then migrates any existing table additively: the `owner` and `created_at`
  * columns and the owner index (only when missing, so an up-to-date table is
@@ -35,8 +35,8 @@ $sessionkit$`;
   return { name: `sessionkit_schema_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }
 
-/** The seed's exact DDL (no primary key, a non-unique index), for tests and for tables shared with ocaml-session. */
-export function seedSchemaSql(table: string): string {
+/** ocaml-session's exact DDL (no primary key, a non-unique index), for tests and for tables shared with ocaml-session. */
+export function ocamlSessionSchemaSql(table: string): string {
   const baseName = table.split('.').pop()!.replaceAll('"', '');
   return `CREATE TABLE IF NOT EXISTS ${table} ( session_key char(40), expire_date timestamp (2) with time zone, session_data text ); CREATE INDEX "${baseName}_key_idx" ON ${table} (session_key);`;
 }

@@ -159,7 +159,7 @@ export function statementsFor(table: string, lockName: string): Statements {
     put: statement('put', putText(table, '')),
     // The same where the owner column exists: a replaced session keeps no owner.
     putClearingOwner: statement('putnoowner', putText(table, ', owner = NULL, created_at = now()')),
-    // ctid lets this work on the seed's table, which has no primary key;
+    // ctid lets this work on ocaml-session's table, which has no primary key;
     // SKIP LOCKED keeps the purge from waiting on rows a request is updating;
     // walking expire_date from where the last batch stopped ($2, text: postgres.js
     // would turn a timestamptz parameter of -infinity into an invalid Date) keeps each

@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresBackend, seedSchemaSql } from '../../../src/backends/postgres/index.js';
+import { PostgresBackend, ocamlSessionSchemaSql } from '../../../src/backends/postgres/index.js';
 import { generateKey, type SessionEvent } from '../../../src/index.js';
 
 describe("PostgresBackend owner operations on ocaml-session's table (PGlite)", () => {
@@ -8,7 +8,7 @@ describe("PostgresBackend owner operations on ocaml-session's table (PGlite)", (
   // Starting PGlite (compiling its WebAssembly) is not an operation: keep it out of timeoutMs.
   beforeAll(async () => {
     await db.waitReady;
-    await db.exec(seedSchemaSql('"seed_only"'));
+    await db.exec(ocamlSessionSchemaSql('"seed_only"'));
   }, 60_000);
   afterAll(() => db.close());
 

@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PostgresBackend, seedSchemaSql } from '../../../src/backends/postgres/index.js';
+import { PostgresBackend, ocamlSessionSchemaSql } from '../../../src/backends/postgres/index.js';
 import { digestKey, generateKey, type SessionEvent } from '../../../src/index.js';
 import { dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
 
@@ -33,7 +33,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgresBackend.put on a Post
 
   it("on ocaml-session's table (no unique index on session_key) rejects with schema_outdated, reported as an error event", async () => {
     const table = `${prefix}seed`;
-    await pool.query(seedSchemaSql(`"${table}"`));
+    await pool.query(ocamlSessionSchemaSql(`"${table}"`));
     const events: SessionEvent[] = [];
     const backend = new PostgresBackend(pool, { table, onEvent: (event) => events.push(event) });
     await expect(backend.put(generateKey(), 'v')).rejects.toMatchObject({ name: 'BackendError', code: 'schema_outdated' });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { PostgresBackend, seedSchemaSql } from '../../../src/backends/postgres/index.js';
+import { PostgresBackend, ocamlSessionSchemaSql } from '../../../src/backends/postgres/index.js';
 import { digestKey } from '../../../src/index.js';
 import { dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
 
@@ -38,9 +38,9 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgresBackend schema and st
     expect(primary).toHaveLength(1);
   });
 
-  it('a seed-only table works for everything but owners, which say clearly that they need the migration', async () => {
+  it('a table with ocaml-session columns only works for everything but owners, which say clearly that they need the migration', async () => {
     const table = `${prefix}seed`;
-    await pool.query(seedSchemaSql(`"${table}"`));
+    await pool.query(ocamlSessionSchemaSql(`"${table}"`));
     const backend = new PostgresBackend(pool, { table });
     const key = await backend.generate({ value: 'seeded' });
     expect(await backend.get(key)).toMatchObject({ ok: true, value: 'seeded' });
