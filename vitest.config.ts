@@ -10,7 +10,7 @@ export default defineConfig({
       { find: /^sessionkit$/, replacement: src('index.ts') },
       { find: /^sessionkit\/(postgres|redis)$/, replacement: src('backends/$1/index.ts') },
       { find: /^sessionkit\/http$/, replacement: src('http/index.ts') },
-      { find: /^sessionkit\/csrf$/, replacement: src('csrf/index.ts') },
+      { find: /^sessionkit\/(csrf|ocaml-session|backend-kit|testkit)$/, replacement: src('$1/index.ts') },
       { find: /^sessionkit\/(node|express|express-session|fastify|hono)$/, replacement: src('adapters/$1/index.ts') },
       { find: /^sessionkit\/(fetch|koa)$/, replacement: src('adapters/$1/index.ts') },
     ],

@@ -1,6 +1,9 @@
 /**
  * sessionkit: server-side sessions for Node.js HTTP servers.
- * This entry point loads no database driver.
+ * This entry point loads no database driver. It holds what applications use
+ * beside their adapter: the backend contract and its capability guards,
+ * `BackendError`, `MemoryBackend`, key and period helpers. Writing a backend:
+ * `sessionkit/backend-kit` and `sessionkit/testkit`.
  */
 export type {
   Backend,
@@ -21,7 +24,6 @@ export { supportsOwnedSessionRemoval, type OwnedSessionRemovalBackend } from './
 export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
 export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';
 export { MAX_EXPIRY_SECONDS, ONE_WEEK } from './core/period.js';
-export { emitEvent, type SessionEvent, type SessionEventListener } from './core/events.js';
+export type { SessionEvent, SessionEventListener } from './core/events.js';
 export { DEFAULT_MAX_VALUE_BYTES, MAX_OWNER_LENGTH } from './core/validate.js';
-export { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from './core/base-backend.js';
 export { MemoryBackend, type MemoryBackendOptions } from './backends/memory/index.js';

@@ -23,7 +23,7 @@ describe('SECURITY.md references', () => {
     for (const file of files) if (!present.includes(file)) expect(pending && /^test\/(faults|cli)\//.test(file), `${file} is missing`).toBe(true);
     const texts = present.map((file) => readFileSync(`${root}${file}`, 'utf8'));
     // A name is quoted after the file it belongs to; look in that row's files, and the suite files they run.
-    const haystack = texts.join('\n') + readFileSync(`${root}test/conformance/backend-contract.ts`, 'utf8') + readFileSync(`${root}test/adapters/support/adapter-suite.ts`, 'utf8');
+    const haystack = texts.join('\n') + readFileSync(`${root}src/testkit/backend-conformance.ts`, 'utf8') + readFileSync(`${root}test/adapters/support/adapter-suite.ts`, 'utf8');
     for (const name of named) expect(haystack, name).toContain(name);
   });
 });

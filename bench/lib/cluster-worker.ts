@@ -10,7 +10,7 @@ import pg from 'pg';
 import { withSession } from '../../src/adapters/node/index.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
-import type { BaseBackend } from '../../src/index.js';
+import type { BaseBackend } from '../../src/backend-kit/index.js';
 import { pgConnection } from './scale-data.js';
 
 const kind = process.env.BENCH_CLUSTER_BACKEND;

@@ -7,7 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { MemoryBackend, type Backend } from 'sessionkit';
-import { clear, clearHeaders, generate, ofHeader, toCookieHeaders, VARY_COOKIE, type HeaderPair } from 'sessionkit/http';
+import { VARY_COOKIE, type HeaderPair } from 'sessionkit/http';
+import { clear, clearHeaders, generate, ofHeader, toCookieHeaders } from 'sessionkit/ocaml-session';
 
 const cookieName = '__session';
 /** Longest login form body read, in bytes. */

@@ -1,5 +1,4 @@
-import { resolveCookieOptions, serializeCookie, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
-import type { HttpSession } from './session.js';
+import { serializeCookie, type ResolvedCookieOptions } from './cookie-options.js';
 
 /** One response header as `[name, value]`; `Set-Cookie` may appear more than once in a list. */
 export type HeaderPair = [name: string, value: string];
@@ -8,39 +7,26 @@ export type HeaderPair = [name: string, value: string];
 export const VARY_COOKIE: HeaderPair = ['Vary', 'Cookie'];
 
 /**
- * The response headers for `session`, as ocaml-session's `to_cookie_hdrs`:
- * `Set-Cookie` only when `session.modified`, with `Max-Age` = its
- * `expiryPeriod` (none with `discard`, making a browser-session cookie) — a
- * cleared session (`expiryPeriod <= 0`) gets an empty value and `Max-Age=0`;
- * `Cache-Control: no-store` beside any `Set-Cookie` (apply it only when the
- * response has no `Cache-Control` yet: {@link applySessionHeaders} does); and
- * `Vary: Cookie` always. Throws a `TypeError` for invalid options.
+ * The response headers for `session` with options already resolved (adapters
+ * resolve once, at setup): `Set-Cookie` only when `session.modified`, with
+ * `Max-Age` = its `expiryPeriod` (none with `discard`); a cleared session
+ * (`expiryPeriod <= 0`) gets {@link resolvedClearHeaders}; `Cache-Control:
+ * no-store` beside any `Set-Cookie`; `Vary: Cookie` always. ocaml-session's
+ * `toCookieHeaders` is this with options resolved per call.
  */
-export function toCookieHeaders(cookieName: string, session: HttpSession, options?: CookieOptions): HeaderPair[] {
-  return cookieHeaders(cookieName, session, resolveCookieOptions(cookieName, options));
-}
-
-/**
- * Headers that make the browser drop the cookie `cookieName` (`Max-Age=0`,
- * empty value), plus `Cache-Control: no-store` and `Vary: Cookie`. Pass the
- * same `path` and `domain` the cookie was set with (and `secure`/`partitioned`
- * for cookies that had them), or the browser keeps it. Throws a `TypeError`
- * for invalid options.
- */
-export function clearHeaders(cookieName: string, options?: Omit<CookieOptions, 'discard'>): HeaderPair[] {
-  return clearingHeaders(cookieName, resolveCookieOptions(cookieName, options));
-}
-
-/** {@link toCookieHeaders} with options already resolved (adapters resolve once, at setup). */
-export function cookieHeaders(cookieName: string, session: HttpSession, options: ResolvedCookieOptions): HeaderPair[] {
+export function resolvedCookieHeaders(
+  cookieName: string,
+  session: { readonly key: string; readonly expiryPeriod: number; readonly modified: boolean },
+  options: ResolvedCookieOptions,
+): HeaderPair[] {
   if (!session.modified) return [VARY_COOKIE];
-  if (session.expiryPeriod <= 0) return clearingHeaders(cookieName, options);
+  if (session.expiryPeriod <= 0) return resolvedClearHeaders(cookieName, options);
   const maxAge = options.discard ? undefined : session.expiryPeriod;
   return [['Set-Cookie', serializeCookie(cookieName, session.key, maxAge, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
 }
 
-/** {@link clearHeaders} with options already resolved. */
-export function clearingHeaders(cookieName: string, options: ResolvedCookieOptions): HeaderPair[] {
+/** Headers that make the browser drop the cookie `cookieName`, with options already resolved (ocaml-session's `clearHeaders` resolves per call). */
+export function resolvedClearHeaders(cookieName: string, options: ResolvedCookieOptions): HeaderPair[] {
   return [['Set-Cookie', serializeCookie(cookieName, '', 0, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
 }
 

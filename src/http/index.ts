@@ -1,40 +1,12 @@
 /**
- * `sessionkit/http`: cookie headers <-> sessions, framework-agnostic.
- *
- * - ocaml-session's `Session_cohttp` on string values: {@link HttpSession} and
- *   `ofKey`, `ofHeader`, `ofHeaderOrCreate`, `generate`, `set`, `clear`,
- *   `toCookieHeaders`, `clearHeaders`.
- * - ocaml-session's `Session_webmachine` manager: {@link SessionManager}, one per request.
- * - Typed JSON sessions ({@link Session}) for adapters: {@link SessionEngine}.
+ * `sessionkit/http`: the engine under every adapter, for people who write an
+ * adapter for another framework. It turns a request's `Cookie` header into a
+ * typed {@link Session} ({@link SessionEngine}, {@link readSessionCookie}) and
+ * the session back into response headers ({@link applySessionHeaders}).
+ * Applications import the same `Session` types and errors from their adapter.
  */
-export {
-  ofKey,
-  ofHeader,
-  ofHeaderOrCreate,
-  generate,
-  set,
-  clear,
-  type HttpSession,
-  type SessionResult,
-  type HeaderSessionResult,
-  type ExpiryOptions,
-  type HttpSetOptions,
-} from './session.js';
-export {
-  toCookieHeaders,
-  clearHeaders,
-  applySessionHeaders,
-  mergeVary,
-  VARY_COOKIE,
-  type HeaderPair,
-  type HeaderTarget,
-} from './headers.js';
-export { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
-export { readSessionCookie, MAX_COOKIE_HEADER_CHARS, type CookieHeader, type SessionCookie } from './read-cookie.js';
-export { SessionManager, type SessionManagerOptions } from './manager.js';
 export { SessionEngine, type SessionContext } from './engine.js';
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionStatus } from './typed-session.js';
-export { HTTP_EVENT_STORE } from './http-events.js';
 export {
   DEFAULT_MAX_UPDATE_ATTEMPTS,
   DEFAULT_TOUCH_AFTER_SECONDS,
@@ -42,3 +14,7 @@ export {
   type SessionOptions,
 } from './session-options.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from './session-errors.js';
+export { applySessionHeaders, mergeVary, VARY_COOKIE, type HeaderPair, type HeaderTarget } from './headers.js';
+export { readSessionCookie, MAX_COOKIE_HEADER_CHARS, type CookieHeader, type SessionCookie } from './read-cookie.js';
+export { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
+export { HTTP_EVENT_STORE } from './http-events.js';

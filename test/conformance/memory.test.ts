@@ -1,4 +1,4 @@
 import { MemoryBackend } from '../../src/index.js';
-import { describeBackendContract } from './backend-contract.js';
+import { runBackendConformance } from '../../src/testkit/index.js';
 
-describeBackendContract('memory', async (options) => new MemoryBackend(options));
+runBackendConformance('memory', async (options) => new MemoryBackend(options));

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { RedisTestCluster } from '../support/redis-cluster.js';
 import { deleteKeysWithPrefix, REDIS_URL, redisServerSkipReason, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
-import { describeBackendContract } from './backend-contract.js';
+import { runBackendConformance } from '../../src/testkit/index.js';
 
 // The same suite as ioredis's (redis.test.ts, redis-cluster.test.ts), through node-redis: connect-redis 9's client.
 
@@ -22,7 +22,7 @@ describe.skipIf(redisSkipReason !== undefined)(`node-redis, single node${redisSk
   });
 
   let made = 0;
-  describeBackendContract('redis via node-redis', async (options) => new RedisBackend(client, { ...options, prefix: `${prefix}${++made}:` }));
+  runBackendConformance('redis via node-redis', async (options) => new RedisBackend(client, { ...options, prefix: `${prefix}${++made}:` }));
 
   it('a node-redis client that is not connected: operations reject with unavailable, at once', async () => {
     const closed = createClient({ url: REDIS_URL });
@@ -52,5 +52,5 @@ describe.skipIf(redisServerSkipReason !== undefined)(`node-redis, Redis Cluster$
   });
 
   let made = 0;
-  describeBackendContract('redis cluster via node-redis', async (options) => new RedisBackend(client!, { ...options, prefix: `nr${++made}:` }));
+  runBackendConformance('redis cluster via node-redis', async (options) => new RedisBackend(client!, { ...options, prefix: `nr${++made}:` }));
 });

@@ -4,7 +4,7 @@ import postgres from 'postgres';
 import { afterAll, describe } from 'vitest';
 import { PostgresBackend, ocamlSessionSchemaSql } from '../../src/backends/postgres/index.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
-import { describeBackendContract } from './backend-contract.js';
+import { runBackendConformance } from '../../src/testkit/index.js';
 
 const prefix = `sk_conf_${process.pid}_`;
 const table = () => uniqueTable(`conf`).replace(/^sk_conf_/, prefix);
@@ -23,13 +23,13 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL server', () => {
     await backend.ensureSchema();
     return backend;
   };
-  describeBackendContract('postgres via pg Pool', (options) => withSchema(new PostgresBackend(pool, { ...options, table: table() })));
-  describeBackendContract('postgres via pg Client', async (options) => {
+  runBackendConformance('postgres via pg Pool', (options) => withSchema(new PostgresBackend(pool, { ...options, table: table() })));
+  runBackendConformance('postgres via pg Client', async (options) => {
     await clientReady;
     return withSchema(new PostgresBackend(client, { ...options, table: table() }));
   });
-  describeBackendContract('postgres via postgres.js', (options) => withSchema(new PostgresBackend(sql, { ...options, table: table() })));
-  describeBackendContract(
+  runBackendConformance('postgres via postgres.js', (options) => withSchema(new PostgresBackend(sql, { ...options, table: table() })));
+  runBackendConformance(
     "postgres on ocaml-session's exact DDL, keys unhashed",
     async (options) => {
       const name = table();
@@ -42,7 +42,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL server', () => {
     },
   );
   // ocaml-session's exact DDL, migrated by ensureSchema() (owner columns added) and used with unhashed keys.
-  describeBackendContract(
+  runBackendConformance(
     "postgres on ocaml-session's DDL, migrated, keys unhashed",
     async (options) => {
       const name = table();
@@ -56,7 +56,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL server', () => {
 describe('PGlite (in-process)', () => {
   const db = new PGlite();
   afterAll(() => db.close());
-  describeBackendContract('postgres via PGlite', async (options) => {
+  runBackendConformance('postgres via PGlite', async (options) => {
     const backend = new PostgresBackend(db, { ...options, table: uniqueTable('pglite') });
     await backend.ensureSchema();
     return backend;

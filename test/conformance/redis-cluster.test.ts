@@ -8,7 +8,7 @@ import { watchEventLoopLag } from '../support/elapsed.js';
 import { RedisTestCluster, type ClusterNodeInfo } from '../support/redis-cluster.js';
 import { redisServerSkipReason } from '../support/redis-env.js';
 import { rawCommand } from '../support/redis-server.js';
-import { describeBackendContract } from './backend-contract.js';
+import { runBackendConformance } from '../../src/testkit/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -49,7 +49,7 @@ describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters +
 
   // A prefix per backend: owner tests reuse owner names, and each test must start from no sessions.
   let made = 0;
-  describeBackendContract('redis cluster', async (options) => new RedisBackend(client, { ...options, prefix: `conformance:${++made}:` }));
+  runBackendConformance('redis cluster', async (options) => new RedisBackend(client, { ...options, prefix: `conformance:${++made}:` }));
 
   it('a master dies: operations succeed or reject with BackendError, then all succeed and no replicated session is lost', async () => {
     if (cluster === undefined) throw new Error('cluster did not start');

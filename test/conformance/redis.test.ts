@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
-import { describeBackendContract } from './backend-contract.js';
+import { runBackendConformance } from '../../src/testkit/index.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`Redis single node${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
   const prefix = uniquePrefix('conformance');
@@ -19,6 +19,6 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis single node${redisSkipReas
 
   // A prefix per backend: owner tests reuse owner names, and each test must start from no sessions.
   let made = 0;
-  describeBackendContract('redis', async (options) => new RedisBackend(client, { ...options, prefix: `${prefix}${++made}:` }));
-  describeBackendContract('redis, keys unhashed', async (options) => new RedisBackend(client, { ...options, prefix: `${unhashedPrefix}${++made}:`, hashKeys: false }));
+  runBackendConformance('redis', async (options) => new RedisBackend(client, { ...options, prefix: `${prefix}${++made}:` }));
+  runBackendConformance('redis, keys unhashed', async (options) => new RedisBackend(client, { ...options, prefix: `${unhashedPrefix}${++made}:`, hashKeys: false }));
 });

@@ -2,16 +2,8 @@ import { parseSetCookie } from 'cookie';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/index.js';
-import {
-  applySessionHeaders,
-  clearHeaders,
-  mergeVary,
-  readSessionCookie,
-  toCookieHeaders,
-  type CookieOptions,
-  type HeaderPair,
-  type HttpSession,
-} from '../../src/http/index.js';
+import { applySessionHeaders, mergeVary, readSessionCookie, type CookieOptions, type HeaderPair } from '../../src/http/index.js';
+import { clearHeaders, toCookieHeaders, type HttpSession } from '../../src/ocaml-session/index.js';
 
 const key = generateKey();
 const session = (overrides: Partial<HttpSession> = {}): HttpSession => ({ key, value: 'v', expiryPeriod: 3600, modified: true, ...overrides });

@@ -25,7 +25,7 @@ export function compileSnippets(root: string, snippets: ReadonlyArray<{ name: st
     paths: {
       sessionkit: ['src/index.ts'],
       'sessionkit/http': ['src/http/index.ts'],
-      'sessionkit/*': ['src/adapters/*/index.ts', 'src/backends/*/index.ts'],
+      'sessionkit/*': ['src/adapters/*/index.ts', 'src/backends/*/index.ts', 'src/*/index.ts'],
     },
   };
   const host = ts.createCompilerHost(options);

@@ -1,4 +1,4 @@
-import { clearingHeaders, cookieHeaders, VARY_COOKIE, type HeaderPair } from '../headers.js';
+import { resolvedClearHeaders, resolvedCookieHeaders, VARY_COOKIE, type HeaderPair } from '../headers.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
 import { writeExpirySeconds } from './lifetime.js';
 
@@ -35,10 +35,10 @@ export function responseHeaders(decision: CookieDecision, options: Pick<Resolved
   switch (decision.kind) {
     case 'set': {
       const options = decision.ownPeriod && cookie.discard ? { ...cookie, discard: false } : cookie;
-      return cookieHeaders(cookieName, { key: decision.key, value: '', expiryPeriod: decision.expirySeconds, modified: true }, options);
+      return resolvedCookieHeaders(cookieName, { key: decision.key, expiryPeriod: decision.expirySeconds, modified: true }, options);
     }
     case 'clear':
-      return clearingHeaders(cookieName, cookie);
+      return resolvedClearHeaders(cookieName, cookie);
     case 'none':
       return [VARY_COOKIE];
   }

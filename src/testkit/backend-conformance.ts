@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectPeriodWithin, stopwatch } from '../support/elapsed.js';
-import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, supportsPut, type Backend, type PutBackend, type GetResult, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../../src/index.js';
+import { expectPeriodWithin, stopwatch } from './period-checks.js';
+import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, supportsPut, type Backend, type PutBackend, type GetResult, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../index.js';
 
 /** Options a factory must apply to the backend it makes (they come from the capabilities under test). */
 export interface FactoryOptions {
@@ -21,12 +21,22 @@ function expectPeriod(result: GetResult, givenSeconds: number, elapsedSeconds: (
 
 const MALFORMED_KEYS = ['', 'a'.repeat(41), 'bad key', "x'; DROP TABLE session; --", 'caf\u00e9', 'nul\u0000', 'line\nbreak', '%41%42'];
 
+/** Capabilities the backend under test leaves out, each with the reason printed beside the skipped cases. */
+export interface ConformanceOptions {
+  /** Why the owner capability (`OwnerIndexBackend`) is not tested; omit to test it. */
+  ownersSkipReason?: string;
+  /** Why the put capability (`PutBackend`) is not tested; omit to test it. */
+  putSkipReason?: string;
+}
+
 /**
  * The contract of src/core/contract.ts, written once. Ports every case of
  * ocaml-session's `lib_test/test_session.ml`, then checks each row of the
- * semantics table. Every backend's test file calls this with a factory.
+ * semantics table. Every backend's test file calls this with a factory;
+ * call it at the top level of a vitest test file (it declares `describe`
+ * blocks, and closes each backend after its test).
  */
-export function describeBackendContract(name: string, factory: BackendFactory, options: { ownersSkipReason?: string; putSkipReason?: string } = {}): void {
+export function runBackendConformance(name: string, factory: BackendFactory, options: ConformanceOptions = {}): void {
   describe(`backend contract: ${name}`, () => {
     const opened: Backend[] = [];
     const create = async (options?: FactoryOptions) => {

@@ -1,5 +1,5 @@
 import type { Backend, SessionError } from '../core/contract.js';
-import { readSessionCookie, type CookieHeader } from './read-cookie.js';
+import { readSessionCookie, type CookieHeader } from '../http/read-cookie.js';
 
 /**
  * A request-scoped session on string values, as ocaml-session's `Session_cohttp.t`:

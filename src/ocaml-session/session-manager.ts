@@ -1,8 +1,8 @@
 import type { Backend } from '../core/contract.js';
-import { assertCookieName, DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions } from './cookie-options.js';
-import { cookieHeaders, VARY_COOKIE, type HeaderPair } from './headers.js';
-import type { CookieHeader } from './read-cookie.js';
-import { clear, generate, ofHeader, set, type ExpiryOptions, type HttpSession } from './session.js';
+import { assertCookieName, DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions } from '../http/cookie-options.js';
+import { resolvedCookieHeaders, VARY_COOKIE, type HeaderPair } from '../http/headers.js';
+import type { CookieHeader } from '../http/read-cookie.js';
+import { clear, generate, ofHeader, set, type ExpiryOptions, type HttpSession } from './http-session.js';
 
 /** Options of {@link SessionManager}. */
 export interface SessionManagerOptions {
@@ -90,7 +90,7 @@ export class SessionManager {
   headers(cookieOptions?: CookieOptions): HeaderPair[] {
     const options = resolveCookieOptions(this.cookieName, cookieOptions);
     if (this.#current === undefined) return [VARY_COOKIE];
-    return cookieHeaders(this.cookieName, this.#current, options);
+    return resolvedCookieHeaders(this.cookieName, this.#current, options);
   }
 
   /** The request headers the response depends on, for `Vary`: `['Cookie']`. */

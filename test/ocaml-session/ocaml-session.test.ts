@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateKey, MemoryBackend } from '../../src/index.js';
-import { clear, generate, ofHeader, ofHeaderOrCreate, ofKey, SessionManager, set, toCookieHeaders } from '../../src/http/index.js';
+import { clear, generate, ofHeader, ofHeaderOrCreate, ofKey, SessionManager, set, toCookieHeaders } from '../../src/ocaml-session/index.js';
 
 const backends: MemoryBackend[] = [];
 // A clock that stands still: the periods these tests read back are exact however slow the machine.
