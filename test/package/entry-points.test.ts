@@ -9,11 +9,19 @@ const DRIVERS = ['pg', 'postgres', '@electric-sql/pglite', 'ioredis', 'express',
 
 /** The packages an entry point loads when imported, seen by a resolve hook in a fresh process. */
 async function packagesLoadedBy(entry: string): Promise<string[]> {
+  return resolvedIn(await loadIn(entry));
+}
+
+async function loadIn(entry: string): Promise<string> {
   const { stderr } = await run(
     process.execPath,
     ['--import', 'tsx', '--import', './test/package/register-resolve-logger.mjs', '--input-type=module', '-e', `await import('${entry}')`],
     { cwd: root },
   );
+  return stderr;
+}
+
+function resolvedIn(stderr: string): string[] {
   return [...stderr.matchAll(/^resolved (\S+)$/gm)].map(([, name]) => name!.split('/').slice(0, name!.startsWith('@') ? 2 : 1).join('/'));
 }
 
@@ -27,8 +35,23 @@ describe('entry points load no driver', () => {
     ['sessionkit/fetch', './src/adapters/fetch/index.ts'],
     ['sessionkit/koa', './src/adapters/koa/index.ts'],
     ['sessionkit/csrf', './src/csrf/index.ts'],
+    ['sessionkit/ocaml-session', './src/ocaml-session/index.ts'],
+    ['sessionkit/backend-kit', './src/backend-kit/index.ts'],
   ])('%s', async (_name, entry) => {
     const loaded = await packagesLoadedBy(entry);
+    expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
+    expect(loaded).not.toContain('vitest');
+  });
+
+  // vitest refuses to load outside its runner: the kit is for test files, where it loads no driver either.
+  it('sessionkit/testkit loads vitest (the suite is written in it) and no driver', async () => {
+    const failure = await loadIn('./src/testkit/index.ts').then(
+      () => undefined,
+      (error: { stderr: string }) => error,
+    );
+    expect(failure?.stderr).toMatch(/Vitest failed to access its internal state/);
+    const loaded = resolvedIn(failure!.stderr);
+    expect(loaded).toContain('vitest');
     expect(loaded.filter((name) => DRIVERS.includes(name))).toEqual([]);
   });
 
