@@ -1,5 +1,5 @@
 // ocaml-session's README login example, on node:http with ocaml-session's own functions
-// (`sessionkit/http`: ofHeader, generate, clear, toCookieHeaders): every path
+// (`sessionkit/ocaml-session`: ofHeader, generate, clear, toCookieHeaders): every path
 // answers 401 Unauthorized until the client authenticates, then 200 OK; and a
 // logout. The session's value is the user name.
 // `tsx examples/login/login.ts` serves it on PORT (default 8080).

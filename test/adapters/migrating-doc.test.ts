@@ -37,7 +37,7 @@ describe('docs/migrating.md', () => {
       paths: {
         sessionkit: ['src/index.ts'],
         'sessionkit/http': ['src/http/index.ts'],
-        'sessionkit/*': ['src/adapters/*/index.ts', 'src/backends/*/index.ts'],
+        'sessionkit/*': ['src/adapters/*/index.ts', 'src/backends/*/index.ts', 'src/*/index.ts'],
       },
     };
     const host = ts.createCompilerHost(options);
