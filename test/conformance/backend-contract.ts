@@ -498,6 +498,17 @@ export function describeBackendContract(name: string, factory: BackendFactory, o
         expect(await backend.get(last)).toEqual({ ok: false, error: 'NotFound' });
       });
 
+      it('clearAll reports what it removed as a pruned event', async () => {
+        const events: SessionEvent[] = [];
+        const backend = await enumerable({ onEvent: (event) => events.push(event) });
+        await backend.generate();
+        await backend.generate({ value: 'v' });
+        await backend.clearAll();
+        expect(events.filter((event) => event.type === 'pruned')).toEqual([
+          { type: 'pruned', store: expect.any(String), deletedCount: 2, durationMs: expect.any(Number) },
+        ]);
+      });
+
       it('clearAll leaves the store usable and another store of the same kind untouched', async () => {
         const backend = await enumerable();
         const neighbour = await enumerable();

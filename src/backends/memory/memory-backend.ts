@@ -153,10 +153,12 @@ export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBac
   }
 
   async clearAll(): Promise<number> {
+    const started = performance.now();
     const live = await this.countLive();
     this.#sessions.clear();
     this.#byOwner.clear();
     this.#byExpiry.rebuild([]);
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount: live, durationMs: performance.now() - started });
     return live;
   }
 
