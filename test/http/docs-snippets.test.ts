@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
+import { compileSnippets } from '../support/compile-snippets.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const doc = readFileSync(path.join(root, 'docs/http.md'), 'utf8');
@@ -30,44 +30,10 @@ describe('docs/http.md', () => {
   });
 
   it('every snippet type-checks', () => {
-    const files = new Map<string, string>();
-    snippets.forEach((snippet, index) => {
+    const withAmbient = snippets.map((snippet, index) => {
       const preamble = ambient.filter(([name]) => !definesOrImports(snippet, name)).map(([, declaration]) => declaration);
-      files.set(path.join(root, `docs-snippet-${index}.ts`), `${preamble.join('\n')}\nexport {};\n${snippet}`);
+      return { name: `docs-snippet-${index}`, code: `${preamble.join('\n')}\n${snippet}` };
     });
-    const options: ts.CompilerOptions = {
-      target: ts.ScriptTarget.ES2023,
-      lib: ['lib.es2024.d.ts'],
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      strict: true,
-      noUncheckedIndexedAccess: true,
-      esModuleInterop: true,
-      skipLibCheck: true,
-      types: ['node'],
-      noEmit: true,
-      baseUrl: root,
-      paths: {
-        sessionkit: ['src/index.ts'],
-        'sessionkit/http': ['src/http/index.ts'],
-        'sessionkit/*': ['src/adapters/*/index.ts', 'src/backends/*/index.ts'],
-      },
-    };
-    const host = ts.createCompilerHost(options);
-    const readFile = host.readFile.bind(host);
-    const fileExists = host.fileExists.bind(host);
-    host.readFile = (name) => files.get(path.resolve(name)) ?? readFile(name);
-    host.fileExists = (name) => files.has(path.resolve(name)) || fileExists(name);
-    const getSourceFile = host.getSourceFile.bind(host);
-    host.getSourceFile = (name, language, onError, create) => {
-      const text = files.get(path.resolve(name));
-      return text === undefined ? getSourceFile(name, language, onError, create) : ts.createSourceFile(name, text, language, true);
-    };
-    const program = ts.createProgram([...files.keys()], options, host);
-    const diagnostics = ts
-      .getPreEmitDiagnostics(program)
-      .filter((d) => d.file === undefined || files.has(path.resolve(d.file.fileName)))
-      .map((d) => `${d.file ? path.basename(d.file.fileName) : ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`);
-    expect(diagnostics).toEqual([]);
+    expect(compileSnippets(root, withAmbient)).toEqual([]);
   }, 60_000);
 });

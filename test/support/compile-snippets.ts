@@ -1,5 +1,12 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
+
+/** The `sessionkit/*` names as tsconfig.json maps them to src/ (so a new entry point needs no change here). */
+function packagePaths(root: string): ts.MapLike<string[]> {
+  const { config } = ts.parseConfigFileTextToJson('tsconfig.json', readFileSync(path.join(root, 'tsconfig.json'), 'utf8'));
+  return (config as { compilerOptions: { paths: ts.MapLike<string[]> } }).compilerOptions.paths;
+}
 
 /**
  * Type-checks each snippet as its own module against the sources
@@ -22,11 +29,7 @@ export function compileSnippets(root: string, snippets: ReadonlyArray<{ name: st
     types: ['node'],
     noEmit: true,
     baseUrl: root,
-    paths: {
-      sessionkit: ['src/index.ts'],
-      'sessionkit/http': ['src/http/index.ts'],
-      'sessionkit/*': ['src/adapters/*/index.ts', 'src/backends/*/index.ts'],
-    },
+    paths: packagePaths(root),
   };
   const host = ts.createCompilerHost(options);
   const readFile = host.readFile.bind(host);

@@ -100,6 +100,9 @@ export function ownResource(backend: PostgresBackend, end: () => Promise<void>):
   poolEnders.set(backend, end);
 }
 
+/** How long `ensureSchema()` waits for its DDL at least: one minute. */
+export const SCHEMA_TIMEOUT_MS = 60_000;
+
 /**
  * Sessions in a PostgreSQL table with ocaml-session's columns (`session_key
  * char(40)`, `expire_date timestamp(2) with time zone`, `session_data text`),
@@ -180,11 +183,14 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
    * Creates the table if missing: ocaml-session's columns, `session_key` as primary
    * key, an index on `expire_date`. Idempotent and safe to run from many
    * processes at once; an existing table (even ocaml-session's exact DDL) is kept.
+   * It waits up to {@link SCHEMA_TIMEOUT_MS} (or `timeoutMs` if longer), not
+   * `timeoutMs`: DDL queues behind the locks of running statements and may
+   * build an index, which a request's deadline was never meant to bound.
    */
   async ensureSchema(): Promise<void> {
     this.#assertOpen('ensureSchema');
     this.#hasOwnerColumn = undefined;
-    await withTimeout(ensureSchemaOn(this.#db, this.table), this.timeoutMs, 'ensureSchema').catch((error: unknown) => {
+    await withTimeout(ensureSchemaOn(this.#db, this.table), Math.max(this.timeoutMs, SCHEMA_TIMEOUT_MS), 'ensureSchema').catch((error: unknown) => {
       throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }
