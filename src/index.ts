@@ -21,6 +21,7 @@ export type {
 } from './core/contract.js';
 export { requireCompareAndSet, requireOwners, requirePut, supportsCompareAndSet, supportsOwners, supportsPut } from './core/contract.js';
 export { supportsOwnedSessionRemoval, type OwnedSessionRemovalBackend } from './core/owned-session-removal.js';
+export { supportsEnumeration, type EnumerableBackend, type LiveSession } from './core/enumeration.js';
 export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
 export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';
 export { MAX_EXPIRY_SECONDS, ONE_WEEK } from './core/period.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectPeriodWithin, stopwatch } from './period-checks.js';
-import { digestKey, generateKey, supportsCompareAndSet, supportsOwners, supportsPut, type Backend, type PutBackend, type GetResult, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../index.js';
+import { digestKey, generateKey, supportsCompareAndSet, supportsEnumeration, supportsOwners, supportsPut, type Backend, type EnumerableBackend, type LiveSession, type PutBackend, type GetResult, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../index.js';
 
 /** Options a factory must apply to the backend it makes (they come from the capabilities under test). */
 export interface FactoryOptions {
@@ -438,6 +438,113 @@ export function runBackendConformance(name: string, factory: BackendFactory, opt
         expect(await backend.listByOwner('put-owner')).toEqual([]);
         expect(await backend.clearByOwner('put-owner')).toBe(0);
         expect(await backend.get(key)).toMatchObject({ ok: true, value: 'ownerless' });
+      });
+    });
+
+    describe('enumeration capability (count, list, clear the whole store)', () => {
+      const enumerable = async (options?: FactoryOptions): Promise<EnumerableBackend> => {
+        const backend = await create(options);
+        if (!supportsEnumeration(backend)) throw new Error(`${name} must offer countLive/liveSessions/clearAll`);
+        return backend;
+      };
+      const listed = async (backend: EnumerableBackend): Promise<LiveSession[]> => {
+        const sessions: LiveSession[] = [];
+        for await (const session of backend.liveSessions()) sessions.push(session);
+        return sessions;
+      };
+      const storedKeyOf = (backend: EnumerableBackend, key: string) => (backend.hashKeys ? digestKey(key) : key);
+
+      it('an empty store counts 0, lists nothing and clears 0', async () => {
+        const backend = await enumerable();
+        expect(await backend.countLive()).toBe(0);
+        expect(await listed(backend)).toEqual([]);
+        expect(await backend.clearAll()).toBe(0);
+      });
+
+      it('counts and lists exactly the live sessions, by stored key (never a raw key when hashed), with value and seconds left', async () => {
+        const backend = await enumerable();
+        const elapsed = stopwatch();
+        const withValue = await backend.generate({ value: 'v1', expiry: 1000 });
+        const notSet = await backend.generate({ expiry: 2000 });
+        const cleared = await backend.generate({ value: 'gone' });
+        await backend.generate({ value: 'born expired', expiry: -1 });
+        await backend.clear(cleared);
+        expect(await backend.countLive()).toBe(2);
+        const sessions = await listed(backend);
+        const byKey = new Map(sessions.map((session) => [session.storedKey, session]));
+        expect([...byKey.keys()].sort()).toEqual([storedKeyOf(backend, withValue), storedKeyOf(backend, notSet)].sort());
+        expect(byKey.get(storedKeyOf(backend, withValue))?.value).toBe('v1');
+        expect(byKey.get(storedKeyOf(backend, notSet))?.value).toBeNull();
+        expectPeriodWithin(byKey.get(storedKeyOf(backend, withValue))!.expiresInSeconds, 1000, elapsed);
+        expectPeriodWithin(byKey.get(storedKeyOf(backend, notSet))!.expiresInSeconds, 2000, elapsed);
+        if (backend.hashKeys) for (const session of sessions) expect([withValue, notSet]).not.toContain(session.storedKey);
+      });
+
+      it('a session that expires leaves the count and the listing', async () => {
+        const backend = await enumerable();
+        const lasting = await backend.generate({ value: 'stays' });
+        await backend.generate({ value: 'short', expiry: 1 });
+        expect(await backend.countLive()).toBe(2);
+        await sleep(2100);
+        expect(await backend.countLive()).toBe(1);
+        expect((await listed(backend)).map((session) => session.storedKey)).toEqual([storedKeyOf(backend, lasting)]);
+      });
+
+      it('lists every session exactly once across pages, and clearAll removes them all in batches', async () => {
+        const backend = await enumerable();
+        const keys: string[] = [];
+        for (let start = 0; start < 1100; start += 100) {
+          keys.push(...(await Promise.all(Array.from({ length: 100 }, (_, i) => backend.generate({ value: `v${start + i}` })))));
+        }
+        expect(await backend.countLive()).toBe(1100);
+        const sessions = await listed(backend);
+        expect(sessions).toHaveLength(1100);
+        expect(new Set(sessions.map((session) => session.storedKey))).toEqual(new Set(keys.map((key) => storedKeyOf(backend, key))));
+        expect(await backend.clearAll()).toBe(1100);
+        expect(await backend.countLive()).toBe(0);
+        expect(await listed(backend)).toEqual([]);
+        const [first, last] = [keys[0]!, keys[1099]!];
+        expect(await backend.get(first)).toEqual({ ok: false, error: 'NotFound' });
+        expect(await backend.get(last)).toEqual({ ok: false, error: 'NotFound' });
+      });
+
+      it('clearAll reports what it removed as a pruned event', async () => {
+        const events: SessionEvent[] = [];
+        const backend = await enumerable({ onEvent: (event) => events.push(event) });
+        await backend.generate();
+        await backend.generate({ value: 'v' });
+        await backend.clearAll();
+        expect(events.filter((event) => event.type === 'pruned')).toEqual([
+          { type: 'pruned', store: expect.any(String), deletedCount: 2, durationMs: expect.any(Number) },
+        ]);
+      });
+
+      it('clearAll leaves the store usable and another store of the same kind untouched', async () => {
+        const backend = await enumerable();
+        const neighbour = await enumerable();
+        const theirs = await neighbour.generate({ value: 'theirs' });
+        await backend.generate({ value: 'mine' });
+        expect(await backend.clearAll()).toBe(1);
+        expect(await neighbour.get(theirs)).toMatchObject({ ok: true, value: 'theirs' });
+        expect(await neighbour.countLive()).toBe(1);
+        const again = await backend.generate({ value: 'again' });
+        expect(await backend.get(again)).toMatchObject({ ok: true, value: 'again' });
+        expect(await backend.countLive()).toBe(1);
+      });
+
+      it.skipIf(options.ownersSkipReason !== undefined)('owned sessions are counted and listed once, owner indexes are not; clearAll ends them and their owners\' lists', async () => {
+        const backend = await enumerable();
+        if (!supportsOwners(backend)) throw new Error(`${name} must keep sessions by owner`);
+        const owned = await backend.generate({ owner: 'ada', value: 'a' });
+        await backend.generate({ owner: 'ada', value: 'b' });
+        await backend.generate({ value: 'c' });
+        expect(await backend.countLive()).toBe(3);
+        expect((await listed(backend)).map((session) => session.value).sort()).toEqual(['a', 'b', 'c']);
+        expect(await backend.clearAll()).toBe(3);
+        expect(await backend.listByOwner('ada')).toEqual([]);
+        expect(await backend.get(owned)).toEqual({ ok: false, error: 'NotFound' });
+        await backend.generate({ owner: 'ada', value: 'new' });
+        expect(await backend.listByOwner('ada')).toHaveLength(1);
       });
     });
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { SessionkitStore } from '../../src/adapters/express-session/index.js';
 import type { Backend, PutBackend } from '../../src/core/contract.js';
 import { isBackendError } from '../../src/core/errors.js';
+import { digestKey } from '../../src/core/keys.js';
 
 type StoreFactory = () => Promise<PutBackend>;
 const SID = 'Abcdefghijklmnopqrstuvwxyz012345'; // express-session's default: 24 random bytes, 32 base64url characters
@@ -120,14 +121,56 @@ export function describeStore(name: string, makeBackend: StoreFactory, makeGoneB
       }
     });
 
-    it('all, length and clear call back with a TypeError naming the capability the backend lacks; there is no ids', async () => {
-      const store = new SessionkitStore(await makeBackend());
-      for (const method of ['all', 'length', 'clear'] as const) {
-        const { error } = await called((cb) => (store[method] as (cb: (error: unknown) => void) => void)(cb));
+    it('length counts the live sessions, all gives them keyed by stored id, clear empties the store (callbacks and promises)', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      expect(await called((cb) => store.length(cb))).toEqual({ error: null, result: 0 });
+      expect(await called((cb) => store.all(cb))).toEqual({ error: null, result: {} });
+      const other = 'Zyxwvutsrqponmlkjihgfedcba543210';
+      await store.set(SID, sessionData({ user: 'ada' }));
+      await store.set(other, sessionData({ user: 'bob' }));
+      await store.set('Expiredexpiredexpiredexpired0000', sessionData({ user: 'gone' }, -1000));
+      expect(await called((cb) => store.length(cb))).toEqual({ error: null, result: 2 });
+      const hashed = (backend as { hashKeys?: boolean }).hashKeys === true;
+      const idOf = (sid: string) => (hashed ? digestKey(sid) : sid);
+      const { error, result: all } = await called<Record<string, session.SessionData>>((cb) => store.all(cb));
+      expect(error).toBeNull();
+      expect(Object.keys(all!).sort()).toEqual([idOf(SID), idOf(other)].sort());
+      expect(all![idOf(SID)]).toMatchObject({ user: 'ada', cookie: { path: '/' } });
+      expect(all![idOf(other)]).toMatchObject({ user: 'bob' });
+      expect(await called((cb) => store.clear(cb))).toEqual({ error: null, result: undefined });
+      expect(await store.length()).toBe(0);
+      expect(await store.get(SID)).toBeNull();
+      expect(await store.all()).toEqual({});
+    });
+
+    it('ids gives the ids where the backend keeps them as they are, else calls back with a TypeError', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      await store.set(SID, sessionData({ n: 1 }));
+      const { error, result } = await called<string[]>((cb) => store.ids(cb));
+      if ((backend as { hashKeys?: boolean }).hashKeys === true) {
         expect(error).toBeInstanceOf(TypeError);
-        expect(String(error)).toMatch(/liveValues\/countLive\/clearAll/);
+        expect(String(error)).toMatch(/hashKeys: false/);
+      } else {
+        expect(error).toBeNull();
+        expect(result).toEqual([SID]);
       }
-      expect('ids' in store).toBe(false);
+    });
+
+    it('express-session with this store: length, all and clear see what requests did; a cleared session starts over', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      const server = app(store);
+      const cookie = cookieOf(await request(server).get('/count'))!;
+      await request(server).get('/count').set('Cookie', cookie);
+      await request(server).get('/count');
+      expect(await store.length()).toBe(2);
+      const counts = Object.values(await store.all()).map((stored) => (stored as unknown as { count: number }).count);
+      expect(counts.sort()).toEqual([1, 2]);
+      await store.clear();
+      expect(await store.length()).toBe(0);
+      expect((await request(server).get('/read').set('Cookie', cookie)).body).toMatchObject({ count: null });
     });
 
     it('express-session with this store: a counter across requests, regenerate and destroy', async () => {
@@ -159,9 +202,23 @@ export function describeStore(name: string, makeBackend: StoreFactory, makeGoneB
       expect(() => new SessionkitStore(withoutPut as unknown as Backend)).toThrow(/put\(\)/);
     });
 
+    it('on a backend that cannot enumerate, all, length, clear and ids call back with a TypeError naming the capability', async () => {
+      const backend = await makeBackend();
+      // The backend's own put/get/clear, with the enumeration methods left out.
+      const putOnly = { defaultPeriod: () => backend.defaultPeriod(), get: (key: string) => backend.get(key), put: (key: string, value: string, options?: { expiry?: number }) => backend.put(key, value, options), clear: (key: string) => backend.clear(key) };
+      const store = new SessionkitStore(putOnly as unknown as PutBackend);
+      await store.set(SID, sessionData({ a: 1 }));
+      for (const method of ['all', 'length', 'clear', 'ids'] as const) {
+        const { error } = await called((cb) => (store[method] as (cb: (error: unknown) => void) => void)(cb));
+        expect(error).toBeInstanceOf(TypeError);
+        expect(String(error)).toMatch(/countLive\/liveSessions\/clearAll/);
+      }
+      expect(await store.get(SID)).toMatchObject({ a: 1 });
+    });
+
     it.skipIf(makeGoneBackend === undefined)(`a store that went away: every method calls back with the BackendError${makeGoneBackend ? '' : ' (skipped: the memory store cannot go away)'}`, async () => {
       const store = new SessionkitStore(await makeGoneBackend!());
-      for (const start of [(cb: (e: unknown) => void) => store.get(SID, cb), (cb: (e: unknown) => void) => store.set(SID, sessionData({}), cb), (cb: (e: unknown) => void) => store.destroy(SID, cb), (cb: (e: unknown) => void) => store.touch(SID, sessionData({}), cb)]) {
+      for (const start of [(cb: (e: unknown) => void) => store.get(SID, cb), (cb: (e: unknown) => void) => store.set(SID, sessionData({}), cb), (cb: (e: unknown) => void) => store.destroy(SID, cb), (cb: (e: unknown) => void) => store.touch(SID, sessionData({}), cb), (cb: (e: unknown) => void) => store.length(cb), (cb: (e: unknown) => void) => store.all(cb), (cb: (e: unknown) => void) => store.clear(cb)]) {
         const { error } = await called(start);
         expect(isBackendError(error)).toBe(true);
       }

@@ -6,4 +6,5 @@
  * app.use(session({ store: new SessionkitStore(backend), secret, resave: false, saveUninitialized: false }));
  * ```
  */
-export { SessionkitStore, supportsEnumeration, type EnumerableBackend, type SessionkitStoreOptions, type StoredSession } from './store.js';
+export { SessionkitStore, type SessionkitStoreOptions, type StoredSession } from './store.js';
+export { supportsEnumeration, type EnumerableBackend, type LiveSession } from '../../core/enumeration.js';

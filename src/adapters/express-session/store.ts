@@ -1,5 +1,6 @@
 import session from 'express-session';
 import { requirePut, supportsCompareAndSet, type Backend, type PutBackend } from '../../core/contract.js';
+import { supportsEnumeration, type EnumerableBackend } from '../../core/enumeration.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
 
 /** A session as express-session hands it to a store: JSON data with a `cookie`. */
@@ -15,26 +16,6 @@ export interface SessionkitStoreOptions {
   ttl?: number | ((session: StoredSession) => number);
   /** `true`: `touch` does nothing, so an unchanged session is never written and expires `ttl` after its last change. Default false. */
   disableTouch?: boolean;
-}
-
-/**
- * Capability: enumerate the live sessions, for the Store's optional `all`,
- * `length` and `clear`. Keys are hashed at rest, so even then `all` gives
- * sessions without their ids, and `ids` is not offered.
- */
-export interface EnumerableBackend extends Backend {
-  /** The values of every live session. */
-  liveValues(): Promise<string[]>;
-  /** How many sessions are live. */
-  countLive(): Promise<number>;
-  /** Removes every session. */
-  clearAll(): Promise<void>;
-}
-
-/** True when `backend` can list its live sessions. */
-export function supportsEnumeration(backend: Backend): backend is EnumerableBackend {
-  const candidate = backend as Partial<EnumerableBackend>;
-  return typeof candidate.liveValues === 'function' && typeof candidate.countLive === 'function' && typeof candidate.clearAll === 'function';
 }
 
 type Callback<T> = (error: unknown, result?: T) => void;
@@ -53,9 +34,19 @@ type Callback<T> = (error: unknown, result?: T) => void;
  *   cookie, without reviving a missing one or overwriting a parallel change
  *   (compare-and-set where the backend has it).
  * - `destroy`: removes it; idempotent.
- * - `all` / `length` / `clear`: only on a backend that can enumerate
- *   ({@link EnumerableBackend}); otherwise they call back with a `TypeError`
- *   saying so. No `ids`: the store holds digests, not ids.
+ * - `length`: how many sessions are live; `clear`: removes every session
+ *   of the backend's table or prefix.
+ * - `all`: an object of every live session, as express-session's
+ *   MemoryStore gives, keyed by what the store holds for each id: the id
+ *   itself when the backend keeps keys as they are (memory, `hashKeys:
+ *   false`), else its digest (`digestKey(sid)`), since a hashed id cannot be
+ *   recovered.
+ * - `ids`: the ids, only when the backend keeps keys as they are; with
+ *   hashed keys it calls back with a `TypeError`.
+ *
+ * `all` / `length` / `clear` / `ids` need a backend that can enumerate
+ * ({@link EnumerableBackend}: memory, PostgreSQL, Redis); on another they
+ * call back with a `TypeError` saying so.
  *
  * Every method takes express-session's callback (`cb(err)` on a store
  * failure, a `BackendError`) and also returns a promise.
@@ -124,19 +115,36 @@ export class SessionkitStore extends session.Store {
 
   override destroy = (sid: string, callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#backend.clear(String(sid)));
 
-  override all = (callback?: Callback<StoredSession[]>): Promise<StoredSession[]> =>
+  override all = (callback?: Callback<Record<string, StoredSession>>): Promise<Record<string, StoredSession>> =>
     deliver(callback, async () => {
-      const values = await this.#enumerable('all').liveValues();
-      return values.map(parseSession).filter((parsed): parsed is StoredSession => parsed !== null);
+      const sessions: Record<string, StoredSession> = Object.create(null) as Record<string, StoredSession>;
+      for await (const { storedKey, value } of this.#enumerable('all').liveSessions()) {
+        const parsed = value === null ? null : parseSession(value);
+        if (parsed !== null) sessions[storedKey] = parsed;
+      }
+      return sessions;
     });
 
   override length = (callback?: Callback<number>): Promise<number> => deliver(callback, () => this.#enumerable('length').countLive());
 
-  override clear = (callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#enumerable('clear').clearAll());
+  override clear = (callback?: Callback<void>): Promise<void> =>
+    deliver(callback, async () => {
+      await this.#enumerable('clear').clearAll();
+    });
+
+  /** The ids of every live session (connect-redis offers this); only on a backend that keeps keys as they are. */
+  ids = (callback?: Callback<string[]>): Promise<string[]> =>
+    deliver(callback, async () => {
+      const backend = this.#enumerable('ids');
+      if (backend.hashKeys) throw new TypeError('SessionkitStore.ids() needs a backend with hashKeys: false; this one keeps only digests of the ids (all() is keyed by them)');
+      const ids: string[] = [];
+      for await (const { storedKey } of backend.liveSessions()) ids.push(storedKey);
+      return ids;
+    });
 
   #enumerable(method: string): EnumerableBackend {
     if (supportsEnumeration(this.#backend)) return this.#backend;
-    throw new TypeError(`SessionkitStore.${method}() needs a backend that lists its sessions (liveValues/countLive/clearAll); ${this.#backend.constructor.name} has none, as keys are hashed at rest`);
+    throw new TypeError(`SessionkitStore.${method}() needs a backend that enumerates its sessions (countLive/liveSessions/clearAll); ${this.#backend.constructor.name} has none`);
   }
 
   /** express-session's rule: until `cookie.expires`, else `ttl`. */

@@ -3,6 +3,7 @@ import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession,
 import { digestKey } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
+import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { ExpiryHeap } from './expiry-heap.js';
 
 /** Options of {@link MemoryBackend}. */
@@ -37,7 +38,7 @@ const DONE = resolved(undefined);
  * swept on access and by a timer; expiry follows the process's monotonic clock.
  * Lost when the process ends.
  */
-export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
+export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
   readonly maxSessions: number;
   readonly #sessions = new Map<string, Entry>();
   readonly #byExpiry = new ExpiryHeap<Entry>();
@@ -134,6 +135,31 @@ export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBac
       return live;
     }
     return false;
+  }
+
+  async countLive(): Promise<number> {
+    this.sweep();
+    return this.#sessions.size;
+  }
+
+  /** Every live session; keys are held in this process as they are, so `storedKey` is the key itself. */
+  async *liveSessions(): AsyncIterable<LiveSession> {
+    // A snapshot: entries removed or renewed while the caller iterates are checked again as they come.
+    for (const entry of [...this.#sessions.values()]) {
+      const now = this.#nowMs();
+      if (this.#sessions.get(entry.key) !== entry || entry.expiresAtMs <= now) continue;
+      yield { storedKey: entry.key, value: entry.value, expiresInSeconds: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)) };
+    }
+  }
+
+  async clearAll(): Promise<number> {
+    const started = performance.now();
+    const live = await this.countLive();
+    this.#sessions.clear();
+    this.#byOwner.clear();
+    this.#byExpiry.rebuild([]);
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount: live, durationMs: performance.now() - started });
+    return live;
   }
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {

@@ -14,6 +14,7 @@ import { BackendError, isBackendError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
+import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
@@ -85,6 +86,9 @@ function lockTimeoutMsFor(budgetMs: number): number {
   return Math.max(1, Math.floor(budgetMs - marginMs));
 }
 
+/** Rows per statement of {@link PostgresBackend.liveSessions}. */
+const LIVE_PAGE_ROWS = 500;
+
 /** Default of `pruneIntervalSeconds`: connect-pg-simple's 15 minutes. */
 export const DEFAULT_PRUNE_INTERVAL_SECONDS = 900;
 
@@ -110,7 +114,7 @@ export const SCHEMA_TIMEOUT_MS = 60_000;
  * ocaml-session's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
+export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly timeoutMs: number;
@@ -250,6 +254,37 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     if (row === undefined) return false;
     await this.#query(this.#statements.clearOne, [row.key], 'clearOwnedSession');
     return true;
+  }
+
+  /** How many rows are live (`expire_date > now()`): one `count(*)`, a scan of the table or its expiry index. */
+  async countLive(): Promise<number> {
+    const [row] = await this.reported('countLive', this.#query<{ count: number }>(this.#statements.countLive, [], 'countLive'));
+    return row?.count ?? 0;
+  }
+
+  /** Every live row, {@link LIVE_PAGE_ROWS} per statement in key order (keyset pagination), each page read when the iteration reaches it. */
+  async *liveSessions(): AsyncIterable<LiveSession> {
+    let after = '';
+    for (;;) {
+      const rows = await this.reported('liveSessions', this.#query<{ key: string; value: string | null; period: number }>(this.#statements.livePage, [after, LIVE_PAGE_ROWS], 'liveSessions'));
+      for (const row of rows) yield { storedKey: row.key.trimEnd(), value: row.value, expiresInSeconds: row.period };
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < LIVE_PAGE_ROWS) return;
+      after = last.key;
+    }
+  }
+
+  /** Deletes every row of the table, `pruneBatchSize` per statement so that no statement holds many row locks; resolves to how many live rows went. */
+  async clearAll(): Promise<number> {
+    const started = performance.now();
+    let live = 0;
+    for (;;) {
+      const [row] = await this.reported('clearAll', this.#query<{ count: number; live: number }>(this.#statements.clearAllBatch, [this.pruneBatchSize], 'clearAll'));
+      live += row?.live ?? 0;
+      if ((row?.count ?? 0) < this.pruneBatchSize) break;
+    }
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount: live, durationMs: performance.now() - started });
+    return live;
   }
 
   /**

@@ -53,6 +53,9 @@ export interface Statements {
   generateOwned: Statement;
   listByOwner: Statement;
   clearByOwner: Statement;
+  countLive: Statement;
+  livePage: Statement;
+  clearAllBatch: Statement;
 }
 
 function putText(table: string, replacing: string): string {
@@ -215,6 +218,22 @@ export function statementsFor(table: string, lockName: string): Statements {
          RETURNING expire_date > now() AS live)
        SELECT count(*) FILTER (WHERE live)::int AS count FROM deleted`,
       true,
+    ),
+    countLive: statement('countlive', `SELECT count(*)::int AS count FROM ${table} WHERE expire_date > now()`),
+    // Keyset pagination on session_key (the primary key's index): each page starts after the last key of the one before.
+    livePage: statement(
+      'livepage',
+      `SELECT session_key AS key, session_data AS value, greatest(0, round(extract(epoch FROM expire_date - now())))::int AS period
+         FROM ${table} WHERE session_key > $1::char(40) AND expire_date > now() ORDER BY session_key LIMIT $2::int`,
+    ),
+    // ctid, as purgeBatch: ocaml-session's table has no primary key. Rows are locked in key order, so a
+    // batch queues behind a request writing one of them rather than deadlocking with it.
+    clearAllBatch: statement(
+      'clearall',
+      `WITH deleted AS (
+         DELETE FROM ${table} WHERE ctid = ANY (ARRAY(SELECT ctid FROM ${table} ORDER BY session_key LIMIT $1::int FOR UPDATE))
+         RETURNING expire_date > now() AS live)
+       SELECT count(*)::int AS count, count(*) FILTER (WHERE live)::int AS live FROM deleted`,
     ),
     tryLock: statement('trylock', `SELECT pg_try_advisory_lock(hashtext('${lockName}')) AS locked`),
     unlock: statement('unlock', `SELECT pg_advisory_unlock(hashtext('${lockName}')) AS unlocked`),

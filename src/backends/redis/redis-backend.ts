@@ -10,6 +10,8 @@ import { ScriptCalls, type ScriptOp } from './script-calls.js';
 import { OP, type OpCode } from './batch-script.js';
 import { decodeStored, encodeValue, ownerTag } from './stored-value.js';
 import { slotOfTag } from './slot.js';
+import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
+import { literalPattern, masterNodes, scanKeys, sendWithin, serverNowMs, type NodeCommand } from './key-scan.js';
 
 /** Options of {@link RedisBackend}. */
 export interface RedisBackendOptions extends BackendOptions, KeyStorageOptions, OwnerIndexOptions {
@@ -47,19 +49,21 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * or may not have happened) or `query_failed` (Redis answered with an error).
  * Service resumes by itself once ioredis has reconnected.
  */
-export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend {
+export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
   /** The prefix of every Redis key this backend writes. */
   readonly prefix: string;
   /** Longest wait for Redis per operation, in milliseconds. */
   readonly timeoutMs: number;
   readonly #calls: ScriptCalls;
   readonly #owners: RedisOwnerIndex;
+  readonly #client: RedisClient;
   #closed = false;
 
   /** Throws a `TypeError` when `client` is neither an ioredis nor a node-redis client, or an option is invalid. */
   constructor(client: RedisClient, options: RedisBackendOptions = {}) {
     super(options, { hashKeys: options.hashKeys });
     const scriptClient = toScriptClient(client);
+    this.#client = client;
     const { prefix = 'sessionkit:', timeoutMs = 5000 } = options;
     if (typeof prefix !== 'string' || /[{}]/.test(prefix)) throw new TypeError('prefix must be a string without "{" or "}"');
     assertWholeNumberOption(timeoutMs, 'timeoutMs', 1);
@@ -140,6 +144,75 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** How many sessions are live: SCAN of `${prefix}{*}` on every master, owner sets left out. */
+  countLive(): Promise<number> {
+    return this.reported('countLive', this.#countLive());
+  }
+
+  async #countLive(): Promise<number> {
+    let count = 0;
+    for (const node of await this.#nodes()) {
+      // SCAN may repeat a key while Redis rehashes: count each once.
+      const seen = new Set<string>();
+      for await (const keys of scanKeys(node, this.#sessionPattern, this.timeoutMs)) for (const key of keys) seen.add(key);
+      count += seen.size;
+    }
+    return count;
+  }
+
+  /**
+   * Every live session, master by master, one SCAN reply (about a thousand
+   * keys) at a time, each read with GET. A key under the prefix that holds
+   * something sessionkit did not write is not a session and is left out.
+   */
+  async *liveSessions(): AsyncIterable<LiveSession> {
+    const start = this.prefix.length + 1;
+    for (const node of await this.reported('liveSessions', this.#nodes())) {
+      const seen = new Set<string>();
+      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs)) {
+        const keys = page.filter((key) => !seen.has(key));
+        keys.forEach((key) => seen.add(key));
+        const [nowMs, ...stored] = await this.reported('liveSessions', Promise.all([serverNowMs(node, this.timeoutMs), ...keys.map((key) => sendWithin(node, ['GET', key], this.timeoutMs))]));
+        for (const [i, key] of keys.entries()) {
+          const session = typeof stored[i] === 'string' ? decodeStored(stored[i]) : undefined;
+          if (session === undefined || session.expiresAtMs <= (nowMs as number)) continue;
+          yield { storedKey: key.slice(start, -1), value: session.value, expiresInSeconds: Math.max(0, Math.round((session.expiresAtMs - (nowMs as number)) / 1000)) };
+        }
+      }
+    }
+  }
+
+  /** Deletes every session key and owner set under the prefix (SCAN then DEL, on every master); resolves to how many sessions went. */
+  clearAll(): Promise<number> {
+    return this.reported('clearAll', this.#clearAll());
+  }
+
+  async #clearAll(): Promise<number> {
+    const started = performance.now();
+    let cleared = 0;
+    for (const node of await this.#nodes()) {
+      for (const pattern of [this.#sessionPattern, `${literalPattern(this.prefix + OWNER_SET_INFIX)}{*}`]) {
+        for await (const keys of scanKeys(node, pattern, this.timeoutMs)) {
+          // One DEL per key: on a Cluster the keys of one reply span many slots.
+          const removed = await Promise.all(keys.map((key) => sendWithin(node, ['DEL', key], this.timeoutMs)));
+          if (pattern === this.#sessionPattern) cleared += removed.reduce<number>((sum, n) => sum + Number(n), 0);
+        }
+      }
+    }
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
+    return cleared;
+  }
+
+  /** Matches the session keys of this prefix and nothing else: `${prefix}{…}`, never `${prefix}owner:{…}`. */
+  get #sessionPattern(): string {
+    return `${literalPattern(this.prefix)}{*}`;
+  }
+
+  async #nodes(): Promise<NodeCommand[]> {
+    if (this.#closed) throw closedError();
+    return masterNodes(this.#client);
   }
 
   /**
