@@ -27,6 +27,8 @@ export interface ConformanceOptions {
   ownersSkipReason?: string;
   /** Why the put capability (`PutBackend`) is not tested; omit to test it. */
   putSkipReason?: string;
+  /** Why the enumeration capability (`EnumerableBackend`) is not tested; omit to test it. */
+  enumerationSkipReason?: string;
 }
 
 /**
@@ -441,7 +443,7 @@ export function runBackendConformance(name: string, factory: BackendFactory, opt
       });
     });
 
-    describe('enumeration capability (count, list, clear the whole store)', () => {
+    describe.skipIf(options.enumerationSkipReason !== undefined)(`enumeration capability (count, list, clear the whole store)${options.enumerationSkipReason ? ` — skipped: ${options.enumerationSkipReason}` : ''}`, () => {
       const enumerable = async (options?: FactoryOptions): Promise<EnumerableBackend> => {
         const backend = await create(options);
         if (!supportsEnumeration(backend)) throw new Error(`${name} must offer countLive/liveSessions/clearAll`);

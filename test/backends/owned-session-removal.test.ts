@@ -1,13 +1,12 @@
 // clearOwnedSession(owner, keyDigest): ending one device of a user by the
 // digest listByOwner reports, on every backend that keeps sessions by owner,
 // keys hashed at rest and not.
-import type { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { digestKey, MemoryBackend, supportsOwnedSessionRemoval, type OwnedSessionRemovalBackend } from '../../src/index.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
-import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 
 type Factory = (hashKeys: boolean) => Promise<OwnedSessionRemovalBackend & { close(): Promise<void> }>;
 
@@ -74,17 +73,6 @@ describe.skipIf(postgresSkipReason !== undefined)(`PostgreSQL${postgresSkipReaso
 });
 
 describe.skipIf(redisSkipReason !== undefined)(`Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
-  const prefixes: string[] = [];
-  let client: Redis | undefined;
-  afterAll(async () => {
-    if (client === undefined) return;
-    for (const prefix of prefixes) await deleteKeysWithPrefix(client, prefix);
-    await client.quit();
-  });
-  describeRemoval('RedisBackend', async (hashKeys) => {
-    client ??= testClient();
-    const prefix = uniquePrefix('rmowned');
-    prefixes.push(prefix);
-    return new RedisBackend(client, { prefix, hashKeys });
-  });
+  const redis = useTestRedis();
+  describeRemoval('RedisBackend', async (hashKeys) => new RedisBackend(redis.client, { prefix: redis.prefix('rmowned'), hashKeys }));
 });

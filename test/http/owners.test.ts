@@ -1,12 +1,11 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
 import { BackendError, digestKey, MemoryBackend, supportsOwners, type Backend, type CompareAndSetBackend, type OwnerIndexBackend } from '../../src/index.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { parseSetCookie } from 'cookie';
 import { SessionEngine, type HeaderPair, type OwnSession, type SessionOptions } from '../../src/http/index.js';
 import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
-import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 import { InstrumentedBackend, InstrumentedOwnerBackend } from './support/instrumented-backend.js';
 import { simulate, storedData } from './support/simulate.js';
 
@@ -334,19 +333,9 @@ describe.skipIf(postgresSkipReason !== undefined)(`PostgreSQL${postgresSkipReaso
 const redisKeepsOwners = supportsOwners(Object.create(RedisBackend.prototype) as Backend);
 const redisSkip = redisSkipReason ?? (redisKeepsOwners ? undefined : 'RedisBackend keeps no sessions by owner yet');
 describe.skipIf(redisSkip !== undefined)(`Redis${redisSkip ? ` (skipped: ${redisSkip})` : ''}`, () => {
-  const prefixes: string[] = [];
-  let client: Redis | undefined;
-  afterAll(async () => {
-    if (client === undefined) return;
-    for (const prefix of prefixes) await deleteKeysWithPrefix(client, prefix);
-    await client.quit();
-  });
-
+  const redis = useTestRedis();
   describeOwners('RedisBackend', async (options) => {
-    client ??= testClient();
-    const prefix = uniquePrefix('howner');
-    prefixes.push(prefix);
-    const backend = new RedisBackend(client, { prefix, ...options });
+    const backend = new RedisBackend(redis.client, { prefix: redis.prefix('howner'), ...options });
     if (!supportsOwners(backend)) throw new Error('RedisBackend keeps no sessions by owner');
     return backend;
   });

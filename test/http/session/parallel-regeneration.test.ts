@@ -1,11 +1,10 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
 import { MemoryBackend, type CompareAndSetBackend, type OwnerIndexBackend } from '../../../src/index.js';
 import { PostgresBackend } from '../../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { SessionEngine, SessionRegeneratedError, type HeaderPair, type RegenerateOptions } from '../../../src/http/index.js';
 import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../../support/postgres.js';
-import { deleteKeysWithPrefix, redisSkipReason, testClient, uniquePrefix } from '../../support/redis-env.js';
+import { redisSkipReason, useTestRedis } from '../../support/redis-env.js';
 import { simulate } from '../support/simulate.js';
 
 interface Data {
@@ -112,17 +111,6 @@ describe.skipIf(postgresSkipReason !== undefined)(`PostgreSQL${postgresSkipReaso
 });
 
 describe.skipIf(redisSkipReason !== undefined)(`Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
-  const prefixes: string[] = [];
-  let client: Redis | undefined;
-  afterAll(async () => {
-    if (client === undefined) return;
-    for (const prefix of prefixes) await deleteKeysWithPrefix(client, prefix);
-    await client.quit();
-  });
-  describeParallelLogins('RedisBackend', async () => {
-    client ??= testClient();
-    const prefix = uniquePrefix('hrace');
-    prefixes.push(prefix);
-    return new RedisBackend(client, { prefix }) as unknown as Store;
-  });
+  const redis = useTestRedis();
+  describeParallelLogins('RedisBackend', async () => new RedisBackend(redis.client, { prefix: redis.prefix('hrace') }) as unknown as Store);
 });
