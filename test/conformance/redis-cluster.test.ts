@@ -1,11 +1,10 @@
-import { Cluster } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { isBackendError } from '../../src/index.js';
 import { digestKey } from '../../src/core/keys.js';
 import { slotOfTag } from '../../src/backends/redis/slot.js';
 import { watchEventLoopLag } from '../support/elapsed.js';
-import { RedisTestCluster, type ClusterNodeInfo } from '../support/redis-cluster.js';
+import { useTestCluster, type ClusterNodeInfo } from '../support/redis-cluster.js';
 import { redisServerSkipReason } from '../support/redis-env.js';
 import { rawCommand } from '../support/redis-server.js';
 import { runBackendConformance } from '../../src/testkit/index.js';
@@ -29,30 +28,14 @@ const servedBy = (nodes: ClusterNodeInfo[], slot: number) =>
   nodes.find((n) => n.role === 'master' && !n.failed && n.slots.some(([first, last]) => slot >= first && slot <= last));
 
 describe.skipIf(redisServerSkipReason !== undefined)(`Redis Cluster, 3 masters + 3 replicas${redisServerSkipReason ? ` (skipped: ${redisServerSkipReason})` : ''}`, () => {
-  let cluster: RedisTestCluster | undefined;
-  let client: Cluster;
-
-  beforeAll(async () => {
-    cluster = await RedisTestCluster.start(1000);
-    client = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
-    client.on('error', () => undefined);
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', resolve);
-      client.once('end', () => reject(new Error('cluster client ended')));
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.disconnect();
-    await cluster?.destroy();
-  });
+  const redis = useTestCluster();
 
   // A prefix per backend: owner tests reuse owner names, and each test must start from no sessions.
   let made = 0;
-  runBackendConformance('redis cluster', async (options) => new RedisBackend(client, { ...options, prefix: `conformance:${++made}:` }));
+  runBackendConformance('redis cluster', async (options) => new RedisBackend(redis.client, { ...options, prefix: `conformance:${++made}:` }));
 
   it('a master dies: operations succeed or reject with BackendError, then all succeed and no replicated session is lost', async () => {
-    if (cluster === undefined) throw new Error('cluster did not start');
+    const { cluster, client } = redis;
     const timeoutMs = 1500;
     const backend = new RedisBackend(client, { prefix: 'failover:', timeoutMs });
     // Setup and the checks after recovery go through the default timeout: they are about answers, not speed.

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { Cluster } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { rawCommand, RedisServer } from './redis-server.js';
 
 const run = promisify(execFile);
@@ -111,4 +113,38 @@ export class RedisTestCluster {
   async destroy(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.destroy()));
   }
+}
+
+/**
+ * A Redis Cluster of the test's own and an ioredis `Cluster` client on it,
+ * for one `describe` block: started before its tests (once the client is
+ * ready) and stopped after them. Both exist only inside tests.
+ */
+export function useTestCluster(nodeTimeoutMs = 1000): { readonly cluster: RedisTestCluster; readonly client: Cluster } {
+  let cluster: RedisTestCluster | undefined;
+  let client: Cluster | undefined;
+  beforeAll(async () => {
+    cluster = await RedisTestCluster.start(nodeTimeoutMs);
+    const ready = new Cluster(cluster.ports.map((port) => ({ host: '127.0.0.1', port })));
+    client = ready;
+    ready.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      ready.once('ready', resolve);
+      ready.once('end', () => reject(new Error('cluster client ended')));
+    });
+  }, 60_000);
+  afterAll(async () => {
+    client?.disconnect();
+    await cluster?.destroy();
+  });
+  return {
+    get cluster(): RedisTestCluster {
+      if (cluster === undefined) throw new Error('useTestCluster: the cluster did not start');
+      return cluster;
+    },
+    get client(): Cluster {
+      if (client === undefined) throw new Error('useTestCluster: the client exists only inside tests');
+      return client;
+    },
+  };
 }
