@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { BackendError, MemoryBackend } from '../../src/index.js';
-import { SessionEngine, type SessionOptions } from '../../src/http/index.js';
-import { InstrumentedBackend, InstrumentedOwnerBackend, TestClock } from './support/instrumented-backend.js';
+import { describe, expect, it } from 'vitest';
+import { BackendError } from '../../src/index.js';
+import type { SessionOptions } from '../../src/http/index.js';
+import type { TestClock } from './support/instrumented-backend.js';
 import { simulate, storedData } from './support/simulate.js';
+import { createdSession, testEngine } from './support/test-engine.js';
 
 interface Data {
   user?: string;
@@ -10,25 +11,8 @@ interface Data {
   a?: string;
 }
 
-const opened: MemoryBackend[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-
-function setup(options: SessionOptions = {}, clock = new TestClock()) {
-  const memory = new MemoryBackend({ nowMs: clock.monotonicMs });
-  opened.push(memory);
-  const backend = options.owners === true ? new InstrumentedOwnerBackend(memory) : new InstrumentedBackend(memory);
-  const engine = new SessionEngine<Data>(backend, { nowMs: clock.nowMs, ...options });
-  return { backend, engine, clock };
-}
-
-async function created(engine: SessionEngine<Data>, data: Partial<Data>): Promise<string> {
-  const { cookie } = await simulate(engine, undefined, (s) => {
-    for (const [k, v] of Object.entries(data)) s.set(k as 'a', v as string);
-  });
-  return cookie!.value!;
-}
+const setup = (options: SessionOptions = {}, clock?: TestClock) => testEngine<Data>(options, clock);
+const created = createdSession<Data>;
 
 describe('regenerate({ keepData: false }): express-session regenerate semantics', () => {
   it('the new key starts empty: old data and changes made before the call are gone, later ones kept; the old key is removed', async () => {

@@ -1,9 +1,10 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { BackendError, generateKey, MemoryBackend, type Backend } from '../../src/index.js';
 import { SessionConflictError, SessionDataTooLargeError, SessionEngine, type SessionOptions } from '../../src/http/index.js';
 import { InstrumentedBackend, TestClock } from './support/instrumented-backend.js';
 import { simulate, storedData } from './support/simulate.js';
+import { createdSession, testEngine } from './support/test-engine.js';
 
 interface Data {
   user?: string;
@@ -15,28 +16,8 @@ interface Data {
   __proto__?: string;
 }
 
-const opened: MemoryBackend[] = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((b) => b.close()));
-});
-
-/** An engine on a memory backend whose clock moves only when the test says (so periods are exact on a busy machine too). */
-function setup(options: SessionOptions = {}, clock = new TestClock()) {
-  const memory = new MemoryBackend({ nowMs: clock.monotonicMs });
-  opened.push(memory);
-  const backend = new InstrumentedBackend(memory);
-  const engine = new SessionEngine<Data>(backend, { nowMs: clock.nowMs, ...options });
-  return { memory, backend, engine };
-}
-
-/** A session holding `data`, created through the engine; returns its key. */
-async function created(engine: SessionEngine<Data>, data: Partial<Data>): Promise<string> {
-  const { cookie } = await simulate(engine, undefined, (s) => {
-    for (const [k, v] of Object.entries(data)) s.set(k as 'a', v as string);
-  });
-  if (cookie === undefined) throw new Error('no cookie');
-  return cookie.value!;
-}
+const setup = (options: SessionOptions = {}, clock?: TestClock) => testEngine<Data>(options, clock);
+const created = createdSession<Data>;
 
 describe('typed sessions: laziness', () => {
   it('a request without a cookie that only reads costs no store call and sets no cookie', async () => {
@@ -291,7 +272,7 @@ describe('typed sessions: limits and failures', () => {
 
   it("the limit defaults to the backend's maxValueBytes, and update() checks it before writing", async () => {
     const memory = new MemoryBackend({ maxValueBytes: 256 });
-    opened.push(memory);
+    onTestFinished(() => memory.close());
     const backend = new InstrumentedBackend(memory);
     const engine = new SessionEngine<Data>(backend);
     expect(engine.options.maxDataBytes).toBe(256);
@@ -333,7 +314,7 @@ describe('typed sessions: limits and failures', () => {
 
   it('bad setup is a TypeError: no compareAndSet, touchAfterSeconds >= idle timeout, bad cookie options', () => {
     const memory = new MemoryBackend();
-    opened.push(memory);
+    onTestFinished(() => memory.close());
     const plain: Backend = {
       defaultPeriod: () => memory.defaultPeriod(),
       setDefaultPeriod: (p) => memory.setDefaultPeriod(p),
