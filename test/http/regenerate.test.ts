@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BackendError } from '../../src/index.js';
 import type { SessionOptions } from '../../src/http/index.js';
-import type { TestClock } from './support/instrumented-backend.js';
+import { TestClock } from './support/instrumented-backend.js';
 import { simulate, storedData } from './support/simulate.js';
 import { createdSession, testEngine } from './support/test-engine.js';
 
