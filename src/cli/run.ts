@@ -82,8 +82,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     const target = resolveTarget(values as StoreFlags, io.env);
     store = target.kind === 'postgres' ? await openPostgresStore(target) : await openRedisStore(target);
     // Checked before the command runs (a revoke may empty the store): a store with no session at all is most likely a wrong --table or --prefix.
-    // migrate and import expect an empty store: they are how one gets filled.
-    const empty = command !== migrate && command !== importSessions && (await storeIsEmpty(store));
+    const empty = command.fillsStore !== true && (await storeIsEmpty(store));
     const result: CommandResult = await command.run({ store, positionals: rest, values, json, io });
     // Written once the command succeeded, so that a failure stays one line on stderr.
     if (empty) io.stderr.write(`sessionkit: warning: ${emptyStoreWarning(store)}\n`);

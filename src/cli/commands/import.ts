@@ -41,6 +41,7 @@ export interface ImportReport {
  */
 export const importSessions: Command = {
   options: ['from', 'from-url', 'from-table', 'from-prefix', 'dry-run', 'batch-size'],
+  fillsStore: true,
   checkArguments(positionals, values) {
     if (positionals.length > 0) throw new CliError(ExitCode.usage, `import takes no arguments, got ${JSON.stringify(positionals[0])}`);
     sourceName(values.from);

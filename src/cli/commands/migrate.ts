@@ -5,6 +5,7 @@ import { CliError } from '../exit-codes.js';
 /** `sessionkit migrate`: creates or upgrades the table (PostgreSQL); nothing to do on Redis. */
 export const migrate: Command = {
   options: [],
+  fillsStore: true,
   checkArguments(positionals) {
     if (positionals.length > 0) throw new CliError(ExitCode.usage, `migrate takes no arguments, got ${JSON.stringify(positionals[0])}`);
   },
