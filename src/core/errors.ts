@@ -1,9 +1,15 @@
 /** What kind of store failure a {@link BackendError} reports. */
 export type BackendErrorCode =
-  /** The store could not be reached (connection refused, reset, closed, too many connections, shutting down). */
+  /** The store could not be reached (connection refused, reset, closed, too many connections, shutting down); a write that reports it was not applied. */
   | 'unavailable'
-  /** No answer within the backend's `timeoutMs`; the operation may or may not have taken effect. */
+  /** No answer within the backend's `timeoutMs`; a write that reports it was not applied and never will be. */
   | 'timeout'
+  /**
+   * A write whose fate the backend could not learn within the caller's deadline (the connection died or the
+   * deadline passed after the write was sent, and reading its write token back failed too): it may have been
+   * applied, at most once. Rare by design; reads never report it.
+   */
+  | 'indeterminate'
   /** The store answered with an error (bad table, permissions, constraint). */
   | 'query_failed'
   /** The backend was closed before or during the operation. */
@@ -16,6 +22,10 @@ export type BackendErrorCode =
 /**
  * A store failure. Match on `code`, never on the message; the driver's error
  * is kept in `cause`. Absence of a session is never a `BackendError`.
+ *
+ * The outcome model of every write (docs/decisions.md, "Every outcome is true"): a write that resolves was stored
+ * exactly once; one that rejects with any code but `indeterminate` (or a compare-and-set that answers `conflict` or
+ * `NotFound`) was not stored and will not be stored later; `indeterminate` alone says "may have been stored, once".
  */
 export class BackendError extends Error {
   override readonly name = 'BackendError';
