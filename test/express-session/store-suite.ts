@@ -7,6 +7,7 @@ import { SessionkitStore } from '../../src/adapters/express-session/index.js';
 import type { Backend, PutBackend } from '../../src/core/contract.js';
 import { isBackendError } from '../../src/core/errors.js';
 import { digestKey } from '../../src/core/keys.js';
+import { EXPRESS_VERSIONS } from '../adapters/support/express-app.js';
 
 type StoreFactory = () => Promise<PutBackend>;
 const SID = 'Abcdefghijklmnopqrstuvwxyz012345'; // express-session's default: 24 random bytes, 32 base64url characters
@@ -32,8 +33,8 @@ function called<T>(start: (callback: (error: unknown, result?: T) => void) => un
   });
 }
 
-function app(store: SessionkitStore, cookie: session.CookieOptions = { maxAge: 3_600_000 }) {
-  const created = express();
+function app(store: SessionkitStore, cookie: session.CookieOptions = { maxAge: 3_600_000 }, expressModule: typeof express = express) {
+  const created = expressModule();
   created.use(session({ store, secret: 'test secret', resave: false, saveUninitialized: false, cookie }));
   created.get('/count', (req, res) => {
     const data = req.session as unknown as { count?: number };
@@ -158,41 +159,43 @@ export function describeStore(name: string, makeBackend: StoreFactory, makeGoneB
       }
     });
 
-    it('express-session with this store: length, all and clear see what requests did; a cleared session starts over', async () => {
-      const backend = await makeBackend();
-      const store = new SessionkitStore(backend);
-      const server = app(store);
-      const cookie = cookieOf(await request(server).get('/count'))!;
-      await request(server).get('/count').set('Cookie', cookie);
-      await request(server).get('/count');
-      expect(await store.length()).toBe(2);
-      const counts = Object.values(await store.all()).map((stored) => (stored as unknown as { count: number }).count);
-      expect(counts.sort()).toEqual([1, 2]);
-      await store.clear();
-      expect(await store.length()).toBe(0);
-      expect((await request(server).get('/read').set('Cookie', cookie)).body).toMatchObject({ count: null });
-    });
+    for (const { name: expressName, express: expressModule } of EXPRESS_VERSIONS) {
+      it(`express-session on ${expressName} with this store: length, all and clear see what requests did; a cleared session starts over`, async () => {
+        const backend = await makeBackend();
+        const store = new SessionkitStore(backend);
+        const server = app(store, undefined, expressModule);
+        const cookie = cookieOf(await request(server).get('/count'))!;
+        await request(server).get('/count').set('Cookie', cookie);
+        await request(server).get('/count');
+        expect(await store.length()).toBe(2);
+        const counts = Object.values(await store.all()).map((stored) => (stored as unknown as { count: number }).count);
+        expect(counts.sort()).toEqual([1, 2]);
+        await store.clear();
+        expect(await store.length()).toBe(0);
+        expect((await request(server).get('/read').set('Cookie', cookie)).body).toMatchObject({ count: null });
+      });
 
-    it('express-session with this store: a counter across requests, regenerate and destroy', async () => {
-      const backend = await makeBackend();
-      const server = app(new SessionkitStore(backend));
-      const first = await request(server).get('/count');
-      const cookie = cookieOf(first)!;
-      expect(cookie).toMatch(/^connect\.sid=s%3A/);
-      expect((await request(server).get('/count').set('Cookie', cookie)).body).toEqual({ count: 2 });
-      const read = await request(server).get('/read').set('Cookie', cookie);
-      expect(read.body.count).toBe(2);
-      // The id is hashed at rest: the store holds the session under the digest, reachable only with the id.
-      expect((await backend.get(read.body.id)).ok).toBe(true);
-      const regenerated = await request(server).get('/regenerate').set('Cookie', cookie);
-      expect(regenerated.body.id).not.toBe(read.body.id);
-      expect((await backend.get(read.body.id)).ok).toBe(false);
-      const again = await request(server).get('/count').set('Cookie', cookie);
-      expect(again.body).toEqual({ count: 1 });
-      const cookie2 = cookieOf(again)!;
-      await request(server).get('/destroy').set('Cookie', cookie2);
-      expect((await request(server).get('/read').set('Cookie', cookie2)).body.count).toBeNull();
-    });
+      it(`express-session on ${expressName} with this store: a counter across requests, regenerate and destroy`, async () => {
+        const backend = await makeBackend();
+        const server = app(new SessionkitStore(backend), undefined, expressModule);
+        const first = await request(server).get('/count');
+        const cookie = cookieOf(first)!;
+        expect(cookie).toMatch(/^connect\.sid=s%3A/);
+        expect((await request(server).get('/count').set('Cookie', cookie)).body).toEqual({ count: 2 });
+        const read = await request(server).get('/read').set('Cookie', cookie);
+        expect(read.body.count).toBe(2);
+        // The id is hashed at rest: the store holds the session under the digest, reachable only with the id.
+        expect((await backend.get(read.body.id)).ok).toBe(true);
+        const regenerated = await request(server).get('/regenerate').set('Cookie', cookie);
+        expect(regenerated.body.id).not.toBe(read.body.id);
+        expect((await backend.get(read.body.id)).ok).toBe(false);
+        const again = await request(server).get('/count').set('Cookie', cookie);
+        expect(again.body).toEqual({ count: 1 });
+        const cookie2 = cookieOf(again)!;
+        await request(server).get('/destroy').set('Cookie', cookie2);
+        expect((await request(server).get('/read').set('Cookie', cookie2)).body.count).toBeNull();
+      });
+    }
 
     it('a bad option or a backend without put is a TypeError at construction', async () => {
       const backend = await makeBackend();
