@@ -3,7 +3,7 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { SessionkitStore } from '../../src/adapters/express-session/index.js';
+import { SessionkitStore, storeKeyOfSessionId } from '../../src/adapters/express-session/index.js';
 import type { Backend, PutBackend } from '../../src/core/contract.js';
 import { isBackendError } from '../../src/core/errors.js';
 import { digestKey } from '../../src/core/keys.js';
@@ -196,6 +196,66 @@ export function describeStore(name: string, makeBackend: StoreFactory, makeGoneB
         expect((await request(server).get('/read').set('Cookie', cookie2)).body.count).toBeNull();
       });
     }
+
+    it('expiry is to the millisecond: a session past its cookie.expires reads as absent and is removed, before the backend\'s whole second ends', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      await store.set(SID, sessionData({ user: 'ada' }, 40));
+      expect(await store.get(SID)).toMatchObject({ user: 'ada' });
+      expect(await store.length()).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(await store.length()).toBe(0);
+      expect(await store.all()).toEqual({});
+      await store.touch(SID, sessionData({ user: 'ada' }, 3_600_000));
+      expect(await store.get(SID)).toBeNull();
+      expect((await backend.get(SID)).ok).toBe(false);
+    });
+
+    it('express-session with cookie.maxAge: 5 ms: 20 ms later the cookie starts a new session (as with MemoryStore)', async () => {
+      const server = app(new SessionkitStore(await makeBackend()), { maxAge: 5 });
+      const first = await request(server).get('/count');
+      expect(first.body).toEqual({ count: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = await request(server).get('/count').set('Cookie', cookieOf(first)!);
+      expect(second.body).toEqual({ count: 1 });
+      expect(cookieOf(second)).not.toBe(cookieOf(first));
+    });
+
+    it('any id from genid is stored (encoded into a well-formed key): unsafe characters, long ids, and distinct ids stay distinct', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      const ids = ['%', '/path?x=1', '{0f8fad5b-d9cb-469f-a165-70867728950e}', 'a'.repeat(200), 'b'.repeat(200), 'ünïcödé', SID];
+      for (const [index, id] of ids.entries()) await store.set(id, sessionData({ index }));
+      for (const [index, id] of ids.entries()) expect(await store.get(id)).toMatchObject({ index });
+      expect(storeKeyOfSessionId(SID)).toBe(SID);
+      expect(new Set(ids.map(storeKeyOfSessionId)).size).toBe(ids.length);
+      expect((await backend.get(storeKeyOfSessionId('%'))).ok).toBe(true);
+      await store.destroy('%');
+      expect(await store.get('%')).toBeNull();
+      expect(await store.get('/path?x=1')).toMatchObject({ index: 1 });
+      const server = express();
+      let made = 0;
+      server.use(session({ store, secret: 'test secret', resave: false, saveUninitialized: false, genid: () => `%/${++made} {id}` }));
+      server.get('/count', (req, res) => {
+        const data = req.session as unknown as { count?: number };
+        data.count = (data.count ?? 0) + 1;
+        res.json({ count: data.count, id: req.sessionID });
+      });
+      const first = await request(server).get('/count');
+      expect(first.body).toEqual({ count: 1, id: '%/1 {id}' });
+      expect((await request(server).get('/count').set('Cookie', cookieOf(first)!)).body).toEqual({ count: 2, id: '%/1 {id}' });
+    });
+
+    it('a cookie.expires that is not a date is kept for ttl, as MemoryStore keeps it (express-session reports the bad cookie itself)', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend, { ttl: 120 });
+      const stored = { cookie: { originalMaxAge: null, expires: 'not a date', path: '/' }, user: 'ada' } as unknown as session.SessionData;
+      await store.set(SID, stored);
+      expect(await store.get(SID)).toMatchObject({ user: 'ada' });
+      const raw = await backend.get(SID);
+      expect(raw.ok && raw.period).toBeLessThanOrEqual(120);
+      expect(raw.ok && raw.period).toBeGreaterThan(60);
+    });
 
     it('a bad option or a backend without put is a TypeError at construction', async () => {
       const backend = await makeBackend();
