@@ -1,5 +1,5 @@
 /**
- * `sessionkit/express`: sessions for Express 5, typed or express-session style.
+ * `sessionkit/express`: sessions for Express 4 and 5, typed or express-session style.
  *
  * ```ts
  * app.use(sessionMiddleware(backend, { cookieName: '__Host-sid', cookie: { secure: true } }));
@@ -28,7 +28,7 @@ export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, 
 const sessions = new WeakMap<Request, Session<object>>();
 
 /**
- * Express 5 middleware that gives each request one session with two views:
+ * Express (4.17+ or 5) middleware that gives each request one session with two views:
  * typed, with {@link getSession}, and express-session style at
  * `req.session` (see {@link ExpressSessionView}; `req.sessionID` is
  * `req.session.id`, the key digest, never the cookie).
