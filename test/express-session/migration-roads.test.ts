@@ -1,18 +1,23 @@
 import connectPgSimple from 'connect-pg-simple';
+import { RedisStore } from 'connect-redis';
 import type express from 'express';
 import session from 'express-session';
 import passport from 'passport';
 import { Strategy as LocalStrategy } from 'passport-local';
+import { createClient } from 'redis';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SessionkitStore } from '../../src/adapters/express-session/index.js';
 import { sessionMiddleware, type ExpressSessionOptions } from '../../src/adapters/express/index.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
+import { RedisBackend } from '../../src/backends/redis/index.js';
 import type { CliIo } from '../../src/cli/command.js';
 import { run } from '../../src/cli/run.js';
 import type { Backend } from '../../src/core/contract.js';
 import { EXPRESS_VERSIONS } from '../adapters/support/express-app.js';
+import { InstrumentedBackend } from '../http/support/instrumented-backend.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
+import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
 
 const SECRET = 'keyboard cat';
 const OLD_SECRET = 'the secret before the rotation';
@@ -67,6 +72,54 @@ function shop(expressModule: typeof express, sessions: express.RequestHandler) {
 const setCookies = (reply: request.Response) => ([] as string[]).concat(reply.headers['set-cookie'] ?? []);
 const cookieNamed = (reply: request.Response, name: string) => setCookies(reply).find((c) => c.startsWith(`${name}=`))?.split(';')[0];
 
+/**
+ * The four steps on one store: logged in under express-session over `source`,
+ * `importArgs` run, road 1 (express-session over SessionkitStore(backend)),
+ * road 2 (sessionkit/express with fromExpressSession). At every step the same
+ * user is logged in with the same cart, without logging in again.
+ */
+async function fourSteps(expressModule: typeof express, source: session.Store, importArgs: string[], backend: Backend): Promise<void> {
+  // Step 1: the app as it is, express-session over the old store, secret rotated once.
+  const legacy = shop(expressModule, session({ store: source, secret: [SECRET, OLD_SECRET], resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } }));
+  const login = await request(legacy).post('/login').type('form').send({ username: 'ada', password: 'lovelace' });
+  expect(login.text).toBe('welcome');
+  const cookie = cookieNamed(login, 'connect.sid')!;
+  expect(cookie).toMatch(/^connect\.sid=s%3A/);
+  await request(legacy).post('/cart?item=apple').set('Cookie', cookie).expect(200, ['apple']);
+  await request(legacy).post('/remember').set('Cookie', cookie).expect(200);
+  expect((await request(legacy).get('/account').set('Cookie', cookie)).body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple'] });
+
+  // Step 2: sessionkit import into the sessionkit store.
+  const imported = await cli([...importArgs, '--json']);
+  expect(imported.stderr).toBe('');
+  expect(imported.code).toBe(0);
+  expect(JSON.parse(imported.stdout)).toMatchObject({ imported: 1 });
+
+  // Step 3: road 1, express-session over SessionkitStore: the same cookie, no login.
+  const road1 = shop(expressModule, session({ store: new SessionkitStore(backend), secret: [SECRET, OLD_SECRET], resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } }));
+  expect((await request(road1).get('/account').set('Cookie', cookie)).body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple'] });
+  await request(road1).post('/cart?item=pear').set('Cookie', cookie).expect(200, ['apple', 'pear']);
+
+  // Step 4: road 2, sessionkit/express with express-session's secrets given for the move.
+  const road2 = shop(expressModule, sessionMiddleware(backend, { fromExpressSession: { secret: [SECRET, OLD_SECRET] } }));
+  const moved = await request(road2).get('/account').set('Cookie', cookie);
+  expect(moved.status).toBe(200);
+  expect(moved.body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple', 'pear'] });
+  const sid = cookieNamed(moved, 'sid')!;
+  expect(sid).toMatch(/^sid=[A-Za-z0-9_-]{40}$/);
+  // Remember-me was a 30-day cookie: the moved session keeps it as its own period.
+  expect(setCookies(moved).find((c) => c.startsWith('sid='))).toContain('Max-Age=2592000');
+  expect(setCookies(moved).find((c) => c.startsWith('connect.sid='))).toMatch(/^connect\.sid=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly$/);
+  // Old key removed: the old cookie alone no longer opens anything, on either road.
+  expect((await request(road1).get('/account').set('Cookie', cookie)).status).toBe(302);
+  const alone = await request(road2).get('/account').set('Cookie', cookie);
+  expect(alone.status).toBe(302);
+  expect(cookieNamed(alone, 'sid')).toBeUndefined();
+  // The browser now sends the new cookie (and possibly still the old one): logged in, cart kept and growing.
+  await request(road2).post('/cart?item=plum').set('Cookie', `${sid}; ${cookie}`).expect(200, ['apple', 'pear', 'plum']);
+  expect((await request(road2).get('/account').set('Cookie', sid)).body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple', 'pear', 'plum'] });
+}
+
 describe.skipIf(postgresSkipReason !== undefined)(`express-session + connect-pg-simple → sessionkit import → road 1 → road 2, on PostgreSQL${postgresSkipReason ? ` (skipped: ${postgresSkipReason})` : ''}`, () => {
   const pool = testPool(4);
   const prefix = `sk_roads_${process.pid}_`;
@@ -78,53 +131,44 @@ describe.skipIf(postgresSkipReason !== undefined)(`express-session + connect-pg-
 
   for (const { name, express: expressModule } of EXPRESS_VERSIONS) {
     it(`${name}: still logged in, cart kept, remember-me kept, no re-login at any step; the old key is gone after the move`, async () => {
-      // Step 1: the app as it is, express-session over connect-pg-simple, secret rotated once.
       const sourceTable = table();
       // connect-pg-simple's own table, made here: its createTableIfMissing names the primary key "session_pkey" for every table, and index names are per schema.
       await pool.query(`CREATE TABLE "${sourceTable}" (sid varchar NOT NULL COLLATE "default", sess json NOT NULL, expire timestamp(6) NOT NULL, CONSTRAINT "${sourceTable}_pkey" PRIMARY KEY (sid))`);
       const PgStore = connectPgSimple(session);
-      const legacy = shop(expressModule, session({ store: new PgStore({ pool, tableName: sourceTable }), secret: [SECRET, OLD_SECRET], resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } }));
-      const login = await request(legacy).post('/login').type('form').send({ username: 'ada', password: 'lovelace' });
-      expect(login.text).toBe('welcome');
-      const cookie = cookieNamed(login, 'connect.sid')!;
-      expect(cookie).toMatch(/^connect\.sid=s%3A/);
-      await request(legacy).post('/cart?item=apple').set('Cookie', cookie).expect(200, ['apple']);
-      await request(legacy).post('/remember').set('Cookie', cookie).expect(200);
-      expect((await request(legacy).get('/account').set('Cookie', cookie)).body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple'] });
-
-      // Step 2: sessionkit import into a sessionkit table.
       const destTable = table();
       const backend = new PostgresBackend(pool, { table: destTable });
       await backend.ensureSchema();
-      const imported = await cli(['import', '--from', 'connect-pg-simple', '--from-table', sourceTable, '--database-url', DATABASE_URL, '--table', destTable, '--json']);
-      expect(imported.stderr).toBe('');
-      expect(imported.code).toBe(0);
-
-      // Step 3: road 1, express-session over SessionkitStore: the same cookie, no login.
-      const road1 = shop(expressModule, session({ store: new SessionkitStore(backend), secret: [SECRET, OLD_SECRET], resave: false, saveUninitialized: false, cookie: { maxAge: 3_600_000 } }));
-      expect((await request(road1).get('/account').set('Cookie', cookie)).body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple'] });
-      await request(road1).post('/cart?item=pear').set('Cookie', cookie).expect(200, ['apple', 'pear']);
-
-      // Step 4: road 2, sessionkit/express with express-session's secrets given for the move.
-      const road2 = shop(expressModule, sessionMiddleware(backend, { fromExpressSession: { secret: [SECRET, OLD_SECRET] } }));
-      const moved = await request(road2).get('/account').set('Cookie', cookie);
-      expect(moved.status).toBe(200);
-      expect(moved.body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple', 'pear'] });
-      const sid = cookieNamed(moved, 'sid')!;
-      expect(sid).toMatch(/^sid=[A-Za-z0-9_-]{40}$/);
-      // Remember-me was a 30-day cookie: the moved session keeps it as its own period.
-      expect(setCookies(moved).find((c) => c.startsWith('sid='))).toContain('Max-Age=2592000');
-      expect(setCookies(moved).find((c) => c.startsWith('connect.sid='))).toMatch(/^connect\.sid=; Path=\/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly$/);
-      // Old key removed: the old cookie alone no longer opens anything, on either road.
-      expect((await request(road1).get('/account').set('Cookie', cookie)).status).toBe(302);
-      const alone = await request(road2).get('/account').set('Cookie', cookie);
-      expect(alone.status).toBe(302);
-      expect(cookieNamed(alone, 'sid')).toBeUndefined();
-      // The browser now sends the new cookie (and possibly still the old one): logged in, cart kept and growing.
-      await request(road2).post('/cart?item=plum').set('Cookie', `${sid}; ${cookie}`).expect(200, ['apple', 'pear', 'plum']);
-      expect((await request(road2).get('/account').set('Cookie', sid)).body).toEqual({ user: { id: '1', username: 'ada' }, cart: ['apple', 'pear', 'plum'] });
+      await fourSteps(expressModule, new PgStore({ pool, tableName: sourceTable }), ['import', '--from', 'connect-pg-simple', '--from-table', sourceTable, '--database-url', DATABASE_URL, '--table', destTable], backend);
     });
   }
+});
+
+describe.skipIf(redisSkipReason !== undefined)(`express-session + connect-redis → sessionkit import → road 1 → road 2, on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
+  const prefixes: string[] = [];
+  const prefix = (name: string) => {
+    const made = uniquePrefix(name);
+    prefixes.push(made);
+    return made;
+  };
+  const admin = testClient();
+  afterAll(async () => {
+    for (const made of prefixes) await deleteKeysWithPrefix(admin, made);
+    await admin.quit();
+  });
+
+  it('Express 5: still logged in, cart kept, remember-me kept, no re-login at any step; the old key is gone after the move', async () => {
+    const sourcePrefix = prefix('roads-connect-redis');
+    const nodeRedis = createClient({ url: REDIS_URL });
+    await nodeRedis.connect();
+    const client = testClient();
+    try {
+      const backend = new RedisBackend(client, { prefix: prefix('roads-dest') });
+      await fourSteps(EXPRESS_VERSIONS[0].express, new RedisStore({ client: nodeRedis, prefix: sourcePrefix }), ['import', '--from', 'connect-redis', '--from-prefix', sourcePrefix, '--redis-url', REDIS_URL, '--prefix', backend.prefix], backend);
+    } finally {
+      await nodeRedis.quit();
+      await client.quit();
+    }
+  });
 });
 
 describe('fromExpressSession: which cookies are taken over', () => {
@@ -174,6 +218,23 @@ describe('fromExpressSession: which cookies are taken over', () => {
     const lines = setCookies(sameName);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^connect\.sid=[A-Za-z0-9_-]{40}; /);
+  });
+
+  it('a save that fails moves nothing: a 500 without Set-Cookie, the old key kept, and the next request moves the session', async () => {
+    const { backend, cookie } = await road1Session(SECRET, { user: 'ada' });
+    const sidValue = decodeURIComponent(cookie.slice('connect.sid='.length)).slice(2).split('.')[0]!;
+    const outage = new InstrumentedBackend(backend);
+    const app = road2(outage, { fromExpressSession: { secret: SECRET } });
+    outage.failing.add('generate');
+    const failed = await request(app).get('/read').set('Cookie', cookie);
+    expect(failed.status).toBe(500);
+    expect(setCookies(failed)).toEqual([]);
+    expect((await backend.get(sidValue)).ok).toBe(true);
+    outage.failing.clear();
+    const moved = await request(app).get('/read').set('Cookie', cookie);
+    expect(moved.body).toEqual({ user: 'ada' });
+    expect(cookieNamed(moved, 'sid')).toMatch(/^sid=[A-Za-z0-9_-]{40}$/);
+    expect((await backend.get(sidValue)).ok).toBe(false);
   });
 
   it('an expired express-session session (cookie.expires passed) is not taken over', async () => {
