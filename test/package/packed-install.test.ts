@@ -61,7 +61,7 @@ describe('the packed package, installed in a fresh app', () => {
     // An Express 4 app: no --legacy-peer-deps, so the peer range must admit it.
     const [install, express4Install] = await Promise.all([
       run(npm, [...flags, tarball, 'pg', ...types], { cwd: app }),
-      run(npm, [...flags, tarball, `express@${installedVersion('express4')}`], { cwd: express4App }).catch((error: { stdout: string; stderr: string }) => error),
+      run(npm, [...flags, tarball, `express@${installedVersion('express4')}`, `@types/express@${installedVersion('@types/express4')}`, ...types.slice(1)], { cwd: express4App }).catch((error: { stdout: string; stderr: string }) => error),
     ]);
     installLog = install.stdout + install.stderr;
     express4InstallLog = express4Install.stdout + express4Install.stderr;
@@ -163,6 +163,20 @@ const server = app.listen(0, '127.0.0.1', async () => {
     expect(JSON.parse(stdout)).toEqual({ first: '1', second: '2' });
     expect(stderr).toBe('');
   });
+
+  it("type-checks an Express 4 app against Express 4's types, with skipLibCheck: false", async () => {
+    writeFileSync(
+      path.join(express4App, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', types: ['node'] } }),
+    );
+    writeFileSync(
+      path.join(express4App, 'app.mts'),
+      `import express from 'express';\nimport { MemoryBackend } from 'sessionkit';\nimport { getSession, sessionMiddleware, sessionView } from 'sessionkit/express';\nconst app = express();\napp.use(sessionMiddleware(new MemoryBackend(), { fromExpressSession: { secret: 'old secret' } }));\napp.get('/', (req, res, next) => {\n  sessionView(req).visits = 1;\n  getSession<{ count: number }>(req).update((d) => ({ ...d, count: (d.count ?? 0) + 1 })).then(({ count }) => res.send(String(count)), next);\n});\n`,
+    );
+    const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: express4App }).catch((error: { stdout: string }) => error);
+    expect(result.stdout).toBe('');
+  }, 120_000);
 
   it('npx sessionkit --help points at docs that exist in the installed package', async () => {
     const { stdout } = await run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--offline', 'sessionkit', '--help'], { cwd: app });
