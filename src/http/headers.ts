@@ -47,7 +47,8 @@ export interface HeaderTarget {
  */
 export function applySessionHeaders(target: HeaderTarget, pairs: readonly HeaderPair[]): void {
   for (const [name, value] of pairs) {
-    const lower = name.toLowerCase();
+    // The names sessionkit itself writes skip the lower-casing.
+    const lower = KNOWN_NAMES[name] ?? name.toLowerCase();
     if (lower === 'set-cookie') {
       target.append(name, value);
     } else if (lower === 'vary') {
@@ -62,8 +63,16 @@ export function applySessionHeaders(target: HeaderTarget, pairs: readonly Header
   }
 }
 
+const KNOWN_NAMES: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  'Set-Cookie': 'set-cookie',
+  Vary: 'vary',
+  'Cache-Control': 'cache-control',
+});
+
 /** The `Vary` value after adding `field`, or undefined when `current` already covers it. */
 export function mergeVary(current: string | readonly string[] | number | null | undefined, field: string): string | undefined {
+  // Most responses have no Vary yet.
+  if (current === undefined || current === null || current === '') return field;
   const text = Array.isArray(current) ? current.join(', ') : current === undefined || current === null ? '' : String(current);
   if (text.trim() === '') return field;
   const fields = text.split(',').map((part) => part.trim().toLowerCase());
