@@ -5,7 +5,7 @@
 // cookie reused and without one (a new session per request), under
 // autocannon's 50 connections. The server child runs V8's CPU profiler (the
 // one `node --cpu-prof` runs) over the measured window only, sampling every
-// 100 µs; this script sums each function's self time, drops idle time, and
+// 100 µs; this script counts each function's self-time samples, drops idle ones, and
 // prints the top frames with their share of the busy time and their cost in
 // µs per request, and the same by package (sessionkit's own code, express,
 // the drivers, node's internals, the garbage collector).
@@ -60,8 +60,8 @@ export interface ProfileSummary {
   reqPerSecond: number;
   /** Server CPU time (process.cpuUsage) per request over the window, µs. */
   cpuMicrosPerRequest: number;
-  /** Busy (non-idle) profiled time per request, µs. */
-  busyMicrosPerRequest: number;
+  /** Non-idle samples in the profile (one every 100 µs of wall time while busy). */
+  busySamples: number;
   loadAverage: number[];
   top: Frame[];
   areas: { area: string; share: number; microsPerRequest: number }[];
@@ -95,29 +95,35 @@ function areaOf(frame: CallFrame): string {
   return short;
 }
 
-export function summarize(profile: CpuProfile, requests: number, top: number): { busyMicros: number; top: Frame[]; areas: ProfileSummary['areas'] } {
+/**
+ * Self time by function as a share of the busy (non-idle) samples. Samples
+ * are counted, not weighted by the time to the next one: on a loaded machine
+ * a descheduled process leaves a long gap that would all be charged to the
+ * frame it stopped in. µs per request = share × the server's CPU time per
+ * request (process.cpuUsage over the same window).
+ */
+export function summarize(profile: CpuProfile, cpuMicrosPerRequest: number, top: number): { busySamples: number; top: Frame[]; areas: ProfileSummary['areas'] } {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const selfMicros = new Map<string, { micros: number; area: string }>();
-  let busyMicros = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const node = byId.get(profile.samples[i]!)!;
-    // A sample stands for the time until the next one.
-    const micros = profile.timeDeltas[i + 1] ?? 0;
+  const selfSamples = new Map<string, { samples: number; area: string }>();
+  let busySamples = 0;
+  for (const id of profile.samples) {
+    const node = byId.get(id)!;
     if (node.callFrame.functionName === '(idle)') continue;
-    busyMicros += micros;
-    const { functionName, lineNumber } = node.callFrame;
-    const key = `${functionName || '(anonymous)'} ${node.callFrame.url === '' ? '' : `${shortUrl(node.callFrame.url)}:${lineNumber + 1}`}`.trim();
-    const entry = selfMicros.get(key) ?? { micros: 0, area: areaOf(node.callFrame) };
-    entry.micros += micros;
-    selfMicros.set(key, entry);
+    busySamples++;
+    const { functionName, lineNumber, url } = node.callFrame;
+    const key = `${functionName || '(anonymous)'} ${url === '' ? '' : `${shortUrl(url)}:${lineNumber + 1}`}`.trim();
+    const entry = selfSamples.get(key) ?? { samples: 0, area: areaOf(node.callFrame) };
+    entry.samples++;
+    selfSamples.set(key, entry);
   }
-  const frames = [...selfMicros.entries()].sort((a, b) => b[1].micros - a[1].micros);
+  const frames = [...selfSamples.entries()].sort((a, b) => b[1].samples - a[1].samples);
   const areas = new Map<string, number>();
-  for (const [, { micros, area }] of frames) areas.set(area, (areas.get(area) ?? 0) + micros);
+  for (const [, { samples, area }] of frames) areas.set(area, (areas.get(area) ?? 0) + samples);
+  const of = (samples: number) => ({ share: samples / busySamples, microsPerRequest: (samples / busySamples) * cpuMicrosPerRequest });
   return {
-    busyMicros,
-    top: frames.slice(0, top).map(([frame, { micros, area }]) => ({ frame, area, share: micros / busyMicros, microsPerRequest: micros / requests })),
-    areas: [...areas.entries()].sort((a, b) => b[1] - a[1]).map(([area, micros]) => ({ area, share: micros / busyMicros, microsPerRequest: micros / requests })),
+    busySamples,
+    top: frames.slice(0, top).map(([frame, { samples, area }]) => ({ frame, area, ...of(samples) })),
+    areas: [...areas.entries()].sort((a, b) => b[1] - a[1]).map(([area, samples]) => ({ area, ...of(samples) })),
   };
 }
 
@@ -166,15 +172,16 @@ export async function run(args: string[]): Promise<void> {
             mkdirSync(values['save-profiles'], { recursive: true });
             writeFileSync(`${values['save-profiles']}/${subject.id}-${mode.reuseCookie ? 'reused' : 'new'}.cpuprofile`, JSON.stringify(profile));
           }
-          const summary = summarize(profile, result.total, top);
+          const cpuMicrosPerRequest = cpuMicros / Math.max(1, result.total);
+          const summary = summarize(profile, cpuMicrosPerRequest, top);
           const entry: ProfileSummary = {
             id: subject.id,
             library: subject.library,
             operation: mode.operation,
             requests: result.total,
             reqPerSecond: result.requestsPerSecond,
-            cpuMicrosPerRequest: cpuMicros / Math.max(1, result.total),
-            busyMicrosPerRequest: summary.busyMicros / Math.max(1, result.total),
+            cpuMicrosPerRequest,
+            busySamples: summary.busySamples,
             loadAverage: loadAverage(),
             top: summary.top,
             areas: summary.areas,
@@ -194,7 +201,7 @@ export async function run(args: string[]): Promise<void> {
 }
 
 function print(s: ProfileSummary): void {
-  console.log(`### ${s.library}, ${s.operation}: ${fmt(s.reqPerSecond)} req/s, CPU ${fmt(s.cpuMicrosPerRequest, 1)} µs/req, profiled busy ${fmt(s.busyMicrosPerRequest, 1)} µs/req (load ${s.loadAverage.join(' ')})\n`);
+  console.log(`### ${s.library}, ${s.operation}: ${fmt(s.reqPerSecond)} req/s, CPU ${fmt(s.cpuMicrosPerRequest, 1)} µs/req, ${fmt(s.busySamples)} busy samples (load ${s.loadAverage.join(' ')})\n`);
   console.log('| area | share | µs/req |');
   console.log('|---|---:|---:|');
   for (const a of s.areas.slice(0, 8)) console.log(`| ${a.area} | ${fmt(a.share * 100, 1)} % | ${fmt(a.microsPerRequest, 1)} |`);

@@ -23,15 +23,17 @@ export function encodeEnvelope(envelope: Envelope): string {
   // Written out rather than JSON.stringify of a new object: the same text (`data` is the only
   // part that needs the serializer), without an object and a key walk on every write.
   // A number JSON cannot hold (NaN, ±Infinity) goes through JSON.stringify, which writes null, as before.
-  if (!Number.isFinite(createdAtMs) || (expirySeconds !== undefined && !Number.isFinite(expirySeconds))) {
+  if (!Number.isFinite(createdAtMs) || (expirySeconds !== undefined && !Number.isFinite(expirySeconds)) || (owner !== undefined && typeof owner !== 'string')) {
     if (expirySeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds });
     return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
   }
-  const head = owner === undefined ? `{"createdAtMs":${JSON.stringify(createdAtMs)}` : `{"createdAtMs":${JSON.stringify(createdAtMs)},"owner":${JSON.stringify(owner)}`;
-  const tail = expirySeconds === undefined ? '}' : `,"expirySeconds":${JSON.stringify(expirySeconds)}}`;
+  // A finite number's JSON is its String() (-0 included: both write 0).
   const dataText: string | undefined = JSON.stringify(data);
   // JSON.stringify leaves out a property whose value it cannot write (undefined, a function).
-  return dataText === undefined ? `${head}${tail}` : `${head},"data":${dataText}${tail}`;
+  const dataPart = dataText === undefined ? '' : ',"data":' + dataText;
+  const ownerPart = owner === undefined ? '' : ',"owner":' + JSON.stringify(owner);
+  const expiryPart = expirySeconds === undefined ? '' : ',"expirySeconds":' + expirySeconds;
+  return '{"createdAtMs":' + createdAtMs + ownerPart + dataPart + expiryPart + '}';
 }
 
 /** The envelope stored in `value`, or undefined for anything that is not one (never throws). */
