@@ -6,6 +6,9 @@ export type HeaderPair = [name: string, value: string];
 /** The header every session-dependent response carries, so caches key on the cookie. */
 export const VARY_COOKIE: HeaderPair = ['Vary', 'Cookie'];
 
+/** Beside every `Set-Cookie`: a response that sets a session cookie must not be cached. Shared, like {@link VARY_COOKIE}: never mutate a pair. */
+const NO_STORE: HeaderPair = ['Cache-Control', 'no-store'];
+
 /**
  * The response headers for `session` with options already resolved (adapters
  * resolve once, at setup): `Set-Cookie` only when `session.modified`, with
@@ -22,12 +25,12 @@ export function resolvedCookieHeaders(
   if (!session.modified) return [VARY_COOKIE];
   if (session.expiryPeriod <= 0) return resolvedClearHeaders(cookieName, options);
   const maxAge = options.discard ? undefined : session.expiryPeriod;
-  return [['Set-Cookie', serializeCookie(cookieName, session.key, maxAge, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
+  return [['Set-Cookie', serializeCookie(cookieName, session.key, maxAge, options)], NO_STORE, VARY_COOKIE];
 }
 
 /** Headers that make the browser drop the cookie `cookieName`, with options already resolved (ocaml-session's `clearHeaders` resolves per call). */
 export function resolvedClearHeaders(cookieName: string, options: ResolvedCookieOptions): HeaderPair[] {
-  return [['Set-Cookie', serializeCookie(cookieName, '', 0, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
+  return [['Set-Cookie', serializeCookie(cookieName, '', 0, options)], NO_STORE, VARY_COOKIE];
 }
 
 /** Where {@link applySessionHeaders} writes: a response's header map, whatever the framework. */
