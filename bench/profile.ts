@@ -197,7 +197,9 @@ export async function run(args: string[]): Promise<void> {
     load.close();
     await cleanUp();
   }
-  saveResults(`profile-${values.label}`, { command: `npm run bench -- profile${args.length > 0 ? ` ${args.join(' ')}` : ''}`, seconds, warmup, summaries });
+  // The command as it is reproduced; where the raw profiles went is this machine's business.
+  const shown = args.filter((arg, i) => arg !== '--save-profiles' && args[i - 1] !== '--save-profiles' && !arg.startsWith('--save-profiles='));
+  saveResults(`profile-${values.label}`, { command: `npm run bench -- profile${shown.length > 0 ? ` ${shown.join(' ')}` : ''}`, seconds, warmup, summaries });
 }
 
 function print(s: ProfileSummary): void {
