@@ -1,6 +1,6 @@
 // `npm run bench -- http [--seconds 5] [--warmup 1] [--rounds 3] [--connections 50] [--new-sessions]
 //                       [--subjects <id,...>|all] [--lost-update-runs 3] [--skip-throughput] [--skip-lost-updates]`
-// `npm run bench -- quick`: the same comparison in under 2 minutes (1 round of 3 s), ratios printed, nothing saved.
+// `npm run bench -- quick`: the same comparison in under 2 minutes (1 round of 2 s per app), ratios printed, nothing saved.
 //
 // The counter app (read the counter from the session, add one, answer it)
 // on Express 5, served by each session layer a user could pick:
@@ -723,7 +723,7 @@ export async function run(args: string[]): Promise<void> {
   });
   const quick = values.quick;
   const options: ThroughputOptions = {
-    seconds: Number(values.seconds ?? (quick ? 3 : 5)),
+    seconds: Number(values.seconds ?? (quick ? 2 : 5)),
     warmup: Number(values.warmup ?? (quick ? 0.5 : 1)),
     rounds: Number(values.rounds ?? (quick ? 1 : 3)),
     connections: Number(values.connections),
