@@ -40,7 +40,14 @@ export interface ScriptClient {
   evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
   get(key: string): Promise<string | null>;
-  del(key: string): Promise<number>;
+  /**
+   * Destroys the connection that serves `slot` (the one connection of a
+   * single node), so that the client opens a new one: the answer to a
+   * connection silent past a deadline, which no FIN may ever end (a black
+   * hole). ioredis only; node-redis keeps its socket to itself (set its
+   * `socket.socketTimeout`, see docs/redis.md).
+   */
+  dropConnection(slot: number): void;
 }
 
 // Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
@@ -96,7 +103,11 @@ function ioredisScriptClient(client: Redis | Cluster): ScriptClient {
     evalsha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
     eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args),
     get: (key) => client.get(key),
-    del: (key) => client.del(key),
+    dropConnection: (slot) => {
+      const node = client.isCluster ? nodeServing(client as Cluster, slot) : (client as Redis);
+      // ioredis reconnects by its retryStrategy when its stream closes.
+      node?.stream?.destroy();
+    },
   };
 }
 
@@ -115,8 +126,15 @@ function nodeRedisScriptClient(client: NodeRedisClient): ScriptClient {
     evalsha: (sha, keys, args) => client.evalSha(sha, { keys, arguments: args }),
     eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
     get: (key) => client.get(key) as Promise<string | null>,
-    del: (key) => client.del(key) as Promise<number>,
+    dropConnection: () => undefined,
   };
+}
+
+/** The master of a Cluster that serves `slot`, as the client's slot table says (undefined before it has one). */
+function nodeServing(cluster: Cluster, slot: number): Redis | undefined {
+  const address = cluster.slots[slot]?.[0];
+  if (address === undefined) return undefined;
+  return cluster.nodes('all').find((node) => `${node.options.host}:${node.options.port}` === address);
 }
 
 const READY: ConnectionState = { kind: 'ready' };

@@ -21,8 +21,8 @@ describe('the batch script and its operation table', () => {
     it('the script Redis runs is the one named by BATCH_SCRIPT_SHA, and an unknown code is an error reply', async () => {
       const key = `${redis.prefix('script')}{k}`;
       expect(await redis.client.script('LOAD', BATCH_SCRIPT)).toBe(BATCH_SCRIPT_SHA);
-      await expect(redis.client.evalsha(BATCH_SCRIPT_SHA, 1, key, 'Z')).rejects.toThrow(/unknown operation/);
-      const reply = (await redis.client.evalsha(BATCH_SCRIPT_SHA, 1, key, OP.get)) as unknown[];
+      await expect(redis.client.evalsha(BATCH_SCRIPT_SHA, 1, key, 'Z', '')).rejects.toThrow(/unknown operation/);
+      const reply = (await redis.client.evalsha(BATCH_SCRIPT_SHA, 1, key, OP.get, '')) as unknown[];
       expect(reply).toHaveLength(2);
       expect(reply[1]).toBeNull();
     });
