@@ -48,6 +48,14 @@ export interface ScriptClient {
    * `socket.socketTimeout`, see docs/redis.md).
    */
   dropConnection(slot: number): void;
+  /**
+   * Resolves when a connection of the client next closes; undefined when the
+   * client itself settles what was in flight then (ioredis resends it by
+   * default, node-redis rejects it). ioredis made with
+   * `autoResendUnfulfilledCommands: false` does neither: its commands in
+   * flight never settle, so the backend must learn of the close.
+   */
+  readonly connectionLost: (() => Promise<void>) | undefined;
 }
 
 // Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
@@ -89,7 +97,9 @@ function isNodeRedis(client: unknown): client is NodeRedisClient {
 }
 
 function ioredisScriptClient(client: Redis | Cluster): ScriptClient {
+  const options = client.isCluster ? (client as Cluster).options.redisOptions : (client as Redis).options;
   return {
+    connectionLost: options?.autoResendUnfulfilledCommands === false ? closeSignal(client) : undefined,
     isCluster: client.isCluster === true,
     state: () => {
       const status = client.status;
@@ -127,7 +137,27 @@ function nodeRedisScriptClient(client: NodeRedisClient): ScriptClient {
     eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
     get: (key) => client.get(key) as Promise<string | null>,
     dropConnection: () => undefined,
+    connectionLost: undefined,
   };
+}
+
+/** A promise that resolves at the next close of a connection of `client` (any node of a Cluster), made afresh after each. */
+function closeSignal(client: Redis | Cluster): () => Promise<void> {
+  let fire: () => void = () => undefined;
+  let next = new Promise<void>((resolve) => (fire = resolve));
+  const onClose = () => {
+    const fired = fire;
+    next = new Promise<void>((resolve) => (fire = resolve));
+    fired();
+  };
+  if (client.isCluster) {
+    const cluster = client as Cluster;
+    for (const node of cluster.nodes('all')) node.on('close', onClose);
+    cluster.on('+node', (node: Redis) => node.on('close', onClose));
+  } else {
+    client.on('close', onClose);
+  }
+  return () => next;
 }
 
 /** The master of a Cluster that serves `slot`, as the client's slot table says (undefined before it has one). */

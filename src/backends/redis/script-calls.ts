@@ -50,6 +50,8 @@ class SentTimeout extends BackendError {}
 
 /** A wait that ended before the promise it raced settled. */
 const SILENT = Symbol('silent');
+/** A connection closed while the promise raced was in flight. */
+const LOST = Symbol('lost');
 
 /**
  * Sends batches of {@link ScriptOp}s to Redis as calls of the batch script,
@@ -156,15 +158,18 @@ export class ScriptCalls {
     // From here the batch is sent: an operation whose deadline passes before its answer has an unknown fate.
     call.expiryError = this.#sentTimedOut;
     const lone = ops.length === 1 ? this.#loneGet(ops[0]!) : undefined;
+    const lost = this.#client.connectionLost?.();
     const sending = lone ?? this.#callScript(ops, fence);
     let reply: unknown;
     try {
-      reply = await raceUntil(sending, deadlineMs);
+      reply = await raceUntil(sending, deadlineMs, lost);
     } catch (error) {
       if (isReplyError(error) || !ops.some(isExactWrite)) throw toBackendError(error);
       // The connection died with the batch in flight (ioredis with autoResendUnfulfilledCommands: false, node-redis).
       return this.#resend(all, call, fence, endMs, slot);
     }
+    // The connection closed under the batch, and the client will neither resend nor reject it.
+    if (reply === LOST) return this.#resend(all, call, fence, endMs, slot);
     if (reply === SILENT) {
       // Silent up to the deadline: a hung server, or a black hole that no FIN will ever end. Drop the connection
       // so the client opens a new one; the operations still running go on when it is ready.
@@ -194,10 +199,14 @@ export class ScriptCalls {
       if (call.expired === all.length || performance.now() >= endMs || this.#client.state().kind !== 'ready') throw this.#sentTimedOut();
       const ops = all.slice(call.expired);
       let reply: unknown;
+      const lost = this.#client.connectionLost?.();
       try {
-        reply = await raceUntil(this.#callScript(ops, fence), endMs);
+        reply = await raceUntil(this.#callScript(ops, fence), endMs, lost);
       } catch (error) {
         if (isReplyError(error)) throw toBackendError(error);
+        reply = LOST;
+      }
+      if (reply === LOST) {
         await sleep(Math.min(20, Math.max(0, endMs - performance.now())));
         continue;
       }
@@ -341,15 +350,19 @@ function isExactWrite(op: ScriptOp): boolean {
   return op.exactWrite;
 }
 
-/** `promise`'s value, or {@link SILENT} if it has not settled by `atMs` (`performance.now()` clock). */
-function raceUntil<T>(promise: Promise<T>, atMs: number): Promise<T | typeof SILENT> {
+/** `promise`'s value; {@link SILENT} if it has not settled by `atMs` (`performance.now()` clock); {@link LOST} if `lost` resolves first. */
+function raceUntil<T>(promise: Promise<T>, atMs: number, lost?: Promise<void>): Promise<T | typeof SILENT | typeof LOST> {
   const waitMs = atMs - performance.now();
-  if (waitMs <= 0) return Promise.race([promise, Promise.resolve(SILENT)]);
+  const racers: Promise<T | typeof SILENT | typeof LOST>[] = [promise];
+  if (lost !== undefined) racers.push(lost.then(() => LOST));
+  if (waitMs <= 0) return Promise.race([...racers, Promise.resolve(SILENT)]);
   let timer: NodeJS.Timeout | undefined;
-  const silent = new Promise<typeof SILENT>((resolve) => {
-    timer = setTimeout(() => resolve(SILENT), waitMs);
-  });
-  return Promise.race([promise, silent]).finally(() => clearTimeout(timer));
+  racers.push(
+    new Promise<typeof SILENT>((resolve) => {
+      timer = setTimeout(() => resolve(SILENT), waitMs);
+    }),
+  );
+  return Promise.race(racers).finally(() => clearTimeout(timer));
 }
 
 function sleep(ms: number): Promise<void> {
