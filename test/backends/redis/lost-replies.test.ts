@@ -166,12 +166,12 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend when replies 
     return backend;
   }
 
-  it('ioredis (resends unanswered commands): no sole writer is told "conflict" for its own write, and every answer is what Redis holds', async () => {
+  it('ioredis (resends unanswered commands): no sole writer is told conflict for its own write, and every answer is what Redis holds', async () => {
     proxy.cuts = 0;
     expectTrueOutcomes(await soleWriters(backendOn(ioredis()), [proxy]));
   }, 30_000);
 
-  it('ioredis with autoResendUnfulfilledCommands: false: no write reported "unavailable" landed; a lost reply is settled by sending the write again', async () => {
+  it('ioredis with autoResendUnfulfilledCommands: false: no write reported unavailable landed; a lost reply is settled by sending the write again', async () => {
     proxy.cuts = 0;
     const result = await soleWriters(backendOn(ioredis({ autoResendUnfulfilledCommands: false })), [proxy]);
     expectTrueOutcomes(result);
@@ -255,7 +255,7 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend on a Cluster 
     await cluster?.destroy();
   });
 
-  it('ioredis Cluster: no sole writer is told "conflict" for its own write, and every answer is what Redis holds', async () => {
+  it('ioredis Cluster: no sole writer is told conflict for its own write, and every answer is what Redis holds', async () => {
     expectTrueOutcomes(await soleWriters(backend, proxies));
   }, 30_000);
 });
