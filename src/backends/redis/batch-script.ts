@@ -196,34 +196,56 @@ local function split(s)
   if m then return string.sub(s, 1, m - 1), string.sub(s, m) end
   return s, ''
 end
+-- The head alone, without copying the value.
+local function head_of(s)
+  local m = string.find(s, '=', 1, true)
+  if m then return string.sub(s, 1, m - 1) end
+  return s
+end
 -- The owner head of a stored string: owner tag and covered instant, or nil for a session without owner.
 local function owner_of(s)
   local _, tag, covered = string.match(s, '^(%d+)@([%w_%-]+)@(%d+)')
   return tag, covered
 end
--- True when a head holds the write token: that write already landed.
+-- True when a head holds the write token: that write already landed. (Tokens of one process share a
+-- prefix, so a match must end where the token does.)
 local function mine(head, token)
-  return string.find(head .. ':', ':' .. token .. ':', 1, true) ~= nil
+  local from = 1
+  local needle = ':' .. token
+  while true do
+    local i, j = string.find(head, needle, from, true)
+    if not i then return false end
+    local after = string.byte(head, j + 1)
+    if after == nil or after == 58 then return true end
+    from = j + 1
+  end
 end
 -- The write tokens of a new string: this write's, then the newest of the old head's, ${WRITE_TOKENS_KEPT} in all.
 local function tokens(token, head)
-  local kept, n = ':' .. token, 1
   local c = string.find(head, ':', 1, true)
-  if c then
-    for old in string.gmatch(string.sub(head, c), ':[^:]+') do
-      if n >= ${WRITE_TOKENS_KEPT} then break end
-      kept = kept .. old
-      n = n + 1
-    end
+  if not c then return ':' .. token end
+  local cut = c
+  for _ = 1, ${WRITE_TOKENS_KEPT - 1} do
+    cut = string.find(head, ':', cut + 1, true)
+    if not cut then return ':' .. token .. string.sub(head, c) end
   end
-  return kept
+  return ':' .. token .. string.sub(head, c, cut - 1)
 end
--- Creates or replaces a session (generate, put): owner is '' or its owner head.
-local function create(key, owner, value, expiry, token)
+-- Past the fence a write only looks for its token: 'OK' when it landed before, else 'late' (nil: no session).
+local function landed(key, token)
   local current = redis.pcall('GET', key)
-  if failed(current) then return current end
-  if current and mine(split(current), token) then return 'OK' end
-  if late then return 'late' end
+  if failed(current) or not current then return current end
+  if mine(head_of(current), token) then return 'OK' end
+  return 'late'
+end
+-- Creates or replaces a session (generate, put): owner is '' or its owner head. Sent again after a lost
+-- reply, it writes the same string again: nothing to look up first.
+local function create(key, owner, value, expiry, token)
+  if late then
+    local r = landed(key, token)
+    if r == nil or r == false then return 'late' end
+    return r
+  end
   return redis.pcall('SET', key, stamp(expiry) .. owner .. ':' .. token .. value, 'PXAT', stamp(expiry))
 end
 -- Writes a live session's new value and expiry, keeping its owner head. refresh: the owner set was
@@ -231,24 +253,30 @@ end
 -- would outlive what the owner set is known to cover.
 local function write(key, head, value, expiry, token, refresh)
   local tag, covered = owner_of(head)
-  local body = tokens(token, head) .. value
+  -- One concatenation per string written: the value is copied once.
   if tag then
     if refresh then
       covered = stamp(2 * tonumber(expiry))
     elseif tonumber(stamp(expiry)) > tonumber(covered) then
       return '@' .. tag
     end
-    body = '@' .. tag .. '@' .. covered .. body
+    return redis.pcall('SET', key, stamp(expiry) .. '@' .. tag .. '@' .. covered .. tokens(token, head) .. value, 'PXAT', stamp(expiry))
   end
-  return redis.pcall('SET', key, stamp(expiry) .. body, 'PXAT', stamp(expiry))
+  return redis.pcall('SET', key, stamp(expiry) .. tokens(token, head) .. value, 'PXAT', stamp(expiry))
 end
+-- One SET for a session without owner: SET XX GET writes and hands back the old string (sent again after a
+-- lost reply, it writes the same value again). It keeps only its own token: carrying the earlier writes'
+-- tokens would cost a second write. An owned session is then rewritten with its owner head, or, when past
+-- its cover, put back as it was (the script is atomic: nobody sees the step in between).
 local function set(key, value, expiry, token, refresh)
-  local current = redis.pcall('GET', key)
-  if failed(current) or not current then return current end
-  local head = split(current)
-  if mine(head, token) then return 'OK' end
-  if late then return 'late' end
-  return write(key, head, value, expiry, token, refresh)
+  if late then return landed(key, token) end
+  local old = redis.pcall('SET', key, stamp(expiry) .. ':' .. token .. value, 'XX', 'PXAT', stamp(expiry), 'GET')
+  if failed(old) or not old then return old end
+  local head = head_of(old)
+  if not owner_of(head) then return 'OK' end
+  local r = write(key, head, value, expiry, token, refresh)
+  if type(r) == 'string' then redis.call('SET', key, old, 'PXAT', string.match(old, '^%d+')) end
+  return r
 end
 local function cas(key, expected, value, expiry, token, refresh)
   local current = redis.pcall('GET', key)
