@@ -15,8 +15,9 @@ import { digestKey } from '../../core/keys.js';
  * clock) up to which its owner's set is known to live ("covered").
  *
  * Then the write tokens: `:` + the token of the write that stored this
- * string, followed by those of the writes before it (newest first, at most
- * {@link WRITE_TOKENS_KEPT} in all). A write that finds its own token among
+ * string; a compare-and-set keeps after it those of the writes before it
+ * (newest first, at most {@link WRITE_TOKENS_KEPT} in all), a set or a
+ * generate only its own. A write that finds its own token among
  * them has already landed, so a resent write answers what the first one did
  * instead of writing again. None of these parts holds `=`, so the first `=`
  * still starts the value, and strings written before owners or tokens existed
@@ -53,7 +54,7 @@ export function decodeStored(stored: string): StoredSession | undefined {
   return { expiresAtMs: Number(parts[1]), value, ownerTag: parts[2], writeTokens: parts[3] === '' ? NO_TOKENS : parts[3]!.slice(1).split(':') };
 }
 
-/** How many write tokens a stored string keeps: its own write's and those of the writes just before it. */
+/** How many write tokens a compare-and-set keeps in the string it writes: its own and those of the writes just before it. */
 export const WRITE_TOKENS_KEPT = 3;
 
 /**
