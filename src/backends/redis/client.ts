@@ -10,7 +10,7 @@ export type RedisClient = Redis | Cluster | NodeRedisClient;
 /**
  * What the backend uses of a node-redis client or cluster (`redis` v5+), by
  * shape: node-redis's own types vary with the modules, functions and scripts
- * a client was made with, and the backend sends only EVALSHA, EVAL, GET, DEL.
+ * a client was made with, and the backend sends only EVALSHA, EVAL and GET.
  */
 export interface NodeRedisClient {
   readonly isReady: boolean;
@@ -18,7 +18,6 @@ export interface NodeRedisClient {
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   get(key: string): Promise<unknown>;
-  del(key: string): Promise<unknown>;
   once(event: 'ready', listener: () => void): unknown;
   off(event: 'ready', listener: () => void): unknown;
 }

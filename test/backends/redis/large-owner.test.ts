@@ -29,7 +29,7 @@ for i = first, first + n - 1 do
 end
 redis.call('PEXPIREAT', set, covered)
 return n`;
-  const [seconds] = (await client.time()) as [string, string];
+  const [seconds] = (await client.time()) as unknown as [string, string];
   const expires = String((Number(seconds) + 3600) * 1000);
   const covered = String((Number(seconds) + 7200) * 1000);
   const chunk = 5000;
