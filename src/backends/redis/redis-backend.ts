@@ -17,7 +17,11 @@ import { literalPattern, masterNodes, scanKeys, sendWithin, serverNowMs, type No
 export interface RedisBackendOptions extends BackendOptions, KeyStorageOptions, OwnerIndexOptions {
   /** Put before every session's Redis key, to share a database with other data; default `'sessionkit:'`. Must not contain `{` or `}` (they would change the key's hash slot). */
   prefix?: string;
-  /** Longest wait for Redis, in milliseconds, before an operation rejects with a `BackendError` (`timeout` or `unavailable`); default 5000. */
+  /**
+   * Longest wait for Redis, in milliseconds, before an operation rejects with a `BackendError` (`timeout`,
+   * `unavailable`, or for a write whose fate could not be learned, `indeterminate`); default 5000. Owner operations
+   * that walk an owner's sessions in pages give each step this long.
+   */
   timeoutMs?: number;
 }
 
@@ -45,9 +49,14 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * {@link RedisOwnerIndex} and docs/redis.md.
  *
  * Failures reject with a {@link BackendError}: `unavailable` (connection down,
- * cluster failing over), `timeout` (no answer within `timeoutMs`; the write may
- * or may not have happened) or `query_failed` (Redis answered with an error).
- * Service resumes by itself once ioredis has reconnected.
+ * cluster failing over), `timeout` (no answer within `timeoutMs`), `query_failed`
+ * (Redis answered with an error), each meaning for a write "not applied, and
+ * never will be", or `indeterminate` (a write sent whose fate could not be
+ * learned by its deadline: it may have been applied, once). Every write carries
+ * a write token and every script call a fence, so a write whose reply was lost
+ * is sent again and answers what happened (docs/decisions.md, "Every outcome
+ * is true: Redis"). A connection silent past a deadline is dropped. Service
+ * resumes by itself once the client has reconnected.
  */
 export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
   /** The prefix of every Redis key this backend writes. */
@@ -99,6 +108,7 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     await this.#calls.drain();
   }
 
+  /** The owner's live sessions, oldest first, read a page of the owner's set at a time (each step within `timeoutMs`). */
   listByOwner(owner: string): Promise<OwnedSession[]> {
     try {
       assertOwner(owner);
@@ -108,6 +118,10 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     }
   }
 
+  /**
+   * Removes the owner's live sessions (but `except`), a page of the owner's set at a time, each step within
+   * `timeoutMs`; resolves to how many were live. One that rejects may have removed part of them: call it again.
+   */
   clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
     try {
       assertOwner(owner);
