@@ -20,8 +20,6 @@ import type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, S
 /** A key to remove at commit; `destroyed` when `destroy()` asked for it (reported as a `destroyed` event). */
 type StaleKey = { readonly key: string; readonly destroyed: boolean };
 
-const GONE: MoveClaim = Object.freeze({ kind: 'gone' });
-
 /**
  * The typed session of one request and its commit. Adapters create it with
  * {@link RequestSession.load} before the handler runs and call
@@ -55,7 +53,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   /** This request's `setExpirySeconds`, if any (cleared only by `destroy()`). */
   #ownExpiry: OwnExpiryChange | undefined;
   /** The old key a regeneration claimed, to put back if the commit fails. */
-  #claim: MoveClaim = GONE;
+  #claim: MoveClaim | undefined;
   /** Keys to remove from the store at commit (regenerated, destroyed, past their lifetime). */
   readonly #staleKeys: StaleKey[] = [];
   /** Events that become true only if the commit succeeds (or, for `created`, once `update()` resolved). */
@@ -360,7 +358,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       return this.#wrote(written);
     }
     // Of parallel regenerations of one session, only the one that claims the old key goes on.
-    const claim = regeneration.from === undefined ? GONE : await claimOldKey(this.#store, regeneration.from);
+    const claim = regeneration.from === undefined ? undefined : await claimOldKey(this.#store, regeneration.from);
     let written: Written;
     try {
       written = await createSession(this.#store, this.#withOwnExpiry(regenerationBase(regeneration, claim)), transform);

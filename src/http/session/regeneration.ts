@@ -39,12 +39,12 @@ export function nextRegeneration(pending: Regeneration | undefined, current: Sna
 }
 
 /**
- * What the new key starts from, once the old key's claim is known: its
- * latest session (data, creation time, owner and own period) when kept and
- * still there, else nothing.
+ * What the new key starts from, once the old key is claimed: its latest
+ * session (data, creation time, owner and own period) when kept, else nothing
+ * (`claim` undefined: a login without a session).
  */
-export function regenerationBase(regeneration: Regeneration, claim: MoveClaim): NewSessionBase {
-  const kept = regeneration.keepData && claim.kind === 'claimed' ? claim.envelope : undefined;
+export function regenerationBase(regeneration: Regeneration, claim: MoveClaim | undefined): NewSessionBase {
+  const kept = regeneration.keepData ? claim?.envelope : undefined;
   return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.expirySeconds };
 }
 
