@@ -1,4 +1,4 @@
-import { supportsOwners, type CompareAndSetBackend, type OwnerIndexOptions, type PutBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from './contract.js';
+import { supportsOwners, type Backend, type CompareAndSetResult, type GenerateOptions, type GetResult, type OwnerIndexOptions, type SetOptions } from './contract.js';
 import { isBackendError } from './errors.js';
 import { emitEvent, type SessionEvent, type SessionEventListener } from './events.js';
 import { digestKey, generateKey, isWellFormedKey } from './keys.js';
@@ -37,7 +37,7 @@ export const NOT_SET: GetResult = Object.freeze({ ok: false, error: 'NotSet' });
  * key never reaches the store; a bad value or expiry throws before anything is
  * written. Subclasses implement only the `store*` methods.
  */
-export abstract class BaseBackend implements CompareAndSetBackend {
+export abstract class BaseBackend implements Backend {
   readonly maxValueBytes: number;
   /** Whether the store holds `digestKey(key)` in place of each key: `false` for a backend that gives no {@link KeyStorageOptions}. */
   readonly hashKeys: boolean;
@@ -89,7 +89,7 @@ export abstract class BaseBackend implements CompareAndSetBackend {
     return key;
   }
 
-  // get, set, compareAndSet and clear hand back the store's own promise: an
+  // get, set, compareAndSet, put and clear hand back the store's own promise: an
   // async function would wrap it in one more (a few microtask turns per
   // operation, a measurable share of the memory backend's cost). Bad input
   // still rejects rather than throws, as from an async function.
@@ -140,26 +140,18 @@ export abstract class BaseBackend implements CompareAndSetBackend {
   }
 
   /**
-   * `put` for subclasses that implement {@link PutBackend}: checks the
-   * arguments as `set` does, except that a malformed key is a `TypeError`
-   * (put names the key, so a bad one is the caller's bug, not an absent
-   * session), then runs `store` with a whole expiry in seconds and reports its
-   * failure as an `error` event. The base class has no `put` of its own, so
-   * that `supportsPut` stays true only of backends that store one.
+   * Checks the arguments as `set` does, except that a malformed key is a
+   * `TypeError`: put names the key, so a bad one is the caller's bug, not an
+   * absent session.
    */
-  protected checkedPut(
-    key: string,
-    value: string,
-    options: SetOptions,
-    store: (key: string, value: string, expirySeconds: number) => Promise<void>,
-  ): Promise<void> {
+  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
     try {
       assertKeyIsString(key);
       if (!isWellFormedKey(key)) throw new TypeError('put needs a well-formed key: 1 to 40 characters of A-Z a-z 0-9 + / = _ -');
       assertStorableValue(value, this.maxValueBytes);
       if (options === null || typeof options !== 'object') throw new TypeError('put options must be an object');
       const expirySeconds = this.#expirySeconds(options.expiry);
-      return this.reported('put', store.call(this, key, value, expirySeconds));
+      return this.reported('put', this.storePut(key, value, expirySeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -197,12 +189,14 @@ export abstract class BaseBackend implements CompareAndSetBackend {
   protected abstract storeGet(key: string): Promise<GetResult>;
   protected abstract storeSet(key: string, value: string, expirySeconds: number): Promise<void>;
   protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult>;
+  /** Creates or replaces the session of `key` with no owner; `expirySeconds <= 0` removes it. */
+  protected abstract storePut(key: string, value: string, expirySeconds: number): Promise<void>;
   protected abstract storeClear(key: string): Promise<void>;
 
   /**
    * Reports a store failure (a `BackendError`) as an `error` event during
    * `operation`, then rethrows it to the caller; free when nobody listens.
-   * Subclasses wrap their own operations (owner work, put) in it.
+   * Subclasses wrap their own operations (owner work) in it.
    */
   protected reported<T>(operation: string, work: Promise<T>): Promise<T> {
     if (this.#onEvent === undefined) return work;

@@ -28,7 +28,7 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   /** The options after defaults, checked at construction. */
   readonly options: ResolvedSessionOptions;
 
-  /** Throws a `TypeError` when `backend` has no `compareAndSet` (or, with `owners: true`, no owner index) or an option is invalid. */
+  /** Throws a `TypeError` when an option is invalid (or, with `owners: true`, `backend` keeps no sessions by owner). */
   constructor(backend: Backend, options: SessionOptions = {}) {
     this.options = resolveSessionOptions(backend, options);
   }

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BackendError, digestKey, MemoryBackend, supportsOwners, type Backend, type CompareAndSetBackend, type OwnerIndexBackend } from '../../src/index.js';
+import { BackendError, digestKey, MemoryBackend, supportsOwners, type Backend, type OwnerIndexBackend } from '../../src/index.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { parseSetCookie } from 'cookie';
@@ -22,7 +22,7 @@ function cookieKey(pairs: HeaderPair[]): string {
   return parseSetCookie(line[1]).value ?? '';
 }
 
-type OwnerStore = OwnerIndexBackend & CompareAndSetBackend;
+type OwnerStore = OwnerIndexBackend;
 type StoreFactory = (options?: { maxSessionsPerOwner?: number }) => Promise<OwnerStore>;
 
 /**
@@ -74,7 +74,7 @@ function describeOwners(storeName: string, makeStore: StoreFactory): void {
       const { session } = await simulate(engine, key, (s) => expect(s.owner).toBe(owner));
       expect(session.owner).toBe(owner);
       expect(backend.calls.get).toBe(1);
-      expect(backend.ownerCalls).toEqual({ listByOwner: 0, clearByOwner: 0 });
+      expect(backend.ownerCalls).toEqual({ listByOwner: 0, clearByOwner: 0, clearOwnedSession: 0 });
       const counted = await simulate(engine, key, (s) => s.update((d) => ({ ...d, count: 1 })));
       expect(counted.session.owner).toBe(owner);
       expect((await simulate(engine, key)).session.owner).toBe(owner);

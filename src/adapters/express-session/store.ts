@@ -1,5 +1,5 @@
 import session from 'express-session';
-import { requirePut, supportsCompareAndSet, type Backend, type PutBackend } from '../../core/contract.js';
+import type { Backend } from '../../core/contract.js';
 import { supportsEnumeration, type EnumerableBackend } from '../../core/enumeration.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
 
@@ -21,8 +21,8 @@ export interface SessionkitStoreOptions {
 type Callback<T> = (error: unknown, result?: T) => void;
 
 /**
- * express-session's `Store` over a sessionkit backend that offers `put`
- * (memory, PostgreSQL, Redis, Redis Cluster). The session id is the
+ * express-session's `Store` over any sessionkit backend (memory, PostgreSQL,
+ * Redis, Redis Cluster). The session id is the
  * backend's key: hashed at rest, so a dump of the store holds no usable
  * cookie. Values are express-session's JSON.
  *
@@ -32,7 +32,7 @@ type Callback<T> = (error: unknown, result?: T) => void;
  *   `ttl`); an `expires` already past removes the session.
  * - `touch`: restarts the expiry of a live session and stores its new
  *   cookie, without reviving a missing one or overwriting a parallel change
- *   (compare-and-set where the backend has it).
+ *   (compare-and-set).
  * - `destroy`: removes it; idempotent.
  * - `length`: how many sessions are live; `clear`: removes every session
  *   of the backend's table or prefix.
@@ -52,14 +52,14 @@ type Callback<T> = (error: unknown, result?: T) => void;
  * failure, a `BackendError`) and also returns a promise.
  */
 export class SessionkitStore extends session.Store {
-  readonly #backend: PutBackend;
+  readonly #backend: Backend;
   readonly #ttl: (session: StoredSession) => number;
   readonly #disableTouch: boolean;
 
-  /** Throws a `TypeError` at once for a backend without `put` or an invalid option. */
+  /** Throws a `TypeError` at once for an invalid option. */
   constructor(backend: Backend, options: SessionkitStoreOptions = {}) {
     super();
-    this.#backend = requirePut(backend, 'SessionkitStore');
+    this.#backend = backend;
     if (typeof options !== 'object' || options === null) throw new TypeError('SessionkitStore options must be an object');
     for (const name of Object.keys(options)) {
       if (name !== 'ttl' && name !== 'disableTouch') throw new TypeError(`unknown SessionkitStore option ${JSON.stringify(name)}; known: ttl, disableTouch`);
@@ -109,8 +109,7 @@ export class SessionkitStore extends session.Store {
       }
       const value = JSON.stringify({ ...data, cookie: stored.cookie });
       // Compare-and-set: a change another request saved since our read is kept (it renewed the expiry itself).
-      if (supportsCompareAndSet(this.#backend)) await this.#backend.compareAndSet(key, current.value, value, { expiry });
-      else await this.#backend.set(key, value, { expiry });
+      await this.#backend.compareAndSet(key, current.value, value, { expiry });
     });
 
   override destroy = (sid: string, callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#backend.clear(String(sid)));

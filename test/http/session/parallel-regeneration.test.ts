@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MemoryBackend, type CompareAndSetBackend, type OwnerIndexBackend } from '../../../src/index.js';
+import { MemoryBackend, type OwnerIndexBackend } from '../../../src/index.js';
 import { PostgresBackend } from '../../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { SessionEngine, SessionRegeneratedError, type HeaderPair, type RegenerateOptions } from '../../../src/http/index.js';
@@ -13,7 +13,7 @@ interface Data {
   attempt?: number;
 }
 
-type Store = OwnerIndexBackend & CompareAndSetBackend;
+type Store = OwnerIndexBackend;
 const PARALLEL = 20;
 /** How long the tombstone of a claimed key lives, in seconds: a loser later than this finds no key at all. */
 const TOMBSTONE_SECONDS = 10;
