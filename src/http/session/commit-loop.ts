@@ -100,3 +100,18 @@ export async function createSession(context: StoreContext, base: NewSessionBase,
   const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + expirySeconds * 1000, ownExpirySeconds };
   return { snapshot, expirySeconds };
 }
+
+/**
+ * Renews the expiry of `loaded` without changing its value (a read-only
+ * request whose renewal is due); undefined when nothing was renewed: the
+ * lifetime is over, or a conflict (another request just renewed or changed
+ * it) or `NotFound` made the renewal moot.
+ */
+export async function renewStored(context: StoreContext, loaded: StoredSnapshot): Promise<Written | undefined> {
+  const { options } = context;
+  const expirySeconds = writeExpirySeconds(options, loaded.createdAtMs, loaded.ownExpirySeconds);
+  if (expirySeconds <= 0) return undefined;
+  const result = await options.backend.compareAndSet(loaded.key, loaded.raw, loaded.raw, { expiry: expirySeconds });
+  if (result !== 'ok') return undefined;
+  return { snapshot: { ...loaded, expiresAtMs: options.nowMs() + expirySeconds * 1000 }, expirySeconds };
+}

@@ -1,4 +1,5 @@
 import type { DataRecord } from '../envelope.js';
+import { jsonCopy } from './json-copy.js';
 
 /** A field this request removed. */
 const UNSET = Symbol('unset');
@@ -55,4 +56,17 @@ export class FieldOverlay {
   clear(): void {
     this.#changes.clear();
   }
+}
+
+/**
+ * The transform `update(fn)` writes: `fn` of a copy of the stored data with
+ * `overlay`'s changes on top, which must return an object, copied through
+ * JSON. It may run once per compare-and-set attempt.
+ */
+export function updateTransform(overlay: FieldOverlay, fn: (data: DataRecord) => unknown): (stored: DataRecord) => DataRecord {
+  return (stored) => {
+    const next = fn(structuredClone(overlay.apply(stored)));
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
+    return jsonCopy(next, 'session data') as DataRecord;
+  };
 }

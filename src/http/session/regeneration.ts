@@ -1,3 +1,5 @@
+import { assertOwner } from '../../core/validate.js';
+import type { RegenerateOptions } from '../typed-session.js';
 import type { NewSessionBase } from './commit-loop.js';
 import type { MoveClaim } from './move-claim.js';
 import type { Snapshot, StoredSnapshot } from './snapshot.js';
@@ -19,6 +21,15 @@ export interface Regeneration {
 export interface RegenerateRequest {
   readonly owner: string | undefined;
   readonly keepData: boolean;
+}
+
+/** Checks `regenerate()`'s options: a `TypeError` for anything but an object with a boolean `keepData` (default true) and a valid owner. */
+export function regenerateRequest(options: RegenerateOptions): RegenerateRequest {
+  if (typeof options !== 'object' || options === null) throw new TypeError('regenerate() options must be an object');
+  const { owner, keepData = true } = options;
+  if (typeof keepData !== 'boolean') throw new TypeError('regenerate() keepData must be a boolean');
+  if (owner !== undefined) assertOwner(owner);
+  return { owner, keepData };
 }
 
 /**

@@ -65,3 +65,12 @@ export function encodeWithin(envelope: Envelope, maxDataBytes: number): string {
   }
   return value;
 }
+
+/**
+ * Throws a {@link SessionDataTooLargeError} when `shown` with `data` in place
+ * of its own (and `ownExpirySeconds` as its period) would be over
+ * `maxDataBytes`: `set` checks each field as it is set, not at the commit.
+ */
+export function assertFits(shown: Snapshot, data: DataRecord, ownExpirySeconds: number | undefined, maxDataBytes: number, nowMs: number): void {
+  encodeWithin({ createdAtMs: shown.createdAtMs ?? nowMs, owner: shown.owner, data, expirySeconds: ownExpirySeconds }, maxDataBytes);
+}
