@@ -2,33 +2,28 @@ import { digestKey } from '../core/keys.js';
 import { assertWholeNumberOption } from '../core/validate.js';
 import type { DataRecord } from './envelope.js';
 import type { HeaderPair } from './headers.js';
-import { HttpEvents } from './http-events.js';
-import type { CookieHeader } from './read-cookie.js';
-import type { ResolvedSessionOptions } from './session-options.js';
 import { renewStored, type StoreContext, type Transform } from './session/commit-loop.js';
 import { commitWork, removeStaleKeys } from './session/commit-plan.js';
 import { responseHeaders } from './session/cookie-decision.js';
 import { FieldOverlay, updateTransform } from './session/field-overlay.js';
 import { assertFieldName, jsonCopy } from './session/json-copy.js';
 import { ownExpiryFor } from './session/lifetime.js';
-import { loadSession, readStored, type Loaded } from './session/load.js';
+import { readStored, type Loaded } from './session/load.js';
 import { restoreClaim } from './session/move-claim.js';
 import { clearOwnerSessions, keepCurrentOption, listOwnerSessions, ownerIndex } from './session/owner-actions.js';
 import { PendingEvents } from './session/pending-events.js';
 import { regenerateRequest } from './session/regeneration.js';
+import { SerialQueue } from './session/serial-queue.js';
 import { currentKeyOf, destroyedState, loadedState, regeneratedState, shownOf, writtenState, type RequestState } from './session/request-state.js';
 import { assertFits, EMPTY_SNAPSHOT } from './session/snapshot.js';
 import { writeSession } from './session/write-session.js';
 import type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionStatus } from './typed-session.js';
 
 /**
- * The typed session of one request and its commit: wiring only. Where the
- * session stands is one {@link RequestState} value replaced whole by each
- * step, this request's field changes a {@link FieldOverlay}; every rule
- * (loading, where a write goes, the claim of a regenerated key, what the
- * commit does, owner operations, events that wait for the commit) lives in
- * its own file under `./session/`. Every store operation of one request
- * runs in order through `#queue`.
+ * The typed session of one request and its commit, as wiring: where it
+ * stands is one {@link RequestState} replaced whole by each step, its field
+ * changes a {@link FieldOverlay}; each rule lives in its own file under
+ * `./session/`.
  */
 export class RequestSession<Data extends object = Record<string, unknown>> implements Session<Data> {
   readonly #store: StoreContext;
@@ -37,20 +32,15 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   readonly #overlay = new FieldOverlay();
   readonly #pending: PendingEvents;
   #state: RequestState;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new SerialQueue();
   #commit: Promise<HeaderPair[]> | undefined;
 
-  private constructor(store: StoreContext, loaded: Loaded) {
+  /** The session of a request whose cookie named `loaded` (see `loadSession`). */
+  constructor(store: StoreContext, loaded: Loaded) {
     this.#store = store;
     this.#loaded = loaded;
     this.#pending = new PendingEvents(store.events);
     this.#state = loadedState(loaded);
-  }
-
-  /** The session named by the request's `Cookie` header (see {@link loadSession}); a new, empty one when there is none. */
-  static async load<Data extends object>(options: ResolvedSessionOptions, cookieHeader: CookieHeader): Promise<RequestSession<Data>> {
-    const store = { options, events: new HttpEvents(options.onEvent) };
-    return new RequestSession<Data>(store, await loadSession(store, cookieHeader));
   }
 
   get status(): SessionStatus {
@@ -95,7 +85,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   reload(): Promise<void> {
     this.#assertOpen();
-    return this.#enqueue(async () => {
+    return this.#queue.run(async () => {
       const { key } = this.#state.snapshot;
       // Gone from the store (or moved by a parallel regeneration): this request starts from nothing.
       if (key !== undefined) this.#state = { ...this.#state, snapshot: (await readStored(this.#store, key, 'reload'))?.snapshot ?? EMPTY_SNAPSHOT };
@@ -107,14 +97,9 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#assertOpen();
     assertFieldName(name);
     if (value === undefined) return this.unset(name);
-    const undo = this.#overlay.set(name, jsonCopy(value, `session field ${name}`));
     const shown = shownOf(this.#state);
-    try {
-      assertFits(shown, this.#overlay.apply(shown.data), this.ownExpirySeconds, this.#store.options.maxDataBytes, this.#store.options.nowMs());
-    } catch (error) {
-      undo();
-      throw error;
-    }
+    const { maxDataBytes, nowMs } = this.#store.options;
+    this.#overlay.set(name, jsonCopy(value, `session field ${name}`), shown.data, (data) => assertFits(shown, data, this.ownExpirySeconds, maxDataBytes, nowMs()));
     this.#state = { ...this.#state, status: 'modified' };
   }
 
@@ -127,9 +112,8 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   update(fn: (data: Partial<Data>) => Partial<Data>): Promise<Partial<Data>> {
     this.#assertOpen();
-    if (typeof fn !== 'function') throw new TypeError('update() needs a function');
     const transform = updateTransform(this.#overlay, fn as (data: DataRecord) => unknown);
-    return this.#enqueue(async () => {
+    return this.#queue.run(async () => {
       const written = await this.#store.events.reported('update', this.#write(transform));
       this.#overlay.clear();
       this.#state = { ...this.#state, status: 'modified' };
@@ -157,10 +141,9 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#assertOpen();
     const backend = ownerIndex(this.#store.options, 'logoutEverywhere()');
     const keepCurrent = keepCurrentOption(options);
-    return this.#enqueue(async () => {
-      const { owner } = this;
+    return this.#queue.run(async () => {
       // A pending regeneration's old key holds the data the new key takes: keep it until the commit moves it.
-      const removed = owner === undefined ? 0 : await clearOwnerSessions(this.#store, backend, owner, keepCurrent ? currentKeyOf(this.#state) : undefined);
+      const removed = await clearOwnerSessions(this.#store, backend, this.owner, keepCurrent ? currentKeyOf(this.#state) : undefined);
       // Only once the store call succeeded: a failure leaves this session as it was.
       if (!keepCurrent) this.#destroyNow();
       return removed;
@@ -169,18 +152,12 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   listOwnSessions(): Promise<OwnSession[]> {
     const backend = ownerIndex(this.#store.options, 'listOwnSessions()');
-    return this.#enqueue(async () => (this.owner === undefined ? [] : listOwnerSessions(this.#store, backend, this.owner, currentKeyOf(this.#state))));
+    return this.#queue.run(() => listOwnerSessions(this.#store, backend, this.owner, currentKeyOf(this.#state)));
   }
 
-  /**
-   * Saves what this request changed and resolves to the response's headers
-   * (see `SessionContext.commit`). Runs once; later calls return the same
-   * promise, and the session accepts no change once it has started. On
-   * rejection nothing is half-written: the old key still holds its session
-   * (a claimed one is put back) and the response must send no cookie.
-   */
+  /** `SessionContext.commit`: runs once (later calls share its promise); no change is accepted once it started. */
   commit(): Promise<HeaderPair[]> {
-    this.#commit ??= this.#enqueue(() => this.#store.events.reported('commit', this.#commitNow()));
+    this.#commit ??= this.#queue.run(() => this.#store.events.reported('commit', this.#commitNow()));
     return this.#commit;
   }
 
@@ -192,13 +169,12 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       const renewed = work.kind === 'renew' ? await renewStored(this.#store, work.loaded) : undefined;
       if (renewed !== undefined) this.#state = writtenState(this.#state, renewed);
       this.#overlay.clear();
-      const createdKey = work.kind === 'write' && this.#state.snapshot.key !== keyBefore ? this.#state.snapshot.key : undefined;
-      await removeStaleKeys(this.#store.options.backend, this.#state.staleKeys.map(({ key }) => key), createdKey);
+      await removeStaleKeys(this.#store.options.backend, this.#state, keyBefore);
     } catch (error) {
       await restoreClaim(this.#store, this.#state.claim);
       throw error;
     }
-    for (const { key, destroyed } of this.#state.staleKeys) if (destroyed) this.#pending.destroyed(key);
+    this.#pending.destroyed(this.#state.staleKeys);
     this.#pending.flush();
     return responseHeaders(this.#state.cookie, this.#store.options);
   }
@@ -206,21 +182,14 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   /** Writes `transform(stored data)` where it belongs (see {@link writeSession}) and takes in what the write did. */
   async #write(transform: Transform): Promise<DataRecord> {
     const write = await writeSession(this.#store, this.#state, transform);
-    const { snapshot } = write.written;
-    if (write.created) this.#pending.created(snapshot.key, snapshot.owner, write.fromKey);
+    this.#pending.wrote(write);
     this.#state = writtenState(this.#state, write.written, write);
-    return snapshot.data;
+    return write.written.snapshot.data;
   }
 
   #destroyNow(): void {
     this.#overlay.clear();
     this.#state = destroyedState(this.#state, this.#loaded.kind !== 'none' || this.#loaded.hadCookie);
-  }
-
-  #enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(operation);
-    this.#queue = run.catch(() => undefined);
-    return run;
   }
 
   #assertOpen(): void {

@@ -27,14 +27,16 @@ export function commitWork(state: RequestState, overlay: FieldOverlay, loaded: L
 /**
  * Removes the keys the request left behind (regenerated, destroyed, past
  * their lifetime), in order. If one removal fails, the client keeps its old
- * cookie, whose session is still there: the key this commit created
- * (`createdKey`) is removed too, best effort, and the failure rethrown.
+ * cookie, whose session is still there: a key this commit created (the
+ * state's key when it is not `keyBefore`) is removed too, best effort, and
+ * the failure rethrown.
  */
-export async function removeStaleKeys(backend: Backend, keys: readonly string[], createdKey: string | undefined): Promise<void> {
+export async function removeStaleKeys(backend: Backend, state: RequestState, keyBefore: string | undefined): Promise<void> {
   try {
-    for (const key of keys) await backend.clear(key);
+    for (const { key } of state.staleKeys) await backend.clear(key);
   } catch (error) {
-    if (createdKey !== undefined) await backend.clear(createdKey).catch(() => undefined);
+    const { key } = state.snapshot;
+    if (key !== undefined && key !== keyBefore) await backend.clear(key).catch(() => undefined);
     throw error;
   }
 }

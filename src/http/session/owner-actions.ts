@@ -19,8 +19,9 @@ export function keepCurrentOption(options: LogoutEverywhereOptions): boolean {
   return keepCurrent;
 }
 
-/** Removes every session of `owner` but `exceptKey`'s, reported as a `pruned` event; resolves to how many were removed. */
-export async function clearOwnerSessions(store: StoreContext, backend: OwnerIndexBackend, owner: string, exceptKey: string | undefined): Promise<number> {
+/** Removes every session of `owner` but `exceptKey`'s, reported as a `pruned` event; resolves to how many were removed (none without an owner). */
+export async function clearOwnerSessions(store: StoreContext, backend: OwnerIndexBackend, owner: string | undefined, exceptKey: string | undefined): Promise<number> {
+  if (owner === undefined) return 0;
   const { events } = store;
   const startedMs = performance.now();
   const removed = await events.reported('logoutEverywhere', backend.clearByOwner(owner, exceptKey === undefined ? {} : { except: exceptKey }));
@@ -28,8 +29,9 @@ export async function clearOwnerSessions(store: StoreContext, backend: OwnerInde
   return removed;
 }
 
-/** The owner's live sessions, the one under `currentKey` marked `current`. */
-export async function listOwnerSessions(store: StoreContext, backend: OwnerIndexBackend, owner: string, currentKey: string | undefined): Promise<OwnSession[]> {
+/** The owner's live sessions, the one under `currentKey` marked `current`; none without an owner. */
+export async function listOwnerSessions(store: StoreContext, backend: OwnerIndexBackend, owner: string | undefined, currentKey: string | undefined): Promise<OwnSession[]> {
+  if (owner === undefined) return [];
   const { events } = store;
   const currentDigest = currentKey === undefined ? undefined : events.digest(currentKey);
   const sessions = await events.reported('listOwnSessions', backend.listByOwner(owner));

@@ -1,5 +1,7 @@
 import type { SessionEvent } from '../../core/events.js';
 import { HTTP_EVENT_STORE, type HttpEvents } from '../http-events.js';
+import type { StaleKey } from './request-state.js';
+import type { SessionWrite } from './write-session.js';
 
 /**
  * Events that become true only later: a `regenerated` or `destroyed` once
@@ -15,10 +17,12 @@ export class PendingEvents {
     this.#events = events;
   }
 
-  /** Queues the `created` event of a new key (with its owner), or `regenerated` when it moved from `fromKey`. */
-  created(key: string, owner: string | undefined, fromKey: string | undefined): void {
+  /** Queues, for a write that created a key, its `created` event (with its owner), or `regenerated` when it moved from another key. */
+  wrote(write: SessionWrite): void {
     const events = this.#events;
-    if (!events.enabled) return;
+    if (!write.created || !events.enabled) return;
+    const { snapshot: { key, owner } } = write.written;
+    const { fromKey } = write;
     const keyDigest = events.digest(key);
     this.#pending.push(
       fromKey === undefined
@@ -27,9 +31,12 @@ export class PendingEvents {
     );
   }
 
-  /** Queues the `destroyed` event of `key`. */
-  destroyed(key: string): void {
-    if (this.#events.enabled) this.#pending.push({ type: 'destroyed', store: HTTP_EVENT_STORE, keyDigest: this.#events.digest(key) });
+  /** Queues the `destroyed` event of each key `destroy()` removed. */
+  destroyed(staleKeys: readonly StaleKey[]): void {
+    if (!this.#events.enabled) return;
+    for (const { key, destroyed } of staleKeys) {
+      if (destroyed) this.#pending.push({ type: 'destroyed', store: HTTP_EVENT_STORE, keyDigest: this.#events.digest(key) });
+    }
   }
 
   /** Emits the pending events `which` selects (all by default), in order, and keeps the others pending. */
