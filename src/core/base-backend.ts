@@ -1,6 +1,5 @@
 import { supportsOwners, type Backend, type CompareAndSetResult, type GenerateOptions, type GetResult, type OwnerIndexOptions, type SetOptions } from './contract.js';
-import { isBackendError } from './errors.js';
-import { emitEvent, type SessionEvent, type SessionEventListener } from './events.js';
+import { emitEvent, reportFailure, type SessionEvent, type SessionEventListener } from './events.js';
 import { digestKey, generateKey, isWellFormedKey } from './keys.js';
 import { assertWholeSeconds, ONE_WEEK } from './period.js';
 import { assertKeyIsString, assertOwner, assertStorableValue, assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from './validate.js';
@@ -199,11 +198,7 @@ export abstract class BaseBackend implements Backend {
    * Subclasses wrap their own operations (owner work) in it.
    */
   protected reported<T>(operation: string, work: Promise<T>): Promise<T> {
-    if (this.#onEvent === undefined) return work;
-    return work.catch((error: unknown) => {
-      if (isBackendError(error)) this.emit({ type: 'error', store: this.storeName, during: operation, error });
-      throw error;
-    });
+    return reportFailure(this.#onEvent, this.storeName, operation, work);
   }
 
   #expirySeconds(expiry: number | undefined): number {

@@ -1,4 +1,5 @@
 import session from 'express-session';
+import { callbackOrPromise, type NodeCallback } from '../../core/callback.js';
 import type { Backend } from '../../core/contract.js';
 import { supportsEnumeration, type EnumerableBackend } from '../../core/enumeration.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
@@ -18,7 +19,7 @@ export interface SessionkitStoreOptions {
   disableTouch?: boolean;
 }
 
-type Callback<T> = (error: unknown, result?: T) => void;
+type Callback<T> = NodeCallback<T>;
 
 /**
  * express-session's `Store` over any sessionkit backend (memory, PostgreSQL,
@@ -82,20 +83,20 @@ export class SessionkitStore extends session.Store {
   }
 
   override get = (sid: string, callback?: Callback<StoredSession | null>): Promise<StoredSession | null> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       const result = await this.#backend.get(String(sid));
       return result.ok ? parseSession(result.value) : null;
     });
 
   override set = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       const value = JSON.stringify(stored);
       if (typeof value !== 'string' || parseSession(value) === null) throw new TypeError('express-session stores an object session');
       await this.#backend.put(String(sid), value, { expiry: this.#expirySeconds(stored) });
     });
 
   override touch = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       if (this.#disableTouch) return;
       const key = String(sid);
       const current = await this.#backend.get(key);
@@ -112,10 +113,10 @@ export class SessionkitStore extends session.Store {
       await this.#backend.compareAndSet(key, current.value, value, { expiry });
     });
 
-  override destroy = (sid: string, callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#backend.clear(String(sid)));
+  override destroy = (sid: string, callback?: Callback<void>): Promise<void> => callbackOrPromise(callback, () => this.#backend.clear(String(sid)));
 
   override all = (callback?: Callback<Record<string, StoredSession>>): Promise<Record<string, StoredSession>> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       const sessions: Record<string, StoredSession> = Object.create(null) as Record<string, StoredSession>;
       for await (const { storedKey, value } of this.#enumerable('all').liveSessions()) {
         const parsed = value === null ? null : parseSession(value);
@@ -124,16 +125,16 @@ export class SessionkitStore extends session.Store {
       return sessions;
     });
 
-  override length = (callback?: Callback<number>): Promise<number> => deliver(callback, () => this.#enumerable('length').countLive());
+  override length = (callback?: Callback<number>): Promise<number> => callbackOrPromise(callback, () => this.#enumerable('length').countLive());
 
   override clear = (callback?: Callback<void>): Promise<void> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       await this.#enumerable('clear').clearAll();
     });
 
   /** The ids of every live session (connect-redis offers this); only on a backend that keeps keys as they are. */
   ids = (callback?: Callback<string[]>): Promise<string[]> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       const backend = this.#enumerable('ids');
       if (backend.hashKeys) throw new TypeError('SessionkitStore.ids() needs a backend with hashKeys: false; this one keeps only digests of the ids (all() is keyed by them)');
       const ids: string[] = [];
@@ -167,30 +168,4 @@ function parseSession(value: string): StoredSession | null {
     return null;
   }
   return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as StoredSession) : null;
-}
-
-/**
- * Runs `work`; hands the outcome to `callback` on a later tick (so an
- * exception thrown by the callback is not taken for a store failure), and
- * returns it as a promise, which never rejects when there is a callback.
- */
-function deliver<T>(callback: Callback<T> | undefined, work: () => Promise<T>): Promise<T> {
-  let run: Promise<T>;
-  try {
-    run = work();
-  } catch (error) {
-    run = Promise.reject(error);
-  }
-  if (callback === undefined) return run;
-  if (typeof callback !== 'function') throw new TypeError('the callback must be a function');
-  return run.then(
-    (result) => {
-      process.nextTick(callback, null, result);
-      return result;
-    },
-    (error: unknown) => {
-      process.nextTick(callback, error);
-      return undefined as T;
-    },
-  );
 }
