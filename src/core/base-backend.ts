@@ -75,7 +75,7 @@ export abstract class BaseBackend implements Backend {
   }
 
   async generate(options: GenerateOptions = {}): Promise<string> {
-    const expirySeconds = this.#expirySeconds(options.expiry);
+    const ttlSeconds = this.#ttlSeconds(options.expiry);
     const { value, owner } = options;
     if (value !== undefined) assertStorableValue(value, this.maxValueBytes);
     if (owner !== undefined) {
@@ -83,8 +83,8 @@ export abstract class BaseBackend implements Backend {
       if (!supportsOwners(this)) throw new TypeError(`${this.constructor.name} keeps no sessions by owner: generate({ owner }) is not available`);
     }
     const key = generateKey();
-    await this.reported('generate', this.storeGenerate(key, value ?? null, expirySeconds, owner));
-    if (this.#onEvent !== undefined && expirySeconds > 0) this.emit({ type: 'created', store: this.storeName, keyDigest: digestKey(key), ...(owner === undefined ? {} : { owner }) });
+    await this.reported('generate', this.storeGenerate(key, value ?? null, ttlSeconds, owner));
+    if (this.#onEvent !== undefined && ttlSeconds > 0) this.emit({ type: 'created', store: this.storeName, keyDigest: digestKey(key), ...(owner === undefined ? {} : { owner }) });
     return key;
   }
 
@@ -107,9 +107,9 @@ export abstract class BaseBackend implements Backend {
     try {
       assertKeyIsString(key);
       assertStorableValue(value, this.maxValueBytes);
-      const expirySeconds = this.#expirySeconds(options.expiry);
+      const ttlSeconds = this.#ttlSeconds(options.expiry);
       if (!isWellFormedKey(key)) return Promise.resolve();
-      return this.reported('set', this.storeSet(key, value, expirySeconds));
+      return this.reported('set', this.storeSet(key, value, ttlSeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -120,9 +120,9 @@ export abstract class BaseBackend implements Backend {
       assertKeyIsString(key);
       if (expected !== null && typeof expected !== 'string') throw new TypeError('expected value must be a string or null');
       assertStorableValue(value, this.maxValueBytes);
-      const expirySeconds = this.#expirySeconds(options.expiry);
+      const ttlSeconds = this.#ttlSeconds(options.expiry);
       if (!isWellFormedKey(key)) return Promise.resolve('NotFound');
-      return this.reported('compareAndSet', this.storeCompareAndSet(key, expected, value, expirySeconds));
+      return this.reported('compareAndSet', this.storeCompareAndSet(key, expected, value, ttlSeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -149,8 +149,8 @@ export abstract class BaseBackend implements Backend {
       if (!isWellFormedKey(key)) throw new TypeError('put needs a well-formed key: 1 to 40 characters of A-Z a-z 0-9 + / = _ -');
       assertStorableValue(value, this.maxValueBytes);
       if (options === null || typeof options !== 'object') throw new TypeError('put options must be an object');
-      const expirySeconds = this.#expirySeconds(options.expiry);
-      return this.reported('put', this.storePut(key, value, expirySeconds));
+      const ttlSeconds = this.#ttlSeconds(options.expiry);
+      return this.reported('put', this.storePut(key, value, ttlSeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -183,13 +183,13 @@ export abstract class BaseBackend implements Backend {
 
   abstract close(): Promise<void>;
 
-  /** Stores a new session; `expirySeconds <= 0` may store nothing, since such a session is already gone. `owner` is only passed to backends that keep sessions by owner. */
-  protected abstract storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void>;
+  /** Stores a new session; `ttlSeconds <= 0` may store nothing, since such a session is already gone. `owner` is only passed to backends that keep sessions by owner. */
+  protected abstract storeGenerate(key: string, value: string | null, ttlSeconds: number, owner?: string): Promise<void>;
   protected abstract storeGet(key: string): Promise<GetResult>;
-  protected abstract storeSet(key: string, value: string, expirySeconds: number): Promise<void>;
-  protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult>;
-  /** Creates or replaces the session of `key` with no owner; `expirySeconds <= 0` removes it. */
-  protected abstract storePut(key: string, value: string, expirySeconds: number): Promise<void>;
+  protected abstract storeSet(key: string, value: string, ttlSeconds: number): Promise<void>;
+  protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, ttlSeconds: number): Promise<CompareAndSetResult>;
+  /** Creates or replaces the session of `key` with no owner; `ttlSeconds <= 0` removes it. */
+  protected abstract storePut(key: string, value: string, ttlSeconds: number): Promise<void>;
   protected abstract storeClear(key: string): Promise<void>;
 
   /**
@@ -201,7 +201,7 @@ export abstract class BaseBackend implements Backend {
     return reportFailure(this.#onEvent, this.storeName, operation, work);
   }
 
-  #expirySeconds(expiry: number | undefined): number {
+  #ttlSeconds(expiry: number | undefined): number {
     if (expiry === undefined) return this.#defaultPeriodSeconds;
     assertWholeSeconds(expiry, 'expiry');
     return expiry;

@@ -13,14 +13,17 @@ export interface Envelope {
   readonly owner?: string | undefined;
   /** The session data. */
   readonly data: DataRecord;
-  /** This session's own idle period in seconds (`setExpirySeconds`), in place of the configured one. Absent: the configured one. */
-  readonly expirySeconds?: number | undefined;
+  /**
+   * This session's own idle period in seconds (`setExpirySeconds`), in place of the configured one; absent: the
+   * configured one. Stored under the JSON key `expirySeconds`, the name sessions already stored carry.
+   */
+  readonly ownPeriodSeconds?: number | undefined;
 }
 
 /** The JSON text stored for `envelope`: `{"createdAtMs":…,"owner":…,"data":{…}}` (`owner` only when there is one). */
 export function encodeEnvelope(envelope: Envelope): string {
-  const { createdAtMs, owner, data, expirySeconds } = envelope;
-  if (expirySeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds });
+  const { createdAtMs, owner, data, ownPeriodSeconds } = envelope;
+  if (ownPeriodSeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds: ownPeriodSeconds });
   return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
 }
 
@@ -37,7 +40,7 @@ export function decodeEnvelope(value: string): Envelope | undefined {
   if (typeof createdAtMs !== 'number' || !Number.isFinite(createdAtMs)) return undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   if (expirySeconds !== undefined && !(typeof expirySeconds === 'number' && Number.isSafeInteger(expirySeconds) && expirySeconds > 0)) return undefined;
-  const period = expirySeconds === undefined ? {} : { expirySeconds };
+  const period = expirySeconds === undefined ? {} : { ownPeriodSeconds: expirySeconds };
   if (owner === undefined) return { createdAtMs, data: data as DataRecord, ...period };
   if (typeof owner !== 'string' || owner.length === 0) return undefined;
   return { createdAtMs, owner, data: data as DataRecord, ...period };

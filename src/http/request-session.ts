@@ -80,7 +80,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   setExpirySeconds(expirySeconds: number | undefined): void {
     this.#assertOpen();
     if (expirySeconds !== undefined) assertWholeNumberOption(expirySeconds, 'expirySeconds', 1);
-    this.#state = { ...this.#state, ownExpiry: { expirySeconds, saved: false }, status: 'modified' };
+    this.#state = { ...this.#state, ownExpiry: { periodSeconds: expirySeconds, saved: false }, status: 'modified' };
   }
 
   reload(): Promise<void> {

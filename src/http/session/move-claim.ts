@@ -76,7 +76,7 @@ export async function claimOldKey(context: StoreContext, from: StoredSnapshot): 
 export async function restoreClaim(context: StoreContext, claim: MoveClaim | undefined): Promise<void> {
   if (claim === undefined) return;
   const { backend, nowMs } = context.options;
-  const expirySeconds = Math.ceil((claim.expiresAtMs - nowMs()) / 1000);
-  if (expirySeconds <= 0) return;
-  await backend.compareAndSet(claim.key, MOVED_TOMBSTONE, claim.raw, { expiry: expirySeconds }).catch(() => undefined);
+  const secondsLeft = Math.ceil((claim.expiresAtMs - nowMs()) / 1000);
+  if (secondsLeft <= 0) return;
+  await backend.compareAndSet(claim.key, MOVED_TOMBSTONE, claim.raw, { expiry: secondsLeft }).catch(() => undefined);
 }

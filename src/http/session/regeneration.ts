@@ -56,7 +56,7 @@ export function nextRegeneration(pending: Regeneration | undefined, current: Sna
  */
 export function regenerationBase(regeneration: Regeneration, claim: MoveClaim | undefined): NewSessionBase {
   const kept = regeneration.keepData ? claim?.envelope : undefined;
-  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.expirySeconds };
+  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.ownPeriodSeconds };
 }
 
 /**

@@ -71,9 +71,9 @@ export function destroyedState(state: RequestState, hadCookie: boolean): Request
  * created a key completes a pending regeneration (keeping the key it claimed);
  * one that met a session past its lifetime adds that key to the stale ones.
  */
-export function writtenState(state: RequestState, { snapshot, expirySeconds }: Written, write?: SessionWrite): RequestState {
+export function writtenState(state: RequestState, { snapshot, ttlSeconds }: Written, write?: SessionWrite): RequestState {
   const ownExpiry = state.ownExpiry?.saved === false ? { ...state.ownExpiry, saved: true } : state.ownExpiry;
-  const cookie = setCookie(snapshot.key, expirySeconds, snapshot.ownExpirySeconds !== undefined);
+  const cookie = setCookie(snapshot.key, ttlSeconds, snapshot.ownExpirySeconds !== undefined);
   const expiredKey = write?.expiredKey;
   const staleKeys = expiredKey === undefined ? state.staleKeys : [...state.staleKeys, { key: expiredKey, destroyed: false }];
   if (write?.created !== true) return { ...state, snapshot, ownExpiry, cookie, staleKeys };

@@ -16,7 +16,7 @@ describe('what the commit does', () => {
     unsetOnly.unset('a');
     expect(commitWork(loadedState(none), changed, none)).toEqual({ kind: 'write' });
     expect(commitWork(loadedState(none), unsetOnly, none)).toEqual({ kind: 'none' });
-    expect(commitWork({ ...loadedState(none), ownExpiry: { expirySeconds: 60, saved: false } }, new FieldOverlay(), none)).toEqual({ kind: 'write' });
+    expect(commitWork({ ...loadedState(none), ownExpiry: { periodSeconds: 60, saved: false } }, new FieldOverlay(), none)).toEqual({ kind: 'write' });
     expect(commitWork(loadedState(due), new FieldOverlay(), due)).toEqual({ kind: 'renew', loaded: snapshot });
     expect(commitWork(loadedState({ ...due, renewalDue: false }), new FieldOverlay(), { ...due, renewalDue: false })).toEqual({ kind: 'none' });
   });

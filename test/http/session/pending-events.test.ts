@@ -5,7 +5,7 @@ import { PendingEvents } from '../../../src/http/session/pending-events.js';
 import type { SessionWrite } from '../../../src/http/session/write-session.js';
 
 const write = (key: string, created: boolean, fromKey?: string, owner?: string): SessionWrite => ({
-  written: { snapshot: { key, raw: '{}', data: {}, owner, createdAtMs: 0, expiresAtMs: 0, ownExpirySeconds: undefined }, expirySeconds: 60 },
+  written: { snapshot: { key, raw: '{}', data: {}, owner, createdAtMs: 0, expiresAtMs: 0, ownExpirySeconds: undefined }, ttlSeconds: 60 },
   created,
   fromKey,
   claim: undefined,

@@ -34,7 +34,7 @@ describe('regeneration', () => {
   });
 
   it("the new key keeps the old session's own period only with its data", () => {
-    const claimed = { key: 'old', raw: '{}', envelope: { createdAtMs: 7, data: {}, expirySeconds: 600 }, expiresAtMs: 9 } as const;
+    const claimed = { key: 'old', raw: '{}', envelope: { createdAtMs: 7, data: {}, ownPeriodSeconds: 600 }, expiresAtMs: 9 } as const;
     const keep = { from: old, keepData: true, owner: undefined };
     expect(regenerationBase(keep, claimed).ownExpirySeconds).toBe(600);
     expect(regenerationBase({ ...keep, keepData: false }, claimed).ownExpirySeconds).toBeUndefined();

@@ -18,9 +18,9 @@ describe('RequestState', () => {
     expect(shownOf(pending).data).toEqual({ a: 1 });
     expect(currentKeyOf(pending)).toBe('k');
     const claim = { key: 'k', raw: '{}', envelope: { createdAtMs: 5, data: {} }, expiresAtMs: 9 };
-    const written = { snapshot: stored('new'), expirySeconds: 60 };
+    const written = { snapshot: stored('new'), ttlSeconds: 60 };
     const done = writtenState(pending, written, { written, created: true, fromKey: 'k', claim, expiredKey: undefined });
-    expect(done).toMatchObject({ snapshot: stored('new'), regeneration: undefined, claim, cookie: { kind: 'set', key: 'new', expirySeconds: 60 } });
+    expect(done).toMatchObject({ snapshot: stored('new'), regeneration: undefined, claim, cookie: { kind: 'set', key: 'new', maxAgeSeconds: 60 } });
     // Nothing to regenerate: no session and no owner.
     const empty = loadedState({ kind: 'none', hadCookie: false });
     expect(regeneratedState(empty, { owner: undefined, keepData: true })).toBe(empty);
@@ -34,10 +34,10 @@ describe('RequestState', () => {
   });
 
   it('a write that met a session past its lifetime adds that key to the stale ones; this request\'s own period counts as saved', () => {
-    const state = { ...loadedState({ kind: 'none', hadCookie: false }), ownExpiry: { expirySeconds: 600, saved: false } };
-    const written = { snapshot: stored('new'), expirySeconds: 600 };
+    const state = { ...loadedState({ kind: 'none', hadCookie: false }), ownExpiry: { periodSeconds: 600, saved: false } };
+    const written = { snapshot: stored('new'), ttlSeconds: 600 };
     const after = writtenState(state, written, { written, created: true, fromKey: undefined, claim: undefined, expiredKey: 'old' });
     expect(after.staleKeys).toEqual([{ key: 'old', destroyed: false }]);
-    expect(after.ownExpiry).toEqual({ expirySeconds: 600, saved: true });
+    expect(after.ownExpiry).toEqual({ periodSeconds: 600, saved: true });
   });
 });
