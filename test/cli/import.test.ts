@@ -10,7 +10,7 @@ import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import type { CliIo } from '../../src/cli/command.js';
 import { run } from '../../src/cli/run.js';
-import type { PutBackend } from '../../src/core/contract.js';
+import type { Backend } from '../../src/core/contract.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
 import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
 
@@ -57,7 +57,7 @@ async function liveSessions(store: session.Store): Promise<string[]> {
 }
 
 /** After the import, express-session with SessionkitStore answers each cookie with the data it had. */
-async function expectSameAnswers(backend: PutBackend, cookies: string[]): Promise<void> {
+async function expectSameAnswers(backend: Backend, cookies: string[]): Promise<void> {
   const server = app(new SessionkitStore(backend));
   const answers = await Promise.all(cookies.map(async (cookie) => (await request(server).get('/read').set('Cookie', cookie)).body));
   expect(answers).toEqual([

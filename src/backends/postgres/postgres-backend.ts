@@ -7,13 +7,10 @@ import type {
   OwnedSession,
   OwnerIndexBackend,
   OwnerIndexOptions,
-  PutBackend,
-  SetOptions,
 } from '../../core/contract.js';
 import { BackendError, isBackendError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
-import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
-import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
+import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
@@ -114,7 +111,7 @@ export const SCHEMA_TIMEOUT_MS = 60_000;
  * ocaml-session's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
+export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, EnumerableBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly timeoutMs: number;
@@ -317,13 +314,13 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   }
 
   /**
-   * Creates or replaces the session of `key` (see {@link PutBackend.put}):
+   * Creates or replaces the session of `key` (see {@link Backend.put}):
    * one `INSERT … ON CONFLICT DO UPDATE` per batch. Needs a unique index on
    * `session_key`, which `ensureSchema()` creates with the table; on a table
    * without one (ocaml-session's DDL) it rejects with `schema_outdated`.
    */
-  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
-    return this.checkedPut(key, value, options, this.#storePut);
+  protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    return this.#storePut(key, value, expirySeconds);
   }
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {

@@ -1,9 +1,8 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
-import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
+import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
 import { isWellFormedKey } from '../../core/keys.js';
-import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
-import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toScriptClient, type RedisClient } from './client.js';
 import { RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
@@ -58,7 +57,7 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * is true: Redis"). A connection silent past a deadline is dropped. Service
  * resumes by itself once the client has reconnected.
  */
-export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
+export class RedisBackend extends BaseBackend implements OwnerIndexBackend, EnumerableBackend {
   /** The prefix of every Redis key this backend writes. */
   readonly prefix: string;
   /** Longest wait for Redis per operation, in milliseconds. */
@@ -220,13 +219,13 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
   }
 
   /**
-   * Creates or replaces the session of `key` (see {@link PutBackend.put}):
+   * Creates or replaces the session of `key` (see {@link Backend.put}):
    * one plain `SET … PXAT` in the batch script, as `generate` writes. A
    * replaced owned session loses its owner head, so it leaves its owner's
    * list (the stale entry is dropped when an owner operation meets it).
    */
-  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
-    return this.checkedPut(key, value, options, this.#storePut);
+  protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    return this.#storePut(key, value, expirySeconds);
   }
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {

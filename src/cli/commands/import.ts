@@ -1,4 +1,3 @@
-import { supportsPut } from '../../core/contract.js';
 import { isWellFormedKey } from '../../core/keys.js';
 import type { Command } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -55,7 +54,6 @@ export const importSessions: Command = {
     const timeoutMs = wholeNumberFlag(values['timeout-ms'] as string | undefined, '--timeout-ms', DEFAULT_TIMEOUT_MS);
     const dryRun = values['dry-run'] === true;
     const { backend } = store;
-    if (!supportsPut(backend)) throw new CliError(ExitCode.needsMigration, `${store.where} cannot create sessions under given ids (no put): upgrade sessionkit`);
     await store.ready();
 
     const fromUrl = (values['from-url'] as string | undefined) ?? (from === 'connect-pg-simple' ? (values['database-url'] as string | undefined) ?? io.env.DATABASE_URL : (values['redis-url'] as string | undefined) ?? io.env.REDIS_URL);
