@@ -88,12 +88,13 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit import --from conn
 
     const dry = await cli([...args, '--dry-run']);
     expect(dry.stderr).toBe('');
-    expect(dry.code).toBe(0);
-    expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+    expect(dry.code).toBe(7);
+    expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, existing: 0, skipped: 2, skippedBy: { notAnObject: 1, invalidId: 1 } });
     expect((await backend.get(sidOfCookie(cookies[0]!))).ok).toBe(false);
 
     const first = await cli(args);
-    expect(first.json()).toMatchObject({ from: 'connect-pg-simple', dryRun: false, read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+    expect(first.code).toBe(7);
+    expect(first.json()).toMatchObject({ from: 'connect-pg-simple', dryRun: false, read: 5, imported: 3, existing: 0, skipped: 2, skippedBy: { notAnObject: 1, invalidId: 1 } });
     const stored = await backend.get(sidOfCookie(cookies[0]!));
     expect(stored.ok && stored.period).toBeGreaterThan(3500);
     expect(stored.ok && stored.period).toBeLessThanOrEqual(3600);
@@ -102,6 +103,33 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit import --from conn
     const again = await cli(args);
     expect(again.json()).toMatchObject({ read: 5, imported: 0, existing: 3 });
     await expectSameAnswers(backend, cookies);
+  });
+
+  it('never stops at one row: a 2 MB session, an expiry beyond 2^31 s or never, and malformed rows are skipped by reason; a rerun goes on past them', async () => {
+    const sourceTable = table();
+    await pool.query(`CREATE TABLE "${sourceTable}" (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)`);
+    // 200 sessions in sid order; the bad ones sit among the first (a run that stops at one would stop there).
+    await pool.query(`INSERT INTO "${sourceTable}" SELECT 's' || lpad(n::text, 3, '0'), json_build_object('n', n), now() + interval '1 hour' FROM generate_series(1, 200) AS n`);
+    await pool.query(`UPDATE "${sourceTable}" SET sess = json_build_object('big', repeat('x', 2 * 1024 * 1024)) WHERE sid IN ('s010', 's150')`);
+    await pool.query(`UPDATE "${sourceTable}" SET expire = now() + interval '100 years' WHERE sid = 's020'`);
+    await pool.query(`UPDATE "${sourceTable}" SET expire = 'infinity' WHERE sid = 's030'`);
+    await pool.query(`UPDATE "${sourceTable}" SET sess = '"just a string"' WHERE sid = 's040'`);
+    await pool.query(`INSERT INTO "${sourceTable}" VALUES ('s05!', '{"n":0}', now() + interval '1 hour')`);
+    const destTable = table();
+    const backend = new PostgresBackend(pool, { table: destTable });
+    await backend.ensureSchema();
+    const args = ['import', '--from', 'connect-pg-simple', '--from-table', sourceTable, '--database-url', DATABASE_URL, '--table', destTable, '--batch-size', '50'];
+
+    const first = await cli([...args, '--json']);
+    expect(first.code).toBe(7);
+    expect(first.json()).toMatchObject({ read: 201, imported: 195, existing: 0, skipped: 6, skippedBy: { tooLarge: 2, expiryTooFar: 2, notAnObject: 1, invalidId: 1, unstorable: 0 } });
+    expect(JSON.parse(first.stdout)).not.toHaveProperty('error');
+    expect(await backend.get('s199')).toMatchObject({ ok: true, value: '{"n" : 199}' });
+    expect(await backend.get('s010')).toEqual({ ok: false, error: 'NotFound' });
+
+    const again = await cli(args);
+    expect(again.code).toBe(7);
+    expect(again.stdout).toMatch(/^Imported 0 of 201 live sessions .*; 195 already there, 0 expired meanwhile, 6 skipped \(1 not a JSON object, 1 with an id that cannot be a key, 2 larger than the store's maxValueBytes, 2 expiring beyond 2\^31 s or never; they stay in the source\)\.\n$/);
   });
 
   it('a source it cannot read is a clear error (exit 6), and a bad --from a usage error (exit 2)', async () => {
@@ -146,18 +174,43 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit import --from connect
     try {
       const args = ['import', '--from', 'connect-redis', '--from-prefix', sourcePrefix, '--redis-url', REDIS_URL, '--prefix', backend.prefix, '--json'];
       const dry = await cli([...args, '--dry-run']);
-      expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, unparsable: 1, invalidIds: 1 });
+      expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, skipped: 2, skippedBy: { notAnObject: 1, invalidId: 1 } });
       expect((await backend.get(sidOfCookie(cookies[1]!))).ok).toBe(false);
 
       const first = await cli(args);
-      expect(first.code).toBe(0);
-      expect(first.json()).toMatchObject({ from: 'connect-redis', read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+      expect(first.code).toBe(7);
+      expect(first.json()).toMatchObject({ from: 'connect-redis', read: 5, imported: 3, existing: 0, skipped: 2, skippedBy: { notAnObject: 1, invalidId: 1 } });
       const stored = await backend.get(sidOfCookie(cookies[1]!));
       expect(stored.ok && stored.period).toBeGreaterThan(3500);
       await expectSameAnswers(backend, cookies);
 
       const again = await cli(args);
       expect(again.json()).toMatchObject({ imported: 0, existing: 3 });
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('never stops at one key: a 2 MB session and an expiry beyond 2^31 s (TTL or cookie.expires) are skipped by reason; a rerun goes on past them', async () => {
+    const sourcePrefix = prefix('connect-redis-bad');
+    const pipeline = admin.pipeline();
+    for (let n = 1; n <= 100; n++) pipeline.set(`${sourcePrefix}s${String(n).padStart(3, '0')}`, JSON.stringify({ n, cookie: {} }), 'EX', 3600);
+    await pipeline.exec();
+    await admin.set(`${sourcePrefix}s010`, JSON.stringify({ big: 'x'.repeat(2 * 1024 * 1024) }), 'EX', 3600);
+    await admin.set(`${sourcePrefix}s020`, '{"n":20}', 'EX', 3_000_000_000);
+    await admin.set(`${sourcePrefix}s030`, JSON.stringify({ n: 30, cookie: { expires: '2200-01-01T00:00:00.000Z' } }));
+    const client = testClient();
+    const backend = new RedisBackend(client, { prefix: prefix('dest') });
+    try {
+      const args = ['import', '--from', 'connect-redis', '--from-prefix', sourcePrefix, '--redis-url', REDIS_URL, '--prefix', backend.prefix, '--batch-size', '10', '--json'];
+      const first = await cli(args);
+      expect(first.code).toBe(7);
+      expect(first.json()).toMatchObject({ read: 100, imported: 97, existing: 0, skipped: 3, skippedBy: { tooLarge: 1, expiryTooFar: 2 } });
+      expect(await backend.get('s099')).toMatchObject({ ok: true });
+      expect(await backend.get('s020')).toEqual({ ok: false, error: 'NotFound' });
+      const again = await cli(args);
+      expect(again.code).toBe(7);
+      expect(again.json()).toMatchObject({ read: 100, imported: 0, existing: 97, skipped: 3 });
     } finally {
       await client.quit();
     }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { loadDriver, oneLine } from '../drivers.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
-/** One session read from the source: its id, its express-session JSON (undefined when it does not parse as an object), and seconds left. */
+/** One session read from the source: its id, its express-session JSON (undefined when it does not parse as an object), and seconds left (`Infinity`: it never expires). */
 export interface SourceSession {
   readonly sid: string;
   readonly value: string | undefined;
@@ -76,15 +76,17 @@ export async function openConnectPgSimple(url: string, table: string, timeoutMs:
     },
     async *batches(batchSize) {
       // Keyset pages in sid order: a session added or removed meanwhile never shifts a page.
-      // Seconds left are rounded to the nearest whole second, as every backend reports a period.
+      // Seconds left are rounded to the nearest whole second, as every backend reports a period;
+      // an expiry of 'infinity' has none (subtracting it is an error that would end the page's statement).
       let after = '';
       for (;;) {
-        const rows = await query<{ sid: string; sess: string | null; seconds: string }>(
-          `SELECT sid, sess::text AS sess, round(extract(epoch FROM expire - now()))::bigint AS seconds FROM ${quoted} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2`,
+        const rows = await query<{ sid: string; sess: string | null; seconds: string | null }>(
+          `SELECT sid, sess::text AS sess, CASE WHEN isfinite(expire) THEN round(extract(epoch FROM expire - now()))::bigint END AS seconds
+             FROM ${quoted} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2`,
           [after, batchSize],
         );
         if (rows.length === 0) return;
-        yield rows.map((row) => ({ sid: row.sid, value: sessionJson(row.sess), expirySeconds: Number(row.seconds) }));
+        yield rows.map((row) => ({ sid: row.sid, value: sessionJson(row.sess), expirySeconds: row.seconds === null ? Infinity : Number(row.seconds) }));
         after = rows[rows.length - 1]!.sid;
         if (rows.length < batchSize) return;
       }

@@ -1,4 +1,3 @@
-import { supportsOwners } from '../../core/contract.js';
 import { digestKey, isWellFormedKey } from '../../core/keys.js';
 import { assertOwner } from '../../core/validate.js';
 import type { Command } from '../command.js';
@@ -45,9 +44,6 @@ export const revoke: Command = {
       };
     }
     await store.ready();
-    if (!supportsOwners(backend)) {
-      throw new CliError(ExitCode.needsMigration, `revoke --owner needs a store that keeps sessions by owner; ${backend.constructor.name} does not (yet)`);
-    }
     const except = values.except as string | undefined;
     const revoked = await backend.clearByOwner(owner, except === undefined ? {} : { except });
     const who = printable(owner);
