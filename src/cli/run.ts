@@ -177,7 +177,8 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
     if ((error.code as string) === 'schema_missing') {
       return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
     }
-    const cause = error.cause === undefined ? '' : `: ${oneLine(error.cause)}`;
+    // The driver's words, unless the backend's message already quotes them.
+    const cause = error.cause === undefined || error.message.includes(oneLine(error.cause)) ? '' : `: ${oneLine(error.cause)}`;
     switch (error.code) {
       case 'unavailable':
         return new CliError(ExitCode.unreachable, `${where} is unreachable: ${error.message}${cause}`, { cause: error });
