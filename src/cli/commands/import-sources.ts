@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
+import { literalPattern, masterNodes, scanKeys } from '../../backends/redis/key-scan.js';
 import { loadDriver, oneLine } from '../drivers.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
@@ -120,20 +121,24 @@ export async function openConnectRedis(url: string, prefix: string, timeoutMs: n
       throw new CliError(ExitCode.storeError, `cannot read the ${where}: ${oneLine(error)}`, { cause: error });
     }
   };
+  // The backend's own SCAN walk (one node: connect-redis runs on a single server), cut into batches of batchSize.
+  const [node] = await masterNodes(client);
   async function* scan(count: number): AsyncIterable<string[]> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await guarded(client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', count));
-      cursor = next;
-      if (keys.length > 0) yield keys;
-    } while (cursor !== '0');
+    try {
+      for await (const page of scanKeys(node!, `${literalPattern(prefix)}*`, timeoutMs)) {
+        for (let start = 0; start < page.length; start += count) yield page.slice(start, start + count);
+      }
+    } catch (error) {
+      throw new CliError(ExitCode.storeError, `cannot read the ${where}: ${oneLine(error)}`, { cause: error });
+    }
   }
   return {
     where,
     async countLive() {
-      let n = 0;
-      for await (const keys of scan(1000)) n += keys.length;
-      return n;
+      // For the progress bar's total only (SCAN may return a key twice; the bar's total grows to match what is done).
+      let count = 0;
+      for await (const keys of scan(1000)) count += keys.length;
+      return count;
     },
     async *batches(batchSize) {
       for await (const keys of scan(batchSize)) {
