@@ -58,6 +58,8 @@ export interface InspectReport {
   /** Redis: the owner's digest (`digestKey(owner)`), which is what Redis keeps of an owner. */
   ownerDigest?: string;
   createdAt?: string | null;
+  /** How the value given named the key, when not as the key itself (URL-encoded, or express-session's signed cookie). */
+  note?: string;
 }
 
 /** What a store knows of a live session beyond `get`: its owner and creation time. */

@@ -11,6 +11,7 @@ import { RedisBackend } from '../../src/backends/redis/index.js';
 import type { CliIo } from '../../src/cli/command.js';
 import { run } from '../../src/cli/run.js';
 import type { PutBackend } from '../../src/core/contract.js';
+import { digestKey } from '../../src/core/keys.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
 import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
 
@@ -103,6 +104,14 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit import --from conn
     const again = await cli(args);
     expect(again.json()).toMatchObject({ read: 5, imported: 0, existing: 3 });
     await expectSameAnswers(backend, cookies);
+
+    // The cookie value as the browser holds it (s%3A<sid>.<signature>) names the imported session.
+    const browserValue = cookies[2]!.slice('connect.sid='.length);
+    expect(browserValue.startsWith('s%3A')).toBe(true);
+    const inspected = await cli(['inspect', browserValue, '--database-url', DATABASE_URL, '--table', destTable, '--json']);
+    expect(inspected.code).toBe(0);
+    expect(inspected.json()).toMatchObject({ status: 'Set', keyDigest: digestKey(sidOfCookie(cookies[2]!)), note: expect.stringContaining("express-session's signed cookie") });
+    expect(JSON.parse((inspected.json() as { value: string }).value)).toMatchObject({ count: 3, user: 'edsger' });
   });
 
   it('never stops at one row: a 2 MB session, an expiry beyond 2^31 s or never, and malformed rows are skipped by reason; a rerun goes on past them', async () => {
