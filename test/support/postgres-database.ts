@@ -30,13 +30,24 @@ export function withDatabase(url: string, database: string): string {
 
 let created: { serverUrl: string; database: string; previous: string | undefined } | undefined;
 
-async function onServer<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function connected(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    return await work(client);
-  } finally {
+    return client;
+  } catch (error) {
     await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** A connection to the server of `url`: its own database, or `postgres` when that one does not exist. */
+async function adminConnection(url: string): Promise<pg.Client> {
+  try {
+    return await connected(url);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== '3D000') throw error;
+    return connected(withDatabase(url, 'postgres'));
   }
 }
 
@@ -44,15 +55,21 @@ export async function setup(): Promise<void> {
   const previous = process.env.DATABASE_URL;
   const serverUrl = previous ?? DEFAULT_SERVER_URL;
   if (!URL.canParse(serverUrl)) throw new Error('DATABASE_URL must be a postgresql:// URL for the tests');
+  let admin: pg.Client;
+  try {
+    admin = await adminConnection(serverUrl);
+  } catch {
+    // No server (or no way in): test/support/postgres.ts skips the PostgreSQL suites with the reason, or fails them with CI=true.
+    return;
+  }
   const database = `${TEST_DATABASE_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`;
   try {
-    await onServer(serverUrl, (client) => client.query(`CREATE DATABASE "${database}"`));
+    await admin.query(`CREATE DATABASE "${database}"`);
   } catch (error) {
-    // Unreachable: test/support/postgres.ts reports it per suite. Any other refusal (no CREATEDB) must not pass silently.
-    if (typeof (error as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code)) {
-      throw new Error(`the tests create a database of their own on ${new URL(serverUrl).host} and could not: ${(error as Error).message}`, { cause: error });
-    }
-    return;
+    // A server that answers but refuses (no CREATEDB): the tests must not fall back to sharing its database.
+    throw new Error(`the tests create a database of their own on ${new URL(serverUrl).host} and could not: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await admin.end().catch(() => undefined);
   }
   created = { serverUrl, database, previous };
   process.env.DATABASE_URL = withDatabase(serverUrl, database);
@@ -64,6 +81,11 @@ export async function teardown(): Promise<void> {
   created = undefined;
   if (previous === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = previous;
-  // WITH (FORCE) ends connections a test left open (a pool a failed test never ended).
-  await onServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`));
+  const admin = await adminConnection(serverUrl);
+  try {
+    // WITH (FORCE) ends connections a test left open (a pool a failed test never ended).
+    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
 }
