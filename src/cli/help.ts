@@ -59,10 +59,11 @@ connect-redis stored (data and expiry) into the sessionkit store, under its
 own id, so that express-session with SessionkitStore answers the cookies
 users already hold. A session already in the store is left as it is: the
 command is idempotent, and an interrupted run is resumed by running it again.
-A session the store cannot hold (not a JSON object, an id that cannot be a
-key, larger than maxValueBytes, expiring beyond 2^31 s or never) is skipped,
-counted by reason, and left in the source; the rest is copied and the exit
-code is 7. Progress goes to stderr.
+An id that cannot be a key goes under the key SessionkitStore makes of it.
+A session the store cannot hold (not a JSON object, larger than
+maxValueBytes, expiring beyond 2^31 s or never) is skipped, counted by
+reason, and left in the source; the rest is copied and the exit code is 7.
+Progress goes to stderr.
 
 Source:
   --from NAME          connect-pg-simple or connect-redis

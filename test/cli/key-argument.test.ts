@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keyOfCookieValue, MAX_COOKIE_VALUE_CHARS } from '../../src/cli/commands/key-argument.js';
 import { CliError } from '../../src/cli/exit-codes.js';
+import { storeKeyOfSessionId } from '../../src/adapters/express-session/session-id.js';
 
 /** The exit code and message a value is refused with. */
 function refusal(value: string): { exitCode: number; message: string } {
@@ -29,6 +30,11 @@ describe('the KEY of inspect and revoke: the cookie value as the browser holds i
       expect(key).toBe('kD3v_Zq-9wXyQ1m2n3o4p5r6s7t8u9v0');
       expect(note).toMatch(/express-session's signed cookie .*the signature is not checked/);
     }
+  });
+
+  it("a signed cookie whose id cannot be a key (a genid of the app's own) names the key SessionkitStore keeps it under", () => {
+    const id = '{3f2c-uuid}';
+    expect(keyOfCookieValue(`s%3A${encodeURIComponent(id)}.c2lnbmF0dXJl`).key).toBe(storeKeyOfSessionId(id));
   });
 
   it('the longest value taken is a signed cookie of a longest key, all of it percent-encoded', () => {

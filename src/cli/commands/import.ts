@@ -1,4 +1,4 @@
-import { isWellFormedKey } from '../../core/keys.js';
+import { storeKeyOfSessionId } from '../../adapters/express-session/session-id.js';
 import { MAX_EXPIRY_SECONDS } from '../../core/period.js';
 import type { Command } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -11,12 +11,10 @@ type SourceName = (typeof SOURCES)[number];
 const DEFAULT_BATCH_SIZE = 500;
 const DEFAULT_TIMEOUT_MS = 5000;
 
-/** Sessions the import left in the source, by reason; none of them stops it. */
+/** Sessions the import left in the source, by reason; none of them stops it. (Any id is copied: one that cannot be a key goes under the key SessionkitStore makes of it.) */
 export interface ImportSkips {
   /** Not a JSON object. */
   notAnObject: number;
-  /** An id sessionkit cannot hold as a key (not 1 to 40 characters of A-Z a-z 0-9 + / = _ -). */
-  invalidId: number;
   /** Larger than the store's `maxValueBytes` (1 MiB unless configured). */
   tooLarge: number;
   /** Expires more than 2^31 - 1 seconds from now (about 68 years), or never: no backend holds such an expiry. */
@@ -46,7 +44,6 @@ export interface ImportReport {
 
 const SKIP_WORDS: Readonly<Record<keyof ImportSkips, string>> = {
   notAnObject: 'not a JSON object',
-  invalidId: 'with an id that cannot be a key',
   tooLarge: 'larger than the store\'s maxValueBytes',
   expiryTooFar: 'expiring beyond 2^31 s or never',
   unstorable: 'refused by the store\'s checks',
@@ -55,7 +52,6 @@ const SKIP_WORDS: Readonly<Record<keyof ImportSkips, string>> = {
 /** Why `session` cannot be copied into `backend`, or undefined when it can (as far as can be told before writing). */
 function skipReason(session: SourceSession, maxValueBytes: number): keyof ImportSkips | undefined {
   if (session.value === undefined) return 'notAnObject';
-  if (!isWellFormedKey(session.sid)) return 'invalidId';
   if (session.expirySeconds > MAX_EXPIRY_SECONDS) return 'expiryTooFar';
   if (Buffer.byteLength(session.value, 'utf8') > maxValueBytes) return 'tooLarge';
   return undefined;
@@ -64,7 +60,8 @@ function skipReason(session: SourceSession, maxValueBytes: number): keyof Import
 /**
  * `sessionkit import --from connect-pg-simple|connect-redis`: copies every
  * live express-session session, with its data and expiry, into the store
- * under its own id (`put`), so that express-session with `SessionkitStore`
+ * under its own id (`put`; an id that cannot be a key under the key
+ * `SessionkitStore` makes of it), so that express-session with `SessionkitStore`
  * answers the cookies users hold. A session already in the store is never
  * overwritten, which makes the command idempotent and resumable (run it
  * again after an interruption, or after the switch). A session the store
@@ -96,7 +93,7 @@ export const importSessions: Command = {
         ? await openConnectPgSimple(fromUrl, (values['from-table'] as string | undefined) ?? 'session', timeoutMs)
         : await openConnectRedis(fromUrl, (values['from-prefix'] as string | undefined) ?? 'sess:', timeoutMs, backend.defaultPeriod());
     const startedMs = performance.now();
-    const skippedBy: ImportSkips = { notAnObject: 0, invalidId: 0, tooLarge: 0, expiryTooFar: 0, unstorable: 0 };
+    const skippedBy: ImportSkips = { notAnObject: 0, tooLarge: 0, expiryTooFar: 0, unstorable: 0 };
     const report: ImportReport = { from, source: source.where, dryRun, read: 0, imported: 0, existing: 0, expired: 0, skipped: 0, skippedBy, durationMs: 0 };
     const skip = (reason: keyof ImportSkips) => {
       skippedBy[reason] += 1;
@@ -115,13 +112,15 @@ export const importSessions: Command = {
               report.expired += 1;
               return;
             }
-            const present = await backend.get(session.sid);
+            // Where SessionkitStore looks for this express-session id: the id itself, or a key made from an id that cannot be one.
+            const key = storeKeyOfSessionId(session.sid);
+            const present = await backend.get(key);
             if (present.ok || present.error === 'NotSet') {
               report.existing += 1;
               return;
             }
             try {
-              if (!dryRun) await backend.put(session.sid, session.value!, { expiry: session.expirySeconds });
+              if (!dryRun) await backend.put(key, session.value!, { expiry: session.expirySeconds });
               report.imported += 1;
             } catch (error) {
               // A TypeError is the backend's check of this one session (the store was not asked); a store failure ends the run.

@@ -1,3 +1,4 @@
+import { storeKeyOfSessionId } from '../../adapters/express-session/session-id.js';
 import { isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import type { CliIo } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -37,8 +38,10 @@ const SIGNED_NOTE =
 /**
  * The session key in a cookie value as the browser holds it: the key itself,
  * the key URL-encoded (`%2B` for `+`, …), or express-session's signed cookie
- * `s:<id>.<signature>` (in the browser `s%3A<id>.<signature>`), whose id is
- * the key `SessionkitStore` and `sessionkit import` use. Anything else is a
+ * `s:<id>.<signature>` (in the browser `s%3A<id>.<signature>`), whose id
+ * names the key `SessionkitStore` and `sessionkit import` use
+ * (`storeKeyOfSessionId`: the id itself, or a key made from an id that
+ * cannot be one). Anything else is a
  * usage error: the operator pasted the wrong thing.
  */
 export function keyOfCookieValue(value: string): KeyArgument {
@@ -53,8 +56,9 @@ export function keyOfCookieValue(value: string): KeyArgument {
   if (decoded.startsWith('s:')) {
     const dot = decoded.lastIndexOf('.');
     const id = dot === -1 ? '' : decoded.slice(2, dot);
-    if (!isWellFormedKey(id)) throw new CliError(ExitCode.usage, "KEY looks like express-session's signed cookie (s:…) but holds no session id before its signature");
-    return { key: id, note: SIGNED_NOTE };
+    if (id === '') throw new CliError(ExitCode.usage, "KEY looks like express-session's signed cookie (s:…) but holds no session id before its signature");
+    // Where SessionkitStore (and sessionkit import) keep the session of that id.
+    return { key: storeKeyOfSessionId(id), note: SIGNED_NOTE };
   }
   checkKeyShape(decoded);
   return decoded === value ? { key: decoded } : { key: decoded, note: 'the value was URL-decoded' };
