@@ -24,6 +24,12 @@ export interface RedisBackendOptions extends BackendOptions, KeyStorageOptions, 
   timeoutMs?: number;
 }
 
+/** What {@link RedisBackend.sessionOwner} finds of a live session: its owner's digest (`null`: no owner) and when it was made. */
+export interface SessionOwnerDigest {
+  ownerDigest: string | null;
+  createdAt: Date | null;
+}
+
 /** The answers the batch script gives for compare-and-set. */
 const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'conflict', 'NotFound']);
 
@@ -159,7 +165,8 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
     for (const node of await this.#nodes()) {
       // SCAN may repeat a key while Redis rehashes: count each once.
       const seen = new Set<string>();
-      for await (const keys of scanKeys(node, this.#sessionPattern, this.timeoutMs)) for (const key of keys) seen.add(key);
+      // TYPE string: another structure under the prefix is no session.
+      for await (const keys of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) for (const key of keys) seen.add(key);
       count += seen.size;
     }
     return count;
@@ -174,7 +181,8 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
     const start = this.prefix.length + 1;
     for (const node of await this.reported('liveSessions', this.#nodes())) {
       const seen = new Set<string>();
-      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs)) {
+      // TYPE string: a GET of a set or hash under the prefix would fail with WRONGTYPE.
+      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
         const keys = page.filter((key) => !seen.has(key));
         keys.forEach((key) => seen.add(key));
         const [nowMs, ...stored] = await this.reported('liveSessions', Promise.all([serverNowMs(node, this.timeoutMs), ...keys.map((key) => sendWithin(node, ['GET', key], this.timeoutMs))]));
@@ -206,6 +214,64 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
     }
     this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
     return cleared;
+  }
+
+  /**
+   * For operators (`sessionkit inspect`): the owner's digest (`digestKey(owner)`:
+   * Redis keeps no owner id) of the live session of `key`, `null` for a
+   * session without owner, and its creation time, the score in its owner's
+   * set (`null` without owner). Undefined when no live session has that key.
+   */
+  sessionOwner(key: string): Promise<SessionOwnerDigest | undefined> {
+    try {
+      assertKeyIsString(key);
+      if (!isWellFormedKey(key)) return Promise.resolve(undefined);
+      return this.reported('sessionOwner', this.#sessionOwner(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #sessionOwner(key: string): Promise<SessionOwnerDigest | undefined> {
+    const deadlineMs = performance.now() + this.timeoutMs;
+    const storedKey = this.storedKey(key);
+    const { head, serverNowMs } = await this.#queue(storedKey, '', OP.peek, NO_ARGS, deadlineMs, (reply, nowMs) => ({
+      head: typeof reply === 'string' && reply !== '' ? decodeStored(reply) : undefined,
+      serverNowMs: nowMs,
+    }));
+    if (head === undefined || head.expiresAtMs <= serverNowMs) return undefined;
+    if (head.ownerTag === undefined) return { ownerDigest: null, createdAt: null };
+    const keyDigest = this.digestOfStored(storedKey);
+    const listed = (await this.#owners.list(head.ownerTag, deadlineMs)).find((session) => session.keyDigest === keyDigest);
+    return { ownerDigest: head.ownerTag, createdAt: listed?.createdAt ?? null };
+  }
+
+  /**
+   * For operators (`sessionkit stats`): bytes the session keys take
+   * (`MEMORY USAGE` of each, summed over a SCAN of every master), and the
+   * servers' `used_memory` summed over the masters.
+   */
+  storageBytes(): Promise<{ sessionBytes: number; serverUsedMemoryBytes: number }> {
+    return this.reported('storageBytes', this.#storageBytes());
+  }
+
+  async #storageBytes(): Promise<{ sessionBytes: number; serverUsedMemoryBytes: number }> {
+    let sessionBytes = 0;
+    let serverUsedMemoryBytes = 0;
+    for (const node of await this.#nodes()) {
+      const seen = new Set<string>();
+      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
+        const keys = page.filter((key) => !seen.has(key));
+        keys.forEach((key) => seen.add(key));
+        // A key gone since the scan answers nil: it takes no bytes.
+        const sizes = await Promise.all(keys.map((key) => sendWithin(node, ['MEMORY', 'USAGE', key], this.timeoutMs)));
+        for (const bytes of sizes) if (typeof bytes === 'number') sessionBytes += bytes;
+      }
+      const info = await sendWithin(node, ['INFO', 'memory'], this.timeoutMs);
+      const usedMemory = /^used_memory:(\d+)/m.exec(String(info))?.[1];
+      if (usedMemory !== undefined) serverUsedMemoryBytes += Number(usedMemory);
+    }
+    return { sessionBytes, serverUsedMemoryBytes };
   }
 
   /** Matches the session keys of this prefix and nothing else: `${prefix}{…}`, never `${prefix}owner:{…}`. */
