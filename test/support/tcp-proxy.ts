@@ -3,7 +3,9 @@ import net from 'node:net';
 /**
  * A TCP proxy on 127.0.0.1 that a test controls: `down()` cuts every
  * connection and refuses new ones, `blackhole()` accepts but never forwards
- * (a server that hangs), `up()` forwards again on the same port.
+ * (a server that hangs), `up()` forwards again on the same port, and
+ * `heal()` forwards new connections while the black-holed ones stay open and
+ * silent (a network that healed, where no FIN ever reaches the old sockets).
  */
 export class TcpProxy {
   readonly #target: { host: string; port: number };
@@ -44,6 +46,11 @@ export class TcpProxy {
       socket.removeAllListeners('data');
       socket.on('data', () => undefined);
     }
+  }
+
+  /** New connections are forwarded again; connections black-holed so far stay open and never hear another byte. */
+  heal(): void {
+    this.#mode = 'forward';
   }
 
   #accept(client: net.Socket): void {
