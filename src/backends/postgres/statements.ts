@@ -158,7 +158,8 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
     putMany: statement(kind('putmany'), putText('')),
     // The same where the owner column exists: a replaced session keeps no owner.
     putManyClearingOwner: statement(kind('putmanynoowner'), putText(', owner = NULL, created_at = now()')),
-    // The trim cannot see the row this statement inserts, so it keeps one fewer ($5 = limit - 1).
+    // The trim cannot see the row this statement inserts, so it keeps one fewer ($5 = limit - 1). Without a
+    // limit ($5 = NO_OWNER_LIMIT) the gate skips the trim's scan, which would read every session of the owner.
     generateOwned: statement(
       kind('genowned'),
       `WITH inserted AS (
@@ -167,7 +168,7 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
          RETURNING 1),
        trimmed AS (
          DELETE FROM ${table} WHERE ctid IN (
-           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now()
+           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now() AND $5::int < ${NO_OWNER_LIMIT}
             ORDER BY created_at DESC OFFSET $5::int)
          RETURNING 1)
        SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM trimmed)::int AS trimmed`,
