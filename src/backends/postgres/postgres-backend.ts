@@ -306,7 +306,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
         [row] = await this.#send<{ count: number; live: number }>(this.#statements.clearByOwnerBatch, [owner, exceptKey, OWNER_STEP_ROWS], 'clearByOwner', deadlineMs);
       } catch (error) {
         // A step whose answer was lost: once its server process is gone, the next step deletes whatever it left.
-        const settlement = await this.#settlement(error, this.#statements.tokenless.readTokens, [], 'clearByOwner', deadlineMs);
+        const settlement = await this.#settlement(error, this.#statements.tokenless.readTokens, [[], ''], 'clearByOwner', deadlineMs);
         if (settlement === undefined || !settlement.writerGone) throw this.#indeterminate(error as UncertainWrite, 'clearByOwner');
         continue;
       }
