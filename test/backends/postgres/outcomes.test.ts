@@ -74,10 +74,11 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL write outcomes', (
     }, 30_000);
   }
 
-  it('pg: under pg_terminate_backend rounds, 32 compare-and-set increment loops store every ok once and no rejected write', async () => {
-    const table = `${prefix}terminated`;
-    const applicationName = `${prefix}victim`;
-    const { db, end } = await poolFor('pg', applicationName);
+  for (const driver of ['pg', 'postgres.js'] as const) {
+  it(`${driver}: under pg_terminate_backend rounds, 32 compare-and-set increment loops store every ok once and no rejected write`, async () => {
+    const table = `${prefix}terminated_${driver === 'pg' ? 'pg' : 'pgjs'}`;
+    const applicationName = `${prefix}victim_${driver === 'pg' ? 'pg' : 'pgjs'}`;
+    const { db, end } = await poolFor(driver, applicationName);
     const backend = new PostgresBackend(db, { table, timeoutMs: 2000, pruneIntervalSeconds: false });
     try {
       await backend.ensureSchema();
@@ -126,4 +127,5 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL write outcomes', (
       await end();
     }
   }, 60_000);
+  }
 });
