@@ -94,13 +94,17 @@ interface TokenRow {
 type WriteKind = 'generate' | 'set' | 'compareAndSet' | 'put' | 'clear';
 
 /**
- * Whether a write whose answer was lost was applied, from what the settlement
- * read found for its key (`row`, undefined when the key has no row) once its
- * server process is gone (`writerGone`). A token is only ever pushed out of a
- * row's list by later writes, so its absence from a list that is not full
- * means it was never there.
+ * Whether a write whose answer was lost was applied, from what settling
+ * learnt: whether its transaction committed (`committed`, when its id was
+ * known), and what the read found for its key (`row`, undefined when the key
+ * has no row) once its server process is gone (`writerGone`). A token is only
+ * ever pushed out of a row's list by later writes, so its absence from a list
+ * that is not full means it was never there.
  */
-function fateOf(kind: WriteKind, row: TokenRow | undefined, writerGone: boolean): 'applied' | 'not applied' | 'unknown' {
+function fateOf(kind: WriteKind, row: TokenRow | undefined, writerGone: boolean, committed: boolean | undefined): 'applied' | 'not applied' | 'unknown' {
+  if (committed === false) return 'not applied';
+  // A committed statement did what it does to every row it matched; only a compare-and-set may have matched none.
+  if (committed === true && kind !== 'compareAndSet') return 'applied';
   switch (kind) {
     case 'generate':
       // A fresh random key: nobody else writes it, and an unexpired row is never pruned.
@@ -601,7 +605,7 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     if (settlement === undefined) return keys.map(() => this.#indeterminate(uncertain, kind));
     const byKey = new Map(settlement.rows.map((row) => [row.key.trimEnd(), row]));
     return keys.map((key) => {
-      switch (fateOf(kind, byKey.get(key.trimEnd()), settlement.writerGone)) {
+      switch (fateOf(kind, byKey.get(key.trimEnd()), settlement.writerGone, settlement.committed)) {
         case 'applied':
           return applied as Applied;
         case 'not applied':

@@ -38,12 +38,15 @@ export class UncertainWrite extends Error {
   override readonly name = 'UncertainWrite';
   /** The server process that ran the write (pg's `processID`), when the driver knows it. */
   readonly writerPid: number | undefined;
+  /** The write's transaction id, when the server told it before the write ran (pg). */
+  readonly writerXid: string | undefined;
   readonly reason: 'timeout' | 'unavailable';
 
-  constructor(reason: 'timeout' | 'unavailable', writerPid: number | undefined, message: string, options?: { cause?: unknown }) {
+  constructor(reason: 'timeout' | 'unavailable', writerPid: number | undefined, message: string, options?: { cause?: unknown; writerXid?: string | undefined }) {
     super(message, options);
     this.reason = reason;
     this.writerPid = writerPid;
+    this.writerXid = options?.writerXid;
   }
 }
 
@@ -52,6 +55,8 @@ export interface Settlement<Row> {
   rows: Row[];
   /** True when the server process that ran the write is gone, so nothing of it can land any more. */
   writerGone: boolean;
+  /** Whether the write's transaction committed (`pg_xact_status`), when its id is known and its process gone. */
+  committed?: boolean | undefined;
 }
 
 /** A connection held apart from the pool (for a session-level advisory lock). */
@@ -165,6 +170,7 @@ interface PgQueryInstance {
   handleCommandComplete(message: unknown, connection: PgConnection): void;
 }
 interface PgConnection {
+  flush(): void;
   parse(message: { text: string; name: string; types: unknown[] }): void;
   bind(message: { portal: string; statement: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void;
   execute(message: { portal: string }): void;
@@ -173,26 +179,36 @@ interface PgConnection {
 const boundedQueryClasses = new WeakMap<PgQueryClass, PgQueryClass>();
 
 /**
- * pg's Query with `SELECT set_config('statement_timeout', $1, true)` sent
- * before it in the same pipeline, under one Sync: one round trip, one implicit
- * transaction, and PostgreSQL arms `statement_timeout` afresh for each
- * Execute, so the write runs under the bound and the setting ends with its
- * transaction. The first statement's row and completion are not the caller's.
+ * pg's Query with `SELECT set_config('statement_timeout', $1, true),
+ * pg_current_xact_id()` sent before it in the same pipeline, under one Sync:
+ * one round trip, one implicit transaction, and PostgreSQL arms
+ * `statement_timeout` afresh for each Execute, so the write runs under the
+ * bound and the setting ends with its transaction. A Flush after the first
+ * statement makes the server send its row at once: the transaction's id is
+ * known before the write runs, so a write whose reply is lost can be settled
+ * by `pg_xact_status`. The first statement's row and completion are not the
+ * caller's.
  */
 function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
   let Bounded = boundedQueryClasses.get(Query);
   if (Bounded !== undefined) return Bounded;
   class BoundedQuery extends (Query as unknown as new (config: unknown) => PgQueryInstance) {
     boundMs = 0;
+    xid: string | undefined;
     #ownResults = false;
     override prepare(connection: PgConnection): void {
-      connection.parse({ text: "SELECT set_config('statement_timeout', $1, true)", name: '', types: [] });
+      connection.parse({ text: "SELECT set_config('statement_timeout', $1, true), pg_current_xact_id()::text", name: '', types: [] });
       connection.bind({ portal: '', statement: '', values: [String(this.boundMs)], valueMapper: (value) => value });
       connection.execute({ portal: '' });
+      connection.flush();
       super.prepare(connection);
     }
     override handleDataRow(message: unknown): void {
       if (this.#ownResults) super.handleDataRow(message);
+      else {
+        const xid = (message as { fields?: unknown[] }).fields?.[1];
+        if (typeof xid === 'string') this.xid = xid;
+      }
     }
     override handleCommandComplete(message: unknown, connection: PgConnection): void {
       if (this.#ownResults) super.handleCommandComplete(message, connection);
@@ -254,9 +270,10 @@ function pgBoundedWrite<Row>(
       onSilent();
       destroySocket(client);
       if (finish(new Error('silent past its deadline'))) {
-        reject(new UncertainWrite('timeout', pid, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`));
+        reject(new UncertainWrite('timeout', pid, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`, { writerXid: xidOf() }));
       }
     }, waitMs);
+    const xidOf = () => (query as unknown as { xid?: string }).xid;
     const Bounded = boundedQueryClass(Query);
     const query = new Bounded({
       name: statement.name,
@@ -275,7 +292,7 @@ function pgBoundedWrite<Row>(
           return;
         }
         if (finish(error)) {
-          reject(new UncertainWrite('unavailable', pid, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error }));
+          reject(new UncertainWrite('unavailable', pid, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error, writerXid: xidOf() }));
         }
       },
     });
@@ -312,8 +329,14 @@ async function pgSettle<Row>(
     } else {
       writerGone = serverProcessEnded(uncertain.cause);
     }
+    let committed: boolean | undefined;
+    if (writerGone && uncertain.writerXid !== undefined) {
+      const { rows } = await client.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [uncertain.writerXid]);
+      const status = rows[0]?.status;
+      committed = status === 'committed' ? true : status === 'aborted' ? false : undefined;
+    }
     const { rows } = await client.query({ text: read.text, values: params as unknown[] });
-    return { rows: rows as Row[], writerGone };
+    return { rows: rows as Row[], writerGone, committed };
   })();
   try {
     return await withTimeout(work, Math.max(1, leftMs()), 'settle');
