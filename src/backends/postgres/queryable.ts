@@ -55,7 +55,7 @@ export interface Settlement<Row> {
   rows: Row[];
   /** True when the server process that ran the write is gone, so nothing of it can land any more. */
   writerGone: boolean;
-  /** Whether the write's transaction committed (`pg_xact_status`), when its id is known and its process gone. */
+  /** Whether the write's transaction committed (`txid_status`), when its id is known and its process gone. */
   committed?: boolean | undefined;
 }
 
@@ -180,13 +180,13 @@ const boundedQueryClasses = new WeakMap<PgQueryClass, PgQueryClass>();
 
 /**
  * pg's Query with `SELECT set_config('statement_timeout', $1, true),
- * pg_current_xact_id()` sent before it in the same pipeline, under one Sync:
+ * txid_current()` sent before it in the same pipeline, under one Sync:
  * one round trip, one implicit transaction, and PostgreSQL arms
  * `statement_timeout` afresh for each Execute, so the write runs under the
  * bound and the setting ends with its transaction. A Flush after the first
  * statement makes the server send its row at once: the transaction's id is
  * known before the write runs, so a write whose reply is lost can be settled
- * by `pg_xact_status`. The first statement's row and completion are not the
+ * by `txid_status`. The first statement's row and completion are not the
  * caller's.
  */
 function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
@@ -197,7 +197,7 @@ function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
     xid: string | undefined;
     #ownResults = false;
     override prepare(connection: PgConnection): void {
-      connection.parse({ text: "SELECT set_config('statement_timeout', $1, true), pg_current_xact_id()::text", name: '', types: [] });
+      connection.parse({ text: "SELECT set_config('statement_timeout', $1, true), txid_current()::text", name: '', types: [] });
       connection.bind({ portal: '', statement: '', values: [String(this.boundMs)], valueMapper: (value) => value });
       connection.execute({ portal: '' });
       connection.flush();
@@ -331,7 +331,7 @@ async function pgSettle<Row>(
     }
     let committed: boolean | undefined;
     if (writerGone && uncertain.writerXid !== undefined) {
-      const { rows } = await client.query<{ status: string | null }>('SELECT pg_xact_status($1::xid8) AS status', [uncertain.writerXid]);
+      const { rows } = await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [uncertain.writerXid]);
       const status = rows[0]?.status;
       committed = status === 'committed' ? true : status === 'aborted' ? false : undefined;
     }
