@@ -428,7 +428,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
     settle: (uncertain, read, params, deadlineMs) => {
       const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => Client; options: Record<string, unknown> };
       const connectionTimeoutMillis = Math.max(1, Math.floor(deadlineMs - performance.now()));
-      return pgSettle(() => new PoolClientClass({ ...options, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
+      // pg-pool keeps the password as a non-enumerable property, which a spread would drop.
+      return pgSettle(() => new PoolClientClass({ ...options, password: options.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
     },
     hold: async (onLost) => {
       const client = await pool.connect();
@@ -475,14 +476,26 @@ function pgClientQueryable(client: Client): HeldConnection {
       const result = inTurn(performance.now() + deadline.timeoutMs, deadline.operation, deadline.timeoutMs, () => plain<Row>(statement, params));
       return withTimeout(result, deadline.timeoutMs, deadline.operation);
     },
+    // A write whose turn has not come by its deadline is answered then (not sent), and skipped when its turn comes;
+    // one that was sent answers by its own bound and settling, never by this timer.
     write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline) =>
-      inTurn(deadline.deadlineMs, deadline.operation, deadline.timeoutMs, () =>
-        pgBoundedWrite<Row>(client, statement, params, deadline, () => undefined, () => undefined),
-      ),
+      new Promise<Row[]>((resolve, reject) => {
+        let sent = false;
+        const timer = setTimeout(() => {
+          if (!sent) reject(notSent(deadline.operation, deadline.timeoutMs));
+        }, Math.max(0, deadline.deadlineMs - performance.now()));
+        inTurn(deadline.deadlineMs, deadline.operation, deadline.timeoutMs, () => {
+          sent = true;
+          clearTimeout(timer);
+          return pgBoundedWrite<Row>(client, statement, params, deadline, () => undefined, () => undefined);
+        }).then(resolve, reject);
+      }),
     settle: (uncertain, read, params, deadlineMs) => {
       const internals = client as unknown as PgClientInternals;
       const connectionTimeoutMillis = Math.max(1, Math.floor(deadlineMs - performance.now()));
-      return pgSettle(() => new internals.constructor({ ...internals.connectionParameters, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
+      const parameters = internals.connectionParameters ?? {};
+      // pg keeps the password as a non-enumerable property, which a spread would drop.
+      return pgSettle(() => new internals.constructor({ ...parameters, password: parameters.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
     },
     hold: async () => self,
     release: async () => {},
