@@ -158,7 +158,7 @@ interface PgClientInternals {
   processID?: number | null;
   connection?: { stream?: { destroy(): void } };
   connectionParameters?: Record<string, unknown>;
-  constructor: { Query?: PgQueryClass } & (new (config: unknown) => Client);
+  constructor: { Query?: PgQueryClass } & (new (config: unknown) => SettlingClient);
 }
 
 type PgQueryClass = new (config: { name: string; text: string; values: unknown[]; callback: (error: Error | null, result: { rows: unknown[] }) => void }) => PgQueryInstance;
@@ -299,9 +299,17 @@ function pgBoundedWrite<Row>(
   });
 }
 
+/** The pg Client a settlement opens for itself (from the pool's or client's own configuration). */
+interface SettlingClient {
+  connect(): Promise<unknown>;
+  query(config: { text: string; values?: unknown[] }): Promise<{ rows: unknown[] }>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  end(): Promise<void>;
+}
+
 /** On a connection of its own: make sure `pid` is gone (terminating it), then run `read`. */
 async function pgSettle<Row>(
-  makeClient: () => Client,
+  makeClient: () => SettlingClient,
   uncertain: UncertainWrite,
   read: Statement,
   params: readonly unknown[],
@@ -309,7 +317,7 @@ async function pgSettle<Row>(
 ): Promise<Settlement<Row> | undefined> {
   const leftMs = () => deadlineMs - performance.now();
   if (leftMs() < 10) return undefined;
-  let client: Client;
+  let client: SettlingClient;
   try {
     client = makeClient();
   } catch {
@@ -321,16 +329,16 @@ async function pgSettle<Row>(
     let writerGone = true;
     if (uncertain.writerPid !== undefined) {
       const waitMs = Math.max(1, Math.floor(leftMs() - 20));
-      await client.query('SELECT pg_terminate_backend(pid, $2::bigint) FROM pg_stat_activity WHERE pid = $1::int', [uncertain.writerPid, waitMs]);
-      const { rows } = await client.query<{ alive: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int) AS alive', [uncertain.writerPid]);
-      writerGone = rows[0]?.alive === false;
+      await client.query({ text: 'SELECT pg_terminate_backend(pid, $2::bigint) FROM pg_stat_activity WHERE pid = $1::int', values: [uncertain.writerPid, waitMs] });
+      const { rows } = await client.query({ text: 'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int) AS alive', values: [uncertain.writerPid] });
+      writerGone = (rows[0] as { alive?: boolean } | undefined)?.alive === false;
     } else {
       writerGone = serverProcessEnded(uncertain.cause);
     }
     let committed: boolean | undefined;
     if (writerGone && uncertain.writerXid !== undefined) {
-      const { rows } = await client.query<{ status: string | null }>('SELECT txid_status($1::bigint) AS status', [uncertain.writerXid]);
-      const status = rows[0]?.status;
+      const { rows } = await client.query({ text: 'SELECT txid_status($1::bigint) AS status', values: [uncertain.writerXid] });
+      const status = (rows[0] as { status?: string | null } | undefined)?.status;
       committed = status === 'committed' ? true : status === 'aborted' ? false : undefined;
     }
     const { rows } = await client.query({ text: read.text, values: params as unknown[] });
@@ -424,7 +432,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
       return pgBoundedWrite<Row>(client, statement, params, deadline, (broken) => giveBack(client, broken), markSilent(performance.now()));
     },
     settle: (uncertain, read, params, deadlineMs) => {
-      const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => Client; options: Record<string, unknown> };
+      const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => SettlingClient; options: Record<string, unknown> };
       const connectionTimeoutMillis = Math.max(1, Math.floor(deadlineMs - performance.now()));
       // pg-pool keeps the password as a non-enumerable property, which a spread would drop.
       return pgSettle(() => new PoolClientClass({ ...options, password: options.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
