@@ -126,7 +126,7 @@ async function postgresSize(pool: pg.Pool, sessions: number, o: Omit<CellOptions
   const size = await tableSize(pool, table);
   const backend = new PostgresBackend(pool, { table });
   await backend.ensureSchema(); // a no-op on the loaded table: proves it has the backend's schema
-  const getText = statementsFor(quoteTableName(table), 'bench').get.text;
+  const getText = statementsFor(quoteTableName(table), 'bench').getMany.text;
   const pick = randomInts(99);
   const batch = Array.from({ length: 32 }, () => digestKey(benchKey(pick(sessions))));
   const plans = [await explainBatch(pool, getText, batch, 'generic'), await explainBatch(pool, getText, batch, 'custom')];

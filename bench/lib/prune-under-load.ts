@@ -258,7 +258,7 @@ async function pruneOne(subject: Subject, options: PruneOptions, keep: boolean):
     bytesAfter: (await tableSize(pool, table)).totalBytes,
   };
   if (library === 'sessionkit') {
-    const getText = statementsFor(quoteTableName(table), 'bench').get.text;
+    const getText = statementsFor(quoteTableName(table), 'bench').getMany.text;
     const keys = Array.from({ length: 32 }, (_, i) => digestKey(benchKey(i * 3)));
     result.plansAfterPurge = [await explainBatch(pool, getText, keys, 'generic'), await explainBatch(pool, getText, keys, 'custom')];
   }

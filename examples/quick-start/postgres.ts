@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { PostgresBackend } from 'sessionkit/postgres';
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL ?? 'postgresql://127.0.0.1:5432/test', max: 10 });
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL ?? 'postgresql://127.0.0.1:5432/test', max: 10, keepAlive: true });
+pool.on('error', (error) => console.error('PostgreSQL connection lost:', error.message)); // unheard, pg would end the process
 const sessions = new PostgresBackend(pool, { table: process.env.SESSION_TABLE ?? 'session' });
 await sessions.ensureSchema();
 

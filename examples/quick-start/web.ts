@@ -3,7 +3,8 @@ import pg from 'pg';
 import { withSession } from 'sessionkit/node';
 import { PostgresBackend } from 'sessionkit/postgres';
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, keepAlive: true });
+pool.on('error', (error) => console.error('PostgreSQL connection lost:', error.message)); // unheard, pg would end the process
 const sessions = new PostgresBackend(pool); // table "session"
 await sessions.ensureSchema(); // creates the table on a fresh database (or run `npx sessionkit migrate` once)
 

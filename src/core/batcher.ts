@@ -58,12 +58,21 @@ export interface BatcherOptions<Input> {
    * Node settles another and queues the next (Redis, where a call is short).
    */
   spreadOverFreeSlots?: boolean;
+  /**
+   * The dispatch answers every operation it was sent by that operation's
+   * deadline itself, so the batcher does not expire sent operations (a write
+   * whose fate must be learnt before it is answered). Operations still queued
+   * at their deadline are failed without being sent, as always.
+   */
+  dispatchKeepsDeadlines?: boolean;
 }
 
 /** What a batch's dispatch may know and change about its batch. */
 export interface BatchCall {
   /** Milliseconds left to the earliest deadline in the batch when it was sent. */
   readonly budgetMs: number;
+  /** The earliest deadline in the batch, on `performance.now()`. */
+  readonly deadlineMs: number;
   /** Error for operations whose deadline passes from now on (e.g. "unreachable" while waiting for a connection, "timeout" once sent). */
   expiryError: () => Error;
   /**
@@ -115,16 +124,6 @@ export class Batcher<Input, Output> {
   constructor(dispatch: Dispatch<Input, Output>, options: BatcherOptions<Input>) {
     this.#dispatch = dispatch;
     this.#options = { schedule: MICROTASK, ...options };
-  }
-
-  /** Operations submitted and not yet settled. */
-  get pending(): number {
-    return this.#pending;
-  }
-
-  /** Batches sent and not yet returned (nor all expired). */
-  get inFlight(): number {
-    return this.#inFlight;
   }
 
   /** Queues `input`; settles with its answer, its error, or the timeout error at `deadlineMs` (default: now + `timeoutMs`, on `performance.now()`). */
@@ -206,7 +205,7 @@ export class Batcher<Input, Output> {
     from = 0;
     this.#inFlight++;
     let done = false;
-    const call = { budgetMs: sent[0]!.deadlineMs - performance.now(), expiryError: this.#options.timeoutError, expired: 0 };
+    const call = { budgetMs: sent[0]!.deadlineMs - performance.now(), deadlineMs: sent[0]!.deadlineMs, expiryError: this.#options.timeoutError, expired: 0 };
     const finish = () => {
       done = true;
       this.#inFlight--;
@@ -219,7 +218,7 @@ export class Batcher<Input, Output> {
       if (from < sent.length) timer = setTimeout(onTimer, msUntil(sent[from]!.deadlineMs));
       else finish();
     };
-    let timer = setTimeout(onTimer, msUntil(sent[0]!.deadlineMs));
+    let timer = this.#options.dispatchKeepsDeadlines ? undefined : setTimeout(onTimer, msUntil(sent[0]!.deadlineMs));
     let answers: Promise<readonly (Output | PromiseLike<Output> | Error)[]>;
     try {
       answers = this.#dispatch(

@@ -5,7 +5,9 @@ import net from 'node:net';
  * connection and refuses new ones, `blackhole()` accepts but never forwards
  * (a server that hangs, or a network that drops packets without a FIN),
  * `cutNextReply()` loses the server's next reply (the command ran, the client
- * never hears of it), `up()` forwards again on the same port.
+ * never hears of it), `up()` forwards again on the same port, and `heal()`
+ * forwards new connections while the black-holed ones stay open and silent
+ * (a network that healed, where no FIN ever reaches the old sockets).
  */
 export class TcpProxy {
   readonly #target: { host: string; port: number };
@@ -59,6 +61,11 @@ export class TcpProxy {
    */
   cutNextReply(): void {
     this.#cutPending = true;
+  }
+
+  /** New connections are forwarded again; connections black-holed so far stay open and never hear another byte. */
+  heal(): void {
+    this.#mode = 'forward';
   }
 
   #accept(client: net.Socket): void {

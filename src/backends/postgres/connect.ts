@@ -94,6 +94,8 @@ export function poolConfigFor(options: ConnectOptions): PoolConfig {
     max,
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
+    // TCP keepalive: a peer that vanished without a FIN (a NAT that forgot the flow, a failover) is found by the OS too.
+    keepAlive: true,
   };
   for (const key of Object.keys(config) as (keyof PoolConfig)[]) if (config[key] === undefined) delete config[key];
   return config;

@@ -78,4 +78,5 @@ export interface PgPoolConfig {
   max?: number;
   connectionTimeoutMillis?: number;
   query_timeout?: number;
+  keepAlive?: boolean;
 }

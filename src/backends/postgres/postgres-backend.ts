@@ -1,5 +1,6 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
-import { Batcher, MICROTASK } from '../../core/batcher.js';
+import { Batcher, MICROTASK, type BatchCall } from '../../core/batcher.js';
+import { randomBytes } from 'node:crypto';
 import type {
   ClearByOwnerOptions,
   CompareAndSetResult,
@@ -14,9 +15,9 @@ import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNum
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
-import { toQueryable, type PostgresDatabase, type Queryable, type Statement } from './queryable.js';
+import { toQueryable, UncertainWrite, type PostgresDatabase, type Queryable, type Settlement, type Statement } from './queryable.js';
 import { ensureSchemaOn } from './schema.js';
-import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, statementsFor, type Statements } from './statements.js';
+import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, OWNER_STEP_ROWS, statementsFor, type Statements, type WriteStatements } from './statements.js';
 import { quoteTableName } from './table-name.js';
 import { reportStatementsFor, type ReportStatements, type SessionOwnerRow, type SessionsPerOwner, type TableDescription, type TableSizes } from './table-report.js';
 
@@ -74,14 +75,56 @@ interface SessionRow {
   period: number;
 }
 
+/** What the table offers beyond ocaml-session's columns. */
+interface Columns {
+  owner: boolean;
+  writeTokens: boolean;
+}
+
+/** What the settlement read found for one key. */
+interface TokenRow {
+  key: string;
+  mine: boolean;
+  full: boolean;
+}
+
+/** The kinds of write, as settling tells their outcomes apart. */
+type WriteKind = 'generate' | 'set' | 'compareAndSet' | 'put' | 'clear';
+
 /**
- * The server-side bound on a write's row-lock waits for a caller with
- * `budgetMs` left: a margin less, so that the server gives up (and rolls the
- * write back) before the caller hears `timeout`; never 0, which would mean no bound.
+ * Whether a write whose answer was lost was applied, from what settling
+ * learnt: whether its transaction committed (`committed`, when its id was
+ * known), and what the read found for its key (`row`, undefined when the key
+ * has no row) once its server process is gone (`writerGone`). A token is only
+ * ever pushed out of a row's list by later writes, so its absence from a list
+ * that is not full means it was never there.
  */
-function lockTimeoutMsFor(budgetMs: number): number {
-  const marginMs = Math.min(250, Math.max(50, budgetMs / 10));
-  return Math.max(1, Math.floor(budgetMs - marginMs));
+function fateOf(kind: WriteKind, row: TokenRow | undefined, writerGone: boolean, committed: boolean | undefined): 'applied' | 'not applied' | 'unknown' {
+  if (committed === false) return 'not applied';
+  // A committed statement did what it does to every row it matched; only a compare-and-set may have matched none.
+  if (committed === true && kind !== 'compareAndSet') return 'applied';
+  switch (kind) {
+    case 'generate':
+      // A fresh random key: nobody else writes it, and an unexpired row is never pruned.
+      return row !== undefined ? 'applied' : writerGone ? 'not applied' : 'unknown';
+    case 'clear':
+      return row === undefined ? 'applied' : writerGone ? 'not applied' : 'unknown';
+    case 'set':
+      // set never creates: on a key without a row it changes nothing, whether it ran or not.
+      if (row === undefined) return 'applied';
+      break;
+    case 'compareAndSet':
+    case 'put':
+      if (row === undefined) return 'unknown';
+      break;
+  }
+  if (row.mine) return 'applied';
+  return writerGone && !row.full ? 'not applied' : 'unknown';
+}
+
+/** A write token: 72 random bits, unique among the writes whose tokens a row keeps. */
+function newWriteToken(): string {
+  return randomBytes(9).toString('base64url');
 }
 
 /** Rows per statement of {@link PostgresBackend.liveSessions}. */
@@ -120,7 +163,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   readonly #db: Queryable;
   /** The table as given (unquoted), for the hint on a missing table. */
   readonly #tableName: string;
-  #hasOwnerColumn: Promise<boolean> | undefined;
+  #columns: Promise<Columns> | undefined;
   readonly #statements: Statements;
   readonly #pruner: Pruner | undefined;
   #closed = false;
@@ -142,20 +185,23 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     this.timeoutMs = timeoutMs;
     this.pruneBatchSize = pruneBatchSize;
     this.#db = toQueryable(db);
+    guardConnectionErrors(db, (error) => this.emit({ type: 'error', store: this.storeName, during: 'idle-connection', error }));
     // One batch stream per kind of statement; see MICROTASK for why PostgreSQL flushes at the end of the job.
     const batching = {
       maxBatchSize: MAX_BATCH_SIZE,
       maxBatchesInFlight: MAX_BATCHES_IN_FLIGHT,
       timeoutMs,
-      timeoutError: () => new BackendError('timeout', `PostgreSQL did not answer within ${timeoutMs} ms (queued behind other statements)`),
+      timeoutError: () => new BackendError('timeout', `PostgreSQL did not answer within ${timeoutMs} ms (queued behind other statements; not sent)`),
       schedule: MICROTASK,
     };
-    this.#gets = new Batcher<string, GetResult>((keys, call) => this.#runGets(keys, call.budgetMs), batching);
-    this.#generates = new Batcher<Write, void>((writes, call) => this.#runGenerates(writes, call.budgetMs), batching);
-    this.#sets = new Batcher<Write, void>((writes, call) => this.#runSets(writes, call.budgetMs), batching);
-    this.#compareAndSets = new Batcher<Swap, CompareAndSetResult>((swaps, call) => this.#runCompareAndSets(swaps, call.budgetMs), batching);
-    this.#clears = new Batcher<string, void>((keys, call) => this.#runClears(keys, call.budgetMs), batching);
-    this.#puts = new Batcher<Write, void>((writes, call) => this.#runPuts(writes, call.budgetMs), batching);
+    // A write is answered by its dispatch, which learns its fate before its deadline (settling it if need be).
+    const writeBatching = { ...batching, dispatchKeepsDeadlines: true };
+    this.#gets = new Batcher<string, GetResult>((keys, call) => this.#runGets(keys, call), batching);
+    this.#generates = new Batcher<Write, void>((writes, call) => this.#runGenerates(writes, call), writeBatching);
+    this.#sets = new Batcher<Write, void>((writes, call) => this.#runSets(writes, call), writeBatching);
+    this.#compareAndSets = new Batcher<Swap, CompareAndSetResult>((swaps, call) => this.#runCompareAndSets(swaps, call), writeBatching);
+    this.#clears = new Batcher<string, void>((keys, call) => this.#runClears(keys, call), writeBatching);
+    this.#puts = new Batcher<Write, void>((writes, call) => this.#runPuts(writes, call), writeBatching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
     if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0) {
       assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
@@ -179,20 +225,23 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
 
   /**
    * Creates the table if missing: ocaml-session's columns, `session_key` as primary
-   * key, an index on `expire_date`. Idempotent and safe to run from many
-   * processes at once; an existing table (even ocaml-session's exact DDL) is kept.
+   * key, an index on `expire_date`, and the `owner`, `created_at` and
+   * `write_tokens` columns (added to an existing table too). Idempotent and
+   * safe to run from many processes at once; an existing table (even
+   * ocaml-session's exact DDL) is kept.
    * It waits up to {@link SCHEMA_TIMEOUT_MS} (or `timeoutMs` if longer), not
    * `timeoutMs`: DDL queues behind the locks of running statements and may
    * build an index, which a request's deadline was never meant to bound.
    */
   async ensureSchema(): Promise<void> {
     this.#assertOpen('ensureSchema');
-    this.#hasOwnerColumn = undefined;
+    this.#columns = undefined;
     await withTimeout(ensureSchemaOn(this.#db, this.table), Math.max(this.timeoutMs, SCHEMA_TIMEOUT_MS), 'ensureSchema').catch((error: unknown) => {
       throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }
 
+  /** The owner's live sessions, oldest first, read {@link OWNER_STEP_ROWS} per statement (each within `timeoutMs`), so an owner with a million sessions is listed in bounded steps. */
   listByOwner(owner: string): Promise<OwnedSession[]> {
     try {
       assertOwner(owner);
@@ -203,15 +252,39 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   async #listByOwner(owner: string): Promise<OwnedSession[]> {
-    await this.#requireOwnerColumn('listByOwner');
-    const rows = await this.#query<{ key: string; createdAt: Date; period: number }>(this.#statements.listByOwner, [owner], 'listByOwner');
-    return rows.map((row) => ({
-      keyDigest: this.digestOfStored(row.key.trimEnd()),
-      expiresInSeconds: row.period,
-      createdAt: new Date(row.createdAt),
-    }));
+    await this.#requireOwnerColumn('listByOwner', performance.now() + this.timeoutMs);
+    const sessions: OwnedSession[] = [];
+    for await (const row of this.#ownerRows(owner, 'listByOwner')) {
+      sessions.push({ keyDigest: this.digestOfStored(row.key.trimEnd()), expiresInSeconds: row.period, createdAt: new Date(row.createdAt) });
+    }
+    return sessions;
   }
 
+  /** The owner's live rows in (created_at, key) order, one bounded page per statement. */
+  async *#ownerRows(owner: string, operation: string): AsyncIterable<{ key: string; createdAt: Date; period: number }> {
+    let afterCreatedAt = '-infinity';
+    let afterKey = '';
+    for (;;) {
+      const rows = await this.#query<{ key: string; createdAt: Date; createdAtText: string; period: number }>(
+        this.#statements.listByOwnerPage,
+        [owner, afterCreatedAt, afterKey, OWNER_STEP_ROWS],
+        operation,
+      );
+      yield* rows;
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < OWNER_STEP_ROWS) return;
+      afterCreatedAt = last.createdAtText;
+      afterKey = last.key;
+    }
+  }
+
+  /**
+   * Ends the owner's sessions (but `except`), {@link OWNER_STEP_ROWS} rows per
+   * statement, each its own transaction with its own deadline, until none is
+   * left: an owner with a million sessions is logged out in bounded steps, and
+   * a failure part-way leaves the rest for a retry. Resolves to the number of
+   * live sessions ended.
+   */
   clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
     try {
       assertOwner(owner);
@@ -224,11 +297,24 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   async #clearByOwner(owner: string, except: string | undefined): Promise<number> {
-    await this.#requireOwnerColumn('clearByOwner');
+    await this.#requireOwnerColumn('clearByOwner', performance.now() + this.timeoutMs);
     const exceptKey = except !== undefined && isWellFormedKey(except) ? this.storedKey(except) : null;
     const started = performance.now();
-    const [row] = await this.#query<{ count: number }>(this.#statements.clearByOwner, [owner, exceptKey], 'clearByOwner');
-    const deletedCount = row?.count ?? 0;
+    let deletedCount = 0;
+    for (;;) {
+      const deadlineMs = performance.now() + this.timeoutMs;
+      let row: { count: number; live: number } | undefined;
+      try {
+        [row] = await this.#send<{ count: number; live: number }>(this.#statements.clearByOwnerBatch, [owner, exceptKey, OWNER_STEP_ROWS], 'clearByOwner', deadlineMs);
+      } catch (error) {
+        // A step whose answer was lost: once its server process is gone, the next step deletes whatever it left.
+        const settlement = await this.#settlement(error, this.#statements.tokenless.readTokens, [[], ''], 'clearByOwner', deadlineMs);
+        if (settlement === undefined || !settlement.writerGone) throw this.#indeterminate(error as UncertainWrite, 'clearByOwner');
+        continue;
+      }
+      deletedCount += row?.live ?? 0;
+      if ((row?.count ?? 0) < OWNER_STEP_ROWS) break;
+    }
     this.emit({ type: 'pruned', store: this.storeName, deletedCount, durationMs: performance.now() - started });
     return deletedCount;
   }
@@ -245,12 +331,17 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   async #clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    await this.#requireOwnerColumn('clearOwnedSession');
+    await this.#requireOwnerColumn('clearOwnedSession', performance.now() + this.timeoutMs);
     // The owner's live rows, then the one row by its stored key: an owner is fixed per key, so the pair cannot go stale.
-    const rows = await this.#query<{ key: string }>(this.#statements.listByOwner, [owner], 'clearOwnedSession');
-    const row = rows.find(({ key }) => this.digestOfStored(key.trimEnd()) === keyDigest);
-    if (row === undefined) return false;
-    await this.#query(this.#statements.clearOne, [row.key], 'clearOwnedSession');
+    let stored: string | undefined;
+    for await (const row of this.#ownerRows(owner, 'clearOwnedSession')) {
+      if (this.digestOfStored(row.key.trimEnd()) === keyDigest) {
+        stored = row.key;
+        break;
+      }
+    }
+    if (stored === undefined) return false;
+    await this.#clears.submit(stored.trimEnd());
     return true;
   }
 
@@ -401,9 +492,18 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   protected async storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     if (expirySeconds <= 0) return;
     if (owner === undefined) return this.#generates.submit({ key: this.storedKey(key), value, expirySeconds });
-    await this.#requireOwnerColumn('generate({ owner })');
+    const deadlineMs = performance.now() + this.timeoutMs;
+    const columns = await this.#requireOwnerColumn('generate({ owner })', deadlineMs);
+    const statements = this.#writeStatements(columns);
     const keep = this.maxSessionsPerOwner === undefined ? NO_OWNER_LIMIT : this.maxSessionsPerOwner - 1;
-    await this.#query(this.#statements.generateOwned, [this.storedKey(key), expirySeconds, value, owner, keep], 'generate');
+    const stored = this.storedKey(key);
+    const token = newWriteToken();
+    try {
+      await this.#send(statements.generateOwned, [stored, expirySeconds, value, owner, keep, token], 'generate', deadlineMs);
+    } catch (error) {
+      const [answer] = await this.#settled(error, 'generate', statements, [stored], token, deadlineMs);
+      if (answer instanceof Error) throw answer;
+    }
   }
 
   protected storeGet(key: string): Promise<GetResult> {
@@ -422,11 +522,12 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     return this.#clears.submit(this.storedKey(key));
   }
 
-  async #runGets(keys: string[], budgetMs: number): Promise<GetResult[]> {
+  async #runGets(keys: string[], call: BatchCall): Promise<GetResult[]> {
+    call.expiryError = () => new BackendError('timeout', `PostgreSQL did not answer get within ${this.timeoutMs} ms`);
     const rows =
       keys.length === 1
-        ? await this.#query<SessionRow>(this.#statements.getOne, keys, 'get', budgetMs)
-        : await this.#query<SessionRow>(this.#statements.get, [[...new Set(keys)]], 'get', budgetMs);
+        ? await this.#query<SessionRow>(this.#statements.getOne, keys, 'get', call.budgetMs)
+        : await this.#query<SessionRow>(this.#statements.getMany, [[...new Set(keys)]], 'get', call.budgetMs);
     const byKey = new Map<string, SessionRow>();
     // ocaml-session's table may hold one key twice: a live row wins over an expired one.
     for (const row of rows) if (row.live || !byKey.has(row.key)) byKey.set(row.key, row);
@@ -441,111 +542,200 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     });
   }
 
-  async #runGenerates(writes: Write[], budgetMs: number): Promise<void[]> {
+  async #runGenerates(writes: Write[], call: BatchCall): Promise<(void | Error)[]> {
+    const statements = this.#writeStatements(await this.#columnsWithin(call.deadlineMs));
+    const token = newWriteToken();
     const [only] = writes;
-    if (writes.length === 1 && only !== undefined) {
-      await this.#query(this.#statements.generateOne, [only.key, only.expirySeconds, only.value], 'generate', budgetMs);
+    try {
+      if (writes.length === 1 && only !== undefined) {
+        await this.#send(statements.generateOne, [only.key, only.expirySeconds, only.value, token], 'generate', call.deadlineMs);
+      } else {
+        await this.#send(statements.generateMany, [writes.map((w) => w.key), writes.map((w) => w.expirySeconds), writes.map((w) => w.value), token], 'generate', call.deadlineMs);
+      }
       return [];
+    } catch (error) {
+      return this.#settled(error, 'generate', statements, writes.map((w) => w.key), token, call.deadlineMs);
     }
-    const params = [writes.map((w) => w.key), writes.map((w) => w.expirySeconds), writes.map((w) => w.value)];
-    await this.#query(this.#statements.generate, params, 'generate', budgetMs);
-    return [];
   }
 
-  async #runSets(writes: Write[], budgetMs: number): Promise<void[]> {
+  async #runSets(writes: Write[], call: BatchCall): Promise<(void | Error)[]> {
+    const statements = this.#writeStatements(await this.#columnsWithin(call.deadlineMs));
+    const token = newWriteToken();
     // An UPDATE applies one joined row per target row: keep the last write of each key, as if run in order.
     const last = [...new Map(writes.map((w) => [w.key, w])).values()];
     const [only] = last;
-    if (last.length === 1 && only !== undefined) {
-      await this.#query(this.#statements.setOne, [only.key, only.value, only.expirySeconds], 'set', budgetMs);
+    try {
+      if (last.length === 1 && only !== undefined) {
+        await this.#send(statements.setOne, [only.key, only.value, only.expirySeconds, token], 'set', call.deadlineMs);
+      } else {
+        await this.#send(statements.setMany, [last.map((w) => w.key), last.map((w) => w.value), last.map((w) => w.expirySeconds), token], 'set', call.deadlineMs);
+      }
       return [];
+    } catch (error) {
+      return this.#settled(error, 'set', statements, writes.map((w) => w.key), token, call.deadlineMs);
     }
-    await this.#query(this.#statements.set, [last.map((w) => w.key), last.map((w) => w.value), last.map((w) => w.expirySeconds)], 'set', budgetMs);
-    return [];
   }
 
-  async #runClears(keys: string[], budgetMs: number): Promise<void[]> {
+  async #runClears(keys: string[], call: BatchCall): Promise<(void | Error)[]> {
     const unique = [...new Set(keys)];
-    if (unique.length === 1) await this.#query(this.#statements.clearOne, unique, 'clear', budgetMs);
-    else await this.#query(this.#statements.clear, [unique], 'clear', budgetMs);
-    return [];
+    try {
+      if (unique.length === 1) await this.#send(this.#statements.clearOne, unique, 'clear', call.deadlineMs);
+      else await this.#send(this.#statements.clearMany, [unique], 'clear', call.deadlineMs);
+      return [];
+    } catch (error) {
+      // A clear leaves no token: whether its row is still there says it all.
+      return this.#settled(error, 'clear', this.#statements.tokenless, keys, '', call.deadlineMs);
+    }
   }
 
-  async #runPuts(writes: Write[], budgetMs: number): Promise<void[]> {
+  async #runPuts(writes: Write[], call: BatchCall): Promise<(void | Error)[]> {
+    const columns = await this.#columnsWithin(call.deadlineMs);
+    const statements = this.#writeStatements(columns);
+    const token = newWriteToken();
     // ON CONFLICT DO UPDATE touches a row once per statement: keep the last write of each key, as if run in order.
     const last = [...new Map(writes.map((w) => [w.key, w])).values()];
-    const startedMs = performance.now();
-    const ownerColumn = await this.#ownerColumnPresent();
-    const statement = ownerColumn ? this.#statements.putClearingOwner : this.#statements.put;
-    const params = [last.map((w) => w.key), last.map((w) => w.expirySeconds), last.map((w) => w.value)];
+    const statement = columns.owner ? statements.putManyClearingOwner : statements.putMany;
+    const params = [last.map((w) => w.key), last.map((w) => w.expirySeconds), last.map((w) => w.value), token];
     try {
-      await this.#query(statement, params, 'put', budgetMs - (performance.now() - startedMs));
+      await this.#send(statement, params, 'put', call.deadlineMs);
+      return [];
     } catch (error) {
       // 42P10: no unique index for ON CONFLICT to use (ocaml-session's DDL has none).
       if (isBackendError(error) && (error.cause as { code?: unknown } | undefined)?.code === '42P10') {
         throw new BackendError('schema_outdated', `put needs a unique index on session_key in ${this.table}, as ensureSchema() creates with a new table`, { cause: error.cause });
       }
-      throw error;
+      return this.#settled(error, 'put', statements, writes.map((w) => w.key), token, call.deadlineMs);
     }
-    return [];
   }
 
-  async #runCompareAndSets(swaps: Swap[], budgetMs: number): Promise<CompareAndSetResult[]> {
+  async #runCompareAndSets(swaps: Swap[], call: BatchCall): Promise<(CompareAndSetResult | Error)[]> {
+    const statements = this.#writeStatements(await this.#columnsWithin(call.deadlineMs));
+    const token = newWriteToken();
     const [only] = swaps;
     if (swaps.length === 1 && only !== undefined) {
-      const [row] = await this.#query<{ updated: boolean; live: boolean }>(
-        this.#statements.compareAndSet,
-        [only.key, only.expected, only.value, only.expirySeconds],
-        'compareAndSet',
-        budgetMs,
-      );
-      return [row?.updated ? 'ok' : row?.live ? 'conflict' : 'NotFound'];
+      try {
+        const [row] = await this.#send<{ updated: boolean; live: boolean }>(
+          statements.compareAndSetOne,
+          [only.key, only.expected, only.value, only.expirySeconds, token],
+          'compareAndSet',
+          call.deadlineMs,
+        );
+        return [row?.updated ? 'ok' : row?.live ? 'conflict' : 'NotFound'];
+      } catch (error) {
+        return this.#settled(error, 'compareAndSet', statements, [only.key], token, call.deadlineMs, 'ok');
+      }
     }
     // One swap per key per statement (an UPDATE joins each row once); a second swap of the
     // same key raced the first one, so it answers conflict and its caller reads again.
     const first = new Map<string, number>();
     swaps.forEach((swap, i) => first.has(swap.key) || first.set(swap.key, i));
     const sent = [...first.values()].map((i) => swaps[i]!);
-    const rows = await this.#query<{ key: string; updated: boolean; live: boolean }>(
-      this.#statements.compareAndSetMany,
-      [sent.map((s) => s.key), sent.map((s) => s.expected), sent.map((s) => s.value), sent.map((s) => s.expirySeconds)],
-      'compareAndSet',
-      budgetMs,
-    );
-    const byKey = new Map(rows.map((row) => [row.key, row]));
-    return swaps.map((swap, i): CompareAndSetResult => {
-      if (first.get(swap.key) !== i) return 'conflict';
-      const row = byKey.get(swap.key.padEnd(KEY_LENGTH));
-      return row?.updated ? 'ok' : row?.live ? 'conflict' : 'NotFound';
+    let answers: (CompareAndSetResult | Error)[];
+    try {
+      const rows = await this.#send<{ key: string; updated: boolean; live: boolean }>(
+        statements.compareAndSetMany,
+        [sent.map((s) => s.key), sent.map((s) => s.expected), sent.map((s) => s.value), sent.map((s) => s.expirySeconds), token],
+        'compareAndSet',
+        call.deadlineMs,
+      );
+      const byKey = new Map(rows.map((row) => [row.key, row]));
+      answers = sent.map((swap) => {
+        const row = byKey.get(swap.key.padEnd(KEY_LENGTH));
+        return row?.updated ? 'ok' : row?.live ? 'conflict' : 'NotFound';
+      });
+    } catch (error) {
+      answers = await this.#settled(error, 'compareAndSet', statements, sent.map((s) => s.key), token, call.deadlineMs, 'ok');
+    }
+    const answerOf = new Map(sent.map((swap, i) => [swap, answers[i]!]));
+    return swaps.map((swap): CompareAndSetResult | Error => answerOf.get(swap) ?? 'conflict');
+  }
+
+  /**
+   * The answers of a batch whose write failed: a BackendError from the server
+   * rejects the batch (nothing was applied); an {@link UncertainWrite} is
+   * settled by reading the token back once its server process is gone, and
+   * each operation gets `applied` (or its error: not applied, or
+   * `indeterminate` when that could not be learnt by `deadlineMs`).
+   */
+  async #settled<Applied = void>(
+    error: unknown,
+    kind: WriteKind,
+    statements: WriteStatements,
+    keys: readonly string[],
+    token: string,
+    deadlineMs: number,
+    applied?: Applied,
+  ): Promise<(Applied | Error)[]> {
+    const settlement = await this.#settlement<TokenRow>(error, statements.readTokens, [[...new Set(keys)], token], kind, deadlineMs);
+    const uncertain = error as UncertainWrite;
+    if (settlement === undefined) return keys.map(() => this.#indeterminate(uncertain, kind));
+    const byKey = new Map(settlement.rows.map((row) => [row.key.trimEnd(), row]));
+    return keys.map((key) => {
+      switch (fateOf(kind, byKey.get(key.trimEnd()), settlement.writerGone, settlement.committed)) {
+        case 'applied':
+          return applied as Applied;
+        case 'not applied':
+          return new BackendError(uncertain.reason, `${uncertain.message} (settled: not applied)`, { cause: uncertain.cause });
+        case 'unknown':
+          return this.#indeterminate(uncertain, kind);
+      }
     });
+  }
+
+  /** Rethrows anything but an {@link UncertainWrite} as a BackendError; for one, what the settlement read found (undefined: nothing learnt in time). */
+  async #settlement<Row>(error: unknown, read: Statement, params: readonly unknown[], operation: string, deadlineMs: number): Promise<Settlement<Row> | undefined> {
+    if (!(error instanceof UncertainWrite)) throw toBackendError(error, operation, { table: this.#tableName });
+    return this.#db.settle<Row>(error, read, params, deadlineMs);
+  }
+
+  #indeterminate(uncertain: UncertainWrite, operation: string): BackendError {
+    return new BackendError('indeterminate', `${uncertain.message}, and whether ${operation} was applied could not be learnt in time (it may have been, once)`, {
+      cause: uncertain.cause ?? uncertain,
+    });
+  }
+
+  /** Sends one bounded write (see Queryable.write); a server's refusal becomes a BackendError, an unknown fate stays an UncertainWrite. */
+  async #send<Row>(statement: Statement, params: readonly unknown[], operation: string, deadlineMs: number): Promise<Row[]> {
+    this.#assertOpen(operation);
+    try {
+      return await this.#db.write<Row>(statement, params, { deadlineMs, timeoutMs: this.timeoutMs, operation });
+    } catch (error) {
+      if (error instanceof UncertainWrite) throw error;
+      throw toBackendError(error, operation, { table: this.#tableName });
+    }
+  }
+
+  #writeStatements(columns: Columns): WriteStatements {
+    return columns.writeTokens ? this.#statements.tokened : this.#statements.tokenless;
   }
 
   async #query<Row>(statement: Statement, params: readonly unknown[], operation: string, budgetMs = this.timeoutMs): Promise<Row[]> {
     this.#assertOpen(operation);
-    if (budgetMs <= 0) throw new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${this.timeoutMs} ms (queued behind other statements)`);
-    const sent = statement.boundsLockWaits ? [...params, lockTimeoutMsFor(budgetMs)] : params;
+    if (budgetMs <= 0) throw new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${this.timeoutMs} ms (not sent)`);
     try {
-      return await this.#db.query<Row>(statement, sent, { timeoutMs: budgetMs, operation });
+      return await this.#db.query<Row>(statement, params, { timeoutMs: budgetMs, operation });
     } catch (error) {
       throw toBackendError(error, operation, { table: this.#tableName });
     }
   }
 
   /** Owner features need the columns `ensureSchema()` adds; a table with only ocaml-session's columns says so clearly. */
-  async #requireOwnerColumn(operation: string): Promise<void> {
-    const present = await this.#ownerColumnPresent();
-    if (!present) {
+  async #requireOwnerColumn(operation: string, deadlineMs: number): Promise<Columns> {
+    const columns = await this.#columnsWithin(deadlineMs);
+    if (!columns.owner) {
       throw new BackendError('schema_outdated', `${operation} needs the owner and created_at columns in ${this.table}: run backend.ensureSchema() or \`sessionkit migrate\``);
     }
+    return columns;
   }
 
-  /** Whether the table has the owner columns; asked once, again after ensureSchema() or a failed check. */
-  #ownerColumnPresent(): Promise<boolean> {
-    this.#hasOwnerColumn ??= this.#query<{ present: boolean }>(this.#statements.hasOwnerColumn, [this.table], 'schema check').then(
-      ([row]) => row?.present === true,
-    );
-    return this.#hasOwnerColumn.catch((error: unknown) => {
-      this.#hasOwnerColumn = undefined;
+  /** Which of the added columns the table has; asked once (within the caller's deadline), again after ensureSchema() or a failed check. */
+  #columnsWithin(deadlineMs: number): Promise<Columns> {
+    this.#columns ??= this.#query<{ owner: boolean; tokens: boolean }>(this.#statements.columns, [this.table], 'schema check', deadlineMs - performance.now()).then(([row]) => ({
+      owner: row?.owner === true,
+      writeTokens: row?.tokens === true,
+    }));
+    return this.#columns.catch((error: unknown) => {
+      this.#columns = undefined;
       throw error;
     });
   }
@@ -553,4 +743,18 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   #assertOpen(operation: string): void {
     if (this.#closed) throw new BackendError('closed', `PostgresBackend is closed (${operation})`);
   }
+}
+
+/**
+ * pg throws an `'error'` event nobody listens to from the socket's callback,
+ * which ends the process: a Pool whose idle connection the server terminates,
+ * a Client that loses its server. A pg Pool or Client given without a
+ * listener gets one here that reports the error as an event; one that has a
+ * listener is left as it is.
+ */
+function guardConnectionErrors(db: PostgresDatabase, report: (error: unknown) => void): void {
+  const emitter = db as unknown as { on?: unknown; listenerCount?: unknown };
+  if (typeof emitter.on !== 'function' || typeof emitter.listenerCount !== 'function') return;
+  const pg = db as unknown as { on(event: 'error', listener: (error: unknown) => void): void; listenerCount(event: 'error'): number };
+  if (pg.listenerCount('error') === 0) pg.on('error', report);
 }

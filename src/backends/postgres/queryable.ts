@@ -12,8 +12,6 @@ export type PostgresDatabase = Pool | Client | Sql | PGliteInterface;
 export interface Statement {
   name: string;
   text: string;
-  /** A write whose last parameter is its `lock_timeout` in milliseconds (see statements.ts). */
-  boundsLockWaits?: true;
 }
 
 /** How long a statement may take, and what to call it in the timeout's message. */
@@ -22,20 +20,72 @@ export interface Deadline {
   operation: string;
 }
 
+/** The deadline of a write: an instant on `performance.now()`, the caller's `timeoutMs` for messages, and its name. */
+export interface WriteDeadline {
+  deadlineMs: number;
+  timeoutMs: number;
+  operation: string;
+}
+
+/**
+ * A write that was sent and whose fate the driver could not learn: its
+ * connection died, or no answer came before the time kept for settling it.
+ * `reason` is the error its caller hears if settling shows it was not applied.
+ */
+export class UncertainWrite extends Error {
+  override readonly name = 'UncertainWrite';
+  /** The server process that ran the write (pg's `processID`), when the driver knows it. */
+  readonly writerPid: number | undefined;
+  /** The write's transaction id, when the server told it before the write ran (pg). */
+  readonly writerXid: string | undefined;
+  readonly reason: 'timeout' | 'unavailable';
+
+  constructor(reason: 'timeout' | 'unavailable', writerPid: number | undefined, message: string, options?: { cause?: unknown; writerXid?: string | undefined }) {
+    super(message, options);
+    this.reason = reason;
+    this.writerPid = writerPid;
+    this.writerXid = options?.writerXid;
+  }
+}
+
+/** What settling an uncertain write learnt: the rows the read found, and whether the writer can still commit. */
+export interface Settlement<Row> {
+  rows: Row[];
+  /** True when the server process that ran the write is gone, so nothing of it can land any more. */
+  writerGone: boolean;
+  /** Whether the write's transaction committed (`txid_status`), when its id is known and its process gone. */
+  committed?: boolean | undefined;
+}
+
 /** A connection held apart from the pool (for a session-level advisory lock). */
 export interface HeldConnection extends Queryable {
   /** Gives the connection back; `broken` asks the pool to discard it. */
   release(broken: boolean): Promise<void>;
 }
 
-/** The little the backend needs of any driver: run a statement, and hold a connection. */
+/** The little the backend needs of any driver: run a statement, run a bounded write, settle one, and hold a connection. */
 export interface Queryable {
   /**
    * Runs a statement. With a `deadline`, rejects with a `timeout` BackendError
-   * once it has passed, and a statement still waiting for a connection then
-   * (in the driver's queue) is never sent.
+   * once it has passed, a statement still waiting for a connection then
+   * (in the driver's queue) is never sent, and a connection that stayed
+   * silent past it is destroyed.
    */
   query<Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]>;
+  /**
+   * Runs one write in a transaction of its own whose server-side
+   * `statement_timeout` (set when the statement is sent, from the time left)
+   * covers every lock wait, and leaves time before `deadlineMs` to settle it.
+   * Resolves: applied once. Rejects with a BackendError: not applied. Rejects
+   * with an {@link UncertainWrite}: sent, fate unknown; pass it to `settle`.
+   */
+  write<Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]>;
+  /**
+   * On a fresh connection, makes sure the uncertain write's server process is
+   * gone (terminating it, waiting at most until `deadlineMs`) and then runs
+   * `read`. Resolves `undefined` when that could not be learnt in time.
+   */
+  settle<Row>(uncertain: UncertainWrite, read: Statement, params: readonly unknown[], deadlineMs: number): Promise<Settlement<Row> | undefined>;
   /**
    * Holds one connection apart. `onLost` hears the driver's error when the
    * server drops that connection while it is held (terminated, restarted,
@@ -43,6 +93,35 @@ export interface Queryable {
    * socket's event and end the process.
    */
   hold(onLost?: (error: unknown) => void): Promise<HeldConnection>;
+}
+
+/**
+ * How a write's time is split, from what is left when it is sent: the last
+ * quarter (50 ms to 1 s) is kept for settling it on a fresh connection, and
+ * the server's `statement_timeout` ends a margin (10 %, 20 to 200 ms) before
+ * the client stops waiting, so a write blocked by locks comes back as the
+ * server's own "cancelled, not applied" (57014) rather than as silence.
+ */
+export function writeWindow(remainingMs: number): { waitMs: number; boundMs: number } {
+  const reserveMs = Math.min(1000, Math.max(50, remainingMs / 4));
+  const waitMs = remainingMs - reserveMs;
+  const boundMs = Math.floor(waitMs - Math.min(200, Math.max(20, waitMs / 10)));
+  return { waitMs, boundMs };
+}
+
+/** Below this many milliseconds left, a write is not sent at all (`timeout`, not sent): too little to bound and settle it. */
+export const SMALLEST_WRITE_WINDOW_MS = 100;
+
+/** SQLSTATEs after which the server may have committed the write anyway (the connection or the server process ended). */
+function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+}
+
+/** Terminations that come from the server itself: its process ended, so an uncommitted write never will commit. */
+function serverProcessEnded(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '57P01' || code === '57P02' || code === '57P03';
 }
 
 type PgQueryTarget = Pool | Client | PoolClient;
@@ -70,77 +149,364 @@ function pgQuery(target: PgQueryTarget) {
   };
 }
 
-function notSent(deadline: Deadline): BackendError {
-  return new BackendError('timeout', `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms (no connection was free in time; not sent)`);
+function notSent(operation: string, timeoutMs: number): BackendError {
+  return new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${timeoutMs} ms (no connection was free in time; not sent)`);
 }
 
-/** Whether a pg client that failed this way should leave the pool rather than serve again. */
-function isBrokenConnection(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+/** pg's internals this file reaches: the socket (to destroy a silent connection), the backend's process id, and the Query class. */
+interface PgClientInternals {
+  processID?: number | null;
+  connection?: { stream?: { destroy(): void } };
+  connectionParameters?: Record<string, unknown>;
+  constructor: { Query?: PgQueryClass } & (new (config: unknown) => SettlingClient);
+}
+
+type PgQueryClass = new (config: { name: string; text: string; values: unknown[]; callback: (error: Error | null, result: { rows: unknown[] }) => void }) => PgQueryInstance;
+interface PgQueryInstance {
+  prepare(connection: PgConnection): void;
+  handleDataRow(message: unknown): void;
+  handleCommandComplete(message: unknown, connection: PgConnection): void;
+}
+interface PgConnection {
+  flush(): void;
+  parse(message: { text: string; name: string; types: unknown[] }): void;
+  bind(message: { portal: string; statement: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void;
+  execute(message: { portal: string }): void;
+}
+
+const boundedQueryClasses = new WeakMap<PgQueryClass, PgQueryClass>();
+
+/**
+ * pg's Query with `SELECT set_config('statement_timeout', $1, true),
+ * txid_current()` sent before it in the same pipeline, under one Sync:
+ * one round trip, one implicit transaction, and PostgreSQL arms
+ * `statement_timeout` afresh for each Execute, so the write runs under the
+ * bound and the setting ends with its transaction. A Flush after the first
+ * statement makes the server send its row at once: the transaction's id is
+ * known before the write runs, so a write whose reply is lost can be settled
+ * by `txid_status`. The first statement's row and completion are not the
+ * caller's.
+ */
+function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
+  let Bounded = boundedQueryClasses.get(Query);
+  if (Bounded !== undefined) return Bounded;
+  class BoundedQuery extends (Query as unknown as new (config: unknown) => PgQueryInstance) {
+    boundMs = 0;
+    xid: string | undefined;
+    #ownResults = false;
+    override prepare(connection: PgConnection): void {
+      connection.parse({ text: "SELECT set_config('statement_timeout', $1, true), txid_current()::text", name: '', types: [] });
+      connection.bind({ portal: '', statement: '', values: [String(this.boundMs)], valueMapper: (value) => value });
+      connection.execute({ portal: '' });
+      connection.flush();
+      super.prepare(connection);
+    }
+    override handleDataRow(message: unknown): void {
+      if (this.#ownResults) super.handleDataRow(message);
+      else {
+        const xid = (message as { fields?: unknown[] }).fields?.[1];
+        if (typeof xid === 'string') this.xid = xid;
+      }
+    }
+    override handleCommandComplete(message: unknown, connection: PgConnection): void {
+      if (this.#ownResults) super.handleCommandComplete(message, connection);
+      else this.#ownResults = true;
+    }
+  }
+  Bounded = BoundedQuery as unknown as PgQueryClass;
+  boundedQueryClasses.set(Query, Bounded);
+  return Bounded;
+}
+
+/** Destroys a pg client's socket: a connection silent past a deadline may be black-holed (no FIN ever comes), and `end()` would wait for one. */
+function destroySocket(client: Client | PoolClient): void {
+  try {
+    (client as unknown as PgClientInternals).connection?.stream?.destroy();
+  } catch {
+    // Already gone.
+  }
+}
+
+const ignoreError = (): void => undefined;
+
+/**
+ * Runs `statement` on `client` under a server-side bound, answering as
+ * {@link Queryable.write} says. `done(broken)` gives the client back.
+ */
+function pgBoundedWrite<Row>(
+  client: Client | PoolClient,
+  statement: Statement,
+  params: readonly unknown[],
+  deadline: WriteDeadline,
+  done: (broken: Error | undefined) => void,
+  onSilent: () => void,
+): Promise<Row[]> {
+  const remainingMs = deadline.deadlineMs - performance.now();
+  if (remainingMs < SMALLEST_WRITE_WINDOW_MS) {
+    done(undefined);
+    return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
+  }
+  const { waitMs, boundMs } = writeWindow(remainingMs);
+  const internals = client as unknown as PgClientInternals;
+  const pid = internals.processID ?? undefined;
+  const Query = internals.constructor.Query;
+  if (Query === undefined) {
+    done(undefined);
+    return Promise.reject(new TypeError('PostgresBackend needs pg 8 (its Client.Query)'));
+  }
+  return new Promise<Row[]>((resolve, reject) => {
+    let settled = false;
+    const finish = (broken: Error | undefined) => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      done(broken);
+      return true;
+    };
+    // No answer while the caller still had time to learn the outcome: the server may be frozen or the network black-holed.
+    const timer = setTimeout(() => {
+      onSilent();
+      destroySocket(client);
+      if (finish(new Error('silent past its deadline'))) {
+        reject(new UncertainWrite('timeout', pid, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`, { writerXid: xidOf() }));
+      }
+    }, waitMs);
+    const xidOf = () => (query as unknown as { xid?: string }).xid;
+    const Bounded = boundedQueryClass(Query);
+    const query = new Bounded({
+      name: statement.name,
+      text: statement.text,
+      values: params as unknown[],
+      // The query's own outcome decides, never the client's 'error' event: pg emits that event first when the
+      // server ends the connection in the same read that carries the write's result.
+      callback: (error, result) => {
+        if (error === null) {
+          if (finish(undefined)) resolve(result.rows as Row[]);
+          return;
+        }
+        if (!isConnectionLoss(error)) {
+          // The server answered with an error: the transaction rolled back (57014: its statement_timeout).
+          if (finish(undefined)) reject(error);
+          return;
+        }
+        if (finish(error)) {
+          reject(new UncertainWrite('unavailable', pid, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error, writerXid: xidOf() }));
+        }
+      },
+    });
+    (query as unknown as { boundMs: number }).boundMs = boundMs;
+    (client as Client).query(query as never);
+  });
+}
+
+/** The pg Client a settlement opens for itself (from the pool's or client's own configuration). */
+interface SettlingClient {
+  connect(): Promise<unknown>;
+  query(config: { text: string; values?: unknown[] }): Promise<{ rows: unknown[] }>;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  end(): Promise<void>;
+}
+
+/** On a connection of its own: make sure `pid` is gone (terminating it), then run `read`. */
+async function pgSettle<Row>(
+  makeClient: () => SettlingClient,
+  uncertain: UncertainWrite,
+  read: Statement,
+  params: readonly unknown[],
+  deadlineMs: number,
+): Promise<Settlement<Row> | undefined> {
+  const leftMs = () => deadlineMs - performance.now();
+  if (leftMs() < 10) return undefined;
+  let client: SettlingClient;
+  try {
+    client = makeClient();
+  } catch {
+    return undefined;
+  }
+  client.on('error', ignoreError);
+  const work = (async () => {
+    await client.connect();
+    let writerGone = true;
+    if (uncertain.writerPid !== undefined) {
+      const waitMs = Math.max(1, Math.floor(leftMs() - 20));
+      await client.query({ text: 'SELECT pg_terminate_backend(pid, $2::bigint) FROM pg_stat_activity WHERE pid = $1::int', values: [uncertain.writerPid, waitMs] });
+      const { rows } = await client.query({ text: 'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int) AS alive', values: [uncertain.writerPid] });
+      writerGone = (rows[0] as { alive?: boolean } | undefined)?.alive === false;
+    } else {
+      writerGone = serverProcessEnded(uncertain.cause);
+    }
+    let committed: boolean | undefined;
+    if (writerGone && uncertain.writerXid !== undefined) {
+      const { rows } = await client.query({ text: 'SELECT txid_status($1::bigint) AS status', values: [uncertain.writerXid] });
+      const status = (rows[0] as { status?: string | null } | undefined)?.status;
+      committed = status === 'committed' ? true : status === 'aborted' ? false : undefined;
+    }
+    const { rows } = await client.query({ text: read.text, values: params as unknown[] });
+    return { rows: rows as Row[], writerGone, committed };
+  })();
+  try {
+    return await withTimeout(work, Math.max(1, leftMs()), 'settle');
+  } catch {
+    return undefined;
+  } finally {
+    work.catch(ignoreError);
+    destroySocket(client);
+    client.end().catch(ignoreError);
+  }
 }
 
 /**
  * A pg Pool, with the connection taken here rather than by `pool.query()`:
  * pg-pool cannot take back a query from its queue, so a statement whose
  * deadline passed while it waited there would still run when a connection
- * frees up. Here a connection that arrives too late goes back unused.
+ * frees up. Here a connection that arrives too late goes back unused, and a
+ * connection that stayed silent past a deadline is destroyed; idle ones last
+ * heard from before that are destroyed at their next checkout rather than
+ * each costing a request its deadline (a black-holed network leaves every
+ * pooled socket silent, and no FIN ever closes them).
  */
-function pgPoolQuery(pool: Pool): Queryable['query'] {
-  const plain = pgQuery(pool);
-  return <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
-    if (deadline === undefined) return plain<Row>(statement, params);
-    const deadlineMs = performance.now() + deadline.timeoutMs;
-    const sent = pool.connect().then((client) => {
+function pgPoolQueryable(pool: Pool): Queryable {
+  const lastAnswerMs = new WeakMap<PoolClient, number>();
+  let silentSinceMs = -Infinity;
+  const markSilent = (sentMs: number) => () => {
+    silentSinceMs = Math.max(silentSinceMs, sentMs);
+  };
+
+  async function checkout(deadlineMs: number, operation: string, timeoutMs: number): Promise<PoolClient> {
+    for (;;) {
+      const connecting = pool.connect();
+      let client: PoolClient;
+      try {
+        client = await withTimeout(connecting, Math.max(0, deadlineMs - performance.now()), operation);
+      } catch (error) {
+        // Arrives later: give it back unused.
+        connecting.then((late) => late.release(), ignoreError);
+        if (error instanceof BackendError && error.code === 'timeout') throw notSent(operation, timeoutMs);
+        throw error;
+      }
       if (performance.now() >= deadlineMs) {
         client.release();
-        throw notSent(deadline);
+        throw notSent(operation, timeoutMs);
       }
-      return new Promise<Row[]>((resolve, reject) => {
-        let released = false;
-        const releaseOnce = (error?: unknown) => {
-          if (released) return false;
-          released = true;
-          client.removeListener('error', onError);
-          client.release(error === undefined ? undefined : isBrokenConnection(error) ? (error as Error) : undefined);
-          return true;
-        };
-        // A checked-out client has no listener of the pool's: without this, a connection the server drops mid-statement would end the process.
-        const onError = (error: unknown) => {
-          if (releaseOnce(error)) reject(error);
-        };
-        client.on('error', onError);
-        client.query({ name: statement.name, text: statement.text, values: params as unknown[] }).then(
-          (result) => {
-            if (releaseOnce()) resolve(result.rows as Row[]);
-          },
-          (error: unknown) => {
-            if (releaseOnce(error)) reject(error);
-          },
-        );
-      });
-    });
-    return withTimeout(sent, deadline.timeoutMs, deadline.operation);
+      const heardMs = lastAnswerMs.get(client);
+      if (heardMs !== undefined && heardMs < silentSinceMs) {
+        destroySocket(client);
+        client.release(new Error('idle across a silence'));
+        continue;
+      }
+      // A checked-out client has no listener of the pool's: one of ours keeps a dropped connection from ending the process.
+      client.on('error', ignoreError);
+      return client;
+    }
+  }
+
+  function giveBack(client: PoolClient, broken: Error | undefined): void {
+    if (broken === undefined) {
+      lastAnswerMs.set(client, performance.now());
+      client.removeListener('error', ignoreError);
+    } else destroySocket(client);
+    client.release(broken);
+  }
+
+  const plain = pgQuery(pool);
+  return {
+    query: async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
+      if (deadline === undefined) return plain<Row>(statement, params);
+      const deadlineMs = performance.now() + deadline.timeoutMs;
+      const client = await checkout(deadlineMs, deadline.operation, deadline.timeoutMs);
+      const sentMs = performance.now();
+      const running = client.query({ name: statement.name, text: statement.text, values: params as unknown[] });
+      try {
+        const result = await withTimeout(running, Math.max(0, deadlineMs - performance.now()), deadline.operation);
+        giveBack(client, undefined);
+        return result.rows as Row[];
+      } catch (error) {
+        if (error instanceof BackendError && error.code === 'timeout') markSilent(sentMs)();
+        running.catch(ignoreError);
+        giveBack(client, error instanceof BackendError || isConnectionLoss(error) ? (error as Error) : undefined);
+        throw error;
+      }
+    },
+    write: async <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> => {
+      const client = await checkout(deadline.deadlineMs, deadline.operation, deadline.timeoutMs);
+      return pgBoundedWrite<Row>(client, statement, params, deadline, (broken) => giveBack(client, broken), markSilent(performance.now()));
+    },
+    settle: (uncertain, read, params, deadlineMs) => {
+      const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => SettlingClient; options: Record<string, unknown> };
+      const connectionTimeoutMillis = Math.max(1, Math.floor(deadlineMs - performance.now()));
+      // pg-pool keeps the password as a non-enumerable property, which a spread would drop.
+      return pgSettle(() => new PoolClientClass({ ...options, password: options.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
+    },
+    hold: async (onLost) => {
+      const client = await pool.connect();
+      let held = true;
+      const listener = (error: unknown) => {
+        if (held) onLost?.(error);
+      };
+      client.on('error', listener);
+      const query = pgQuery(client);
+      return {
+        query,
+        write: (statement, params, deadline) => pgBoundedWrite(client, statement, params, deadline, () => undefined, () => undefined),
+        settle: async () => undefined,
+        hold: async () => {
+          throw new TypeError('already held');
+        },
+        release: async (broken) => {
+          if (!held) return;
+          held = false;
+          // A client discarded as broken keeps the listener: its socket may still report its end.
+          if (!broken) client.removeListener('error', listener);
+          client.release(broken);
+        },
+      };
+    },
   };
 }
 
 /** A single pg Client runs one query at a time; queueing here keeps pg from warning about overlapping calls. A statement whose deadline passed in this queue is not sent. */
-function oneAtATime(query: Queryable['query']): Queryable['query'] {
+function pgClientQueryable(client: Client): HeldConnection {
   let tail: Promise<unknown> = Promise.resolve();
-  return <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
-    const deadlineMs = deadline === undefined ? Infinity : performance.now() + deadline.timeoutMs;
+  const plain = pgQuery(client);
+  const inTurn = <T>(deadlineMs: number, operation: string, timeoutMs: number, work: () => Promise<T>): Promise<T> => {
     const result = tail.then(() => {
-      if (deadline !== undefined && performance.now() >= deadlineMs) throw notSent(deadline);
-      return query<Row>(statement, params);
+      if (performance.now() >= deadlineMs) throw notSent(operation, timeoutMs);
+      return work();
     });
-    tail = result.catch(() => undefined);
-    return deadline === undefined ? result : withTimeout(result, deadline.timeoutMs, deadline.operation);
+    tail = result.catch(ignoreError);
+    return result;
   };
-}
-
-/** The same connection for every purpose (a single pg Client, PGlite): holding it is a no-op. */
-function selfHeld(query: Queryable['query']): HeldConnection {
-  return { query, hold: async () => selfHeld(query), release: async () => {} };
+  const self: HeldConnection = {
+    query: <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
+      if (deadline === undefined) return inTurn(Infinity, '', 0, () => plain<Row>(statement, params));
+      const result = inTurn(performance.now() + deadline.timeoutMs, deadline.operation, deadline.timeoutMs, () => plain<Row>(statement, params));
+      return withTimeout(result, deadline.timeoutMs, deadline.operation);
+    },
+    // A write whose turn has not come by its deadline is answered then (not sent), and skipped when its turn comes;
+    // one that was sent answers by its own bound and settling, never by this timer.
+    write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline) =>
+      new Promise<Row[]>((resolve, reject) => {
+        let sent = false;
+        const timer = setTimeout(() => {
+          if (!sent) reject(notSent(deadline.operation, deadline.timeoutMs));
+        }, Math.max(0, deadline.deadlineMs - performance.now()));
+        inTurn(deadline.deadlineMs, deadline.operation, deadline.timeoutMs, () => {
+          sent = true;
+          clearTimeout(timer);
+          return pgBoundedWrite<Row>(client, statement, params, deadline, () => undefined, () => undefined);
+        }).then(resolve, reject);
+      }),
+    settle: (uncertain, read, params, deadlineMs) => {
+      const internals = client as unknown as PgClientInternals;
+      const connectionTimeoutMillis = Math.max(1, Math.floor(deadlineMs - performance.now()));
+      const parameters = internals.connectionParameters ?? {};
+      // pg keeps the password as a non-enumerable property, which a spread would drop.
+      return pgSettle(() => new internals.constructor({ ...parameters, password: parameters.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
+    },
+    hold: async () => self,
+    release: async () => {},
+  };
+  return self;
 }
 
 function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
@@ -153,8 +519,60 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
       throw error;
     })) as unknown as Row[];
   };
+  /**
+   * postgres.js runs each query in its own implicit transaction and exposes no
+   * pipeline under one Sync, so the server-side bound is its cancel request,
+   * sent when the bound runs out: PostgreSQL cancels the statement whatever it
+   * waits for (57014, rolled back). A write still unanswered when the time to
+   * settle it starts is uncertain; postgres.js does not expose the server
+   * process, so settling cannot end it.
+   */
+  const write = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> => {
+    const remainingMs = deadline.deadlineMs - performance.now();
+    if (remainingMs < SMALLEST_WRITE_WINDOW_MS) return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
+    const { waitMs, boundMs } = writeWindow(remainingMs);
+    const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
+    return new Promise<Row[]>((resolve, reject) => {
+      let settled = false;
+      const cancelTimer = setTimeout(() => pending.cancel(), boundMs);
+      const silentTimer = setTimeout(() => {
+        settled = true;
+        clearTimeout(cancelTimer);
+        reject(new UncertainWrite('timeout', undefined, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`));
+      }, waitMs);
+      pending.then(
+        (rows) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(cancelTimer);
+          clearTimeout(silentTimer);
+          resolve(rows as unknown as Row[]);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(cancelTimer);
+          clearTimeout(silentTimer);
+          if (isConnectionLoss(error)) reject(new UncertainWrite('unavailable', undefined, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error }));
+          else reject(error);
+        },
+      );
+    });
+  };
+  const settle = async <Row>(uncertain: UncertainWrite, read: Statement, params: readonly unknown[], deadlineMs: number): Promise<Settlement<Row> | undefined> => {
+    const leftMs = deadlineMs - performance.now();
+    if (leftMs < 10) return undefined;
+    try {
+      const rows = await query<Row>(read, params, { timeoutMs: leftMs, operation: 'settle' });
+      return { rows, writerGone: serverProcessEnded(uncertain.cause) };
+    } catch {
+      return undefined;
+    }
+  };
   return {
     query,
+    write,
+    settle,
     hold: async () => {
       const reserved = await sql.reserve();
       return postgresJsQueryable(reserved, () => reserved.release());
@@ -163,45 +581,44 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
   };
 }
 
+/**
+ * PGlite runs one statement at a time in this process and cannot take one
+ * back from its queue: a deadline ends the wait only. A write whose deadline
+ * passes is uncertain (it will still run), and there is no other connection
+ * to settle it on.
+ */
+function pgliteQueryable(db: PGliteInterface): HeldConnection {
+  const run = <Row>(statement: Statement, params: readonly unknown[]) => db.query<Row>(statement.text, params as unknown[]).then((result) => result.rows);
+  const self: HeldConnection = {
+    query: <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
+      const pending = run<Row>(statement, params);
+      return deadline === undefined ? pending : withTimeout(pending, deadline.timeoutMs, deadline.operation);
+    },
+    write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline) => {
+      const pending = run<Row>(statement, params);
+      return withTimeout(pending, Math.max(0, deadline.deadlineMs - performance.now()), deadline.operation).catch((error: unknown) => {
+        if (error instanceof BackendError && error.code === 'timeout') {
+          pending.catch(ignoreError);
+          throw new UncertainWrite('timeout', undefined, `PGlite did not finish ${deadline.operation} within ${deadline.timeoutMs} ms`);
+        }
+        throw error;
+      });
+    },
+    settle: async () => undefined,
+    hold: async () => self,
+    release: async () => {},
+  };
+  return self;
+}
+
 /** Wraps any supported driver handle; a handle of another kind is a `TypeError`. */
 export function toQueryable(db: PostgresDatabase): Queryable {
   if (db === null || (typeof db !== 'object' && typeof db !== 'function')) {
     throw new TypeError('PostgresBackend needs a pg Pool or Client, a postgres.js sql, or a PGlite instance');
   }
   if (isPostgresJs(db)) return postgresJsQueryable(db);
-  if (isPGlite(db)) {
-    // PGlite runs one statement at a time in this process and cannot take one back from its queue: a deadline ends the wait only.
-    return selfHeld(async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
-      const pending = db.query<Row>(statement.text, params as unknown[]).then((result) => result.rows);
-      return deadline === undefined ? pending : withTimeout(pending, deadline.timeoutMs, deadline.operation);
-    });
-  }
-  if (isPgPool(db)) {
-    return {
-      query: pgPoolQuery(db),
-      hold: async (onLost) => {
-        const client = await db.connect();
-        let held = true;
-        const listener = (error: unknown) => {
-          if (held) onLost?.(error);
-        };
-        client.on('error', listener);
-        return {
-          query: pgQuery(client),
-          hold: async () => {
-            throw new TypeError('already held');
-          },
-          release: async (broken) => {
-            if (!held) return;
-            held = false;
-            // A client discarded as broken keeps the listener: its socket may still report its end.
-            if (!broken) client.removeListener('error', listener);
-            client.release(broken);
-          },
-        };
-      },
-    };
-  }
-  if (isPgClient(db)) return selfHeld(oneAtATime(pgQuery(db)));
+  if (isPGlite(db)) return pgliteQueryable(db);
+  if (isPgPool(db)) return pgPoolQueryable(db);
+  if (isPgClient(db)) return pgClientQueryable(db);
   throw new TypeError('PostgresBackend needs a pg Pool or Client, a postgres.js sql, or a PGlite instance');
 }

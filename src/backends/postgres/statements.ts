@@ -19,66 +19,173 @@ export const MAX_BATCHES_IN_FLIGHT = 2;
 const EXPIRES_AT = (seconds: string) =>
   `CASE WHEN ${seconds} <= 0 THEN '-infinity'::timestamptz ELSE now() + make_interval(secs => ${seconds}) END`;
 
-// A write must never land after its caller was told it timed out. The server
-// bounds its wait for row locks: each write sets lock_timeout for its own
-// transaction (set_config(..., true)) to a little less than the time its caller
-// has left, passed as the statement's last parameter. The subquery is
-// uncorrelated, so PostgreSQL runs it once, before the first row is fetched and
-// so before any row lock is waited for; lock_timeout is read when a wait starts.
-const BOUND_LOCK_WAITS = (param: string) => `(SELECT set_config('lock_timeout', ${param}::text, true)) IS NOT NULL`;
+/** Write tokens a row keeps, newest first: enough to find a settled write's token after a few later writes of the same key. */
+export const KEPT_WRITE_TOKENS = 8;
 
-function statement(kind: string, text: string, boundsLockWaits?: true): Statement {
+function statement(kind: string, text: string): Statement {
   const digest = createHash('sha1').update(text).digest('hex').slice(0, 16);
-  return boundsLockWaits ? { name: `sessionkit_${kind}_${digest}`, text, boundsLockWaits } : { name: `sessionkit_${kind}_${digest}`, text };
+  return { name: `sessionkit_${kind}_${digest}`, text };
 }
+
+/**
+ * How a write stores its token: the SQL for an INSERT's extra column and value, and for an UPDATE's extra
+ * assignment, or nothing on a table without the `write_tokens` column (ocaml-session's exact DDL).
+ */
+interface TokenSql {
+  column: string;
+  value: (param: string) => string;
+  assign: (param: string, row?: string) => string;
+}
+
+const WITH_TOKENS: TokenSql = {
+  column: ', write_tokens',
+  value: (param) => `, ARRAY[${param}::text]`,
+  assign: (param, row) => `, write_tokens = (ARRAY[${param}::text] || ${row === undefined ? '' : `${row}.`}write_tokens)[1:${KEPT_WRITE_TOKENS}]`,
+};
+const WITHOUT_TOKENS: TokenSql = { column: '', value: () => '', assign: () => '' };
 
 /** Every statement the backend runs on one table, parameters cast to the columns' types so that the key index is used. */
 export interface Statements {
-  get: Statement;
   getOne: Statement;
-  generate: Statement;
-  generateOne: Statement;
-  set: Statement;
-  setOne: Statement;
-  clearOne: Statement;
-  compareAndSet: Statement;
-  compareAndSetMany: Statement;
-  clear: Statement;
-  put: Statement;
-  putClearingOwner: Statement;
+  getMany: Statement;
   purgeBatch: Statement;
   tryLock: Statement;
   unlock: Statement;
-  hasOwnerColumn: Statement;
-  generateOwned: Statement;
-  listByOwner: Statement;
-  clearByOwner: Statement;
+  columns: Statement;
+  listByOwnerPage: Statement;
+  clearByOwnerBatch: Statement;
   countLive: Statement;
   livePage: Statement;
   clearAllBatch: Statement;
+  clearOne: Statement;
+  clearMany: Statement;
+  /** Writes that store a write token, for a table with the `write_tokens` column. */
+  tokened: WriteStatements;
+  /** The same writes on a table without it (ocaml-session's exact DDL, or not migrated yet). */
+  tokenless: WriteStatements;
 }
 
-function putText(table: string, replacing: string): string {
-  return `INSERT INTO ${table} (session_key, expire_date, session_data)
-       SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value
-         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value) ORDER BY v.key
-       ON CONFLICT (session_key) DO UPDATE
-          SET expire_date = excluded.expire_date, session_data = excluded.session_data${replacing}`;
+/** The writes that carry a write token (its parameter is the last one; the tokenless form ignores it). */
+export interface WriteStatements {
+  generateOne: Statement;
+  generateMany: Statement;
+  setOne: Statement;
+  setMany: Statement;
+  compareAndSetOne: Statement;
+  compareAndSetMany: Statement;
+  putMany: Statement;
+  putManyClearingOwner: Statement;
+  generateOwned: Statement;
+  /** Reads back, for the keys `$1`, whether each row holds the token `$2`, and whether its token list is full. */
+  readTokens: Statement;
 }
 
 /** OFFSET that keeps every row: what `maxSessionsPerOwner` unset means. */
 export const NO_OWNER_LIMIT = 2_147_483_647;
 
+/** Rows per statement of the owner fan-out (`listByOwner`, `clearByOwner`): each step stays far under a request's deadline. */
+export const OWNER_STEP_ROWS = 1000;
+
+function writeStatements(table: string, tokens: TokenSql): WriteStatements {
+  const kind = (name: string) => (tokens === WITH_TOKENS ? `${name}t` : name);
+  // A tokenless statement still takes the token parameter (unused), so both forms are called alike.
+  const unused = (param: string) => (tokens === WITH_TOKENS ? '' : ` AND ${param}::text IS NOT NULL`);
+  const putText = (replacing: string) => `INSERT INTO ${table} (session_key, expire_date, session_data${tokens.column})
+       SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value${tokens.value('$4')}
+         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value) WHERE true${unused('$4')} ORDER BY v.key
+       ON CONFLICT (session_key) DO UPDATE
+          SET expire_date = excluded.expire_date, session_data = excluded.session_data${tokens.assign('$4', table)}${replacing}`;
+  return {
+    generateOne: statement(
+      kind('generateone'),
+      `INSERT INTO ${table} (session_key, expire_date, session_data${tokens.column})
+       SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text${tokens.value('$4')} WHERE true${unused('$4')}`,
+    ),
+    generateMany: statement(
+      kind('generatemany'),
+      `INSERT INTO ${table} (session_key, expire_date, session_data${tokens.column})
+       SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value${tokens.value('$4')}
+         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value) WHERE true${unused('$4')}`,
+    ),
+    setOne: statement(
+      kind('setone'),
+      `UPDATE ${table} SET session_data = $2::text, expire_date = ${EXPIRES_AT('$3::int')}${tokens.assign('$4')}
+        WHERE session_key = $1::char(40) AND expire_date > now()${unused('$4')}`,
+    ),
+    // Multi-row writes lock their rows in key order first (ORDER BY ... FOR UPDATE), so two
+    // batches sharing keys queue behind each other instead of deadlocking.
+    setMany: statement(
+      kind('setmany'),
+      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::int[]) AS v(key, value, expiry)),
+       target AS (
+         SELECT s.ctid AS row_id, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
+          WHERE s.expire_date > now()${unused('$4')} ORDER BY s.session_key FOR UPDATE OF s)
+       UPDATE ${table} AS s
+          SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}${tokens.assign('$4', 's')}
+         FROM target
+        WHERE s.ctid = target.row_id`,
+    ),
+    compareAndSetOne: statement(
+      kind('casone'),
+      `WITH updated AS (
+         UPDATE ${table}
+            SET session_data = $3::text, expire_date = ${EXPIRES_AT('$4::int')}${tokens.assign('$5')}
+          WHERE session_key = $1::char(40) AND expire_date > now() AND session_data IS NOT DISTINCT FROM $2::text${unused('$5')}
+         RETURNING 1)
+       SELECT EXISTS (SELECT 1 FROM updated) AS updated,
+              EXISTS (SELECT 1 FROM ${table} WHERE session_key = $1::char(40) AND expire_date > now()) AS live`,
+    ),
+    compareAndSetMany: statement(
+      kind('casmany'),
+      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::text[], $4::int[]) AS v(key, expected, value, expiry)),
+       target AS (
+         SELECT s.ctid AS row_id, v.key, v.expected, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
+          WHERE s.expire_date > now()${unused('$5')} ORDER BY s.session_key FOR UPDATE OF s),
+       updated AS (
+         UPDATE ${table} AS s
+            SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}${tokens.assign('$5', 's')}
+           FROM target
+          WHERE s.ctid = target.row_id AND s.session_data IS NOT DISTINCT FROM target.expected
+         RETURNING s.session_key)
+       SELECT v.key,
+              EXISTS (SELECT 1 FROM updated WHERE updated.session_key = v.key) AS updated,
+              EXISTS (SELECT 1 FROM target WHERE target.key = v.key) AS live
+         FROM v`,
+    ),
+    // Create or replace under the caller's keys. ON CONFLICT needs a unique index on session_key
+    // (ensureSchema's primary key); the caller sends each key once, since one statement may
+    // update a row only once. Rows go in key order, so two batches sharing keys queue, never deadlock.
+    putMany: statement(kind('putmany'), putText('')),
+    // The same where the owner column exists: a replaced session keeps no owner.
+    putManyClearingOwner: statement(kind('putmanynoowner'), putText(', owner = NULL, created_at = now()')),
+    // The trim cannot see the row this statement inserts, so it keeps one fewer ($5 = limit - 1). Without a
+    // limit ($5 = NO_OWNER_LIMIT) the gate skips the trim's scan, which would read every session of the owner.
+    generateOwned: statement(
+      kind('genowned'),
+      `WITH inserted AS (
+         INSERT INTO ${table} (session_key, expire_date, session_data, owner, created_at${tokens.column})
+         SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text, $4::text, now()${tokens.value('$6')} WHERE true${unused('$6')}
+         RETURNING 1),
+       trimmed AS (
+         DELETE FROM ${table} WHERE ctid IN (
+           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now() AND $5::int < ${NO_OWNER_LIMIT}
+            ORDER BY created_at DESC OFFSET $5::int)
+         RETURNING 1)
+       SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM trimmed)::int AS trimmed`,
+    ),
+    readTokens: statement(
+      kind('readtokens'),
+      tokens === WITH_TOKENS
+        ? `SELECT session_key AS key, coalesce($2::text = ANY(write_tokens), false) AS mine,
+                  coalesce(cardinality(write_tokens), 0) >= ${KEPT_WRITE_TOKENS} AS full
+             FROM ${table} WHERE session_key = ANY($1::char(40)[])`
+        : `SELECT session_key AS key, false AS mine, true AS full FROM ${table} WHERE session_key = ANY($1::char(40)[]) AND $2::text IS NOT NULL`,
+    ),
+  };
+}
+
 export function statementsFor(table: string, lockName: string): Statements {
   return {
-    // Expired rows come back too (flagged), so that a read can report them; they still answer NotFound.
-    get: statement(
-      'get',
-      `SELECT session_key AS key, session_data AS value, expire_date > now() AS live,
-              CASE WHEN expire_date > now() THEN round(extract(epoch FROM expire_date - now()))::int ELSE 0 END AS period
-         FROM ${table}
-        WHERE session_key = ANY($1::char(40)[])`,
-    ),
     // A batch of one (every operation at low concurrency) skips the array: cheaper to bind and to plan.
     getOne: statement(
       'getone',
@@ -87,81 +194,22 @@ export function statementsFor(table: string, lockName: string): Statements {
          FROM ${table}
         WHERE session_key = $1::char(40)`,
     ),
-    generateOne: statement(
-      'generateone',
-      `INSERT INTO ${table} (session_key, expire_date, session_data) SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text WHERE ${BOUND_LOCK_WAITS('$4')}`,
-      true,
+    // Expired rows come back too (flagged), so that a read can report them; they still answer NotFound.
+    getMany: statement(
+      'getmany',
+      `SELECT session_key AS key, session_data AS value, expire_date > now() AS live,
+              CASE WHEN expire_date > now() THEN round(extract(epoch FROM expire_date - now()))::int ELSE 0 END AS period
+         FROM ${table}
+        WHERE session_key = ANY($1::char(40)[])`,
     ),
-    setOne: statement(
-      'setone',
-      `UPDATE ${table} SET session_data = $2::text, expire_date = ${EXPIRES_AT('$3::int')}
-        WHERE session_key = $1::char(40) AND expire_date > now() AND ${BOUND_LOCK_WAITS('$4')}`,
-      true,
-    ),
-    clearOne: statement('clearone', `DELETE FROM ${table} WHERE session_key = $1::char(40) AND ${BOUND_LOCK_WAITS('$2')}`, true),
-    generate: statement(
-      'generate',
-      `INSERT INTO ${table} (session_key, expire_date, session_data)
-       SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value
-         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value)
-        WHERE ${BOUND_LOCK_WAITS('$4')}`,
-      true,
-    ),
-    // Multi-row writes lock their rows in key order first (ORDER BY ... FOR UPDATE), so two
-    // batches sharing keys queue behind each other instead of deadlocking.
-    set: statement(
-      'set',
-      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::int[]) AS v(key, value, expiry)),
-       target AS (
-         SELECT s.ctid AS row_id, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
-          WHERE s.expire_date > now() AND ${BOUND_LOCK_WAITS('$4')} ORDER BY s.session_key FOR UPDATE OF s)
-       UPDATE ${table} AS s
-          SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}
-         FROM target
-        WHERE s.ctid = target.row_id`,
-      true,
-    ),
-    compareAndSet: statement(
-      'cas',
-      `WITH updated AS (
-         UPDATE ${table}
-            SET session_data = $3::text, expire_date = ${EXPIRES_AT('$4::int')}
-          WHERE session_key = $1::char(40) AND expire_date > now() AND session_data IS NOT DISTINCT FROM $2::text AND ${BOUND_LOCK_WAITS('$5')}
-         RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM updated) AS updated,
-              EXISTS (SELECT 1 FROM ${table} WHERE session_key = $1::char(40) AND expire_date > now()) AS live`,
-      true,
-    ),
-    compareAndSetMany: statement(
-      'casmany',
-      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::text[], $4::int[]) AS v(key, expected, value, expiry)),
-       target AS (
-         SELECT s.ctid AS row_id, v.key, v.expected, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
-          WHERE s.expire_date > now() AND ${BOUND_LOCK_WAITS('$5')} ORDER BY s.session_key FOR UPDATE OF s),
-       updated AS (
-         UPDATE ${table} AS s
-            SET session_data = target.value, expire_date = ${EXPIRES_AT('target.expiry')}
-           FROM target
-          WHERE s.ctid = target.row_id AND s.session_data IS NOT DISTINCT FROM target.expected
-         RETURNING s.session_key)
-       SELECT v.key,
-              EXISTS (SELECT 1 FROM updated WHERE updated.session_key = v.key) AS updated,
-              EXISTS (SELECT 1 FROM target WHERE target.key = v.key) AS live
-         FROM v`,
-      true,
-    ),
-    clear: statement(
-      'clear',
+    clearOne: statement('clearone', `DELETE FROM ${table} WHERE session_key = $1::char(40)`),
+    clearMany: statement(
+      'clearmany',
       `DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
-         SELECT ctid FROM ${table} WHERE session_key = ANY($1::char(40)[]) AND ${BOUND_LOCK_WAITS('$2')} ORDER BY session_key FOR UPDATE))`,
-      true,
+         SELECT ctid FROM ${table} WHERE session_key = ANY($1::char(40)[]) ORDER BY session_key FOR UPDATE))`,
     ),
-    // Create or replace under the caller's keys. ON CONFLICT needs a unique index on session_key
-    // (ensureSchema's primary key); the caller sends each key once, since one statement may
-    // update a row only once. Rows go in key order, so two batches sharing keys queue, never deadlock.
-    put: statement('put', putText(table, '')),
-    // The same where the owner column exists: a replaced session keeps no owner.
-    putClearingOwner: statement('putnoowner', putText(table, ', owner = NULL, created_at = now()')),
+    tokened: writeStatements(table, WITH_TOKENS),
+    tokenless: writeStatements(table, WITHOUT_TOKENS),
     // ctid lets this work on ocaml-session's table, which has no primary key;
     // SKIP LOCKED keeps the purge from waiting on rows a request is updating;
     // walking expire_date from where the last batch stopped ($2, text: postgres.js
@@ -183,41 +231,29 @@ export function statementsFor(table: string, lockName: string): Statements {
        SELECT (SELECT count(*) FROM deleted)::int AS count, (SELECT max(expire_date) FROM doomed)::text AS last,
               (SELECT setting FROM no_flush_wait) AS synchronous_commit`,
     ),
-    hasOwnerColumn: statement(
-      'hasowner',
-      `SELECT count(*) = 2 AS present FROM pg_attribute
-        WHERE attrelid = to_regclass($1) AND attname IN ('owner', 'created_at') AND NOT attisdropped`,
+    columns: statement(
+      'columns',
+      `SELECT count(*) FILTER (WHERE attname IN ('owner', 'created_at')) = 2 AS owner, count(*) FILTER (WHERE attname = 'write_tokens') = 1 AS tokens
+         FROM pg_attribute
+        WHERE attrelid = to_regclass($1) AND attname IN ('owner', 'created_at', 'write_tokens') AND NOT attisdropped`,
     ),
-    // The trim cannot see the row this statement inserts, so it keeps one fewer ($5 = limit - 1).
-    generateOwned: statement(
-      'genowned',
-      `WITH inserted AS (
-         INSERT INTO ${table} (session_key, expire_date, session_data, owner, created_at)
-         SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text, $4::text, now() WHERE ${BOUND_LOCK_WAITS('$6')}
-         RETURNING 1),
-       trimmed AS (
-         DELETE FROM ${table} WHERE ctid IN (
-           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now() AND ${BOUND_LOCK_WAITS('$6')}
-            ORDER BY created_at DESC OFFSET $5::int)
-         RETURNING 1)
-       SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM trimmed)::int AS trimmed`,
-      true,
-    ),
-    listByOwner: statement(
-      'listowner',
-      `SELECT session_key AS key, created_at AS "createdAt",
+    // Keyset pagination on (created_at, session_key), the order the owner index serves.
+    listByOwnerPage: statement(
+      'listownerpage',
+      `SELECT session_key AS key, created_at AS "createdAt", created_at::text AS "createdAtText",
               greatest(0, round(extract(epoch FROM expire_date - now())))::int AS period
-         FROM ${table} WHERE owner = $1::text AND expire_date > now() ORDER BY created_at, session_key`,
+         FROM ${table} WHERE owner = $1::text AND expire_date > now() AND (created_at, session_key) > ($2::text::timestamptz, $3::char(40))
+        ORDER BY created_at, session_key LIMIT $4::int`,
     ),
-    clearByOwner: statement(
-      'clearowner',
+    // One step of "log out everywhere": at most $3 rows, locked in key order (a batch queues behind a request writing one of them).
+    clearByOwnerBatch: statement(
+      'clearownerbatch',
       `WITH deleted AS (
          DELETE FROM ${table} WHERE ctid = ANY (ARRAY(
-           SELECT ctid FROM ${table} WHERE owner = $1::text AND session_key IS DISTINCT FROM $2::char(40) AND ${BOUND_LOCK_WAITS('$3')}
-            ORDER BY session_key FOR UPDATE))
+           SELECT ctid FROM ${table} WHERE owner = $1::text AND session_key IS DISTINCT FROM $2::char(40)
+            ORDER BY session_key LIMIT $3::int FOR UPDATE))
          RETURNING expire_date > now() AS live)
-       SELECT count(*) FILTER (WHERE live)::int AS count FROM deleted`,
-      true,
+       SELECT count(*)::int AS count, count(*) FILTER (WHERE live)::int AS live FROM deleted`,
     ),
     countLive: statement('countlive', `SELECT count(*)::int AS count FROM ${table} WHERE expire_date > now()`),
     // Keyset pagination on session_key (the primary key's index): each page starts after the last key of the one before.

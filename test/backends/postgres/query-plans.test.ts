@@ -48,16 +48,19 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL query plans', () =
 
   it('every keyed statement uses the key index and owner statements the owner index, never a sequential scan', async () => {
     const plans = {
-      get: await plan(statements.get.text, [keys]),
-      // A write's last parameter is its lock_timeout in milliseconds.
-      set: await plan(statements.set.text, [keys, keys.map(() => 'v'), keys.map(() => 60), 1000]),
-      clear: await plan(statements.clear.text, [keys, 1000]),
-      compareAndSet: await plan(statements.compareAndSet.text, [keys[0], 'a', 'b', 60, 1000]),
+      getMany: await plan(statements.getMany.text, [keys]),
+      // A write's last parameter is its write token.
+      setMany: await plan(statements.tokened.setMany.text, [keys, keys.map(() => 'v'), keys.map(() => 60), 'token']),
+      clearMany: await plan(statements.clearMany.text, [keys]),
+      compareAndSetOne: await plan(statements.tokened.compareAndSetOne.text, [keys[0], 'a', 'b', 60, 'token']),
+      compareAndSetMany: await plan(statements.tokened.compareAndSetMany.text, [keys, keys, keys, keys.map(() => 60), 'token']),
       getOne: await plan(statements.getOne.text, [keys[0]]),
-      setOne: await plan(statements.setOne.text, [keys[0], 'v', 60, 1000]),
-      clearOne: await plan(statements.clearOne.text, [keys[0], 1000]),
-      listByOwner: await plan(statements.listByOwner.text, ['ada']),
-      clearByOwner: await plan(statements.clearByOwner.text, ['ada', keys[0], 1000]),
+      setOne: await plan(statements.tokened.setOne.text, [keys[0], 'v', 60, 'token']),
+      setOneWithoutTokens: await plan(statements.tokenless.setOne.text, [keys[0], 'v', 60, 'token']),
+      clearOne: await plan(statements.clearOne.text, [keys[0]]),
+      readTokens: await plan(statements.tokened.readTokens.text, [keys, 'token']),
+      listByOwner: await plan(statements.listByOwnerPage.text, ['ada', '-infinity', '', 1000]),
+      clearByOwner: await plan(statements.clearByOwnerBatch.text, ['ada', keys[0], 1000]),
       purgeBatch: await plan(statements.purgeBatch.text, [1000, '-infinity']),
     };
     for (const [name, text] of Object.entries(plans)) {

@@ -27,6 +27,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgresBackend schema and st
       { column_name: 'session_data', data_type: 'text', character_maximum_length: null, datetime_precision: null },
       { column_name: 'owner', data_type: 'text', character_maximum_length: null, datetime_precision: null },
       { column_name: 'created_at', data_type: 'timestamp with time zone', character_maximum_length: null, datetime_precision: 6 },
+      { column_name: 'write_tokens', data_type: 'ARRAY', character_maximum_length: null, datetime_precision: null },
     ]);
     const { rows: indexes } = await pool.query<{ indexdef: string }>(`SELECT indexdef FROM pg_indexes WHERE tablename = $1 ORDER BY indexname`, [table]);
     expect(indexes.map((row) => row.indexdef.replace(/^.* USING /, ''))).toEqual([
