@@ -135,14 +135,14 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   setExpirySeconds(expirySeconds: number | undefined): void {
-    this.#assertOpen();
+    if (this.#droppedLate('setExpirySeconds')) return;
     if (expirySeconds !== undefined) assertWholeNumberOption(expirySeconds, 'expirySeconds', 1);
     this.#ownExpiry = { expirySeconds, saved: false };
     this.#status = 'modified';
   }
 
   reload(): Promise<void> {
-    this.#assertOpen();
+    if (this.#commit !== undefined) return this.#lateCall();
     return this.#enqueue(async () => {
       const { key } = this.#snapshot;
       if (key !== undefined) {
@@ -172,7 +172,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   set<K extends keyof Data & string>(name: K, value: Data[K]): void {
-    this.#assertOpen();
+    if (this.#droppedLate('set')) return;
     assertFieldName(name);
     if (value === undefined) {
       this.unset(name);
@@ -191,14 +191,14 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   unset(name: keyof Data & string): void {
-    this.#assertOpen();
+    if (this.#droppedLate('unset')) return;
     assertFieldName(name);
     this.#overlay.unset(name);
     this.#status = 'modified';
   }
 
   update(fn: (data: Partial<Data>) => Partial<Data>): Promise<Partial<Data>> {
-    this.#assertOpen();
+    if (this.#commit !== undefined) return this.#lateCall();
     if (typeof fn !== 'function') throw new TypeError('update() needs a function');
     return this.#enqueue(async () => {
       const written = await this.#events.reported(
@@ -218,7 +218,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   regenerate(options: RegenerateOptions = {}): void {
-    this.#assertOpen();
+    if (this.#droppedLate('regenerate')) return;
     if (typeof options !== 'object' || options === null) throw new TypeError('regenerate() options must be an object');
     const { owner, keepData = true } = options;
     if (typeof keepData !== 'boolean') throw new TypeError('regenerate() keepData must be a boolean');
@@ -240,12 +240,12 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   destroy(): void {
-    this.#assertOpen();
+    if (this.#droppedLate('destroy')) return;
     this.#destroyNow();
   }
 
   logoutEverywhere(options: LogoutEverywhereOptions = {}): Promise<number> {
-    this.#assertOpen();
+    if (this.#commit !== undefined) return this.#lateCall();
     const backend = this.#ownerBackend('logoutEverywhere()');
     if (typeof options !== 'object' || options === null) throw new TypeError('logoutEverywhere() options must be an object');
     const { keepCurrent = false } = options;
@@ -449,7 +449,24 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     return backend;
   }
 
-  #assertOpen(): void {
-    if (this.#commit !== undefined) throw new Error('the session was already saved for this response; change it before the response is sent');
+  /**
+   * True (and a `write-dropped` event) for a change made once the commit
+   * started: the response is decided, so the change is dropped, as
+   * express-session, @fastify/session, @hono/session and koa-session drop it.
+   * Never a throw: such writes run from timers and callbacks, where a throw
+   * would end the process.
+   */
+  #droppedLate(operation: string): boolean {
+    if (this.#commit === undefined) return false;
+    if (this.#events.enabled) {
+      const key = this.#currentKey();
+      this.#events.emit({ type: 'write-dropped', store: HTTP_EVENT_STORE, operation, ...(key === undefined ? {} : { keyDigest: this.#events.digest(key) }) });
+    }
+    return true;
+  }
+
+  /** A store call made once the commit started: a rejection its caller handles, never a synchronous throw. */
+  #lateCall(): Promise<never> {
+    return Promise.reject(new Error('the session was already saved for this response; call this before the response is sent'));
   }
 }

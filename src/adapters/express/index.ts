@@ -15,6 +15,7 @@ import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE } from '../../csrf/cross-or
 import { SessionEngine } from '../../http/engine.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
+import { withOutageStatus } from '../store-outage.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
 import { createSessionView, flushViews, type ExpressSessionView } from './session-view.js';
 
@@ -37,7 +38,12 @@ const sessions = new WeakMap<Request, Session<object>>();
  * save fails, the held response is dropped and the error goes to `next(err)`,
  * so the application's error handlers (or Express's default 500) answer with
  * the head still unwritten and no `Set-Cookie`. A store failure while reading
- * goes to `next(err)` too. A cross-origin browser request with an unsafe
+ * goes to `next(err)` too. When the store is down or timed out (`BackendError`
+ * code `unavailable`, `timeout` or `indeterminate`) that error carries
+ * `status: 503` and `headers: { 'Retry-After': '1' }`, which Express's default
+ * handler answers with (read `err.status` in yours). While the save is
+ * pending the response looks sent, as it would without sessions
+ * (`res.headersSent` is true; see `commitBeforeHead`). A cross-origin browser request with an unsafe
  * method is answered 403 before any session is loaded, unless the `csrf`
  * option says otherwise.
  *
@@ -61,7 +67,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     try {
       context = await chosen.load(req.headers.cookie);
     } catch (error) {
-      return next(error);
+      return next(withOutageStatus(error));
     }
     const session = context.session as unknown as Session<Record<string, unknown>>;
     sessions.set(req, session);
@@ -99,7 +105,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       }
       return context.commit();
     };
-    commitBeforeHead(res, commit, (error) => next(error));
+    commitBeforeHead(res, commit, (error) => next(withOutageStatus(error)));
     next();
   };
 }
