@@ -25,12 +25,12 @@ export const OUTAGE_HEADERS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /**
- * `error` itself, given the fields every framework's error path reads when it
- * is a store outage: `status`/`statusCode` 503, `expose`, `headers` with
+ * `error` itself, given the fields the node frameworks' error paths read when
+ * it is a store outage: `status`/`statusCode` 503, `expose`, `headers` with
  * `Retry-After` (http-errors' shape, read by Express's final handler, Koa and
- * Fastify) and `getResponse()` (Hono's, as its `HTTPException` has). The
- * error stays the same object, so `isBackendError(err)` in an application's
- * error handler still holds. Any other error is returned untouched.
+ * Fastify). The error stays the same object, so `isBackendError(err)` in an
+ * application's error handler still holds. Any other error is returned
+ * untouched.
  */
 export function withOutageStatus<E>(error: E): E {
   if (!isStoreOutage(error)) return error;
@@ -40,7 +40,6 @@ export function withOutageStatus<E>(error: E): E {
     statusCode: { value: 503, configurable: true, writable: true },
     expose: { value: false, configurable: true, writable: true },
     headers: { value: { 'Retry-After': String(RETRY_AFTER_SECONDS) }, configurable: true, writable: true },
-    getResponse: { value: outageResponse, configurable: true, writable: true },
   });
   return error;
 }

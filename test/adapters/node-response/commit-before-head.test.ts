@@ -35,11 +35,13 @@ describe('commitBeforeHead: the session is saved before a node:http response wri
       commitBeforeHead(res, held.commit, () => undefined);
       observed.push(['starts before any head call', held.state.starts]);
       res.setHeader('Content-Type', 'text/plain');
+      observed.push(['headersSent before the head', res.headersSent]);
       observed.push(['writeHead returns res', res.writeHead(201) === res]);
-      observed.push(['write returns true', res.write('a')]);
+      observed.push(['write says wait for drain', res.write('a')]);
       res.flushHeaders();
       res.end('b');
       observed.push(['headersSent while pending', res.headersSent]);
+      observed.push(['writableEnded while pending', res.writableEnded]);
       observed.push(['starts', held.state.starts]);
       handled();
     });
@@ -52,9 +54,11 @@ describe('commitBeforeHead: the session is saved before a node:http response wri
     const response = await reply;
     expect(observed).toEqual([
       ['starts before any head call', 0],
+      ['headersSent before the head', false],
       ['writeHead returns res', true],
-      ['write returns true', true],
-      ['headersSent while pending', false],
+      ['write says wait for drain', false],
+      ['headersSent while pending', true],
+      ['writableEnded while pending', true],
       ['starts', 1],
     ]);
     expect(response.status).toBe(201);
