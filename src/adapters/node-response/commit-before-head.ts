@@ -71,15 +71,20 @@ export function commitBeforeHead(res: ServerResponse, commit: () => Promise<Head
     if (socket !== null && socketDestroy !== undefined) socket.destroy = socketDestroy;
   };
   const clientGone = () => res.socket === null || res.socket.destroyed;
-  /** Runs `destroy` once the response's bytes went out when it was ended, as node had written them before the destroy. */
-  const afterEnd = (destroy: () => void) => {
-    if (!ended || res.writableFinished) destroy();
-    else res.once('finish', destroy);
+  /**
+   * Runs `destroy` once the held bytes went out, as node had written them before the destroy: after 'finish'
+   * for an ended response, else after the turn that uncorks the socket the replayed writes went to.
+   */
+  const afterHeldBytes = (destroy: () => void) => {
+    if (ended) {
+      if (res.writableFinished) destroy();
+      else res.once('finish', destroy);
+    } else setImmediate(destroy);
   };
   const runDeferredDestroys = () => {
     const asked = destroyResponse;
-    if (asked !== null) afterEnd(() => res.destroy(asked.error));
-    else if (destroySocket && socket !== null) afterEnd(() => socket.destroy());
+    if (asked !== null) afterHeldBytes(() => res.destroy(asked.error));
+    else if (destroySocket && socket !== null) afterHeldBytes(() => socket.destroy());
   };
 
   const release = (pairs: HeaderPair[]) => {
