@@ -65,7 +65,7 @@ const SHAPES: Shape[] = [
 const REFERENCE_HAS_SESSIONS: ReadonlySet<Framework> = new Set(['express']);
 const SLOW_MS = 200;
 /** After a response: long enough for a late write (20 ms after it) to have run. */
-const SETTLE_MS = 60;
+const SETTLE_MS = 45;
 
 function request(port: number, path: string, options: { method?: string; cookie?: string; abortAfterMs?: number } = {}): Promise<Reply> {
   return new Promise((resolve) => {
@@ -91,6 +91,8 @@ interface Lab {
   ports: Record<string, number>;
   control: number;
   child: ChildProcess;
+  /** What would have ended the process so far. */
+  crashes: string[];
 }
 
 async function startLab(config: Record<string, unknown>): Promise<Lab> {
@@ -105,28 +107,46 @@ async function startLab(config: Record<string, unknown>): Promise<Lab> {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`the lab exited (${code}) before it listened: ${stderr}`)));
   });
-  return { ...(JSON.parse(line) as { ports: Record<string, number>; control: number }), child };
+  return { ...(JSON.parse(line) as { ports: Record<string, number>; control: number }), child, crashes: [] };
 }
 
-async function crashCount(lab: Lab): Promise<string[]> {
+async function crashesSoFar(lab: Lab): Promise<string[]> {
   return JSON.parse((await request(lab.control, '/')).body) as string[];
 }
 
 /** One run of `shape` on one side: the reply, what it stored, and what would have ended the process. */
 async function drive(lab: Lab, framework: Framework, variant: 'sk' | 'ref', shape: Shape, slowMs: number) {
   const port = lab.ports[`${framework}:${variant}`]!;
-  const before = (await crashCount(lab)).length;
+  const before = lab.crashes.length;
   const reply = await request(port, shape.path, { method: shape.method, abortAfterMs: shape.abortAfterMs });
   // A cut response (or a client gone) can come before the save it started ended.
   await sleep(shape.abortAfterMs === undefined && !reply.cut ? SETTLE_MS : slowMs + SETTLE_MS + 40);
   const saved = reply.cookies.length === 0 ? null : (JSON.parse((await request(port, '/__saved', { cookie: reply.cookies.join('; ') })).body) as Record<string, unknown>);
-  const crashes = (await crashCount(lab)).slice(before);
+  lab.crashes = await crashesSoFar(lab);
+  const crashes = lab.crashes.slice(before);
   return { reply, saved, crashes };
 }
 
-const runs: Array<{ name: string; skip: string | undefined; config: () => Record<string, unknown>; slowMs: number; cleanup?: () => Promise<void> }> = [];
+interface Run {
+  name: string;
+  skip: string | undefined;
+  config: () => Record<string, unknown>;
+  slowMs: number;
+  /** The frameworks a slow store changes anything for: those that hold the response while the save runs. */
+  frameworks?: ReadonlySet<Framework>;
+  cleanup?: () => Promise<void>;
+}
+const runs: Run[] = [];
 runs.push({ name: 'memory', skip: undefined, config: () => ({ backend: 'memory', slowMs: 0 }), slowMs: 0 });
-runs.push({ name: `memory, writes slowed by ${SLOW_MS} ms`, skip: undefined, config: () => ({ backend: 'memory', slowMs: SLOW_MS }), slowMs: SLOW_MS });
+// Hono, Koa and fetch answer only once the save is done, whatever it takes; node:http, Express and Fastify hold a
+// response the handler already sent, which is what a slow save puts to the test.
+runs.push({
+  name: `memory, writes slowed by ${SLOW_MS} ms`,
+  skip: undefined,
+  config: () => ({ backend: 'memory', slowMs: SLOW_MS }),
+  slowMs: SLOW_MS,
+  frameworks: new Set(['node', 'express', 'fastify']),
+});
 const tablePrefix = `sk_shapes_${process.pid}_`;
 runs.push({
   name: 'PostgreSQL',
@@ -166,6 +186,7 @@ describe('route shapes: sessionkit answers as the reference does and never ends 
       const mismatches: string[] = [];
       for (const shape of SHAPES) {
         for (const framework of shape.frameworks) {
+          if (run.frameworks !== undefined && !run.frameworks.has(framework)) continue;
           const label = `${framework} ${shape.method ?? 'GET'} ${shape.path}`;
           const ref = await drive(lab, framework, 'ref', shape, run.slowMs);
           const sk = await drive(lab, framework, 'sk', shape, run.slowMs);
