@@ -17,14 +17,21 @@ import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
 import { withOutageStatus } from '../store-outage.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
-import { createSessionView, flushViews, type ExpressSessionView } from './session-view.js';
+import { SessionView, type ExpressSessionView } from './session-view.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
 export type { ExpressCookieOptions, ExpressSessionOptions } from './options.js';
-export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, type SessionCookieView } from './session-view.js';
+export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, type SessionCookieView, type SessionViewMembers } from './session-view.js';
 
-const sessions = new WeakMap<Request, Session<object>>();
+/** One request's typed session, and its `req.session` once read. */
+interface RequestState {
+  readonly session: Session<object>;
+  /** The `req.session` object this middleware made (undefined until first read); replaced by its `regenerate()`. */
+  view: SessionView | undefined;
+}
+
+const states = new WeakMap<Request, RequestState>();
 
 /**
  * Express 5 middleware that gives each request one session with two views:
@@ -61,7 +68,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     const verdict = guard(req.method, req.headers);
     if (!verdict.allowed) return void res.status(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     // Mounted twice (app and router): the first one owns the session.
-    if (sessions.has(req)) return next();
+    if (states.has(req)) return next();
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
     let context;
     try {
@@ -70,27 +77,33 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       return next(withOutageStatus(error));
     }
     const session = context.session as unknown as Session<Record<string, unknown>>;
-    sessions.set(req, session);
+    const state: RequestState = { session, view: undefined };
+    states.set(req, state);
     const { options: engineOptions } = chosen;
-    // Made at the first read of req.session: a route that only uses getSession(req) pays nothing for it.
-    let view: unknown;
-    const createView = () =>
-      createSessionView({
-        session,
-        cookie: engineOptions.cookie,
-        periodSeconds: () => engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod(),
-        nowMs: engineOptions.nowMs,
-        replace: (next) => {
-          view = next;
-        },
-      });
+    // What req.session reads: our view, or whatever the application assigned (express-session's `unset: 'keep'`).
+    let shown: unknown;
+    const viewContext = {
+      session,
+      cookie: engineOptions.cookie,
+      periodSeconds: () => engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod(),
+      nowMs: engineOptions.nowMs,
+      replace: (next: SessionView) => {
+        state.view = next;
+        shown = next.fields;
+      },
+    };
     // Untyped on purpose: @types/express-session declares req.session and req.sessionID globally.
     Object.defineProperties(req, {
       session: {
-        get: () => (view ??= createView()),
-        // Assigning req.session (express-session's `unset`) replaces what later reads see; the session itself stays.
+        // Made at the first read: a route that only uses getSession(req) pays nothing for it.
+        get: () => {
+          if (state.view === undefined) viewContext.replace(new SessionView(viewContext));
+          return shown;
+        },
+        // Assigning req.session replaces what later reads see; the session itself stays.
         set: (value: unknown) => {
-          view = value;
+          if (state.view === undefined) viewContext.replace(new SessionView(viewContext));
+          shown = value;
         },
         configurable: true,
         enumerable: true,
@@ -99,7 +112,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     });
     const commit = () => {
       try {
-        flushViews(session);
+        state.view?.sync();
       } catch (error) {
         return Promise.reject(error);
       }
@@ -111,17 +124,24 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
 }
 
 /**
- * The typed session of `req`. Throws when {@link sessionMiddleware} did not
- * run for this request (it is not mounted, or mounted after this route).
+ * The typed session of `req`. Changes made through `req.session` so far are
+ * written to it first (a sync point, as `req.session.save()` and the commit
+ * are). Throws when {@link sessionMiddleware} did not run for this request
+ * (it is not mounted, or mounted after this route).
  */
 export function getSession<Data extends object = Record<string, unknown>>(req: Request): Session<Data> {
-  const session = sessions.get(req);
-  if (session === undefined) throw new Error('no session on this request: app.use(sessionMiddleware(backend)) before the routes');
-  return session as Session<Data>;
+  const state = states.get(req);
+  if (state === undefined) throw new Error('no session on this request: app.use(sessionMiddleware(backend)) before the routes');
+  state.view?.sync();
+  return state.session as Session<Data>;
 }
 
-/** The express-session-style view of `req`'s session (what `req.session` holds), typed. Throws like {@link getSession}. */
-export function sessionView(req: Request): ExpressSessionView {
-  getSession(req);
-  return Reflect.get(req, 'session') as unknown as ExpressSessionView;
+/**
+ * The express-session-style view of `req`'s session (what `req.session`
+ * holds), its fields typed by `Data`: `sessionView<{ count: number }>(req).cuont = 1`
+ * does not compile. Throws like {@link getSession}.
+ */
+export function sessionView<Data extends object = Record<string, unknown>>(req: Request): ExpressSessionView<Data> {
+  if (!states.has(req)) getSession(req);
+  return Reflect.get(req, 'session') as unknown as ExpressSessionView<Data>;
 }

@@ -5,7 +5,7 @@
 //   node --import tsx route-shapes-lab.ts '{"backend":"memory"|"postgres"|"redis","slowMs":0,...}'
 // and prints one JSON line with the ports.
 import { getRequestListener } from '@hono/node-server';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request as ExpressRequest, type Response as ExpressResponse } from 'express';
 import expressSession from 'express-session';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Hono } from 'hono';
@@ -177,7 +177,7 @@ function expressApp(variant: 'sk' | 'ref'): express.Express {
   const app = express();
   if (variant === 'sk') app.use(expressSessionkit(backend));
   else app.use(expressSession({ secret: 'route-shapes', resave: false, saveUninitialized: false, store: new SessionkitStore(backend) }));
-  const w = (req: Request): Writer => {
+  const w = (req: ExpressRequest): Writer => {
     const session = (req as unknown as { session: Record<string, unknown> }).session;
     return {
       set: (name, value) => void (session[name] = value),
@@ -246,7 +246,7 @@ function expressApp(variant: 'sk' | 'ref'): express.Express {
     res.json(variant === 'sk' ? expressGetSession(req).data : w(req).data());
   });
   // Express's documented error handler, and one that writes the session.
-  app.use((error: Error & { writesSession?: boolean }, req: Request, res: Response, next: NextFunction) => {
+  app.use((error: Error & { writesSession?: boolean }, req: ExpressRequest, res: ExpressResponse, next: NextFunction) => {
     if (res.headersSent) return next(error);
     if (error.writesSession) w(req).set('err', 'x');
     res.status(500).send('error page');
