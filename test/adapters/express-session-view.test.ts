@@ -235,3 +235,60 @@ describe('express-session options at setup', () => {
     expect(setup({ name: 'x', rolling: false, saveUninitialized: false, resave: false, unset: 'keep', cookie: { maxAge: 60_000, secure: 'auto', sameSite: true } })).not.toThrow();
   });
 });
+
+describe('req.session as a plain object, synced at save(), getSession(req) and the commit', () => {
+  it('sessionView<Data> types the fields: a misspelt one does not compile', async () => {
+    const backend = new MemoryBackend();
+    const reply = await request(
+      app(backend, (req) => {
+        const typed = sessionView<{ count: number }>(req);
+        typed.count = 1;
+        // @ts-expect-error `cuont` is not a field of { count: number }
+        typed.cuont = 2;
+        return { count: typed.count };
+      }),
+    ).get('/');
+    expect(reply.body).toEqual({ count: 1 });
+  });
+
+  it('it is a plain object: spread, Object.entries and structuredClone see the fields, and a late write in a timer is dropped without a throw', async () => {
+    const backend = new MemoryBackend();
+    let late!: Promise<unknown>;
+    const reply = await request(
+      app(backend, (req, res) => {
+        const session = view(req);
+        session.cart = { items: ['tea'] };
+        const seen = { spread: { ...session, cookie: undefined }, entries: Object.entries(session).map(([name]) => name) };
+        res.json(seen);
+        late = new Promise((resolve) =>
+          setTimeout(() => {
+            session.late = 1;
+            resolve(undefined);
+          }, 20),
+        );
+      }),
+    ).get('/');
+    await late;
+    expect(reply.body).toEqual({ spread: { cart: { items: ['tea'] } }, entries: ['cookie', 'cart'] });
+    const stored = await backend.get(sidOf(reply)!);
+    expect(stored.ok && JSON.parse(stored.value).data).toEqual({ cart: { items: ['tea'] } });
+  });
+
+  it('getSession(req) sees what req.session changed so far; a field req.session left alone keeps a later typed write', async () => {
+    const backend = new MemoryBackend();
+    const reply = await request(
+      app(backend, (req) => {
+        const session = view(req);
+        session.a = { n: 1 };
+        (session.a as { n: number }).n = 2;
+        const typed = getSession(req);
+        const seen = typed.get('a');
+        typed.set('a', { n: 'typed' });
+        return { seen };
+      }),
+    ).get('/');
+    expect(reply.body).toEqual({ seen: { n: 2 } });
+    const stored = await backend.get(sidOf(reply)!);
+    expect(stored.ok && JSON.parse(stored.value).data).toEqual({ a: { n: 'typed' } });
+  });
+});

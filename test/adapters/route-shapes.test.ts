@@ -197,6 +197,7 @@ describe('route shapes: sessionkit answers as the reference does and never ends 
             : JSON.stringify(seen(sk)) === JSON.stringify(seen(ref));
           // A client that went away sees whatever arrived first; only the process and the store matter there.
           if (!sameReply && shape.abortAfterMs === undefined) mismatches.push(`${label}: sessionkit ${JSON.stringify(seen(sk))}, reference ${JSON.stringify(seen(ref))}`);
+          if (sk.reply.cookies.length > 1) mismatches.push(`${label}: sessionkit sent ${sk.reply.cookies.length} Set-Cookie headers`);
           if (sk.crashes.length > 0) mismatches.push(`${label}: sessionkit would have ended the process: ${sk.crashes.join('; ')}`);
           const refCrashes = shape.referenceCrashes?.includes(framework) ?? false;
           if ((ref.crashes.length > 0) !== refCrashes) mismatches.push(`${label}: the reference ${refCrashes ? 'was expected to end the process' : 'ended the process'}: ${ref.crashes.join('; ')}`);

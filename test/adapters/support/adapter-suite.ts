@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { digestKey, generateKey, isBackendError, MemoryBackend, type Backend, type CompareAndSetBackend, type OwnerIndexBackend, type SessionEvent } from '../../../src/index.js';
 import type { OwnSession, SessionOptions } from '../../../src/http/index.js';
 import { InstrumentedOwnerBackend, TestClock } from '../../http/support/instrumented-backend.js';
-import type { AppFactory, TestClient, TestReply } from './app-spec.js';
+import { lateWrites, type AppFactory, type TestClient, type TestReply } from './app-spec.js';
 
 /** The session key a reply's `sid` cookie sets ('' when it expires the cookie), or undefined without one. */
 export function sidOf(reply: TestReply, cookieName = 'sid'): string | undefined {
@@ -374,6 +374,19 @@ export function describeAdapter(name: string, factory: AppFactory, traits: Adapt
         expect(existing.setCookies).toEqual([]);
         expect(backend.writes).toBe(0);
         expect(await readData(client, key)).toEqual({ f1: 'a' });
+      });
+    });
+
+    describe('a write after the response', () => {
+      it('is dropped with a write-dropped event, and never thrown into the timer that made it', async () => {
+        const events: SessionEvent[] = [];
+        const { client } = await start({ onEvent: (event) => events.push(event) });
+        const timerRan = new Promise<void>((resolve) => (lateWrites.done = resolve));
+        const reply = await client.get('/late');
+        await timerRan;
+        const key = sidOf(reply)!;
+        expect(await readData(client, key)).toEqual({ f1: 'in time' });
+        expect(events.filter((event) => event.type === 'write-dropped')).toEqual([{ type: 'write-dropped', store: 'http', operation: 'set', keyDigest: digestKey(key) }]);
       });
     });
 
