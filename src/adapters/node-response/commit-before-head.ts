@@ -59,7 +59,8 @@ export function commitBeforeHead(res: ServerResponse, commit: () => Promise<Head
   let destroyResponse: { error: Error | undefined } | null = null;
   let destroySocket = false;
   const responseDestroy = res.destroy;
-  const socket = res.socket;
+  // The request's: a pipelined response gets its socket only once the one before it finished.
+  const socket = res.socket ?? res.req?.socket ?? null;
   const socketDestroy = socket?.destroy;
 
   const restore = () => {
@@ -70,7 +71,7 @@ export function commitBeforeHead(res: ServerResponse, commit: () => Promise<Head
     res.destroy = responseDestroy;
     if (socket !== null && socketDestroy !== undefined) socket.destroy = socketDestroy;
   };
-  const clientGone = () => res.socket === null || res.socket.destroyed;
+  const clientGone = () => res.destroyed || socket === null || socket.destroyed;
   /**
    * Runs `destroy` once the held bytes went out, as node had written them before the destroy: after 'finish'
    * for an ended response, else after the turn that uncorks the socket the replayed writes went to.
