@@ -127,7 +127,9 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
  * The typed session of `req`. Changes made through `req.session` so far are
  * written to it first (a sync point, as `req.session.save()` and the commit
  * are). Throws when {@link sessionMiddleware} did not run for this request
- * (it is not mounted, or mounted after this route).
+ * (it is not mounted, or mounted after this route), and what the typed `set`
+ * throws for a field changed through `req.session` (a value JSON cannot hold,
+ * data over `maxDataBytes`).
  */
 export function getSession<Data extends object = Record<string, unknown>>(req: Request): Session<Data> {
   const state = states.get(req);
