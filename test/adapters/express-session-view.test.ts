@@ -292,3 +292,33 @@ describe('req.session as a plain object, synced at save(), getSession(req) and t
     expect(stored.ok && JSON.parse(stored.value).data).toEqual({ a: { n: 'typed' } });
   });
 });
+
+describe('req.session after the save', () => {
+  it('an assignment or delete through req.session read in a timer after the response is dropped with a write-dropped event, never thrown', async () => {
+    const backend = new MemoryBackend();
+    const events: Array<{ type: string; operation?: string }> = [];
+    let late!: Promise<void>;
+    const reply = await request(
+      app(
+        backend,
+        (req, res) => {
+          view(req).cart = ['tea'];
+          res.json({ ok: true });
+          late = new Promise((resolve) =>
+            setTimeout(() => {
+              const session = view(req);
+              session.late = 1;
+              delete session.cart;
+              resolve();
+            }, 20),
+          );
+        },
+        { onEvent: (event) => events.push(event) },
+      ),
+    ).get('/');
+    await late;
+    expect(events.filter((event) => event.type === 'write-dropped').map((event) => event.operation)).toEqual(['set', 'unset']);
+    const stored = await backend.get(sidOf(reply)!);
+    expect(stored.ok && JSON.parse(stored.value).data).toEqual({ cart: ['tea'] });
+  });
+});

@@ -98,6 +98,9 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
         // Made at the first read: a route that only uses getSession(req) pays nothing for it.
         get: () => {
           if (state.view === undefined) viewContext.replace(new SessionView(viewContext));
+          // Read after the save (a timer, an error handler after the send): writes through it are reported, then dropped.
+          const fields = state.view?.fields;
+          if (saved && fields !== undefined && shown === fields) return (late ??= afterSave(fields, session));
           return shown;
         },
         // Assigning req.session replaces what later reads see; the session itself stays.
@@ -110,7 +113,10 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       },
       sessionID: { get: () => session.keyDigest, configurable: true, enumerable: false },
     });
+    let saved = false;
+    let late: ExpressSessionView | undefined;
     const commit = () => {
+      saved = true;
       try {
         state.view?.sync();
       } catch (error) {
@@ -121,6 +127,26 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     commitBeforeHead(res, commit, (error) => next(withOutageStatus(error)));
     next();
   };
+}
+
+/**
+ * `req.session` as read once the session was saved for the response: reads as
+ * before, and an assignment or `delete` goes to the typed session, which drops
+ * it with a `write-dropped` event (never a throw: this runs from timers).
+ * Only what is read after the save goes through here; the plain object stays
+ * plain on every request's path.
+ */
+function afterSave(fields: ExpressSessionView, session: Session<Record<string, unknown>>): ExpressSessionView {
+  return new Proxy(fields, {
+    set: (_target, name, value) => {
+      if (typeof name === 'string') session.set(name, value);
+      return true;
+    },
+    deleteProperty: (_target, name) => {
+      if (typeof name === 'string') session.unset(name);
+      return true;
+    },
+  });
 }
 
 /**
