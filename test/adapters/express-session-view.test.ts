@@ -214,7 +214,7 @@ describe('express-session options at setup', () => {
   const setup = (options: Record<string, unknown>) => () => sessionMiddleware(backend, options as ExpressSessionOptions);
 
   it('unsupported ones are a TypeError naming what to use instead', () => {
-    expect(setup({ secret: 'keyboard cat' })).toThrow(/240-bit random key.*SessionkitStore/);
+    expect(setup({ secret: 'keyboard cat' })).toThrow(/240-bit random key.*fromExpressSession: \{ secret \}/);
     expect(setup({ genid: () => 'x' })).toThrow(TypeError);
     expect(setup({ store: {} })).toThrow(/first argument/);
     expect(setup({ proxy: true })).toThrow(/trust proxy/);
