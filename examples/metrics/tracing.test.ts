@@ -98,7 +98,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`OpenTelemetry tracing example
     });
     const { keys } = await runScenario(base, backend);
     await ownPool.end();
-    expect((await fetch(`${base}/counter`, { headers: { cookie: `sid=${keys[0]}` } })).status).toBe(500);
+    expect((await fetch(`${base}/counter`, { headers: { cookie: `sid=${keys[0]}` } })).status).toBe(503);
 
     const errors = spans().filter((s) => s.name === 'sessionkit error');
     expect(errors.map((s) => [s.attributes['sessionkit.store'], s.attributes['sessionkit.during'], s.attributes['error.type']])).toEqual([

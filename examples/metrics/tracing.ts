@@ -29,6 +29,8 @@ function attributesOf(event: SessionEvent): Attributes {
       return { ...common, 'sessionkit.key_digest': event.keyDigest, 'sessionkit.attempt': event.attempt };
     case 'pruned':
       return { ...common, 'sessionkit.deleted_count': event.deletedCount };
+    case 'write-dropped':
+      return { ...common, 'sessionkit.operation': event.operation, ...(event.keyDigest === undefined ? {} : { 'sessionkit.key_digest': event.keyDigest }) };
     case 'error':
       return { ...common, 'sessionkit.during': event.during, 'error.type': errorCode(event.error) };
   }

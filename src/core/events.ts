@@ -18,6 +18,8 @@ export type SessionEvent =
   | { type: 'pruned'; store: string; deletedCount: number; durationMs: number }
   /** An atomic update met a concurrent write and retried. */
   | { type: 'conflict-retried'; store: string; keyDigest: string; attempt: number }
+  /** A change made after the response was decided (the session already saved): dropped, as express-session drops it. `operation` is the method (`set`, `unset`, …). */
+  | { type: 'write-dropped'; store: string; operation: string; keyDigest?: string }
   /** A failure: of an operation (also rethrown to its caller), or of background work nobody awaits. */
   | { type: 'error'; store: string; during: string; error: unknown };
 

@@ -1,4 +1,5 @@
 import { digestKey } from '../core/keys.js';
+import { HTTP_EVENT_STORE } from './http-events.js';
 import { assertWholeNumberOption } from '../core/validate.js';
 import type { DataRecord } from './envelope.js';
 import type { HeaderPair } from './headers.js';
@@ -78,13 +79,13 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   setExpirySeconds(expirySeconds: number | undefined): void {
-    this.#assertOpen();
+    if (this.#droppedLate('setExpirySeconds')) return;
     if (expirySeconds !== undefined) assertWholeNumberOption(expirySeconds, 'expirySeconds', 1);
     this.#state = { ...this.#state, ownExpiry: { periodSeconds: expirySeconds, saved: false }, status: 'modified' };
   }
 
   reload(): Promise<void> {
-    this.#assertOpen();
+    if (this.#commit !== undefined) return this.#lateCall();
     return this.#queue.run(async () => {
       const { key } = this.#state.snapshot;
       // Gone from the store (or moved by a parallel regeneration): this request starts from nothing.
@@ -94,7 +95,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   set<K extends keyof Data & string>(name: K, value: Data[K]): void {
-    this.#assertOpen();
+    if (this.#droppedLate('set')) return;
     assertFieldName(name);
     if (value === undefined) return this.unset(name);
     const shown = shownOf(this.#state);
@@ -104,14 +105,14 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   unset(name: keyof Data & string): void {
-    this.#assertOpen();
+    if (this.#droppedLate('unset')) return;
     assertFieldName(name);
     this.#overlay.unset(name);
     this.#state = { ...this.#state, status: 'modified' };
   }
 
   update(fn: (data: Partial<Data>) => Partial<Data>): Promise<Partial<Data>> {
-    this.#assertOpen();
+    if (this.#commit !== undefined) return this.#lateCall();
     const transform = updateTransform(this.#overlay, fn as (data: DataRecord) => unknown);
     return this.#queue.run(async () => {
       const written = await this.#store.events.reported('update', this.#write(transform));
@@ -124,7 +125,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   regenerate(options: RegenerateOptions = {}): void {
-    this.#assertOpen();
+    if (this.#droppedLate('regenerate')) return;
     const request = regenerateRequest(options);
     if (request.owner !== undefined) ownerIndex(this.#store.options, 'regenerate({ owner })');
     // The changes made so far belong to the old session when it is not kept.
@@ -133,12 +134,12 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   }
 
   destroy(): void {
-    this.#assertOpen();
+    if (this.#droppedLate('destroy')) return;
     this.#destroyNow();
   }
 
   logoutEverywhere(options: LogoutEverywhereOptions = {}): Promise<number> {
-    this.#assertOpen();
+    if (this.#commit !== undefined) return this.#lateCall();
     const backend = ownerIndex(this.#store.options, 'logoutEverywhere()');
     const keepCurrent = keepCurrentOption(options);
     return this.#queue.run(async () => {
@@ -192,7 +193,25 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#state = destroyedState(this.#state, this.#loaded.kind !== 'none' || this.#loaded.hadCookie);
   }
 
-  #assertOpen(): void {
-    if (this.#commit !== undefined) throw new Error('the session was already saved for this response; change it before the response is sent');
+  /**
+   * True (and a `write-dropped` event) for a change made once the commit
+   * started: the response is decided, so the change is dropped, as
+   * express-session, @fastify/session, @hono/session and koa-session drop it.
+   * Never a throw: such writes run from timers and callbacks, where a throw
+   * would end the process.
+   */
+  #droppedLate(operation: string): boolean {
+    if (this.#commit === undefined) return false;
+    const { events } = this.#store;
+    if (events.enabled) {
+      const key = currentKeyOf(this.#state);
+      events.emit({ type: 'write-dropped', store: HTTP_EVENT_STORE, operation, ...(key === undefined ? {} : { keyDigest: events.digest(key) }) });
+    }
+    return true;
+  }
+
+  /** A store call made once the commit started: a rejection its caller handles, never a synchronous throw. */
+  #lateCall(): Promise<never> {
+    return Promise.reject(new Error('the session was already saved for this response; call this before the response is sent'));
   }
 }

@@ -214,7 +214,7 @@ describe('express-session options at setup', () => {
   const setup = (options: Record<string, unknown>) => () => sessionMiddleware(backend, options as ExpressSessionOptions);
 
   it('unsupported ones are a TypeError naming what to use instead', () => {
-    expect(setup({ secret: 'keyboard cat' })).toThrow(/240-bit random key.*SessionkitStore/);
+    expect(setup({ secret: 'keyboard cat' })).toThrow(/240-bit random key.*fromExpressSession: \{ secret \}/);
     expect(setup({ genid: () => 'x' })).toThrow(TypeError);
     expect(setup({ store: {} })).toThrow(/first argument/);
     expect(setup({ proxy: true })).toThrow(/trust proxy/);
@@ -233,5 +233,92 @@ describe('express-session options at setup', () => {
 
   it('the supported ones are accepted', () => {
     expect(setup({ name: 'x', rolling: false, saveUninitialized: false, resave: false, unset: 'keep', cookie: { maxAge: 60_000, secure: 'auto', sameSite: true } })).not.toThrow();
+  });
+});
+
+describe('req.session as a plain object, synced at save(), getSession(req) and the commit', () => {
+  it('sessionView<Data> types the fields: a misspelt one does not compile', async () => {
+    const backend = new MemoryBackend();
+    const reply = await request(
+      app(backend, (req) => {
+        const typed = sessionView<{ count: number }>(req);
+        typed.count = 1;
+        // @ts-expect-error `cuont` is not a field of { count: number }
+        typed.cuont = 2;
+        return { count: typed.count };
+      }),
+    ).get('/');
+    expect(reply.body).toEqual({ count: 1 });
+  });
+
+  it('it is a plain object: spread, Object.entries and structuredClone see the fields, and a late write in a timer is dropped without a throw', async () => {
+    const backend = new MemoryBackend();
+    let late!: Promise<unknown>;
+    const reply = await request(
+      app(backend, (req, res) => {
+        const session = view(req);
+        session.cart = { items: ['tea'] };
+        const seen = { spread: { ...session, cookie: undefined }, entries: Object.entries(session).map(([name]) => name) };
+        res.json(seen);
+        late = new Promise((resolve) =>
+          setTimeout(() => {
+            session.late = 1;
+            resolve(undefined);
+          }, 20),
+        );
+      }),
+    ).get('/');
+    await late;
+    expect(reply.body).toEqual({ spread: { cart: { items: ['tea'] } }, entries: ['cookie', 'cart'] });
+    const stored = await backend.get(sidOf(reply)!);
+    expect(stored.ok && JSON.parse(stored.value).data).toEqual({ cart: { items: ['tea'] } });
+  });
+
+  it('getSession(req) sees what req.session changed so far; a field req.session left alone keeps a later typed write', async () => {
+    const backend = new MemoryBackend();
+    const reply = await request(
+      app(backend, (req) => {
+        const session = view(req);
+        session.a = { n: 1 };
+        (session.a as { n: number }).n = 2;
+        const typed = getSession(req);
+        const seen = typed.get('a');
+        typed.set('a', { n: 'typed' });
+        return { seen };
+      }),
+    ).get('/');
+    expect(reply.body).toEqual({ seen: { n: 2 } });
+    const stored = await backend.get(sidOf(reply)!);
+    expect(stored.ok && JSON.parse(stored.value).data).toEqual({ a: { n: 'typed' } });
+  });
+});
+
+describe('req.session after the save', () => {
+  it('an assignment or delete through req.session read in a timer after the response is dropped with a write-dropped event, never thrown', async () => {
+    const backend = new MemoryBackend();
+    const events: Array<{ type: string; operation?: string }> = [];
+    let late!: Promise<void>;
+    const reply = await request(
+      app(
+        backend,
+        (req, res) => {
+          view(req).cart = ['tea'];
+          res.json({ ok: true });
+          late = new Promise((resolve) =>
+            setTimeout(() => {
+              const session = view(req);
+              session.late = 1;
+              delete session.cart;
+              resolve();
+            }, 20),
+          );
+        },
+        { onEvent: (event) => events.push(event) },
+      ),
+    ).get('/');
+    await late;
+    expect(events.filter((event) => event.type === 'write-dropped').map((event) => event.operation)).toEqual(['set', 'unset']);
+    const stored = await backend.get(sidOf(reply)!);
+    expect(stored.ok && JSON.parse(stored.value).data).toEqual({ cart: ['tea'] });
   });
 });

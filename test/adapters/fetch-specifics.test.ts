@@ -73,7 +73,7 @@ describe('withSession (fetch)', () => {
     expect(backend.writes).toBe(0);
   });
 
-  it('a failed save rejects with the BackendError; the stored session is unchanged', async () => {
+  it('a save that meets a store outage is answered 503 with Retry-After and no Set-Cookie; a query failure rejects with the BackendError; the stored session is unchanged', async () => {
     const backend = store();
     const handler = withSession<Data>(backend, {}, async (req, session) => {
       const user = new URL(req.url).searchParams.get('user');
@@ -82,8 +82,13 @@ describe('withSession (fetch)', () => {
     });
     const cookie = cookieOf(await handler(request('/?user=ann')));
     backend.failing.add('compareAndSet');
+    const outage = await handler(request('/?user=bob', cookie));
+    expect(outage.status).toBe(503);
+    expect(outage.headers.get('retry-after')).toBe('1');
+    expect(outage.headers.getSetCookie()).toEqual([]);
+    backend.failWith = 'query_failed';
     const failure = await handler(request('/?user=bob', cookie)).catch((error: unknown) => error);
-    expect(isBackendError(failure) && failure.code).toBe('unavailable');
+    expect(isBackendError(failure) && failure.code).toBe('query_failed');
     backend.failing.clear();
     expect(await (await handler(request('/', cookie))).text()).toBe('ann');
   });

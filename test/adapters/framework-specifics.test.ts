@@ -1,6 +1,7 @@
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getSession as getExpressSession, sessionMiddleware as expressSession } from '../../src/adapters/express/index.js';
 import { getSession as getFastifySession, sessionPlugin } from '../../src/adapters/fastify/index.js';
@@ -125,6 +126,8 @@ describe('Express 5', () => {
     expect(reply).toMatchObject({ status: 503, body: 'store down', setCookies: [] });
     expect(reply.header('etag')).not.toBe('"abc"');
     expect(seen[0]).toBeInstanceOf(BackendError);
+    // A store outage: the error says 503 and Retry-After, as http-errors' do, for the application's handler to use.
+    expect(seen[0]).toMatchObject({ code: 'unavailable', status: 503, headers: { 'Retry-After': '1' } });
   });
 
   it('getSession throws when the middleware is not mounted; mounting it twice keeps one session', async () => {
@@ -187,7 +190,7 @@ describe('Fastify 5', () => {
 });
 
 describe('Hono 4', () => {
-  it('a failed save goes to app.onError; the context variable is typed', async () => {
+  it('a save that meets a store outage goes to app.onError as an HTTPException(503) whose cause is the BackendError; the context variable is typed', async () => {
     const backend = failingStore();
     const app = new Hono<SessionEnv<{ n?: number }>>();
     const seen: unknown[] = [];
@@ -206,7 +209,33 @@ describe('Hono 4', () => {
     expect(res.status).toBe(503);
     expect(await res.text()).toBe('store down');
     expect(res.headers.getSetCookie()).toEqual([]);
-    expect(seen[0]).toBeInstanceOf(BackendError);
+    expect(seen[0]).toBeInstanceOf(HTTPException);
+    expect((seen[0] as HTTPException).status).toBe(503);
+    expect((seen[0] as HTTPException).getResponse().headers.get('retry-after')).toBe('1');
+    expect((seen[0] as HTTPException).cause).toBeInstanceOf(BackendError);
+  });
+
+  it("with Hono's default error handler a store outage is a 503 with Retry-After, a query failure a 500", async () => {
+    const backend = failingStore();
+    const app = new Hono<SessionEnv<{ n?: number }>>();
+    app.use(honoSession<{ n?: number }>(backend));
+    app.get('/', (c) => {
+      c.var.session.set('n', 1);
+      return c.text('ok');
+    });
+    backend.failing.add('generate');
+    const outage = await app.request('/');
+    expect(outage.status).toBe(503);
+    expect(outage.headers.get('retry-after')).toBe('1');
+    expect(outage.headers.getSetCookie()).toEqual([]);
+    backend.failWith = 'query_failed';
+    const consoleError = console.error;
+    console.error = () => undefined;
+    try {
+      expect((await app.request('/')).status).toBe(500);
+    } finally {
+      console.error = consoleError;
+    }
   });
 
   it('adds the cookie to a Response the handler built itself (immutable headers)', async () => {

@@ -36,7 +36,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`adapters on PostgreSQL${postg
     describeConcurrency(`${name} on PostgreSQL`, factory, backend);
     describeOwners(`${name} on PostgreSQL`, factory, backend);
 
-    it(`${name}: a PostgreSQL store that went away is a 500 without Set-Cookie`, async () => {
+    it(`${name}: a PostgreSQL store that went away is a 503 with Retry-After, without Set-Cookie`, async () => {
       const ownPool = testPool(2);
       const store = new PostgresBackend(ownPool, { table: uniqueTable('http').replace(/^sk_http_/, prefix) });
       await store.ensureSchema();
@@ -46,10 +46,12 @@ describe.skipIf(postgresSkipReason !== undefined)(`adapters on PostgreSQL${postg
         expect(key).toMatch(/^[A-Za-z0-9_-]{40}$/);
         await ownPool.end();
         const reply = await client.get('/read', withKey(key));
-        expect(reply.status).toBe(500);
+        expect(reply.status).toBe(503);
+        expect(reply.header('retry-after')).toBe('1');
         expect(reply.setCookies).toEqual([]);
         const fresh = await client.get('/set?f1=b');
-        expect(fresh.status).toBe(500);
+        expect(fresh.status).toBe(503);
+        expect(fresh.header('retry-after')).toBe('1');
         expect(fresh.setCookies).toEqual([]);
       } finally {
         await client.close();

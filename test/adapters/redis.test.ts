@@ -1,8 +1,10 @@
-import { describe } from 'vitest';
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
 import { supportsOwners, type Backend } from '../../src/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
-import { describeConcurrency, describeOwners } from './support/adapter-suite.js';
+import { freePort } from '../support/ports.js';
+import { describeConcurrency, describeOwners, sidOf, withKey } from './support/adapter-suite.js';
 import type { AppFactory } from './support/app-spec.js';
 import { expressApp } from './support/express-app.js';
 import { fastifyApp } from './support/fastify-app.js';
@@ -27,6 +29,28 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
   };
 
   for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);
+
+  for (const [name, factory] of apps) {
+    it(`${name}: a Redis that is down is a 503 with Retry-After, without Set-Cookie`, async () => {
+      // A server that went away: nothing listens on the port, and the client does not queue commands while offline.
+      const down = new Redis({ host: '127.0.0.1', port: await freePort(), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      down.on('error', () => undefined);
+      const store = new RedisBackend(down, { prefix: redis.prefix('down') });
+      const client = await factory(store, {});
+      try {
+        const key = sidOf(await (await factory(await backend(), {})).get('/set?f1=a'))!;
+        for (const reply of [await client.get('/read', withKey(key)), await client.get('/set?f1=b')]) {
+          expect(reply.status).toBe(503);
+          expect(reply.header('retry-after')).toBe('1');
+          expect(reply.setCookies).toEqual([]);
+        }
+      } finally {
+        await client.close();
+        await store.close();
+        down.disconnect();
+      }
+    });
+  }
 
   // Sessions by owner: RedisBackend keeps them too.
   const keepsOwners = supportsOwners(Object.create(RedisBackend.prototype) as Backend);

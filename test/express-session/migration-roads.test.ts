@@ -220,14 +220,14 @@ describe('fromExpressSession: which cookies are taken over', () => {
     expect(lines[0]).toMatch(/^connect\.sid=[A-Za-z0-9_-]{40}; /);
   });
 
-  it('a save that fails moves nothing: a 500 without Set-Cookie, the old key kept, and the next request moves the session', async () => {
+  it('a save that fails (a store outage) moves nothing: a 503 without Set-Cookie, the old key kept, and the next request moves the session', async () => {
     const { backend, cookie } = await road1Session(SECRET, { user: 'ada' });
     const sidValue = decodeURIComponent(cookie.slice('connect.sid='.length)).slice(2).split('.')[0]!;
     const outage = new InstrumentedBackend(backend);
     const app = road2(outage, { fromExpressSession: { secret: SECRET } });
     outage.failing.add('generate');
     const failed = await request(app).get('/read').set('Cookie', cookie);
-    expect(failed.status).toBe(500);
+    expect(failed.status).toBe(503);
     expect(setCookies(failed)).toEqual([]);
     expect((await backend.get(sidValue)).ok).toBe(true);
     outage.failing.clear();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { BackendError, generateKey, MemoryBackend } from '../../src/index.js';
+import { BackendError, generateKey, MemoryBackend, type Backend, type SessionEvent } from '../../src/index.js';
 import { SessionConflictError, SessionDataTooLargeError, SessionEngine, type SessionOptions } from '../../src/http/index.js';
 import { InstrumentedBackend, TestClock } from './support/instrumented-backend.js';
 import { simulate, storedData } from './support/simulate.js';
@@ -133,11 +133,19 @@ describe('typed sessions: fields', () => {
     expect(await storedData(backend, key)).toEqual({ a: 'from first', b: 'from second' });
   });
 
-  it('changing the session after it was committed is an error', async () => {
-    const { engine } = setup();
+  it('a change after the session was committed is dropped with a write-dropped event, never thrown; a store call after it rejects', async () => {
+    const events: SessionEvent[] = [];
+    const { engine } = setup({ onEvent: (event) => events.push(event) });
     const context = await engine.load(undefined);
     await context.commit();
-    expect(() => context.session.set('a', 'late')).toThrow(/already saved/);
+    expect(() => context.session.set('a', 'late')).not.toThrow();
+    expect(() => context.session.destroy()).not.toThrow();
+    expect(context.session.get('a')).toBeUndefined();
+    expect(events.filter((e) => e.type === 'write-dropped')).toEqual([
+      { type: 'write-dropped', store: 'http', operation: 'set' },
+      { type: 'write-dropped', store: 'http', operation: 'destroy' },
+    ]);
+    await expect(context.session.update((d) => d)).rejects.toThrow(/already saved/);
   });
 });
 

@@ -38,15 +38,8 @@ export interface SessionCookieView {
   toJSON(): Record<string, unknown>;
 }
 
-/**
- * `req.session`: the typed session's data as properties, with
- * express-session's methods. Each property write is a change of one field,
- * merged at the commit; a read-modify-write such as `req.session.count++`
- * can still race with a parallel request: use `getSession(req).update(fn)`
- * for those.
- */
-export interface ExpressSessionView {
-  [field: string]: unknown;
+/** express-session's `Session` members of `req.session`: never data fields. */
+export interface SessionViewMembers {
   /** The key digest of the stored session (undefined before its first save): never the cookie. */
   readonly id: string | undefined;
   cookie: SessionCookieView;
@@ -58,6 +51,20 @@ export interface ExpressSessionView {
   resetMaxAge(): ExpressSessionView;
 }
 
+/**
+ * `req.session`, as express-session's model has it: a plain object whose
+ * own enumerable properties are the session's fields (and `cookie`), with
+ * express-session's methods. It is compared with the typed session at the
+ * sync points — `save()`, `getSession(req)` and the commit before the
+ * response head — and each field that changed since the last one (assigned,
+ * mutated in place, deleted) becomes a `set`/`unset` of that field, merged at
+ * the commit like any typed change. A read-modify-write such as
+ * `req.session.count++` can still race with a parallel request: use
+ * `getSession(req).update(fn)` for those. `Data` types the fields
+ * (`sessionView<Data>(req)`); without it every field is `unknown`.
+ */
+export type ExpressSessionView<Data extends object = Record<string, unknown>> = SessionViewMembers & Partial<Data>;
+
 /** What the view needs from the middleware. */
 export interface ViewContext {
   readonly session: Session<Record<string, unknown>>;
@@ -66,195 +73,138 @@ export interface ViewContext {
   periodSeconds(): number;
   nowMs(): number;
   /** Called by `regenerate()` with the view that replaces this one on the request. */
-  replace(view: ExpressSessionView): void;
+  replace(view: SessionView): void;
 }
 
-/** An object handed out from a field: compared at the next flush to find in-place mutations. */
-interface Lent {
-  /** The session's value the copy was made from; another value means the typed API changed the field since. */
-  readonly source: unknown;
-  readonly copy: object;
-  readonly json: string;
-}
-
-const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
-
-/** The live views of each typed session: every one is flushed before a save or the commit. */
-const viewsOf = new WeakMap<object, Set<SessionView>>();
+/** JSON of a field's value, as it was last written to the typed session (what the next sync compares with). */
+const jsonOf = (value: unknown): string | undefined => (value === undefined ? undefined : JSON.stringify(value));
 
 /**
- * Writes back the in-place mutations of objects read through `req.session`
- * (`req.session.cart.items.push(x)`, Passport's `req.session.passport.user = id`)
- * as field changes. The middleware calls it before the commit.
+ * One request's `req.session` and its sync with the typed session. The
+ * object handed out is {@link SessionView.fields}; {@link SessionView.sync}
+ * writes what changed in it since the last sync.
  */
-export function flushViews(session: Session<Record<string, unknown>>): void {
-  for (const view of viewsOf.get(session) ?? []) view.flush();
-}
-
-/**
- * One express-session-style view of a typed session. Reads and writes go to
- * the typed session field by field; objects it hands out are copies,
- * remembered so that mutating them in place is saved too (compared as JSON
- * at `save()` and before the commit).
- */
-class SessionView {
+export class SessionView {
   readonly #context: ViewContext;
-  readonly #lent = new Map<string, Lent>();
-  /** After `regenerate()`: the fields as they were, read-only (Passport's `keepSessionInfo` merges them back). */
-  #detached: Readonly<Record<string, unknown>> | undefined;
-  readonly proxy: ExpressSessionView;
-  readonly #cookie: SessionCookieView;
+  /** JSON of every field at the last sync: a field whose JSON differs now was changed through `req.session`. */
+  readonly #synced = new Map<string, string | undefined>();
+  /** Set by `regenerate()`: this object no longer names the session (Passport's `keepSessionInfo` still reads it). */
+  #replaced = false;
+  readonly fields: ExpressSessionView;
 
   constructor(context: ViewContext) {
     this.#context = context;
-    this.#cookie = cookieView(context);
-    let views = viewsOf.get(context.session);
-    if (views === undefined) viewsOf.set(context.session, (views = new Set()));
-    views.add(this);
-    this.proxy = new Proxy({} as ExpressSessionView, {
-      get: (_target, name) => (typeof name === 'string' ? this.#get(name) : undefined),
-      set: (_target, name, value) => {
-        this.#set(name, value);
-        return true;
+    const cookie = cookieView(context);
+    const fields = {} as Record<string, unknown>;
+    const method = (run: (...args: never[]) => unknown) => ({ value: run });
+    // Own, read-only and not configurable: assigning or deleting a member is a TypeError, as for a field it would be a silent loss.
+    Object.defineProperties(fields, {
+      cookie: {
+        get: () => cookie,
+        // Passport's keepSessionInfo merge copies `cookie` back onto the new session.
+        set: (value: unknown) => {
+          if (isObject(value) && 'maxAge' in value) cookie.maxAge = (value as { maxAge: number | null }).maxAge;
+        },
+        enumerable: true,
       },
-      defineProperty: (_target, name, descriptor) => {
-        if (!('value' in descriptor)) throw new TypeError('req.session fields are plain values; accessors cannot be defined');
-        this.#set(name, descriptor.value);
-        return true;
-      },
-      deleteProperty: (_target, name) => {
-        if (typeof name !== 'string' || RESERVED_SESSION_NAMES.has(name)) throw new TypeError(`req.session.${String(name)} cannot be deleted`);
-        this.#assertAttached();
-        this.#lent.delete(name);
-        context.session.unset(name);
-        return true;
-      },
-      has: (_target, name) => typeof name === 'string' && (RESERVED_SESSION_NAMES.has(name) || this.#get(name) !== undefined),
-      ownKeys: () => ['cookie', ...Object.keys(this.#fields())],
-      getOwnPropertyDescriptor: (_target, name) => {
-        if (typeof name !== 'string') return undefined;
-        if (name === 'cookie') return { value: this.#cookie, writable: true, enumerable: true, configurable: true };
-        const value = this.#get(name);
-        return value === undefined || RESERVED_SESSION_NAMES.has(name) ? undefined : { value, writable: true, enumerable: true, configurable: true };
-      },
+      id: { get: () => context.session.keyDigest },
+      toJSON: method(() => ({ ...fields, cookie: cookie.toJSON() })),
+      touch: method(() => this.#touch()),
+      resetMaxAge: method(() => this.#touch()),
+      save: method((callback?: SessionCallback) => callbackOrPromise(callback, () => this.#save())),
+      regenerate: method((callback?: SessionCallback) => callbackOrPromise(callback, async () => this.#regenerate())),
+      destroy: method((callback?: SessionCallback) => callbackOrPromise(callback, async () => this.#destroy())),
+      reload: method((callback?: SessionCallback) => callbackOrPromise(callback, () => this.#reload())),
     });
+    this.fields = fields as unknown as ExpressSessionView;
+    this.#take(context.session.data as Record<string, unknown>);
   }
 
-  /** Saves in-place mutations of handed-out objects as field changes. */
-  flush(): void {
-    if (this.#detached !== undefined) return;
+  /**
+   * Writes to the typed session each field changed through `req.session`
+   * since the last sync, compared as JSON: assigned, mutated in place or
+   * deleted. A field the typed API wrote meanwhile and `req.session` left
+   * alone keeps the typed write. Throws what the typed `set` throws (a value
+   * JSON cannot hold, data over `maxDataBytes`).
+   */
+  sync(): void {
+    if (this.#replaced) return;
     const { session } = this.#context;
-    for (const [name, lent] of this.#lent) {
-      // The typed API replaced the field meanwhile: its write wins over a mutation of the old value.
-      if (session.get(name) !== lent.source) {
-        this.#lent.delete(name);
-        continue;
-      }
-      const json = JSON.stringify(lent.copy);
-      if (json === lent.json) continue;
-      session.set(name, lent.copy);
-      this.#lent.set(name, { source: session.get(name), copy: lent.copy, json });
+    const fields = this.fields as unknown as Record<string, unknown>;
+    const present = new Set<string>();
+    for (const name of Object.keys(fields)) {
+      if (name === 'cookie') continue;
+      present.add(name);
+      const value = fields[name];
+      const json = jsonOf(value);
+      if (json === this.#synced.get(name) && this.#synced.has(name)) continue;
+      if (value === undefined) session.unset(name);
+      else session.set(name, value);
+      this.#synced.set(name, json);
+    }
+    for (const name of [...this.#synced.keys()]) {
+      if (present.has(name)) continue;
+      session.unset(name);
+      this.#synced.delete(name);
     }
   }
 
-  #fields(): Record<string, unknown> {
-    if (this.#detached !== undefined) return this.#detached;
-    this.flush();
-    return this.#context.session.data as Record<string, unknown>;
-  }
-
-  #get(name: string): unknown {
-    if (RESERVED_SESSION_NAMES.has(name)) return this.#member(name);
-    if (this.#detached !== undefined) return Object.hasOwn(this.#detached, name) ? this.#detached[name] : undefined;
-    const { session } = this.#context;
-    const value = session.get(name);
-    if (!isObject(value)) {
-      this.#lent.delete(name);
-      return value;
-    }
-    const lent = this.#lent.get(name);
-    if (lent !== undefined && lent.source === value) return lent.copy;
-    const copy = structuredClone(value);
-    this.#lent.set(name, { source: value, copy, json: JSON.stringify(value) });
-    return copy;
-  }
-
-  #set(name: string | symbol, value: unknown): void {
-    if (typeof name !== 'string') throw new TypeError('req.session fields are named by strings');
-    if (name === 'cookie') {
-      // Passport's keepSessionInfo merge copies `cookie` back onto the new session.
-      if (isObject(value) && 'maxAge' in value) this.#cookie.maxAge = (value as { maxAge: number | null }).maxAge;
-      return;
-    }
-    if (RESERVED_SESSION_NAMES.has(name)) throw new TypeError(`req.session.${name} is reserved (a member of express-session's Session); use getSession(req).set(${JSON.stringify(name)}, value) for a field of that name`);
-    this.#assertAttached();
-    const { session } = this.#context;
-    session.set(name, value as never);
-    this.#lent.delete(name);
-    // The object assigned stays live, as in express-session: later mutations of it are saved too.
-    if (isObject(value)) this.#lent.set(name, { source: session.get(name), copy: value, json: JSON.stringify(value) });
-  }
-
-  #member(name: string): unknown {
-    const { session } = this.#context;
-    switch (name) {
-      case 'id':
-        return session.keyDigest;
-      case 'cookie':
-        return this.#cookie;
-      case 'toJSON':
-        return () => ({ cookie: this.#cookie.toJSON(), ...this.#fields() });
-      case 'touch':
-      case 'resetMaxAge':
-        return () => {
-          this.#assertAttached();
-          session.setExpirySeconds(session.ownExpirySeconds);
-          return this.proxy;
-        };
-      case 'save':
-        return (callback?: SessionCallback) =>
-          callbackOrPromise(callback, async () => {
-            this.#assertAttached();
-            this.flush();
-            // A write now, with this request's changes merged by compare-and-set: visible to parallel requests at once.
-            await session.update((data) => data);
-          });
-      case 'regenerate':
-        return (callback?: SessionCallback) =>
-          callbackOrPromise(callback, async () => {
-            this.#assertAttached();
-            this.flush();
-            this.#detached = Object.freeze({ ...(session.data as Record<string, unknown>) });
-            viewsOf.get(session)?.delete(this);
-            // express-session's regenerate: a new key and an empty session (no data, owner or own period of the old);
-            // the old key is removed at the commit, so a key from before a login or logout stops working.
-            session.regenerate({ keepData: false });
-            if (session.ownExpirySeconds !== undefined) session.setExpirySeconds(undefined);
-            this.#context.replace(new SessionView(this.#context).proxy);
-          });
-      case 'destroy':
-        return (callback?: SessionCallback) =>
-          callbackOrPromise(callback, async () => {
-            this.#assertAttached();
-            this.#lent.clear();
-            session.destroy();
-          });
-      case 'reload':
-        return (callback?: SessionCallback) =>
-          callbackOrPromise(callback, async () => {
-            this.#assertAttached();
-            this.#lent.clear();
-            await session.reload();
-          });
-      default:
-        return undefined;
+  /** Makes the object's fields a copy of `data` (a load or reload), all of them in sync. */
+  #take(data: Readonly<Record<string, unknown>>): void {
+    const fields = this.fields as unknown as Record<string, unknown>;
+    for (const name of this.#synced.keys()) delete fields[name];
+    this.#synced.clear();
+    for (const [name, value] of Object.entries(data)) {
+      if (RESERVED_SESSION_NAMES.has(name)) continue;
+      fields[name] = structuredClone(value);
+      this.#synced.set(name, jsonOf(value));
     }
   }
 
-  #assertAttached(): void {
-    if (this.#detached !== undefined) throw new Error('this req.session was replaced by regenerate(); use the new req.session');
+  #assertCurrent(): void {
+    if (this.#replaced) throw new Error('this req.session was replaced by regenerate(); use the new req.session');
+  }
+
+  #touch(): ExpressSessionView {
+    this.#assertCurrent();
+    const { session } = this.#context;
+    session.setExpirySeconds(session.ownExpirySeconds);
+    return this.fields;
+  }
+
+  async #save(): Promise<void> {
+    this.#assertCurrent();
+    this.sync();
+    // A write now, with this request's changes merged by compare-and-set: visible to parallel requests at once.
+    await this.#context.session.update((data) => data);
+  }
+
+  #regenerate(): void {
+    this.#assertCurrent();
+    const { session } = this.#context;
+    this.#replaced = true;
+    // express-session's regenerate: a new key and an empty session (no data, owner or own period of the old);
+    // the old key is removed at the commit, so a key from before a login or logout stops working.
+    session.regenerate({ keepData: false });
+    if (session.ownExpirySeconds !== undefined) session.setExpirySeconds(undefined);
+    this.#context.replace(new SessionView(this.#context));
+  }
+
+  #destroy(): void {
+    this.#assertCurrent();
+    this.#context.session.destroy();
+    this.#take({});
+  }
+
+  async #reload(): Promise<void> {
+    this.#assertCurrent();
+    const { session } = this.#context;
+    await session.reload();
+    this.#take(session.data as Record<string, unknown>);
   }
 }
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
 
 function cookieView(context: ViewContext): SessionCookieView {
   const { session, cookie } = context;
@@ -299,9 +249,4 @@ function cookieView(context: ViewContext): SessionCookieView {
     },
   };
   return view;
-}
-
-/** The `req.session` of one request over its typed session. */
-export function createSessionView(context: ViewContext): ExpressSessionView {
-  return new SessionView(context).proxy;
 }

@@ -16,6 +16,7 @@ import { SessionEngine, type SessionContext } from '../../http/engine.js';
 import { applySessionHeaders, VARY_COOKIE, type HeaderTarget } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
+import { withOutageStatus } from '../store-outage.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -51,8 +52,12 @@ function replyHeaderTarget(reply: FastifyReply): HeaderTarget {
  *
  * The session is read in an `onRequest` hook (one store read when the request
  * has a session cookie) and saved in an `onSend` hook, before the head is
- * written; a failure there goes to Fastify's error handler (500 by default)
- * and the response carries no `Set-Cookie`. Responses sent with
+ * written; a failure there goes to Fastify's error handler (500 by default;
+ * 503 with `Retry-After` when the store is down or timed out: the error
+ * carries `statusCode: 503` and `headers`) and the response carries no
+ * `Set-Cookie`. While the save runs the reply counts as sent (`reply.sent`),
+ * so a `reply.send()` or a throw after the first send is ignored, as in
+ * Fastify without the plugin. Responses sent with
  * `reply.hijack()` or written to `reply.raw` skip `onSend`, so their session
  * is not saved. A cross-origin browser request with an unsafe method is
  * answered 403 in `onRequest`, with no session loaded, unless the `csrf`
@@ -75,7 +80,12 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
   fastify.addHook('onRequest', async (request, reply) => {
     const verdict = guard(request.method, request.headers);
     if (!verdict.allowed) return reply.code(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
-    const context = await engine.load(request.headers.cookie);
+    let context;
+    try {
+      context = await engine.load(request.headers.cookie);
+    } catch (error) {
+      throw withOutageStatus(error);
+    }
     states.set(request, { context, failed: false });
     // Untyped on purpose: a global `FastifyRequest.session` type would clash with @fastify/session's.
     Reflect.set(request, 'session', context.session);
@@ -88,12 +98,18 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
       applySessionHeaders(replyHeaderTarget(reply), [VARY_COOKIE]);
       return payload;
     }
+    // While the session is saved the reply counts as sent, as Fastify counts one whose head is written: a
+    // reply.send() or a throw that follows is ignored (and logged) as it would be without the plugin.
+    const raw = reply.raw;
+    Object.defineProperty(raw, 'writableEnded', { get: () => true, configurable: true });
     let pairs;
     try {
       pairs = await state.context.commit();
     } catch (error) {
       state.failed = true;
-      throw error;
+      throw withOutageStatus(error);
+    } finally {
+      delete (raw as unknown as Record<string, unknown>).writableEnded;
     }
     applySessionHeaders(replyHeaderTarget(reply), pairs);
     return payload;

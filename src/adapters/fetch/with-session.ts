@@ -3,6 +3,7 @@ import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption 
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
+import { isStoreOutage, outageResponse } from '../store-outage.js';
 import { withSessionHeaders } from './response-headers.js';
 
 /** Options of {@link withSession}: the typed-session options and `csrf`, nothing fetch-specific. */
@@ -20,12 +21,14 @@ export type FetchSessionHandler<Data extends object> = (request: Request, sessio
  * `Cache-Control: no-store` beside a cookie (a copy of the response when its
  * headers are immutable).
  *
- * Errors are rethrown, as the Hono adapter hands them to Hono: the host's
- * error handler answers (`Bun.serve`'s `error`, `Deno.serve`'s `onError`,
- * Next.js's error page — a 500 by default) and that response carries no
- * `Set-Cookie`. A store failure while reading or saving rejects with the
- * `BackendError`; the stored session is unchanged and the client keeps its
- * cookie. When `handler` throws the session is not saved: the response that
+ * A store that is down or timed out (`BackendError` code `unavailable`,
+ * `timeout` or `indeterminate`, while reading, saving or in the handler's
+ * own `update()`) is answered here: 503 with `Retry-After`, no `Set-Cookie`
+ * (the `onEvent` listener gets the `error` event). Other errors are rethrown,
+ * as the Hono adapter hands them to Hono: the host's error handler answers
+ * (`Bun.serve`'s `error`, `Deno.serve`'s `onError`, Next.js's error page — a
+ * 500 by default) and that response carries no `Set-Cookie`. Either way the
+ * stored session is unchanged and the client keeps its cookie. When `handler` throws the session is not saved: the response that
  * would carry its new cookie does not exist (writes already made with
  * `update(fn)` stay).
  *
@@ -44,9 +47,15 @@ export function withSession<Data extends object = Record<string, unknown>>(
   return async (request) => {
     const verdict = guard(request.method, request.headers, new URL(request.url).host);
     if (!verdict.allowed) return new Response(verdict.body, { status: verdict.status, headers: { 'content-type': CSRF_REFUSAL_CONTENT_TYPE } });
-    const context = await engine.load(request.headers.get('cookie'));
-    const response = await handler(request, context.session);
-    if (typeof response !== 'object' || response === null || typeof response.headers?.get !== 'function') throw new TypeError('the withSession handler must return a Response');
-    return withSessionHeaders(response, await context.commit());
+    try {
+      const context = await engine.load(request.headers.get('cookie'));
+      const response = await handler(request, context.session);
+      if (typeof response !== 'object' || response === null || typeof response.headers?.get !== 'function') throw new TypeError('the withSession handler must return a Response');
+      return withSessionHeaders(response, await context.commit());
+    } catch (error) {
+      // No host answers 503 by itself: a store outage is answered here, everything else goes to the host.
+      if (isStoreOutage(error)) return outageResponse();
+      throw error;
+    }
   };
 }

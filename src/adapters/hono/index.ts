@@ -12,12 +12,14 @@
  * ```
  */
 import type { MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import type { Backend } from '../../core/contract.js';
 import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
+import { isStoreOutage, outageResponse } from '../store-outage.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -35,7 +37,11 @@ export interface SessionEnv<Data extends object = Record<string, unknown>> {
  * session is read before `next()` (one store read when the request has a
  * session cookie) and saved after it, before Hono hands the response to the
  * server: a store failure is thrown to Hono's error handler (`app.onError`,
- * 500 by default), whose response carries no `Set-Cookie`.
+ * 500 by default), whose response carries no `Set-Cookie`. When the store is
+ * down or timed out it is an `HTTPException` whose `getResponse()` is a 503
+ * with `Retry-After` (its `cause` is the `BackendError`): Hono's default
+ * handler answers with it, and so does an `onError` written as Hono's docs
+ * show (`if (err instanceof HTTPException) return err.getResponse()`).
  *
  * A cross-origin browser request with an unsafe method is answered 403
  * before any session is loaded, unless the `csrf` option says otherwise.
@@ -52,10 +58,20 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   return async function sessionkit(c, next) {
     const verdict = guard(c.req.method, c.req.raw.headers, c.req.header('host') ?? new URL(c.req.url).host);
     if (!verdict.allowed) return c.body(verdict.body, verdict.status, { 'content-type': CSRF_REFUSAL_CONTENT_TYPE });
-    const context = await engine.load(c.req.header('cookie'));
+    let context;
+    try {
+      context = await engine.load(c.req.header('cookie'));
+    } catch (error) {
+      throw asHttpException(error);
+    }
     c.set('session', context.session);
     await next();
-    const pairs = await context.commit();
+    let pairs;
+    try {
+      pairs = await context.commit();
+    } catch (error) {
+      throw asHttpException(error);
+    }
     applySessionHeaders(
       {
         get: (name) => c.res.headers.get(name),
@@ -66,4 +82,10 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       pairs,
     );
   };
+}
+
+/** A store outage as Hono's own 503 (the `BackendError` as its `cause`); any other error as it is. */
+function asHttpException(error: unknown): unknown {
+  if (!isStoreOutage(error)) return error;
+  return new HTTPException(503, { res: outageResponse(), message: 'the session store is unavailable', cause: error });
 }

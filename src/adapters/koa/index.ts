@@ -17,6 +17,7 @@ import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
+import { withOutageStatus } from '../store-outage.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -44,7 +45,9 @@ const sessions = new WeakMap<object, Session<object>>();
  *
  * A store failure, while reading or saving, is thrown to Koa's error handling
  * (a 500 by default, `app.on('error')` sees it); Koa drops the headers set so
- * far, so that response carries no `Set-Cookie`. An error thrown downstream
+ * far, so that response carries no `Set-Cookie`. When the store is down or
+ * timed out (also in a handler's `update()`), the error carries `status: 503`
+ * and `headers` with `Retry-After`, which Koa answers with. An error thrown downstream
  * passes through unsaved: the error response cannot carry a new cookie (writes
  * already made with `update(fn)` stay). A handler that writes to `ctx.res`
  * itself (`ctx.respond = false`) sends its head first: a session it changed is
@@ -69,15 +72,30 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       ctx.body = verdict.body;
       return;
     }
-    const context = await engine.load(ctx.request.headers.cookie);
+    let context;
+    try {
+      context = await engine.load(ctx.request.headers.cookie);
+    } catch (error) {
+      throw withOutageStatus(error);
+    }
     sessions.set(ctx, context.session as Session<object>);
     ctx.session = context.session;
-    await next();
+    try {
+      await next();
+    } catch (error) {
+      // A handler's update() that met a store outage is a 503 too.
+      throw withOutageStatus(error);
+    }
     if (ctx.headerSent) {
       if (context.session.status === 'unmodified') return;
       throw new SessionHeadSentError('the response head was sent before the changed session could be saved; do not write to ctx.res directly');
     }
-    const pairs = await context.commit();
+    let pairs;
+    try {
+      pairs = await context.commit();
+    } catch (error) {
+      throw withOutageStatus(error);
+    }
     applySessionHeaders(
       {
         get: (name) => ctx.response.get(name),

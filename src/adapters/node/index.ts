@@ -16,6 +16,7 @@ import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
+import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../store-outage.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -29,8 +30,11 @@ export interface NodeSessionOptions extends SessionOptions, CsrfProtectionOption
    * handler threw or rejected, with the head unwritten unless the handler
    * already wrote it. When saving fails after a handler error it is called
    * again, for the store failure, and that response replaces the first.
-   * Default: a plain-text 500 (the error is logged to stderr unless
-   * `NODE_ENV` is `test`).
+   * Default: a plain-text 503 with `Retry-After` when the store is down or
+   * timed out (`BackendError` code `unavailable`, `timeout` or
+   * `indeterminate`), else a plain-text 500 with the error logged to stderr;
+   * once the response was sent, nothing more (a response still being written
+   * is cut).
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -96,14 +100,18 @@ export function getSession<Data extends object = Record<string, unknown>>(req: I
 }
 
 function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  if (process.env.NODE_ENV !== 'test') console.error(error);
+  const outage = isStoreOutage(error);
+  // A store outage is an operational state, reported through onEvent; anything else is a bug worth a trace.
+  if (!outage) console.error(error);
   if (res.headersSent) {
-    res.destroy(error instanceof Error ? error : undefined);
+    // A response already complete stays as the client got it; one still being written is cut.
+    if (!res.writableEnded) res.destroy(error instanceof Error ? error : undefined);
     return;
   }
-  const body = 'Internal Server Error';
-  res.statusCode = 500;
-  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  const body = outage ? OUTAGE_BODY : 'Internal Server Error';
+  res.statusCode = outage ? 503 : 500;
+  if (outage) for (const [name, value] of OUTAGE_HEADERS) res.setHeader(name, value);
+  else res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(body);
 }

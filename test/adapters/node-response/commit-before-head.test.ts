@@ -1,4 +1,5 @@
-import type { ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { HeaderPair } from '../../../src/http/index.js';
 import { commitBeforeHead } from '../../../src/adapters/node-response/commit-before-head.js';
@@ -35,11 +36,13 @@ describe('commitBeforeHead: the session is saved before a node:http response wri
       commitBeforeHead(res, held.commit, () => undefined);
       observed.push(['starts before any head call', held.state.starts]);
       res.setHeader('Content-Type', 'text/plain');
+      observed.push(['headersSent before the head', res.headersSent]);
       observed.push(['writeHead returns res', res.writeHead(201) === res]);
-      observed.push(['write returns true', res.write('a')]);
+      observed.push(['write says wait for drain', res.write('a')]);
       res.flushHeaders();
       res.end('b');
       observed.push(['headersSent while pending', res.headersSent]);
+      observed.push(['writableEnded while pending', res.writableEnded]);
       observed.push(['starts', held.state.starts]);
       handled();
     });
@@ -52,9 +55,11 @@ describe('commitBeforeHead: the session is saved before a node:http response wri
     const response = await reply;
     expect(observed).toEqual([
       ['starts before any head call', 0],
+      ['headersSent before the head', false],
       ['writeHead returns res', true],
-      ['write returns true', true],
-      ['headersSent while pending', false],
+      ['write says wait for drain', false],
+      ['headersSent while pending', true],
+      ['writableEnded while pending', true],
       ['starts', 1],
     ]);
     expect(response.status).toBe(201);
@@ -114,5 +119,40 @@ describe('commitBeforeHead: the session is saved before a node:http response wri
     const response = await client.get('/');
     expect(response.body).toBe('xy1');
     expect(response.header('vary')).toBe('Cookie');
+  });
+});
+
+describe('commitBeforeHead: responses the connection shares', () => {
+  it('two pipelined requests on one connection are both answered, in order (the second response has no socket yet while held)', async () => {
+    let served = 0;
+    const server = http.createServer((req, res) => {
+      served += 1;
+      const delayMs = req.url === '/first' ? 60 : 10;
+      commitBeforeHead(res, () => new Promise<HeaderPair[]>((resolve) => setTimeout(() => resolve([['Vary', 'Cookie']]), delayMs)), () => undefined);
+      res.end(req.url);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const text = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let received = '';
+        socket.on('data', (chunk: Buffer) => {
+          received += chunk.toString();
+          if ((received.match(/HTTP\/1\.1 200/g) ?? []).length === 2 && received.endsWith('/second')) {
+            socket.end();
+            resolve(received);
+          }
+        });
+        socket.on('error', reject);
+        socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      expect(served).toBe(2);
+      expect(text.indexOf('/first')).toBeLessThan(text.indexOf('/second'));
+      expect(text.match(/Vary: Cookie/g)).toHaveLength(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

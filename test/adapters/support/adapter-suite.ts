@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { digestKey, generateKey, isBackendError, MemoryBackend, type Backend, type OwnerIndexBackend, type SessionEvent } from '../../../src/index.js';
 import type { OwnSession, SessionOptions } from '../../../src/http/index.js';
 import { InstrumentedOwnerBackend, TestClock } from '../../http/support/instrumented-backend.js';
-import type { AppFactory, TestClient, TestReply } from './app-spec.js';
+import { lateWrites, type AppFactory, type TestClient, type TestReply } from './app-spec.js';
 
 /** The session key a reply's `sid` cookie sets ('' when it expires the cookie), or undefined without one. */
 export function sidOf(reply: TestReply, cookieName = 'sid'): string | undefined {
@@ -125,8 +125,24 @@ export function describeOwners(name: string, factory: AppFactory, backendFactory
   });
 }
 
+/**
+ * What an adapter answers when the handler's own `update()` meets a store outage: 503 where the adapter sees
+ * the handler's error (node:http's `onError`, Koa's and fetch's middleware), else the framework's own answer
+ * to an error it was handed (Express, Fastify, Hono: 500 unless the application's error handler says otherwise).
+ */
+export interface AdapterTraits {
+  readonly handlerOutageStatus: 500 | 503;
+}
+
+/** A 503 for a store that is down: `Retry-After`, no `Set-Cookie`. */
+function expectOutage(reply: TestReply): void {
+  expect(reply.status).toBe(503);
+  expect(reply.header('retry-after')).toBe('1');
+  expect(reply.setCookies).toEqual([]);
+}
+
 /** Every behaviour an adapter must show (docs/http.md, "What happens on a request"), against the real framework, on MemoryBackend. */
-export function describeAdapter(name: string, factory: AppFactory): void {
+export function describeAdapter(name: string, factory: AppFactory, traits: AdapterTraits): void {
   describe(`${name} adapter`, () => {
     const keepOpen = closeAfterEach();
     const start = async (options: SessionOptions = {}, clock?: TestClock) => {
@@ -243,53 +259,57 @@ export function describeAdapter(name: string, factory: AppFactory): void {
     });
 
     describe('store failures', () => {
-      it('a failed save becomes a 500 without Set-Cookie, and the stored session is unchanged', async () => {
+      it('a save that meets a store outage becomes a 503 with Retry-After, without Set-Cookie, and the stored session is unchanged', async () => {
         const { client, backend } = await start();
         const key = sidOf(await client.get('/set?f1=a'))!;
         backend.failing.add('compareAndSet');
         const reply = await client.get('/set?f1=b', withKey(key));
-        expect(reply.status).toBe(500);
-        expect(reply.setCookies).toEqual([]);
+        expectOutage(reply);
         expect(reply.body).not.toBe('ok');
         backend.failing.clear();
         expect(await readData(client, key)).toEqual({ f1: 'a' });
       });
 
-      it('a failed first save (generate) is a 500 without Set-Cookie', async () => {
+      it('a first save (generate) that meets a store outage is a 503 without Set-Cookie', async () => {
         const { client, backend } = await start();
         backend.failing.add('generate');
-        const reply = await client.get('/set?f1=a');
-        expect(reply.status).toBe(500);
-        expect(reply.setCookies).toEqual([]);
+        expectOutage(await client.get('/set?f1=a'));
       });
 
-      it('a failed update() in the handler is a 500 without Set-Cookie', async () => {
+      it(`a store outage in the handler's update() is a ${traits.handlerOutageStatus} without Set-Cookie`, async () => {
         const { client, backend } = await start();
         const key = sidOf(await client.get('/count'))!;
         backend.failing.add('compareAndSet');
         const reply = await client.get('/count', withKey(key));
-        expect(reply.status).toBe(500);
+        expect(reply.status).toBe(traits.handlerOutageStatus);
         expect(reply.setCookies).toEqual([]);
         backend.failing.clear();
         expect(await readData(client, key)).toEqual({ count: 1 });
       });
 
-      it('a failed read is a 500 without Set-Cookie', async () => {
+      it('a read that meets a store outage is a 503 without Set-Cookie', async () => {
         const { client, backend } = await start();
         const key = sidOf(await client.get('/set?f1=a'))!;
         backend.failing.add('get');
+        expectOutage(await client.get('/read', withKey(key)));
+      });
+
+      it('a store failure that is not an outage (query_failed) stays a 500', async () => {
+        const { client, backend } = await start();
+        const key = sidOf(await client.get('/set?f1=a'))!;
+        backend.failWith = 'query_failed';
+        backend.failing.add('get');
         const reply = await client.get('/read', withKey(key));
         expect(reply.status).toBe(500);
+        expect(reply.header('retry-after')).toBeUndefined();
         expect(reply.setCookies).toEqual([]);
       });
 
-      it('a login whose old key cannot be removed is a 500; the client keeps its old, intact session', async () => {
+      it('a login whose old key cannot be removed (store outage) is a 503; the client keeps its old, intact session', async () => {
         const { client, backend } = await start();
         const key = sidOf(await client.get('/set?f1=a'))!;
         backend.failing.add('clear');
-        const reply = await client.get('/login?user=bob', withKey(key));
-        expect(reply.status).toBe(500);
-        expect(reply.setCookies).toEqual([]);
+        expectOutage(await client.get('/login?user=bob', withKey(key)));
         backend.failing.clear();
         expect(await readData(client, key)).toEqual({ f1: 'a' });
       });
@@ -357,6 +377,19 @@ export function describeAdapter(name: string, factory: AppFactory): void {
       });
     });
 
+    describe('a write after the response', () => {
+      it('is dropped with a write-dropped event, and never thrown into the timer that made it', async () => {
+        const events: SessionEvent[] = [];
+        const { client } = await start({ onEvent: (event) => events.push(event) });
+        const timerRan = new Promise<void>((resolve) => (lateWrites.done = resolve));
+        const reply = await client.get('/late');
+        await timerRan;
+        const key = sidOf(reply)!;
+        expect(await readData(client, key)).toEqual({ f1: 'in time' });
+        expect(events.filter((event) => event.type === 'write-dropped')).toEqual([{ type: 'write-dropped', store: 'http', operation: 'set', keyDigest: digestKey(key) }]);
+      });
+    });
+
     describe('events', () => {
       it('onEvent receives created, regenerated, destroyed, conflict-retried and error, with keys only as digests', async () => {
         const events: SessionEvent[] = [];
@@ -368,10 +401,10 @@ export function describeAdapter(name: string, factory: AppFactory): void {
         // Every request loads the same value before any of them writes: all but one meet a conflict.
         await Promise.all([1, 2, 3, 4, 5].map((i) => client.get(`/set-slow?f${i}=v`, withKey(busy))));
         backend.failing.add('get');
-        expect((await client.get('/read', withKey(busy))).status).toBe(500);
+        expect((await client.get('/read', withKey(busy))).status).toBe(503);
         backend.failing.clear();
         backend.failing.add('compareAndSet');
-        expect((await client.get('/set?f1=b', withKey(busy))).status).toBe(500);
+        expect((await client.get('/set?f1=b', withKey(busy))).status).toBe(503);
         backend.failing.clear();
 
         const byType = (type: SessionEvent['type']) => events.filter((event) => event.type === type);

@@ -28,6 +28,9 @@ const setFromQuery = (session: Session<TestData>, query: URLSearchParams) => {
 /** Over the default maxValueBytes (1 MiB). */
 export const OVERSIZE_CHARS = 1_100_000;
 
+/** Resolves when the `/late` route's timer ran (set `done` before the request). */
+export const lateWrites: { done?: () => void } = {};
+
 /** The test application's routes: GET <path>?<query>. */
 export const routes: Record<string, Route> = {
   '/read': (session) => ({ body: JSON.stringify(session.data) }),
@@ -61,6 +64,15 @@ export const routes: Record<string, Route> = {
   '/cached': (session) => {
     session.set('user', 'ann');
     return { body: 'ok', headers: { 'Cache-Control': 'private, max-age=60', Vary: 'Accept-Encoding' } };
+  },
+  // A write from a timer after the response: dropped, never thrown into the timer.
+  '/late': (session) => {
+    session.set('f1', 'in time');
+    setTimeout(() => {
+      session.set('f2', 'late');
+      lateWrites.done?.();
+    }, 10);
+    return { body: 'ok' };
   },
   '/throw': () => {
     throw new Error('handler failed');

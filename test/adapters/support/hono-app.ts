@@ -1,11 +1,13 @@
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { sessionMiddleware, type SessionEnv } from '../../../src/adapters/hono/index.js';
 import { dispatch, type AppFactory, type TestData } from './app-spec.js';
 
 /** The test application on Hono 4, driven with `app.request`. */
 export const honoApp: AppFactory = async (backend, options) => {
   const app = new Hono<SessionEnv<TestData>>();
-  app.onError((_error, c) => c.text('Internal Server Error', 500));
+  // As Hono's docs write an error handler: an HTTPException answers itself.
+  app.onError((error, c) => (error instanceof HTTPException ? error.getResponse() : c.text('Internal Server Error', 500)));
   app.use(sessionMiddleware<TestData>(backend, options));
   app.get('/*', async (c) => {
     const url = new URL(c.req.url);

@@ -1,5 +1,6 @@
 import {
   BackendError,
+  type BackendErrorCode,
   type ClearByOwnerOptions,
   type Backend,
   type CompareAndSetResult,
@@ -25,6 +26,8 @@ export class InstrumentedBackend implements Backend {
   readonly calls: Record<Operation, number> = { get: 0, generate: 0, set: 0, compareAndSet: 0, put: 0, clear: 0 };
   /** Operations that reject with `BackendError('unavailable')` until removed. */
   readonly failing = new Set<Operation | OwnerOperation>();
+  /** The code those rejections carry: an outage by default. */
+  failWith: BackendErrorCode = 'unavailable';
 
   constructor(inner: Backend) {
     this.inner = inner;
@@ -50,7 +53,7 @@ export class InstrumentedBackend implements Backend {
 
   /** Throws the test outage when `op` is in {@link failing}. */
   protected failIfAsked(op: Operation | OwnerOperation): void {
-    if (this.failing.has(op)) throw new BackendError('unavailable', `test outage: ${op}`);
+    if (this.failing.has(op)) throw new BackendError(this.failWith, `test outage: ${op}`);
   }
 
   defaultPeriod(): number {
