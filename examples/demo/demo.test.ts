@@ -461,16 +461,18 @@ describe.skipIf(redisSkipReason !== undefined)(`npm start with REDIS_URL: body l
 describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-main-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined };
+  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined, CSRF_SECRETS: `${'a'.repeat(32)},${'b'.repeat(32)}` };
 
   it('prints its URL, serves, closes on SIGTERM with exit code 0, and keeps the session over a restart', { timeout: 180_000 }, async () => {
     let running = await startExample('examples/demo/main.ts', env, 120_000);
     const tokenReply = await fetch(`${running.url}/csrf-token`);
     const token = await tokenReply.text();
-    const cookie = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
-    const first = await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie, 'x-csrf-token': token } });
+    const nonce = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
+    expect(nonce).toMatch(/^sessionkit\.csrf=/);
+    const first = await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: nonce, 'x-csrf-token': token } });
     expect(await first.text()).toBe('1');
-    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie, 'x-csrf-token': token, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
+    const anonymous = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie: `${nonce}; ${anonymous}`, 'x-csrf-token': token, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
     const loggedIn = login.headers.getSetCookie()[0]!.split(';')[0]!;
     expect(await running.stop()).toBe(0);
     expect(running.output()).toMatch(/SIGTERM: closing\nclosed\n$/);
@@ -478,7 +480,8 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
     running = await startExample('examples/demo/main.ts', env, 120_000);
     try {
       expect(await (await fetch(`${running.url}/whoami`, { headers: { cookie: loggedIn } })).text()).toBe('ada');
-      expect(await (await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: loggedIn, 'x-csrf-token': token } })).text()).toBe('2');
+      // CSRF_SECRETS is the same over the restart, so the form token served before it still works.
+      expect(await (await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: `${nonce}; ${loggedIn}`, 'x-csrf-token': token } })).text()).toBe('2');
     } finally {
       expect(await running.stop()).toBe(0);
     }
@@ -495,6 +498,10 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
       await running.stop();
       rmSync(otherDir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a CSRF secret shorter than 32 bytes', async () => {
+    await expect(startExample('examples/demo/main.ts', { ...env, CSRF_SECRETS: `${'a'.repeat(32)},short` })).rejects.toThrow(/CSRF_SECRETS must be at least 32 bytes; one has 5/);
   });
 
   it('refuses a PORT that is not a port number', async () => {
