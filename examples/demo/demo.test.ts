@@ -209,7 +209,7 @@ describe('anonymous visitors store nothing (real HTTP, MemoryBackend)', () => {
     await backend.close();
   });
 
-  it('10,000 anonymous GET / store 0 sessions; then a login POST with the page\'s token stores exactly one', { timeout: 120_000 }, async () => {
+  it('10,000 anonymous GET / store 0 sessions; then a login POST with the token of the page stores exactly one', { timeout: 120_000 }, async () => {
     const flood = 10_000;
     const workers = 20;
     let served = 0;

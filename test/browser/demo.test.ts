@@ -50,7 +50,7 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
     await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#increment')]);
   };
 
-  it('reading the page stores no session: only the form token's nonce cookie is set', async () => {
+  it('reading the page stores no session: only the form token nonce cookie is set', async () => {
     await page.goto(`${demo.url}/`);
     expect(await page.textContent('#count')).toBe('0');
     await page.reload();
