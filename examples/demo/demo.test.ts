@@ -68,7 +68,7 @@ function browserLike(backend: Backend, options: Omit<DemoAppOptions, 'storage'> 
     const res = await app.request(path, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}) });
     for (const line of res.headers.getSetCookie()) {
       const parsed = parseSetCookie(line);
-      if (parsed.value === '' || parsed.maxAge === 0) jar.delete(parsed.name);
+      if (parsed.value === undefined || parsed.value === '' || parsed.maxAge === 0) jar.delete(parsed.name);
       else jar.set(parsed.name, parsed.value);
     }
     return { status: res.status, body: await res.text(), headers: res.headers };
