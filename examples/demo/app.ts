@@ -1,19 +1,22 @@
 // The demo's routes on Hono, with a typed session. Routes other tools script against:
 //   GET  /counter     the session's counter as text/plain (0 without one); changes nothing
 //   POST /counter     increments atomically, answers the new count
-//   GET  /csrf-token  this session's CSRF token as text/plain (creates the session), for scripts
+//   GET  /csrf-token  the form token as text/plain (sets the small nonce cookie it is bound to; stores nothing), for scripts
 //   POST /login       user=<name> (form or JSON): logs in under a new session key
 //   GET  /whoami      401 until login, then 200 with the user name
 //   POST /logout      destroys the session
 //   POST /logout-everywhere  ends every session of the logged-in user (all devices)
 //   POST /sessions/end       session=<keyDigest>: ends another of the user's sessions (one device)
 //   GET  /            an HTML page with the counter, the user, the user's devices and a form per action
-// State changes only on POST, and every POST needs the session's CSRF token (field `csrf`
-// or header X-CSRF-Token), on top of the session middleware's cross-origin check.
+// State changes only on POST, and every POST needs the form token (field `csrf` or header
+// X-CSRF-Token), on top of the session middleware's cross-origin check. The form token is a
+// signed double-submit token bound to its own nonce cookie, so a visitor who only reads pages
+// stores nothing: a session is stored on the first POST that changes something (login, counter).
+import { randomBytes } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { supportsOwners, type Backend } from 'sessionkit';
-import { csrfToken, verifyCsrfToken } from 'sessionkit/csrf';
+import { signedCsrfTokens, type SignedCsrfTokens } from 'sessionkit/csrf';
 import { sessionMiddleware, type HonoSessionOptions, type SessionEnv } from 'sessionkit/hono';
 import { MalformedBodyError, MAX_BODY_BYTES, parseFields, userName, type Fields } from './fields.js';
 import { renderPage, type Device } from './page.js';
@@ -30,6 +33,12 @@ export interface DemoAppOptions {
   storage: string;
   /** Passed to the session middleware (cookie name, idle timeout, csrf…). */
   session?: HonoSessionOptions;
+  /**
+   * Secrets that sign the form tokens, newest first (see `signedCsrfTokens`).
+   * Default: one random secret per app, so the forms served before a restart
+   * are refused after it (reload the page).
+   */
+  csrfSecrets?: readonly (string | Uint8Array)[];
 }
 
 /** Longest user name accepted, in characters. */
@@ -43,6 +52,13 @@ type DemoContext = Context<DemoEnv>;
 const wantsHtml = (c: DemoContext) => (c.req.header('accept') ?? '').includes('text/html');
 const done = (c: DemoContext, text: string) => (wantsHtml(c) ? c.redirect('/', 303) : c.text(text));
 
+/** The form token for this request; adds the nonce cookie to the response when the request had none. Reads no session. */
+function formToken(c: DemoContext, formTokens: SignedCsrfTokens): string {
+  const { token, setCookie } = formTokens.issue(c.req.header('cookie'));
+  if (setCookie !== undefined) c.header('Set-Cookie', setCookie, { append: true });
+  return token;
+}
+
 /** The demo application on `backend` (any sessionkit backend). */
 export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv> {
   const app = new Hono<DemoEnv>();
@@ -53,6 +69,7 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
   // Bodies are counted as they stream in: a larger one is answered 413 without being held in memory.
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.text(`request body over ${MAX_BODY_BYTES} bytes\n`, 413) }));
   app.use(sessionMiddleware<DemoData>(backend, { owners, ...options.session }));
+  const formTokens = signedCsrfTokens({ secrets: options.csrfSecrets ?? [randomBytes(32)] });
   app.post('*', async (c, next) => {
     let fields: Fields;
     try {
@@ -61,7 +78,7 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
       if (error instanceof MalformedBodyError) return c.text(`${error.message}\n`, 400);
       throw error;
     }
-    if (!verifyCsrfToken(c.var.session, c.req.header('x-csrf-token') ?? fields.csrf)) {
+    if (!formTokens.verify(c.req.header('cookie'), c.req.header('x-csrf-token') ?? fields.csrf)) {
       return c.text('missing or wrong CSRF token: reload the page (scripts: GET /csrf-token, then send it as X-CSRF-Token)\n', 403);
     }
     c.set('fields', fields);
@@ -84,12 +101,12 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
         canLogOutEverywhere: owners,
         canEndDevices: removal !== undefined,
         devices,
-        csrfToken: csrfToken(session),
+        csrfToken: formToken(c, formTokens),
       }),
     );
   });
 
-  app.get('/csrf-token', (c) => c.text(csrfToken(c.var.session)));
+  app.get('/csrf-token', (c) => c.text(formToken(c, formTokens)));
   app.get('/counter', (c) => c.text(String(c.var.session.get('count') ?? 0)));
   app.post('/counter', async (c) => {
     const { count } = await c.var.session.update((data) => ({ ...data, count: (data.count ?? 0) + 1 }));
@@ -99,7 +116,8 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
   app.post('/login', (c) => {
     const user = userName(c.var.fields.user, MAX_USER_CHARS);
     if (user === undefined) return c.text(`user is required (1 to ${MAX_USER_CHARS} characters of text, no control characters)\n`, 400);
-    // A new key on every login (session fixation), filed under the user; the data, the counter and the CSRF token included, moves with it.
+    // A new key on every login (session fixation), filed under the user; the data, the counter included, moves with it.
+    // The form token is bound to its nonce cookie, not to the key, so it stays valid.
     c.var.session.regenerate(owners ? { owner: user } : undefined);
     c.var.session.set('user', user);
     return done(c, user);

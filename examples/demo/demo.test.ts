@@ -1,5 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSetCookie } from 'cookie';
@@ -9,7 +11,7 @@ import { expectPeriodWithin, stopwatch } from '../../test/support/elapsed.js';
 import { dropTablesLike, postgresSkipReason, DATABASE_URL, testPool, uniqueTable } from '../../test/support/postgres.js';
 import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../../test/support/redis-env.js';
 import { startExample } from '../support/start-example.js';
-import { demoApp } from './app.js';
+import { demoApp, type DemoAppOptions } from './app.js';
 import { openStorage, storageConfigFromEnv, type OpenStorage } from './backend.js';
 
 /** Resident memory in MiB of the server: the last descendant of `pid` (tsx runs the script in a child process), from /proc. */
@@ -50,27 +52,37 @@ function uploadUntilAnswered(port: number, bytes: number, declared: boolean): Pr
   });
 }
 
-/** A client of the demo app (in-process, `app.request`) that keeps its cookie like a browser, and sends the session's CSRF token with each POST. */
-function browserLike(backend: Backend) {
-  const app = demoApp(backend, { storage: 'test' });
-  let cookie: string | undefined;
+/** A client of the demo app (in-process, `app.request`) that keeps its cookies like a browser, and sends the form token with each POST. */
+function browserLike(backend: Backend, options: Omit<DemoAppOptions, 'storage'> = {}) {
+  const app = demoApp(backend, { storage: 'test', ...options });
+  const jar = new Map<string, string>();
   let token: string | undefined;
+  const cookies = () => (jar.size === 0 ? undefined : [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
   const request = async (method: string, path: string, init: { body?: string; type?: string; accept?: string; token?: string | false } = {}) => {
     if (method === 'POST' && init.token === undefined && token === undefined) token = (await request('GET', '/csrf-token')).body;
     const headers: Record<string, string> = { accept: init.accept ?? '*/*' };
+    const cookie = cookies();
     if (cookie !== undefined) headers.cookie = cookie;
     if (init.type !== undefined) headers['content-type'] = init.type;
     if (method === 'POST' && init.token !== false) headers['x-csrf-token'] = init.token ?? token!;
     const res = await app.request(path, { method, headers, ...(init.body !== undefined ? { body: init.body } : {}) });
     for (const line of res.headers.getSetCookie()) {
       const parsed = parseSetCookie(line);
-      cookie = parsed.value === '' || parsed.maxAge === 0 ? undefined : `${parsed.name}=${parsed.value}`;
-      // A destroyed session takes its token with it.
-      if (cookie === undefined) token = undefined;
+      if (parsed.value === undefined || parsed.value === '' || parsed.maxAge === 0) jar.delete(parsed.name);
+      else jar.set(parsed.name, parsed.value);
     }
     return { status: res.status, body: await res.text(), headers: res.headers };
   };
-  return { request, app, cookie: () => cookie, setCookie: (value: string | undefined) => void ((cookie = value), (token = undefined)) };
+  return {
+    request,
+    app,
+    /** The session cookie (`sid=…`), or undefined without a session. */
+    cookie: () => (jar.has('sid') ? `sid=${jar.get('sid')}` : undefined),
+    /** Every cookie held, as a `Cookie` header (the session's and the form token's nonce). */
+    cookies,
+    /** Replaces the session cookie (undefined: drops it); the form token's nonce cookie stays. */
+    setCookie: (value: string | undefined) => void (value === undefined ? jar.delete('sid') : jar.set('sid', value.replace(/^sid=/, ''))),
+  };
 }
 
 /** The demo's scripted flow, the same on every storage. */
@@ -153,9 +165,11 @@ describe('demo routes (in-process, MemoryBackend)', () => {
     expect(empty.body).toContain('<dd id="count">0</dd>');
     expect(empty.body).toContain('not logged in');
     expect(empty.body).toContain('no session yet');
-    // Reading the page stores only the CSRF token its forms carry, once.
+    // Reading the page stores nothing: its forms carry a signed token bound to a nonce cookie, set once; no session cookie.
     expect(empty.body).toMatch(/<input type="hidden" name="csrf" value="[A-Za-z0-9_-]{43}">/);
-    expect(client.cookie()).toBeDefined();
+    expect(empty.headers.getSetCookie()).toEqual([expect.stringMatching(/^sessionkit\.csrf=[A-Za-z0-9_-]{32}; Path=\/; HttpOnly; SameSite=Lax$/)]);
+    expect(client.cookie()).toBeUndefined();
+    expect(backend.size).toBe(0);
     expect((await client.request('GET', '/', { accept: 'text/html' })).headers.getSetCookie()).toEqual([]);
 
     const html = { accept: 'text/html,application/xhtml+xml', type: 'application/x-www-form-urlencoded' };
@@ -176,6 +190,81 @@ describe('demo routes (in-process, MemoryBackend)', () => {
     const logout = await client.request('POST', '/logout', { ...html, body: '' });
     expect([logout.status, logout.headers.get('location')]).toEqual([303, '/']);
     expect(client.cookie()).toBeUndefined();
+  });
+});
+
+describe('anonymous visitors store nothing (real HTTP, MemoryBackend)', () => {
+  let backend: MemoryBackend;
+  let server: ServerType;
+  let url: string;
+  beforeEach(async () => {
+    backend = new MemoryBackend();
+    const app = demoApp(backend, { storage: 'test' });
+    server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await backend.close();
+  });
+
+  it('10,000 anonymous GET / store 0 sessions; then a login POST with the token of the page stores exactly one', { timeout: 120_000 }, async () => {
+    const flood = 10_000;
+    const workers = 20;
+    let served = 0;
+    let sessionCookies = 0;
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let i = 0; i < flood / workers; i++) {
+          const res = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
+          await res.text();
+          if (res.status === 200) served++;
+          sessionCookies += res.headers.getSetCookie().filter((line) => line.startsWith('sid=')).length;
+        }
+      }),
+    );
+    expect(served).toBe(flood);
+    expect(sessionCookies).toBe(0);
+    expect(backend.size).toBe(0);
+    expect(await backend.countLive()).toBe(0);
+
+    // A visitor reads the page, then logs in with the token its form carries.
+    const page = await fetch(`${url}/`, { headers: { accept: 'text/html' } });
+    const token = /name="csrf" value="([A-Za-z0-9_-]{43})"/.exec(await page.text())![1]!;
+    const nonce = page.headers.getSetCookie()[0]!.split(';')[0]!;
+    expect(backend.size).toBe(0);
+    const refused = await fetch(`${url}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `user=ada&csrf=${token}` });
+    expect(refused.status).toBe(403); // the token without its cookie
+    expect(backend.size).toBe(0);
+    const login = await fetch(`${url}/login`, { method: 'POST', headers: { cookie: nonce, 'content-type': 'application/x-www-form-urlencoded' }, body: `user=ada&csrf=${token}` });
+    expect([login.status, await login.text()]).toEqual([200, 'ada']);
+    const sid = login.headers.getSetCookie().find((line) => line.startsWith('sid='))!.split(';')[0]!;
+    expect(backend.size).toBe(1);
+    expect(await (await fetch(`${url}/whoami`, { headers: { cookie: `${nonce}; ${sid}` } })).text()).toBe('ada');
+    // The same token keeps working after login: it is bound to the nonce cookie, not to the session key.
+    const count = await fetch(`${url}/counter`, { method: 'POST', headers: { cookie: `${nonce}; ${sid}`, 'x-csrf-token': token } });
+    expect([count.status, await count.text()]).toEqual([200, '1']);
+    expect(backend.size).toBe(1);
+  });
+});
+
+describe('form tokens across secrets (in-process, MemoryBackend)', () => {
+  let backend: MemoryBackend;
+  beforeEach(() => void (backend = new MemoryBackend()));
+  afterEach(() => backend.close());
+  const oldSecret = 'o'.repeat(32);
+  const newSecret = 'n'.repeat(32);
+
+  it('a token signed with the old secret is accepted after rotation (new first, old kept) and refused once the old one is dropped', async () => {
+    const before = browserLike(backend, { csrfSecrets: [oldSecret] });
+    const token = (await before.request('GET', '/csrf-token')).body;
+    const nonce = before.cookies()!;
+    const post = (secrets: string[]) =>
+      demoApp(backend, { storage: 'test', csrfSecrets: secrets }).request('/counter', { method: 'POST', headers: { cookie: nonce, 'x-csrf-token': token } });
+    expect((await post([newSecret, oldSecret])).status).toBe(200);
+    expect((await post([newSecret])).status).toBe(403);
+    expect(backend.size).toBe(1); // only the accepted POST stored a session
   });
 });
 
@@ -225,7 +314,7 @@ describe('demo abuse (in-process, MemoryBackend)', () => {
   it('a cross-site POST is refused by the session middleware before any route runs', async () => {
     const client = await loggedIn();
     const before = await state(client);
-    const cookie = client.cookie()!;
+    const cookie = client.cookies()!;
     const token = (await client.request('GET', '/csrf-token')).body;
     for (const path of ['/counter', '/login', '/logout']) {
       const res = await client.app.request(path, {
@@ -250,7 +339,7 @@ describe('demo abuse (in-process, MemoryBackend)', () => {
         controller.close();
       },
     });
-    const chunked = await client.app.request('/login', { method: 'POST', headers: { cookie: client.cookie()!, 'x-csrf-token': token, 'content-type': form }, body: streamed, duplex: 'half' } as RequestInit);
+    const chunked = await client.app.request('/login', { method: 'POST', headers: { cookie: client.cookies()!, 'x-csrf-token': token, 'content-type': form }, body: streamed, duplex: 'half' } as RequestInit);
     expect(chunked.status).toBe(413);
 
     const deep = `{"user":${'['.repeat(5000)}${']'.repeat(5000)}}`;
@@ -372,16 +461,18 @@ describe.skipIf(redisSkipReason !== undefined)(`npm start with REDIS_URL: body l
 describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-demo-main-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined };
+  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined, CSRF_SECRETS: `${'a'.repeat(32)},${'b'.repeat(32)}` };
 
   it('prints its URL, serves, closes on SIGTERM with exit code 0, and keeps the session over a restart', { timeout: 180_000 }, async () => {
     let running = await startExample('examples/demo/main.ts', env, 120_000);
     const tokenReply = await fetch(`${running.url}/csrf-token`);
     const token = await tokenReply.text();
-    const cookie = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
-    const first = await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie, 'x-csrf-token': token } });
+    const nonce = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
+    expect(nonce).toMatch(/^sessionkit\.csrf=/);
+    const first = await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: nonce, 'x-csrf-token': token } });
     expect(await first.text()).toBe('1');
-    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie, 'x-csrf-token': token, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
+    const anonymous = first.headers.getSetCookie()[0]!.split(';')[0]!;
+    const login = await fetch(`${running.url}/login`, { method: 'POST', headers: { cookie: `${nonce}; ${anonymous}`, 'x-csrf-token': token, 'content-type': 'application/json' }, body: '{"user":"ada"}' });
     const loggedIn = login.headers.getSetCookie()[0]!.split(';')[0]!;
     expect(await running.stop()).toBe(0);
     expect(running.output()).toMatch(/SIGTERM: closing\nclosed\n$/);
@@ -389,7 +480,8 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
     running = await startExample('examples/demo/main.ts', env, 120_000);
     try {
       expect(await (await fetch(`${running.url}/whoami`, { headers: { cookie: loggedIn } })).text()).toBe('ada');
-      expect(await (await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: loggedIn, 'x-csrf-token': token } })).text()).toBe('2');
+      // CSRF_SECRETS is the same over the restart, so the form token served before it still works.
+      expect(await (await fetch(`${running.url}/counter`, { method: 'POST', headers: { cookie: `${nonce}; ${loggedIn}`, 'x-csrf-token': token } })).text()).toBe('2');
     } finally {
       expect(await running.stop()).toBe(0);
     }
@@ -406,6 +498,10 @@ describe('npm start (examples/demo/main.ts as its own process, PGlite)', () => {
       await running.stop();
       rmSync(otherDir, { recursive: true, force: true });
     }
+  });
+
+  it('refuses a CSRF secret shorter than 32 bytes', async () => {
+    await expect(startExample('examples/demo/main.ts', { ...env, CSRF_SECRETS: `${'a'.repeat(32)},short` })).rejects.toThrow(/CSRF_SECRETS must be at least 32 bytes; one has 5/);
   });
 
   it('refuses a PORT that is not a port number', async () => {

@@ -1,10 +1,14 @@
 // `npm start`: the login + counter demo at http://localhost:3000 (PORT overrides;
 // HOST, default 127.0.0.1, sets the interface). Sessions are kept in PGlite
 // under .data/ (DATA_DIR overrides), a PostgreSQL server with DATABASE_URL, or
-// Redis with REDIS_URL. Ctrl-C (SIGINT) or SIGTERM closes it cleanly.
+// Redis with REDIS_URL. CSRF_SECRETS (comma-separated, newest first, each at least
+// 32 characters) signs the form tokens; without it a random secret per start
+// (forms served before a restart are refused after it: reload the page).
+// Ctrl-C (SIGINT) or SIGTERM closes it cleanly.
 import { createAdaptorServer } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
+import { MIN_CSRF_SECRET_BYTES } from 'sessionkit/csrf';
 import { demoApp, type DemoEnv } from './app.js';
 import { openStorage, storageConfigFromEnv, type OpenStorage } from './backend.js';
 
@@ -14,6 +18,12 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(2);
 }
 const hostname = process.env.HOST || '127.0.0.1';
+const csrfSecrets = process.env.CSRF_SECRETS ? process.env.CSRF_SECRETS.split(',') : undefined;
+const shortSecret = csrfSecrets?.find((secret) => Buffer.byteLength(secret) < MIN_CSRF_SECRET_BYTES);
+if (shortSecret !== undefined) {
+  console.error(`each of CSRF_SECRETS must be at least ${MIN_CSRF_SECRET_BYTES} bytes; one has ${Buffer.byteLength(shortSecret)}`);
+  process.exit(2);
+}
 
 // The port is taken before the storage is opened: a second `npm start` fails on the
 // busy port instead of opening the same PGlite directory as the first.
@@ -40,7 +50,7 @@ try {
   server.close();
   process.exit(1);
 }
-const demo = demoApp(storage.backend, { storage: storage.description });
+const demo = demoApp(storage.backend, { storage: storage.description, ...(csrfSecrets !== undefined ? { csrfSecrets } : {}) });
 demo.onError((error, c) => {
   console.error(error);
   return c.text('Internal Server Error\n', 500);

@@ -21,7 +21,7 @@ export interface PageState {
   canEndDevices: boolean;
   /** The logged-in user's sessions, oldest first; undefined when not logged in or not kept by user. */
   devices: Device[] | undefined;
-  /** The session's CSRF token, carried by every form. */
+  /** The form token (signed, bound to the nonce cookie), carried by every form. */
   csrfToken: string;
 }
 
@@ -103,7 +103,8 @@ export function renderPage(state: PageState): string {
   ${account}${renderDevices(state)}
   <p>Scriptable routes: <code>GET /counter</code>, <code>POST /counter</code>, <code>GET /csrf-token</code>, <code>POST /login</code> (<code>user=…</code>),
   <code>GET /whoami</code>, <code>POST /logout</code>, <code>POST /logout-everywhere</code>, <code>POST /sessions/end</code>. Every POST needs the
-  session's CSRF token (<code>csrf=…</code> or <code>X-CSRF-Token</code>), and cross-site POSTs are refused. The session cookie is <code>HttpOnly</code> and
+  form token from <code>GET /csrf-token</code> (<code>csrf=…</code> or <code>X-CSRF-Token</code>), and cross-site POSTs are refused. The form token is
+  signed and bound to its own small cookie, so reading pages stores no session; the first POST does. The session cookie is <code>HttpOnly</code> and
   <code>SameSite=Lax</code>; logging in gives it a new key.</p>
 </body>
 </html>

@@ -4,8 +4,12 @@
  * - Every adapter refuses cross-origin browser requests with unsafe methods
  *   by default (the `csrf` option, {@link crossOriginGuard}); a new adapter
  *   calls the same guard before it loads the session.
- * - {@link csrfToken} / {@link verifyCsrfToken}: a per-session synchronizer
- *   token for forms, on top of it.
+ * - Form tokens on top of it, one of two:
+ *   {@link signedCsrfTokens}: a signed double-submit token bound to a small
+ *   nonce cookie, which stores nothing on the server (forms for visitors
+ *   without a session);
+ *   {@link csrfToken} / {@link verifyCsrfToken}: a synchronizer token kept in
+ *   the session, which creates a stored session for every visitor it serves.
  *
  * ```ts
  * app.get('/form', (c) => c.html(`<form method="post"><input type="hidden" name="csrf" value="${csrfToken(c.var.session)}">…</form>`));
@@ -27,3 +31,11 @@ export {
   type RequestHeaders,
 } from './cross-origin-guard.js';
 export { csrfToken, verifyCsrfToken, CSRF_TOKEN_FIELD } from './token.js';
+export {
+  signedCsrfTokens,
+  DEFAULT_CSRF_COOKIE_NAME,
+  MIN_CSRF_SECRET_BYTES,
+  type IssuedCsrfToken,
+  type SignedCsrfTokenOptions,
+  type SignedCsrfTokens,
+} from './signed-token.js';

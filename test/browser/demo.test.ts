@@ -50,6 +50,15 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
     await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#increment')]);
   };
 
+  it('reading the page stores no session: only the form token nonce cookie is set', async () => {
+    await page.goto(`${demo.url}/`);
+    expect(await page.textContent('#count')).toBe('0');
+    await page.reload();
+    expect(await sid()).toBeUndefined();
+    const nonce = (await context.cookies(demo.url)).find((c) => c.name === 'sessionkit.csrf');
+    expect(nonce).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/', value: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/) });
+  });
+
   it("the counter increments with the page's form; reloading GET /counter changes nothing", async () => {
     for (let i = 0; i < 3; i++) await increment();
     expect(await page.textContent('#count')).toBe('3');
@@ -145,11 +154,11 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
     await page.goto(`${demo.url}/`);
     await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#logout')]);
     expect(await page.textContent('body')).toContain('not logged in');
-    // The page after logout renders forms with a CSRF token, which starts a new, anonymous session: never the old key.
-    expect((await sid())?.value).not.toBe(before);
+    // The page after logout renders forms whose token is bound to the nonce cookie: no new session is stored.
+    expect(await sid()).toBeUndefined();
 
     expect((await replay('/whoami', before)).status).toBe(401);
-    expect((await replay('/csrf-token', before)).headers.getSetCookie()[0]).not.toContain(before); // a new session, not the old one
+    for (const line of (await replay('/csrf-token', before)).headers.getSetCookie()) expect(line).not.toContain(before); // never the old key back
     expect((await page.goto(`${demo.url}/whoami`))?.status()).toBe(401);
   });
 });
