@@ -92,6 +92,13 @@ describe('the history checker', () => {
     expect(kinds(history([write('a', 'indeterminate', 'no-answer')], ['a']))).toEqual(['untyped-or-no-answer']);
   });
 
+  it('fails a read that rejected untyped or never settled, and allows a typed read failure', () => {
+    const h = (code: string): History => ({ ...history([write('a', 'ok')], ['a']), failedReads: [{ key: 'k', code, atMs: 1 }] });
+    expect(kinds(h('no-answer'))).toEqual(['untyped-or-no-answer']);
+    expect(kinds(h('untyped'))).toEqual(['untyped-or-no-answer']);
+    expect(kinds(h('timeout'))).toEqual([]);
+  });
+
   it('fails a key it could not read at the end, rather than passing it unchecked', () => {
     expect(kinds(history([write('a', 'ok')], 'unreadable'))).toEqual(['unreadable']);
   });

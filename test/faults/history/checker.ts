@@ -37,6 +37,13 @@ export interface ReadObservation {
   atMs: number;
 }
 
+/** A read that failed: `code` is the BackendError code, `untyped` or `no-answer` as for writes. */
+export interface FailedRead {
+  key: string;
+  code: string;
+  atMs: number;
+}
+
 /** What the store holds at the end, read after every fault healed: the list, `missing`, or `unreadable` (no read succeeded). */
 export type FinalValue = readonly string[] | 'missing' | 'unreadable';
 
@@ -45,6 +52,8 @@ export interface History {
   keys: readonly string[];
   writes: readonly WriteOperation[];
   reads: readonly ReadObservation[];
+  /** Reads that failed (absent: none). */
+  failedReads?: readonly FailedRead[];
   finals: ReadonlyMap<string, FinalValue>;
 }
 
@@ -61,7 +70,7 @@ export type AnomalyKind =
   | 'lost-value'
   /** An id in a stored list that no write of that key carried. */
   | 'unknown-operation'
-  /** A write that rejected with something other than a BackendError, or never settled. */
+  /** An operation (write or read) that rejected with something other than a BackendError, or never settled. */
   | 'untyped-or-no-answer'
   /** No final read of a key succeeded, so nothing about it can be proved. */
   | 'unreadable';
@@ -157,6 +166,12 @@ export function checkHistory(history: History): CheckResult {
         key: read.key,
         detail: `a read at ${Math.round(read.atMs)} ms saw ${read.ops.length} ids ending ${read.ops.slice(-3).join(',')}, which the final value does not extend`,
       });
+    }
+  }
+
+  for (const failed of history.failedReads ?? []) {
+    if (failed.code === 'untyped' || failed.code === 'no-answer') {
+      anomalies.push({ kind: 'untyped-or-no-answer', key: failed.key, detail: `a read at ${Math.round(failed.atMs)} ms: ${failed.code}` });
     }
   }
 

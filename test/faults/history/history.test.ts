@@ -1,0 +1,489 @@
+/**
+ * The history checker in CI: for each driver and each fault, clients
+ * increment per-key counters (read → compareAndSet, and set / put on a key a
+ * client owns) while a nemesis breaks the store, every write's outcome is
+ * recorded, and the final values must agree with the outcome model: `ok`
+ * stored exactly once, a failure never stored, `indeterminate` at most once,
+ * nothing lost. Every server here is the test's own; combinations on
+ * separate servers run at the same time.
+ */
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import pg from 'pg';
+import postgres from 'postgres';
+import { createClient, createCluster } from 'redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresBackend, type PostgresDatabase } from '../../../src/backends/postgres/index.js';
+import { RedisBackend, type RedisClient } from '../../../src/backends/redis/index.js';
+import { FaultProxy } from '../../support/fault-proxy.js';
+import { postgresBinDir, ScratchPostgres } from '../../support/postgres-server.js';
+import { RedisTestCluster } from '../../support/redis-cluster.js';
+import { rawCommand, RedisServer } from '../../support/redis-server.js';
+import { redisServerSkipReason } from '../../support/redis-env.js';
+import { formatTable, runWorkload, sleep, type TableRow, type WorkloadReport } from './workload.js';
+
+const binaries = postgresBinDir();
+if (binaries === undefined && process.env.CI === 'true') throw new Error('PostgreSQL server binaries are required when CI=true');
+
+/** Every backend's deadline here; each fault lasts longer than it where it should make writes fail. */
+const timeoutMs = 1000;
+/** Longer than `timeoutMs`, so that every operation waiting on it fails (or settles) first. */
+const outageMs = 2500;
+const poolMax = 5;
+const combinationTimeoutMs = 90_000;
+
+const rows: TableRow[] = [];
+const tableFile = join(tmpdir(), 'sessionkit-history-checker.md');
+
+// What escapes the backends (an 'error' event nobody listens to ends a real process): listed under the table too.
+const uncaught: string[] = [];
+const recordUncaught = (error: unknown) => {
+  uncaught.push(String((error as Error)?.message ?? error).split('\n')[0]!);
+};
+beforeAll(() => {
+  process.on('uncaughtException', recordUncaught);
+  process.on('unhandledRejection', recordUncaught);
+});
+
+afterAll(() => {
+  process.off('uncaughtException', recordUncaught);
+  process.off('unhandledRejection', recordUncaught);
+  const order = (row: TableRow) => `${row.driver}\u0000${row.nemesis}`;
+  const table = formatTable([...rows].sort((a, b) => order(a).localeCompare(order(b))));
+  const escaped = uncaught.length === 0 ? 'none' : uncaught.map((message) => `\n- ${message}`).join('');
+  const text = `History checker, ${new Date().toISOString()} (timeoutMs ${timeoutMs})\n\n${table}\n\nUncaught exceptions and unhandled rejections during the run (would end a process): ${escaped}\n`;
+  writeFileSync(tableFile, text);
+  console.info(`${text}\n(also written to ${tableFile})`);
+});
+
+/** Runs one combination, records its row, and fails on any anomaly or on a fault that did nothing. */
+async function combination(driver: string, nemesis: string, expectsFailures: boolean, run: () => Promise<WorkloadReport>): Promise<void> {
+  let report: WorkloadReport | undefined;
+  try {
+    report = await run();
+    rows.push({ driver, nemesis, report });
+  } catch (error) {
+    rows.push({ driver, nemesis, report: undefined, error: String((error as Error)?.stack ?? error) });
+    throw error;
+  }
+  const { check } = report;
+  const summary = `${driver} × ${nemesis}: ${JSON.stringify({ outcomes: check.outcomes, codes: check.codes, faults: report.faults, anomalies: check.anomalyCounts })}`;
+  const problems = check.anomalies.slice(0, 20).map((a) => `${a.kind}: ${a.detail}`);
+  if (check.anomalies.length > 20) problems.push(`... ${check.anomalies.length - 20} more anomalies`);
+  // Not vacuous: the fault happened, the clients kept writing, and where the fault must fail writes, some failed.
+  if (report.faults === 0) problems.push('no fault injected');
+  if (check.outcomes.ok === 0) problems.push('no write succeeded');
+  const failedByFault = Object.entries(check.codes).filter(([code]) => code !== 'conflict').reduce((sum, [, n]) => sum + n, 0) + report.readsFailed;
+  if (expectsFailures && failedByFault === 0) problems.push('the fault failed no operation');
+  // Service back within 2 × timeoutMs of the heal (the outcome model's bound), plus a margin for this loaded machine.
+  if (report.recoveryMs === undefined || report.recoveryMs > 2 * timeoutMs + 1000) problems.push(`service not back after the fault healed (${report.recoveryMs ?? 'no'} ms)`);
+  expect(problems, summary).toEqual([]);
+}
+
+// --- PostgreSQL -------------------------------------------------------------
+
+type PgDriver = 'pg' | 'postgres.js';
+
+interface PgHandle {
+  db: PostgresDatabase;
+  /** Takes one connection of the pool away from the backend until the returned function gives it back. */
+  hold: () => Promise<() => Promise<void>>;
+  end: () => Promise<void>;
+}
+
+let made = 0;
+function uniqueName(prefix: string): string {
+  made += 1;
+  return `${prefix}_${process.pid}_${made}_${Math.random().toString(36).slice(2, 7)}`;
+}
+
+function openPg(driver: PgDriver, url: string, applicationName: string): PgHandle {
+  if (driver === 'pg') {
+    const pool = new pg.Pool({ connectionString: url, max: poolMax, application_name: applicationName });
+    pool.on('error', () => undefined);
+    return {
+      db: pool,
+      hold: async () => {
+        const client = await pool.connect();
+        return async () => client.release();
+      },
+      end: () => pool.end().catch(() => undefined),
+    };
+  }
+  const sql = postgres(url, { max: poolMax, connection: { application_name: applicationName }, onnotice: () => undefined });
+  return {
+    db: sql,
+    hold: async () => {
+      const reserved = await sql.reserve();
+      return async () => reserved.release();
+    },
+    end: () => sql.end({ timeout: 1 }).catch(() => undefined),
+  };
+}
+
+/** Runs the workload on `table` of the server at `serverUrl`, the clients going through `clientUrl` (a proxy) when given. */
+async function pgWorkload(
+  driver: PgDriver,
+  serverUrl: string,
+  nemesis: (handle: PgHandle, ctx: { table: string; applicationName: string }) => Promise<number>,
+  clientUrl = serverUrl,
+): Promise<WorkloadReport> {
+  const table = uniqueName('hist');
+  const applicationName = uniqueName('hist_app');
+  const setup = new pg.Pool({ connectionString: serverUrl, max: 1 });
+  setup.on('error', () => undefined);
+  await new PostgresBackend(setup, { table, timeoutMs, pruneIntervalSeconds: false }).ensureSchema();
+  await setup.end();
+  const handle = openPg(driver, clientUrl, applicationName);
+  const backend = new PostgresBackend(handle.db, { table, timeoutMs, pruneIntervalSeconds: false });
+  try {
+    return await runWorkload({
+      backend,
+      timeoutMs,
+      nemesis: () => nemesis(handle, { table, applicationName }),
+      openVerifier: async () => {
+        const pool = new pg.Pool({ connectionString: serverUrl, max: 2 });
+        pool.on('error', () => undefined);
+        const verifier = new PostgresBackend(pool, { table, timeoutMs: 5000, pruneIntervalSeconds: false });
+        return { backend: verifier, close: async () => (await verifier.close(), await pool.end()) };
+      },
+    });
+  } finally {
+    await backend.close().catch(() => undefined);
+    await handle.end();
+  }
+}
+
+/** An administrator's connection to the server (not through any proxy), for the nemeses. */
+async function admin<T>(serverUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const pgNemeses = {
+  /** Another transaction holds every row with SELECT … FOR UPDATE longer than the deadline, twice. */
+  rowLocks: (serverUrl: string) => async (_handle: PgHandle, { table }: { table: string }) =>
+    admin(serverUrl, async (client) => {
+      let rounds = 0;
+      for (let round = 0; round < 2; round++) {
+        await client.query('BEGIN');
+        const { rowCount } = await client.query(`SELECT 1 FROM "${table}" FOR UPDATE`);
+        await sleep(outageMs);
+        await client.query('COMMIT');
+        if ((rowCount ?? 0) > 0) rounds += 1;
+        await sleep(800);
+      }
+      return rounds;
+    }),
+  /** Other users of the same pool take every connection for longer than the deadline, twice. */
+  poolExhaustion: async (handle: PgHandle) => {
+    let rounds = 0;
+    for (let round = 0; round < 2; round++) {
+      const releases = await Promise.all(Array.from({ length: poolMax }, () => handle.hold()));
+      await sleep(outageMs);
+      await Promise.all(releases.map((release) => release()));
+      rounds += 1;
+      await sleep(800);
+    }
+    return rounds;
+  },
+  /** The server terminates the pool's connections (pg_terminate_backend), 8 rounds. */
+  terminate: (serverUrl: string) => async (_handle: PgHandle, { applicationName }: { applicationName: string }) =>
+    admin(serverUrl, async (client) => {
+      let terminated = 0;
+      for (let round = 0; round < 8; round++) {
+        const { rows } = await client.query<{ done: boolean }>(
+          'SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+          [applicationName],
+        );
+        terminated += rows.filter((row) => row.done).length;
+        await sleep(350);
+      }
+      return terminated;
+    }),
+};
+
+/**
+ * Loses replies (the server executed the command; the connection is reset
+ * before the client hears), in short windows. A driver or backend may learn
+ * the outcome again (resend, read its write back), so this fault need not
+ * fail any write: only the lost replies are counted as faults.
+ */
+async function loseReplies(proxy: FaultProxy): Promise<number> {
+  let lost = 0;
+  for (let round = 0; round < 5; round++) {
+    lost += await proxy.loseRepliesFor(150);
+    await sleep(600);
+  }
+  return lost;
+}
+
+/** Black-holes every connection (no FIN) for longer than the deadline, then lets new connections through. */
+async function blackhole(proxy: FaultProxy): Promise<number> {
+  proxy.blackhole();
+  await sleep(outageMs);
+  proxy.heal();
+  return proxy.connectionsBlackholed;
+}
+
+async function withScratchPostgres<T>(use: (server: ScratchPostgres) => Promise<T>): Promise<T> {
+  const server = await ScratchPostgres.start();
+  try {
+    return await use(server);
+  } finally {
+    await server.signal('SIGCONT').catch(() => undefined);
+    await server.stop();
+  }
+}
+
+async function withProxy<T>(port: number, use: (proxy: FaultProxy) => Promise<T>): Promise<T> {
+  const proxy = await FaultProxy.start({ port });
+  try {
+    return await use(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
+describe.skipIf(binaries === undefined)('history checker: PostgreSQL', { concurrent: true }, () => {
+  // One server of the test's own for the faults that leave it running; each restart or freeze gets its own.
+  let shared: ScratchPostgres | undefined;
+  beforeAll(async () => {
+    shared = await ScratchPostgres.start();
+  }, 60_000);
+  afterAll(async () => {
+    await shared?.stop();
+  });
+  const sharedUrl = () => shared!.url;
+  const proxiedUrl = (proxy: FaultProxy) => `postgresql://postgres@127.0.0.1:${proxy.port}/postgres`;
+
+  for (const driver of ['pg', 'postgres.js'] as const) {
+    it(`${driver} × PostgreSQL restart -m immediate`, async () => {
+      await combination(driver, 'restart -m immediate', true, () =>
+        withScratchPostgres((server) =>
+          pgWorkload(driver, server.url, async () => {
+            for (let round = 0; round < 2; round++) {
+              await server.restart('immediate');
+              await sleep(1000);
+            }
+            return 2;
+          }),
+        ),
+      );
+    }, combinationTimeoutMs);
+
+    it(`${driver} × SIGSTOP of the server`, async () => {
+      await combination(driver, 'SIGSTOP of the server', true, () =>
+        withScratchPostgres((server) =>
+          pgWorkload(driver, server.url, async () => {
+            for (let round = 0; round < 2; round++) {
+              await server.signal('SIGSTOP');
+              await sleep(outageMs);
+              await server.signal('SIGCONT');
+              await sleep(800);
+            }
+            return 2;
+          }),
+        ),
+      );
+    }, combinationTimeoutMs);
+
+    it(`${driver} × row locks longer than the deadline`, async () => {
+      await combination(driver, 'row locks (SELECT … FOR UPDATE)', true, () => pgWorkload(driver, sharedUrl(), pgNemeses.rowLocks(sharedUrl())));
+    }, combinationTimeoutMs);
+
+    it(`${driver} × pool exhaustion`, async () => {
+      await combination(driver, 'pool exhaustion', true, () => pgWorkload(driver, sharedUrl(), pgNemeses.poolExhaustion));
+    }, combinationTimeoutMs);
+
+    it(`${driver} × pg_terminate_backend of the pool's connections`, async () => {
+      await combination(driver, 'pg_terminate_backend', true, () => pgWorkload(driver, sharedUrl(), pgNemeses.terminate(sharedUrl())));
+    }, combinationTimeoutMs);
+
+    it(`${driver} × lost replies`, async () => {
+      await combination(driver, 'lost replies (proxy)', false, () =>
+        withProxy(shared!.port, (proxy) => pgWorkload(driver, sharedUrl(), () => loseReplies(proxy), proxiedUrl(proxy))),
+      );
+    }, combinationTimeoutMs);
+
+    it(`${driver} × black hole`, async () => {
+      await combination(driver, 'black hole (proxy, no FIN)', true, () =>
+        withProxy(shared!.port, (proxy) => pgWorkload(driver, sharedUrl(), () => blackhole(proxy), proxiedUrl(proxy))),
+      );
+    }, combinationTimeoutMs);
+  }
+});
+
+// --- Redis ------------------------------------------------------------------
+
+type RedisDriver = 'ioredis' | 'node-redis';
+
+const reconnectDelayMs = (attempt: number) => Math.min(attempt * 50, 500);
+
+async function openRedis(driver: RedisDriver, port: number): Promise<{ client: RedisClient; close: () => Promise<void> }> {
+  if (driver === 'ioredis') {
+    const client = new Redis({ host: '127.0.0.1', port, retryStrategy: reconnectDelayMs });
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('end', () => reject(new Error('ioredis ended')));
+    });
+    return { client, close: async () => client.disconnect() };
+  }
+  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: reconnectDelayMs } });
+  client.on('error', () => undefined);
+  await client.connect();
+  return { client, close: async () => client.destroy() };
+}
+
+async function openRedisCluster(driver: RedisDriver, ports: number[]): Promise<{ client: RedisClient; close: () => Promise<void> }> {
+  if (driver === 'ioredis') {
+    const client = new Cluster(ports.map((port) => ({ host: '127.0.0.1', port })));
+    client.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve);
+      client.once('end', () => reject(new Error('ioredis cluster ended')));
+    });
+    return { client, close: async () => client.disconnect() };
+  }
+  const client = createCluster({ rootNodes: ports.map((port) => ({ url: `redis://127.0.0.1:${port}` })) });
+  client.on('error', () => undefined);
+  await client.connect();
+  return { client, close: async () => client.destroy() };
+}
+
+/** Runs the workload with `driver` on `clientPort`; final values are read by ioredis straight from `serverPort`. */
+async function redisWorkload(driver: RedisDriver, clientPort: number, serverPort: number, nemesis: () => Promise<number>): Promise<WorkloadReport> {
+  const prefix = `${uniqueName('hist')}:`;
+  const { client, close } = await openRedis(driver, clientPort);
+  const backend = new RedisBackend(client, { prefix, timeoutMs });
+  try {
+    return await runWorkload({
+      backend,
+      timeoutMs,
+      nemesis,
+      openVerifier: async () => {
+        const verifierClient = await openRedis('ioredis', serverPort);
+        return { backend: new RedisBackend(verifierClient.client, { prefix, timeoutMs: 5000 }), close: verifierClient.close };
+      },
+    });
+  } finally {
+    await backend.close().catch(() => undefined);
+    await close();
+  }
+}
+
+async function withRedis<T>(args: string[], use: (server: RedisServer) => Promise<T>): Promise<T> {
+  const server = await RedisServer.start({ args });
+  try {
+    return await use(server);
+  } finally {
+    await server.destroy();
+  }
+}
+
+/** Asks each master's replica to take over (CLUSTER FAILOVER: the replica catches up first) and waits until it has; resolves with how many did. */
+async function failOverEveryMaster(cluster: RedisTestCluster): Promise<number> {
+  let failovers = 0;
+  const nodes = await cluster.nodes(cluster.ports[0]!);
+  for (const master of nodes.filter((node) => node.role === 'master' && node.slots.length > 0)) {
+    const replica = nodes.find((node) => node.masterId === master.id);
+    if (replica === undefined) continue;
+    await rawCommand(replica.port, 'CLUSTER FAILOVER');
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const self = (await cluster.nodes(replica.port)).find((node) => node.port === replica.port);
+      if (self?.role === 'master') {
+        failovers += 1;
+        break;
+      }
+      await sleep(50);
+    }
+    await sleep(500);
+  }
+  return failovers;
+}
+
+describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', { concurrent: true }, () => {
+  for (const driver of ['ioredis', 'node-redis'] as const) {
+    it(`${driver} × Redis Cluster master failover`, async () => {
+      // A manual failover loses no acknowledged write and need not fail any: only anomalies fail this one.
+      await combination(driver, 'Cluster master failover (CLUSTER FAILOVER)', false, async () => {
+        const cluster = await RedisTestCluster.start(1000);
+        try {
+          const prefix = `${uniqueName('hist')}:`;
+          const { client, close } = await openRedisCluster(driver, cluster.ports);
+          const backend = new RedisBackend(client, { prefix, timeoutMs });
+          try {
+            return await runWorkload({
+              backend,
+              timeoutMs,
+              nemesis: () => failOverEveryMaster(cluster),
+              openVerifier: async () => {
+                const verifierClient = await openRedisCluster('ioredis', cluster.ports);
+                return { backend: new RedisBackend(verifierClient.client, { prefix, timeoutMs: 5000 }), close: verifierClient.close };
+              },
+            });
+          } finally {
+            await backend.close().catch(() => undefined);
+            await close();
+          }
+        } finally {
+          await cluster.destroy();
+        }
+      });
+    }, combinationTimeoutMs);
+
+    it(`${driver} × SIGSTOP of redis-server`, async () => {
+      await combination(driver, 'SIGSTOP of redis-server', true, () =>
+        withRedis([], (server) =>
+          redisWorkload(driver, server.port, server.port, async () => {
+            for (let round = 0; round < 2; round++) {
+              server.signal('SIGSTOP');
+              await sleep(outageMs);
+              server.signal('SIGCONT');
+              await sleep(800);
+            }
+            return 2;
+          }),
+        ),
+      );
+    }, combinationTimeoutMs);
+
+    it(`${driver} × kill -9 with AOF (appendfsync always)`, async () => {
+      await combination(driver, 'kill -9 + restart, AOF always', true, () =>
+        withRedis(['--appendonly', 'yes', '--appendfsync', 'always'], (server) =>
+          redisWorkload(driver, server.port, server.port, async () => {
+            for (let round = 0; round < 2; round++) {
+              await server.stop('SIGKILL');
+              await sleep(300);
+              await server.restart();
+              await sleep(800);
+            }
+            return 2;
+          }),
+        ),
+      );
+    }, combinationTimeoutMs);
+
+    it(`${driver} × lost replies`, async () => {
+      await combination(driver, 'lost replies (proxy)', false, () =>
+        withRedis([], (server) => withProxy(server.port, (proxy) => redisWorkload(driver, proxy.port, server.port, () => loseReplies(proxy)))),
+      );
+    }, combinationTimeoutMs);
+
+    it(`${driver} × black hole`, async () => {
+      await combination(driver, 'black hole (proxy, no FIN)', true, () =>
+        withRedis([], (server) => withProxy(server.port, (proxy) => redisWorkload(driver, proxy.port, server.port, () => blackhole(proxy)))),
+      );
+    }, combinationTimeoutMs);
+  }
+});
