@@ -146,7 +146,7 @@ export function checkHistory(history: History): CheckResult {
     }
     for (const write of writes.values()) {
       const count = times.get(write.id) ?? 0;
-      const what = `${write.kind} ${write.id} (${write.outcome}${write.code === undefined ? '' : ` ${write.code}`}) stored ${count}x`;
+      const what = `${write.kind} ${write.id} (${write.outcome}${write.code === undefined ? '' : ` ${write.code}`}, invoked at ${Math.round(write.invokedAtMs)} ms, answered at ${Math.round(write.completedAtMs)} ms) stored ${count}x`;
       if (write.outcome === 'ok' && count === 0) anomalies.push({ kind: 'acknowledged-missing', key, operation: write.id, detail: what });
       if (write.outcome === 'ok' && count > 1) anomalies.push({ kind: 'acknowledged-duplicated', key, operation: write.id, detail: what });
       if (write.outcome === 'fail' && count > 0) anomalies.push({ kind: 'failed-present', key, operation: write.id, detail: what });

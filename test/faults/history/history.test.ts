@@ -14,7 +14,7 @@ import { Cluster, Redis } from 'ioredis';
 import pg from 'pg';
 import postgres from 'postgres';
 import { createClient, createCluster } from 'redis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PostgresBackend, type PostgresDatabase } from '../../../src/backends/postgres/index.js';
 import { RedisBackend, type RedisClient } from '../../../src/backends/redis/index.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
@@ -33,6 +33,22 @@ const timeoutMs = 1000;
 const outageMs = 2500;
 const poolMax = 5;
 const combinationTimeoutMs = 90_000;
+
+// The combinations mostly wait (on faults, on deadlines): run up to 12 at once to stay within the CI budget.
+vi.setConfig({ maxConcurrency: 12 });
+
+/** Waits for `promise` at most `ms`; resolves false when it did not settle by then (a teardown that hangs must not hang the test). */
+async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 const rows: TableRow[] = [];
 const tableFile = join(tmpdir(), 'sessionkit-history-checker.md');
@@ -151,8 +167,9 @@ async function pgWorkload(
       },
     });
   } finally {
-    await backend.close().catch(() => undefined);
-    await handle.end();
+    // A pool whose connections were black-holed may never end: the proxy's close then cuts them.
+    await settledWithin(backend.close(), 3000);
+    await settledWithin(handle.end(), 3000);
   }
 }
 
@@ -376,8 +393,8 @@ async function redisWorkload(driver: RedisDriver, clientPort: number, serverPort
       },
     });
   } finally {
-    await backend.close().catch(() => undefined);
-    await close();
+    await settledWithin(backend.close(), 3000);
+    await settledWithin(close(), 3000);
   }
 }
 
@@ -433,8 +450,8 @@ describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', {
               },
             });
           } finally {
-            await backend.close().catch(() => undefined);
-            await close();
+            await settledWithin(backend.close(), 3000);
+            await settledWithin(close(), 3000);
           }
         } finally {
           await cluster.destroy();

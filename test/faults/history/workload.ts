@@ -221,5 +221,9 @@ export function formatTable(rows: readonly TableRow[]): string {
       `| ${driver} | ${nemesis} | ${total} | ${check.outcomes.ok} | ${check.outcomes.fail}${failCodes ? ` (${failCodes})` : ''} | ${check.outcomes.indeterminate} (${check.indeterminateApplied}) | ${report.readsFailed} | ${report.faults} | ${report.recoveryMs ?? 'never'} | ${report.maxWriteMs} | ${anomalies || '0'} |`,
     );
   }
+  const examples = rows.flatMap(({ driver, nemesis, report }) =>
+    (report?.check.anomalies ?? []).slice(0, 3).map((anomaly) => `- ${driver} × ${nemesis}: ${anomaly.kind}: ${anomaly.detail}`),
+  );
+  if (examples.length > 0) lines.push('', 'Examples of anomalies (up to 3 per combination; times from the start of the load):', ...examples);
   return lines.join('\n');
 }
