@@ -55,8 +55,10 @@ const tableFile = join(tmpdir(), 'sessionkit-history-checker.md');
 
 // What escapes the backends (an 'error' event nobody listens to ends a real process): listed under the table too.
 const uncaught: string[] = [];
+/** The combinations running now, to say which ones an uncaught error may come from. */
+const runningCombinations = new Set<string>();
 const recordUncaught = (error: unknown) => {
-  uncaught.push(String((error as Error)?.message ?? error).split('\n')[0]!);
+  uncaught.push(`${String((error as Error)?.message ?? error).split('\n')[0]!} (while running: ${[...runningCombinations].join('; ')})`);
 };
 beforeAll(() => {
   process.on('uncaughtException', recordUncaught);
@@ -77,12 +79,16 @@ afterAll(() => {
 /** Runs one combination, records its row, and fails on any anomaly or on a fault that did nothing. */
 async function combination(driver: string, nemesis: string, expectsFailures: boolean, run: () => Promise<WorkloadReport>): Promise<void> {
   let report: WorkloadReport | undefined;
+  const name = `${driver} × ${nemesis}`;
+  runningCombinations.add(name);
   try {
     report = await run();
     rows.push({ driver, nemesis, report });
   } catch (error) {
     rows.push({ driver, nemesis, report: undefined, error: String((error as Error)?.stack ?? error) });
     throw error;
+  } finally {
+    runningCombinations.delete(name);
   }
   const { check } = report;
   const summary = `${driver} × ${nemesis}: ${JSON.stringify({ outcomes: check.outcomes, codes: check.codes, faults: report.faults, anomalies: check.anomalyCounts })}`;
