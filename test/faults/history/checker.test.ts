@@ -99,6 +99,10 @@ describe('the history checker', () => {
     expect(kinds(h('timeout'))).toEqual([]);
   });
 
+  it('fails an error that escaped to where nothing handled it', () => {
+    expect(kinds({ ...history([write('a', 'ok')], ['a']), escapedErrors: ['read ECONNRESET'] })).toEqual(['escaped-error']);
+  });
+
   it('fails a key it could not read at the end, rather than passing it unchecked', () => {
     expect(kinds(history([write('a', 'ok')], 'unreadable'))).toEqual(['unreadable']);
   });

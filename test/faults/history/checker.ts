@@ -54,6 +54,8 @@ export interface History {
   reads: readonly ReadObservation[];
   /** Reads that failed (absent: none). */
   failedReads?: readonly FailedRead[];
+  /** Errors the run saw escape to where nothing handled them (an 'error' event with no listener of the library's): each would end a real process. */
+  escapedErrors?: readonly string[];
   finals: ReadonlyMap<string, FinalValue>;
 }
 
@@ -72,6 +74,8 @@ export type AnomalyKind =
   | 'unknown-operation'
   /** An operation (write or read) that rejected with something other than a BackendError, or never settled. */
   | 'untyped-or-no-answer'
+  /** An error that nothing handled: the process would have gone down with the store. */
+  | 'escaped-error'
   /** No final read of a key succeeded, so nothing about it can be proved. */
   | 'unreadable';
 
@@ -83,6 +87,7 @@ export const ANOMALY_KINDS: readonly AnomalyKind[] = [
   'lost-value',
   'unknown-operation',
   'untyped-or-no-answer',
+  'escaped-error',
   'unreadable',
 ];
 
@@ -174,6 +179,8 @@ export function checkHistory(history: History): CheckResult {
       anomalies.push({ kind: 'untyped-or-no-answer', key: failed.key, detail: `a read at ${Math.round(failed.atMs)} ms: ${failed.code}` });
     }
   }
+
+  for (const message of history.escapedErrors ?? []) anomalies.push({ kind: 'escaped-error', key: '', detail: message });
 
   const anomalyCounts = Object.fromEntries(ANOMALY_KINDS.map((kind) => [kind, 0])) as Record<AnomalyKind, number>;
   for (const anomaly of anomalies) anomalyCounts[anomaly.kind] += 1;

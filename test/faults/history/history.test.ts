@@ -7,7 +7,7 @@
  * nothing lost. Every server here is the test's own; combinations on
  * separate servers run at the same time.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -52,28 +52,44 @@ async function settledWithin(promise: Promise<unknown>, ms: number): Promise<boo
 
 const rows: TableRow[] = [];
 const tableFile = join(tmpdir(), 'sessionkit-history-checker.md');
+/** Every combination's full history (writes, reads, final values), as JSON, for a closer look at an anomaly. */
+const historyDir = join(tmpdir(), 'sessionkit-history-checker');
+mkdirSync(historyDir, { recursive: true });
 
 // What escapes the backends (an 'error' event nobody listens to ends a real process): listed under the table too.
 const uncaught: string[] = [];
 /** The combinations running now, to say which ones an uncaught error may come from. */
 const runningCombinations = new Set<string>();
-const recordUncaught = (error: unknown) => {
-  uncaught.push(`${String((error as Error)?.message ?? error).split('\n')[0]!} (while running: ${[...runningCombinations].join('; ')})`);
+/** Where it was thrown: the first stack frame in a driver's package and the first in sessionkit's sources. */
+function driverFrame(error: unknown): string {
+  const lines = String((error as Error)?.stack ?? '').split('\n');
+  const driver = lines.find((line) => /node_modules\/(pg|pg-protocol|pg-pool|postgres|ioredis|@redis\/client)\//.test(line));
+  const own = lines.find((line) => /\/src\//.test(line) && !line.includes('node_modules'));
+  const short = (line: string | undefined) => line?.trim().replace(/^at /, '').replace(/.*(node_modules|checker)\//, '');
+  return [short(driver) ?? 'no driver frame', short(own) ?? 'no sessionkit frame'].join('; ');
+}
+const recordUncaught = (kind: string) => (error: unknown) => {
+  const { name = 'non-error', code = '', message = String(error) } = (error ?? {}) as { name?: string; code?: string; message?: string };
+  uncaught.push(`${kind}: ${name}${code ? ` ${code}` : ''}: ${message.split('\n')[0]} [${driverFrame(error)}] (while running: ${[...runningCombinations].join('; ')})`);
 };
+const recordException = recordUncaught('uncaught exception');
+const recordRejection = recordUncaught('unhandled rejection');
 beforeAll(() => {
-  process.on('uncaughtException', recordUncaught);
-  process.on('unhandledRejection', recordUncaught);
+  process.on('uncaughtException', recordException);
+  process.on('unhandledRejection', recordRejection);
 });
 
 afterAll(() => {
-  process.off('uncaughtException', recordUncaught);
-  process.off('unhandledRejection', recordUncaught);
+  process.off('uncaughtException', recordException);
+  process.off('unhandledRejection', recordRejection);
   const order = (row: TableRow) => `${row.driver}\u0000${row.nemesis}`;
   const table = formatTable([...rows].sort((a, b) => order(a).localeCompare(order(b))));
   const escaped = uncaught.length === 0 ? 'none' : uncaught.map((message) => `\n- ${message}`).join('');
   const text = `History checker, ${new Date().toISOString()} (timeoutMs ${timeoutMs})\n\n${table}\n\nUncaught exceptions and unhandled rejections during the run (would end a process): ${escaped}\n`;
   writeFileSync(tableFile, text);
-  console.info(`${text}\n(also written to ${tableFile})`);
+  console.info(`${text}\n(also written to ${tableFile}; histories in ${historyDir})`);
+  // Listening for them keeps vitest from failing the run on them itself: each would have ended a real process.
+  expect(uncaught, 'uncaught exceptions or unhandled rejections').toEqual([]);
 });
 
 /** Runs one combination, records its row, and fails on any anomaly or on a fault that did nothing. */
@@ -84,6 +100,9 @@ async function combination(driver: string, nemesis: string, expectsFailures: boo
   try {
     report = await run();
     rows.push({ driver, nemesis, report });
+    const { history } = report;
+    const file = join(historyDir, `${`${driver}-${nemesis}`.replace(/[^A-Za-z0-9.]+/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ ...history, finals: Object.fromEntries(history.finals), anomalies: report.check.anomalies }, null, 1));
   } catch (error) {
     rows.push({ driver, nemesis, report: undefined, error: String((error as Error)?.stack ?? error) });
     throw error;
@@ -110,6 +129,8 @@ type PgDriver = 'pg' | 'postgres.js';
 
 interface PgHandle {
   db: PostgresDatabase;
+  /** 'error' events on the pool's connections that no listener but the test's saw: pg would have thrown them, ending a real process. */
+  escapedErrors: string[];
   /** Takes one connection of the pool away from the backend until the returned function gives it back. */
   hold: () => Promise<() => Promise<void>>;
   end: () => Promise<void>;
@@ -125,8 +146,17 @@ function openPg(driver: PgDriver, url: string, applicationName: string): PgHandl
   if (driver === 'pg') {
     const pool = new pg.Pool({ connectionString: url, max: poolMax, application_name: applicationName });
     pool.on('error', () => undefined);
+    const escapedErrors: string[] = [];
+    // Heard first (prepended), so that the pool's idle listener, which removes itself, is still counted.
+    pool.on('connect', (client) => {
+      const heard = (error: Error) => {
+        if (client.listeners('error').every((listener) => listener === heard)) escapedErrors.push(`pg connection 'error' with no listener: ${error.message}`);
+      };
+      client.prependListener('error', heard);
+    });
     return {
       db: pool,
+      escapedErrors,
       hold: async () => {
         const client = await pool.connect();
         return async () => client.release();
@@ -137,6 +167,8 @@ function openPg(driver: PgDriver, url: string, applicationName: string): PgHandl
   const sql = postgres(url, { max: poolMax, connection: { application_name: applicationName }, onnotice: () => undefined });
   return {
     db: sql,
+    // postgres.js emits no 'error' events; what escapes it is an unhandled rejection, listed under the table.
+    escapedErrors: [],
     hold: async () => {
       const reserved = await sql.reserve();
       return async () => reserved.release();
@@ -165,6 +197,7 @@ async function pgWorkload(
       backend,
       timeoutMs,
       nemesis: () => nemesis(handle, { table, applicationName }),
+      escapedErrors: () => handle.escapedErrors,
       openVerifier: async () => {
         const pool = new pg.Pool({ connectionString: serverUrl, max: 2 });
         pool.on('error', () => undefined);
@@ -257,8 +290,20 @@ async function blackhole(proxy: FaultProxy): Promise<number> {
   return proxy.connectionsBlackholed;
 }
 
+/** Starts a server, retried: on this loaded machine a start may miss its own readiness checks. */
+async function started<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt === 3) throw error;
+      await sleep(500);
+    }
+  }
+}
+
 async function withScratchPostgres<T>(use: (server: ScratchPostgres) => Promise<T>): Promise<T> {
-  const server = await ScratchPostgres.start();
+  const server = await started(() => ScratchPostgres.start());
   try {
     return await use(server);
   } finally {
@@ -280,7 +325,7 @@ describe.skipIf(binaries === undefined)('history checker: PostgreSQL', { concurr
   // One server of the test's own for the faults that leave it running; each restart or freeze gets its own.
   let shared: ScratchPostgres | undefined;
   beforeAll(async () => {
-    shared = await ScratchPostgres.start();
+    shared = await started(() => ScratchPostgres.start());
   }, 60_000);
   afterAll(async () => {
     await shared?.stop();
@@ -405,7 +450,7 @@ async function redisWorkload(driver: RedisDriver, clientPort: number, serverPort
 }
 
 async function withRedis<T>(args: string[], use: (server: RedisServer) => Promise<T>): Promise<T> {
-  const server = await RedisServer.start({ args });
+  const server = await started(() => RedisServer.start({ args }));
   try {
     return await use(server);
   } finally {
@@ -440,7 +485,7 @@ describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', {
     it(`${driver} × Redis Cluster master failover`, async () => {
       // A manual failover loses no acknowledged write and need not fail any: only anomalies fail this one.
       await combination(driver, 'Cluster master failover (CLUSTER FAILOVER)', false, async () => {
-        const cluster = await RedisTestCluster.start(1000);
+        const cluster = await started(() => RedisTestCluster.start(1000));
         try {
           const prefix = `${uniqueName('hist')}:`;
           const { client, close } = await openRedisCluster(driver, cluster.ports);

@@ -27,6 +27,8 @@ export interface WorkloadOptions {
   /** Load before the nemesis starts, and after it healed (default 2 × timeoutMs + 1.5 s: service must be back by then). */
   warmupMs?: number;
   cooldownMs?: number;
+  /** Errors that escaped during the run (see {@link History.escapedErrors}), read once the run is over. */
+  escapedErrors?: () => readonly string[];
   /** Pause of each client between operations, so that many combinations can run at once on a small machine. */
   thinkMs?: number;
 }
@@ -177,7 +179,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
     await verifier.close();
   }
 
-  const history: History = { keys: [...shared, ...own], writes, reads, failedReads, finals };
+  const history: History = { keys: [...shared, ...own], writes, reads, failedReads, finals, escapedErrors: options.escapedErrors?.() ?? [] };
   const firstOkAfterHeal = Math.min(...writes.filter((w) => w.outcome === 'ok' && w.invokedAtMs > healedAtMs).map((w) => w.completedAtMs));
   return {
     check: checkHistory(history),
@@ -222,8 +224,10 @@ export function formatTable(rows: readonly TableRow[]): string {
     );
   }
   const examples = rows.flatMap(({ driver, nemesis, report }) =>
-    (report?.check.anomalies ?? []).slice(0, 3).map((anomaly) => `- ${driver} × ${nemesis}: ${anomaly.kind}: ${anomaly.detail}`),
+    ANOMALY_KINDS.flatMap((kind) => (report?.check.anomalies ?? []).filter((anomaly) => anomaly.kind === kind).slice(0, 2)).map(
+      (anomaly) => `- ${driver} × ${nemesis}: ${anomaly.kind}: ${anomaly.detail}`,
+    ),
   );
-  if (examples.length > 0) lines.push('', 'Examples of anomalies (up to 3 per combination; times from the start of the load):', ...examples);
+  if (examples.length > 0) lines.push('', 'Examples of anomalies (up to 2 per kind and combination; times from the start of the load):', ...examples);
   return lines.join('\n');
 }
