@@ -35,6 +35,8 @@ export interface ReadObservation {
   key: string;
   ops: readonly string[] | 'missing';
   atMs: number;
+  /** For `missing`: what the read answered (`NotFound`, `NotSet`, or a value that is no list of ids). */
+  answer?: string;
 }
 
 /** A read that failed: `code` is the BackendError code, `untyped` or `no-answer` as for writes. */
@@ -164,7 +166,7 @@ export function checkHistory(history: History): CheckResult {
     const final = history.finals.get(read.key) ?? 'unreadable';
     if (final === 'unreadable') continue;
     if (read.ops === 'missing') {
-      anomalies.push({ kind: 'lost-value', key: read.key, detail: `a read at ${Math.round(read.atMs)} ms found ${read.key} gone` });
+      anomalies.push({ kind: 'lost-value', key: read.key, detail: `a read at ${Math.round(read.atMs)} ms found ${read.key} gone (${read.answer ?? 'missing'})` });
     } else if (final === 'missing' || !isPrefix(read.ops, final)) {
       anomalies.push({
         kind: 'lost-value',

@@ -7,7 +7,7 @@
  * nothing lost. Every server here is the test's own; combinations on
  * separate servers run at the same time.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -212,9 +212,14 @@ async function pgWorkload(
   }
 }
 
+/** The server's postmaster process id: a restart changes it. */
+function postmasterPid(server: ScratchPostgres): number {
+  return Number(readFileSync(join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
 /** An administrator's connection to the server (not through any proxy), for the nemeses. */
-async function admin<T>(serverUrl: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: serverUrl });
+async function admin<T>(serverUrl: string, use: (client: pg.Client) => Promise<T>, connectTimeoutMs = 10_000): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: connectTimeoutMs });
   client.on('error', () => undefined);
   await client.connect();
   try {
@@ -338,11 +343,14 @@ describe.skipIf(binaries === undefined)('history checker: PostgreSQL', { concurr
       await combination(driver, 'restart -m immediate', true, () =>
         withScratchPostgres((server) =>
           pgWorkload(driver, server.url, async () => {
+            let restarts = 0;
             for (let round = 0; round < 2; round++) {
+              const before = postmasterPid(server);
               await server.restart('immediate');
+              if (postmasterPid(server) !== before) restarts += 1;
               await sleep(1000);
             }
-            return 2;
+            return restarts;
           }),
         ),
       );
@@ -352,13 +360,16 @@ describe.skipIf(binaries === undefined)('history checker: PostgreSQL', { concurr
       await combination(driver, 'SIGSTOP of the server', true, () =>
         withScratchPostgres((server) =>
           pgWorkload(driver, server.url, async () => {
+            let freezes = 0;
             for (let round = 0; round < 2; round++) {
               await server.signal('SIGSTOP');
-              await sleep(outageMs);
+              const answered = await admin(server.url, async () => true, 500).catch(() => false);
+              if (!answered) freezes += 1;
+              await sleep(outageMs - 500);
               await server.signal('SIGCONT');
               await sleep(800);
             }
-            return 2;
+            return freezes;
           }),
         ),
       );
@@ -514,13 +525,15 @@ describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', {
       await combination(driver, 'SIGSTOP of redis-server', true, () =>
         withRedis([], (server) =>
           redisWorkload(driver, server.port, server.port, async () => {
+            let freezes = 0;
             for (let round = 0; round < 2; round++) {
               server.signal('SIGSTOP');
-              await sleep(outageMs);
+              if (!(await rawCommand(server.port, 'PING', 500).then(() => true, () => false))) freezes += 1;
+              await sleep(outageMs - 500);
               server.signal('SIGCONT');
               await sleep(800);
             }
-            return 2;
+            return freezes;
           }),
         ),
       );
@@ -530,13 +543,16 @@ describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', {
       await combination(driver, 'kill -9 + restart, AOF always', true, () =>
         withRedis(['--appendonly', 'yes', '--appendfsync', 'always'], (server) =>
           redisWorkload(driver, server.port, server.port, async () => {
+            let kills = 0;
             for (let round = 0; round < 2; round++) {
+              const before = server.pid;
               await server.stop('SIGKILL');
               await sleep(300);
               await server.restart();
+              if (server.pid !== before) kills += 1;
               await sleep(800);
             }
-            return 2;
+            return kills;
           }),
         ),
       );

@@ -129,7 +129,8 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
       }
       const ops = got.value.ok ? parseOps(got.value.value) : undefined;
       if (!got.value.ok || ops === undefined) {
-        reads.push({ key, ops: 'missing', atMs: now() });
+        const answer = got.value.ok ? `not a list of ids: ${JSON.stringify(got.value.value.slice(0, 60))}` : got.value.error;
+        reads.push({ key, ops: 'missing', atMs: now(), answer });
         await sleep(25);
         continue;
       }
