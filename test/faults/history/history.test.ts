@@ -15,6 +15,7 @@ import pg from 'pg';
 import postgres from 'postgres';
 import { createClient, createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { MemoryBackend } from '../../../src/backends/memory/index.js';
 import { PostgresBackend, type PostgresDatabase } from '../../../src/backends/postgres/index.js';
 import { RedisBackend, type RedisClient } from '../../../src/backends/redis/index.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
@@ -122,6 +123,34 @@ async function combination(driver: string, nemesis: string, expectsFailures: boo
   if (report.recoveryMs === undefined || report.recoveryMs > 2 * timeoutMs + 1000) problems.push(`service not back after the fault healed (${report.recoveryMs ?? 'no'} ms)`);
   expect(problems, summary).toEqual([]);
 }
+
+/**
+ * A control: the same clients on the same kind of store with no fault, which must show no anomaly, so that the
+ * anomalies of the other combinations are the store's, not the harness's.
+ */
+async function control(driver: string, run: (nemesis: () => Promise<number>) => Promise<WorkloadReport>): Promise<void> {
+  const nemesis = 'none (control)';
+  let report: WorkloadReport;
+  try {
+    report = await run(async () => {
+      await sleep(1500);
+      return 0;
+    });
+  } catch (error) {
+    rows.push({ driver, nemesis, report: undefined, error: String((error as Error)?.stack ?? error) });
+    throw error;
+  }
+  rows.push({ driver, nemesis, report });
+  const { check } = report;
+  expect(check.outcomes.ok, `${driver} control: no write succeeded`).toBeGreaterThan(0);
+  expect(check.anomalies.slice(0, 20).map((a) => `${a.kind}: ${a.detail}`), `${driver} control`).toEqual([]);
+}
+
+it('control: the memory backend, no fault, no anomaly', async () => {
+  const backend = new MemoryBackend();
+  await control('memory', (nemesis) => runWorkload({ backend, timeoutMs, nemesis, openVerifier: async () => ({ backend, close: async () => undefined }) }));
+  await backend.close();
+});
 
 // --- PostgreSQL -------------------------------------------------------------
 
@@ -339,6 +368,10 @@ describe.skipIf(binaries === undefined)('history checker: PostgreSQL', { concurr
   const proxiedUrl = (proxy: FaultProxy) => `postgresql://postgres@127.0.0.1:${proxy.port}/postgres`;
 
   for (const driver of ['pg', 'postgres.js'] as const) {
+    it(`${driver} × no fault (control)`, async () => {
+      await control(driver, (nemesis) => pgWorkload(driver, sharedUrl(), nemesis));
+    }, combinationTimeoutMs);
+
     it(`${driver} × PostgreSQL restart -m immediate`, async () => {
       await combination(driver, 'restart -m immediate', true, () =>
         withScratchPostgres((server) =>
@@ -493,6 +526,10 @@ async function failOverEveryMaster(cluster: RedisTestCluster): Promise<number> {
 
 describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', { concurrent: true }, () => {
   for (const driver of ['ioredis', 'node-redis'] as const) {
+    it(`${driver} × no fault (control)`, async () => {
+      await control(driver, (nemesis) => withRedis([], (server) => redisWorkload(driver, server.port, server.port, nemesis)));
+    }, combinationTimeoutMs);
+
     it(`${driver} × Redis Cluster master failover`, async () => {
       // A manual failover loses no acknowledged write and need not fail any: only anomalies fail this one.
       await combination(driver, 'Cluster master failover (CLUSTER FAILOVER)', false, async () => {
