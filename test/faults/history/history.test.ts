@@ -33,6 +33,11 @@ const timeoutMs = 1000;
 /** Longer than `timeoutMs`, so that every operation waiting on it fails (or settles) first. */
 const outageMs = 2500;
 const poolMax = 5;
+/** The controls' deadline: long enough that this loaded machine never misses it. */
+const controlTimeoutMs = 15_000;
+/** What a control changes of a run: its deadline, and no long waits for a service to come back or a late write to land. */
+const controlRun = { timeoutMs: controlTimeoutMs, cooldownMs: 500, settleMs: 500 };
+type RunOverrides = Partial<typeof controlRun>;
 const combinationTimeoutMs = 90_000;
 
 // The combinations mostly wait (on faults, on deadlines): run up to 12 at once to stay within the CI budget.
@@ -126,7 +131,8 @@ async function combination(driver: string, nemesis: string, expectsFailures: boo
 
 /**
  * A control: the same clients on the same kind of store with no fault, which must show no anomaly, so that the
- * anomalies of the other combinations are the store's, not the harness's.
+ * anomalies of the other combinations are the store's, not the harness's. Its deadline is generous
+ * ({@link controlTimeoutMs}): on a loaded machine a missed deadline is a fault too.
  */
 async function control(driver: string, run: (nemesis: () => Promise<number>) => Promise<WorkloadReport>): Promise<void> {
   const nemesis = 'none (control)';
@@ -148,7 +154,7 @@ async function control(driver: string, run: (nemesis: () => Promise<number>) => 
 
 it('control: the memory backend, no fault, no anomaly', async () => {
   const backend = new MemoryBackend();
-  await control('memory', (nemesis) => runWorkload({ backend, timeoutMs, nemesis, openVerifier: async () => ({ backend, close: async () => undefined }) }));
+  await control('memory', (nemesis) => runWorkload({ ...controlRun, backend, nemesis, openVerifier: async () => ({ backend, close: async () => undefined }) }));
   await backend.close();
 });
 
@@ -212,7 +218,9 @@ async function pgWorkload(
   serverUrl: string,
   nemesis: (handle: PgHandle, ctx: { table: string; applicationName: string }) => Promise<number>,
   clientUrl = serverUrl,
+  overrides: RunOverrides = {},
 ): Promise<WorkloadReport> {
+  const backendTimeoutMs = overrides.timeoutMs ?? timeoutMs;
   const table = uniqueName('hist');
   const applicationName = uniqueName('hist_app');
   const setup = new pg.Pool({ connectionString: serverUrl, max: 1 });
@@ -220,11 +228,12 @@ async function pgWorkload(
   await new PostgresBackend(setup, { table, timeoutMs, pruneIntervalSeconds: false }).ensureSchema();
   await setup.end();
   const handle = openPg(driver, clientUrl, applicationName);
-  const backend = new PostgresBackend(handle.db, { table, timeoutMs, pruneIntervalSeconds: false });
+  const backend = new PostgresBackend(handle.db, { table, timeoutMs: backendTimeoutMs, pruneIntervalSeconds: false });
   try {
     return await runWorkload({
+      ...overrides,
       backend,
-      timeoutMs,
+      timeoutMs: backendTimeoutMs,
       nemesis: () => nemesis(handle, { table, applicationName }),
       escapedErrors: () => handle.escapedErrors,
       openVerifier: async () => {
@@ -369,7 +378,7 @@ describe.skipIf(binaries === undefined)('history checker: PostgreSQL', { concurr
 
   for (const driver of ['pg', 'postgres.js'] as const) {
     it(`${driver} × no fault (control)`, async () => {
-      await control(driver, (nemesis) => pgWorkload(driver, sharedUrl(), nemesis));
+      await control(driver, (nemesis) => pgWorkload(driver, sharedUrl(), nemesis, sharedUrl(), controlRun));
     }, combinationTimeoutMs);
 
     it(`${driver} × PostgreSQL restart -m immediate`, async () => {
@@ -473,14 +482,22 @@ async function openRedisCluster(driver: RedisDriver, ports: number[]): Promise<{
 }
 
 /** Runs the workload with `driver` on `clientPort`; final values are read by ioredis straight from `serverPort`. */
-async function redisWorkload(driver: RedisDriver, clientPort: number, serverPort: number, nemesis: () => Promise<number>): Promise<WorkloadReport> {
+async function redisWorkload(
+  driver: RedisDriver,
+  clientPort: number,
+  serverPort: number,
+  nemesis: () => Promise<number>,
+  overrides: RunOverrides = {},
+): Promise<WorkloadReport> {
+  const backendTimeoutMs = overrides.timeoutMs ?? timeoutMs;
   const prefix = `${uniqueName('hist')}:`;
   const { client, close } = await openRedis(driver, clientPort);
-  const backend = new RedisBackend(client, { prefix, timeoutMs });
+  const backend = new RedisBackend(client, { prefix, timeoutMs: backendTimeoutMs });
   try {
     return await runWorkload({
+      ...overrides,
       backend,
-      timeoutMs,
+      timeoutMs: backendTimeoutMs,
       nemesis,
       openVerifier: async () => {
         const verifierClient = await openRedis('ioredis', serverPort);
@@ -527,7 +544,7 @@ async function failOverEveryMaster(cluster: RedisTestCluster): Promise<number> {
 describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', { concurrent: true }, () => {
   for (const driver of ['ioredis', 'node-redis'] as const) {
     it(`${driver} × no fault (control)`, async () => {
-      await control(driver, (nemesis) => withRedis([], (server) => redisWorkload(driver, server.port, server.port, nemesis)));
+      await control(driver, (nemesis) => withRedis([], (server) => redisWorkload(driver, server.port, server.port, nemesis, controlRun)));
     }, combinationTimeoutMs);
 
     it(`${driver} × Redis Cluster master failover`, async () => {

@@ -29,6 +29,8 @@ export interface WorkloadOptions {
   cooldownMs?: number;
   /** Errors that escaped during the run (see {@link History.escapedErrors}), read once the run is over. */
   escapedErrors?: () => readonly string[];
+  /** Wait between the end of the load and the final read, for a write told "not applied" that lands late; default timeoutMs + 1 s. */
+  settleMs?: number;
   /** Pause of each client between operations, so that many combinations can run at once on a small machine. */
   thinkMs?: number;
 }
@@ -87,7 +89,7 @@ function classify(settled: Settled<unknown>): { outcome: Outcome; code?: string 
 
 /** Runs the clients under the nemesis and checks what they recorded against the final values. */
 export async function runWorkload(options: WorkloadOptions): Promise<WorkloadReport> {
-  const { backend, timeoutMs, clients = 6, sharedKeys = 3, warmupMs = 700, cooldownMs = 2 * timeoutMs + 1500, thinkMs = 10 } = options;
+  const { backend, timeoutMs, clients = 6, sharedKeys = 3, warmupMs = 700, cooldownMs = 2 * timeoutMs + 1500, settleMs = timeoutMs + 1000, thinkMs = 10 } = options;
   const guardMs = 4 * timeoutMs + 3000;
   const empty = JSON.stringify([]);
   // Before any fault; retried because a loaded machine may miss the deadline while servers start.
@@ -158,7 +160,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
     await load;
   }
   // A write told "not applied" that lands late must land before the final read to be caught.
-  await sleep(timeoutMs + 1000);
+  await sleep(settleMs);
 
   const finals = new Map<string, FinalValue>();
   const verifier = await options.openVerifier();
