@@ -1,38 +1,44 @@
-// `npm run bench -- http [--seconds 5] [--warmup 1] [--rounds 3] [--connections 50]
-//                       [--subjects <id,...>] [--lost-update-runs 3] [--skip-throughput] [--skip-lost-updates]`
+// `npm run bench -- http [--seconds 5] [--warmup 1] [--rounds 3] [--connections 50] [--new-sessions]
+//                       [--subjects <id,...>|all] [--lost-update-runs 3] [--skip-throughput] [--skip-lost-updates]`
+// `npm run bench -- quick`: the same comparison in under 2 minutes (1 round of 2 s per app), ratios printed, nothing saved.
 //
-// Requests/s of the counter app (GET / increments a count kept
-// in the session and answers it), served over HTTP by Express 5 and Fastify 5:
+// The counter app (read the counter from the session, add one, answer it)
+// on Express 5, served by each session layer a user could pick:
 //
-//   - with sessionkit (PostgresBackend on a pg Pool of 10);
-//   - with express-session + connect-pg-simple, or @fastify/session (+ @fastify/cookie)
-//     with connect-pg-simple as its store (same server, same pool size);
-//   - with no sessions at all (the ceiling);
+//   - bare Express (no session: the ceiling);
+//   - express-session with MemoryStore, connect-pg-simple, connect-redis 9
+//     (node-redis, and ioredis through a three-call shim);
+//   - sessionkit/express on memory, PostgreSQL and Redis (ioredis), in both
+//     styles: the typed session (`getSession(req).update(fn)`) and the
+//     express-session-style view (`req.session.count = …`);
+//   - express-session with sessionkit's `SessionkitStore` on PostgreSQL and Redis.
 //
-// each in two modes: every connection keeps the cookie it was given (as a
-// browser does) or sends none (a new session per request). Each server runs in
-// a process of its own and the load comes from autocannon in another, so the
-// server has a core to itself as far as the shared machine allows. Rounds
-// alternate between the subjects and the median round is reported with the
-// range, so that a burst of load from elsewhere hits every subject alike.
+// Load: autocannon, 50 connections, each keeping the cookie it was last given
+// (as a browser does); `--new-sessions` adds a mode where no cookie is sent.
+// Each server runs in a child process of its own, autocannon in another. The
+// machine is shared, so what is reported are RATIOS within one round (every
+// subject runs once per round, order alternating), and the server process's
+// own CPU time per request (process.cpuUsage() around the measured window),
+// which a busy neighbour disturbs far less than req/s. "Session work per
+// request" is a subject's CPU µs per request minus bare Express's.
 //
 // Then the lost-update check: one cookie, 100 concurrent increments, the final
-// count read back, for the anchors (express-session with connect-pg-simple,
-// connect-redis and MemoryStore; @fastify/session with connect-pg-simple) and
-// sessionkit on memory, PostgreSQL and Redis.
+// count read back.
 //
 // This file is also the server and the load generator: the benchmark forks it
-// with BENCH_HTTP_ROLE=server or BENCH_HTTP_ROLE=load.
+// with BENCH_HTTP_ROLE=server or BENCH_HTTP_ROLE=load. bench/profile.ts and
+// bench/roundtrips.ts use its servers too.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import os from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import pg from 'pg';
 import type { Measurement } from './lib/measure.js';
-import { printTable, saveResults } from './lib/report.js';
+import { saveResults } from './lib/report.js';
 
 const POOL_MAX = 10;
 const ONE_WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -54,50 +60,57 @@ type Store =
   | 'sessionkit-store-redis'
   | 'anchor-pg'
   | 'anchor-memory'
-  | 'anchor-redis';
+  | 'anchor-redis'
+  | 'anchor-redis-ioredis';
 
-interface Subject {
+export interface Subject {
   id: string;
   framework: Framework;
   /** The library column of the tables. */
   library: string;
   store: Store;
-  /** sessionkit middleware written express-session style (`req.session.count = …`) instead of `update(fn)`. */
+  /** sessionkit middleware used express-session style (`req.session.count = …`) instead of the typed `update(fn)`. */
   propertyStyle?: boolean;
+  /** The subjects this one is compared with ("vs its anchor"); several: the fastest of them in that round. */
+  anchors?: readonly string[];
 }
 
-const SUBJECTS: Subject[] = [
-  { id: 'express-none', framework: 'Express', library: 'Express, no sessions', store: 'none' },
-  { id: 'express-sessionkit-pg', framework: 'Express', library: 'sessionkit (PostgreSQL)', store: 'sessionkit-pg' },
-  { id: 'express-session-pg', framework: 'Express', library: 'express-session + connect-pg-simple', store: 'anchor-pg' },
+export const SUBJECTS: readonly Subject[] = [
+  { id: 'express-none', framework: 'Express', library: 'bare Express 5, no session', store: 'none' },
   { id: 'express-session-memory', framework: 'Express', library: 'express-session + MemoryStore', store: 'anchor-memory' },
-  { id: 'express-session-redis', framework: 'Express', library: 'express-session + connect-redis', store: 'anchor-redis' },
-  { id: 'express-sessionkit-memory', framework: 'Express', library: 'sessionkit (memory)', store: 'sessionkit-memory' },
-  { id: 'express-sessionkit-redis', framework: 'Express', library: 'sessionkit (Redis)', store: 'sessionkit-redis' },
-  { id: 'express-sessionkit-pg-props', framework: 'Express', library: 'sessionkit (PostgreSQL), req.session property style', store: 'sessionkit-pg', propertyStyle: true },
-  { id: 'express-session-sessionkitstore-pg', framework: 'Express', library: 'express-session + SessionkitStore (PostgreSQL)', store: 'sessionkit-store-pg' },
-  { id: 'express-session-sessionkitstore-redis', framework: 'Express', library: 'express-session + SessionkitStore (Redis)', store: 'sessionkit-store-redis' },
+  { id: 'express-sessionkit-memory', framework: 'Express', library: 'sessionkit, memory (typed session)', store: 'sessionkit-memory', anchors: ['express-session-memory'] },
+  { id: 'express-sessionkit-memory-view', framework: 'Express', library: 'sessionkit, memory (req.session view)', store: 'sessionkit-memory', propertyStyle: true, anchors: ['express-session-memory'] },
+  { id: 'express-session-pg', framework: 'Express', library: 'express-session + connect-pg-simple', store: 'anchor-pg' },
+  { id: 'express-sessionkit-pg', framework: 'Express', library: 'sessionkit, PostgreSQL (typed session)', store: 'sessionkit-pg', anchors: ['express-session-pg'] },
+  { id: 'express-sessionkit-pg-view', framework: 'Express', library: 'sessionkit, PostgreSQL (req.session view)', store: 'sessionkit-pg', propertyStyle: true, anchors: ['express-session-pg'] },
+  { id: 'express-session-sessionkitstore-pg', framework: 'Express', library: 'express-session + SessionkitStore, PostgreSQL', store: 'sessionkit-store-pg', anchors: ['express-session-pg'] },
+  { id: 'express-session-redis', framework: 'Express', library: 'express-session + connect-redis 9 (node-redis)', store: 'anchor-redis' },
+  { id: 'express-session-redis-ioredis', framework: 'Express', library: 'express-session + connect-redis 9 (ioredis)', store: 'anchor-redis-ioredis' },
+  { id: 'express-sessionkit-redis', framework: 'Express', library: 'sessionkit, Redis (ioredis, typed session)', store: 'sessionkit-redis', anchors: ['express-session-redis', 'express-session-redis-ioredis'] },
+  { id: 'express-sessionkit-redis-view', framework: 'Express', library: 'sessionkit, Redis (ioredis, req.session view)', store: 'sessionkit-redis', propertyStyle: true, anchors: ['express-session-redis', 'express-session-redis-ioredis'] },
+  { id: 'express-session-sessionkitstore-redis', framework: 'Express', library: 'express-session + SessionkitStore, Redis', store: 'sessionkit-store-redis', anchors: ['express-session-redis'] },
   { id: 'fastify-none', framework: 'Fastify', library: 'Fastify, no sessions', store: 'none' },
-  { id: 'fastify-sessionkit-pg', framework: 'Fastify', library: 'sessionkit (PostgreSQL)', store: 'sessionkit-pg' },
+  { id: 'fastify-sessionkit-pg', framework: 'Fastify', library: 'sessionkit (PostgreSQL)', store: 'sessionkit-pg', anchors: ['fastify-session-pg'] },
   { id: 'fastify-session-pg', framework: 'Fastify', library: '@fastify/session + connect-pg-simple', store: 'anchor-pg' },
 ];
-const subjectById = (id: string) => {
+export const subjectById = (id: string): Subject => {
   const subject = SUBJECTS.find((s) => s.id === id);
   if (subject === undefined) throw new TypeError(`unknown subject ${id}; known: ${SUBJECTS.map((s) => s.id).join(', ')}`);
   return subject;
 };
 
-/** The throughput subjects the issue names; the others are available with --subjects. */
-const DEFAULT_THROUGHPUT = ['express-none', 'express-sessionkit-pg', 'express-session-pg', 'express-session-memory', 'fastify-none', 'fastify-sessionkit-pg', 'fastify-session-pg'];
+/** The bare-framework subject a subject's "vs bare" ratio divides by. */
+const BARE: Record<Framework, string> = { Express: 'express-none', Fastify: 'fastify-none' };
+
+/** The Express comparison (every Express subject); Fastify's are available with --subjects. */
+const DEFAULT_THROUGHPUT = SUBJECTS.filter((s) => s.framework === 'Express').map((s) => s.id);
 const LOST_UPDATE = [
   'express-session-pg',
   'express-session-redis',
   'express-session-memory',
-  'fastify-session-pg',
   'express-sessionkit-memory',
   'express-sessionkit-pg',
   'express-sessionkit-redis',
-  'fastify-sessionkit-pg',
 ];
 
 /** Where a server child keeps its sessions: its own table (PostgreSQL) or key prefix (Redis). */
@@ -115,8 +128,24 @@ interface CounterData {
   count?: number;
 }
 
+/**
+ * connect-redis 9 speaks node-redis's API; with ioredis, these calls are
+ * translated, as its users write them (connect-redis 8, the last with ioredis
+ * support of its own, is not installed here).
+ */
+function ioredisForConnectRedis(client: import('ioredis').Redis) {
+  return {
+    get: (key: string) => client.get(key),
+    set: (key: string, value: string, options?: { expiration?: { type: 'EX'; value: number } }) =>
+      options?.expiration ? client.set(key, value, 'EX', options.expiration.value) : client.set(key, value),
+    del: (keys: string[]) => client.del(...keys),
+    expire: (key: string, seconds: number) => client.expire(key, seconds),
+    mGet: (keys: string[]) => client.mget(...keys),
+  };
+}
+
 /** Builds the counter app of `subject`: GET / increments and answers the count, GET /read answers it unchanged. */
-async function buildApp(subject: Subject, config: StoreConfig): Promise<RunningApp> {
+export async function buildApp(subject: Subject, config: StoreConfig): Promise<RunningApp> {
   const closers: Array<() => Promise<unknown>> = [];
   const pool = () => {
     const created = new pg.Pool({ connectionString: DATABASE_URL, max: POOL_MAX });
@@ -169,6 +198,13 @@ async function buildApp(subject: Subject, config: StoreConfig): Promise<RunningA
       await client.connect();
       closers.push(() => client.close());
       return new RedisStore({ client, prefix: config.prefix });
+    }
+    if (subject.store === 'anchor-redis-ioredis') {
+      const { Redis } = await import('ioredis');
+      const { RedisStore } = await import('connect-redis');
+      const client = new Redis(REDIS_URL);
+      closers.push(() => client.quit());
+      return new RedisStore({ client: ioredisForConnectRedis(client), prefix: config.prefix });
     }
     return new expressSession.MemoryStore();
   };
@@ -274,6 +310,41 @@ interface ServerReady {
   port: number;
 }
 
+interface CpuReading {
+  cpuMicros: number;
+}
+
+/**
+ * V8's CPU profiler (what `node --cpu-prof` runs) over a window the parent
+ * chooses, through node:inspector, so that start-up and warm-up stay out of
+ * the profile. Samples every 100 µs (`--cpu-prof` takes one a millisecond).
+ */
+const profiler = (() => {
+  let session: import('node:inspector').Session | undefined;
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) => session!.post(method, params ?? {}, (error, result) => (error ? reject(error) : resolve(result))));
+  return {
+    async start() {
+      const { Session } = await import('node:inspector');
+      session = new Session();
+      session.connect();
+      await post('Profiler.enable');
+      await post('Profiler.setSamplingInterval', { interval: 100 });
+      await post('Profiler.start');
+    },
+    async stop() {
+      const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+      session!.disconnect();
+      return profile;
+    },
+  };
+})();
+
+const cpuMicros = () => {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+};
+
 /** BENCH_HTTP_ROLE=server: builds the app, listens on 127.0.0.1, tells the parent its port, exits when told (or orphaned). */
 async function serverRole(): Promise<void> {
   const subject = subjectById(process.env.BENCH_HTTP_SUBJECT ?? '');
@@ -285,12 +356,18 @@ async function serverRole(): Promise<void> {
     await app.close();
     process.exit(0);
   };
-  process.on('message', (message) => message === 'stop' && void stop());
+  process.on('message', (message) => {
+    if (message === 'stop') void stop();
+    // The server's own CPU time so far (µs): the parent reads it around a measured window.
+    else if (message === 'cpu') process.send!({ cpuMicros: cpuMicros() } satisfies CpuReading);
+    else if (message === 'profile-start') void profiler.start().then(() => process.send!({ started: true }));
+    else if (message === 'profile-stop') void profiler.stop().then((profile) => process.send!({ profile }));
+  });
   process.on('disconnect', () => void stop());
   process.send!({ port: (app.server.address() as AddressInfo).port } satisfies ServerReady);
 }
 
-interface LoadRequest {
+export interface LoadRequest {
   url: string;
   connections: number;
   seconds: number;
@@ -298,7 +375,7 @@ interface LoadRequest {
   reuseCookie: boolean;
 }
 
-interface LoadResult {
+export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -358,8 +435,8 @@ function loadRole(): void {
 // ---------------------------------------------------------------------------
 // The parent: starts children, runs rounds, prints.
 
-function forkRole(role: 'server' | 'load', env: Record<string, string> = {}): ChildProcess {
-  return fork(here, [], { execArgv: process.execArgv, env: { ...process.env, BENCH_HTTP_ROLE: role, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function forkRole(role: 'server' | 'load', env: Record<string, string> = {}, extraExecArgv: readonly string[] = []): ChildProcess {
+  return fork(here, [], { execArgv: [...process.execArgv, ...extraExecArgv], env: { ...process.env, BENCH_HTTP_ROLE: role, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 }
 
 function nextMessage<T>(child: ChildProcess): Promise<T> {
@@ -373,8 +450,14 @@ function nextMessage<T>(child: ChildProcess): Promise<T> {
   });
 }
 
-interface StartedServer {
+/** A server child: its URL, its CPU time so far, and the stop that waits for it to exit. */
+export interface StartedServer {
   url: string;
+  cpuMicros(): Promise<number>;
+  /** Starts V8's CPU profiler in the server. */
+  startProfile(): Promise<void>;
+  /** Stops it and returns the profile (the `.cpuprofile` JSON). */
+  stopProfile(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -382,12 +465,28 @@ const runId = `${process.pid}_${Date.now().toString(36)}`;
 // Short table names: sessionkit derives prepared-statement names from them, and PostgreSQL keeps 63 characters of a name.
 const configOf = (subject: Subject): StoreConfig => ({ table: `bench_http_${SUBJECTS.indexOf(subject)}_${runId}`, prefix: `bench:http:${subject.id}:${runId}:` });
 
-async function startServer(subject: Subject): Promise<StartedServer> {
+/** Starts `subject`'s counter app in a child process (with `execArgv` added to node's flags, e.g. `--cpu-prof`). */
+export async function startServer(subject: Subject, execArgv: readonly string[] = []): Promise<StartedServer> {
   const config = configOf(subject);
-  const child = forkRole('server', { BENCH_HTTP_SUBJECT: subject.id, BENCH_HTTP_TABLE: config.table, BENCH_HTTP_PREFIX: config.prefix });
+  const child = forkRole('server', { BENCH_HTTP_SUBJECT: subject.id, BENCH_HTTP_TABLE: config.table, BENCH_HTTP_PREFIX: config.prefix }, execArgv);
   const { port } = await nextMessage<ServerReady>(child);
   return {
     url: `http://127.0.0.1:${port}`,
+    cpuMicros: async () => {
+      const reading = nextMessage<CpuReading>(child);
+      child.send('cpu');
+      return (await reading).cpuMicros;
+    },
+    startProfile: async () => {
+      const started = nextMessage<unknown>(child);
+      child.send('profile-start');
+      await started;
+    },
+    stopProfile: async () => {
+      const stopped = nextMessage<{ profile: unknown }>(child);
+      child.send('profile-stop');
+      return (await stopped).profile;
+    },
     stop: async () => {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.send('stop');
@@ -396,8 +495,26 @@ async function startServer(subject: Subject): Promise<StartedServer> {
   };
 }
 
+/** The load generator child: autocannon runs in it, one load per call. */
+export interface LoadGenerator {
+  run(request: LoadRequest): Promise<LoadResult>;
+  close(): void;
+}
+
+export function startLoadGenerator(): LoadGenerator {
+  const child = forkRole('load');
+  return {
+    run: (request) => {
+      const result = nextMessage<LoadResult>(child);
+      child.send(request);
+      return result;
+    },
+    close: () => child.disconnect(),
+  };
+}
+
 /** Drops what the run left in PostgreSQL and Redis. */
-async function cleanUp(): Promise<void> {
+export async function cleanUp(): Promise<void> {
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
   const { rows } = await pool.query<{ name: string }>(`SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE $1`, [`bench_http_%_${runId}`]);
   for (const { name } of rows) await pool.query(`DROP TABLE IF EXISTS "${name}"`);
@@ -425,21 +542,38 @@ const MODES = [
   { operation: 'counter, new session per request', reuseCookie: false },
 ] as const;
 
+/** One round of one subject under one load mode: the load's result and the server's CPU time per request. */
+export interface HttpMeasurement extends Measurement {
+  /** Server process CPU time (user + system) over the measured window ÷ requests answered, in µs. */
+  cpuMicrosPerRequest: number;
+}
+
 interface Cell {
   subject: Subject;
   operation: string;
-  rounds: Measurement[];
+  rounds: HttpMeasurement[];
 }
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor((sorted.length - 1) / 2)]!;
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
+const spread = (values: number[]) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const loadAverage = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 
-async function throughputRounds(subjects: Subject[], options: { seconds: number; warmup: number; rounds: number; connections: number }): Promise<Cell[]> {
-  const cells: Cell[] = subjects.flatMap((subject) => MODES.map((mode) => ({ subject, operation: mode.operation, rounds: [] as Measurement[] })));
-  const load = forkRole('load');
+interface ThroughputOptions {
+  seconds: number;
+  warmup: number;
+  rounds: number;
+  connections: number;
+  modes: readonly (typeof MODES)[number][];
+}
+
+async function throughputRounds(subjects: Subject[], options: ThroughputOptions): Promise<Cell[]> {
+  const cells: Cell[] = subjects.flatMap((subject) => options.modes.map((mode) => ({ subject, operation: mode.operation, rounds: [] as HttpMeasurement[] })));
+  const load = startLoadGenerator();
   try {
     for (let round = 1; round <= options.rounds; round++) {
       // Alternate the order between rounds, so no subject always runs right after the same neighbour.
@@ -447,14 +581,12 @@ async function throughputRounds(subjects: Subject[], options: { seconds: number;
       for (const subject of order) {
         const server = await startServer(subject);
         try {
-          for (const mode of MODES) {
+          for (const mode of options.modes) {
             const request = { url: `${server.url}/`, connections: options.connections, reuseCookie: mode.reuseCookie };
-            if (options.warmup > 0) {
-              load.send({ ...request, seconds: options.warmup } satisfies LoadRequest);
-              await nextMessage<LoadResult>(load);
-            }
-            load.send({ ...request, seconds: options.seconds } satisfies LoadRequest);
-            const result = await nextMessage<LoadResult>(load);
+            if (options.warmup > 0) await load.run({ ...request, seconds: options.warmup });
+            const cpuBefore = await server.cpuMicros();
+            const result = await load.run({ ...request, seconds: options.seconds });
+            const cpuMicrosPerRequest = ((await server.cpuMicros()) - cpuBefore) / Math.max(1, result.total);
             const cell = cells.find((c) => c.subject === subject && c.operation === mode.operation)!;
             cell.rounds.push({
               library: subject.library,
@@ -464,8 +596,11 @@ async function throughputRounds(subjects: Subject[], options: { seconds: number;
               p50Ms: result.p50Ms,
               p99Ms: result.p99Ms,
               errors: result.errors,
+              cpuMicrosPerRequest,
             });
-            console.error(`round ${round}: ${subject.framework} ${subject.library}, ${mode.operation}: ${fmt(result.requestsPerSecond)} req/s, p99 ${result.p99Ms} ms, ${result.errors} errors`);
+            console.error(
+              `round ${round}: ${subject.library}, ${mode.operation}: ${fmt(result.requestsPerSecond)} req/s, ${fmt(cpuMicrosPerRequest, 1)} µs CPU/req, p99 ${result.p99Ms} ms, ${result.errors} errors (load ${loadAverage().join(' ')})`,
+            );
           }
         } finally {
           await server.stop();
@@ -473,9 +608,82 @@ async function throughputRounds(subjects: Subject[], options: { seconds: number;
       }
     }
   } finally {
-    load.disconnect();
+    load.close();
   }
   return cells;
+}
+
+/** One subject's ratios within each round: vs the bare framework, vs its anchor (the fastest one that round). */
+export interface SubjectRatios {
+  id: string;
+  library: string;
+  operation: string;
+  reqPerSecond: { median: number; min: number; max: number };
+  vsBare: { median: number; min: number; max: number } | undefined;
+  anchor: string | undefined;
+  vsAnchor: { median: number; min: number; max: number } | undefined;
+  /** Server CPU µs per request (median over rounds). */
+  cpuMicrosPerRequest: number;
+  /** CPU µs per request beyond bare Express's in the same round (median over rounds). */
+  sessionCpuMicros: number | undefined;
+  /** 1/rate − 1/bare rate in µs (the time a request adds, the server being the bottleneck), median over rounds. */
+  sessionMicrosByRate: number | undefined;
+}
+
+function ratiosOf(cells: Cell[]): SubjectRatios[] {
+  const find = (id: string, operation: string) => cells.find((c) => c.subject.id === id && c.operation === operation);
+  return cells.map((cell) => {
+    const bare = find(BARE[cell.subject.framework], cell.operation);
+    const anchors = (cell.subject.anchors ?? []).map((id) => find(id, cell.operation)).filter((c): c is Cell => c !== undefined);
+    const perRound = (f: (i: number) => number | undefined) => {
+      const values = cell.rounds.map((_, i) => f(i)).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      return values.length === 0 ? undefined : spread(values);
+    };
+    const bareRate = (i: number) => (bare === undefined || bare === cell ? undefined : bare.rounds[i]?.opsPerSecond);
+    const fastestAnchor = (i: number) => Math.max(...anchors.map((a) => a.rounds[i]?.opsPerSecond ?? NaN));
+    const rate = (i: number) => cell.rounds[i]!.opsPerSecond;
+    return {
+      id: cell.subject.id,
+      library: cell.subject.library,
+      operation: cell.operation,
+      reqPerSecond: spread(cell.rounds.map((r) => r.opsPerSecond)),
+      vsBare: perRound((i) => (bareRate(i) === undefined ? undefined : rate(i) / bareRate(i)!)),
+      anchor: anchors.length === 0 ? undefined : anchors.map((a) => a.subject.library).join(' or ') + (anchors.length > 1 ? ' (the faster)' : ''),
+      vsAnchor: anchors.length === 0 ? undefined : perRound((i) => rate(i) / fastestAnchor(i)),
+      cpuMicrosPerRequest: median(cell.rounds.map((r) => r.cpuMicrosPerRequest)),
+      sessionCpuMicros: perRound((i) => (bare === undefined || bare === cell ? undefined : cell.rounds[i]!.cpuMicrosPerRequest - bare.rounds[i]!.cpuMicrosPerRequest))?.median,
+      sessionMicrosByRate: perRound((i) => (bareRate(i) === undefined ? undefined : 1e6 / rate(i) - 1e6 / bareRate(i)!))?.median,
+    };
+  });
+}
+
+/** The goals of the comparison, judged on the typed-session rows with the cookie reused. */
+function goalsOf(ratios: SubjectRatios[]) {
+  const of = (id: string) => ratios.find((r) => r.id === id && r.operation === MODES[0].operation);
+  const goal = (name: string, measured: number | undefined, target: number, atMost = false) =>
+    measured === undefined ? undefined : { name, measured, goal: `${atMost ? '≤' : '≥'} ${target}`, met: atMost ? measured <= target : measured >= target };
+  return [
+    goal('sessionkit memory ÷ bare Express', of('express-sessionkit-memory')?.vsBare?.median, 0.8),
+    goal('sessionkit memory: session CPU µs per request (beyond bare Express)', of('express-sessionkit-memory')?.sessionCpuMicros, 25, true),
+    goal('sessionkit memory ÷ express-session + MemoryStore', of('express-sessionkit-memory')?.vsAnchor?.median, 1.6),
+    goal('sessionkit PostgreSQL ÷ bare Express', of('express-sessionkit-pg')?.vsBare?.median, 0.7),
+    goal('sessionkit PostgreSQL ÷ connect-pg-simple', of('express-sessionkit-pg')?.vsAnchor?.median, 4),
+    goal('sessionkit Redis ÷ the faster connect-redis', of('express-sessionkit-redis')?.vsAnchor?.median, 1.6),
+    goal('SessionkitStore Redis ÷ connect-redis 9', of('express-session-sessionkitstore-redis')?.vsAnchor?.median, 1.3),
+    goal('SessionkitStore PostgreSQL ÷ connect-pg-simple', of('express-session-sessionkitstore-pg')?.vsAnchor?.median, 2.5),
+  ].filter((g) => g !== undefined);
+}
+
+function printRatios(ratios: SubjectRatios[]): void {
+  const x = (s: { median: number } | undefined) => (s === undefined ? '' : `${fmt(s.median, 2)}`);
+  console.log('| app | load | req/s (median) | vs bare | vs its anchor | CPU µs/req | session CPU µs/req | 1/rate − 1/bare µs |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of ratios) {
+    console.log(
+      `| ${r.library} | ${r.operation} | ${fmt(r.reqPerSecond.median)} | ${x(r.vsBare)} | ${r.vsAnchor === undefined ? '' : `${x(r.vsAnchor)}x ${r.anchor}`} | ${fmt(r.cpuMicrosPerRequest, 1)} | ${r.sessionCpuMicros === undefined ? '' : fmt(r.sessionCpuMicros, 1)} | ${r.sessionMicrosByRate === undefined ? '' : fmt(r.sessionMicrosByRate, 1)} |`,
+    );
+  }
+  console.log('');
 }
 
 /** 100 concurrent increments with one cookie; the count the session holds afterwards. */
@@ -501,82 +709,61 @@ export async function run(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      seconds: { type: 'string', default: '5' },
-      warmup: { type: 'string', default: '1' },
-      rounds: { type: 'string', default: '3' },
+      quick: { type: 'boolean', default: false },
+      seconds: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
       connections: { type: 'string', default: '50' },
+      'new-sessions': { type: 'boolean', default: false },
       subjects: { type: 'string' },
       'lost-update-runs': { type: 'string', default: '3' },
       'skip-throughput': { type: 'boolean', default: false },
       'skip-lost-updates': { type: 'boolean', default: false },
     },
   });
-  const options = { seconds: Number(values.seconds), warmup: Number(values.warmup), rounds: Number(values.rounds), connections: Number(values.connections) };
+  const quick = values.quick;
+  const options: ThroughputOptions = {
+    seconds: Number(values.seconds ?? (quick ? 2 : 5)),
+    warmup: Number(values.warmup ?? (quick ? 0.5 : 1)),
+    rounds: Number(values.rounds ?? (quick ? 1 : 3)),
+    connections: Number(values.connections),
+    modes: values['new-sessions'] ? MODES : [MODES[0]],
+  };
   const subjects = (values.subjects === 'all' ? SUBJECTS.map((s) => s.id) : (values.subjects?.split(',') ?? DEFAULT_THROUGHPUT)).map(subjectById);
-  const saved: Record<string, unknown> = { options: { ...options, poolMax: POOL_MAX } };
+  // The ratios need the bare framework in the same round.
+  for (const framework of new Set(subjects.map((s) => s.framework))) if (!subjects.some((s) => s.id === BARE[framework])) subjects.unshift(subjectById(BARE[framework]));
+  const command = quick ? 'npm run bench -- quick' : `npm run bench -- http${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
+  const saved: Record<string, unknown> = { command, options: { ...options, modes: options.modes.map((m) => m.operation), poolMax: POOL_MAX }, loadAverageBefore: loadAverage() };
 
   try {
     if (!values['skip-throughput']) {
-      console.log(`## HTTP counter app: ${options.connections} connections (autocannon in its own process), ${options.seconds} s per cell after ${options.warmup} s of warm-up, median of ${options.rounds} rounds\n`);
+      console.log(`## HTTP counter app: ${options.connections} connections (autocannon in its own process), ${options.seconds} s per cell after ${options.warmup} s of warm-up, ${options.rounds} round(s); load average ${loadAverage().join(' ')}\n`);
       const cells = await throughputRounds(subjects, options);
-      const medianRound = (cell: Cell) => {
-        const mid = median(cell.rounds.map((m) => m.opsPerSecond));
-        return cell.rounds.find((m) => m.opsPerSecond === mid)!;
-      };
-      for (const framework of ['Express', 'Fastify'] as const) {
-        const mine = cells.filter((c) => c.subject.framework === framework);
-        if (mine.length === 0) continue;
-        printTable(`${framework} 5 (req/s = ops/s; median round)`, mine.map(medianRound), 'sessionkit (PostgreSQL)');
-      }
-
-      console.log('### Range over rounds (req/s)\n');
-      console.log('| framework | library | operation | min | median | max |');
-      console.log('|---|---|---|---:|---:|---:|');
-      for (const cell of cells) {
-        const ops = cell.rounds.map((m) => m.opsPerSecond);
-        console.log(`| ${cell.subject.framework} | ${cell.subject.library} | ${cell.operation} | ${fmt(Math.min(...ops))} | ${fmt(median(ops))} | ${fmt(Math.max(...ops))} |`);
-      }
-      console.log('');
-
-      // The targets, with cookie reuse, per round (same round, same machine state).
-      const ratioRange = (mine: Cell | undefined, other: Cell | undefined) => {
-        if (mine === undefined || other === undefined) return undefined;
-        const ratios = mine.rounds.map((m, i) => m.opsPerSecond / other.rounds[i]!.opsPerSecond);
-        return { min: Math.min(...ratios), median: median(ratios), max: Math.max(...ratios) };
-      };
-      const find = (id: string, operation = MODES[0].operation) => cells.find((c) => c.subject.id === id && c.operation === operation);
-      const targets = [
-        { name: 'Express: sessionkit ÷ express-session + connect-pg-simple, cookie reused', ratio: ratioRange(find('express-sessionkit-pg'), find('express-session-pg')), target: 3 },
-        { name: 'Express: sessionkit ÷ Express with no sessions, cookie reused', ratio: ratioRange(find('express-sessionkit-pg'), find('express-none')), target: 0.5 },
-        { name: 'Fastify: sessionkit ÷ @fastify/session + connect-pg-simple, cookie reused', ratio: ratioRange(find('fastify-sessionkit-pg'), find('fastify-session-pg')), target: undefined },
-        { name: 'Fastify: sessionkit ÷ Fastify with no sessions, cookie reused', ratio: ratioRange(find('fastify-sessionkit-pg'), find('fastify-none')), target: undefined },
-      ];
-      console.log('### Targets (ratio per round: min / median / max)\n');
-      console.log('| comparison | min | median | max | target | met |');
-      console.log('|---|---:|---:|---:|---:|---|');
-      for (const { name, ratio, target } of targets) {
-        if (ratio === undefined) continue;
-        const met = target === undefined ? '' : ratio.median >= target ? 'yes' : 'NO';
-        console.log(`| ${name} | ${fmt(ratio.min, 2)}x | ${fmt(ratio.median, 2)}x | ${fmt(ratio.max, 2)}x | ${target === undefined ? '' : `>= ${target}x`} | ${met} |`);
-      }
-      console.log('');
+      const ratios = ratiosOf(cells);
+      printRatios(ratios);
+      const goals = goalsOf(ratios);
+      console.log('| goal (typed session, cookie reused) | measured | goal | met |');
+      console.log('|---|---:|---:|---|');
+      for (const g of goals) console.log(`| ${g.name} | ${fmt(g.measured, 2)} | ${g.goal} | ${g.met ? 'yes' : 'NO'} |`);
+      console.log(`\nload average after: ${loadAverage().join(' ')}\n`);
       saved.throughput = cells.map((c) => ({ id: c.subject.id, framework: c.subject.framework, library: c.subject.library, operation: c.operation, rounds: c.rounds }));
-      saved.targets = targets;
+      saved.ratios = ratios;
+      saved.goals = goals;
     }
 
-    if (!values['skip-lost-updates']) {
+    if (!quick && !values['skip-lost-updates']) {
       const runs = Number(values['lost-update-runs']);
       const increments = 100;
       console.log(`### Lost updates: ${increments} concurrent increments with one cookie, final count (${runs} runs)\n`);
-      console.log('| framework | library | final counts | lost (worst run) |');
-      console.log('|---|---|---|---:|');
+      console.log('| library | final counts | lost (worst run) |');
+      console.log('|---|---|---:|');
       const lost: Array<{ id: string; counts: number[] }> = [];
       for (const id of LOST_UPDATE) {
         const subject = subjectById(id);
         const counts: number[] = [];
         for (let i = 0; i < runs; i++) counts.push(await lostUpdateRun(subject, increments));
         lost.push({ id, counts });
-        console.log(`| ${subject.framework} | ${subject.library} | ${counts.join(', ')} | ${fmt(increments - Math.min(...counts))} |`);
+        console.log(`| ${subject.library} | ${counts.join(', ')} | ${fmt(increments - Math.min(...counts))} |`);
       }
       console.log('');
       saved.lostUpdates = { increments, results: lost };
@@ -584,7 +771,9 @@ export async function run(args: string[]): Promise<void> {
   } finally {
     await cleanUp();
   }
-  saveResults('http', saved);
+  saved.loadAverageAfter = loadAverage();
+  // A quick run is for a developer's terminal: the saved results (and BENCHMARKS.md) come from full runs only.
+  if (!quick) saveResults('http', saved);
 }
 
 const role = process.env.BENCH_HTTP_ROLE;

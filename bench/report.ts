@@ -30,7 +30,9 @@ const chartsDir = `${benchDir}charts/`;
 const BENCHES = [
   { name: 'postgres', files: ['postgres'], title: 'PostgreSQL stores: sessionkit vs connect-pg-simple vs raw pg' },
   { name: 'redis', files: ['redis'], title: 'Redis stores: sessionkit vs connect-redis vs raw ioredis' },
-  { name: 'http', files: ['http'], title: 'HTTP: full request cycle through the framework adapters' },
+  { name: 'http', files: ['http'], title: 'HTTP: the Express counter app, bare and with each session layer' },
+  { name: 'profile', files: ['profile-before', 'profile-after'], title: 'Profile of the request path (V8 CPU profiler, top self-time frames)' },
+  { name: 'roundtrips', files: ['roundtrips'], title: 'Round trips to the store per request' },
   { name: 'scale', files: ['scale', 'prune'], title: 'Scale: latency vs number of sessions, and pruning under load' },
   { name: 'memory', files: ['memory'], title: 'Memory backend: sessionkit vs express-session MemoryStore vs memorystore' },
   { name: 'cluster', files: ['cluster'], title: 'node:cluster: the counter app on 2 workers' },
@@ -427,7 +429,165 @@ function renderCluster(saved: Saved): string {
   return parts.join('\n');
 }
 
-const RENDERERS: Record<string, (saved: Saved) => string> = { scale: renderScale, prune: renderPrune, memory: renderMemory, cluster: renderCluster };
+interface HttpRatios {
+  id: string;
+  library: string;
+  operation: string;
+  reqPerSecond: Spread;
+  vsBare?: Spread;
+  anchor?: string;
+  vsAnchor?: Spread;
+  cpuMicrosPerRequest: number;
+  sessionCpuMicros?: number;
+  sessionMicrosByRate?: number;
+}
+
+/** A text bar for a ratio (1.00 = 40 characters), so the Markdown shows the shape without the SVG. */
+const textBar = (ratio: number | undefined) => (ratio === undefined || !Number.isFinite(ratio) ? '' : `\`${'█'.repeat(Math.max(0, Math.round(ratio * 40)))}\``);
+
+function renderHttp(saved: Saved): string {
+  const data = saved.data as Saved['data'] & {
+    options?: { seconds: number; warmup: number; rounds: number; connections: number; poolMax: number; modes?: string[] };
+    loadAverageBefore?: number[];
+    loadAverageAfter?: number[];
+    ratios?: HttpRatios[];
+    goals?: { name: string; measured: number; goal: string; met: boolean }[];
+    lostUpdates?: { increments: number; results: { id: string; counts: number[] }[] };
+  };
+  if (data.ratios === undefined) return renderGeneric('http', saved);
+  const o = data.options;
+  const parts = [
+    provenance('http', saved),
+    '',
+    o === undefined
+      ? ''
+      : `The counter app (read the counter from the session, add one, answer it) on Express 5; autocannon, ${o.connections} connections, each keeping the cookie it was last given; ${o.rounds} round(s) of ${o.seconds} s per app after ${o.warmup} s of warm-up, apps interleaved (order reversed every other round); each server in a child process of its own, pg Pool max ${o.poolMax}. Ratios are taken within a round and the median over rounds is shown (range in brackets): on this shared machine they are what is comparable, not req/s. Load average (1, 5, 15 min) before the run: ${(data.loadAverageBefore ?? []).join(', ')}; after: ${(data.loadAverageAfter ?? []).join(', ')}.`,
+    '',
+    '"CPU µs/req" is the server process\'s own CPU time (user + system, `process.cpuUsage()` around the measured window) divided by the requests it answered; "session µs/req" is that minus bare Express\'s in the same round, the session layer\'s work per request. "1/rate − 1/bare" is the issue\'s way of reading the same: the time a request adds when the Node process is the bottleneck.',
+    '',
+  ];
+  const cell = (s: Spread | undefined) => (s === undefined ? '' : s.min === s.max ? num(s.median, 2) : `${num(s.median, 2)} (${range(s.min, s.max, 2)})`);
+  parts.push(
+    table(
+      ['app', 'load', 'req/s', 'vs bare Express', 'vs its anchor', 'anchor', 'CPU µs/req', 'session µs/req', '1/rate − 1/bare µs'],
+      data.ratios.map((r) => [r.library, r.operation, `${num(r.reqPerSecond.median)} (${range(r.reqPerSecond.min, r.reqPerSecond.max)})`, cell(r.vsBare), r.vsAnchor === undefined ? '' : `${cell(r.vsAnchor)}x`, r.anchor ?? '—', num(r.cpuMicrosPerRequest, 1), num(r.sessionCpuMicros, 1), num(r.sessionMicrosByRate, 1)]),
+      ['l', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
+    ),
+    '',
+    'Throughput relative to bare Express (each █ = 0.025):',
+    '',
+    table(['app', 'vs bare Express'], data.ratios.map((r) => [r.library, `${textBar(r.vsBare?.median ?? (r.id.endsWith('-none') ? 1 : undefined))} ${num(r.vsBare?.median ?? (r.id.endsWith('-none') ? 1 : undefined), 2)}`]), ['l', 'l']),
+    '',
+  );
+  const path = writeChart('http-ratios', barChart({
+    title: 'Express counter app: requests/s relative to bare Express (same round)',
+    yLabel: 'ratio to bare Express',
+    groups: ['vs bare Express', 'CPU µs/req ÷ bare'],
+    series: data.ratios.map((r) => {
+      const bare = data.ratios!.find((b) => b.id.endsWith('-none') && b.operation === r.operation);
+      return { name: r.library, values: [r.vsBare?.median ?? (r === bare ? 1 : NaN), bare === undefined ? NaN : r.cpuMicrosPerRequest / bare.cpuMicrosPerRequest] };
+    }),
+  }));
+  parts.push(image('Express counter app, ratios to bare Express', path), '');
+  if (data.goals !== undefined && data.goals.length > 0) {
+    parts.push('Goals (typed session, cookie reused):', '', table(['goal', 'measured', 'wanted', 'met'], data.goals.map((g) => [g.name, num(g.measured, 2), g.goal, g.met ? 'yes' : 'NO']), ['l', 'r', 'r', 'l']), '');
+  }
+  const lost = data.lostUpdates;
+  if (lost !== undefined) {
+    parts.push(
+      `Lost updates: ${lost.increments} concurrent increments with one cookie, final count per run (bench/http.ts subject ids):`,
+      '',
+      table(['subject', 'final counts', 'lost (worst run)'], lost.results.map((r) => [r.id, r.counts.join(', '), String(lost.increments - Math.min(...r.counts))]), ['l', 'l', 'r']),
+      '',
+    );
+  }
+  return parts.join('\n');
+}
+
+interface ProfileData {
+  command: string;
+  seconds: number;
+  summaries: {
+    id: string;
+    library: string;
+    operation: string;
+    reqPerSecond: number;
+    cpuMicrosPerRequest: number;
+    loadAverage: number[];
+    top: { frame: string; area: string; share: number; microsPerRequest: number }[];
+    areas: { area: string; share: number; microsPerRequest: number }[];
+  }[];
+}
+
+function renderProfile(file: string, saved: Saved): string {
+  const data = saved.data as unknown as ProfileData;
+  const label = file === 'profile-before' ? 'Before' : 'After';
+  const parts = [
+    `### ${label}`,
+    '',
+    provenance('profile', saved),
+    '',
+    label === 'Before'
+      ? 'The code as it was before the hot-path changes listed in CHANGELOG.md (Unreleased), built and profiled the same way.'
+      : 'The code as it is in this repository.',
+    '',
+    `Self time by area (share of the busy samples; µs/req = share × the server's CPU µs per request). ${data.seconds} s under autocannon's 50 connections after a warm-up.`,
+    '',
+  ];
+  const areaNames = ['sessionkit', 'GC', 'node internals', 'native', 'express', 'router'];
+  parts.push(
+    table(
+      ['app', 'load', 'req/s', 'CPU µs/req', ...areaNames.map((a) => `${a} %`), 'sessionkit µs/req', 'load average'],
+      data.summaries.map((s) => {
+        const of = (area: string) => s.areas.find((a) => a.area === area);
+        return [s.library, s.operation, num(s.reqPerSecond), num(s.cpuMicrosPerRequest, 0), ...areaNames.map((a) => num((of(a)?.share ?? 0) * 100, 1)), num(of('sessionkit')?.microsPerRequest ?? 0, 1), s.loadAverage.join(', ')];
+      }),
+      ['l', 'l', 'r', 'r', ...areaNames.map(() => 'r' as const), 'r', 'l'],
+    ),
+    '',
+  );
+  for (const s of data.summaries.filter((x) => x.operation === 'cookie reused' && x.id !== 'express-none')) {
+    parts.push(`<details><summary>${label}: ${s.library}, ${s.operation} — top self-time frames</summary>`, '');
+    parts.push(table(['frame', 'area', 'share %', 'µs/req'], s.top.map((f) => [`\`${f.frame}\``, f.area, num(f.share * 100, 2), num(f.microsPerRequest, 1)]), ['l', 'l', 'r', 'r']), '');
+    const own = s.top.filter((f) => f.area === 'sessionkit');
+    if (own.length > 0) parts.push(`sessionkit frames among them: ${own.map((f) => `${f.frame.split(' ')[0]} ${num(f.share * 100, 1)} %`).join(', ')}.`, '');
+    parts.push('</details>', '');
+  }
+  return parts.join('\n');
+}
+
+interface RoundTripsData {
+  requests: number;
+  connections: number;
+  rows: { id: string; library: string; store: string; load: string; requests: number; perRequest: number; byKind: Record<string, number> }[];
+}
+
+function renderRoundTrips(saved: Saved): string {
+  const data = saved.data as unknown as RoundTripsData;
+  return [
+    provenance('roundtrips', saved),
+    '',
+    'Round trips per request of the counter app: PostgreSQL statements counted at the driver (each pg `query` is one round trip); Redis commands clients sent to a private redis-server, from MONITOR (commands a Lua script runs inside the server are not round trips and are left out). The memory backend makes none. See docs/architecture.md, "Round trips".',
+    '',
+    table(
+      ['store', 'app', 'load', 'round trips per request', 'what was sent'],
+      data.rows.map((r) => [r.store, r.library, r.load, num(r.perRequest, 2), Object.entries(r.byKind).map(([k, n]) => `${k} × ${num(n)}`).join(', ') + ` over ${num(r.requests)} requests`]),
+      ['l', 'l', 'l', 'r', 'l'],
+    ),
+    '',
+  ].join('\n');
+}
+
+const RENDERERS: Record<string, (saved: Saved) => string> = {
+  scale: renderScale,
+  prune: renderPrune,
+  memory: renderMemory,
+  cluster: renderCluster,
+  http: renderHttp,
+  'profile-before': (saved) => renderProfile('profile-before', saved),
+  'profile-after': (saved) => renderProfile('profile-after', saved),
+  roundtrips: renderRoundTrips,
+};
 
 /** `npm run bench -- report`: see the header comment. */
 export async function run(args: string[]): Promise<void> {
@@ -461,7 +621,7 @@ export async function run(args: string[]): Promise<void> {
         sections.push(existsSync(`${benchDir}${bench.name}.ts`) ? missing(file, bench.name) : `_Not measured: \`bench/${bench.name}.ts\` does not exist yet; \`npm run bench -- ${bench.name}\` will produce \`bench/results/${file}.json\` once it does._`, '');
         continue;
       }
-      if (bench.files.length > 1) sections.push(`### ${file === 'prune' ? 'Pruning under load' : 'Latency and size vs number of sessions'}`, '');
+      if (bench.name === 'scale') sections.push(`### ${file === 'prune' ? 'Pruning under load' : 'Latency and size vs number of sessions'}`, '');
       sections.push((RENDERERS[file] ?? ((s: Saved) => renderGeneric(file, s)))(saved), '');
     }
   }

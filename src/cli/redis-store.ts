@@ -163,7 +163,7 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     const envelopeOwner = session.value === null ? undefined : decodeEnvelope(session.value)?.owner;
     const owner = envelopeOwner !== undefined && digestKey(envelopeOwner) === session.ownerTag ? envelopeOwner : undefined;
     const member = target.hashKeys ? digestKey(key) : key;
-    // backend.ownerSetKey() takes the owner id, which is what Redis does not keep: the same key, from the tag.
+    // The owner's set key (docs/redis.md), from the tag: Redis keeps no owner id to start from.
     const score = await client.zscore(`${target.prefix}owner:{${session.ownerTag}}`, member);
     const createdAt = score === null ? null : new Date(Number(score)).toISOString();
     // An owned session whose value does not name its owner (not a typed session): only the digest is known.

@@ -31,8 +31,25 @@ export function isWellFormedKey(key: string): boolean {
  * fits ocaml-session's `char(40)` column. A dump of the store holds no usable cookie.
  */
 export function digestKey(key: string): string {
-  return sha256Base64url(key).slice(0, KEY_LENGTH);
+  const cached = recentDigests.get(key);
+  if (cached !== undefined) return cached;
+  const digest = sha256Base64url(key).slice(0, KEY_LENGTH);
+  // Key-sized inputs only, so the cache holds at most RECENT_DIGESTS short strings.
+  if (key.length <= KEY_LENGTH) {
+    if (recentDigests.size >= RECENT_DIGESTS) recentDigests.clear();
+    recentDigests.set(key, digest);
+  }
+  return digest;
 }
+
+/**
+ * Digests of the keys used last: one request digests its key for the read
+ * and again for the write (and for events), and a digest costs a SHA-256.
+ * Emptied whenever it is full, so it holds a bounded number of recent keys,
+ * which this process holds anyway while their requests run.
+ */
+const RECENT_DIGESTS = 1024;
+const recentDigests = new Map<string, string>();
 
 // crypto.hash (Node >= 20.12) is a third of the cost of createHash for a short input; every operation pays it.
 const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;

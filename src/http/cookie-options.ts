@@ -117,10 +117,20 @@ export function resolveCookieOptions(cookieName: string, options: CookieOptions 
  * cookie; a negative age is sent as 0.
  */
 export function serializeCookie(cookieName: string, value: string, maxAgeSeconds: number | undefined, options: ResolvedCookieOptions): string {
+  const maxAge = maxAgeSeconds === undefined ? undefined : Math.max(0, Math.trunc(maxAgeSeconds));
+  if (!isVerbatimValue(value) || (maxAge !== undefined && !Number.isSafeInteger(maxAge))) return stringifyWithPackage(cookieName, value, maxAge, options);
+  // The `cookie` package writes `name=value`, then `; Max-Age=n`, then the attributes, which are
+  // fixed for one name and options: they are made by the package once and reused, since a cookie
+  // is written on every request that saves a session.
+  const maxAgeText = maxAge === undefined ? '' : `; Max-Age=${maxAge}`;
+  return `${cookieName}=${value}${maxAgeText}${attributesOf(cookieName, options)}`;
+}
+
+function stringifyWithPackage(cookieName: string, value: string, maxAge: number | undefined, options: ResolvedCookieOptions): string {
   return stringifySetCookie({
     name: cookieName,
     value,
-    maxAge: maxAgeSeconds === undefined ? undefined : Math.max(0, Math.trunc(maxAgeSeconds)),
+    maxAge,
     path: options.path,
     domain: options.domain,
     secure: options.secure,
@@ -128,4 +138,28 @@ export function serializeCookie(cookieName: string, value: string, maxAgeSeconds
     sameSite: options.sameSite,
     partitioned: options.partitioned,
   });
+}
+
+/** Per resolved options (made once per middleware), the attribute text after `Max-Age` for the last cookie name used with them. */
+const attributeCache = new WeakMap<ResolvedCookieOptions, { readonly cookieName: string; readonly attributes: string }>();
+
+function attributesOf(cookieName: string, options: ResolvedCookieOptions): string {
+  // Only options that cannot change afterwards (what resolveCookieOptions returns) are remembered.
+  if (!Object.isFrozen(options)) return stringifyWithPackage(cookieName, '', undefined, options).slice(cookieName.length + 1);
+  const cached = attributeCache.get(options);
+  if (cached !== undefined && cached.cookieName === cookieName) return cached.attributes;
+  // With an empty value and no Max-Age the package writes `name=` and then exactly the attributes.
+  const attributes = stringifyWithPackage(cookieName, '', undefined, options).slice(cookieName.length + 1);
+  attributeCache.set(options, { cookieName, attributes });
+  return attributes;
+}
+
+/** 1 for each character `encodeURIComponent` leaves as it is and a cookie value may hold (base64url, which keys are). */
+const VERBATIM = new Uint8Array(128);
+for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') VERBATIM[character.charCodeAt(0)] = 1;
+
+/** Whether the `cookie` package would write `value` unchanged (its default encoding is `encodeURIComponent`). */
+function isVerbatimValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) if (VERBATIM[value.charCodeAt(i)] !== 1) return false;
+  return true;
 }

@@ -20,8 +20,20 @@ export interface Envelope {
 /** The JSON text stored for `envelope`: `{"createdAtMs":…,"owner":…,"data":{…}}` (`owner` only when there is one). */
 export function encodeEnvelope(envelope: Envelope): string {
   const { createdAtMs, owner, data, expirySeconds } = envelope;
-  if (expirySeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds });
-  return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
+  // Written out rather than JSON.stringify of a new object: the same text (`data` is the only
+  // part that needs the serializer), without an object and a key walk on every write.
+  // A number JSON cannot hold (NaN, ±Infinity) goes through JSON.stringify, which writes null, as before.
+  if (!Number.isFinite(createdAtMs) || (expirySeconds !== undefined && !Number.isFinite(expirySeconds)) || (owner !== undefined && typeof owner !== 'string')) {
+    if (expirySeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds });
+    return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
+  }
+  // A finite number's JSON is its String() (-0 included: both write 0).
+  const dataText: string | undefined = JSON.stringify(data);
+  // JSON.stringify leaves out a property whose value it cannot write (undefined, a function).
+  const dataPart = dataText === undefined ? '' : ',"data":' + dataText;
+  const ownerPart = owner === undefined ? '' : ',"owner":' + JSON.stringify(owner);
+  const expiryPart = expirySeconds === undefined ? '' : ',"expirySeconds":' + expirySeconds;
+  return '{"createdAtMs":' + createdAtMs + ownerPart + dataPart + expiryPart + '}';
 }
 
 /** The envelope stored in `value`, or undefined for anything that is not one (never throws). */
@@ -37,10 +49,10 @@ export function decodeEnvelope(value: string): Envelope | undefined {
   if (typeof createdAtMs !== 'number' || !Number.isFinite(createdAtMs)) return undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   if (expirySeconds !== undefined && !(typeof expirySeconds === 'number' && Number.isSafeInteger(expirySeconds) && expirySeconds > 0)) return undefined;
-  const period = expirySeconds === undefined ? {} : { expirySeconds };
-  if (owner === undefined) return { createdAtMs, data: data as DataRecord, ...period };
-  if (typeof owner !== 'string' || owner.length === 0) return undefined;
-  return { createdAtMs, owner, data: data as DataRecord, ...period };
+  if (owner !== undefined && (typeof owner !== 'string' || owner.length === 0)) return undefined;
+  // One shape for every envelope (absent fields left out, as before), built without spreads.
+  if (owner === undefined) return expirySeconds === undefined ? { createdAtMs, data: data as DataRecord } : { createdAtMs, data: data as DataRecord, expirySeconds };
+  return expirySeconds === undefined ? { createdAtMs, owner, data: data as DataRecord } : { createdAtMs, owner, data: data as DataRecord, expirySeconds };
 }
 
 /** Bytes of UTF-8 in `text`. */

@@ -6,6 +6,9 @@ export type HeaderPair = [name: string, value: string];
 /** The header every session-dependent response carries, so caches key on the cookie. */
 export const VARY_COOKIE: HeaderPair = ['Vary', 'Cookie'];
 
+/** Beside every `Set-Cookie`: a response that sets a session cookie must not be cached. Shared, like {@link VARY_COOKIE}: never mutate a pair. */
+const NO_STORE: HeaderPair = ['Cache-Control', 'no-store'];
+
 /**
  * The response headers for `session` with options already resolved (adapters
  * resolve once, at setup): `Set-Cookie` only when `session.modified`, with
@@ -22,12 +25,12 @@ export function resolvedCookieHeaders(
   if (!session.modified) return [VARY_COOKIE];
   if (session.expiryPeriod <= 0) return resolvedClearHeaders(cookieName, options);
   const maxAge = options.discard ? undefined : session.expiryPeriod;
-  return [['Set-Cookie', serializeCookie(cookieName, session.key, maxAge, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
+  return [['Set-Cookie', serializeCookie(cookieName, session.key, maxAge, options)], NO_STORE, VARY_COOKIE];
 }
 
 /** Headers that make the browser drop the cookie `cookieName`, with options already resolved (ocaml-session's `clearHeaders` resolves per call). */
 export function resolvedClearHeaders(cookieName: string, options: ResolvedCookieOptions): HeaderPair[] {
-  return [['Set-Cookie', serializeCookie(cookieName, '', 0, options)], ['Cache-Control', 'no-store'], VARY_COOKIE];
+  return [['Set-Cookie', serializeCookie(cookieName, '', 0, options)], NO_STORE, VARY_COOKIE];
 }
 
 /** Where {@link applySessionHeaders} writes: a response's header map, whatever the framework. */
@@ -47,7 +50,8 @@ export interface HeaderTarget {
  */
 export function applySessionHeaders(target: HeaderTarget, pairs: readonly HeaderPair[]): void {
   for (const [name, value] of pairs) {
-    const lower = name.toLowerCase();
+    // The names sessionkit itself writes skip the lower-casing.
+    const lower = KNOWN_NAMES[name] ?? name.toLowerCase();
     if (lower === 'set-cookie') {
       target.append(name, value);
     } else if (lower === 'vary') {
@@ -62,8 +66,16 @@ export function applySessionHeaders(target: HeaderTarget, pairs: readonly Header
   }
 }
 
+const KNOWN_NAMES: Readonly<Record<string, string>> = Object.assign(Object.create(null) as Record<string, string>, {
+  'Set-Cookie': 'set-cookie',
+  Vary: 'vary',
+  'Cache-Control': 'cache-control',
+});
+
 /** The `Vary` value after adding `field`, or undefined when `current` already covers it. */
 export function mergeVary(current: string | readonly string[] | number | null | undefined, field: string): string | undefined {
+  // Most responses have no Vary yet.
+  if (current === undefined || current === null || current === '') return field;
   const text = Array.isArray(current) ? current.join(', ') : current === undefined || current === null ? '' : String(current);
   if (text.trim() === '') return field;
   const fields = text.split(',').map((part) => part.trim().toLowerCase());

@@ -22,6 +22,8 @@ const INVALID: SessionCookie = Object.freeze({ kind: 'invalid' });
 
 // Keys are base64url; percent-decoding would only let `%41` stand for `A`.
 const verbatim = (value: string): string => value;
+/** The parse options, made once: every request reads its cookie with them. */
+const VERBATIM = { decode: verbatim };
 
 /**
  * Reads the session key from a `Cookie` header; never throws. The same name
@@ -34,7 +36,7 @@ export function readSessionCookie(header: CookieHeader, cookieName: string): Ses
     const text = typeof header === 'string' ? header : Array.isArray(header) ? header.join('; ') : undefined;
     if (text === undefined || text.length === 0) return ABSENT;
     if (text.length > MAX_COOKIE_HEADER_CHARS) return INVALID;
-    const value = parseCookie(text, { decode: verbatim })[cookieName];
+    const value = parseCookie(text, VERBATIM)[cookieName];
     if (value === undefined) return ABSENT;
     if (!isWellFormedKey(value)) return INVALID;
     if (hasConflictingDuplicate(text, cookieName, value)) return INVALID;
@@ -50,7 +52,7 @@ function hasConflictingDuplicate(text: string, cookieName: string, first: string
   const at = text.indexOf(cookieName);
   if (text.indexOf(cookieName, at + cookieName.length) === -1) return false;
   for (const pair of text.split(';')) {
-    const value = parseCookie(pair, { decode: verbatim })[cookieName];
+    const value = parseCookie(pair, VERBATIM)[cookieName];
     if (value !== undefined && value !== first) return true;
   }
   return false;

@@ -1,4 +1,4 @@
 import { describeAdapter } from './support/adapter-suite.js';
-import { expressApp } from './support/express-app.js';
+import { EXPRESS_VERSIONS, expressAppOn } from './support/express-app.js';
 
-describeAdapter('Express 5', expressApp);
+for (const { name, express } of EXPRESS_VERSIONS) describeAdapter(name, expressAppOn(express));

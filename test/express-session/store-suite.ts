@@ -3,10 +3,11 @@ import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { SessionkitStore } from '../../src/adapters/express-session/index.js';
+import { SessionkitStore, storeKeyOfSessionId } from '../../src/adapters/express-session/index.js';
 import type { Backend, PutBackend } from '../../src/core/contract.js';
 import { isBackendError } from '../../src/core/errors.js';
 import { digestKey } from '../../src/core/keys.js';
+import { EXPRESS_VERSIONS } from '../adapters/support/express-app.js';
 
 type StoreFactory = () => Promise<PutBackend>;
 const SID = 'Abcdefghijklmnopqrstuvwxyz012345'; // express-session's default: 24 random bytes, 32 base64url characters
@@ -32,8 +33,8 @@ function called<T>(start: (callback: (error: unknown, result?: T) => void) => un
   });
 }
 
-function app(store: SessionkitStore, cookie: session.CookieOptions = { maxAge: 3_600_000 }) {
-  const created = express();
+function app(store: SessionkitStore, cookie: session.CookieOptions = { maxAge: 3_600_000 }, expressModule: typeof express = express) {
+  const created = expressModule();
   created.use(session({ store, secret: 'test secret', resave: false, saveUninitialized: false, cookie }));
   created.get('/count', (req, res) => {
     const data = req.session as unknown as { count?: number };
@@ -158,40 +159,102 @@ export function describeStore(name: string, makeBackend: StoreFactory, makeGoneB
       }
     });
 
-    it('express-session with this store: length, all and clear see what requests did; a cleared session starts over', async () => {
+    for (const { name: expressName, express: expressModule } of EXPRESS_VERSIONS) {
+      it(`express-session on ${expressName} with this store: length, all and clear see what requests did; a cleared session starts over`, async () => {
+        const backend = await makeBackend();
+        const store = new SessionkitStore(backend);
+        const server = app(store, undefined, expressModule);
+        const cookie = cookieOf(await request(server).get('/count'))!;
+        await request(server).get('/count').set('Cookie', cookie);
+        await request(server).get('/count');
+        expect(await store.length()).toBe(2);
+        const counts = Object.values(await store.all()).map((stored) => (stored as unknown as { count: number }).count);
+        expect(counts.sort()).toEqual([1, 2]);
+        await store.clear();
+        expect(await store.length()).toBe(0);
+        expect((await request(server).get('/read').set('Cookie', cookie)).body).toMatchObject({ count: null });
+      });
+
+      it(`express-session on ${expressName} with this store: a counter across requests, regenerate and destroy`, async () => {
+        const backend = await makeBackend();
+        const server = app(new SessionkitStore(backend), undefined, expressModule);
+        const first = await request(server).get('/count');
+        const cookie = cookieOf(first)!;
+        expect(cookie).toMatch(/^connect\.sid=s%3A/);
+        expect((await request(server).get('/count').set('Cookie', cookie)).body).toEqual({ count: 2 });
+        const read = await request(server).get('/read').set('Cookie', cookie);
+        expect(read.body.count).toBe(2);
+        // The id is hashed at rest: the store holds the session under the digest, reachable only with the id.
+        expect((await backend.get(read.body.id)).ok).toBe(true);
+        const regenerated = await request(server).get('/regenerate').set('Cookie', cookie);
+        expect(regenerated.body.id).not.toBe(read.body.id);
+        expect((await backend.get(read.body.id)).ok).toBe(false);
+        const again = await request(server).get('/count').set('Cookie', cookie);
+        expect(again.body).toEqual({ count: 1 });
+        const cookie2 = cookieOf(again)!;
+        await request(server).get('/destroy').set('Cookie', cookie2);
+        expect((await request(server).get('/read').set('Cookie', cookie2)).body.count).toBeNull();
+      });
+    }
+
+    it('expiry is to the millisecond: a session past its cookie.expires reads as absent and is removed, before the backend\'s whole second ends', async () => {
       const backend = await makeBackend();
       const store = new SessionkitStore(backend);
-      const server = app(store);
-      const cookie = cookieOf(await request(server).get('/count'))!;
-      await request(server).get('/count').set('Cookie', cookie);
-      await request(server).get('/count');
-      expect(await store.length()).toBe(2);
-      const counts = Object.values(await store.all()).map((stored) => (stored as unknown as { count: number }).count);
-      expect(counts.sort()).toEqual([1, 2]);
-      await store.clear();
+      await store.set(SID, sessionData({ user: 'ada' }, 40));
+      expect(await store.get(SID)).toMatchObject({ user: 'ada' });
+      expect(await store.length()).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 80));
       expect(await store.length()).toBe(0);
-      expect((await request(server).get('/read').set('Cookie', cookie)).body).toMatchObject({ count: null });
+      expect(await store.all()).toEqual({});
+      await store.touch(SID, sessionData({ user: 'ada' }, 3_600_000));
+      expect(await store.get(SID)).toBeNull();
+      expect((await backend.get(SID)).ok).toBe(false);
     });
 
-    it('express-session with this store: a counter across requests, regenerate and destroy', async () => {
-      const backend = await makeBackend();
-      const server = app(new SessionkitStore(backend));
+    it('express-session with cookie.maxAge: 5 ms: 20 ms later the cookie starts a new session (as with MemoryStore)', async () => {
+      const server = app(new SessionkitStore(await makeBackend()), { maxAge: 5 });
       const first = await request(server).get('/count');
-      const cookie = cookieOf(first)!;
-      expect(cookie).toMatch(/^connect\.sid=s%3A/);
-      expect((await request(server).get('/count').set('Cookie', cookie)).body).toEqual({ count: 2 });
-      const read = await request(server).get('/read').set('Cookie', cookie);
-      expect(read.body.count).toBe(2);
-      // The id is hashed at rest: the store holds the session under the digest, reachable only with the id.
-      expect((await backend.get(read.body.id)).ok).toBe(true);
-      const regenerated = await request(server).get('/regenerate').set('Cookie', cookie);
-      expect(regenerated.body.id).not.toBe(read.body.id);
-      expect((await backend.get(read.body.id)).ok).toBe(false);
-      const again = await request(server).get('/count').set('Cookie', cookie);
-      expect(again.body).toEqual({ count: 1 });
-      const cookie2 = cookieOf(again)!;
-      await request(server).get('/destroy').set('Cookie', cookie2);
-      expect((await request(server).get('/read').set('Cookie', cookie2)).body.count).toBeNull();
+      expect(first.body).toEqual({ count: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = await request(server).get('/count').set('Cookie', cookieOf(first)!);
+      expect(second.body).toEqual({ count: 1 });
+      expect(cookieOf(second)).not.toBe(cookieOf(first));
+    });
+
+    it('any id from genid is stored (encoded into a well-formed key): unsafe characters, long ids, and distinct ids stay distinct', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend);
+      const ids = ['%', '/path?x=1', '{0f8fad5b-d9cb-469f-a165-70867728950e}', 'a'.repeat(200), 'b'.repeat(200), 'ünïcödé', SID];
+      for (const [index, id] of ids.entries()) await store.set(id, sessionData({ index }));
+      for (const [index, id] of ids.entries()) expect(await store.get(id)).toMatchObject({ index });
+      expect(storeKeyOfSessionId(SID)).toBe(SID);
+      expect(new Set(ids.map(storeKeyOfSessionId)).size).toBe(ids.length);
+      expect((await backend.get(storeKeyOfSessionId('%'))).ok).toBe(true);
+      await store.destroy('%');
+      expect(await store.get('%')).toBeNull();
+      expect(await store.get('/path?x=1')).toMatchObject({ index: 1 });
+      const server = express();
+      let made = 0;
+      server.use(session({ store, secret: 'test secret', resave: false, saveUninitialized: false, genid: () => `%/${++made} {id}` }));
+      server.get('/count', (req, res) => {
+        const data = req.session as unknown as { count?: number };
+        data.count = (data.count ?? 0) + 1;
+        res.json({ count: data.count, id: req.sessionID });
+      });
+      const first = await request(server).get('/count');
+      expect(first.body).toEqual({ count: 1, id: '%/1 {id}' });
+      expect((await request(server).get('/count').set('Cookie', cookieOf(first)!)).body).toEqual({ count: 2, id: '%/1 {id}' });
+    });
+
+    it('a cookie.expires that is not a date is kept for ttl, as MemoryStore keeps it (express-session reports the bad cookie itself)', async () => {
+      const backend = await makeBackend();
+      const store = new SessionkitStore(backend, { ttl: 120 });
+      const stored = { cookie: { originalMaxAge: null, expires: 'not a date', path: '/' }, user: 'ada' } as unknown as session.SessionData;
+      await store.set(SID, stored);
+      expect(await store.get(SID)).toMatchObject({ user: 'ada' });
+      const raw = await backend.get(SID);
+      expect(raw.ok && raw.period).toBeLessThanOrEqual(120);
+      expect(raw.ok && raw.period).toBeGreaterThan(60);
     });
 
     it('a bad option or a backend without put is a TypeError at construction', async () => {

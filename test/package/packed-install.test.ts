@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,10 @@ let scratch: string;
 let app: string;
 let tarball: string;
 let installLog: string;
+let express4App: string;
+let express4InstallLog: string;
+/** The version this repository installed, so the scratch apps take it from npm's cache. */
+const installedVersion = (name: string) => (JSON.parse(readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The smoke test of one module system: the memory backend behind the node:http adapter, and one real request pair. */
 const smoke = (load: (name: string) => string) => `
@@ -46,11 +50,22 @@ describe('the packed package, installed in a fresh app', () => {
     // prepack builds dist/ first, exactly as `npm publish` would.
     const { stdout } = await run(npm, ['pack', '--pack-destination', scratch, '--json'], { cwd: root, maxBuffer: 16 * 1024 * 1024 });
     tarball = path.join(scratch, (JSON.parse(stdout.slice(stdout.indexOf('['))) as Array<{ filename: string }>)[0]!.filename);
-    await run('mkdir', ['-p', app]);
-    writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'scratch-app', version: '1.0.0', private: true }));
-    const install = await run(npm, ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'warn', tarball, 'pg'], { cwd: app });
+    express4App = path.join(scratch, 'express4-app');
+    for (const dir of [app, express4App]) {
+      await run('mkdir', ['-p', dir]);
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: path.basename(dir), version: '1.0.0', private: true }));
+    }
+    const flags = ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel', 'warn'];
+    // An app with pg only (and its types): no other driver, so the published types must not need one.
+    const types = [`@types/pg@${installedVersion('@types/pg')}`, `@types/node@${installedVersion('@types/node')}`];
+    // An Express 4 app: no --legacy-peer-deps, so the peer range must admit it.
+    const [install, express4Install] = await Promise.all([
+      run(npm, [...flags, tarball, 'pg', ...types], { cwd: app }),
+      run(npm, [...flags, tarball, `express@${installedVersion('express4')}`, `@types/express@${installedVersion('@types/express4')}`, ...types.slice(1)], { cwd: express4App }).catch((error: { stdout: string; stderr: string }) => error),
+    ]);
     installLog = install.stdout + install.stderr;
-  }, 180_000);
+    express4InstallLog = express4Install.stdout + express4Install.stderr;
+  }, 240_000);
 
   afterAll(() => {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
@@ -101,6 +116,67 @@ describe('the packed package, installed in a fresh app', () => {
     const result = await run(process.execPath, [tsc, ...args, 'consumer.cts', 'consumer.mts'], { cwd: app }).catch((error: { stdout: string }) => error);
     expect(result.stdout).toBe('');
   }, 60_000);
+
+  it('an app with only pg installed type-checks with skipLibCheck: false, and a connection string is not a driver', async () => {
+    writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', types: ['node'] } }),
+    );
+    const consumer = `import pg from 'pg';\nimport { MemoryBackend } from 'sessionkit';\nimport { PostgresBackend, connect, type PostgresDatabase } from 'sessionkit/postgres';\nimport { withSession } from 'sessionkit/node';\nimport { SessionEngine } from 'sessionkit/http';\nconst pool = new pg.Pool({ connectionString: 'postgresql://127.0.0.1/app' });\nexport const backend = new PostgresBackend(pool, { table: 'sessions' });\nexport const client: PostgresDatabase = new pg.Client();\nexport const opened: Promise<PostgresBackend> = connect({ conninfo: 'postgresql://127.0.0.1/app' });\nexport const handler = withSession(new MemoryBackend(), {}, (_req, res) => { res.end(); });\nexport const engine = new SessionEngine(backend, {});\n`;
+    writeFileSync(path.join(app, 'pg-only.mts'), consumer);
+    const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }).catch((error: { stdout: string }) => error);
+    expect(result.stdout).toBe('');
+    writeFileSync(path.join(app, 'wrong.mts'), `import { PostgresBackend } from 'sessionkit/postgres';\nexport const backend = new PostgresBackend('postgresql://127.0.0.1/app');\n`);
+    const wrong = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app }).catch((error: { stdout: string }) => error);
+    rmSync(path.join(app, 'wrong.mts'));
+    expect(wrong.stdout).toMatch(/^wrong\.mts\(2,\d+\): error TS2345: Argument of type 'string' is not assignable to parameter of type 'PostgresDatabase'/m);
+    expect(wrong.stdout.split('\n').filter((line) => /error TS/.test(line))).toHaveLength(1);
+  }, 120_000);
+
+  it('installs into an Express 4 app without flags, and serves a session there', async () => {
+    expect(express4InstallLog).not.toMatch(/ERESOLVE|EBADENGINE|npm warn|npm error/i);
+    expect((JSON.parse(readFileSync(path.join(express4App, 'node_modules/express/package.json'), 'utf8')) as { version: string }).version).toMatch(/^4\./);
+    const smoke4 = `
+const express = require('express');
+const { MemoryBackend } = require('sessionkit');
+const { sessionMiddleware } = require('sessionkit/express');
+const backend = new MemoryBackend();
+const app = express();
+app.use(sessionMiddleware(backend));
+app.get('/', (req, res) => {
+  req.session.count = (req.session.count || 0) + 1;
+  res.send(String(req.session.count));
+});
+const server = app.listen(0, '127.0.0.1', async () => {
+  const url = 'http://127.0.0.1:' + server.address().port + '/';
+  const first = await fetch(url);
+  const cookie = first.headers.get('set-cookie').split(';')[0];
+  const second = await fetch(url, { headers: { cookie } });
+  console.log(JSON.stringify({ first: await first.text(), second: await second.text() }));
+  server.close();
+  await backend.close();
+});
+`;
+    writeFileSync(path.join(express4App, 'smoke.cjs'), smoke4);
+    const { stdout, stderr } = await run(process.execPath, ['smoke.cjs'], { cwd: express4App });
+    expect(JSON.parse(stdout)).toEqual({ first: '1', second: '2' });
+    expect(stderr).toBe('');
+  });
+
+  it("type-checks an Express 4 app against Express 4's types, with skipLibCheck: false", async () => {
+    writeFileSync(
+      path.join(express4App, 'tsconfig.json'),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, skipLibCheck: false, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2023', types: ['node'] } }),
+    );
+    writeFileSync(
+      path.join(express4App, 'app.mts'),
+      `import express from 'express';\nimport { MemoryBackend } from 'sessionkit';\nimport { getSession, sessionMiddleware, sessionView } from 'sessionkit/express';\nconst app = express();\napp.use(sessionMiddleware(new MemoryBackend(), { fromExpressSession: { secret: 'old secret' } }));\napp.get('/', (req, res, next) => {\n  sessionView(req).visits = 1;\n  getSession<{ count: number }>(req).update((d) => ({ ...d, count: (d.count ?? 0) + 1 })).then(({ count }) => res.send(String(count)), next);\n});\n`,
+    );
+    const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+    const result = await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: express4App }).catch((error: { stdout: string }) => error);
+    expect(result.stdout).toBe('');
+  }, 120_000);
 
   it('npx sessionkit --help points at docs that exist in the installed package', async () => {
     const { stdout } = await run(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--offline', 'sessionkit', '--help'], { cwd: app });

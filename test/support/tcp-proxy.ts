@@ -3,13 +3,18 @@ import net from 'node:net';
 /**
  * A TCP proxy on 127.0.0.1 that a test controls: `down()` cuts every
  * connection and refuses new ones, `blackhole()` accepts but never forwards
- * (a server that hangs), `up()` forwards again on the same port.
+ * (a server that hangs, or a network that drops packets without a FIN),
+ * `cutNextReply()` loses the server's next reply (the command ran, the client
+ * never hears of it), `up()` forwards again on the same port.
  */
 export class TcpProxy {
   readonly #target: { host: string; port: number };
   readonly #sockets = new Set<net.Socket>();
   #server: net.Server | undefined;
   #mode: 'forward' | 'blackhole' = 'forward';
+  #cutPending = false;
+  /** Replies lost by `cutNextReply`, so far. */
+  cuts = 0;
   port = 0;
 
   constructor(target: { host: string; port: number }) {
@@ -46,6 +51,16 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * The next data the server sends, on whichever connection, is dropped and
+   * that connection is cut both ways (the client sees it close): the server
+   * received and ran what the client sent, the client never gets the answer.
+   * Calls before that reply comes make one cut, not several.
+   */
+  cutNextReply(): void {
+    this.#cutPending = true;
+  }
+
   #accept(client: net.Socket): void {
     this.#sockets.add(client);
     client.on('close', () => this.#sockets.delete(client));
@@ -63,6 +78,16 @@ export class TcpProxy {
     upstream.on('error', () => upstream.destroy());
     client.on('close', () => upstream.destroy());
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on('data', (chunk: Buffer) => {
+      if (this.#mode === 'blackhole') return;
+      if (this.#cutPending) {
+        this.#cutPending = false;
+        this.cuts += 1;
+        upstream.destroy();
+        client.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
   }
 }

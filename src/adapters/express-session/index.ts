@@ -7,4 +7,5 @@
  * ```
  */
 export { SessionkitStore, type SessionkitStoreOptions, type StoredSession } from './store.js';
+export { storeKeyOfSessionId } from './session-id.js';
 export { supportsEnumeration, type EnumerableBackend, type LiveSession } from '../../core/enumeration.js';

@@ -2,6 +2,7 @@ import session from 'express-session';
 import { requirePut, supportsCompareAndSet, type Backend, type PutBackend } from '../../core/contract.js';
 import { supportsEnumeration, type EnumerableBackend } from '../../core/enumeration.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
+import { storeKeyOfSessionId } from './session-id.js';
 
 /** A session as express-session hands it to a store: JSON data with a `cookie`. */
 export type StoredSession = session.SessionData;
@@ -23,26 +24,35 @@ type Callback<T> = (error: unknown, result?: T) => void;
 /**
  * express-session's `Store` over a sessionkit backend that offers `put`
  * (memory, PostgreSQL, Redis, Redis Cluster). The session id is the
- * backend's key: hashed at rest, so a dump of the store holds no usable
- * cookie. Values are express-session's JSON.
+ * backend's key (an id that is not a well-formed key, from a custom
+ * `genid`, is encoded into one: {@link storeKeyOfSessionId}), hashed at
+ * rest, so a dump of the store holds no usable cookie. Values are
+ * express-session's JSON.
+ *
+ * Expiry is to the millisecond: the backends keep whole seconds, so a
+ * session whose stored `cookie.expires` has passed reads as absent (and is
+ * removed) even while the backend still holds it, as express-session's
+ * MemoryStore does.
  *
  * - `get`: the session, or `null` (never an error) when it is missing,
  *   expired, or stored as something other than a JSON object.
  * - `set`: creates or replaces, expiring at `cookie.expires` (else after
- *   `ttl`); an `expires` already past removes the session.
+ *   `ttl`, also when `expires` is not a valid date); an `expires` already
+ *   past removes the session.
  * - `touch`: restarts the expiry of a live session and stores its new
  *   cookie, without reviving a missing one or overwriting a parallel change
  *   (compare-and-set where the backend has it).
  * - `destroy`: removes it; idempotent.
- * - `length`: how many sessions are live; `clear`: removes every session
+ * - `length`: how many sessions `all` gives; `clear`: removes every session
  *   of the backend's table or prefix.
  * - `all`: an object of every live session, as express-session's
- *   MemoryStore gives, keyed by what the store holds for each id: the id
+ *   MemoryStore gives, keyed by what the store holds for each id: the key
  *   itself when the backend keeps keys as they are (memory, `hashKeys:
- *   false`), else its digest (`digestKey(sid)`), since a hashed id cannot be
+ *   false`), else its digest (`digestKey(key)`), since a hashed id cannot be
  *   recovered.
- * - `ids`: the ids, only when the backend keeps keys as they are; with
- *   hashed keys it calls back with a `TypeError`.
+ * - `ids`: the keys, only when the backend keeps keys as they are (an id
+ *   that was encoded appears as its key); with hashed keys it calls back
+ *   with a `TypeError`, since the store keeps no id a dump could replay.
  *
  * `all` / `length` / `clear` / `ids` need a backend that can enumerate
  * ({@link EnumerableBackend}: memory, PostgreSQL, Redis); on another they
@@ -83,25 +93,29 @@ export class SessionkitStore extends session.Store {
 
   override get = (sid: string, callback?: Callback<StoredSession | null>): Promise<StoredSession | null> =>
     deliver(callback, async () => {
-      const result = await this.#backend.get(String(sid));
-      return result.ok ? parseSession(result.value) : null;
+      const key = storeKeyOfSessionId(String(sid));
+      const result = await this.#backend.get(key);
+      const stored = result.ok ? parseSession(result.value) : null;
+      if (stored === null || !expiredByCookie(stored)) return stored;
+      await this.#backend.clear(key);
+      return null;
     });
 
   override set = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
     deliver(callback, async () => {
       const value = JSON.stringify(stored);
       if (typeof value !== 'string' || parseSession(value) === null) throw new TypeError('express-session stores an object session');
-      await this.#backend.put(String(sid), value, { expiry: this.#expirySeconds(stored) });
+      await this.#backend.put(storeKeyOfSessionId(String(sid)), value, { expiry: this.#expirySeconds(stored) });
     });
 
   override touch = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
     deliver(callback, async () => {
       if (this.#disableTouch) return;
-      const key = String(sid);
+      const key = storeKeyOfSessionId(String(sid));
       const current = await this.#backend.get(key);
       if (!current.ok) return;
       const data = parseSession(current.value);
-      if (data === null) return;
+      if (data === null || expiredByCookie(data)) return;
       const expiry = this.#expirySeconds(stored);
       if (expiry <= 0) {
         await this.#backend.clear(key);
@@ -113,19 +127,12 @@ export class SessionkitStore extends session.Store {
       else await this.#backend.set(key, value, { expiry });
     });
 
-  override destroy = (sid: string, callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#backend.clear(String(sid)));
+  override destroy = (sid: string, callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#backend.clear(storeKeyOfSessionId(String(sid))));
 
-  override all = (callback?: Callback<Record<string, StoredSession>>): Promise<Record<string, StoredSession>> =>
-    deliver(callback, async () => {
-      const sessions: Record<string, StoredSession> = Object.create(null) as Record<string, StoredSession>;
-      for await (const { storedKey, value } of this.#enumerable('all').liveSessions()) {
-        const parsed = value === null ? null : parseSession(value);
-        if (parsed !== null) sessions[storedKey] = parsed;
-      }
-      return sessions;
-    });
+  override all = (callback?: Callback<Record<string, StoredSession>>): Promise<Record<string, StoredSession>> => deliver(callback, () => this.#all('all'));
 
-  override length = (callback?: Callback<number>): Promise<number> => deliver(callback, () => this.#enumerable('length').countLive());
+  // Counted from the values, not countLive(): a session past its cookie.expires is still in the backend for up to a second.
+  override length = (callback?: Callback<number>): Promise<number> => deliver(callback, async () => Object.keys(await this.#all('length')).length);
 
   override clear = (callback?: Callback<void>): Promise<void> =>
     deliver(callback, async () => {
@@ -138,25 +145,45 @@ export class SessionkitStore extends session.Store {
       const backend = this.#enumerable('ids');
       if (backend.hashKeys) throw new TypeError('SessionkitStore.ids() needs a backend with hashKeys: false; this one keeps only digests of the ids (all() is keyed by them)');
       const ids: string[] = [];
-      for await (const { storedKey } of backend.liveSessions()) ids.push(storedKey);
+      for await (const { storedKey, value } of backend.liveSessions()) {
+        const parsed = value === null ? null : parseSession(value);
+        if (parsed !== null && !expiredByCookie(parsed)) ids.push(storedKey);
+      }
       return ids;
     });
+
+  async #all(method: string): Promise<Record<string, StoredSession>> {
+    const sessions: Record<string, StoredSession> = Object.create(null) as Record<string, StoredSession>;
+    for await (const { storedKey, value } of this.#enumerable(method).liveSessions()) {
+      const parsed = value === null ? null : parseSession(value);
+      if (parsed !== null && !expiredByCookie(parsed)) sessions[storedKey] = parsed;
+    }
+    return sessions;
+  }
 
   #enumerable(method: string): EnumerableBackend {
     if (supportsEnumeration(this.#backend)) return this.#backend;
     throw new TypeError(`SessionkitStore.${method}() needs a backend that enumerates its sessions (countLive/liveSessions/clearAll); ${this.#backend.constructor.name} has none`);
   }
 
-  /** express-session's rule: until `cookie.expires`, else `ttl`. */
+  /** express-session's rule: until `cookie.expires`, else (none, or not a date: MemoryStore keeps such a session too) `ttl`. */
   #expirySeconds(stored: StoredSession): number {
-    const expires = (stored as { cookie?: { expires?: unknown } }).cookie?.expires;
-    if (expires !== undefined && expires !== null && expires !== false) {
-      const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' || typeof expires === 'number' ? new Date(expires).getTime() : Number.NaN;
-      if (!Number.isFinite(at)) throw new TypeError(`session cookie.expires is not a date: ${String(expires)}`);
-      return Math.ceil((at - Date.now()) / 1000);
-    }
-    return this.#ttl(stored);
+    const at = cookieExpiresMs(stored);
+    return at === undefined ? this.#ttl(stored) : Math.ceil((at - Date.now()) / 1000);
   }
+}
+
+/** The instant of the session's `cookie.expires` in epoch milliseconds, or undefined when it has none or it is not a date. */
+function cookieExpiresMs(stored: StoredSession): number | undefined {
+  const expires = (stored as { cookie?: { expires?: unknown } }).cookie?.expires;
+  const at = expires instanceof Date ? expires.getTime() : typeof expires === 'string' || typeof expires === 'number' ? new Date(expires).getTime() : Number.NaN;
+  return Number.isFinite(at) ? at : undefined;
+}
+
+/** True when the session's own `cookie.expires` has passed: it is gone to express-session, whatever second the backend rounds to. */
+function expiredByCookie(stored: StoredSession): boolean {
+  const at = cookieExpiresMs(stored);
+  return at !== undefined && at <= Date.now();
 }
 
 /** The session in `value`, or null for anything that is not a JSON object. */

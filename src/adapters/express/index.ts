@@ -1,5 +1,5 @@
 /**
- * `sessionkit/express`: sessions for Express 5, typed or express-session style.
+ * `sessionkit/express`: sessions for Express 4 and 5, typed or express-session style.
  *
  * ```ts
  * app.use(sessionMiddleware(backend, { cookieName: '__Host-sid', cookie: { secure: true } }));
@@ -15,18 +15,20 @@ import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE } from '../../csrf/cross-or
 import { SessionEngine } from '../../http/engine.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
+import { resolveLegacySessionMigration } from './legacy-session.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
-import { createSessionView, flushViews, type ExpressSessionView } from './session-view.js';
+import { createSessionView, flushViews, RESERVED_SESSION_NAMES, type ExpressSessionView } from './session-view.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
+export type { ExpressSessionMigrationOptions } from './legacy-session.js';
 export type { ExpressCookieOptions, ExpressSessionOptions } from './options.js';
 export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, type SessionCookieView } from './session-view.js';
 
 const sessions = new WeakMap<Request, Session<object>>();
 
 /**
- * Express 5 middleware that gives each request one session with two views:
+ * Express (4.17+ or 5) middleware that gives each request one session with two views:
  * typed, with {@link getSession}, and express-session style at
  * `req.session` (see {@link ExpressSessionView}; `req.sessionID` is
  * `req.session.id`, the key digest, never the cookie).
@@ -51,21 +53,24 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const engine = new SessionEngine<Data>(backend, resolved.session);
   const secureEngine = resolved.secureSession === undefined ? undefined : new SessionEngine<Data>(backend, resolved.secureSession);
   const guard = crossOriginGuard(options.csrf);
+  const migration = resolveLegacySessionMigration(options.fromExpressSession, backend, engine.options.cookieName, RESERVED_SESSION_NAMES);
   return async function sessionkit(req: Request, res: Response, next: NextFunction): Promise<void> {
     const verdict = guard(req.method, req.headers);
     if (!verdict.allowed) return void res.status(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     // Mounted twice (app and router): the first one owns the session.
     if (sessions.has(req)) return next();
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
+    const { options: engineOptions } = chosen;
     let context;
+    let adopted;
     try {
       context = await chosen.load(req.headers.cookie);
+      adopted = await migration?.adopt(req.headers.cookie, context.session as unknown as Session<Record<string, unknown>>, engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod());
     } catch (error) {
       return next(error);
     }
     const session = context.session as unknown as Session<Record<string, unknown>>;
     sessions.set(req, session);
-    const { options: engineOptions } = chosen;
     // Made at the first read of req.session: a route that only uses getSession(req) pays nothing for it.
     let view: unknown;
     const createView = () =>
@@ -97,7 +102,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       } catch (error) {
         return Promise.reject(error);
       }
-      return context.commit();
+      return adopted === undefined ? context.commit() : context.commit().then((pairs) => adopted.afterCommit(pairs));
     };
     commitBeforeHead(res, commit, (error) => next(error));
     next();

@@ -1,6 +1,7 @@
 import type { CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import type { CookieOptions } from '../../http/cookie-options.js';
 import { DEFAULT_TOUCH_AFTER_SECONDS, type SessionOptions } from '../../http/session-options.js';
+import type { ExpressSessionMigrationOptions } from './legacy-session.js';
 
 /**
  * Cookie options: sessionkit's, plus express-session's `maxAge` and
@@ -43,6 +44,15 @@ export interface ExpressSessionOptions extends Omit<SessionOptions, 'cookie'>, C
   resave?: false;
   /** Only `'keep'`: removing `req.session` changes nothing; end a session with `req.session.destroy()`. */
   unset?: 'keep';
+  /**
+   * Takes over express-session's users: a request without a live sessionkit
+   * session whose express-session cookie is signed with one of these
+   * secrets, for a session stored in the same backend by `SessionkitStore`
+   * (or `sessionkit import`), gets that session's data under a new sessionkit
+   * key (new cookie; the old key is removed after the save). See
+   * docs/migrating.md, road 2.
+   */
+  fromExpressSession?: ExpressSessionMigrationOptions;
 }
 
 /** The options resolved for the engines: one set, or two when `secure: 'auto'` picks per request. */
@@ -69,12 +79,13 @@ const SESSION_OPTION_NAMES = new Set([
   'saveUninitialized',
   'resave',
   'unset',
+  'fromExpressSession',
 ]);
 
 /** express-session options with no meaning here, and what to use instead. */
 const REJECTED: Record<string, string> = {
   secret:
-    "the session cookie is a 240-bit random key, hashed at rest: a signature adds nothing, so there is no secret. Remove it (to keep express-session's signed cookies, keep express-session with SessionkitStore from 'sessionkit/express-session')",
+    "the session cookie is a 240-bit random key, hashed at rest: a signature adds nothing, so there is no secret. Remove it (to keep your users' express-session sessions, give the secret as fromExpressSession: { secret })",
   genid: 'keys are 240-bit random values made by the backend; an application-made id could be guessable. Remove it',
   store: 'pass the backend as the first argument of sessionMiddleware(backend, options)',
   proxy: "use app.set('trust proxy', …) with cookie: { secure: 'auto' }",
@@ -100,7 +111,8 @@ export function resolveExpressOptions(options: ExpressSessionOptions): ResolvedE
       throw new TypeError(`unknown session option ${JSON.stringify(name)}; known: ${[...SESSION_OPTION_NAMES].join(', ')}`);
     }
   }
-  const { name, rolling, saveUninitialized, resave, unset, cookie, ...rest } = options;
+  // fromExpressSession is resolved by resolveLegacySessionMigration, beside the engine.
+  const { name, rolling, saveUninitialized, resave, unset, cookie, fromExpressSession: _migration, ...rest } = options;
   const session: SessionOptions = { ...rest };
 
   if (name !== undefined) {

@@ -1,4 +1,4 @@
-import type { PoolConfig } from 'pg';
+import type { PgPoolConfig as PoolConfig } from './driver-types.js';
 import { BackendError } from '../../core/errors.js';
 import { emitEvent } from '../../core/events.js';
 import { assertWholeNumberOption } from '../../core/validate.js';

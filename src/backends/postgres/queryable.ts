@@ -1,6 +1,4 @@
-import type { Client, Pool, PoolClient } from 'pg';
-import type { Sql } from 'postgres';
-import type { PGliteInterface } from '@electric-sql/pglite';
+import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsSql as Sql } from './driver-types.js';
 import { BackendError } from '../../core/errors.js';
 import { withTimeout } from './failures.js';
 

@@ -10,7 +10,7 @@ export type RedisClient = Redis | Cluster | NodeRedisClient;
 /**
  * What the backend uses of a node-redis client or cluster (`redis` v5+), by
  * shape: node-redis's own types vary with the modules, functions and scripts
- * a client was made with, and the backend sends only EVALSHA, EVAL, GET, DEL.
+ * a client was made with, and the backend sends only EVALSHA, EVAL and GET.
  */
 export interface NodeRedisClient {
   readonly isReady: boolean;
@@ -18,7 +18,6 @@ export interface NodeRedisClient {
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
   get(key: string): Promise<unknown>;
-  del(key: string): Promise<unknown>;
   once(event: 'ready', listener: () => void): unknown;
   off(event: 'ready', listener: () => void): unknown;
 }
@@ -40,7 +39,22 @@ export interface ScriptClient {
   evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
   eval(script: string, keys: string[], args: string[]): Promise<unknown>;
   get(key: string): Promise<string | null>;
-  del(key: string): Promise<number>;
+  /**
+   * Destroys the connection that serves `slot` (the one connection of a
+   * single node), so that the client opens a new one: the answer to a
+   * connection silent past a deadline, which no FIN may ever end (a black
+   * hole). ioredis only; node-redis keeps its socket to itself (set its
+   * `socket.socketTimeout`, see docs/redis.md).
+   */
+  dropConnection(slot: number): void;
+  /**
+   * Resolves when a connection of the client next closes; undefined when the
+   * client itself settles what was in flight then (ioredis resends it by
+   * default, node-redis rejects it). ioredis made with
+   * `autoResendUnfulfilledCommands: false` does neither: its commands in
+   * flight never settle, so the backend must learn of the close.
+   */
+  readonly connectionLost: (() => Promise<void>) | undefined;
 }
 
 // Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
@@ -82,7 +96,9 @@ function isNodeRedis(client: unknown): client is NodeRedisClient {
 }
 
 function ioredisScriptClient(client: Redis | Cluster): ScriptClient {
+  const options = client.isCluster ? (client as Cluster).options.redisOptions : (client as Redis).options;
   return {
+    connectionLost: options?.autoResendUnfulfilledCommands === false ? closeSignal(client) : undefined,
     isCluster: client.isCluster === true,
     state: () => {
       const status = client.status;
@@ -96,7 +112,11 @@ function ioredisScriptClient(client: Redis | Cluster): ScriptClient {
     evalsha: (sha, keys, args) => client.evalsha(sha, keys.length, ...keys, ...args),
     eval: (script, keys, args) => client.eval(script, keys.length, ...keys, ...args),
     get: (key) => client.get(key),
-    del: (key) => client.del(key),
+    dropConnection: (slot) => {
+      const node = client.isCluster ? nodeServing(client as Cluster, slot) : (client as Redis);
+      // ioredis reconnects by its retryStrategy when its stream closes.
+      node?.stream?.destroy();
+    },
   };
 }
 
@@ -115,8 +135,35 @@ function nodeRedisScriptClient(client: NodeRedisClient): ScriptClient {
     evalsha: (sha, keys, args) => client.evalSha(sha, { keys, arguments: args }),
     eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
     get: (key) => client.get(key) as Promise<string | null>,
-    del: (key) => client.del(key) as Promise<number>,
+    dropConnection: () => undefined,
+    connectionLost: undefined,
   };
+}
+
+/** A promise that resolves at the next close of a connection of `client` (any node of a Cluster), made afresh after each. */
+function closeSignal(client: Redis | Cluster): () => Promise<void> {
+  let fire: () => void = () => undefined;
+  let next = new Promise<void>((resolve) => (fire = resolve));
+  const onClose = () => {
+    const fired = fire;
+    next = new Promise<void>((resolve) => (fire = resolve));
+    fired();
+  };
+  if (client.isCluster) {
+    const cluster = client as Cluster;
+    for (const node of cluster.nodes('all')) node.on('close', onClose);
+    cluster.on('+node', (node: Redis) => node.on('close', onClose));
+  } else {
+    client.on('close', onClose);
+  }
+  return () => next;
+}
+
+/** The master of a Cluster that serves `slot`, as the client's slot table says (undefined before it has one). */
+function nodeServing(cluster: Cluster, slot: number): Redis | undefined {
+  const address = cluster.slots[slot]?.[0];
+  if (address === undefined) return undefined;
+  return cluster.nodes('all').find((node) => `${node.options.host}:${node.options.port}` === address);
 }
 
 const READY: ConnectionState = { kind: 'ready' };

@@ -9,7 +9,7 @@ const UNAVAILABLE_REPLIES = new Set(['CLUSTERDOWN', 'TRYAGAIN', 'LOADING', 'MAST
 const NODE_REDIS_REPLY_ERRORS = new Set(['ErrorReply', 'SimpleError', 'BlobError']);
 
 /** True for an error reply from Redis, from ioredis or node-redis (as opposed to a connection or client failure). */
-function isReplyError(error: unknown): error is Error {
+export function isReplyError(error: unknown): error is Error {
   return error instanceof Error && (error.name === 'ReplyError' || NODE_REDIS_REPLY_ERRORS.has(error.constructor.name));
 }
 

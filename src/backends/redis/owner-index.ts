@@ -16,6 +16,9 @@ export interface OwnerIndexStore {
   digestOfStored(storedKey: string): string;
 }
 
+/** Entries of an owner set read per step (one ZRANGE), and sessions peeked or deleted per step. */
+export const OWNER_PAGE_SIZE = 1000;
+
 /**
  * Sessions by owner in Redis: each owner has a sorted set
  * `${prefix}owner:{${ownerTag}}` of its sessions' stored keys scored by
@@ -25,6 +28,13 @@ export interface OwnerIndexStore {
  * live session is always listed; entries of sessions that are gone are
  * dropped when an owner operation meets them. Costs round trips proportional
  * to that owner's sessions, nothing for sessions without an owner.
+ *
+ * Listing and clearing walk the set a page of {@link OWNER_PAGE_SIZE} entries
+ * at a time, each page its own steps with its own deadline (`stepMs` from the
+ * step's start), so no Redis call holds the server for long and an owner of a
+ * million sessions is worked through to the end. The walk stops at the
+ * entries that existed when it began (scored up to Redis's time at the first
+ * page): a session made meanwhile is a login after the call.
  */
 export class RedisOwnerIndex {
   readonly #store: OwnerIndexStore;
@@ -36,42 +46,65 @@ export class RedisOwnerIndex {
   }
 
   /** The owner's live sessions, oldest first; drops entries of sessions that are gone (tidying, best effort). */
-  async list(tag: string, deadlineMs: number): Promise<OwnedSession[]> {
-    const members = await this.#store.onOwnerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
-    const heads = await this.#peek(members, deadlineMs);
+  async list(tag: string, stepMs: number): Promise<OwnedSession[]> {
     const sessions: OwnedSession[] = [];
-    const dead: string[] = [];
-    members.forEach(({ member, createdAtMs }, i) => {
-      const { head, serverNowMs } = heads[i] as Peeked;
-      if (head?.ownerTag !== tag || head.expiresAtMs <= serverNowMs) {
-        dead.push(member);
-        return;
-      }
-      sessions.push({
-        keyDigest: this.#store.digestOfStored(member),
-        expiresInSeconds: Math.max(0, Math.round((head.expiresAtMs - serverNowMs) / 1000)),
-        createdAt: new Date(createdAtMs),
+    for await (const entries of this.#pages(tag, stepMs)) {
+      const heads = await this.#peek(entries, performance.now() + stepMs);
+      const dead: string[] = [];
+      entries.forEach(({ member, createdAtMs }, i) => {
+        const { head, serverNowMs } = heads[i] as Peeked;
+        if (head?.ownerTag !== tag || head.expiresAtMs <= serverNowMs) {
+          dead.push(member);
+          return;
+        }
+        sessions.push({
+          keyDigest: this.#store.digestOfStored(member),
+          expiresInSeconds: Math.max(0, Math.round((head.expiresAtMs - serverNowMs) / 1000)),
+          createdAt: new Date(createdAtMs),
+        });
       });
-    });
-    // Tidying only: the answer above is right whether or not this write gets through.
-    if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(dead.length), ...dead], deadlineMs, ignore).catch(ignore);
+      // Tidying only: the answer above is right whether or not this write gets through.
+      if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(dead.length), ...dead], performance.now() + stepMs, ignore).catch(ignore);
+    }
     return sessions;
   }
 
   /** Removes every live session of the owner but `keptMember`; resolves to how many were live. */
-  async clear(tag: string, keptMember: string | undefined, deadlineMs: number): Promise<number> {
-    const members = await this.#store.onOwnerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
-    const targets = members.filter(({ member }) => member !== keptMember).map(({ member }) => member);
-    return this.#deleteOwned(tag, targets, deadlineMs);
+  async clear(tag: string, keptMember: string | undefined, stepMs: number): Promise<number> {
+    let cleared = 0;
+    for await (const entries of this.#pages(tag, stepMs)) {
+      const targets = entries.filter(({ member }) => member !== keptMember).map(({ member }) => member);
+      cleared += await this.#deleteOwned(tag, targets, performance.now() + stepMs);
+    }
+    return cleared;
   }
 
   /** Removes the owner's session whose digest is `keyDigest`, if the owner's set lists it; true when it was live. */
-  async clearOne(tag: string, keyDigest: string, deadlineMs: number): Promise<boolean> {
+  async clearOne(tag: string, keyDigest: string, stepMs: number): Promise<boolean> {
     // Only a member of this owner's set is removed: a digest of another owner's session finds nothing here.
-    const members = await this.#store.onOwnerSet(tag, OP.ownerList, NO_ARGS, deadlineMs, decodeMembers);
-    const target = members.find(({ member }) => this.#store.digestOfStored(member) === keyDigest);
-    if (target === undefined) return false;
-    return (await this.#deleteOwned(tag, [target.member], deadlineMs)) > 0;
+    for await (const entries of this.#pages(tag, stepMs)) {
+      const target = entries.find(({ member }) => this.#store.digestOfStored(member) === keyDigest);
+      if (target !== undefined) return (await this.#deleteOwned(tag, [target.member], performance.now() + stepMs)) > 0;
+    }
+    return false;
+  }
+
+  /**
+   * The owner set's entries, a page at a time, oldest first, up to those that
+   * existed at the first page. Each page starts after the last entry of the
+   * one before (found again by the script whether or not it was removed since).
+   */
+  async *#pages(tag: string, stepMs: number): AsyncGenerator<OwnerEntry[]> {
+    let cap = '';
+    let after: OwnerEntry | undefined;
+    for (;;) {
+      const args = [after === undefined ? '' : after.score, after === undefined ? '' : after.member, cap, String(OWNER_PAGE_SIZE)];
+      const page = await this.#store.onOwnerSet(tag, OP.ownerPage, args, performance.now() + stepMs, decodePage);
+      if (cap === '') cap = String(page.serverNowMs);
+      if (page.entries.length > 0) yield page.entries;
+      if (page.entries.length < OWNER_PAGE_SIZE) return;
+      after = page.entries.at(-1);
+    }
   }
 
   /**
@@ -79,11 +112,11 @@ export class RedisOwnerIndex {
    * entry. With `maxSessionsPerOwner`, the owner's oldest live sessions beyond
    * the limit go next (and entries of gone sessions with them).
    */
-  async generate(member: string, value: string | null, expirySeconds: number, tag: string, deadlineMs: number): Promise<void> {
+  async generate(member: string, value: string | null, expirySeconds: number, tag: string, token: string, deadlineMs: number): Promise<void> {
     const limit = this.#maxSessionsPerOwner;
     const ttl = String(ownerSetTtlMs(expirySeconds));
     const listed = await this.#store.onOwnerSet(tag, OP.ownerAdd, [member, ttl, limit === undefined ? '0' : '1'], deadlineMs, limit === undefined ? noMembers : decodeMembers);
-    await this.#store.onSession(member, OP.generateOwned, [encodeValue(value), String(expirySeconds), tag], deadlineMs, ignore);
+    await this.#store.onSession(member, OP.generateOwned, [encodeValue(value), String(expirySeconds), tag, token], deadlineMs, ignore);
     if (limit === undefined) return;
     const others = listed.filter((entry) => entry.member !== member);
     if (others.length < limit) return;
@@ -126,10 +159,11 @@ export class RedisOwnerIndex {
   }
 }
 
-/** An owner set's entry: a session's stored key and when the session was made (owner node's clock, ms). */
+/** An owner set's entry: a session's stored key and when the session was made (owner node's clock, ms; `score` as Redis wrote it). */
 interface OwnerEntry {
   member: string;
   createdAtMs: number;
+  score: string;
 }
 
 /** A session's head as a peek found it (`undefined`: missing or not ours), with the reading node's clock. */
@@ -152,9 +186,14 @@ function decodeMembers(reply: unknown): OwnerEntry[] {
     const member: unknown = reply[i];
     const createdAtMs = Number(reply[i + 1]);
     if (typeof member !== 'string' || !Number.isFinite(createdAtMs)) throw new BackendError('query_failed', 'the owner set holds an entry sessionkit did not write');
-    entries.push({ member, createdAtMs });
+    entries.push({ member, createdAtMs, score: String(reply[i + 1]) });
   }
   return entries;
+}
+
+/** A page of an owner set, with the owner node's clock when it was read. */
+function decodePage(reply: unknown, serverNowMs: number): { entries: OwnerEntry[]; serverNowMs: number } {
+  return { entries: decodeMembers(reply), serverNowMs };
 }
 
 function noMembers(): OwnerEntry[] {

@@ -8,7 +8,7 @@ import { toScriptClient, type RedisClient } from './client.js';
 import { RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
 import { OP, type OpCode } from './batch-script.js';
-import { decodeStored, encodeValue, ownerTag } from './stored-value.js';
+import { decodeStored, encodeValue, newWriteToken, ownerTag } from './stored-value.js';
 import { slotOfTag } from './slot.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { literalPattern, masterNodes, scanKeys, sendWithin, serverNowMs, type NodeCommand } from './key-scan.js';
@@ -17,7 +17,11 @@ import { literalPattern, masterNodes, scanKeys, sendWithin, serverNowMs, type No
 export interface RedisBackendOptions extends BackendOptions, KeyStorageOptions, OwnerIndexOptions {
   /** Put before every session's Redis key, to share a database with other data; default `'sessionkit:'`. Must not contain `{` or `}` (they would change the key's hash slot). */
   prefix?: string;
-  /** Longest wait for Redis, in milliseconds, before an operation rejects with a `BackendError` (`timeout` or `unavailable`); default 5000. */
+  /**
+   * Longest wait for Redis, in milliseconds, before an operation rejects with a `BackendError` (`timeout`,
+   * `unavailable`, or for a write whose fate could not be learned, `indeterminate`); default 5000. Owner operations
+   * that walk an owner's sessions in pages give each step this long.
+   */
   timeoutMs?: number;
 }
 
@@ -45,9 +49,14 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * {@link RedisOwnerIndex} and docs/redis.md.
  *
  * Failures reject with a {@link BackendError}: `unavailable` (connection down,
- * cluster failing over), `timeout` (no answer within `timeoutMs`; the write may
- * or may not have happened) or `query_failed` (Redis answered with an error).
- * Service resumes by itself once ioredis has reconnected.
+ * cluster failing over), `timeout` (no answer within `timeoutMs`), `query_failed`
+ * (Redis answered with an error), each meaning for a write "not applied, and
+ * never will be", or `indeterminate` (a write sent whose fate could not be
+ * learned by its deadline: it may have been applied, once). Every write carries
+ * a write token and every script call a fence, so a write whose reply was lost
+ * is sent again and answers what happened (docs/decisions.md, "Every outcome
+ * is true: Redis"). A connection silent past a deadline is dropped. Service
+ * resumes by itself once the client has reconnected.
  */
 export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
   /** The prefix of every Redis key this backend writes. */
@@ -88,16 +97,6 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     return `${this.prefix}{${this.storedKey(key)}}`;
   }
 
-  /**
-   * The Redis key of the sorted set that lists the sessions of `owner`:
-   * `${prefix}owner:{${ownerTag(owner)}}`, the owner's SHA-256 digest as hash
-   * tag (no owner id is stored in Redis). For inspection and tests.
-   */
-  ownerSetKey(owner: string): string {
-    assertOwner(owner);
-    return `${this.prefix}${OWNER_SET_INFIX}{${ownerTag(owner)}}`;
-  }
-
   /** Names this store in events: `redis:` and the key prefix. */
   protected override get storeName(): string {
     return `redis:${this.prefix}`;
@@ -109,15 +108,20 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     await this.#calls.drain();
   }
 
+  /** The owner's live sessions, oldest first, read a page of the owner's set at a time (each step within `timeoutMs`). */
   listByOwner(owner: string): Promise<OwnedSession[]> {
     try {
       assertOwner(owner);
-      return this.reported('listByOwner', this.#owners.list(ownerTag(owner), performance.now() + this.timeoutMs));
+      return this.reported('listByOwner', this.#owners.list(ownerTag(owner), this.timeoutMs));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
+  /**
+   * Removes the owner's live sessions (but `except`), a page of the owner's set at a time, each step within
+   * `timeoutMs`; resolves to how many were live. One that rejects may have removed part of them: call it again.
+   */
   clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
     try {
       assertOwner(owner);
@@ -125,7 +129,7 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
       if (except !== undefined) assertKeyIsString(except);
       const started = performance.now();
       const kept = except === undefined ? undefined : this.storedKey(except);
-      const clearing = this.#owners.clear(ownerTag(owner), kept, started + this.timeoutMs).then((cleared) => {
+      const clearing = this.#owners.clear(ownerTag(owner), kept, this.timeoutMs).then((cleared) => {
         this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
         return cleared;
       });
@@ -140,7 +144,7 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
       assertOwner(owner);
       assertKeyDigestIsString(keyDigest);
       if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
-      return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, performance.now() + this.timeoutMs));
+      return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, this.timeoutMs));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -227,15 +231,15 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
     if (expirySeconds <= 0) return this.storeClear(key);
-    return this.#onKey(key, OP.generate, [encodeValue(value), String(expirySeconds)], ignore);
+    return this.#onKey(key, OP.generate, [encodeValue(value), String(expirySeconds), newWriteToken()], ignore);
   }
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     // An expiry <= 0 makes a session that is already gone: nothing to store.
     if (expirySeconds <= 0) return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
-    if (owner === undefined) return this.#onKey(key, OP.generate, [encodeValue(value), String(expirySeconds)], ignore);
+    if (owner === undefined) return this.#onKey(key, OP.generate, [encodeValue(value), String(expirySeconds), newWriteToken()], ignore);
     if (this.#closed) return Promise.reject(closedError());
-    return this.#owners.generate(this.storedKey(key), value, expirySeconds, ownerTag(owner), performance.now() + this.timeoutMs);
+    return this.#owners.generate(this.storedKey(key), value, expirySeconds, ownerTag(owner), newWriteToken(), performance.now() + this.timeoutMs);
   }
 
   protected storeGet(key: string): Promise<GetResult> {
@@ -244,14 +248,15 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
 
   protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {
     if (expirySeconds <= 0) return this.storeClear(key);
-    const args = [encodeValue(value), String(expirySeconds)];
+    // The same token if the write goes again after extending the owner set: the first one wrote nothing.
+    const args = [encodeValue(value), String(expirySeconds), newWriteToken()];
     return this.#onKey(key, OP.set, args, ignore, (tag, deadlineMs) =>
       this.#owners.extendThenWrite(this.storedKey(key), tag, expirySeconds, deadlineMs, OP.setCovered, args, ignore),
     );
   }
 
   protected storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult> {
-    const args = [encodeValue(expected), encodeValue(value), String(expirySeconds)];
+    const args = [encodeValue(expected), encodeValue(value), String(expirySeconds), newWriteToken()];
     return this.#onKey(key, OP.compareAndSet, args, decodeCompareAndSet, (tag, deadlineMs) =>
       this.#owners.extendThenWrite(this.storedKey(key), tag, expirySeconds, deadlineMs, OP.compareAndSetCovered, args, decodeCompareAndSet),
     );
@@ -279,6 +284,7 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
       slot: this.#calls.bySlot ? slotOfTag(tag) : 0,
       code,
       args,
+      exactWrite: EXACT_WRITES.has(code),
       decode:
         onOwned === undefined
           ? decode
@@ -291,6 +297,8 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
 /** Owner sets live under `${prefix}owner:{${ownerTag}}`: never `${prefix}{…}`, the shape of a session key. */
 const OWNER_SET_INFIX = 'owner:';
 const AT = '@'.charCodeAt(0);
+/** Operations whose outcome is exact: see `ScriptOp.exactWrite`. */
+const EXACT_WRITES: ReadonlySet<OpCode> = new Set<OpCode>([OP.generate, OP.generateOwned, OP.set, OP.setCovered, OP.compareAndSet, OP.compareAndSetCovered, OP.clear]);
 const NO_ARGS: readonly string[] = [];
 
 function ignore(): void {}

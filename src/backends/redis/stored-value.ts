@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { digestKey } from '../../core/keys.js';
 
 /**
@@ -7,45 +8,76 @@ import { digestKey } from '../../core/keys.js';
  * nothing for a session without a value ("not set") or `=` followed by the
  * value. So one GET tells the three states apart and gives the seconds left
  * without a second command, and compare-and-set compares what follows the
- * digits.
+ * first `=`.
  *
  * A session made with an owner has an owner head between the instant and the
  * value: `@` + the owner's tag (see {@link ownerTag}) + `@` + the instant (same
- * clock) up to which its owner's set is known to live ("covered"). Neither part
- * holds `=`, so the first `=` still starts the value, and strings written
- * before owners existed read as they always did.
+ * clock) up to which its owner's set is known to live ("covered").
+ *
+ * Then the write tokens: `:` + the token of the write that stored this
+ * string; a compare-and-set keeps after it those of the writes before it
+ * (newest first, at most {@link WRITE_TOKENS_KEPT} in all), a set or a
+ * generate only its own. A write that finds its own token among
+ * them has already landed, so a resent write answers what the first one did
+ * instead of writing again. None of these parts holds `=`, so the first `=`
+ * still starts the value, and strings written before owners or tokens existed
+ * read as they always did.
  */
 export const VALUE_MARKER = '=';
 
-/** Encodes a value for storage, without the expiry instant the script puts in front; `null` means "not set". */
+/** Encodes a value for storage, without the head the script puts in front; `null` means "not set". */
 export function encodeValue(value: string | null): string {
   return value === null ? '' : VALUE_MARKER + value;
 }
 
-/** A stored string, decoded: the expiry instant (server ms), the value (`null`: not set) and the owner's tag, if any. */
+/** A stored string, decoded: the expiry instant (server ms), the value (`null`: not set), the owner's tag, if any, and the write tokens, newest first. */
 export interface StoredSession {
   expiresAtMs: number;
   value: string | null;
   ownerTag: string | undefined;
+  writeTokens: string[];
 }
 
+const HEAD = /^(\d{1,16})(?:@([A-Za-z0-9_-]{1,64})@\d{1,16})?((?::[A-Za-z0-9_-]{1,32}){0,8})$/;
 const UNOWNED_HEAD = /^\d{1,16}$/;
-const OWNED_HEAD = /^(\d{1,16})@([A-Za-z0-9_-]{1,64})@\d{1,16}$/;
+const NO_TOKENS: string[] = [];
 
 /** Decodes a stored string (or its first {@link HEAD_BYTES} bytes: the value may be cut); `undefined` when it is not one sessionkit wrote. */
 export function decodeStored(stored: string): StoredSession | undefined {
   const marker = stored.indexOf(VALUE_MARKER);
   const head = marker === -1 ? stored : stored.slice(0, marker);
   const value = marker === -1 ? null : stored.slice(marker + 1);
-  // The unowned head first: it is every session's head on the hot path.
-  if (UNOWNED_HEAD.test(head)) return { expiresAtMs: Number(head), value, ownerTag: undefined };
-  const owned = OWNED_HEAD.exec(head);
-  if (owned === null) return undefined;
-  return { expiresAtMs: Number(owned[1]), value, ownerTag: owned[2] };
+  // A head of digits alone first: strings written before tokens existed.
+  if (UNOWNED_HEAD.test(head)) return { expiresAtMs: Number(head), value, ownerTag: undefined, writeTokens: NO_TOKENS };
+  const parts = HEAD.exec(head);
+  if (parts === null) return undefined;
+  return { expiresAtMs: Number(parts[1]), value, ownerTag: parts[2], writeTokens: parts[3] === '' ? NO_TOKENS : parts[3]!.slice(1).split(':') };
 }
 
-/** Bytes of a session string that always hold its whole head (instant, owner tag, covered instant). */
-export const HEAD_BYTES = 80;
+/** How many write tokens a compare-and-set keeps in the string it writes: its own and those of the writes just before it. */
+export const WRITE_TOKENS_KEPT = 3;
+
+/**
+ * Bytes of a session string that always hold its whole head (instant, owner
+ * tag, covered instant, write tokens): 16 + 1 + 40 + 1 + 16 + 3 × (1 + 20).
+ */
+export const HEAD_BYTES = 140;
+
+// Write tokens: 8 random base64url characters per process (48 bits), then a counter in base 36.
+const TOKEN_PREFIX = randomBytes(6).toString('base64url');
+let tokenCounter = 0;
+
+/**
+ * A token no other write of any process holds: a random prefix drawn once per
+ * process, then a counter (12 characters for the first 2 million writes, at
+ * most 19). Drawing 48 random bits per process makes two processes of a
+ * million sharing a prefix a one-in-500-million event; drawing per write
+ * would cost a call into the random source on every write.
+ */
+export function newWriteToken(): string {
+  tokenCounter += 1;
+  return TOKEN_PREFIX + tokenCounter.toString(36);
+}
 
 /**
  * The tag of an owner: SHA-256 of the owner id, base64url, as `digestKey`

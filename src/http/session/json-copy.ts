@@ -5,6 +5,19 @@ export function assertFieldName(name: unknown): asserts name is string {
 
 /** A deep copy through JSON, so the session holds exactly what the store will return. */
 export function jsonCopy(value: unknown, what: string): unknown {
+  // A string, a boolean, null or a finite number other than -0 comes back from JSON as it went in:
+  // no text to make and parse for the commonest field values.
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      if (Number.isFinite(value) && !Object.is(value, -0)) return value;
+      break;
+    case 'object':
+      if (value === null) return value;
+      break;
+  }
   let text: string | undefined;
   try {
     text = JSON.stringify(value);

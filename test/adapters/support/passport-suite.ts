@@ -5,6 +5,7 @@ import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { sessionMiddleware } from '../../../src/adapters/express/index.js';
 import type { Backend } from '../../../src/core/contract.js';
+import { EXPRESS_VERSIONS } from './express-app.js';
 
 interface User {
   id: string;
@@ -16,7 +17,7 @@ const USERS: Record<string, { password: string; user: User }> = { ada: { passwor
  * A login/logout app written as Passport 0.7's documentation shows it, with
  * sessionMiddleware(backend) where express-session would be.
  */
-export function passportApp(backend: Backend) {
+export function passportApp(backend: Backend, expressModule: typeof express = express) {
   const auth = new passport.Passport();
   auth.use(
     new LocalStrategy((username, password, done) => {
@@ -28,8 +29,8 @@ export function passportApp(backend: Backend) {
   auth.serializeUser((user, done) => process.nextTick(() => done(null, { id: (user as User).id, username: (user as User).username })));
   auth.deserializeUser((user: User, done) => process.nextTick(() => done(null, user)));
 
-  const app = express();
-  app.use(express.urlencoded({ extended: false }));
+  const app = expressModule();
+  app.use(expressModule.urlencoded({ extended: false }));
   app.use(sessionMiddleware(backend));
   app.use(auth.authenticate('session'));
   app.get('/visit', (req, res) => {
@@ -60,8 +61,13 @@ export function sidOf(reply: request.Response): string | undefined {
   return sid === undefined ? undefined : decodeURIComponent(sid.slice(4, sid.indexOf(';') < 0 ? undefined : sid.indexOf(';')));
 }
 
-/** Passport 0.7 login, later requests, logout and remember-me on `backend()`. */
+/** Passport 0.7 login, later requests, logout and remember-me on `backend()`, on Express 5 and Express 4. */
 export function describePassport(name: string, makeBackend: () => Promise<Backend>): void {
+  for (const { name: expressName, express: expressModule } of EXPRESS_VERSIONS) describePassportOn(`${name}, ${expressName}`, makeBackend, expressModule);
+}
+
+function describePassportOn(name: string, makeBackend: () => Promise<Backend>, expressModule: typeof express): void {
+  const makeApp = (backend: Backend) => passportApp(backend, expressModule);
   describe(`Passport 0.7 on ${name}`, () => {
     const login = (app: express.Express, cookie?: string, path = '/login') => {
       const call = request(app).post(path).type('form').send({ username: 'ada', password: 'lovelace' });
@@ -70,7 +76,7 @@ export function describePassport(name: string, makeBackend: () => Promise<Backen
     const me = async (app: express.Express, cookie: string) => (await request(app).get('/me').set('Cookie', `sid=${cookie}`)).body as { authenticated: boolean; user: User | null; visits: number | null };
 
     it('a wrong password is a 401 that stores nothing and sets no cookie', async () => {
-      const app = passportApp(await makeBackend());
+      const app = makeApp(await makeBackend());
       const reply = await request(app).post('/login').type('form').send({ username: 'ada', password: 'nope' });
       expect(reply.status).toBe(401);
       expect(sidOf(reply)).toBeUndefined();
@@ -78,7 +84,7 @@ export function describePassport(name: string, makeBackend: () => Promise<Backen
 
     it('login gives a new key that carries req.user; the key before login stops working and its data is gone', async () => {
       const backend = await makeBackend();
-      const app = passportApp(backend);
+      const app = makeApp(backend);
       const before = sidOf(await request(app).get('/visit'))!;
       expect(before).toMatch(/^[A-Za-z0-9_-]{40}$/);
       const reply = await login(app, before);
@@ -93,13 +99,13 @@ export function describePassport(name: string, makeBackend: () => Promise<Backen
     });
 
     it('login without a session first works too', async () => {
-      const app = passportApp(await makeBackend());
+      const app = makeApp(await makeBackend());
       const key = sidOf(await login(app))!;
       expect(await me(app, key)).toMatchObject({ authenticated: true, user: { username: 'ada' } });
     });
 
     it('keepSessionInfo: true carries the data of the session before login to the new key', async () => {
-      const app = passportApp(await makeBackend());
+      const app = makeApp(await makeBackend());
       const before = sidOf(await request(app).get('/visit'))!;
       const after = sidOf(await login(app, before, '/login-keep'))!;
       expect(after).not.toBe(before);
@@ -109,7 +115,7 @@ export function describePassport(name: string, makeBackend: () => Promise<Backen
 
     it('logout: the key before logout stops working, and nothing of the session survives under the new one', async () => {
       const backend = await makeBackend();
-      const app = passportApp(backend);
+      const app = makeApp(backend);
       const loggedIn = sidOf(await login(app))!;
       const reply = await request(app).post('/logout').set('Cookie', `sid=${loggedIn}`);
       expect(reply.status).toBe(302);
@@ -122,7 +128,7 @@ export function describePassport(name: string, makeBackend: () => Promise<Backen
 
     it('remember me: req.session.cookie.maxAge sets the cookie Max-Age and the stored expiry, kept on later writes', async () => {
       const backend = await makeBackend();
-      const app = passportApp(backend);
+      const app = makeApp(backend);
       const key = sidOf(await login(app))!;
       const reply = await request(app).post('/remember').set('Cookie', `sid=${key}`);
       expect(([] as string[]).concat(reply.headers['set-cookie'] ?? []).join()).toContain('Max-Age=2592000');

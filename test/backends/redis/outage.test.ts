@@ -70,8 +70,11 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend when Redis go
     // Some time later, while ioredis keeps reconnecting.
     await sleep(300);
     failures.push(await failure(() => backend.get(key)));
-    for (const { code, ms, lagMs } of failures) {
-      expect(['unavailable', 'timeout']).toContain(code);
+    for (const [i, { code, ms, lagMs }] of failures.entries()) {
+      // A write sent as the connection died (ioredis had not seen the close yet) may have reached Redis: only its
+      // fate is unknown, and the backend says so. Reads and writes never sent are unavailable or timed out.
+      const isWrite = i >= 1 && i <= 4;
+      expect(isWrite ? ['unavailable', 'timeout', 'indeterminate'] : ['unavailable', 'timeout']).toContain(code);
       expect(ms).toBeLessThan(TIMEOUT_MS + 300 + lagMs);
     }
 
@@ -81,7 +84,7 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend when Redis go
     expect(await backend.get(key)).toEqual({ ok: false, error: 'NotFound' });
   });
 
-  it('frozen (SIGSTOP): operations reject with "timeout" within timeoutMs, then answer again once it thaws', async () => {
+  it('frozen (SIGSTOP): operations reject within timeoutMs (reads "timeout", writes "timeout" or "indeterminate"), none lands after it thaws, and service resumes', async () => {
     const key = await backend.generate({ value: 'kept' });
     server.signal('SIGSTOP');
     try {
@@ -92,8 +95,10 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend when Redis go
         await sleep(100);
       }
       const results = await Promise.all(bursts);
-      for (const { code, ms, lagMs } of results) {
-        expect(code).toBe('timeout');
+      for (const [i, { code, ms, lagMs }] of results.entries()) {
+        // A read times out. A write sent to the frozen server has a fate nobody can learn before it thaws:
+        // indeterminate; one held back until the deadline was never sent: timeout.
+        expect(i % 2 === 0 ? ['timeout'] : ['timeout', 'indeterminate']).toContain(code);
         expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
         expect(ms).toBeLessThan(TIMEOUT_MS + 300 + lagMs);
       }
@@ -101,9 +106,8 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend when Redis go
       server.signal('SIGCONT');
     }
     await serviceResumes(backend, 15_000);
-    // A timed-out write may or may not have happened: either value is a right answer.
-    const after = await backend.get(key);
-    expect(after.ok && ['kept', 'later'].includes(after.value)).toBe(true);
+    // Every set reached Redis after its deadline, when the server thawed: the fence refused them all.
+    expect(await backend.get(key)).toMatchObject({ ok: true, value: 'kept' });
   });
 
   it('a client that has not connected yet: operations wait for the connection, or fail as unavailable within timeoutMs', async () => {

@@ -15,8 +15,8 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend.put${redisSkipReaso
     await backend.put(owned, 'replaced', { expiry: 100 });
     const sessions = (await keysWithPrefix(redis.client, p)).filter((key) => !key.startsWith(`${p}owner:`));
     expect(sessions.sort()).toEqual([`${p}{${digestKey(foreign)}}`, `${p}{${digestKey(owned)}}`].sort());
-    expect(await redis.client.get(backend.redisKey(owned))).toMatch(/^\d+=replaced$/);
-    expect(await redis.client.get(backend.redisKey(foreign))).toMatch(/^\d+=new$/);
+    expect(await redis.client.get(backend.redisKey(owned))).toMatch(/^\d+:[\w-]+=replaced$/);
+    expect(await redis.client.get(backend.redisKey(foreign))).toMatch(/^\d+:[\w-]+=new$/);
     await backend.close();
   });
 });

@@ -9,7 +9,7 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
   const redis = useTestRedis();
   const prefix = (name: string) => redis.prefix(name);
 
-  it('stores one string per session under prefix{sha-256 digest}: its expiry instant, then nothing (not set) or "=" + value; the TTL ends at that instant', async () => {
+  it('stores one string per session under prefix{sha-256 digest}: its expiry instant, its write token, then nothing (not set) or "=" + value; the TTL ends at that instant', async () => {
     const p = prefix('layout');
     const backend = new RedisBackend(redis.client, { prefix: p });
     const beforeMs = await serverNowMs(redis.client);
@@ -22,8 +22,9 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend on a single Redis${
     expect(backend.redisKey(set)).toBe(`${p}{${digestKey(set)}}`);
     for (const [key, expiry, rest] of [[unset, 100, ''], [set, 200, '=secret = value']] as const) {
       const raw = (await redis.client.get(backend.redisKey(key))) as string;
-      const match = /^(\d+)(.*)$/s.exec(raw);
-      expect(match?.[2]).toBe(rest);
+      // Then the write token (a per-process prefix and a counter) and the value.
+      const match = /^(\d+):([\w-]{9,19})(.*)$/s.exec(raw);
+      expect(match?.[3]).toBe(rest);
       const expiresAtMs = Number(match?.[1]);
       expect(expiresAtMs).toBeGreaterThanOrEqual(beforeMs + expiry * 1000);
       expect(expiresAtMs).toBeLessThanOrEqual(afterMs + expiry * 1000);
