@@ -459,7 +459,8 @@ async function openRedis(driver: RedisDriver, port: number): Promise<{ client: R
     });
     return { client, close: async () => client.disconnect() };
   }
-  const client = createClient({ socket: { host: '127.0.0.1', port, reconnectStrategy: reconnectDelayMs } });
+  // As docs/redis.md asks of node-redis, whose socket the backend cannot drop: a socket timeout and a ping, scaled to timeoutMs.
+  const client = createClient({ pingInterval: Math.min(1000, timeoutMs), socket: { host: '127.0.0.1', port, socketTimeout: timeoutMs, reconnectStrategy: reconnectDelayMs } });
   client.on('error', () => undefined);
   await client.connect();
   return { client, close: async () => client.destroy() };
