@@ -286,10 +286,12 @@ const pgNemeses = {
   poolExhaustion: async (handle: PgHandle) => {
     let rounds = 0;
     for (let round = 0; round < 2; round++) {
-      const releases = await Promise.all(Array.from({ length: poolMax }, () => handle.hold()));
-      await sleep(outageMs);
-      await Promise.all(releases.map((release) => release()));
-      rounds += 1;
+      // Each hold is bounded: a pool that never hands a connection out must not hang the run (the round then does not count).
+      const holds = Array.from({ length: poolMax }, () => handle.hold());
+      const allHeld = await settledWithin(Promise.all(holds), 10_000);
+      if (allHeld) await sleep(outageMs);
+      for (const hold of holds) void hold.then((release) => release(), () => undefined);
+      if (allHeld) rounds += 1;
       await sleep(800);
     }
     return rounds;
