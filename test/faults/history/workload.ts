@@ -98,7 +98,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
       try {
         return await backend.generate({ value: empty });
       } catch (error) {
-        if (attempt === 5) throw error;
+        if (attempt === 20) throw error;
         await sleep(500);
       }
     }
