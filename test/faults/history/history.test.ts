@@ -597,7 +597,8 @@ describe.skipIf(redisServerSkipReason !== undefined)('history checker: Redis', {
     }, combinationTimeoutMs);
 
     it(`${driver} × kill -9 with AOF (appendfsync always)`, async () => {
-      await combination(driver, 'kill -9 + restart, AOF always', true, () =>
+      // Down for only ~0.3 s: node-redis queues commands meanwhile and may fail none, so only the kills are required.
+      await combination(driver, 'kill -9 + restart, AOF always', false, () =>
         withRedis(['--appendonly', 'yes', '--appendfsync', 'always'], (server) =>
           redisWorkload(driver, server.port, server.port, async () => {
             let kills = 0;
