@@ -17,6 +17,8 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'examples/**/*.test.ts'],
+    // Each run creates a PostgreSQL database of its own and drops it after: DATABASE_URL names it in every worker.
+    globalSetup: ['test/support/postgres-database.ts'],
     testTimeout: 30_000,
     hookTimeout: 90_000,
   },

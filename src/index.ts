@@ -1,26 +1,23 @@
 /**
  * sessionkit: server-side sessions for Node.js HTTP servers.
  * This entry point loads no database driver. It holds what applications use
- * beside their adapter: the backend contract and its capability guards,
+ * beside their adapter: the backend contract and its two capability guards (owners, enumeration),
  * `BackendError`, `MemoryBackend`, key and period helpers. Writing a backend:
  * `sessionkit/backend-kit` and `sessionkit/testkit`.
  */
 export type {
   Backend,
   ClearByOwnerOptions,
-  CompareAndSetBackend,
   CompareAndSetResult,
   GenerateOptions,
   GetResult,
   OwnedSession,
   OwnerIndexBackend,
   OwnerIndexOptions,
-  PutBackend,
   SessionError,
   SetOptions,
 } from './core/contract.js';
-export { requireCompareAndSet, requireOwners, requirePut, supportsCompareAndSet, supportsOwners, supportsPut } from './core/contract.js';
-export { supportsOwnedSessionRemoval, type OwnedSessionRemovalBackend } from './core/owned-session-removal.js';
+export { requireOwners, supportsOwners } from './core/contract.js';
 export { supportsEnumeration, type EnumerableBackend, type LiveSession } from './core/enumeration.js';
 export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
 export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';

@@ -3,6 +3,5 @@ import { MapBackend } from './map-backend.js';
 
 runBackendConformance('MapBackend (docs/writing-a-backend.md)', async (options) => new MapBackend(options), {
   ownersSkipReason: 'MapBackend keeps no sessions by owner',
-  putSkipReason: 'MapBackend has no put',
   enumerationSkipReason: 'MapBackend cannot list its sessions',
 });

@@ -43,6 +43,11 @@ export class MapBackend extends BaseBackend {
     return 'ok';
   }
 
+  protected async storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    // The one write that may create: a key made elsewhere (express-session's sid) becomes a session.
+    this.#write(key, value, expirySeconds);
+  }
+
   protected async storeClear(key: string): Promise<void> {
     this.#sessions.delete(key);
   }

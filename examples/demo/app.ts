@@ -12,7 +12,7 @@
 // or header X-CSRF-Token), on top of the session middleware's cross-origin check.
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { supportsOwnedSessionRemoval, supportsOwners, type Backend } from 'sessionkit';
+import { supportsOwners, type Backend } from 'sessionkit';
 import { csrfToken, verifyCsrfToken } from 'sessionkit/csrf';
 import { sessionMiddleware, type HonoSessionOptions, type SessionEnv } from 'sessionkit/hono';
 import { MalformedBodyError, MAX_BODY_BYTES, parseFields, userName, type Fields } from './fields.js';
@@ -48,7 +48,7 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
   const app = new Hono<DemoEnv>();
   // Every sessionkit backend keeps sessions by owner; a custom one without it still runs the demo, minus the devices.
   const owners = supportsOwners(backend);
-  const removal = supportsOwnedSessionRemoval(backend) ? backend : undefined;
+  const removal = supportsOwners(backend) ? backend : undefined;
 
   // Bodies are counted as they stream in: a larger one is answered 413 without being held in memory.
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.text(`request body over ${MAX_BODY_BYTES} bytes\n`, 413) }));

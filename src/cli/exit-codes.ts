@@ -17,6 +17,8 @@ export const ExitCode = {
   needsMigration: 5,
   /** The store answered with an error (permissions, a table not made by sessionkit, ...). */
   storeError: 6,
+  /** import: every other session was copied, but some were skipped (too large, expiring too far ahead, not a JSON object, an id that cannot be a key); the summary counts them by reason. */
+  skipped: 7,
   /** A bug in sessionkit: please report it with the message. */
   internal: 70,
 } as const;
@@ -33,6 +35,7 @@ export const EXIT_CODE_NAMES: Readonly<Record<ExitCodeValue, string>> = {
   4: 'driver_missing',
   5: 'needs_migration',
   6: 'store_error',
+  7: 'skipped',
   70: 'internal',
 };
 

@@ -26,7 +26,8 @@ const EXIT_CODES = `Exit codes:
   0  done                       4  driver (pg / ioredis) not installed
   1  no live session matched    5  table missing or outdated (run migrate)
   2  usage error                6  the store answered with an error
-  3  store unreachable/timeout  70 bug in sessionkit`;
+  3  store unreachable/timeout  7  import: some sessions skipped
+                                70 bug in sessionkit`;
 
 export const TOP_HELP = `sessionkit: manage the sessions of a sessionkit store (PostgreSQL or Redis)
 
@@ -58,8 +59,11 @@ connect-redis stored (data and expiry) into the sessionkit store, under its
 own id, so that express-session with SessionkitStore answers the cookies
 users already hold. A session already in the store is left as it is: the
 command is idempotent, and an interrupted run is resumed by running it again.
-Rows that are not a JSON object, or whose id cannot be a key, are skipped and
-counted. Progress goes to stderr.
+An id that cannot be a key goes under the key SessionkitStore makes of it.
+A session the store cannot hold (not a JSON object, larger than
+maxValueBytes, expiring beyond 2^31 s or never) is skipped, counted by
+reason, and left in the source; the rest is copied and the exit code is 7.
+Progress goes to stderr.
 
 Source:
   --from NAME          connect-pg-simple or connect-redis

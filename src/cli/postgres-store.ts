@@ -1,12 +1,13 @@
 import type { Pool, PoolConfig } from 'pg';
 import { poolConfigFor } from '../backends/postgres/connect.js';
-import { toBackendError } from '../backends/postgres/failures.js';
 import { PostgresBackend } from '../backends/postgres/postgres-backend.js';
-import { digestKey } from '../core/keys.js';
+import type { TableDescription } from '../backends/postgres/table-report.js';
+import { isBackendError } from '../core/errors.js';
 import { loadDriver, oneLine } from './drivers.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { CliStore, MigrateReport, OwnerStats, StatsReport } from './store.js';
 import { checkDatabaseUrl } from './store-url.js';
+import { shellWord } from './target.js';
 
 /** How the command reaches a PostgreSQL table. */
 export interface PostgresTarget {
@@ -32,17 +33,21 @@ export function describePostgres(config: PoolConfig): string {
   return `${config.host ?? process.env.PGHOST ?? 'localhost'}:${config.port ?? process.env.PGPORT ?? 5432}/${config.database ?? process.env.PGDATABASE ?? ''}`;
 }
 
-const num = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+/** Columns every sessionkit table has (ocaml-session's); connect-pg-simple's table has `sid`, `sess` and `expire` instead. */
+const SESSION_COLUMNS = ['session_key', 'expire_date', 'session_data'];
+const CONNECT_PG_SIMPLE_COLUMNS = ['sid', 'sess', 'expire'];
+/** Columns and indexes `migrate` may add to an existing table, for its report (the rest of a table is the user's). */
+const ADDED_BY_MIGRATE = /^(owner|created_at)$/;
 
 /**
  * Opens a small pool (the command runs one statement at a time), checks that
- * the server answers, and wraps it in a {@link PostgresBackend}. Rejects with
- * a `CliError`: 2 for a bad URL or table name, 3 when the server cannot be
- * reached, 4 when `pg` is not installed.
+ * the server answers, and wraps it in a {@link PostgresBackend}: every query
+ * the command makes is one of the backend's. Rejects with a `CliError`: 2 for
+ * a bad URL or table name, 3 when the server cannot be reached, 4 when `pg`
+ * is not installed.
  */
 export async function openPostgresStore(target: PostgresTarget): Promise<CliStore> {
   let config: PoolConfig;
-  let backendTable: string;
   checkDatabaseUrl(target.url);
   try {
     config = poolConfigFor({ conninfo: target.url, timeoutMs: target.timeoutMs, max: 2 });
@@ -59,65 +64,72 @@ export async function openPostgresStore(target: PostgresTarget): Promise<CliStor
   try {
     // A one-shot command: the fleet's own instances prune, and `purge` does it on demand.
     backend = new PostgresBackend(pool, { table: target.table, hashKeys: target.hashKeys, timeoutMs: target.timeoutMs, pruneIntervalSeconds: false });
-    backendTable = backend.table;
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw new CliError(ExitCode.usage, `--table: ${oneLine(error)}`, { cause: error });
   }
-  await checkReachable(pool, where, target.timeoutMs);
+  const table = backend.table;
+  // The first statement tells whether the server answers at all: any failure here is "cannot reach" (exit 3).
+  try {
+    await backend.describeTable();
+  } catch (error) {
+    await backend.close().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+    const cause = isBackendError(error) && error.cause !== undefined ? error.cause : error;
+    throw new CliError(ExitCode.unreachable, `cannot reach PostgreSQL at ${where}: ${reason(cause)}`, { cause: error });
+  }
 
-  // The operator queries (counts, sizes, schema) are no part of the backend: their failures are mapped as the backend maps its own.
-  const query = async <Row>(text: string, params: unknown[] = []): Promise<Row[]> => {
-    try {
-      return (await pool.query(text, params)).rows as Row[];
-    } catch (error) {
-      throw toBackendError(error, 'a sessionkit command query');
+  /** The table as the catalog describes it, refused when it is some other program's table. */
+  const sessionTable = async (): Promise<TableDescription> => {
+    const description = await backend.describeTable();
+    if (description.exists) checkIsSessionTable(description);
+    return description;
+  };
+  const checkIsSessionTable = ({ columns }: TableDescription) => {
+    const missing = SESSION_COLUMNS.filter((name) => !columns.includes(name));
+    if (missing.length === 0) return;
+    if (CONNECT_PG_SIMPLE_COLUMNS.every((name) => columns.includes(name))) {
+      const own = shellWord(`${target.table.split('.').pop()!.replaceAll('"', '')}_sessionkit`);
+      const from = shellWord(target.table);
+      throw new CliError(
+        ExitCode.storeError,
+        `table ${table} in ${where} is connect-pg-simple's (sid, sess, expire), not a sessionkit table: keep it, and copy its sessions into a table of sessionkit's own with: sessionkit migrate --table ${own} && sessionkit import --from connect-pg-simple --from-table ${from} --table ${own}`,
+      );
     }
-  };
-  const tableExists = async () => (await query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [backendTable]))[0]?.present === true;
-  const ownerColumns = async () => {
-    const rows = await query<{ name: string }>(
-      `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname IN ('owner', 'created_at') AND NOT attisdropped`,
-      [backendTable],
-    );
-    return new Set(rows.map((row) => row.name));
-  };
-  const indexes = async () => {
-    const rows = await query<{ name: string }>(`SELECT indexrelid::regclass::text AS name FROM pg_index WHERE indrelid = to_regclass($1)`, [backendTable]);
-    return new Set(rows.map((row) => row.name));
+    throw new CliError(ExitCode.storeError, `table ${table} in ${where} is not a sessionkit table (it has no ${missing.join(', ')} column): name sessionkit's table with --table`);
   };
 
   return {
     kind: 'postgres',
-    where: `PostgreSQL ${where}, table ${backendTable}`,
+    where: `PostgreSQL ${where}, table ${table}`,
     backend,
 
     migrateCommand: target.migrateCommand,
 
     async isEmpty() {
-      return (await query<{ empty: boolean }>(`SELECT NOT EXISTS (SELECT 1 FROM ${backendTable}) AS empty`))[0]?.empty === true;
+      return (await backend.describeTable()).empty;
     },
 
     async ready() {
-      if (!(await tableExists())) {
-        throw new CliError(ExitCode.needsMigration, `table ${backendTable} does not exist in ${where}: run ${target.migrateCommand}`);
+      if (!(await sessionTable()).exists) {
+        throw new CliError(ExitCode.needsMigration, `table ${table} does not exist in ${where}: run ${target.migrateCommand}`);
       }
     },
 
     async migrate(): Promise<MigrateReport> {
-      const existed = await tableExists();
-      const columnsBefore = existed ? await ownerColumns() : new Set<string>();
-      const indexesBefore = existed ? await indexes() : new Set<string>();
+      const before = await sessionTable();
       await backend.ensureSchema();
-      if (!existed) return { store: 'postgres', action: 'created', added: [] };
-      const added = [...(await ownerColumns())].filter((name) => !columnsBefore.has(name)).sort().map((name) => `column ${name}`);
-      for (const name of [...(await indexes())].sort()) if (!indexesBefore.has(name)) added.push(`index ${name}`);
+      if (!before.exists) return { store: 'postgres', action: 'created', added: [] };
+      const after = await backend.describeTable();
+      const added = [
+        ...after.columns.filter((name) => ADDED_BY_MIGRATE.test(name) && !before.columns.includes(name)).sort().map((name) => `column ${name}`),
+        ...after.indexes.filter((name) => !before.indexes.includes(name)).map((name) => `index ${name}`),
+      ];
       return { store: 'postgres', action: added.length > 0 ? 'upgraded' : 'unchanged', added };
     },
 
-    async countExpired() {
-      const [row] = await query<{ count: string }>(`SELECT count(*) AS count FROM ${backendTable} WHERE expire_date <= now()`);
-      return Number(row?.count ?? 0);
+    countExpired() {
+      return backend.countExpired();
     },
 
     purge(batchSizeRows, onBatch) {
@@ -126,56 +138,29 @@ export async function openPostgresStore(target: PostgresTarget): Promise<CliStor
 
     async stats(): Promise<StatsReport> {
       const notes: string[] = [];
-      const [counts] = await query<{ live: string; expired: string }>(
-        `SELECT count(*) FILTER (WHERE expire_date > now()) AS live, count(*) FILTER (WHERE expire_date <= now()) AS expired FROM ${backendTable}`,
-      );
+      const [live, expired, sizes] = await Promise.all([backend.countLive(), backend.countExpired(), backend.storageBytes()]);
       let owners: OwnerStats | null = null;
-      if ((await ownerColumns()).size === 2) {
-        const [row] = await query<Record<string, string | null>>(
-          `SELECT count(*) AS owners, coalesce(sum(n), 0) AS with_owner,
-                  percentile_disc(0.5) WITHIN GROUP (ORDER BY n) AS p50,
-                  percentile_disc(0.9) WITHIN GROUP (ORDER BY n) AS p90,
-                  percentile_disc(0.99) WITHIN GROUP (ORDER BY n) AS p99,
-                  max(n) AS max
-             FROM (SELECT count(*) AS n FROM ${backendTable} WHERE owner IS NOT NULL AND expire_date > now() GROUP BY owner) AS per_owner`,
-        );
-        const live = Number(counts?.live ?? 0);
-        const withOwner = num(row?.with_owner) ?? 0;
-        owners = {
-          owners: num(row?.owners) ?? 0,
-          sessionsWithOwner: withOwner,
-          sessionsWithoutOwner: live - withOwner,
-          p50: num(row?.p50),
-          p90: num(row?.p90),
-          p99: num(row?.p99),
-          max: num(row?.max),
-        };
+      if (await backend.hasOwnerColumns()) {
+        const perOwner = await backend.sessionsPerOwner();
+        owners = { ...perOwner, sessionsWithoutOwner: live - perOwner.sessionsWithOwner };
       } else {
-        notes.push(`no owner column in ${backendTable}: run ${target.migrateCommand} for sessions per owner`);
+        notes.push(`no owner column in ${table}: run ${target.migrateCommand} for sessions per owner`);
       }
-      const [size] = await query<Record<string, string>>(
-        `SELECT pg_table_size(to_regclass($1)) AS table_bytes, pg_indexes_size(to_regclass($1)) AS index_bytes, pg_total_relation_size(to_regclass($1)) AS total_bytes`,
-        [backendTable],
-      );
       return {
         store: 'postgres',
-        live: Number(counts?.live ?? 0),
-        expired: Number(counts?.expired ?? 0),
+        live,
+        expired,
         owners,
-        sizeBytes: { table: Number(size?.table_bytes ?? 0), indexes: Number(size?.index_bytes ?? 0), total: Number(size?.total_bytes ?? 0) },
+        sizeBytes: { table: sizes.tableBytes, indexes: sizes.indexBytes, total: sizes.totalBytes },
         notes,
       };
     },
 
     async ownerOf(key) {
-      if ((await ownerColumns()).size !== 2) return undefined;
-      const storedKey = target.hashKeys ? digestKey(key) : key;
-      const [row] = await query<{ owner: string | null; created_at: Date | null }>(
-        `SELECT owner, created_at FROM ${backendTable} WHERE session_key = $1::char(40) AND expire_date > now() LIMIT 1`,
-        [storedKey],
-      );
-      if (row === undefined) return undefined;
-      return { owner: row.owner, createdAt: row.created_at === null ? null : new Date(row.created_at).toISOString() };
+      if (!(await backend.hasOwnerColumns())) return undefined;
+      const found = await backend.sessionOwner(key);
+      if (found === undefined) return undefined;
+      return { owner: found.owner, createdAt: found.createdAt === null ? null : found.createdAt.toISOString() };
     },
 
     async close() {
@@ -183,21 +168,6 @@ export async function openPostgresStore(target: PostgresTarget): Promise<CliStor
       await pool.end().catch(() => undefined);
     },
   };
-}
-
-async function checkReachable(pool: Pool, where: string, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    await Promise.race([pool.query('SELECT 1'), deadline]);
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw new CliError(ExitCode.unreachable, `cannot reach PostgreSQL at ${where}: ${reason(error)}`, { cause: error });
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** A driver error in a few words: the socket error's code, or the server's own message. */

@@ -38,6 +38,8 @@ export function createProgress(stream: ProgressStream, options: ProgressOptions)
   const { label, plainLines, nowMs = () => performance.now() } = options;
   let total = options.total;
   let lastDrawMs = -Infinity;
+  /** What the last line or bar showed: the finish does not print it again. */
+  let lastDrawn: string | undefined;
   const tty = stream.isTTY === true;
   if (!tty && !plainLines) return { update() {}, finish() {} };
 
@@ -49,14 +51,20 @@ export function createProgress(stream: ProgressStream, options: ProgressOptions)
     const ratio = total === 0 ? 1 : done / total;
     const counts = `${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}`;
     const percent = `${Math.floor(ratio * 100)}%`.padStart(4);
-    if (!tty) {
-      stream.write(`${label} ${counts} (${percent.trim()})\n`);
-      return;
+    let shown: string;
+    if (tty) {
+      const text = ` ${percent} ${counts}`;
+      const width = Math.max(10, Math.min(MAX_BAR_WIDTH, (stream.columns || 80) - label.length - text.length - 4));
+      const filled = Math.round(ratio * width);
+      shown = `\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${text}`;
+    } else {
+      shown = `${label} ${counts} (${percent.trim()})\n`;
     }
-    const text = ` ${percent} ${counts}`;
-    const width = Math.max(10, Math.min(MAX_BAR_WIDTH, (stream.columns || 80) - label.length - text.length - 4));
-    const filled = Math.round(ratio * width);
-    stream.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${text}${ending ? '\n' : ''}`);
+    // A job done in one step updates and finishes with the same state: it is shown once (the bar still ends its line).
+    const newline = tty && ending ? '\n' : '';
+    if (shown !== lastDrawn) stream.write(shown + newline);
+    else if (newline !== '') stream.write(newline);
+    lastDrawn = shown;
   };
 
   let started = false;

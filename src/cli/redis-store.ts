@@ -1,11 +1,9 @@
 import type { Redis, RedisOptions } from 'ioredis';
-import { toBackendError } from '../backends/redis/errors.js';
 import { RedisBackend } from '../backends/redis/redis-backend.js';
 import { digestKey } from '../core/keys.js';
 import { loadDriver, oneLine } from './drivers.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { decodeEnvelope } from '../http/envelope.js';
-import { decodeStored } from '../backends/redis/stored-value.js';
 import type { CliStore, OwnerInfo, StatsReport } from './store.js';
 import { redisDatabaseOf } from './store-url.js';
 
@@ -28,12 +26,6 @@ export function describeRedis(url: string): string {
   }
 }
 
-/** A SCAN MATCH pattern that matches `text` literally. */
-export function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}
-
-const SESSION_KEY_SUFFIX = '{*}';
 const NO_EXPIRED_NOTE = 'Redis deletes expired sessions itself (each session is a key with a TTL): nothing is stored past expiry';
 
 /**
@@ -90,8 +82,6 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     }
   }
 
-  const pattern = globEscape(target.prefix) + SESSION_KEY_SUFFIX;
-
   return {
     kind: 'redis',
     where: `Redis ${where}, prefix ${JSON.stringify(target.prefix)}`,
@@ -100,17 +90,9 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     migrateCommand: 'sessionkit migrate',
 
     async isEmpty() {
-      try {
-        let cursor = '0';
-        do {
-          const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000, 'TYPE', 'string');
-          if (keys.length > 0) return false;
-          cursor = next;
-        } while (cursor !== '0');
-        return true;
-      } catch (error) {
-        throw toBackendError(error);
-      }
+      // The first live session found ends the walk.
+      for await (const _session of backend.liveSessions()) return false;
+      return true;
     },
 
     async ready() {},
@@ -128,19 +110,31 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     },
 
     async stats(): Promise<StatsReport> {
-      try {
-        return await scanStats();
-      } catch (error) {
-        throw toBackendError(error);
-      }
+      const [live, sizes] = await Promise.all([backend.countLive(), backend.storageBytes()]);
+      return {
+        store: 'redis',
+        live,
+        expired: null,
+        owners: null,
+        sizeBytes: { sessions: sizes.sessionBytes, serverUsedMemory: sizes.serverUsedMemoryBytes },
+        notes: [NO_EXPIRED_NOTE, 'sessions per owner are not counted on Redis (each owner has a set of its own; counting them all would walk the keyspace): revoke --owner works'],
+      };
     },
 
-    async ownerOf(key) {
-      try {
-        return await redisOwnerOf(key);
-      } catch (error) {
-        throw toBackendError(error);
-      }
+    /**
+     * Redis keeps an owner's digest, not the owner id (see docs/redis.md):
+     * the id shown is the one a typed session keeps in its value, when its
+     * digest is the session's; otherwise only the digest is known.
+     */
+    async ownerOf(key): Promise<OwnerInfo | undefined> {
+      const found = await backend.sessionOwner(key);
+      if (found === undefined) return undefined;
+      const createdAt = found.createdAt === null ? null : found.createdAt.toISOString();
+      if (found.ownerDigest === null) return { owner: null, createdAt };
+      const stored = await backend.get(key);
+      const envelopeOwner = stored.ok ? decodeEnvelope(stored.value)?.owner : undefined;
+      const owner = envelopeOwner !== undefined && digestKey(envelopeOwner) === found.ownerDigest ? envelopeOwner : undefined;
+      return owner === undefined ? { ownerDigest: found.ownerDigest, createdAt } : { owner, ownerDigest: found.ownerDigest, createdAt };
     },
 
     async close() {
@@ -148,56 +142,6 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
       await client.quit().catch(() => client.disconnect());
     },
   };
-
-  /**
-   * Redis keeps an owner's digest in the session's string, not the owner id
-   * (see docs/redis.md): the id shown is the one a typed session keeps in its
-   * value, when its digest is that tag; the creation time is the session's
-   * score in its owner's set.
-   */
-  async function redisOwnerOf(key: string): Promise<OwnerInfo | undefined> {
-    const stored = await client.get(backend.redisKey(key));
-    const session = stored === null ? undefined : decodeStored(stored);
-    if (session === undefined) return undefined;
-    if (session.ownerTag === undefined) return { owner: null, createdAt: null };
-    const envelopeOwner = session.value === null ? undefined : decodeEnvelope(session.value)?.owner;
-    const owner = envelopeOwner !== undefined && digestKey(envelopeOwner) === session.ownerTag ? envelopeOwner : undefined;
-    const member = target.hashKeys ? digestKey(key) : key;
-    // The owner's set key (docs/redis.md), from the tag: Redis keeps no owner id to start from.
-    const score = await client.zscore(`${target.prefix}owner:{${session.ownerTag}}`, member);
-    const createdAt = score === null ? null : new Date(Number(score)).toISOString();
-    // An owned session whose value does not name its owner (not a typed session): only the digest is known.
-    return owner === undefined ? { ownerDigest: session.ownerTag, createdAt } : { owner, ownerDigest: session.ownerTag, createdAt };
-  }
-
-  async function scanStats(): Promise<StatsReport> {
-    let live = 0;
-    let keyBytes = 0;
-    let cursor = '0';
-    // SCAN walks the keyspace in small steps, so a busy server is never blocked; TYPE keeps other structures under the prefix out.
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000, 'TYPE', 'string');
-      cursor = next;
-      live += keys.length;
-      if (keys.length > 0) {
-        const pipeline = client.pipeline();
-        for (const key of keys) pipeline.memory('USAGE', key);
-        for (const [error, bytes] of (await pipeline.exec()) ?? []) if (error === null && typeof bytes === 'number') keyBytes += bytes;
-      }
-    } while (cursor !== '0');
-    const info = await client.info('memory');
-    const usedMemory = /^used_memory:(\d+)/m.exec(info)?.[1];
-    const sizeBytes: Record<string, number> = { sessions: keyBytes };
-    if (usedMemory !== undefined) sizeBytes.serverUsedMemory = Number(usedMemory);
-    return {
-      store: 'redis',
-      live,
-      expired: null,
-      owners: null,
-      sizeBytes,
-      notes: [NO_EXPIRED_NOTE, 'sessions per owner are not counted on Redis (each owner has a set of its own; counting them all would walk the keyspace): revoke --owner works'],
-    };
-  }
 }
 
 export { NO_EXPIRED_NOTE as REDIS_PURGE_NOTE };

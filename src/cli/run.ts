@@ -113,10 +113,48 @@ function parse(argv: readonly string[]) {
   try {
     return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    // parseArgs explains the problem; a key that starts with "-" looks like an option, hence the hint.
-    const hint = (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? ' (a KEY that starts with "-" goes after "--")' : '';
-    throw new CliError(ExitCode.usage, `${oneLine(error)}${hint}`, { cause: error });
+    if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new CliError(ExitCode.usage, unknownOptionMessage(error as Error), { cause: error });
+    throw new CliError(ExitCode.usage, oneLine(error), { cause: error });
   }
+}
+
+/**
+ * An unknown option in our words: parseArgs's own message is several
+ * sentences about positionals that one line cuts mid-quote. A close option
+ * name is offered; otherwise the hint for a key that starts with "-".
+ */
+function unknownOptionMessage(error: Error): string {
+  const given = /Unknown option '([^']+)'/.exec(error.message)?.[1];
+  if (given === undefined) return `${oneLine(error)} (a KEY that starts with "-" goes after "--")`;
+  const name = given.replace(/^-+/, '').split('=', 1)[0]!;
+  const closest = closestOption(name);
+  if (closest !== undefined) return `unknown option ${given}: did you mean --${closest}?`;
+  return `unknown option ${given}: see sessionkit --help (a KEY that starts with "-" goes after "--")`;
+}
+
+/** The option name nearest to `name` by edit distance, when a typo could explain the difference (at most 2 edits, and fewer than half its letters). */
+export function closestOption(name: string): string | undefined {
+  let best: { option: string; distance: number } | undefined;
+  for (const option of Object.keys(OPTIONS)) {
+    const distance = editDistance(name.toLowerCase(), option);
+    if (best === undefined || distance < best.distance) best = { option, distance };
+  }
+  return best !== undefined && best.distance <= 2 && best.distance * 2 < Math.max(name.length, 2) ? best.option : undefined;
+}
+
+/** Levenshtein distance, with a swap of two neighbours counted as one edit. */
+function editDistance(a: string, b: string): number {
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = value;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }
 
 function print(io: CliIo, json: boolean, object: object, text: string): ExitCodeValue {
@@ -139,7 +177,8 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
     if ((error.code as string) === 'schema_missing') {
       return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
     }
-    const cause = error.cause === undefined ? '' : `: ${oneLine(error.cause)}`;
+    // The driver's words, unless the backend's message already quotes them.
+    const cause = error.cause === undefined || error.message.includes(oneLine(error.cause)) ? '' : `: ${oneLine(error.cause)}`;
     switch (error.code) {
       case 'unavailable':
         return new CliError(ExitCode.unreachable, `${where} is unreachable: ${error.message}${cause}`, { cause: error });

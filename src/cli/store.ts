@@ -1,4 +1,5 @@
-import type { Backend } from '../core/contract.js';
+import type { PostgresBackend } from '../backends/postgres/postgres-backend.js';
+import type { RedisBackend } from '../backends/redis/redis-backend.js';
 
 /** What `migrate` did. */
 export interface MigrateReport {
@@ -57,6 +58,8 @@ export interface InspectReport {
   /** Redis: the owner's digest (`digestKey(owner)`), which is what Redis keeps of an owner. */
   ownerDigest?: string;
   createdAt?: string | null;
+  /** How the value given named the key, when not as the key itself (URL-encoded, or express-session's signed cookie). */
+  note?: string;
 }
 
 /** What a store knows of a live session beyond `get`: its owner and creation time. */
@@ -78,7 +81,7 @@ export interface CliStore {
   readonly kind: StoreKind;
   /** Where the store is, for messages: no password. */
   readonly where: string;
-  readonly backend: Backend;
+  readonly backend: PostgresBackend | RedisBackend;
   /** The `sessionkit migrate` command line for hints, with the flags that name this table. */
   readonly migrateCommand: string;
   /** True when the table or prefix holds no session at all, live or expired: most likely a wrong --table or --prefix. */

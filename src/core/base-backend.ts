@@ -1,6 +1,5 @@
-import { supportsOwners, type CompareAndSetBackend, type OwnerIndexOptions, type PutBackend, type CompareAndSetResult, type GenerateOptions, type GetResult, type SetOptions } from './contract.js';
-import { isBackendError } from './errors.js';
-import { emitEvent, type SessionEvent, type SessionEventListener } from './events.js';
+import { supportsOwners, type Backend, type CompareAndSetResult, type GenerateOptions, type GetResult, type OwnerIndexOptions, type SetOptions } from './contract.js';
+import { emitEvent, reportFailure, type SessionEvent, type SessionEventListener } from './events.js';
 import { digestKey, generateKey, isWellFormedKey } from './keys.js';
 import { assertWholeSeconds, ONE_WEEK } from './period.js';
 import { assertKeyIsString, assertOwner, assertStorableValue, assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from './validate.js';
@@ -37,7 +36,7 @@ export const NOT_SET: GetResult = Object.freeze({ ok: false, error: 'NotSet' });
  * key never reaches the store; a bad value or expiry throws before anything is
  * written. Subclasses implement only the `store*` methods.
  */
-export abstract class BaseBackend implements CompareAndSetBackend {
+export abstract class BaseBackend implements Backend {
   readonly maxValueBytes: number;
   /** Whether the store holds `digestKey(key)` in place of each key: `false` for a backend that gives no {@link KeyStorageOptions}. */
   readonly hashKeys: boolean;
@@ -76,7 +75,7 @@ export abstract class BaseBackend implements CompareAndSetBackend {
   }
 
   async generate(options: GenerateOptions = {}): Promise<string> {
-    const expirySeconds = this.#expirySeconds(options.expiry);
+    const ttlSeconds = this.#ttlSeconds(options.expiry);
     const { value, owner } = options;
     if (value !== undefined) assertStorableValue(value, this.maxValueBytes);
     if (owner !== undefined) {
@@ -84,12 +83,12 @@ export abstract class BaseBackend implements CompareAndSetBackend {
       if (!supportsOwners(this)) throw new TypeError(`${this.constructor.name} keeps no sessions by owner: generate({ owner }) is not available`);
     }
     const key = generateKey();
-    await this.reported('generate', this.storeGenerate(key, value ?? null, expirySeconds, owner));
-    if (this.#onEvent !== undefined && expirySeconds > 0) this.emit({ type: 'created', store: this.storeName, keyDigest: digestKey(key), ...(owner === undefined ? {} : { owner }) });
+    await this.reported('generate', this.storeGenerate(key, value ?? null, ttlSeconds, owner));
+    if (this.#onEvent !== undefined && ttlSeconds > 0) this.emit({ type: 'created', store: this.storeName, keyDigest: digestKey(key), ...(owner === undefined ? {} : { owner }) });
     return key;
   }
 
-  // get, set, compareAndSet and clear hand back the store's own promise: an
+  // get, set, compareAndSet, put and clear hand back the store's own promise: an
   // async function would wrap it in one more (a few microtask turns per
   // operation, a measurable share of the memory backend's cost). Bad input
   // still rejects rather than throws, as from an async function.
@@ -108,9 +107,9 @@ export abstract class BaseBackend implements CompareAndSetBackend {
     try {
       assertKeyIsString(key);
       assertStorableValue(value, this.maxValueBytes);
-      const expirySeconds = this.#expirySeconds(options.expiry);
+      const ttlSeconds = this.#ttlSeconds(options.expiry);
       if (!isWellFormedKey(key)) return Promise.resolve();
-      return this.reported('set', this.storeSet(key, value, expirySeconds));
+      return this.reported('set', this.storeSet(key, value, ttlSeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -121,9 +120,9 @@ export abstract class BaseBackend implements CompareAndSetBackend {
       assertKeyIsString(key);
       if (expected !== null && typeof expected !== 'string') throw new TypeError('expected value must be a string or null');
       assertStorableValue(value, this.maxValueBytes);
-      const expirySeconds = this.#expirySeconds(options.expiry);
+      const ttlSeconds = this.#ttlSeconds(options.expiry);
       if (!isWellFormedKey(key)) return Promise.resolve('NotFound');
-      return this.reported('compareAndSet', this.storeCompareAndSet(key, expected, value, expirySeconds));
+      return this.reported('compareAndSet', this.storeCompareAndSet(key, expected, value, ttlSeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -140,26 +139,18 @@ export abstract class BaseBackend implements CompareAndSetBackend {
   }
 
   /**
-   * `put` for subclasses that implement {@link PutBackend}: checks the
-   * arguments as `set` does, except that a malformed key is a `TypeError`
-   * (put names the key, so a bad one is the caller's bug, not an absent
-   * session), then runs `store` with a whole expiry in seconds and reports its
-   * failure as an `error` event. The base class has no `put` of its own, so
-   * that `supportsPut` stays true only of backends that store one.
+   * Checks the arguments as `set` does, except that a malformed key is a
+   * `TypeError`: put names the key, so a bad one is the caller's bug, not an
+   * absent session.
    */
-  protected checkedPut(
-    key: string,
-    value: string,
-    options: SetOptions,
-    store: (key: string, value: string, expirySeconds: number) => Promise<void>,
-  ): Promise<void> {
+  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
     try {
       assertKeyIsString(key);
       if (!isWellFormedKey(key)) throw new TypeError('put needs a well-formed key: 1 to 40 characters of A-Z a-z 0-9 + / = _ -');
       assertStorableValue(value, this.maxValueBytes);
       if (options === null || typeof options !== 'object') throw new TypeError('put options must be an object');
-      const expirySeconds = this.#expirySeconds(options.expiry);
-      return this.reported('put', store.call(this, key, value, expirySeconds));
+      const ttlSeconds = this.#ttlSeconds(options.expiry);
+      return this.reported('put', this.storePut(key, value, ttlSeconds));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -192,27 +183,25 @@ export abstract class BaseBackend implements CompareAndSetBackend {
 
   abstract close(): Promise<void>;
 
-  /** Stores a new session; `expirySeconds <= 0` may store nothing, since such a session is already gone. `owner` is only passed to backends that keep sessions by owner. */
-  protected abstract storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void>;
+  /** Stores a new session; `ttlSeconds <= 0` may store nothing, since such a session is already gone. `owner` is only passed to backends that keep sessions by owner. */
+  protected abstract storeGenerate(key: string, value: string | null, ttlSeconds: number, owner?: string): Promise<void>;
   protected abstract storeGet(key: string): Promise<GetResult>;
-  protected abstract storeSet(key: string, value: string, expirySeconds: number): Promise<void>;
-  protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, expirySeconds: number): Promise<CompareAndSetResult>;
+  protected abstract storeSet(key: string, value: string, ttlSeconds: number): Promise<void>;
+  protected abstract storeCompareAndSet(key: string, expected: string | null, value: string, ttlSeconds: number): Promise<CompareAndSetResult>;
+  /** Creates or replaces the session of `key` with no owner; `ttlSeconds <= 0` removes it. */
+  protected abstract storePut(key: string, value: string, ttlSeconds: number): Promise<void>;
   protected abstract storeClear(key: string): Promise<void>;
 
   /**
    * Reports a store failure (a `BackendError`) as an `error` event during
    * `operation`, then rethrows it to the caller; free when nobody listens.
-   * Subclasses wrap their own operations (owner work, put) in it.
+   * Subclasses wrap their own operations (owner work) in it.
    */
   protected reported<T>(operation: string, work: Promise<T>): Promise<T> {
-    if (this.#onEvent === undefined) return work;
-    return work.catch((error: unknown) => {
-      if (isBackendError(error)) this.emit({ type: 'error', store: this.storeName, during: operation, error });
-      throw error;
-    });
+    return reportFailure(this.#onEvent, this.storeName, operation, work);
   }
 
-  #expirySeconds(expiry: number | undefined): number {
+  #ttlSeconds(expiry: number | undefined): number {
     if (expiry === undefined) return this.#defaultPeriodSeconds;
     assertWholeSeconds(expiry, 'expiry');
     return expiry;

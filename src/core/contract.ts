@@ -35,9 +35,14 @@ export interface SetOptions {
   expiry?: number;
 }
 
+/** The answer of {@link Backend.compareAndSet}. */
+export type CompareAndSetResult = 'ok' | 'conflict' | 'NotFound';
+
 /**
- * A session store. Every backend (memory, PostgreSQL, Redis) keeps these
- * promises, and the conformance suite in `test/conformance/` checks each one.
+ * A session store. Every backend (memory, PostgreSQL, Redis, or one written
+ * on `sessionkit/backend-kit`) keeps these promises, and the conformance suite
+ * (`runBackendConformance` from `sessionkit/testkit`,
+ * `src/testkit/backend-conformance.ts`) checks each one.
  */
 export interface Backend {
   /** Seconds after which a new or renewed session expires when no expiry is given: 604800 (one week) until changed. */
@@ -50,40 +55,31 @@ export interface Backend {
   get(key: string): Promise<GetResult>;
   /** Replaces the value of a live session and restarts its expiry. A missing or expired key is left alone: `set` never creates nor revives a session. */
   set(key: string, value: string, options?: SetOptions): Promise<void>;
-  /** Removes the session. Idempotent: clearing a missing key is not an error. */
-  clear(key: string): Promise<void>;
-  /** Releases what the backend opened itself (pools, timers); a client the caller passed in stays open. */
-  close(): Promise<void>;
-}
-
-/** The answer of {@link CompareAndSetBackend.compareAndSet}. */
-export type CompareAndSetResult = 'ok' | 'conflict' | 'NotFound';
-
-/**
- * Capability: an atomic compare-and-set, which `update(fn)` in the HTTP layer
- * needs so that parallel read-modify-writes never lose an update.
- */
-export interface CompareAndSetBackend extends Backend {
   /**
    * Atomically replaces the value of a live session whose current value is
-   * `expected` (`null`: not set) and restarts its expiry. `conflict` when the
+   * `expected` (`null`: not set) and restarts its expiry: what typed sessions
+   * (`update(fn)`, field merging, one login per session) are built on, so
+   * parallel read-modify-writes never lose an update. `conflict` when the
    * value differs, `NotFound` when the session is missing or expired (it is
    * never created). Validates like `set`.
    */
   compareAndSet(key: string, expected: string | null, value: string, options?: SetOptions): Promise<CompareAndSetResult>;
-}
-
-/** True when `backend` offers an atomic compare-and-set. */
-export function supportsCompareAndSet(backend: Backend): backend is CompareAndSetBackend {
-  return typeof (backend as Partial<CompareAndSetBackend>).compareAndSet === 'function';
-}
-
-/** Throws a `TypeError` naming `feature` at setup time when `backend` has no compare-and-set. */
-export function requireCompareAndSet(backend: Backend, feature: string): CompareAndSetBackend {
-  if (!supportsCompareAndSet(backend)) {
-    throw new TypeError(`${feature} needs a backend with compareAndSet(); ${backend.constructor.name} has none`);
-  }
-  return backend;
+  /**
+   * Stores `value` under `key`, creating the session or replacing its value,
+   * and (re)starts its expiry: for keys made elsewhere (express-session's
+   * `sid`, keys carried over by `sessionkit import`). `set` keeps never
+   * creating; this is the one write that may. The key must be well-formed
+   * (1 to 40 characters of `[A-Za-z0-9+/=_-]`), or it is a `TypeError`; it is
+   * hashed at rest like every key. `expiry <= 0` removes the session. The
+   * session keeps no owner. A store whose schema predates it (PostgreSQL on
+   * ocaml-session's own table, which has no unique index on the key) rejects
+   * with a `BackendError` `schema_outdated` and stores nothing.
+   */
+  put(key: string, value: string, options?: SetOptions): Promise<void>;
+  /** Removes the session. Idempotent: clearing a missing key is not an error. */
+  clear(key: string): Promise<void>;
+  /** Releases what the backend opened itself (pools, timers); a client the caller passed in stays open. */
+  close(): Promise<void>;
 }
 
 /** One session of an owner, as {@link OwnerIndexBackend.listByOwner} reports it: never a usable key. */
@@ -108,53 +104,44 @@ export interface ClearByOwnerOptions {
 }
 
 /**
- * Capability: sessions by owner (a user id), for "log out everywhere". An
- * owner is given at `generate({ owner })` and never changes; the cost of
- * these operations is proportional to that owner's sessions, never a scan.
+ * Capability: sessions by owner (a user id), for "log out everywhere" and a
+ * devices page. An owner is given at `generate({ owner })` and never changes;
+ * the cost of these operations is proportional to that owner's sessions,
+ * never a scan.
+ *
+ * Optional because it needs an index the store keeps beside the sessions and
+ * updates on every owned write (a column and an index in PostgreSQL, which
+ * ocaml-session's own table lacks until migrated; a sorted set per owner in
+ * Redis): a store shared as is with ocaml-session, or one with no secondary
+ * index, cannot offer it. Check it at setup with {@link requireOwners}.
  */
 export interface OwnerIndexBackend extends Backend {
   /** The owner's live sessions, oldest first. */
   listByOwner(owner: string): Promise<OwnedSession[]>;
   /** Removes every session of the owner (but `except`); resolves to how many were removed. */
   clearByOwner(owner: string, options?: ClearByOwnerOptions): Promise<number>;
+  /**
+   * Ends one of the owner's sessions by the digest `listByOwner` reports, for
+   * a devices page whose "end this session" button carries only that digest
+   * (never a usable key). Resolves to true when a live session was removed,
+   * false when the owner has no such live session (a digest that is
+   * malformed, unknown, expired or another owner's included: scoped to the
+   * owner, it removes nothing then). Throws a `TypeError` for an invalid
+   * owner or a non-string digest.
+   */
+  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean>;
 }
 
 /** True when `backend` keeps sessions by owner. */
 export function supportsOwners(backend: Backend): backend is OwnerIndexBackend {
   const candidate = backend as Partial<OwnerIndexBackend>;
-  return typeof candidate.listByOwner === 'function' && typeof candidate.clearByOwner === 'function';
+  return typeof candidate.listByOwner === 'function' && typeof candidate.clearByOwner === 'function' && typeof candidate.clearOwnedSession === 'function';
 }
 
 /** Throws a `TypeError` naming `feature` at setup time when `backend` keeps no sessions by owner. */
 export function requireOwners(backend: Backend, feature: string): OwnerIndexBackend {
   if (!supportsOwners(backend)) {
-    throw new TypeError(`${feature} needs a backend with listByOwner()/clearByOwner(); ${backend.constructor.name} has none`);
-  }
-  return backend;
-}
-
-/**
- * Capability: create or replace a session under a key the caller chose, for
- * stores that must accept keys made elsewhere (express-session's `sid`, keys
- * carried over by `sessionkit import`). `set` keeps never creating; this is
- * the one write that may. The key must be well-formed (1 to 40 characters of
- * `[A-Za-z0-9+/=_-]`), or it is a `TypeError`; it is hashed at rest like every
- * key. `expiry <= 0` removes the session. The session keeps no owner.
- */
-export interface PutBackend extends Backend {
-  /** Stores `value` under `key`, creating the session or replacing its value, and (re)starts its expiry. */
-  put(key: string, value: string, options?: SetOptions): Promise<void>;
-}
-
-/** True when `backend` can create a session under a key the caller chose. */
-export function supportsPut(backend: Backend): backend is PutBackend {
-  return typeof (backend as Partial<PutBackend>).put === 'function';
-}
-
-/** Throws a `TypeError` naming `feature` at setup time when `backend` cannot create sessions under given keys. */
-export function requirePut(backend: Backend, feature: string): PutBackend {
-  if (!supportsPut(backend)) {
-    throw new TypeError(`${feature} needs a backend with put(); ${backend.constructor.name} has none`);
+    throw new TypeError(`${feature} needs a backend with listByOwner()/clearByOwner()/clearOwnedSession(); ${backend.constructor.name} has none`);
   }
   return backend;
 }

@@ -21,6 +21,12 @@ export interface LiveSession {
  * `Store.all`, `length` and `clear` and for administration. These cost a scan
  * of the store (a table scan in PostgreSQL, SCAN on every master in Redis):
  * never on a request's path.
+ *
+ * Optional because not every store can list what it holds: a key-value
+ * service without a key scan, or a store shared with other data under one
+ * namespace, can keep every promise of `Backend` and still not count or
+ * empty its own sessions. Only `SessionkitStore.all/length/clear/ids` and
+ * administration need it.
  */
 export interface EnumerableBackend extends Backend {
   /** Whether `storedKey` is a digest (true) or the key itself (false). */

@@ -1,3 +1,5 @@
+import { isBackendError } from './errors.js';
+
 /**
  * What backends and the HTTP layer report through their `onEvent` option.
  * Keys never appear in events, only their digests (`digestKey`), so events
@@ -30,4 +32,24 @@ export function emitEvent(listener: SessionEventListener | undefined, event: Ses
   } catch {
     // A faulty listener must not break the operation that reported the event.
   }
+}
+
+/**
+ * `work`, whose failure is rethrown to the caller and, when `reportable`
+ * (by default: a `BackendError`), also sent to `listener` as an `error` event
+ * of `store` during `during`. The one way backends and the HTTP layer report
+ * a failed operation; free when nobody listens (no extra promise).
+ */
+export function reportFailure<T>(
+  listener: SessionEventListener | undefined,
+  store: string,
+  during: string,
+  work: Promise<T>,
+  reportable: (error: unknown) => boolean = isBackendError,
+): Promise<T> {
+  if (listener === undefined) return work;
+  return work.catch((error: unknown) => {
+    if (reportable(error)) emitEvent(listener, { type: 'error', store, during, error });
+    throw error;
+  });
 }

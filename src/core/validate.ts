@@ -37,3 +37,8 @@ export function assertOwner(owner: unknown): asserts owner is string {
   if (owner.length === 0 || owner.length > MAX_OWNER_LENGTH) throw new TypeError(`owner must be 1 to ${MAX_OWNER_LENGTH} characters`);
   if (owner.includes('\u0000') || !owner.isWellFormed()) throw new TypeError('owner must not contain U+0000 or a lone surrogate');
 }
+
+/** Throws a `TypeError` when `keyDigest` is not a string (a digest from untyped code, e.g. a form field). */
+export function assertKeyDigestIsString(keyDigest: unknown): asserts keyDigest is string {
+  if (typeof keyDigest !== 'string') throw new TypeError('keyDigest must be a string');
+}

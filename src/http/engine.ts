@@ -1,7 +1,9 @@
 import type { Backend } from '../core/contract.js';
 import type { HeaderPair } from './headers.js';
 import type { CookieHeader } from './read-cookie.js';
+import { HttpEvents } from './http-events.js';
 import { RequestSession } from './request-session.js';
+import { loadSession } from './session/load.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
 import type { Session } from './typed-session.js';
 
@@ -28,7 +30,7 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   /** The options after defaults, checked at construction. */
   readonly options: ResolvedSessionOptions;
 
-  /** Throws a `TypeError` when `backend` has no `compareAndSet` (or, with `owners: true`, no owner index) or an option is invalid. */
+  /** Throws a `TypeError` when an option is invalid (or, with `owners: true`, `backend` keeps no sessions by owner). */
   constructor(backend: Backend, options: SessionOptions = {}) {
     this.options = resolveSessionOptions(backend, options);
   }
@@ -44,7 +46,8 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
    * failure, which `onEvent` also receives as an `error` event.
    */
   async load(cookieHeader: CookieHeader): Promise<SessionContext<Data>> {
-    const session = await RequestSession.load<Data>(this.options, cookieHeader);
+    const store = { options: this.options, events: new HttpEvents(this.options.onEvent) };
+    const session = new RequestSession<Data>(store, await loadSession(store, cookieHeader));
     return { session, commit: () => session.commit() };
   }
 }

@@ -13,13 +13,16 @@ export interface Envelope {
   readonly owner?: string | undefined;
   /** The session data. */
   readonly data: DataRecord;
-  /** This session's own idle period in seconds (`setExpirySeconds`), in place of the configured one. Absent: the configured one. */
-  readonly expirySeconds?: number | undefined;
+  /**
+   * This session's own idle period in seconds (`setExpirySeconds`), in place of the configured one; absent: the
+   * configured one. Stored under the JSON key `expirySeconds`, the name sessions already stored carry.
+   */
+  readonly ownPeriodSeconds?: number | undefined;
 }
 
 /** The JSON text stored for `envelope`: `{"createdAtMs":…,"owner":…,"data":{…}}` (`owner` only when there is one). */
 export function encodeEnvelope(envelope: Envelope): string {
-  const { createdAtMs, owner, data, expirySeconds } = envelope;
+  const { createdAtMs, owner, data, ownPeriodSeconds: expirySeconds } = envelope;
   // Written out rather than JSON.stringify of a new object: the same text (`data` is the only
   // part that needs the serializer), without an object and a key walk on every write.
   // A number JSON cannot hold (NaN, ±Infinity) goes through JSON.stringify, which writes null, as before.
@@ -51,8 +54,8 @@ export function decodeEnvelope(value: string): Envelope | undefined {
   if (expirySeconds !== undefined && !(typeof expirySeconds === 'number' && Number.isSafeInteger(expirySeconds) && expirySeconds > 0)) return undefined;
   if (owner !== undefined && (typeof owner !== 'string' || owner.length === 0)) return undefined;
   // One shape for every envelope (absent fields left out, as before), built without spreads.
-  if (owner === undefined) return expirySeconds === undefined ? { createdAtMs, data: data as DataRecord } : { createdAtMs, data: data as DataRecord, expirySeconds };
-  return expirySeconds === undefined ? { createdAtMs, owner, data: data as DataRecord } : { createdAtMs, owner, data: data as DataRecord, expirySeconds };
+  if (owner === undefined) return expirySeconds === undefined ? { createdAtMs, data: data as DataRecord } : { createdAtMs, data: data as DataRecord, ownPeriodSeconds: expirySeconds };
+  return expirySeconds === undefined ? { createdAtMs, owner, data: data as DataRecord } : { createdAtMs, owner, data: data as DataRecord, ownPeriodSeconds: expirySeconds };
 }
 
 /** Bytes of UTF-8 in `text`. */

@@ -1,5 +1,5 @@
 import { isBackendError } from '../core/errors.js';
-import { emitEvent, type SessionEvent, type SessionEventListener } from '../core/events.js';
+import { emitEvent, reportFailure, type SessionEvent, type SessionEventListener } from '../core/events.js';
 import { digestKey } from '../core/keys.js';
 import { SessionConflictError, SessionDataTooLargeError } from './session-errors.js';
 
@@ -37,23 +37,8 @@ export class HttpEvents {
     return digestKey(key);
   }
 
-  /** Reports `error` as an `error` event when it is a {@link isSessionFailure}. */
-  failed(during: string, error: unknown): void {
-    if (this.enabled && isSessionFailure(error)) this.emit({ type: 'error', store: HTTP_EVENT_STORE, during, error });
-  }
-
-  /** `work`, whose failure (rethrown) is also reported as an `error` event. */
+  /** `work`, whose failure (rethrown) is also reported as an `error` event when it is a {@link isSessionFailure}. */
   reported<T>(during: string, work: Promise<T>): Promise<T> {
-    // No listener, no extra promise on every request's path.
-    return this.enabled ? this.#reported(during, work) : work;
-  }
-
-  async #reported<T>(during: string, work: Promise<T>): Promise<T> {
-    try {
-      return await work;
-    } catch (error) {
-      this.failed(during, error);
-      throw error;
-    }
+    return reportFailure(this.#listener, HTTP_EVENT_STORE, during, work, isSessionFailure);
   }
 }

@@ -1,4 +1,4 @@
-import { requireCompareAndSet, requireOwners, type Backend, type CompareAndSetBackend, type OwnerIndexBackend } from '../core/contract.js';
+import { requireOwners, type Backend, type OwnerIndexBackend } from '../core/contract.js';
 import type { SessionEventListener } from '../core/events.js';
 import { assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from '../core/validate.js';
 import { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
@@ -66,7 +66,7 @@ export interface SessionOptions {
 
 /** {@link SessionOptions} checked and with defaults applied. */
 export interface ResolvedSessionOptions {
-  readonly backend: CompareAndSetBackend;
+  readonly backend: Backend;
   readonly cookieName: string;
   readonly cookie: ResolvedCookieOptions;
   readonly idleTimeoutSeconds: number | undefined;
@@ -81,13 +81,12 @@ export interface ResolvedSessionOptions {
 }
 
 /**
- * Checks `options` against `backend` once, at setup: a backend without
- * `compareAndSet` (or, with `owners: true`, without `listByOwner`/`clearByOwner`)
- * or any invalid option is a `TypeError` here, not at the first request. `options` is never mutated.
+ * Checks `options` against `backend` once, at setup: with `owners: true` a
+ * backend that keeps no sessions by owner, or any invalid option, is a
+ * `TypeError` here, not at the first request. `options` is never mutated.
  */
 export function resolveSessionOptions(backend: Backend, options: SessionOptions = {}): ResolvedSessionOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError('session options must be an object');
-  const casBackend = requireCompareAndSet(backend, 'typed sessions (update() and field merging)');
   const backendMax = (backend as { maxValueBytes?: unknown }).maxValueBytes;
   const storeMaxBytes = typeof backendMax === 'number' && Number.isSafeInteger(backendMax) && backendMax > 0 ? backendMax : DEFAULT_MAX_VALUE_BYTES;
   const {
@@ -119,7 +118,7 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
   const ownerBackend = owners ? requireOwners(backend, 'sessions by owner (owners: true)') : undefined;
 
   return Object.freeze({
-    backend: casBackend,
+    backend,
     cookieName,
     cookie: resolveCookieOptions(cookieName, cookie),
     idleTimeoutSeconds,

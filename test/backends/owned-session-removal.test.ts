@@ -2,20 +2,20 @@
 // digest listByOwner reports, on every backend that keeps sessions by owner,
 // keys hashed at rest and not.
 import { afterAll, describe, expect, it } from 'vitest';
-import { digestKey, MemoryBackend, supportsOwnedSessionRemoval, type OwnedSessionRemovalBackend } from '../../src/index.js';
+import { digestKey, MemoryBackend, supportsOwners, type OwnerIndexBackend } from '../../src/index.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
 import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 
-type Factory = (hashKeys: boolean) => Promise<OwnedSessionRemovalBackend & { close(): Promise<void> }>;
+type Factory = (hashKeys: boolean) => Promise<OwnerIndexBackend>;
 
 function describeRemoval(name: string, make: Factory): void {
   describe.each([true, false])(`${name}, hashKeys: %s`, (hashKeys) => {
     it("ends exactly the named session of the owner; the owner's others and other owners' stay", async () => {
       const backend = await make(hashKeys);
       try {
-        expect(supportsOwnedSessionRemoval(backend)).toBe(true);
+        expect(supportsOwners(backend)).toBe(true);
         const laptop = await backend.generate({ value: 'laptop', owner: 'ann' });
         const phone = await backend.generate({ value: 'phone', owner: 'ann' });
         const bob = await backend.generate({ value: 'bob', owner: 'bob' });

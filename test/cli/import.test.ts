@@ -6,11 +6,13 @@ import { createClient } from 'redis';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SessionkitStore } from '../../src/adapters/express-session/index.js';
+import { storeKeyOfSessionId } from '../../src/adapters/express-session/session-id.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import type { CliIo } from '../../src/cli/command.js';
 import { run } from '../../src/cli/run.js';
-import type { PutBackend } from '../../src/core/contract.js';
+import type { Backend } from '../../src/core/contract.js';
+import { digestKey } from '../../src/core/keys.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
 import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
 
@@ -57,7 +59,7 @@ async function liveSessions(store: session.Store): Promise<string[]> {
 }
 
 /** After the import, express-session with SessionkitStore answers each cookie with the data it had. */
-async function expectSameAnswers(backend: PutBackend, cookies: string[]): Promise<void> {
+async function expectSameAnswers(backend: Backend, cookies: string[]): Promise<void> {
   const server = app(new SessionkitStore(backend));
   const answers = await Promise.all(cookies.map(async (cookie) => (await request(server).get('/read').set('Cookie', cookie)).body));
   expect(answers).toEqual([
@@ -88,20 +90,58 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit import --from conn
 
     const dry = await cli([...args, '--dry-run']);
     expect(dry.stderr).toBe('');
-    expect(dry.code).toBe(0);
-    expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+    expect(dry.code).toBe(7);
+    expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 4, existing: 0, skipped: 1, skippedBy: { notAnObject: 1 } });
     expect((await backend.get(sidOfCookie(cookies[0]!))).ok).toBe(false);
 
     const first = await cli(args);
-    expect(first.json()).toMatchObject({ from: 'connect-pg-simple', dryRun: false, read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+    expect(first.code).toBe(7);
+    expect(first.json()).toMatchObject({ from: 'connect-pg-simple', dryRun: false, read: 5, imported: 4, existing: 0, skipped: 1, skippedBy: { notAnObject: 1 } });
+    // An id that cannot be a key is where SessionkitStore looks for it.
+    expect(await backend.get(storeKeyOfSessionId('bad.id!'))).toMatchObject({ ok: true, value: '{"a":1}' });
     const stored = await backend.get(sidOfCookie(cookies[0]!));
     expect(stored.ok && stored.period).toBeGreaterThan(3500);
     expect(stored.ok && stored.period).toBeLessThanOrEqual(3600);
     await expectSameAnswers(backend, cookies);
 
     const again = await cli(args);
-    expect(again.json()).toMatchObject({ read: 5, imported: 0, existing: 3 });
+    expect(again.json()).toMatchObject({ read: 5, imported: 0, existing: 4 });
     await expectSameAnswers(backend, cookies);
+
+    // The cookie value as the browser holds it (s%3A<sid>.<signature>) names the imported session.
+    const browserValue = cookies[2]!.slice('connect.sid='.length);
+    expect(browserValue.startsWith('s%3A')).toBe(true);
+    const inspected = await cli(['inspect', browserValue, '--database-url', DATABASE_URL, '--table', destTable, '--json']);
+    expect(inspected.code).toBe(0);
+    expect(inspected.json()).toMatchObject({ status: 'Set', keyDigest: digestKey(sidOfCookie(cookies[2]!)), note: expect.stringContaining("express-session's signed cookie") });
+    expect(JSON.parse((inspected.json() as { value: string }).value)).toMatchObject({ count: 3, user: 'edsger' });
+  });
+
+  it('never stops at one row: a 2 MB session, an expiry beyond 2^31 s or never, and a non-object are skipped by reason; a rerun goes on past them', async () => {
+    const sourceTable = table();
+    await pool.query(`CREATE TABLE "${sourceTable}" (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)`);
+    // 200 sessions in sid order; the bad ones sit among the first (a run that stops at one would stop there).
+    await pool.query(`INSERT INTO "${sourceTable}" SELECT 's' || lpad(n::text, 3, '0'), json_build_object('n', n), now() + interval '1 hour' FROM generate_series(1, 200) AS n`);
+    await pool.query(`UPDATE "${sourceTable}" SET sess = json_build_object('big', repeat('x', 2 * 1024 * 1024)) WHERE sid IN ('s010', 's150')`);
+    await pool.query(`UPDATE "${sourceTable}" SET expire = now() + interval '100 years' WHERE sid = 's020'`);
+    await pool.query(`UPDATE "${sourceTable}" SET expire = 'infinity' WHERE sid = 's030'`);
+    await pool.query(`UPDATE "${sourceTable}" SET sess = '"just a string"' WHERE sid = 's040'`);
+    await pool.query(`INSERT INTO "${sourceTable}" VALUES ('s05!', '{"n":0}', now() + interval '1 hour')`); // copied: any id is
+    const destTable = table();
+    const backend = new PostgresBackend(pool, { table: destTable });
+    await backend.ensureSchema();
+    const args = ['import', '--from', 'connect-pg-simple', '--from-table', sourceTable, '--database-url', DATABASE_URL, '--table', destTable, '--batch-size', '50'];
+
+    const first = await cli([...args, '--json']);
+    expect(first.code).toBe(7);
+    expect(first.json()).toMatchObject({ read: 201, imported: 196, existing: 0, skipped: 5, skippedBy: { tooLarge: 2, expiryTooFar: 2, notAnObject: 1, unstorable: 0 } });
+    expect(JSON.parse(first.stdout)).not.toHaveProperty('error');
+    expect(await backend.get('s199')).toMatchObject({ ok: true, value: '{"n" : 199}' });
+    expect(await backend.get('s010')).toEqual({ ok: false, error: 'NotFound' });
+
+    const again = await cli(args);
+    expect(again.code).toBe(7);
+    expect(again.stdout).toMatch(/^Imported 0 of 201 live sessions .*; 196 already there, 0 expired meanwhile, 5 skipped \(1 not a JSON object, 2 larger than the store's maxValueBytes, 2 expiring beyond 2\^31 s or never; they stay in the source\)\.\n$/);
   });
 
   it('a source it cannot read is a clear error (exit 6), and a bad --from a usage error (exit 2)', async () => {
@@ -146,18 +186,44 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit import --from connect
     try {
       const args = ['import', '--from', 'connect-redis', '--from-prefix', sourcePrefix, '--redis-url', REDIS_URL, '--prefix', backend.prefix, '--json'];
       const dry = await cli([...args, '--dry-run']);
-      expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 3, unparsable: 1, invalidIds: 1 });
+      expect(dry.json()).toMatchObject({ dryRun: true, read: 5, imported: 4, skipped: 1, skippedBy: { notAnObject: 1 } });
       expect((await backend.get(sidOfCookie(cookies[1]!))).ok).toBe(false);
 
       const first = await cli(args);
-      expect(first.code).toBe(0);
-      expect(first.json()).toMatchObject({ from: 'connect-redis', read: 5, imported: 3, existing: 0, unparsable: 1, invalidIds: 1 });
+      expect(first.code).toBe(7);
+      expect(first.json()).toMatchObject({ from: 'connect-redis', read: 5, imported: 4, existing: 0, skipped: 1, skippedBy: { notAnObject: 1 } });
+      expect(await backend.get(storeKeyOfSessionId('bad.id!'))).toMatchObject({ ok: true, value: '{"a":1}' });
       const stored = await backend.get(sidOfCookie(cookies[1]!));
       expect(stored.ok && stored.period).toBeGreaterThan(3500);
       await expectSameAnswers(backend, cookies);
 
       const again = await cli(args);
-      expect(again.json()).toMatchObject({ imported: 0, existing: 3 });
+      expect(again.json()).toMatchObject({ imported: 0, existing: 4 });
+    } finally {
+      await client.quit();
+    }
+  });
+
+  it('never stops at one key: a 2 MB session and an expiry beyond 2^31 s (TTL or cookie.expires) are skipped by reason; a rerun goes on past them', async () => {
+    const sourcePrefix = prefix('connect-redis-bad');
+    const pipeline = admin.pipeline();
+    for (let n = 1; n <= 100; n++) pipeline.set(`${sourcePrefix}s${String(n).padStart(3, '0')}`, JSON.stringify({ n, cookie: {} }), 'EX', 3600);
+    await pipeline.exec();
+    await admin.set(`${sourcePrefix}s010`, JSON.stringify({ big: 'x'.repeat(2 * 1024 * 1024) }), 'EX', 3600);
+    await admin.set(`${sourcePrefix}s020`, '{"n":20}', 'EX', 3_000_000_000);
+    await admin.set(`${sourcePrefix}s030`, JSON.stringify({ n: 30, cookie: { expires: '2200-01-01T00:00:00.000Z' } }));
+    const client = testClient();
+    const backend = new RedisBackend(client, { prefix: prefix('dest') });
+    try {
+      const args = ['import', '--from', 'connect-redis', '--from-prefix', sourcePrefix, '--redis-url', REDIS_URL, '--prefix', backend.prefix, '--batch-size', '10', '--json'];
+      const first = await cli(args);
+      expect(first.code).toBe(7);
+      expect(first.json()).toMatchObject({ read: 100, imported: 97, existing: 0, skipped: 3, skippedBy: { tooLarge: 1, expiryTooFar: 2 } });
+      expect(await backend.get('s099')).toMatchObject({ ok: true });
+      expect(await backend.get('s020')).toEqual({ ok: false, error: 'NotFound' });
+      const again = await cli(args);
+      expect(again.code).toBe(7);
+      expect(again.json()).toMatchObject({ read: 100, imported: 0, existing: 97, skipped: 3 });
     } finally {
       await client.quit();
     }

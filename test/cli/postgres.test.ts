@@ -267,14 +267,38 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
     expect(nobody.stdout).toBe('Owner frank has no live session: nothing to revoke.\n');
   });
 
-  it('a query the server refuses: exit 6 with the reason on one line', async () => {
-    // A table that is not a session table: it exists, but has none of the columns.
+  it('a query the server refuses: exit 6 with the SQLSTATE and the server\'s reason, once, on one line', async () => {
+    // The columns are there, but session_key is not text: the server refuses the comparison with a key.
     const table = newTable();
-    await pool.query(`CREATE TABLE "${table}" (id int)`);
-    const run = await cli(table, 'stats');
+    await pool.query(`CREATE TABLE "${table}" (session_key int, expire_date timestamptz, session_data text)`);
+    await pool.query(`INSERT INTO "${table}" VALUES (1, now() + interval '1 hour', 'x')`);
+    const run = await cli(table, 'inspect', 'abc');
     expect(run.code).toBe(6);
-    expect(run.stderr).toMatch(/SQLSTATE 42703.*expire_date/);
-    expect(isOneLineWithoutStack(run.stderr)).toBe(true);
+    expect(run.stderr).toBe('sessionkit: PostgreSQL failed get (SQLSTATE 42883: operator does not exist: integer = character)\n');
+  });
+
+  it('a table that is not a session table: exit 6 naming the columns it lacks, before any command (migrate too) touches it', async () => {
+    const table = newTable();
+    await pool.query(`CREATE TABLE "${table}" (id int, expire_date timestamptz)`);
+    for (const command of ['stats', 'migrate']) {
+      const run = await cli(table, command);
+      expect(run.code).toBe(6);
+      expect(run.stderr).toBe(`sessionkit: table "${table}" in ${server} is not a sessionkit table (it has no session_key, session_data column): name sessionkit's table with --table\n`);
+    }
+    const { rows } = await pool.query<{ name: string }>(`SELECT attname AS name FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 ORDER BY attnum`, [`"${table}"`]);
+    expect(rows.map((row) => row.name)).toEqual(['id', 'expire_date']);
+  });
+
+  it("connect-pg-simple's table: says whose it is, and the import that copies its sessions", async () => {
+    const table = newTable();
+    await pool.query(`CREATE TABLE "${table}" (sid varchar PRIMARY KEY, sess json NOT NULL, expire timestamp(6) NOT NULL)`);
+    for (const command of ['stats', 'migrate', 'inspect abc']) {
+      const run = await cli(table, ...command.split(' '));
+      expect(run.code).toBe(6);
+      expect(run.stderr).toBe(
+        `sessionkit: table "${table}" in ${server} is connect-pg-simple's (sid, sess, expire), not a sessionkit table: keep it, and copy its sessions into a table of sessionkit's own with: sessionkit migrate --table ${table}_sessionkit && sessionkit import --from connect-pg-simple --from-table ${table} --table ${table}_sessionkit\n`,
+      );
+    }
   });
 
   it('a table that holds no session: a warning on stderr after the report, exit 0; --strict exits 1', async () => {

@@ -45,6 +45,22 @@ describe('progress', () => {
     expect(writes).toEqual(['purged 12/12 (100%)\n']);
   });
 
+  it('a job done in one step shows its state once: no line printed twice, and the bar still ends its line', () => {
+    const plain = recorder(false);
+    const once = createProgress(plain.stream, { label: 'imported', total: 5, plainLines: true });
+    once.update(5);
+    once.finish(5);
+    expect(plain.writes).toEqual(['imported 5/5 (100%)\n']);
+
+    const terminal = recorder(true, 60);
+    const bar = createProgress(terminal.stream, { label: 'imported', total: 5, plainLines: false });
+    bar.update(5);
+    bar.finish(5);
+    expect(terminal.writes).toHaveLength(2);
+    expect(terminal.writes[0]).toMatch(/^\rimported \[#+\] 100% 5\/5$/);
+    expect(terminal.writes[1]).toBe('\n');
+  });
+
   it('off a terminal without plain lines (--json): silent', () => {
     const { writes, stream } = recorder(false);
     const progress = createProgress(stream, { label: 'purged', total: 10, plainLines: false });

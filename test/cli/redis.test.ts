@@ -182,7 +182,7 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipRe
     // stdin stays open: a command that read on to the end of its input would never exit.
     const run = await runCli(['--prefix', prefix, 'inspect', '-'], { env, input: 'A'.repeat(64 * 1024), holdStdinOpen: true });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('sessionkit: stdin does not start with a session key: no line end within 42 characters (a key is at most 40)\n');
+    expect(run.stderr).toBe('sessionkit: stdin does not start with a session key: no line end within 256 characters (a cookie value is at most 254)\n');
     const long = await runCli(['--prefix', prefix, 'inspect', '-'], { env, input: `${'A'.repeat(41)}\n`, holdStdinOpen: true });
     expect(long.code).toBe(2);
     expect(long.stderr).toContain('not a session key');

@@ -52,7 +52,9 @@ describe.concurrent('sessionkit: usage errors exit with 2 before touching a stor
 
   it.each([
     ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
-    ['an unknown option', ['stats', '--frob'], /Unknown option '--frob'/],
+    ['an unknown option', ['stats', '--frobnicate'], /^sessionkit: unknown option --frobnicate: see sessionkit --help \(a KEY that starts with "-" goes after "--"\)\n$/],
+    ['a misspelt option: the close match', ['stats', '--tabel', 'x'], /^sessionkit: unknown option --tabel: did you mean --table\?\n$/],
+    ['a misspelt option with a value: the close match', ['import', '--from=connect-redis', '--dryrun'], /^sessionkit: unknown option --dryrun: did you mean --dry-run\?\n$/],
     ["another command's option", ['stats', '--owner', 'u1'], /stats has no option --owner/],
     ['inspect without KEY', ['inspect'], /inspect needs a KEY/],
     ['inspect with two keys', ['inspect', 'abc', 'def'], /takes one KEY/],

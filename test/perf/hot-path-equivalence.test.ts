@@ -90,7 +90,7 @@ describe('serializeCookie', () => {
 });
 
 /** The envelope encoding before it was written out by hand. */
-function referenceEncode({ createdAtMs, owner, data, expirySeconds }: Envelope): string {
+function referenceEncode({ createdAtMs, owner, data, ownPeriodSeconds: expirySeconds }: Envelope): string {
   if (expirySeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds });
   return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
 }
@@ -100,7 +100,7 @@ const envelope: fc.Arbitrary<Envelope> = fc.record(
     createdAtMs: fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.double(), fc.constant(-0)),
     owner: fc.string({ maxLength: 20 }),
     data: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 })),
-    expirySeconds: fc.oneof(fc.integer({ min: -5, max: 10 ** 7 }), fc.double()),
+    ownPeriodSeconds: fc.oneof(fc.integer({ min: -5, max: 10 ** 7 }), fc.double()),
   },
   { requiredKeys: ['createdAtMs', 'data'] },
 );
@@ -119,16 +119,16 @@ describe('encodeEnvelope and decodeEnvelope', () => {
         const valid =
           Number.isFinite(e.createdAtMs) &&
           (e.owner === undefined || e.owner.length > 0) &&
-          (e.expirySeconds === undefined || (Number.isSafeInteger(e.expirySeconds) && e.expirySeconds > 0));
+          (e.ownPeriodSeconds === undefined || (Number.isSafeInteger(e.ownPeriodSeconds) && e.ownPeriodSeconds > 0));
         if (!valid) {
           expect(decoded).toBeUndefined();
           return;
         }
         const expected: Record<string, unknown> = { createdAtMs: JSON.parse(JSON.stringify(e.createdAtMs)), data: JSON.parse(JSON.stringify(e.data)) };
         if (e.owner !== undefined) expected.owner = e.owner;
-        if (e.expirySeconds !== undefined) expected.expirySeconds = e.expirySeconds;
+        if (e.ownPeriodSeconds !== undefined) expected.ownPeriodSeconds = e.ownPeriodSeconds;
         expect(decoded).toStrictEqual(expected);
-        expect(Object.keys(decoded!)).toEqual(Object.keys(expected).sort((a, b) => ['createdAtMs', 'owner', 'data', 'expirySeconds'].indexOf(a) - ['createdAtMs', 'owner', 'data', 'expirySeconds'].indexOf(b)));
+        expect(Object.keys(decoded!)).toEqual(Object.keys(expected).sort((a, b) => ['createdAtMs', 'owner', 'data', 'ownPeriodSeconds'].indexOf(a) - ['createdAtMs', 'owner', 'data', 'ownPeriodSeconds'].indexOf(b)));
       }),
       { numRuns: 500 },
     );

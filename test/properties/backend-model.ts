@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { generateKey, supportsCompareAndSet, type Backend, type GetResult } from '../../src/index.js';
+import { generateKey, type Backend, type GetResult } from '../../src/index.js';
 import { secondsOfSlack, stopwatch } from '../support/elapsed.js';
 
 /** What the contract says a backend holds: per key, its value (null: not set) and the model time it expires. */
@@ -106,7 +106,6 @@ class CompareAndSet implements Command {
   constructor(readonly index: number, readonly guessCurrent: boolean, readonly value: string) {}
   check = () => true;
   async run(model: Model, real: RunningReal) {
-    if (!supportsCompareAndSet(real.backend)) return;
     const key = pick(model, this.index);
     const current = model.sessions.get(key);
     const expectedValue = this.guessCurrent ? (current?.value ?? null) : 'surely not the value';

@@ -1,7 +1,13 @@
 import pg from 'pg';
+import { DEFAULT_SERVER_URL } from './postgres-database.js';
 
-/** The PostgreSQL server the tests use: DATABASE_URL, or the machine's server on loopback. */
-export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/test';
+/**
+ * The PostgreSQL database the tests use: the one this run created for itself
+ * (test/support/postgres-database.ts sets DATABASE_URL to it before the
+ * workers start), on the server DATABASE_URL named, or the machine's server
+ * on loopback.
+ */
+export const DATABASE_URL = process.env.DATABASE_URL ?? DEFAULT_SERVER_URL;
 
 async function reachable(): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 3000 });

@@ -1,7 +1,7 @@
 // app/sessions.server.ts of a React Router 7 (or Remix) app: React Router's own createSessionStorage
 // over any sessionkit backend. React Router keeps the key in its (signed) cookie; the backend keeps the data.
 import { createCookie, createSessionStorage, type FlashSessionData, type SessionData } from 'react-router';
-import { isWellFormedKey, type CompareAndSetBackend } from 'sessionkit';
+import { isWellFormedKey, type Backend } from 'sessionkit';
 import { SessionConflictError } from 'sessionkit/http';
 
 /** Seconds until `expires`, at least 1; undefined (the backend's default period) without a date. */
@@ -19,7 +19,7 @@ function parseObject(value: string): Record<string, unknown> | null {
 }
 
 /** A `SessionStorage` whose data lives in `backend`, as JSON, under keys the backend generates. */
-export function createSessionkitStorage<Data = SessionData>(backend: CompareAndSetBackend, secrets: string[]) {
+export function createSessionkitStorage<Data = SessionData>(backend: Backend, secrets: string[]) {
   const cookie = createCookie('__session', { secrets, httpOnly: true, sameSite: 'lax', path: '/', maxAge: 604_800 });
   return createSessionStorage<Data>({
     cookie,
@@ -41,7 +41,7 @@ export function createSessionkitStorage<Data = SessionData>(backend: CompareAndS
  * to the new data, or undefined when the session no longer exists.
  */
 export async function updateSessionData<Data extends object>(
-  backend: CompareAndSetBackend,
+  backend: Backend,
   id: string,
   fn: (data: Partial<Data>) => Partial<Data>,
   maxAttempts = 100,

@@ -1,5 +1,6 @@
 import session from 'express-session';
-import { requirePut, supportsCompareAndSet, type Backend, type PutBackend } from '../../core/contract.js';
+import { callbackOrPromise, type NodeCallback } from '../../core/callback.js';
+import type { Backend } from '../../core/contract.js';
 import { supportsEnumeration, type EnumerableBackend } from '../../core/enumeration.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
 import { storeKeyOfSessionId } from './session-id.js';
@@ -19,11 +20,11 @@ export interface SessionkitStoreOptions {
   disableTouch?: boolean;
 }
 
-type Callback<T> = (error: unknown, result?: T) => void;
+type Callback<T> = NodeCallback<T>;
 
 /**
- * express-session's `Store` over a sessionkit backend that offers `put`
- * (memory, PostgreSQL, Redis, Redis Cluster). The session id is the
+ * express-session's `Store` over any sessionkit backend (memory, PostgreSQL,
+ * Redis, Redis Cluster). The session id is the
  * backend's key (an id that is not a well-formed key, from a custom
  * `genid`, is encoded into one: {@link storeKeyOfSessionId}), hashed at
  * rest, so a dump of the store holds no usable cookie. Values are
@@ -41,7 +42,7 @@ type Callback<T> = (error: unknown, result?: T) => void;
  *   past removes the session.
  * - `touch`: restarts the expiry of a live session and stores its new
  *   cookie, without reviving a missing one or overwriting a parallel change
- *   (compare-and-set where the backend has it).
+ *   (compare-and-set).
  * - `destroy`: removes it; idempotent.
  * - `length`: how many sessions `all` gives; `clear`: removes every session
  *   of the backend's table or prefix.
@@ -62,14 +63,14 @@ type Callback<T> = (error: unknown, result?: T) => void;
  * failure, a `BackendError`) and also returns a promise.
  */
 export class SessionkitStore extends session.Store {
-  readonly #backend: PutBackend;
+  readonly #backend: Backend;
   readonly #ttl: (session: StoredSession) => number;
   readonly #disableTouch: boolean;
 
-  /** Throws a `TypeError` at once for a backend without `put` or an invalid option. */
+  /** Throws a `TypeError` at once for an invalid option. */
   constructor(backend: Backend, options: SessionkitStoreOptions = {}) {
     super();
-    this.#backend = requirePut(backend, 'SessionkitStore');
+    this.#backend = backend;
     if (typeof options !== 'object' || options === null) throw new TypeError('SessionkitStore options must be an object');
     for (const name of Object.keys(options)) {
       if (name !== 'ttl' && name !== 'disableTouch') throw new TypeError(`unknown SessionkitStore option ${JSON.stringify(name)}; known: ttl, disableTouch`);
@@ -92,7 +93,7 @@ export class SessionkitStore extends session.Store {
   }
 
   override get = (sid: string, callback?: Callback<StoredSession | null>): Promise<StoredSession | null> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       const key = storeKeyOfSessionId(String(sid));
       const result = await this.#backend.get(key);
       const stored = result.ok ? parseSession(result.value) : null;
@@ -102,14 +103,14 @@ export class SessionkitStore extends session.Store {
     });
 
   override set = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       const value = JSON.stringify(stored);
       if (typeof value !== 'string' || parseSession(value) === null) throw new TypeError('express-session stores an object session');
       await this.#backend.put(storeKeyOfSessionId(String(sid)), value, { expiry: this.#expirySeconds(stored) });
     });
 
   override touch = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       if (this.#disableTouch) return;
       const key = storeKeyOfSessionId(String(sid));
       const current = await this.#backend.get(key);
@@ -123,25 +124,24 @@ export class SessionkitStore extends session.Store {
       }
       const value = JSON.stringify({ ...data, cookie: stored.cookie });
       // Compare-and-set: a change another request saved since our read is kept (it renewed the expiry itself).
-      if (supportsCompareAndSet(this.#backend)) await this.#backend.compareAndSet(key, current.value, value, { expiry });
-      else await this.#backend.set(key, value, { expiry });
+      await this.#backend.compareAndSet(key, current.value, value, { expiry });
     });
 
-  override destroy = (sid: string, callback?: Callback<void>): Promise<void> => deliver(callback, () => this.#backend.clear(storeKeyOfSessionId(String(sid))));
+  override destroy = (sid: string, callback?: Callback<void>): Promise<void> => callbackOrPromise(callback, () => this.#backend.clear(storeKeyOfSessionId(String(sid))));
 
-  override all = (callback?: Callback<Record<string, StoredSession>>): Promise<Record<string, StoredSession>> => deliver(callback, () => this.#all('all'));
+  override all = (callback?: Callback<Record<string, StoredSession>>): Promise<Record<string, StoredSession>> => callbackOrPromise(callback, () => this.#all('all'));
 
   // Counted from the values, not countLive(): a session past its cookie.expires is still in the backend for up to a second.
-  override length = (callback?: Callback<number>): Promise<number> => deliver(callback, async () => Object.keys(await this.#all('length')).length);
+  override length = (callback?: Callback<number>): Promise<number> => callbackOrPromise(callback, async () => Object.keys(await this.#all('length')).length);
 
   override clear = (callback?: Callback<void>): Promise<void> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       await this.#enumerable('clear').clearAll();
     });
 
   /** The ids of every live session (connect-redis offers this); only on a backend that keeps keys as they are. */
   ids = (callback?: Callback<string[]>): Promise<string[]> =>
-    deliver(callback, async () => {
+    callbackOrPromise(callback, async () => {
       const backend = this.#enumerable('ids');
       if (backend.hashKeys) throw new TypeError('SessionkitStore.ids() needs a backend with hashKeys: false; this one keeps only digests of the ids (all() is keyed by them)');
       const ids: string[] = [];
@@ -195,30 +195,4 @@ function parseSession(value: string): StoredSession | null {
     return null;
   }
   return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as StoredSession) : null;
-}
-
-/**
- * Runs `work`; hands the outcome to `callback` on a later tick (so an
- * exception thrown by the callback is not taken for a store failure), and
- * returns it as a promise, which never rejects when there is a callback.
- */
-function deliver<T>(callback: Callback<T> | undefined, work: () => Promise<T>): Promise<T> {
-  let run: Promise<T>;
-  try {
-    run = work();
-  } catch (error) {
-    run = Promise.reject(error);
-  }
-  if (callback === undefined) return run;
-  if (typeof callback !== 'function') throw new TypeError('the callback must be a function');
-  return run.then(
-    (result) => {
-      process.nextTick(callback, null, result);
-      return result;
-    },
-    (error: unknown) => {
-      process.nextTick(callback, error);
-      return undefined as T;
-    },
-  );
 }

@@ -85,7 +85,7 @@ const SESSION_OPTION_NAMES = new Set([
 /** express-session options with no meaning here, and what to use instead. */
 const REJECTED: Record<string, string> = {
   secret:
-    "the session cookie is a 240-bit random key, hashed at rest: a signature adds nothing, so there is no secret. Remove it (to keep your users' express-session sessions, give the secret as fromExpressSession: { secret })",
+    "the session cookie is a 240-bit random key, hashed at rest: a signature adds nothing, so there is no secret. Remove it (to keep your users' express-session sessions, give the secret as fromExpressSession: { secret }, or keep express-session with SessionkitStore)",
   genid: 'keys are 240-bit random values made by the backend; an application-made id could be guessable. Remove it',
   store: 'pass the backend as the first argument of sessionMiddleware(backend, options)',
   proxy: "use app.set('trust proxy', …) with cookie: { secure: 'auto' }",

@@ -1,3 +1,4 @@
+import { callbackOrPromise } from '../../core/callback.js';
 import type { ResolvedCookieOptions } from '../../http/cookie-options.js';
 import type { Session } from '../../http/typed-session.js';
 
@@ -212,7 +213,7 @@ class SessionView {
         };
       case 'save':
         return (callback?: SessionCallback) =>
-          settle(callback, async () => {
+          callbackOrPromise(callback, async () => {
             this.#assertAttached();
             this.flush();
             // A write now, with this request's changes merged by compare-and-set: visible to parallel requests at once.
@@ -220,7 +221,7 @@ class SessionView {
           });
       case 'regenerate':
         return (callback?: SessionCallback) =>
-          settle(callback, async () => {
+          callbackOrPromise(callback, async () => {
             this.#assertAttached();
             this.flush();
             this.#detached = Object.freeze({ ...(session.data as Record<string, unknown>) });
@@ -233,14 +234,14 @@ class SessionView {
           });
       case 'destroy':
         return (callback?: SessionCallback) =>
-          settle(callback, async () => {
+          callbackOrPromise(callback, async () => {
             this.#assertAttached();
             this.#lent.clear();
             session.destroy();
           });
       case 'reload':
         return (callback?: SessionCallback) =>
-          settle(callback, async () => {
+          callbackOrPromise(callback, async () => {
             this.#assertAttached();
             this.#lent.clear();
             await session.reload();
@@ -253,18 +254,6 @@ class SessionView {
   #assertAttached(): void {
     if (this.#detached !== undefined) throw new Error('this req.session was replaced by regenerate(); use the new req.session');
   }
-}
-
-/** Runs `work` and reports to `callback` (on a later tick, as express-session does) or through the returned promise. */
-function settle(callback: SessionCallback | undefined, work: () => Promise<void>): Promise<void> {
-  if (callback !== undefined && typeof callback !== 'function') throw new TypeError('the callback must be a function');
-  const done = work();
-  if (callback === undefined) return done;
-  done.then(
-    () => callback(),
-    (error: unknown) => callback(error),
-  );
-  return done.catch(() => undefined);
 }
 
 function cookieView(context: ViewContext): SessionCookieView {

@@ -1,8 +1,7 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
-import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
+import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { digestKey } from '../../core/keys.js';
-import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
-import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
+import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { ExpiryHeap } from './expiry-heap.js';
 
@@ -38,7 +37,7 @@ const DONE = resolved(undefined);
  * swept on access and by a timer; expiry follows the process's monotonic clock.
  * Lost when the process ends.
  */
-export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
+export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, EnumerableBackend {
   readonly maxSessions: number;
   readonly #sessions = new Map<string, Entry>();
   readonly #byExpiry = new ExpiryHeap<Entry>();
@@ -113,9 +112,9 @@ export class MemoryBackend extends BaseBackend implements OwnedSessionRemovalBac
     return cleared;
   }
 
-  /** Creates or replaces the session of `key` (see {@link PutBackend.put}); a replaced session leaves its owner's list. */
-  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
-    return this.checkedPut(key, value, options, this.#storePut);
+  /** Creates or replaces the session of `key` (see {@link Backend.put}); a replaced session leaves its owner's list. */
+  protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    return this.#storePut(key, value, expirySeconds);
   }
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {

@@ -35,9 +35,15 @@ export function toBackendError(error: unknown, operation: string, context: Failu
         { cause: error },
       );
     }
-    return new BackendError('query_failed', `PostgreSQL failed ${operation} (SQLSTATE ${code})`, { cause: error });
+    return new BackendError('query_failed', `PostgreSQL failed ${operation} (SQLSTATE ${code}: ${serverMessage(error)})`, { cause: error });
   }
   return new BackendError('unavailable', `PostgreSQL${at} is unreachable during ${operation}`, { cause: error });
+}
+
+/** The server's own words for an error (its first line), e.g. `database "app" does not exist`. */
+function serverMessage(error: unknown): string {
+  const message = (error as { message?: unknown }).message;
+  return typeof message === 'string' && message.trim() !== '' ? message.split('\n', 1)[0]!.trim() : 'no message';
 }
 
 /** Rejects with a `timeout` {@link BackendError} when `work` has not settled after `timeoutMs`. */

@@ -7,13 +7,10 @@ import type {
   OwnedSession,
   OwnerIndexBackend,
   OwnerIndexOptions,
-  PutBackend,
-  SetOptions,
 } from '../../core/contract.js';
 import { BackendError, isBackendError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
-import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
-import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
+import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
@@ -21,6 +18,7 @@ import { toQueryable, type PostgresDatabase, type Queryable, type Statement } fr
 import { ensureSchemaOn } from './schema.js';
 import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, statementsFor, type Statements } from './statements.js';
 import { quoteTableName } from './table-name.js';
+import { reportStatementsFor, type ReportStatements, type SessionOwnerRow, type SessionsPerOwner, type TableDescription, type TableSizes } from './table-report.js';
 
 /** Options of {@link PostgresBackend}. */
 export interface PostgresBackendOptions extends BackendOptions, KeyStorageOptions, OwnerIndexOptions {
@@ -114,7 +112,7 @@ export const SCHEMA_TIMEOUT_MS = 60_000;
  * ocaml-session's exact DDL (no primary key); sessions by owner need the `owner` and
  * `created_at` columns that `ensureSchema()` adds.
  */
-export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
+export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, EnumerableBackend {
   /** The quoted table name used in SQL. */
   readonly table: string;
   readonly timeoutMs: number;
@@ -304,6 +302,74 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
     return purgeInBatches(this.#db, this.#statements, { batchSize, statementTargetMs, timeoutMs: this.timeoutMs, onBatch, table: this.#tableName });
   }
 
+  // Reports for operators (the `sessionkit` command): the catalog, counts and sizes. No part of the session contract.
+  #reportStatements: ReportStatements | undefined;
+
+  get #report(): ReportStatements {
+    return (this.#reportStatements ??= reportStatementsFor(this.table));
+  }
+
+  /** What the table is (whether it exists, its columns and indexes, whether it holds any row), from the catalog. */
+  describeTable(): Promise<TableDescription> {
+    return this.reported('describeTable', this.#describeTable());
+  }
+
+  async #describeTable(): Promise<TableDescription> {
+    const [found] = await this.#query<{ present: boolean }>(this.#report.exists, [this.table], 'describeTable');
+    if (found?.present !== true) return { exists: false, columns: [], indexes: [], empty: true };
+    const [columns, indexes, [emptiness]] = await Promise.all([
+      this.#query<{ name: string }>(this.#report.columns, [this.table], 'describeTable'),
+      this.#query<{ name: string }>(this.#report.indexes, [this.table], 'describeTable'),
+      this.#query<{ empty: boolean }>(this.#report.isEmpty, [], 'describeTable'),
+    ]);
+    return { exists: true, columns: columns.map((row) => row.name), indexes: indexes.map((row) => row.name), empty: emptiness?.empty === true };
+  }
+
+  /** Whether the table has the `owner` and `created_at` columns that sessions by owner need (`ensureSchema()` adds them); the same check every owner operation makes. */
+  hasOwnerColumns(): Promise<boolean> {
+    return this.reported('hasOwnerColumns', this.#ownerColumnPresent());
+  }
+
+  /** How many rows are expired but not yet deleted (`expire_date <= now()`): what `purgeExpired()` would delete now. */
+  async countExpired(): Promise<number> {
+    const [row] = await this.reported('countExpired', this.#query<{ count: number }>(this.#report.countExpired, [], 'countExpired'));
+    return row?.count ?? 0;
+  }
+
+  /** Live sessions per owner; rejects with `schema_outdated` on a table without the owner columns. */
+  sessionsPerOwner(): Promise<SessionsPerOwner> {
+    return this.reported('sessionsPerOwner', this.#sessionsPerOwner());
+  }
+
+  async #sessionsPerOwner(): Promise<SessionsPerOwner> {
+    await this.#requireOwnerColumn('sessionsPerOwner');
+    const [row] = await this.#query<SessionsPerOwner>(this.#report.perOwner, [], 'sessionsPerOwner');
+    return row ?? { owners: 0, sessionsWithOwner: 0, p50: null, p90: null, p99: null, max: null };
+  }
+
+  /** Bytes the table and its indexes take on disk. */
+  async storageBytes(): Promise<TableSizes> {
+    const [row] = await this.reported('storageBytes', this.#query<TableSizes>(this.#report.sizes, [this.table], 'storageBytes'));
+    return { tableBytes: row?.tableBytes ?? 0, indexBytes: row?.indexBytes ?? 0, totalBytes: row?.totalBytes ?? 0 };
+  }
+
+  /** The owner and creation time of the live session of `key`, undefined when there is none; rejects with `schema_outdated` on a table without the owner columns. */
+  sessionOwner(key: string): Promise<SessionOwnerRow | undefined> {
+    try {
+      assertKeyIsString(key);
+      if (!isWellFormedKey(key)) return Promise.resolve(undefined);
+      return this.reported('sessionOwner', this.#sessionOwner(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #sessionOwner(key: string): Promise<SessionOwnerRow | undefined> {
+    await this.#requireOwnerColumn('sessionOwner');
+    const [row] = await this.#query<SessionOwnerRow>(this.#report.sessionOwner, [this.storedKey(key)], 'sessionOwner');
+    return row === undefined ? undefined : { owner: row.owner, createdAt: row.createdAt === null ? null : new Date(row.createdAt) };
+  }
+
   /** Stops pruning and, for a backend made by `connect()`, ends its pool. A client passed to the constructor stays open. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -317,13 +383,13 @@ export class PostgresBackend extends BaseBackend implements OwnedSessionRemovalB
   }
 
   /**
-   * Creates or replaces the session of `key` (see {@link PutBackend.put}):
+   * Creates or replaces the session of `key` (see {@link Backend.put}):
    * one `INSERT … ON CONFLICT DO UPDATE` per batch. Needs a unique index on
    * `session_key`, which `ensureSchema()` creates with the table; on a table
    * without one (ocaml-session's DDL) it rejects with `schema_outdated`.
    */
-  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
-    return this.checkedPut(key, value, options, this.#storePut);
+  protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    return this.#storePut(key, value, expirySeconds);
   }
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {

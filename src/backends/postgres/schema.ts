@@ -13,6 +13,8 @@ export function schemaStatement(table: string): Statement {
   const baseName = table.split('.').pop()!.replaceAll('"', '');
   const text = `DO $sessionkit$
 BEGIN
+  -- "already exists, skipping" is what every run but the first says: not worth a NOTICE (postgres.js prints each one).
+  PERFORM set_config('client_min_messages', 'warning', true);
   PERFORM pg_advisory_xact_lock(hashtext('sessionkit:schema:${table}'));
   CREATE TABLE IF NOT EXISTS ${table} (
     session_key char(40) PRIMARY KEY,

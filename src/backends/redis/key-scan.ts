@@ -53,14 +53,15 @@ export async function sendWithin(node: NodeCommand, args: readonly string[], tim
 }
 
 /**
- * The keys of `node` that match `pattern`, one SCAN reply at a time. SCAN
- * may return a key twice (while Redis rehashes), so callers that count
- * dedupe; keys that expired are not returned.
+ * The keys of `node` that match `pattern` (and, given `type`, hold that
+ * type: `string` leaves out sets and hashes under a session prefix), one
+ * SCAN reply at a time. SCAN may return a key twice (while Redis rehashes),
+ * so callers that count dedupe; keys that expired are not returned.
  */
-export async function* scanKeys(node: NodeCommand, pattern: string, timeoutMs: number): AsyncGenerator<string[]> {
+export async function* scanKeys(node: NodeCommand, pattern: string, timeoutMs: number, type?: 'string'): AsyncGenerator<string[]> {
   let cursor = '0';
   do {
-    const reply = await sendWithin(node, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT], timeoutMs);
+    const reply = await sendWithin(node, ['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT, ...(type === undefined ? [] : ['TYPE', type])], timeoutMs);
     if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) throw new BackendError('query_failed', 'Redis answered SCAN with an unexpected reply');
     cursor = String(reply[0]);
     const keys = (reply[1] as unknown[]).map(String);

@@ -1,9 +1,8 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
-import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexOptions, PutBackend, SetOptions } from '../../core/contract.js';
+import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
 import { isWellFormedKey } from '../../core/keys.js';
-import { assertKeyDigestIsString, type OwnedSessionRemovalBackend } from '../../core/owned-session-removal.js';
-import { assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toScriptClient, type RedisClient } from './client.js';
 import { RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
@@ -23,6 +22,12 @@ export interface RedisBackendOptions extends BackendOptions, KeyStorageOptions, 
    * that walk an owner's sessions in pages give each step this long.
    */
   timeoutMs?: number;
+}
+
+/** What {@link RedisBackend.sessionOwner} finds of a live session: its owner's digest (`null`: no owner) and when it was made. */
+export interface SessionOwnerDigest {
+  ownerDigest: string | null;
+  createdAt: Date | null;
 }
 
 /** The answers the batch script gives for compare-and-set. */
@@ -58,7 +63,7 @@ const CAS_RESULTS: ReadonlySet<unknown> = new Set<CompareAndSetResult>(['ok', 'c
  * is true: Redis"). A connection silent past a deadline is dropped. Service
  * resumes by itself once the client has reconnected.
  */
-export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBackend, PutBackend, EnumerableBackend {
+export class RedisBackend extends BaseBackend implements OwnerIndexBackend, EnumerableBackend {
   /** The prefix of every Redis key this backend writes. */
   readonly prefix: string;
   /** Longest wait for Redis per operation, in milliseconds. */
@@ -160,7 +165,8 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     for (const node of await this.#nodes()) {
       // SCAN may repeat a key while Redis rehashes: count each once.
       const seen = new Set<string>();
-      for await (const keys of scanKeys(node, this.#sessionPattern, this.timeoutMs)) for (const key of keys) seen.add(key);
+      // TYPE string: another structure under the prefix is no session.
+      for await (const keys of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) for (const key of keys) seen.add(key);
       count += seen.size;
     }
     return count;
@@ -175,7 +181,8 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     const start = this.prefix.length + 1;
     for (const node of await this.reported('liveSessions', this.#nodes())) {
       const seen = new Set<string>();
-      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs)) {
+      // TYPE string: a GET of a set or hash under the prefix would fail with WRONGTYPE.
+      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
         const keys = page.filter((key) => !seen.has(key));
         keys.forEach((key) => seen.add(key));
         const [nowMs, ...stored] = await this.reported('liveSessions', Promise.all([serverNowMs(node, this.timeoutMs), ...keys.map((key) => sendWithin(node, ['GET', key], this.timeoutMs))]));
@@ -209,6 +216,64 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
     return cleared;
   }
 
+  /**
+   * For operators (`sessionkit inspect`): the owner's digest (`digestKey(owner)`:
+   * Redis keeps no owner id) of the live session of `key`, `null` for a
+   * session without owner, and its creation time, the score in its owner's
+   * set (`null` without owner). Undefined when no live session has that key.
+   */
+  sessionOwner(key: string): Promise<SessionOwnerDigest | undefined> {
+    try {
+      assertKeyIsString(key);
+      if (!isWellFormedKey(key)) return Promise.resolve(undefined);
+      return this.reported('sessionOwner', this.#sessionOwner(key));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async #sessionOwner(key: string): Promise<SessionOwnerDigest | undefined> {
+    const deadlineMs = performance.now() + this.timeoutMs;
+    const storedKey = this.storedKey(key);
+    const { head, serverNowMs } = await this.#queue(storedKey, '', OP.peek, NO_ARGS, deadlineMs, (reply, nowMs) => ({
+      head: typeof reply === 'string' && reply !== '' ? decodeStored(reply) : undefined,
+      serverNowMs: nowMs,
+    }));
+    if (head === undefined || head.expiresAtMs <= serverNowMs) return undefined;
+    if (head.ownerTag === undefined) return { ownerDigest: null, createdAt: null };
+    const keyDigest = this.digestOfStored(storedKey);
+    const listed = (await this.#owners.list(head.ownerTag, deadlineMs)).find((session) => session.keyDigest === keyDigest);
+    return { ownerDigest: head.ownerTag, createdAt: listed?.createdAt ?? null };
+  }
+
+  /**
+   * For operators (`sessionkit stats`): bytes the session keys take
+   * (`MEMORY USAGE` of each, summed over a SCAN of every master), and the
+   * servers' `used_memory` summed over the masters.
+   */
+  storageBytes(): Promise<{ sessionBytes: number; serverUsedMemoryBytes: number }> {
+    return this.reported('storageBytes', this.#storageBytes());
+  }
+
+  async #storageBytes(): Promise<{ sessionBytes: number; serverUsedMemoryBytes: number }> {
+    let sessionBytes = 0;
+    let serverUsedMemoryBytes = 0;
+    for (const node of await this.#nodes()) {
+      const seen = new Set<string>();
+      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
+        const keys = page.filter((key) => !seen.has(key));
+        keys.forEach((key) => seen.add(key));
+        // A key gone since the scan answers nil: it takes no bytes.
+        const sizes = await Promise.all(keys.map((key) => sendWithin(node, ['MEMORY', 'USAGE', key], this.timeoutMs)));
+        for (const bytes of sizes) if (typeof bytes === 'number') sessionBytes += bytes;
+      }
+      const info = await sendWithin(node, ['INFO', 'memory'], this.timeoutMs);
+      const usedMemory = /^used_memory:(\d+)/m.exec(String(info))?.[1];
+      if (usedMemory !== undefined) serverUsedMemoryBytes += Number(usedMemory);
+    }
+    return { sessionBytes, serverUsedMemoryBytes };
+  }
+
   /** Matches the session keys of this prefix and nothing else: `${prefix}{…}`, never `${prefix}owner:{…}`. */
   get #sessionPattern(): string {
     return `${literalPattern(this.prefix)}{*}`;
@@ -220,13 +285,13 @@ export class RedisBackend extends BaseBackend implements OwnedSessionRemovalBack
   }
 
   /**
-   * Creates or replaces the session of `key` (see {@link PutBackend.put}):
+   * Creates or replaces the session of `key` (see {@link Backend.put}):
    * one plain `SET … PXAT` in the batch script, as `generate` writes. A
    * replaced owned session loses its owner head, so it leaves its owner's
    * list (the stale entry is dropped when an owner operation meets it).
    */
-  put(key: string, value: string, options: SetOptions = {}): Promise<void> {
-    return this.checkedPut(key, value, options, this.#storePut);
+  protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
+    return this.#storePut(key, value, expirySeconds);
   }
 
   #storePut(key: string, value: string, expirySeconds: number): Promise<void> {

@@ -1,9 +1,10 @@
 import type { Pool } from 'pg';
 import type { Redis } from 'ioredis';
+import { literalPattern, masterNodes, scanKeys } from '../../backends/redis/key-scan.js';
 import { loadDriver, oneLine } from '../drivers.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
-/** One session read from the source: its id, its express-session JSON (undefined when it does not parse as an object), and seconds left. */
+/** One session read from the source: its id, its express-session JSON (undefined when it does not parse as an object), and seconds left (`Infinity`: it never expires). */
 export interface SourceSession {
   readonly sid: string;
   readonly value: string | undefined;
@@ -76,15 +77,17 @@ export async function openConnectPgSimple(url: string, table: string, timeoutMs:
     },
     async *batches(batchSize) {
       // Keyset pages in sid order: a session added or removed meanwhile never shifts a page.
-      // Seconds left are rounded to the nearest whole second, as every backend reports a period.
+      // Seconds left are rounded to the nearest whole second, as every backend reports a period;
+      // an expiry of 'infinity' has none (subtracting it is an error that would end the page's statement).
       let after = '';
       for (;;) {
-        const rows = await query<{ sid: string; sess: string | null; seconds: string }>(
-          `SELECT sid, sess::text AS sess, round(extract(epoch FROM expire - now()))::bigint AS seconds FROM ${quoted} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2`,
+        const rows = await query<{ sid: string; sess: string | null; seconds: string | null }>(
+          `SELECT sid, sess::text AS sess, CASE WHEN isfinite(expire) THEN round(extract(epoch FROM expire - now()))::bigint END AS seconds
+             FROM ${quoted} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2`,
           [after, batchSize],
         );
         if (rows.length === 0) return;
-        yield rows.map((row) => ({ sid: row.sid, value: sessionJson(row.sess), expirySeconds: Number(row.seconds) }));
+        yield rows.map((row) => ({ sid: row.sid, value: sessionJson(row.sess), expirySeconds: row.seconds === null ? Infinity : Number(row.seconds) }));
         after = rows[rows.length - 1]!.sid;
         if (rows.length < batchSize) return;
       }
@@ -118,20 +121,24 @@ export async function openConnectRedis(url: string, prefix: string, timeoutMs: n
       throw new CliError(ExitCode.storeError, `cannot read the ${where}: ${oneLine(error)}`, { cause: error });
     }
   };
+  // The backend's own SCAN walk (one node: connect-redis runs on a single server), cut into batches of batchSize.
+  const [node] = await masterNodes(client);
   async function* scan(count: number): AsyncIterable<string[]> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await guarded(client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', count));
-      cursor = next;
-      if (keys.length > 0) yield keys;
-    } while (cursor !== '0');
+    try {
+      for await (const page of scanKeys(node!, `${literalPattern(prefix)}*`, timeoutMs)) {
+        for (let start = 0; start < page.length; start += count) yield page.slice(start, start + count);
+      }
+    } catch (error) {
+      throw new CliError(ExitCode.storeError, `cannot read the ${where}: ${oneLine(error)}`, { cause: error });
+    }
   }
   return {
     where,
     async countLive() {
-      let n = 0;
-      for await (const keys of scan(1000)) n += keys.length;
-      return n;
+      // For the progress bar's total only (SCAN may return a key twice; the bar's total grows to match what is done).
+      let count = 0;
+      for await (const keys of scan(1000)) count += keys.length;
+      return count;
     },
     async *batches(batchSize) {
       for await (const keys of scan(batchSize)) {

@@ -1,15 +1,27 @@
-import { supportsPut } from '../../core/contract.js';
-import { isWellFormedKey } from '../../core/keys.js';
+import { storeKeyOfSessionId } from '../../adapters/express-session/session-id.js';
+import { MAX_EXPIRY_SECONDS } from '../../core/period.js';
 import type { Command } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { createProgress } from '../progress.js';
 import { wholeNumberFlag } from '../target.js';
-import { openConnectPgSimple, openConnectRedis, type ImportSource } from './import-sources.js';
+import { openConnectPgSimple, openConnectRedis, type ImportSource, type SourceSession } from './import-sources.js';
 
 const SOURCES = ['connect-pg-simple', 'connect-redis'] as const;
 type SourceName = (typeof SOURCES)[number];
 const DEFAULT_BATCH_SIZE = 500;
 const DEFAULT_TIMEOUT_MS = 5000;
+
+/** Sessions the import left in the source, by reason; none of them stops it. (Any id is copied: one that cannot be a key goes under the key SessionkitStore makes of it.) */
+export interface ImportSkips {
+  /** Not a JSON object. */
+  notAnObject: number;
+  /** Larger than the store's `maxValueBytes` (1 MiB unless configured). */
+  tooLarge: number;
+  /** Expires more than 2^31 - 1 seconds from now (about 68 years), or never: no backend holds such an expiry. */
+  expiryTooFar: number;
+  /** Refused by the store's checks for another reason (e.g. U+0000 in a Redis value). */
+  unstorable: number;
+}
 
 /** What `import` did (or, with `--dry-run`, would do). */
 export interface ImportReport {
@@ -24,20 +36,37 @@ export interface ImportReport {
   existing: number;
   /** Expired between the read and the copy. */
   expired: number;
-  /** Not a JSON object: skipped. */
-  unparsable: number;
-  /** An id sessionkit cannot hold as a key (not 1 to 40 characters of A-Z a-z 0-9 + / = _ -): skipped. */
-  invalidIds: number;
+  /** Sessions left out, in all: the sum of {@link ImportReport.skippedBy}. Exit code 7 when not 0. */
+  skipped: number;
+  skippedBy: ImportSkips;
   durationMs: number;
+}
+
+const SKIP_WORDS: Readonly<Record<keyof ImportSkips, string>> = {
+  notAnObject: 'not a JSON object',
+  tooLarge: 'larger than the store\'s maxValueBytes',
+  expiryTooFar: 'expiring beyond 2^31 s or never',
+  unstorable: 'refused by the store\'s checks',
+};
+
+/** Why `session` cannot be copied into `backend`, or undefined when it can (as far as can be told before writing). */
+function skipReason(session: SourceSession, maxValueBytes: number): keyof ImportSkips | undefined {
+  if (session.value === undefined) return 'notAnObject';
+  if (session.expirySeconds > MAX_EXPIRY_SECONDS) return 'expiryTooFar';
+  if (Buffer.byteLength(session.value, 'utf8') > maxValueBytes) return 'tooLarge';
+  return undefined;
 }
 
 /**
  * `sessionkit import --from connect-pg-simple|connect-redis`: copies every
  * live express-session session, with its data and expiry, into the store
- * under its own id (`put`), so that express-session with `SessionkitStore`
+ * under its own id (`put`; an id that cannot be a key under the key
+ * `SessionkitStore` makes of it), so that express-session with `SessionkitStore`
  * answers the cookies users hold. A session already in the store is never
  * overwritten, which makes the command idempotent and resumable (run it
- * again after an interruption, or after the switch).
+ * again after an interruption, or after the switch). A session the store
+ * cannot hold is skipped and counted by reason, never the end of the
+ * import: the command then exits 7 after copying everything else.
  */
 export const importSessions: Command = {
   options: ['from', 'from-url', 'from-table', 'from-prefix', 'dry-run', 'batch-size'],
@@ -55,7 +84,6 @@ export const importSessions: Command = {
     const timeoutMs = wholeNumberFlag(values['timeout-ms'] as string | undefined, '--timeout-ms', DEFAULT_TIMEOUT_MS);
     const dryRun = values['dry-run'] === true;
     const { backend } = store;
-    if (!supportsPut(backend)) throw new CliError(ExitCode.needsMigration, `${store.where} cannot create sessions under given ids (no put): upgrade sessionkit`);
     await store.ready();
 
     const fromUrl = (values['from-url'] as string | undefined) ?? (from === 'connect-pg-simple' ? (values['database-url'] as string | undefined) ?? io.env.DATABASE_URL : (values['redis-url'] as string | undefined) ?? io.env.REDIS_URL);
@@ -65,24 +93,39 @@ export const importSessions: Command = {
         ? await openConnectPgSimple(fromUrl, (values['from-table'] as string | undefined) ?? 'session', timeoutMs)
         : await openConnectRedis(fromUrl, (values['from-prefix'] as string | undefined) ?? 'sess:', timeoutMs, backend.defaultPeriod());
     const startedMs = performance.now();
-    const report: ImportReport = { from, source: source.where, dryRun, read: 0, imported: 0, existing: 0, expired: 0, unparsable: 0, invalidIds: 0, durationMs: 0 };
+    const skippedBy: ImportSkips = { notAnObject: 0, tooLarge: 0, expiryTooFar: 0, unstorable: 0 };
+    const report: ImportReport = { from, source: source.where, dryRun, read: 0, imported: 0, existing: 0, expired: 0, skipped: 0, skippedBy, durationMs: 0 };
+    const skip = (reason: keyof ImportSkips) => {
+      skippedBy[reason] += 1;
+      report.skipped += 1;
+    };
     try {
       const total = await source.countLive();
       const progress = total > 0 ? createProgress(io.stderr, { label: dryRun ? 'checked' : 'imported', total, plainLines: !json }) : undefined;
       for await (const batch of source.batches(batchSize)) {
         await Promise.all(
-          batch.map(async ({ sid, value, expirySeconds }) => {
+          batch.map(async (session) => {
             report.read += 1;
-            if (value === undefined) report.unparsable += 1;
-            else if (!isWellFormedKey(sid)) report.invalidIds += 1;
-            else if (expirySeconds <= 0) report.expired += 1;
-            else {
-              const present = await backend.get(sid);
-              if (present.ok || present.error === 'NotSet') report.existing += 1;
-              else {
-                if (!dryRun) await backend.put(sid, value, { expiry: expirySeconds });
-                report.imported += 1;
-              }
+            const reason = skipReason(session, backend.maxValueBytes);
+            if (reason !== undefined) return skip(reason);
+            if (session.expirySeconds <= 0) {
+              report.expired += 1;
+              return;
+            }
+            // Where SessionkitStore looks for this express-session id: the id itself, or a key made from an id that cannot be one.
+            const key = storeKeyOfSessionId(session.sid);
+            const present = await backend.get(key);
+            if (present.ok || present.error === 'NotSet') {
+              report.existing += 1;
+              return;
+            }
+            try {
+              if (!dryRun) await backend.put(key, session.value!, { expiry: session.expirySeconds });
+              report.imported += 1;
+            } catch (error) {
+              // A TypeError is the backend's check of this one session (the store was not asked); a store failure ends the run.
+              if (!(error instanceof TypeError)) throw error;
+              skip('unstorable');
             }
           }),
         );
@@ -93,9 +136,10 @@ export const importSessions: Command = {
       await source.close().catch(() => undefined);
     }
     report.durationMs = Math.round(performance.now() - startedMs);
-    const skipped = report.unparsable + report.invalidIds;
-    const text = `${dryRun ? 'Would import' : 'Imported'} ${report.imported} of ${report.read} live sessions from the ${source.where} into ${store.where}; ${report.existing} already there, ${report.expired} expired meanwhile, ${skipped} skipped (${report.unparsable} not a JSON object, ${report.invalidIds} with an id that cannot be a key).`;
-    return { exitCode: ExitCode.ok, json: report, text };
+    const reasons = (Object.keys(SKIP_WORDS) as (keyof ImportSkips)[]).filter((reason) => skippedBy[reason] > 0).map((reason) => `${skippedBy[reason]} ${SKIP_WORDS[reason]}`);
+    const skippedText = report.skipped === 0 ? 'none skipped' : `${report.skipped} skipped (${reasons.join(', ')}; they stay in the source)`;
+    const text = `${dryRun ? 'Would import' : 'Imported'} ${report.imported} of ${report.read} live sessions from the ${source.where} into ${store.where}; ${report.existing} already there, ${report.expired} expired meanwhile, ${skippedText}.`;
+    return { exitCode: report.skipped === 0 ? ExitCode.ok : ExitCode.skipped, json: report, text };
   },
 };
 

@@ -12,10 +12,11 @@ export const inspect: Command = {
     checkKeyArgument('inspect', positionals);
   },
   async run({ store, positionals, io }) {
-    const key = await readKey(positionals[0]!, io);
+    const { key, note } = await readKey(positionals[0]!, io);
     await store.ready();
     const result = await store.backend.get(key);
     const report: InspectReport = { store: store.kind, keyDigest: digestKey(key), status: result.ok ? 'Set' : result.error };
+    if (note !== undefined) report.note = note;
     if (result.ok) {
       report.value = result.value;
       report.periodSeconds = result.period;
@@ -30,7 +31,7 @@ export const inspect: Command = {
     if (report.owner !== undefined) rows.push(['owner', report.owner === null ? '(none)' : printable(report.owner)]);
     else if (report.ownerDigest !== undefined) rows.push(['owner', `digest ${report.ownerDigest} (the value does not name the owner)`]);
     if (report.createdAt !== undefined && report.createdAt !== null) rows.push(['created at', report.createdAt]);
-    const text = `Session with key digest ${report.keyDigest} in ${store.where}\n${table(rows)}`;
+    const text = `Session with key digest ${report.keyDigest} in ${store.where}\n${table(rows)}${note === undefined ? '' : `\nnote: ${note}`}`;
     return { exitCode: report.status === 'NotFound' ? ExitCode.notFound : ExitCode.ok, json: report, text };
   },
 };

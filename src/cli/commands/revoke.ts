@@ -1,10 +1,9 @@
-import { supportsOwners } from '../../core/contract.js';
-import { digestKey, isWellFormedKey } from '../../core/keys.js';
+import { digestKey } from '../../core/keys.js';
 import { assertOwner } from '../../core/validate.js';
 import type { Command } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 import { printable } from '../output.js';
-import { checkKeyArgument, readKey } from './key-argument.js';
+import { checkKeyArgument, keyOfCookieValue, readKey } from './key-argument.js';
 
 /** `sessionkit revoke KEY` and `sessionkit revoke --owner ID [--except KEY]`. */
 export const revoke: Command = {
@@ -23,15 +22,19 @@ export const revoke: Command = {
     } catch (error) {
       throw new CliError(ExitCode.usage, `--owner: ${(error as Error).message}`);
     }
-    if (except !== undefined && !isWellFormedKey(except)) {
-      throw new CliError(ExitCode.usage, '--except is not a session key: expected 1 to 40 base64url characters');
+    if (except !== undefined) {
+      try {
+        keyOfCookieValue(except);
+      } catch (error) {
+        throw new CliError(ExitCode.usage, `--except: ${(error as Error).message}`);
+      }
     }
   },
   async run({ store, positionals, values, io }) {
     const owner = values.owner as string | undefined;
     const { backend } = store;
     if (owner === undefined) {
-      const key = await readKey(positionals[0]!, io);
+      const { key } = await readKey(positionals[0]!, io);
       await store.ready();
       const before = await backend.get(key);
       // Cleared even when NotFound: an expired row still in the table goes too.
@@ -45,10 +48,7 @@ export const revoke: Command = {
       };
     }
     await store.ready();
-    if (!supportsOwners(backend)) {
-      throw new CliError(ExitCode.needsMigration, `revoke --owner needs a store that keeps sessions by owner; ${backend.constructor.name} does not (yet)`);
-    }
-    const except = values.except as string | undefined;
+    const except = values.except === undefined ? undefined : keyOfCookieValue(values.except as string).key;
     const revoked = await backend.clearByOwner(owner, except === undefined ? {} : { except });
     const who = printable(owner);
     return {

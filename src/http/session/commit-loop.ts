@@ -2,7 +2,7 @@ import { decodeEnvelope, type DataRecord } from '../envelope.js';
 import { HTTP_EVENT_STORE, type HttpEvents } from '../http-events.js';
 import { SessionConflictError } from '../session-errors.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
-import { ownExpiryFor, writeExpirySeconds, type OwnExpiryChange } from './lifetime.js';
+import { ownExpiryFor, writeTtlSeconds, type OwnExpiryChange } from './lifetime.js';
 import { encodeWithin, storedSnapshot, type StoredSnapshot } from './snapshot.js';
 
 /** What the commit loop works with: the resolved options and the request's event reporter. */
@@ -14,10 +14,10 @@ export interface StoreContext {
 /** A pure function from the stored data to the data to write; it may run once per attempt. */
 export type Transform = (stored: DataRecord) => DataRecord;
 
-/** The snapshot a successful write leaves, and the expiry it gave (the cookie's `Max-Age`). */
+/** The snapshot a successful write leaves, and the seconds until expiry it gave the session, counted from the write (the cookie's `Max-Age`). */
 export interface Written {
   readonly snapshot: StoredSnapshot;
-  readonly expirySeconds: number;
+  readonly ttlSeconds: number;
 }
 
 /**
@@ -64,13 +64,13 @@ export async function updateStored(context: StoreContext, snapshot: StoredSnapsh
   for (let attempt = 1; ; attempt++) {
     const data = transform(current.data);
     const ownExpirySeconds = ownExpiryFor(ownExpiry, current.ownExpirySeconds);
-    const expirySeconds = writeExpirySeconds(options, current.createdAtMs, ownExpirySeconds);
-    if (expirySeconds <= 0) return { kind: 'gone', pastLifetime: true };
-    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, expirySeconds: ownExpirySeconds }, options.maxDataBytes);
-    const result = await options.backend.compareAndSet(current.key, current.raw, value, { expiry: expirySeconds });
+    const ttlSeconds = writeTtlSeconds(options, current.createdAtMs, ownExpirySeconds);
+    if (ttlSeconds <= 0) return { kind: 'gone', pastLifetime: true };
+    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, ownPeriodSeconds: ownExpirySeconds }, options.maxDataBytes);
+    const result = await options.backend.compareAndSet(current.key, current.raw, value, { expiry: ttlSeconds });
     if (result === 'ok') {
-      const written = { ...current, raw: value, data, expiresAtMs: options.nowMs() + expirySeconds * 1000, ownExpirySeconds };
-      return { kind: 'written', snapshot: written, expirySeconds };
+      const written = { ...current, raw: value, data, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds };
+      return { kind: 'written', snapshot: written, ttlSeconds };
     }
     // Expired or destroyed by another request: never revive it.
     if (result === 'NotFound') return { kind: 'gone', pastLifetime: false };
@@ -92,11 +92,26 @@ export async function createSession(context: StoreContext, base: NewSessionBase,
   const { options } = context;
   const { owner, ownExpirySeconds } = base;
   let createdAtMs = base.createdAtMs;
-  if (createdAtMs === undefined || writeExpirySeconds(options, createdAtMs, ownExpirySeconds) <= 0) createdAtMs = options.nowMs();
+  if (createdAtMs === undefined || writeTtlSeconds(options, createdAtMs, ownExpirySeconds) <= 0) createdAtMs = options.nowMs();
   const data = transform(base.data);
-  const expirySeconds = writeExpirySeconds(options, createdAtMs, ownExpirySeconds);
-  const value = encodeWithin({ createdAtMs, owner, data, expirySeconds: ownExpirySeconds }, options.maxDataBytes);
-  const key = await options.backend.generate(owner === undefined ? { value, expiry: expirySeconds } : { value, expiry: expirySeconds, owner });
-  const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + expirySeconds * 1000, ownExpirySeconds };
-  return { snapshot, expirySeconds };
+  const ttlSeconds = writeTtlSeconds(options, createdAtMs, ownExpirySeconds);
+  const value = encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds }, options.maxDataBytes);
+  const key = await options.backend.generate(owner === undefined ? { value, expiry: ttlSeconds } : { value, expiry: ttlSeconds, owner });
+  const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds };
+  return { snapshot, ttlSeconds };
+}
+
+/**
+ * Renews the expiry of `loaded` without changing its value (a read-only
+ * request whose renewal is due); undefined when nothing was renewed: the
+ * lifetime is over, or a conflict (another request just renewed or changed
+ * it) or `NotFound` made the renewal moot.
+ */
+export async function renewStored(context: StoreContext, loaded: StoredSnapshot): Promise<Written | undefined> {
+  const { options } = context;
+  const ttlSeconds = writeTtlSeconds(options, loaded.createdAtMs, loaded.ownExpirySeconds);
+  if (ttlSeconds <= 0) return undefined;
+  const result = await options.backend.compareAndSet(loaded.key, loaded.raw, loaded.raw, { expiry: ttlSeconds });
+  if (result !== 'ok') return undefined;
+  return { snapshot: { ...loaded, expiresAtMs: options.nowMs() + ttlSeconds * 1000 }, ttlSeconds };
 }

@@ -1,6 +1,6 @@
 import { resolvedClearHeaders, resolvedCookieHeaders, VARY_COOKIE, type HeaderPair } from '../headers.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
-import { writeExpirySeconds } from './lifetime.js';
+import { writeTtlSeconds } from './lifetime.js';
 
 /**
  * What the response does with the session cookie: `none` (only
@@ -10,7 +10,7 @@ import { writeExpirySeconds } from './lifetime.js';
  */
 export type CookieDecision =
   | { readonly kind: 'none' }
-  | { readonly kind: 'set'; readonly key: string; readonly expirySeconds: number; readonly ownPeriod: boolean }
+  | { readonly kind: 'set'; readonly key: string; readonly maxAgeSeconds: number; readonly ownPeriod: boolean }
   | { readonly kind: 'clear' };
 
 export const NO_COOKIE: CookieDecision = Object.freeze({ kind: 'none' });
@@ -18,12 +18,12 @@ export const CLEAR_COOKIE: CookieDecision = Object.freeze({ kind: 'clear' });
 
 /**
  * The cookie of a session just written (or renewed) under `key` for
- * `expirySeconds`; `ownPeriod` when the session has its own period
+ * `maxAgeSeconds`; `ownPeriod` when the session has its own period
  * (`setExpirySeconds`, "remember me"), whose cookie outlives the browser even
  * under `cookie.discard`.
  */
-export function setCookie(key: string, expirySeconds: number, ownPeriod = false): CookieDecision {
-  return { kind: 'set', key, expirySeconds, ownPeriod };
+export function setCookie(key: string, maxAgeSeconds: number, ownPeriod = false): CookieDecision {
+  return { kind: 'set', key, maxAgeSeconds, ownPeriod };
 }
 
 /**
@@ -35,7 +35,7 @@ export function responseHeaders(decision: CookieDecision, options: Pick<Resolved
   switch (decision.kind) {
     case 'set': {
       const options = decision.ownPeriod && cookie.discard ? { ...cookie, discard: false } : cookie;
-      return resolvedCookieHeaders(cookieName, { key: decision.key, expiryPeriod: decision.expirySeconds, modified: true }, options);
+      return resolvedCookieHeaders(cookieName, { key: decision.key, expiryPeriod: decision.maxAgeSeconds, modified: true }, options);
     }
     case 'clear':
       return resolvedClearHeaders(cookieName, cookie);
@@ -52,10 +52,10 @@ export function responseHeaders(decision: CookieDecision, options: Pick<Resolved
  * on every read. `ownExpirySeconds`: the session's own period, if any.
  */
 export function isTouchDue(
-  options: Parameters<typeof writeExpirySeconds>[0] & Pick<ResolvedSessionOptions, 'touchAfterSeconds'>,
+  options: Parameters<typeof writeTtlSeconds>[0] & Pick<ResolvedSessionOptions, 'touchAfterSeconds'>,
   createdAtMs: number,
   periodSeconds: number,
   ownExpirySeconds?: number,
 ): boolean {
-  return writeExpirySeconds(options, createdAtMs, ownExpirySeconds) - periodSeconds >= options.touchAfterSeconds;
+  return writeTtlSeconds(options, createdAtMs, ownExpirySeconds) - periodSeconds >= options.touchAfterSeconds;
 }

@@ -1,4 +1,5 @@
 import type { DataRecord } from '../envelope.js';
+import { jsonCopy } from './json-copy.js';
 
 /** A field this request removed. */
 const UNSET = Symbol('unset');
@@ -18,14 +19,21 @@ export class FieldOverlay {
     return this.#changes.size;
   }
 
-  /** Records `name` = `value`; returns a function that undoes exactly this call (for a change the caller then rejects). */
-  set(name: string, value: unknown): () => void {
+  /**
+   * Records `name` = `value`, then runs `check` on the data it would make of
+   * `stored`: when `check` throws, the change is undone and the error
+   * rethrown (a field that would not fit the store is never recorded).
+   */
+  set(name: string, value: unknown, stored: DataRecord = {}, check: (data: DataRecord) => void = () => undefined): void {
     const previous = this.#changes.get(name);
     this.#changes.set(name, { value });
-    return () => {
+    try {
+      check(this.apply(stored));
+    } catch (error) {
       if (previous === undefined) this.#changes.delete(name);
       else this.#changes.set(name, previous);
-    };
+      throw error;
+    }
   }
 
   /** Records that `name` is removed. */
@@ -55,4 +63,19 @@ export class FieldOverlay {
   clear(): void {
     this.#changes.clear();
   }
+}
+
+/**
+ * The transform `update(fn)` writes: `fn` of a copy of the stored data with
+ * `overlay`'s changes on top, which must return an object, copied through
+ * JSON. It may run once per compare-and-set attempt. A `TypeError` at once
+ * when `fn` is not a function.
+ */
+export function updateTransform(overlay: FieldOverlay, fn: (data: DataRecord) => unknown): (stored: DataRecord) => DataRecord {
+  if (typeof fn !== 'function') throw new TypeError('update() needs a function');
+  return (stored) => {
+    const next = fn(structuredClone(overlay.apply(stored)));
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
+    return jsonCopy(next, 'session data') as DataRecord;
+  };
 }

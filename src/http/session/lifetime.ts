@@ -3,13 +3,13 @@ import type { ResolvedSessionOptions } from '../session-options.js';
 type LifetimeOptions = Pick<ResolvedSessionOptions, 'backend' | 'idleTimeoutSeconds' | 'absoluteLifetimeSeconds' | 'nowMs'>;
 
 /**
- * Seconds a write now should give a session created at `createdAtMs`: its
+ * Seconds until expiry a write now should give a session created at `createdAtMs`: its
  * own period (`ownExpirySeconds`, from `setExpirySeconds`) when it has one,
  * else the idle timeout (the backend's default period when unset, read at
  * each write), cut at the absolute lifetime. Zero or less: the lifetime is
  * over.
  */
-export function writeExpirySeconds(options: LifetimeOptions, createdAtMs: number, ownExpirySeconds?: number): number {
+export function writeTtlSeconds(options: LifetimeOptions, createdAtMs: number, ownExpirySeconds?: number): number {
   const { backend, absoluteLifetimeSeconds, nowMs } = options;
   const idleTimeoutSeconds = ownExpirySeconds ?? options.idleTimeoutSeconds ?? backend.defaultPeriod();
   if (absoluteLifetimeSeconds === undefined) return idleTimeoutSeconds;
@@ -30,11 +30,11 @@ export function isPastLifetime(options: Pick<ResolvedSessionOptions, 'absoluteLi
  * after a re-read that finds another request's period.
  */
 export interface OwnExpiryChange {
-  readonly expirySeconds: number | undefined;
+  readonly periodSeconds: number | undefined;
   readonly saved: boolean;
 }
 
 /** The own period a write now gives: this request's change when there is one, else the stored session's (`storedSeconds`). */
 export function ownExpiryFor(change: OwnExpiryChange | undefined, storedSeconds: number | undefined): number | undefined {
-  return change === undefined ? storedSeconds : change.expirySeconds;
+  return change === undefined ? storedSeconds : change.periodSeconds;
 }

@@ -12,31 +12,37 @@ import type { StoredSnapshot } from './snapshot.js';
 export const MOVED_TOMBSTONE = '{"moved":true}';
 
 /**
- * Lifetime of a tombstone, in seconds: long enough to outlast any commit of
- * the requests that loaded the old session, short enough that a process that
- * died between the claim and the removal leaves nothing behind for long.
+ * Lifetime of a tombstone, in seconds: long enough to outlast the winner's own
+ * move (claim, create, remove), short enough that a process that died between
+ * the claim and the removal leaves nothing behind for long. A loser's
+ * lateness does not depend on it: a loser that finds no key is refused too.
  */
 export const MOVED_TOMBSTONE_SECONDS = 10;
 
 /**
- * The answer of {@link claimOldKey}: `claimed` (this request won the old key;
- * `envelope` is its latest session, `raw` the value to put back if the
- * regeneration fails), or `gone` (the old session vanished for another reason:
- * expired, logged out elsewhere).
+ * The old key a regeneration won: `raw` is the value to put back if the
+ * regeneration fails, `envelope` what it decodes to (the latest session, which
+ * the new key may keep), `expiresAtMs` when it would have expired.
  */
-export type MoveClaim =
-  | { readonly kind: 'claimed'; readonly key: string; readonly raw: string; readonly envelope: Envelope; readonly expiresAtMs: number }
-  | { readonly kind: 'gone' };
+export interface MoveClaim {
+  readonly key: string;
+  readonly raw: string;
+  readonly envelope: Envelope;
+  readonly expiresAtMs: number;
+}
 
 /**
- * Claims `from`'s key for a regeneration, so that of many parallel
- * regenerations of one session exactly one creates a new key: a
+ * Claims `from`'s key for a regeneration, so that of all the regenerations of
+ * one session exactly one creates a new key, however late the others come: a
  * compare-and-set from the value last read to {@link MOVED_TOMBSTONE}. A
- * conflict is re-read: another request's ordinary write is retried with
- * jitter (up to `maxUpdateAttempts`, then a `SessionConflictError`); a
- * tombstone, or a key that vanished right after the conflict, means another
- * regeneration won, and this one rejects with a {@link SessionRegeneratedError}
- * having written nothing.
+ * conflict is re-read, and another request's ordinary write is retried with
+ * jitter (up to `maxUpdateAttempts`, then a `SessionConflictError`). Any other
+ * answer (the tombstone, no key at all, a value that is no session) means the
+ * session this request loaded ended before its regeneration: the winner moved
+ * it (and may have removed the tombstone already, or it expired), or it was
+ * logged out or expired. None of these may become a new login, since no store
+ * state tells a late loser from them once the tombstone is gone, so this
+ * rejects with a {@link SessionRegeneratedError} having written nothing.
  */
 export async function claimOldKey(context: StoreContext, from: StoredSnapshot): Promise<MoveClaim> {
   const { backend } = context.options;
@@ -48,13 +54,13 @@ export async function claimOldKey(context: StoreContext, from: StoredSnapshot): 
       const envelope = decodeEnvelope(expected);
       // `expected` was read as an envelope (the snapshot, or the re-read below).
       if (envelope === undefined) throw new TypeError('a claimed session value is not a typed session');
-      return { kind: 'claimed', key: from.key, raw: expected, envelope, expiresAtMs };
+      return { key: from.key, raw: expected, envelope, expiresAtMs };
     }
-    if (result === 'NotFound') return { kind: 'gone' };
+    if (result === 'NotFound') throw new SessionRegeneratedError(attempt, 'ended');
     const latest = await backend.get(from.key);
-    // A conflict proves the key changed after this request read it; gone right after is the winner's removal.
-    if (!latest.ok || latest.value === MOVED_TOMBSTONE) throw new SessionRegeneratedError(attempt);
-    if (decodeEnvelope(latest.value) === undefined) return { kind: 'gone' };
+    if (!latest.ok) throw new SessionRegeneratedError(attempt, 'ended');
+    if (latest.value === MOVED_TOMBSTONE) throw new SessionRegeneratedError(attempt, 'regenerated');
+    if (decodeEnvelope(latest.value) === undefined) throw new SessionRegeneratedError(attempt, 'ended');
     await afterConflict(context, from.key, attempt);
     expected = latest.value;
     expiresAtMs = context.options.nowMs() + latest.period * 1000;
@@ -67,10 +73,10 @@ export async function claimOldKey(context: StoreContext, from: StoredSnapshot): 
  * the store is unreachable the tombstone expires, and with it the old
  * session; the caller rethrows its own error either way.
  */
-export async function restoreClaim(context: StoreContext, claim: MoveClaim): Promise<void> {
-  if (claim.kind !== 'claimed') return;
+export async function restoreClaim(context: StoreContext, claim: MoveClaim | undefined): Promise<void> {
+  if (claim === undefined) return;
   const { backend, nowMs } = context.options;
-  const expirySeconds = Math.ceil((claim.expiresAtMs - nowMs()) / 1000);
-  if (expirySeconds <= 0) return;
-  await backend.compareAndSet(claim.key, MOVED_TOMBSTONE, claim.raw, { expiry: expirySeconds }).catch(() => undefined);
+  const secondsLeft = Math.ceil((claim.expiresAtMs - nowMs()) / 1000);
+  if (secondsLeft <= 0) return;
+  await backend.compareAndSet(claim.key, MOVED_TOMBSTONE, claim.raw, { expiry: secondsLeft }).catch(() => undefined);
 }

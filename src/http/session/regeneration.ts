@@ -1,3 +1,5 @@
+import { assertOwner } from '../../core/validate.js';
+import type { RegenerateOptions } from '../typed-session.js';
 import type { NewSessionBase } from './commit-loop.js';
 import type { MoveClaim } from './move-claim.js';
 import type { Snapshot, StoredSnapshot } from './snapshot.js';
@@ -21,6 +23,15 @@ export interface RegenerateRequest {
   readonly keepData: boolean;
 }
 
+/** Checks `regenerate()`'s options: a `TypeError` for anything but an object with a boolean `keepData` (default true) and a valid owner. */
+export function regenerateRequest(options: RegenerateOptions): RegenerateRequest {
+  if (typeof options !== 'object' || options === null) throw new TypeError('regenerate() options must be an object');
+  const { owner, keepData = true } = options;
+  if (typeof keepData !== 'boolean') throw new TypeError('regenerate() keepData must be a boolean');
+  if (owner !== undefined) assertOwner(owner);
+  return { owner, keepData };
+}
+
 /**
  * The regeneration pending after one more `regenerate(request)` call, given
  * the one already pending and the stored session the request points at.
@@ -39,13 +50,13 @@ export function nextRegeneration(pending: Regeneration | undefined, current: Sna
 }
 
 /**
- * What the new key starts from, once the old key's claim is known: its
- * latest session (data, creation time, owner and own period) when kept and
- * still there, else nothing.
+ * What the new key starts from, once the old key is claimed: its latest
+ * session (data, creation time, owner and own period) when kept, else nothing
+ * (`claim` undefined: a login without a session).
  */
-export function regenerationBase(regeneration: Regeneration, claim: MoveClaim): NewSessionBase {
-  const kept = regeneration.keepData && claim.kind === 'claimed' ? claim.envelope : undefined;
-  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.expirySeconds };
+export function regenerationBase(regeneration: Regeneration, claim: MoveClaim | undefined): NewSessionBase {
+  const kept = regeneration.keepData ? claim?.envelope : undefined;
+  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.ownPeriodSeconds };
 }
 
 /**

@@ -17,7 +17,7 @@ export interface StoredSnapshot {
   readonly createdAtMs: number;
   /** When the store will expire it, as known in this request (wall clock). */
   readonly expiresAtMs: number;
-  /** Its own idle period from `setExpirySeconds` (the envelope's `expirySeconds`); undefined: the configured one. */
+  /** Its own idle period from `setExpirySeconds` (the envelope's `ownPeriodSeconds`); undefined: the configured one. */
   readonly ownExpirySeconds: number | undefined;
 }
 
@@ -46,10 +46,10 @@ export const EMPTY_SNAPSHOT: EmptySnapshot = Object.freeze({
   ownExpirySeconds: undefined,
 });
 
-/** The snapshot of `raw` (already decoded as `envelope`) stored under `key`, `expirySeconds` from `nowMs`. */
-export function storedSnapshot(key: string, raw: string, envelope: Envelope, nowMs: number, expirySeconds: number): StoredSnapshot {
-  const { data, owner, createdAtMs, expirySeconds: ownExpirySeconds } = envelope;
-  return { key, raw, data, owner, createdAtMs, expiresAtMs: nowMs + expirySeconds * 1000, ownExpirySeconds };
+/** The snapshot of `raw` (already decoded as `envelope`) stored under `key`, which had `secondsLeft` at `nowMs`. */
+export function storedSnapshot(key: string, raw: string, envelope: Envelope, nowMs: number, secondsLeft: number): StoredSnapshot {
+  const { data, owner, createdAtMs, ownPeriodSeconds: ownExpirySeconds } = envelope;
+  return { key, raw, data, owner, createdAtMs, expiresAtMs: nowMs + secondsLeft * 1000, ownExpirySeconds };
 }
 
 /**
@@ -64,4 +64,13 @@ export function encodeWithin(envelope: Envelope, maxDataBytes: number): string {
     if (bytes > maxDataBytes) throw new SessionDataTooLargeError(bytes, maxDataBytes);
   }
   return value;
+}
+
+/**
+ * Throws a {@link SessionDataTooLargeError} when `shown` with `data` in place
+ * of its own (and `ownExpirySeconds` as its period) would be over
+ * `maxDataBytes`: `set` checks each field as it is set, not at the commit.
+ */
+export function assertFits(shown: Snapshot, data: DataRecord, ownExpirySeconds: number | undefined, maxDataBytes: number, nowMs: number): void {
+  encodeWithin({ createdAtMs: shown.createdAtMs ?? nowMs, owner: shown.owner, data, ownPeriodSeconds: ownExpirySeconds }, maxDataBytes);
 }

@@ -1,6 +1,6 @@
 import { parseSetCookie } from 'cookie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { digestKey, generateKey, isBackendError, MemoryBackend, type Backend, type CompareAndSetBackend, type OwnerIndexBackend, type SessionEvent } from '../../../src/index.js';
+import { digestKey, generateKey, isBackendError, MemoryBackend, type Backend, type OwnerIndexBackend, type SessionEvent } from '../../../src/index.js';
 import type { OwnSession, SessionOptions } from '../../../src/http/index.js';
 import { InstrumentedOwnerBackend, TestClock } from '../../http/support/instrumented-backend.js';
 import type { AppFactory, TestClient, TestReply } from './app-spec.js';
@@ -33,7 +33,7 @@ const rawBytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
  * parallel writes to different fields all survive. Written once, run for
  * every adapter on every backend.
  */
-export function describeConcurrency(name: string, factory: AppFactory, backendFactory: () => Promise<CompareAndSetBackend>): void {
+export function describeConcurrency(name: string, factory: AppFactory, backendFactory: () => Promise<Backend>): void {
   describe(`${name}: concurrency`, () => {
     const keepOpen = closeAfterEach();
     const start = async () => {
@@ -69,7 +69,7 @@ export function describeConcurrency(name: string, factory: AppFactory, backendFa
  * `listOwnSessions()` and `logoutEverywhere()` with and without the current
  * session. Written once, run for every adapter on every backend with owners.
  */
-export function describeOwners(name: string, factory: AppFactory, backendFactory: () => Promise<OwnerIndexBackend & CompareAndSetBackend>): void {
+export function describeOwners(name: string, factory: AppFactory, backendFactory: () => Promise<OwnerIndexBackend>): void {
   describe(`${name}: sessions by owner`, () => {
     const keepOpen = closeAfterEach();
     const start = async () => {
@@ -176,7 +176,7 @@ export function describeAdapter(name: string, factory: AppFactory): void {
         expect(fresh.body).toBe('{}');
         expect(fresh.setCookies).toEqual([]);
         expect(fresh.header('vary')).toMatch(/\bCookie\b/);
-        expect(backend.calls).toEqual({ get: 0, generate: 0, set: 0, compareAndSet: 0, clear: 0 });
+        expect(backend.calls).toEqual({ get: 0, generate: 0, set: 0, compareAndSet: 0, put: 0, clear: 0 });
 
         const key = sidOf(await client.get('/set?f1=a'))!;
         backend.resetCounts();

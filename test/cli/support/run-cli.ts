@@ -81,7 +81,7 @@ export function jsonOf(run: CliRun): Record<string, unknown> {
  */
 export function copyWithoutDrivers(): { main: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'sessionkit-cli-'));
-  for (const part of ['src/core', 'src/backends', 'src/http', 'src/cli']) cpSync(join(root, part), join(dir, part), { recursive: true });
+  for (const part of ['src/core', 'src/backends', 'src/http', 'src/cli', 'src/adapters/express-session']) cpSync(join(root, part), join(dir, part), { recursive: true });
   cpSync(join(root, 'package.json'), join(dir, 'package.json'));
   return { main: join(dir, 'src/cli/main.ts'), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

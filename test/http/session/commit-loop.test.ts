@@ -44,7 +44,7 @@ describe('commit loop: updateStored', () => {
   it('writes the transformed data with one compare-and-set and returns the new snapshot', async () => {
     const { memory, context, snapshot } = await setup();
     const outcome = await updateStored(context, snapshot, (stored) => ({ ...stored, b: 2 }));
-    expect(outcome).toMatchObject({ kind: 'written', expirySeconds: 100, snapshot: { key: snapshot.key, data: { a: 1, b: 2 } } });
+    expect(outcome).toMatchObject({ kind: 'written', ttlSeconds: 100, snapshot: { key: snapshot.key, data: { a: 1, b: 2 } } });
     const stored = await memory.get(snapshot.key);
     expect(stored.ok && stored.value).toBe(outcome.kind === 'written' && outcome.snapshot.raw);
   });
@@ -82,15 +82,15 @@ describe('commit loop: updateStored', () => {
   it("the stored own period is kept, also one another request set meanwhile; this request's setExpirySeconds wins over it", async () => {
     const { memory, context, snapshot } = await setup();
     // Another request gave the session its own period after this one read it.
-    await memory.set(snapshot.key, encodeEnvelope({ createdAtMs: snapshot.createdAtMs, data: { a: 1 }, expirySeconds: 600 }));
+    await memory.set(snapshot.key, encodeEnvelope({ createdAtMs: snapshot.createdAtMs, data: { a: 1 }, ownPeriodSeconds: 600 }));
     const kept = await updateStored(context, snapshot, (stored) => ({ ...stored, b: 2 }));
-    expect(kept).toMatchObject({ kind: 'written', expirySeconds: 600, snapshot: { ownExpirySeconds: 600, data: { a: 1, b: 2 } } });
+    expect(kept).toMatchObject({ kind: 'written', ttlSeconds: 600, snapshot: { ownExpirySeconds: 600, data: { a: 1, b: 2 } } });
     expect(await memory.get(snapshot.key)).toMatchObject({ ok: true, period: 600 });
     if (kept.kind !== 'written') return;
-    const reset = await updateStored(context, kept.snapshot, (stored) => stored, { expirySeconds: undefined, saved: false });
-    expect(reset).toMatchObject({ kind: 'written', expirySeconds: 100, snapshot: { ownExpirySeconds: undefined } });
+    const reset = await updateStored(context, kept.snapshot, (stored) => stored, { periodSeconds: undefined, saved: false });
+    expect(reset).toMatchObject({ kind: 'written', ttlSeconds: 100, snapshot: { ownExpirySeconds: undefined } });
     const stored = await memory.get(snapshot.key);
-    expect(stored.ok && decodeEnvelope(stored.value)!.expirySeconds).toBeUndefined();
+    expect(stored.ok && decodeEnvelope(stored.value)!.ownPeriodSeconds).toBeUndefined();
   });
 
   it('retry delays are full jitter below min(100, 2^attempt) ms', () => {
@@ -110,8 +110,8 @@ describe('commit loop: createSession', () => {
   it('creates under a new key with the base data transformed, keeping a creation time still inside the lifetime', async () => {
     const { memory, context, clock } = await setup({ absoluteLifetimeSeconds: 1000 });
     const createdAtMs = clock.nowMs() - 10_000;
-    const { snapshot, expirySeconds } = await createSession(context, { data: { a: 1 }, createdAtMs, owner: undefined }, (d) => ({ ...d, b: 2 }));
-    expect(expirySeconds).toBe(100);
+    const { snapshot, ttlSeconds } = await createSession(context, { data: { a: 1 }, createdAtMs, owner: undefined }, (d) => ({ ...d, b: 2 }));
+    expect(ttlSeconds).toBe(100);
     expect(snapshot).toMatchObject({ data: { a: 1, b: 2 }, createdAtMs, owner: undefined });
     const stored = await memory.get(snapshot.key);
     expect(stored.ok && stored.value).toBe(snapshot.raw);
@@ -121,16 +121,16 @@ describe('commit loop: createSession', () => {
     const { memory, context, clock } = await setup({ absoluteLifetimeSeconds: 50, owners: true });
     const past = await createSession(context, { data: {}, createdAtMs: clock.nowMs() - 60_000, owner: 'ann' }, (d) => d);
     expect(past.snapshot.createdAtMs).toBe(clock.nowMs());
-    expect(past.expirySeconds).toBe(50);
+    expect(past.ttlSeconds).toBe(50);
     expect((await memory.listByOwner('ann')).length).toBe(1);
   });
 
   it('a base with its own period stores it in the envelope and gives it as the expiry', async () => {
     const { memory, context } = await setup();
-    const { snapshot, expirySeconds } = await createSession(context, { data: {}, createdAtMs: undefined, owner: undefined, ownExpirySeconds: 900 }, (d) => d);
-    expect(expirySeconds).toBe(900);
+    const { snapshot, ttlSeconds } = await createSession(context, { data: {}, createdAtMs: undefined, owner: undefined, ownExpirySeconds: 900 }, (d) => d);
+    expect(ttlSeconds).toBe(900);
     expect(snapshot.ownExpirySeconds).toBe(900);
     const stored = await memory.get(snapshot.key);
-    expect(stored.ok && decodeEnvelope(stored.value)!.expirySeconds).toBe(900);
+    expect(stored.ok && decodeEnvelope(stored.value)!.ownPeriodSeconds).toBe(900);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FieldOverlay } from '../../../src/http/session/field-overlay.js';
+import { FieldOverlay, updateTransform } from '../../../src/http/session/field-overlay.js';
 
 describe('FieldOverlay', () => {
   it('applies sets and unsets on top of the stored data without changing it', () => {
@@ -29,15 +29,33 @@ describe('FieldOverlay', () => {
     expect(Object.getPrototypeOf(applied)).toBe(Object.prototype);
   });
 
-  it("set's undo restores exactly the previous change (or none)", () => {
+  it('a set whose check throws is undone: exactly the previous change (or none) is left, and the error goes to the caller', () => {
     const overlay = new FieldOverlay();
     overlay.unset('a');
-    const undoSet = overlay.set('a', 1);
-    undoSet();
+    const tooBig = new TypeError('too big');
+    const refuse = () => {
+      throw tooBig;
+    };
+    expect(() => overlay.set('a', 1, { a: 'stored' }, refuse)).toThrow(tooBig);
     expect(overlay.apply({ a: 'stored' })).toEqual({});
-    const undoFirst = overlay.set('b', 1);
-    undoFirst();
+    expect(() => overlay.set('b', 1, {}, refuse)).toThrow(tooBig);
     expect(overlay.size).toBe(1);
+    const seen: unknown[] = [];
+    overlay.set('b', 2, { c: 3 }, (data) => seen.push(data));
+    expect(seen).toEqual([{ b: 2, c: 3 }]);
+  });
+
+  it('updateTransform hands fn a copy of the stored data with the changes on top, and takes back only a JSON object', () => {
+    const overlay = new FieldOverlay();
+    overlay.set('a', 1);
+    const stored = { b: { deep: true } };
+    const transform = updateTransform(overlay, (data) => {
+      (data.b as { deep: boolean }).deep = false;
+      return { ...data, at: new Date(0) };
+    });
+    expect(transform(stored)).toEqual({ a: 1, b: { deep: false }, at: '1970-01-01T00:00:00.000Z' });
+    expect(stored).toEqual({ b: { deep: true } });
+    for (const bad of [null, [], 'x', 3]) expect(() => updateTransform(overlay, () => bad)(stored)).toThrow(/must return an object/);
   });
 
   it('clear forgets every change', () => {

@@ -27,7 +27,7 @@ describe('the old key of a regeneration is claimed with a tombstone', () => {
   it('the claim replaces the value with a short-lived tombstone that no reader takes for a session', async () => {
     const { memory, context, snapshot, raw } = await setup();
     const claim = await claimOldKey(context, snapshot);
-    expect(claim).toMatchObject({ kind: 'claimed', key: snapshot.key, raw, envelope: { data: { cart: 'x' } } });
+    expect(claim).toMatchObject({ key: snapshot.key, raw, envelope: { data: { cart: 'x' } } });
     const stored = await memory.get(snapshot.key);
     expect(stored).toMatchObject({ ok: true, value: MOVED_TOMBSTONE });
     expect(stored.ok && stored.period).toBeLessThanOrEqual(MOVED_TOMBSTONE_SECONDS);
@@ -44,13 +44,21 @@ describe('the old key of a regeneration is claimed with a tombstone', () => {
     await expect(lost).rejects.toBeInstanceOf(SessionConflictError);
   });
 
-  it('a claim whose key was removed meanwhile (a winner done, or a logout) finds the session gone', async () => {
+  it('a claim whose key was removed meanwhile (a winner done, or a logout) is refused: no store state tells a late loser from a logout', async () => {
     const { memory, context, snapshot } = await setup();
-    const winner = await claimOldKey(context, snapshot);
-    expect(winner.kind).toBe('claimed');
+    await claimOldKey(context, snapshot);
     await memory.clear(snapshot.key);
-    // Its compare-and-set meets NotFound: as for a logout elsewhere, the regeneration starts anew.
-    expect(await claimOldKey(context, snapshot)).toEqual({ kind: 'gone' });
+    const late = claimOldKey(context, snapshot);
+    await expect(late).rejects.toBeInstanceOf(SessionRegeneratedError);
+    await expect(late).rejects.toMatchObject({ reason: 'ended' });
+  });
+
+  it('a claim that meets the tombstone says the session was regenerated; one that meets a value that is no session says it ended', async () => {
+    const { memory, context, snapshot } = await setup();
+    await claimOldKey(context, snapshot);
+    await expect(claimOldKey(context, snapshot)).rejects.toMatchObject({ reason: 'regenerated' });
+    await memory.set(snapshot.key, 'not a typed session', { expiry: 60 });
+    await expect(claimOldKey(context, snapshot)).rejects.toMatchObject({ reason: 'ended' });
   });
 
   it('an ordinary write in between is retried: the claim takes the latest session', async () => {
@@ -58,7 +66,7 @@ describe('the old key of a regeneration is claimed with a tombstone', () => {
     const newer = encodeEnvelope({ createdAtMs: snapshot.createdAtMs, data: { cart: 'x', seen: true } });
     await memory.set(snapshot.key, newer, { expiry: 3600 });
     const claim = await claimOldKey(context, snapshot);
-    expect(claim).toMatchObject({ kind: 'claimed', raw: newer, envelope: { data: { cart: 'x', seen: true } } });
+    expect(claim).toMatchObject({ raw: newer, envelope: { data: { cart: 'x', seen: true } } });
   });
 
   it('restoreClaim puts the session back after a failed regeneration', async () => {

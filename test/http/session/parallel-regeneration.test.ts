@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { MemoryBackend, type CompareAndSetBackend, type OwnerIndexBackend } from '../../../src/index.js';
+import { MemoryBackend, type OwnerIndexBackend } from '../../../src/index.js';
 import { PostgresBackend } from '../../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { SessionEngine, SessionRegeneratedError, type HeaderPair, type RegenerateOptions } from '../../../src/http/index.js';
@@ -13,8 +13,11 @@ interface Data {
   attempt?: number;
 }
 
-type Store = OwnerIndexBackend & CompareAndSetBackend;
+type Store = OwnerIndexBackend;
 const PARALLEL = 20;
+/** How long the tombstone of a claimed key lives, in seconds: a loser later than this finds no key at all. */
+const TOMBSTONE_SECONDS = 10;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function cookieKey(pairs: HeaderPair[]): string | undefined {
   const line = pairs.find(([name]) => name === 'Set-Cookie');
@@ -79,6 +82,51 @@ function describeParallelLogins(storeName: string, makeStore: () => Promise<Stor
       const live = await store.listByOwner(owner);
       expect(live).toHaveLength(1);
       expect((await simulate(engine, cookieKey(won[0]!)!)).session.owner).toBe(owner);
+    });
+
+    it(`${PARALLEL} parallel logins that each read the session, wait 300 ms (a password check), then regenerate({ owner }) leave one logged-in session`, async () => {
+      const { store, engine } = await setup();
+      const owner = newOwner();
+      const anonymous = (await simulate(engine, undefined, (s) => s.set('cart', 'two books'))).cookie!.value!;
+      const settled = await Promise.allSettled(
+        Array.from({ length: PARALLEL }, async (_, attempt) => {
+          const context = await engine.load(`sid=${anonymous}`);
+          expect(context.session.get('cart')).toBe('two books');
+          // The password checks end over ~200 ms, as they do under load: later logins reach their commit after the first finished.
+          await sleep(300 + attempt * 10);
+          context.session.regenerate({ owner });
+          context.session.set('attempt', attempt);
+          return context.commit();
+        }),
+      );
+      const won = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+      const lost = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(PARALLEL - 1);
+      for (const error of lost) expect(error).toBeInstanceOf(SessionRegeneratedError);
+      expect(await store.listByOwner(owner)).toHaveLength(1);
+      expect((await simulate(engine, cookieKey(won[0]!)!)).session.data).toMatchObject({ cart: 'two books' });
+    });
+
+    it(`a loser that reaches its commit 2 s or ${TOMBSTONE_SECONDS + 2} s after the winner (past the tombstone's ${TOMBSTONE_SECONDS} s) creates nothing and sends no cookie`, { timeout: (TOMBSTONE_SECONDS + 30) * 1000 }, async () => {
+      const { store, engine } = await setup();
+      const owner = newOwner();
+      const anonymous = (await simulate(engine, undefined, (s) => s.set('cart', 'two books'))).cookie!.value!;
+      const [winner, soon, late] = await Promise.all([0, 1, 2].map(() => engine.load(`sid=${anonymous}`)));
+      for (const { session } of [winner!, soon!, late!]) session.regenerate({ owner });
+      const survivor = cookieKey(await winner!.commit())!;
+      const lateness = async (context: typeof winner, delayMs: number) => {
+        await sleep(delayMs);
+        return context!.commit();
+      };
+      const [soonResult, lateResult] = await Promise.allSettled([lateness(soon, 2000), lateness(late, (TOMBSTONE_SECONDS + 2) * 1000)]);
+      for (const result of [soonResult!, lateResult!]) {
+        expect(result.status).toBe('rejected');
+        expect((result as PromiseRejectedResult).reason).toBeInstanceOf(SessionRegeneratedError);
+      }
+      const live = await store.listByOwner(owner);
+      expect(live).toHaveLength(1);
+      expect((await simulate(engine, survivor)).session.data).toMatchObject({ cart: 'two books' });
     });
 
     it('with keepData: false the one winner starts empty and the old session is gone', async () => {

@@ -24,17 +24,17 @@ describe('regeneration', () => {
     expect(nextRegeneration(first, EMPTY_SNAPSHOT, { owner: undefined, keepData: false })).toEqual({ from: old, keepData: false, owner: undefined });
   });
 
-  it('the new key starts from the claimed session when kept, else from nothing; the given owner wins', () => {
-    const claimed = { kind: 'claimed', key: 'old', raw: '{}', envelope: { createdAtMs: 7, owner: 'ann', data: { a: 2 } }, expiresAtMs: 9 } as const;
+  it('the new key starts from the claimed session when kept, else from nothing (also a login without a session); the given owner wins', () => {
+    const claimed = { key: 'old', raw: '{}', envelope: { createdAtMs: 7, owner: 'ann', data: { a: 2 } }, expiresAtMs: 9 } as const;
     const keep = { from: old, keepData: true, owner: undefined };
     expect(regenerationBase(keep, claimed)).toEqual({ data: { a: 2 }, createdAtMs: 7, owner: 'ann' });
     expect(regenerationBase({ ...keep, owner: 'bob' }, claimed)).toEqual({ data: { a: 2 }, createdAtMs: 7, owner: 'bob' });
     expect(regenerationBase({ ...keep, keepData: false }, claimed)).toEqual({ data: {}, createdAtMs: undefined, owner: undefined });
-    expect(regenerationBase(keep, { kind: 'gone' })).toEqual({ data: {}, createdAtMs: undefined, owner: undefined });
+    expect(regenerationBase({ from: undefined, keepData: true, owner: 'ann' }, undefined)).toEqual({ data: {}, createdAtMs: undefined, owner: 'ann' });
   });
 
   it("the new key keeps the old session's own period only with its data", () => {
-    const claimed = { kind: 'claimed', key: 'old', raw: '{}', envelope: { createdAtMs: 7, data: {}, expirySeconds: 600 }, expiresAtMs: 9 } as const;
+    const claimed = { key: 'old', raw: '{}', envelope: { createdAtMs: 7, data: {}, ownPeriodSeconds: 600 }, expiresAtMs: 9 } as const;
     const keep = { from: old, keepData: true, owner: undefined };
     expect(regenerationBase(keep, claimed).ownExpirySeconds).toBe(600);
     expect(regenerationBase({ ...keep, keepData: false }, claimed).ownExpirySeconds).toBeUndefined();

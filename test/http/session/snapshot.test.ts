@@ -4,7 +4,7 @@ import { SessionDataTooLargeError } from '../../../src/http/index.js';
 import { EMPTY_SNAPSHOT, encodeWithin, storedSnapshot } from '../../../src/http/session/snapshot.js';
 
 describe('snapshot', () => {
-  it('storedSnapshot holds the key, the raw value and what it decodes to, expiring expirySeconds from now', () => {
+  it('storedSnapshot holds the key, the raw value and what it decodes to, expiring secondsLeft from now', () => {
     const raw = encodeEnvelope({ createdAtMs: 1000, owner: 'ann', data: { a: 1 } });
     const snapshot = storedSnapshot('k1', raw, decodeEnvelope(raw)!, 50_000, 30);
     expect(snapshot).toEqual({ key: 'k1', raw, data: { a: 1 }, owner: 'ann', createdAtMs: 1000, expiresAtMs: 80_000 });

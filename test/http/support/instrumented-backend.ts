@@ -1,7 +1,7 @@
 import {
   BackendError,
   type ClearByOwnerOptions,
-  type CompareAndSetBackend,
+  type Backend,
   type CompareAndSetResult,
   type GenerateOptions,
   type GetResult,
@@ -11,22 +11,22 @@ import {
 } from '../../../src/index.js';
 
 /** The operations every backend has, counted in `calls`. */
-export type Operation = 'get' | 'generate' | 'set' | 'compareAndSet' | 'clear';
+export type Operation = 'get' | 'generate' | 'set' | 'compareAndSet' | 'put' | 'clear';
 /** Operations of backends that keep sessions by owner. */
-export type OwnerOperation = 'listByOwner' | 'clearByOwner';
+export type OwnerOperation = 'listByOwner' | 'clearByOwner' | 'clearOwnedSession';
 
 /**
  * A real backend seen through a window: counts each operation and, for
  * adapter error-path tests, rejects chosen operations with a BackendError as
  * a store outage would. The store itself is the real backend underneath.
  */
-export class InstrumentedBackend implements CompareAndSetBackend {
-  readonly inner: CompareAndSetBackend;
-  readonly calls: Record<Operation, number> = { get: 0, generate: 0, set: 0, compareAndSet: 0, clear: 0 };
+export class InstrumentedBackend implements Backend {
+  readonly inner: Backend;
+  readonly calls: Record<Operation, number> = { get: 0, generate: 0, set: 0, compareAndSet: 0, put: 0, clear: 0 };
   /** Operations that reject with `BackendError('unavailable')` until removed. */
   readonly failing = new Set<Operation | OwnerOperation>();
 
-  constructor(inner: CompareAndSetBackend) {
+  constructor(inner: Backend) {
     this.inner = inner;
   }
 
@@ -34,9 +34,9 @@ export class InstrumentedBackend implements CompareAndSetBackend {
     return (this.inner as { maxValueBytes?: number }).maxValueBytes;
   }
 
-  /** Store writes so far (generate, set, compareAndSet, clear). */
+  /** Store writes so far (generate, set, compareAndSet, put, clear). */
   get writes(): number {
-    return this.calls.generate + this.calls.set + this.calls.compareAndSet + this.calls.clear;
+    return this.calls.generate + this.calls.set + this.calls.compareAndSet + this.calls.put + this.calls.clear;
   }
 
   resetCounts(): void {
@@ -75,6 +75,10 @@ export class InstrumentedBackend implements CompareAndSetBackend {
     this.#enter('compareAndSet');
     return this.inner.compareAndSet(key, expected, value, options);
   }
+  async put(key: string, value: string, options?: SetOptions): Promise<void> {
+    this.#enter('put');
+    return this.inner.put(key, value, options);
+  }
   async clear(key: string): Promise<void> {
     this.#enter('clear');
     return this.inner.clear(key);
@@ -86,10 +90,10 @@ export class InstrumentedBackend implements CompareAndSetBackend {
 
 /** {@link InstrumentedBackend} over a backend that keeps sessions by owner, forwarding (and failing on demand) those operations too. */
 export class InstrumentedOwnerBackend extends InstrumentedBackend implements OwnerIndexBackend {
-  readonly ownerInner: OwnerIndexBackend & CompareAndSetBackend;
-  readonly ownerCalls: Record<OwnerOperation, number> = { listByOwner: 0, clearByOwner: 0 };
+  readonly ownerInner: OwnerIndexBackend;
+  readonly ownerCalls: Record<OwnerOperation, number> = { listByOwner: 0, clearByOwner: 0, clearOwnedSession: 0 };
 
-  constructor(inner: OwnerIndexBackend & CompareAndSetBackend) {
+  constructor(inner: OwnerIndexBackend) {
     super(inner);
     this.ownerInner = inner;
   }
@@ -103,6 +107,11 @@ export class InstrumentedOwnerBackend extends InstrumentedBackend implements Own
     this.ownerCalls.clearByOwner += 1;
     this.failIfAsked('clearByOwner');
     return this.ownerInner.clearByOwner(owner, options);
+  }
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    this.ownerCalls.clearOwnedSession += 1;
+    this.failIfAsked('clearOwnedSession');
+    return this.ownerInner.clearOwnedSession(owner, keyDigest);
   }
 }
 

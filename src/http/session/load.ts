@@ -1,0 +1,53 @@
+import { decodeEnvelope } from '../envelope.js';
+import { HTTP_EVENT_STORE } from '../http-events.js';
+import { readSessionCookie, type CookieHeader } from '../read-cookie.js';
+import type { StoreContext } from './commit-loop.js';
+import { isTouchDue } from './cookie-decision.js';
+import { isPastLifetime } from './lifetime.js';
+import { storedSnapshot, type StoredSnapshot } from './snapshot.js';
+
+/**
+ * What a request's cookie names: no session (`hadCookie` when it sent a
+ * session cookie all the same), a session past its absolute lifetime (its
+ * key to remove, its cookie to clear), or a stored session and whether a
+ * read-only request should renew its expiry (touch throttling).
+ */
+export type Loaded =
+  | { readonly kind: 'none'; readonly hadCookie: boolean }
+  | { readonly kind: 'expired'; readonly key: string }
+  | { readonly kind: 'stored'; readonly snapshot: StoredSnapshot; readonly renewalDue: boolean };
+
+/**
+ * Reads the session named by the `Cookie` header: one store read when there
+ * is a well-formed session cookie, none otherwise. A hostile cookie, a forged
+ * key or a value that is not a typed session is no session; one past its
+ * absolute lifetime is `expired` (reported as `expired-on-read`). Rejects
+ * only on a store failure (reported as an `error` event during `load`).
+ */
+export async function loadSession(store: StoreContext, cookieHeader: CookieHeader): Promise<Loaded> {
+  const { options, events } = store;
+  const cookie = readSessionCookie(cookieHeader, options.cookieName);
+  if (cookie.kind !== 'key') return { kind: 'none', hadCookie: cookie.kind === 'invalid' };
+  const read = await readStored(store, cookie.key, 'load');
+  if (read === undefined) return { kind: 'none', hadCookie: true };
+  const { snapshot, periodSeconds } = read;
+  if (isPastLifetime(options, snapshot.createdAtMs)) {
+    if (events.enabled) events.emit({ type: 'expired-on-read', store: HTTP_EVENT_STORE, keyDigest: events.digest(cookie.key) });
+    return { kind: 'expired', key: cookie.key };
+  }
+  return { kind: 'stored', snapshot, renewalDue: isTouchDue(options, snapshot.createdAtMs, periodSeconds, snapshot.ownExpirySeconds) };
+}
+
+/**
+ * The typed session stored under `key` and the whole seconds it has left, or
+ * undefined when there is none (missing, expired, or a value that is not a
+ * typed session, such as a regeneration's tombstone). A store failure is
+ * reported as an `error` event `during` and rethrown.
+ */
+export async function readStored(store: StoreContext, key: string, during: string): Promise<{ snapshot: StoredSnapshot; periodSeconds: number } | undefined> {
+  const { options, events } = store;
+  const result = await events.reported(during, options.backend.get(key));
+  const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
+  if (!result.ok || envelope === undefined) return undefined;
+  return { snapshot: storedSnapshot(key, result.value, envelope, options.nowMs(), result.period), periodSeconds: result.period };
+}
