@@ -4,13 +4,14 @@
  * invocation and outcome, while a nemesis breaks the store; then the final
  * values are read straight from the store and checked.
  */
-import type { Backend, CompareAndSetBackend, PutBackend } from '../../../src/core/contract.js';
+import type { Backend } from '../../../src/core/contract.js';
 import { isBackendError } from '../../../src/core/errors.js';
 import { ANOMALY_KINDS, checkHistory, type CheckResult, type FailedRead, type FinalValue, type History, type Outcome, type ReadObservation, type WriteOperation } from './checker.js';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export type WorkloadBackend = CompareAndSetBackend & PutBackend;
+/** Every backend has compareAndSet and put (the contract). */
+export type WorkloadBackend = Backend;
 
 export interface WorkloadOptions {
   /** The backend the clients use (through a proxy when the fault is in the network). */
