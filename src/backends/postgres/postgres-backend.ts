@@ -418,7 +418,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
 
   /** Whether the table has the `owner` and `created_at` columns that sessions by owner need (`ensureSchema()` adds them); the same check every owner operation makes. */
   hasOwnerColumns(): Promise<boolean> {
-    return this.reported('hasOwnerColumns', this.#ownerColumnPresent());
+    return this.reported('hasOwnerColumns', this.#columnsWithin(performance.now() + this.timeoutMs).then((columns) => columns.owner));
   }
 
   /** How many rows are expired but not yet deleted (`expire_date <= now()`): what `purgeExpired()` would delete now. */
@@ -433,7 +433,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   async #sessionsPerOwner(): Promise<SessionsPerOwner> {
-    await this.#requireOwnerColumn('sessionsPerOwner');
+    await this.#requireOwnerColumn('sessionsPerOwner', performance.now() + this.timeoutMs);
     const [row] = await this.#query<SessionsPerOwner>(this.#report.perOwner, [], 'sessionsPerOwner');
     return row ?? { owners: 0, sessionsWithOwner: 0, p50: null, p90: null, p99: null, max: null };
   }
@@ -456,7 +456,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   async #sessionOwner(key: string): Promise<SessionOwnerRow | undefined> {
-    await this.#requireOwnerColumn('sessionOwner');
+    await this.#requireOwnerColumn('sessionOwner', performance.now() + this.timeoutMs);
     const [row] = await this.#query<SessionOwnerRow>(this.#report.sessionOwner, [this.storedKey(key)], 'sessionOwner');
     return row === undefined ? undefined : { owner: row.owner, createdAt: row.createdAt === null ? null : new Date(row.createdAt) };
   }

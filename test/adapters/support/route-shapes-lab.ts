@@ -24,7 +24,7 @@ import { sessionMiddleware as koaSessionkit, type KoaSessionContext } from '../.
 import { getSession as nodeGetSession, withSession as nodeWithSession } from '../../../src/adapters/node/index.js';
 import { PostgresBackend } from '../../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
-import { MemoryBackend, type CompareAndSetBackend, type PutBackend } from '../../../src/index.js';
+import { MemoryBackend, type Backend } from '../../../src/index.js';
 import { SlowBackend } from './slow-backend.js';
 
 interface LabConfig {
@@ -68,7 +68,7 @@ const failingBody = () =>
   });
 const webStream = () => Readable.toWeb(streamBody()) as ReadableStream<Uint8Array>;
 
-async function makeBackend(): Promise<{ backend: CompareAndSetBackend & PutBackend; close: () => Promise<void> }> {
+async function makeBackend(): Promise<{ backend: Backend; close: () => Promise<void> }> {
   if (config.backend === 'postgres') {
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 10 });
     pool.on('error', () => undefined);

@@ -1,4 +1,4 @@
-import type { CompareAndSetBackend, CompareAndSetResult, GenerateOptions, GetResult, PutBackend, SetOptions } from '../../../src/index.js';
+import type { Backend, CompareAndSetResult, GenerateOptions, GetResult, SetOptions } from '../../../src/index.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -8,11 +8,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * (`generate`, `set`, `compareAndSet`, `put`, `clear`) waits first. The data
  * lives in the real backend.
  */
-export class SlowBackend implements CompareAndSetBackend, PutBackend {
-  readonly inner: CompareAndSetBackend & PutBackend;
+export class SlowBackend implements Backend {
+  readonly inner: Backend;
   delayMs: number;
 
-  constructor(inner: CompareAndSetBackend & PutBackend, delayMs: number) {
+  constructor(inner: Backend, delayMs: number) {
     this.inner = inner;
     this.delayMs = delayMs;
   }
