@@ -509,13 +509,55 @@ function pgClientQueryable(client: Client): HeldConnection {
   return self;
 }
 
+/** postgres.js's internals of a query that {@link cancelPostgresJs} reads: where it is, and its canceller. */
+interface PostgresJsQueryInternals {
+  /** The server process's key once the query was written to a connection; `null` while it waits in the pool's queue. */
+  state: unknown;
+  /** True while it is its connection's running statement (the one the server's replies are for). */
+  active: boolean;
+  canceller: ((query: unknown) => Promise<void>) | null;
+}
+
+/** How often a write's cancel looks again whether the write has become its connection's running statement. */
+const PIPELINED_CANCEL_RETRY_MS = 10;
+
+/**
+ * Cancels a postgres.js query when that is safe, and says whether it was
+ * done (or is moot). Safe: a query still in the pool's queue (dropped, never
+ * sent) and a query that is its connection's running statement (a cancel
+ * request to its server process; the replies stay its own). Not safe: a
+ * query written to a connection behind another (pipelined). postgres.js 3.4
+ * then skips it when its turn comes while the server still answers it, so
+ * its replies would go to the next query on that connection: a read would
+ * hear another's rows, a write another's result. Such a query is left to run.
+ *
+ * The cancel request's promise is handled here: `Query.cancel()` drops it,
+ * and it rejects when the connection carrying the request fails (server
+ * restarting, 57P01, CONNECTION_DESTROYED), which would be an unhandled
+ * rejection.
+ */
+function cancelPostgresJs(pending: unknown): boolean {
+  const query = pending as PostgresJsQueryInternals;
+  const canceller = query.canceller;
+  if (typeof canceller !== 'function') return true;
+  if (query.state && !query.active) return false;
+  query.canceller = null;
+  try {
+    canceller(query).catch(ignoreError);
+  } catch {
+    // A driver whose canceller is not a promise: nothing to observe.
+  }
+  return true;
+}
+
 function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
   const query = async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
     const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
     if (deadline === undefined) return (await pending) as unknown as Row[];
-    // postgres.js drops a query still in its queue on cancel(), and sends a cancel request for one already running.
+    // Its late answer or error is nobody's: observed here so that it is never an unhandled rejection.
+    pending.catch(ignoreError);
     return (await withTimeout(pending, deadline.timeoutMs, deadline.operation).catch((error: unknown) => {
-      if (error instanceof BackendError) pending.cancel();
+      if (error instanceof BackendError) cancelPostgresJs(pending);
       throw error;
     })) as unknown as Row[];
   };
@@ -534,7 +576,13 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
     const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
     return new Promise<Row[]>((resolve, reject) => {
       let settled = false;
-      const cancelTimer = setTimeout(() => pending.cancel(), boundMs);
+      // A write still pipelined behind another statement when its bound runs out cannot be cancelled safely (see
+      // cancelPostgresJs): the cancel waits until it is the connection's running statement, or its answer comes.
+      let cancelTimer: ReturnType<typeof setTimeout>;
+      const cancelWhenSafe = () => {
+        if (!settled && !cancelPostgresJs(pending)) cancelTimer = setTimeout(cancelWhenSafe, PIPELINED_CANCEL_RETRY_MS);
+      };
+      cancelTimer = setTimeout(cancelWhenSafe, boundMs);
       const silentTimer = setTimeout(() => {
         settled = true;
         clearTimeout(cancelTimer);
