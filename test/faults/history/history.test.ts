@@ -8,7 +8,6 @@
  * separate servers run at the same time.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
@@ -200,21 +199,11 @@ function openPg(driver: PgDriver, url: string, applicationName: string): PgHandl
       end: () => pool.end().catch(() => undefined),
     };
   }
-  const { hostname, port } = new URL(url);
   const sql = postgres(url, {
     max: poolMax,
     // postgres.js's default reconnect delay grows as 3^attempts (to 20 s), the count shared by the pool and reset only by
     // a success: a restart's refused connects would keep it away far longer than the outage. Bounded as ioredis's below.
     backoff: (retries: number) => Math.min(retries * 0.05, 0.5),
-    // postgres.js has no timeout on a connection's socket: one black-holed (no FIN) would hold its queries, and the
-    // queries pipelined behind them, for ever. Its socket option is the place for one. The socket is handed over while
-    // still connecting (what it writes waits for the connection): a failed connect then ends as a 'close' that
-    // postgres.js reconnects from, where a factory's rejection would leave that pool slot connecting for ever.
-    socket: () => {
-      const socket = connect(Number(port), hostname);
-      socket.setTimeout(2 * timeoutMs, () => socket.destroy());
-      return socket;
-    },
     connection: { application_name: applicationName },
     onnotice: () => undefined,
   });
