@@ -42,7 +42,7 @@ const states = new WeakMap<Request, RequestState>();
  * typed, with {@link getSession}, and express-session style at
  * `req.session` (see {@link ExpressSessionView}; `req.sessionID` is
  * `req.session.id`, the key digest, never the cookie). `req.flash` is
- * connect-flash's, on the session's `flash` field (see `connectFlash`).
+ * connect-flash's, on the session's `flash` field (docs/http.md, "Flash messages").
  *
  * The session is read before the next handler runs and saved before the
  * response head is written: the middleware holds the first `res.writeHead`,
