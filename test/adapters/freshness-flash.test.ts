@@ -171,6 +171,15 @@ function describeFreshnessAndFlash(name: string, makeBackend: (clock: TestClock)
         expect(JSON.parse((await client.get('/data', withKey(key))).body)).toEqual({});
       });
 
+      it("req.flash keeps connect-flash's reading forms: a falsy message reads the type, an empty type reads all", async () => {
+        const { client } = await start();
+        const key = sidOf(await client.get('/req-flash?arg=info&arg=one'))!;
+        await client.get('/req-flash?arg=error&arg=two', withKey(key));
+        expect(JSON.parse((await client.get('/req-flash?arg=info&arg=', withKey(key))).body)).toEqual(['one']);
+        expect(JSON.parse((await client.get('/req-flash?arg=', withKey(key))).body)).toEqual({ error: ['two'] });
+        expect(JSON.parse((await client.get('/data', withKey(key))).body)).toEqual({});
+      });
+
       it('req.flash and the typed API share the messages; req.session.flash shows them', async () => {
         const { client } = await start();
         const key = sidOf(await client.get('/flash?type=info&msg=typed'))!;
