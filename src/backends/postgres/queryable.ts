@@ -383,8 +383,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
     for (const client of stillConnecting()) if (!connectingSinceMs.has(client)) connectingSinceMs.set(client, nowMs);
   };
   /**
-   * Abandons connections that have been opening since `sinceMs` or before (a
-   * whole deadline): pg-pool without `connectionTimeoutMillis` would wait for
+   * Abandons connections seen opening at `sinceMs` or before (a whole
+   * `timeoutMs` ago, when a checkout gave up): pg-pool without `connectionTimeoutMillis` would wait for
    * them for ever, each holding a slot of the pool, so that a pool filled by
    * connections opened into a black hole never serves again. Destroying the
    * socket fails their connect, and the pool drops them.
@@ -398,9 +398,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
 
   async function checkout(deadlineMs: number, operation: string, timeoutMs: number): Promise<PoolClient> {
     for (;;) {
-      const startedMs = performance.now();
       const connecting = connectGuarded();
-      noteConnecting(startedMs);
+      noteConnecting(performance.now());
       let client: PoolClient;
       try {
         client = await withTimeout(connecting, Math.max(0, deadlineMs - performance.now()), operation);
@@ -408,7 +407,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
         // Arrives later: give it back unused.
         connecting.then((late) => giveBack(late, undefined), ignoreError);
         if (error instanceof BackendError && error.code === 'timeout') {
-          abandonConnecting(startedMs);
+          abandonConnecting(performance.now() - timeoutMs);
           throw notSent(operation, timeoutMs);
         }
         throw error;
