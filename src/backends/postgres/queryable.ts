@@ -384,10 +384,11 @@ function pgPoolQueryable(pool: Pool): Queryable {
   };
   /**
    * Abandons connections seen opening at `sinceMs` or before (a whole
-   * `timeoutMs` ago, when a checkout gave up): pg-pool without `connectionTimeoutMillis` would wait for
-   * them for ever, each holding a slot of the pool, so that a pool filled by
-   * connections opened into a black hole never serves again. Destroying the
-   * socket fails their connect, and the pool drops them.
+   * `timeoutMs` ago, when a checkout gave up): pg-pool without
+   * `connectionTimeoutMillis` would wait for them for ever, each holding a
+   * slot of the pool, so that a pool filled by connections opened into a
+   * black hole never serves again. Destroying the socket fails their
+   * connect, and the pool drops them.
    */
   const abandonConnecting = (sinceMs: number) => {
     for (const client of stillConnecting()) {
