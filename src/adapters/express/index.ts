@@ -19,6 +19,8 @@ import { withOutageStatus } from '../store-outage.js';
 import { resolveLegacySessionMigration } from './legacy-session.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
 import { RESERVED_SESSION_NAMES, SessionView, type ExpressSessionView } from './session-view.js';
+import { connectFlash } from './flash.js';
+import { FLASH_FIELD } from '../../http/flash.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -39,7 +41,8 @@ const states = new WeakMap<Request, RequestState>();
  * Express (4.17+ or 5) middleware that gives each request one session with two views:
  * typed, with {@link getSession}, and express-session style at
  * `req.session` (see {@link ExpressSessionView}; `req.sessionID` is
- * `req.session.id`, the key digest, never the cookie).
+ * `req.session.id`, the key digest, never the cookie). `req.flash` is
+ * connect-flash's, on the session's `flash` field (docs/http.md, "Flash messages").
  *
  * The session is read before the next handler runs and saved before the
  * response head is written: the middleware holds the first `res.writeHead`,
@@ -117,6 +120,18 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
         enumerable: true,
       },
       sessionID: { get: () => session.keyDigest, configurable: true, enumerable: false },
+      // connect-flash's req.flash, on the typed session; req.session is synced before and shows the result after.
+      flash: {
+        value: (...args: unknown[]) => {
+          state.view?.sync();
+          const result = connectFlash(session, args);
+          state.view?.refresh(FLASH_FIELD);
+          return result;
+        },
+        configurable: true,
+        writable: true,
+        enumerable: false,
+      },
     });
     let saved = false;
     let late: ExpressSessionView | undefined;
