@@ -367,51 +367,111 @@ async function pgSettle<Row>(
  */
 function pgPoolQueryable(pool: Pool): Queryable {
   const lastAnswerMs = new WeakMap<PoolClient, number>();
+  const guarded = new WeakSet<PoolClient>();
   let silentSinceMs = -Infinity;
   const markSilent = (sentMs: number) => () => {
     silentSinceMs = Math.max(silentSinceMs, sentMs);
   };
+  /** When each of the pool's clients still connecting was first seen so (a black-holed network never answers its startup). */
+  const connectingSinceMs = new WeakMap<object, number>();
+  const poolInternals = pool as unknown as { _clients?: unknown[] };
+  const stillConnecting = (): (Client & { _connecting?: boolean })[] =>
+    (Array.isArray(poolInternals._clients) ? poolInternals._clients : []).filter((client) => (client as { _connecting?: boolean })._connecting === true) as (Client & {
+      _connecting?: boolean;
+    })[];
+  const noteConnecting = (nowMs: number) => {
+    for (const client of stillConnecting()) if (!connectingSinceMs.has(client)) connectingSinceMs.set(client, nowMs);
+  };
+  /**
+   * Abandons connections seen opening at `sinceMs` or before (a whole
+   * `timeoutMs` ago, when a checkout gave up): pg-pool without
+   * `connectionTimeoutMillis` would wait for them for ever, each holding a
+   * slot of the pool, so that a pool filled by connections opened into a
+   * black hole never serves again. Destroying the socket fails their
+   * connect, and the pool drops them.
+   */
+  const abandonConnecting = (sinceMs: number) => {
+    for (const client of stillConnecting()) {
+      const seenMs = connectingSinceMs.get(client);
+      if (seenMs !== undefined && seenMs <= sinceMs) destroySocket(client);
+    }
+  };
 
   async function checkout(deadlineMs: number, operation: string, timeoutMs: number): Promise<PoolClient> {
     for (;;) {
-      const connecting = pool.connect();
+      const connecting = connectGuarded();
+      noteConnecting(performance.now());
       let client: PoolClient;
       try {
         client = await withTimeout(connecting, Math.max(0, deadlineMs - performance.now()), operation);
       } catch (error) {
         // Arrives later: give it back unused.
-        connecting.then((late) => late.release(), ignoreError);
-        if (error instanceof BackendError && error.code === 'timeout') throw notSent(operation, timeoutMs);
+        connecting.then((late) => giveBack(late, undefined), ignoreError);
+        if (error instanceof BackendError && error.code === 'timeout') {
+          abandonConnecting(performance.now() - timeoutMs);
+          throw notSent(operation, timeoutMs);
+        }
         throw error;
       }
       if (performance.now() >= deadlineMs) {
-        client.release();
+        giveBack(client, undefined);
         throw notSent(operation, timeoutMs);
       }
       const heardMs = lastAnswerMs.get(client);
       if (heardMs !== undefined && heardMs < silentSinceMs) {
-        destroySocket(client);
-        client.release(new Error('idle across a silence'));
+        giveBack(client, new Error('idle across a silence'));
         continue;
       }
-      // A checked-out client has no listener of the pool's: one of ours keeps a dropped connection from ending the process.
-      client.on('error', ignoreError);
       return client;
     }
   }
 
+  /**
+   * Gives a client of ours a listener for the rest of its life, never removed:
+   * pg emits 'error' on a client with no listener as an exception that ends
+   * the process. It is attached in pool.connect's callback, which pg-pool
+   * calls in the same step as it removes its own listener: a promise would
+   * resume us only after the rest of the read that handed the client over
+   * (a new connection's first ReadyForQuery, or a write's reply on a client
+   * released from its callback), and the server's termination can be in that
+   * same read.
+   */
+  const connectGuarded = (): Promise<PoolClient> =>
+    new Promise<PoolClient>((resolve, reject) => {
+      (pool as unknown as { connect(callback: (error: Error | undefined, client: PoolClient | undefined) => void): void }).connect((error, client) => {
+        if (error !== undefined && error !== null) reject(error);
+        else resolve(guard(client!));
+      });
+    });
+
+  function guard(client: PoolClient): PoolClient {
+    if (!guarded.has(client)) {
+      guarded.add(client);
+      client.on('error', ignoreError);
+    }
+    return client;
+  }
+
   function giveBack(client: PoolClient, broken: Error | undefined): void {
-    if (broken === undefined) {
-      lastAnswerMs.set(client, performance.now());
-      client.removeListener('error', ignoreError);
-    } else destroySocket(client);
+    if (broken === undefined) lastAnswerMs.set(client, performance.now());
+    else destroySocket(client);
     client.release(broken);
   }
 
-  const plain = pgQuery(pool);
   return {
     query: async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
-      if (deadline === undefined) return plain<Row>(statement, params);
+      if (deadline === undefined) {
+        // Not pool.query(): its client would have no listener of ours (see guard).
+        const client = await connectGuarded();
+        try {
+          const result = await client.query({ name: statement.name, text: statement.text, values: params as unknown[] });
+          giveBack(client, undefined);
+          return result.rows as Row[];
+        } catch (error) {
+          giveBack(client, isConnectionLoss(error) ? (error as Error) : undefined);
+          throw error;
+        }
+      }
       const deadlineMs = performance.now() + deadline.timeoutMs;
       const client = await checkout(deadlineMs, deadline.operation, deadline.timeoutMs);
       const sentMs = performance.now();
@@ -438,7 +498,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
       return pgSettle(() => new PoolClientClass({ ...options, password: options.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
     },
     hold: async (onLost) => {
-      const client = await pool.connect();
+      const client = await connectGuarded();
       let held = true;
       const listener = (error: unknown) => {
         if (held) onLost?.(error);
@@ -455,8 +515,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
         release: async (broken) => {
           if (!held) return;
           held = false;
-          // A client discarded as broken keeps the listener: its socket may still report its end.
-          if (!broken) client.removeListener('error', listener);
+          // The guard stays for the client's life: its socket may still report its end.
+          client.removeListener('error', listener);
           client.release(broken);
         },
       };
