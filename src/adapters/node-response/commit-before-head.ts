@@ -184,7 +184,7 @@ class ResponseHold {
     if (socket !== null && socket.destroy !== undefined) {
       // A pipelined response held while the one before it still is: the socket's own destroy is the one that one kept.
       const previous = socket[SOCKET_HOLD];
-      this.socketDestroy = socket.destroy === heldSocketDestroy ? (previous?.socketDestroy ?? Socket.prototype.destroy) : (socket.destroy as Method);
+      this.socketDestroy = socket.destroy === heldSocketDestroy ? (previous?.socketDestroy ?? (Socket.prototype.destroy as Method)) : (socket.destroy as Method);
       socket[SOCKET_HOLD] = this;
       socket.destroy = heldSocketDestroy as Socket['destroy'];
     }
