@@ -174,7 +174,8 @@ class ResponseHold {
   hold(): void {
     const res = this.res;
     this.state = SAVING;
-    this.head = { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: { ...res.getHeaders() } };
+    // getHeaders() is already a fresh copy (with no prototype, so `in` sees header names only).
+    this.head = { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
     Object.defineProperties(res, heldFlags);
     this.responseDestroy = res.destroy as Method;
     res.destroy = heldResponseDestroy as ServerResponse['destroy'];
