@@ -39,6 +39,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import pg from 'pg';
 import type { Measurement } from './lib/measure.js';
 import { saveResults } from './lib/report.js';
+import { ioredisForConnectRedis } from './lib/connect-redis-on-ioredis.js';
 
 const POOL_MAX = 10;
 const ONE_WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -128,21 +129,6 @@ interface CounterData {
   count?: number;
 }
 
-/**
- * connect-redis 9 speaks node-redis's API; with ioredis, these calls are
- * translated, as its users write them (connect-redis 8, the last with ioredis
- * support of its own, is not installed here).
- */
-function ioredisForConnectRedis(client: import('ioredis').Redis) {
-  return {
-    get: (key: string) => client.get(key),
-    set: (key: string, value: string, options?: { expiration?: { type: 'EX'; value: number } }) =>
-      options?.expiration ? client.set(key, value, 'EX', options.expiration.value) : client.set(key, value),
-    del: (keys: string[]) => client.del(...keys),
-    expire: (key: string, seconds: number) => client.expire(key, seconds),
-    mGet: (keys: string[]) => client.mget(...keys),
-  };
-}
 
 /** Builds the counter app of `subject`: GET / increments and answers the count, GET /read answers it unchanged. */
 export async function buildApp(subject: Subject, config: StoreConfig): Promise<RunningApp> {

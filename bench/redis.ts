@@ -21,6 +21,7 @@ import { ONE_WEEK } from '../src/core/period.js';
 import { fill, measure, type Measurement } from './lib/measure.js';
 import { printTable, saveResults } from './lib/report.js';
 import { newSid, sessionJson, sessionObject } from './lib/session-fixture.js';
+import { ioredisForConnectRedis } from './lib/connect-redis-on-ioredis.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const OPERATIONS = ['get', 'set', 'generate', 'clear'] as const;
@@ -76,16 +77,6 @@ function sessionkitSubject(): Subject {
   };
 }
 
-/** connect-redis v9 speaks node-redis's API; ioredis needs these three calls translated (what its users write). */
-function ioredisForConnectRedis(client: Redis) {
-  return {
-    get: (key: string) => client.get(key),
-    set: (key: string, value: string, options?: { expiration?: { type: 'EX'; value: number } }) =>
-      options?.expiration ? client.set(key, value, 'EX', options.expiration.value) : client.set(key, value),
-    del: (keys: string[]) => client.del(...keys),
-    expire: (key: string, seconds: number) => client.expire(key, seconds),
-  };
-}
 
 function connectRedisSubject(id: string, library: string, client: unknown, close: () => Promise<unknown>): Subject {
   const prefix = `bench:${id}:`;

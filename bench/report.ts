@@ -178,15 +178,7 @@ function renderGeneric(name: string, saved: Saved): string {
     const targets = (data.targets as Record<string, unknown>[]).map((t) => (isSpread(t.ratio) && typeof t.target === 'number' && !('met' in t) ? { ...t, met: t.ratio.median >= t.target } : t));
     parts.push('Targets:', '', objectsTable(targets), '');
   }
-  const lost = data.lostUpdates as { increments: number; results: { id: string; counts: number[] }[] } | undefined;
-  if (lost !== undefined) {
-    parts.push(
-      `Lost updates: ${lost.increments} concurrent increments with one cookie, final count per run (bench/http.ts subject ids):`,
-      '',
-      table(['subject', 'final counts', 'lost (worst run)'], lost.results.map((r) => [r.id, r.counts.join(', '), String(lost.increments - Math.min(...r.counts))]), ['l', 'l', 'r']),
-      '',
-    );
-  }
+  parts.push(...lostUpdatesSection(data.lostUpdates as LostUpdates | undefined));
   const inFlights = [...new Set(results.map((r) => r.inFlight))].sort((a, b) => a - b);
   for (const inFlight of inFlights) {
     const cells = results.filter((r) => r.inFlight === inFlight);
@@ -492,15 +484,7 @@ function renderHttp(saved: Saved): string {
   if (data.goals !== undefined && data.goals.length > 0) {
     parts.push('Goals (typed session, cookie reused):', '', table(['goal', 'measured', 'wanted', 'met'], data.goals.map((g) => [g.name, num(g.measured, 2), g.goal, g.met ? 'yes' : 'NO']), ['l', 'r', 'r', 'l']), '');
   }
-  const lost = data.lostUpdates;
-  if (lost !== undefined) {
-    parts.push(
-      `Lost updates: ${lost.increments} concurrent increments with one cookie, final count per run (bench/http.ts subject ids):`,
-      '',
-      table(['subject', 'final counts', 'lost (worst run)'], lost.results.map((r) => [r.id, r.counts.join(', '), String(lost.increments - Math.min(...r.counts))]), ['l', 'l', 'r']),
-      '',
-    );
-  }
+  parts.push(...lostUpdatesSection(data.lostUpdates));
   return parts.join('\n');
 }
 
@@ -627,4 +611,20 @@ export async function run(args: string[]): Promise<void> {
   }
   writeFileSync(`${root}BENCHMARKS.md`, `${sections.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
   console.error(`report: wrote BENCHMARKS.md and bench/charts/*.svg`);
+}
+
+interface LostUpdates {
+  increments: number;
+  results: { id: string; counts: number[] }[];
+}
+
+/** The lost-update check's table: the final count of each run of concurrent increments on one cookie. */
+function lostUpdatesSection(lost: LostUpdates | undefined): string[] {
+  if (lost === undefined) return [];
+  return [
+    `Lost updates: ${lost.increments} concurrent increments with one cookie, final count per run (bench/http.ts subject ids):`,
+    '',
+    table(['subject', 'final counts', 'lost (worst run)'], lost.results.map((r) => [r.id, r.counts.join(', '), String(lost.increments - Math.min(...r.counts))]), ['l', 'l', 'r']),
+    '',
+  ];
 }

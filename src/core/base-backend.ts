@@ -129,10 +129,19 @@ export abstract class BaseBackend implements Backend {
   }
 
   clear(key: string): Promise<void> {
+    return this.withKey('clear', key, undefined, (checked) => this.storeClear(checked));
+  }
+
+  /**
+   * `work(key)` reported as `operation`, for a key a caller handed in: a
+   * non-string key rejects with a `TypeError`, a malformed one answers
+   * `absent` without reaching the store (it names no session).
+   */
+  protected withKey<T>(operation: string, key: string, absent: T, work: (key: string) => Promise<T>): Promise<T> {
     try {
       assertKeyIsString(key);
-      if (!isWellFormedKey(key)) return Promise.resolve();
-      return this.reported('clear', this.storeClear(key));
+      if (!isWellFormedKey(key)) return Promise.resolve(absent);
+      return this.reported(operation, work(key));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -2,6 +2,7 @@ import { digestKey } from '../core/keys.js';
 import { HTTP_EVENT_STORE } from './http-events.js';
 import { assertWholeNumberOption } from '../core/validate.js';
 import type { DataRecord } from './envelope.js';
+import { pushFlash, takeFlashFrom } from './flash.js';
 import type { HeaderPair } from './headers.js';
 import { renewStored, type StoreContext, type Transform } from './session/commit-loop.js';
 import { commitWork, removeStaleKeys } from './session/commit-plan.js';
@@ -68,6 +69,29 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   get owner(): string | undefined {
     return this.#state.regeneration?.owner ?? shownOf(this.#state).owner;
   }
+  get authenticatedAt(): Date | undefined {
+    const atMs = this.#authenticatedAtMs();
+    return atMs === undefined ? undefined : new Date(atMs);
+  }
+  isFresh(maxAgeSeconds: number): boolean {
+    assertWholeNumberOption(maxAgeSeconds, 'maxAgeSeconds', 0);
+    const atMs = this.#authenticatedAtMs();
+    return atMs !== undefined && this.#store.options.nowMs() - atMs <= maxAgeSeconds * 1000;
+  }
+  #authenticatedAtMs(): number | undefined {
+    // As for `owner`: a pending regeneration decides what the new key will hold.
+    return this.#state.regeneration?.authenticatedAtMs ?? shownOf(this.#state).authenticatedAtMs;
+  }
+  flash(type: string, message: unknown): number {
+    if (this.#droppedLate('flash')) return 0;
+    return pushFlash(this as unknown as Session, type, [message]);
+  }
+  takeFlash(type: string): unknown[];
+  takeFlash(): Record<string, unknown[]>;
+  takeFlash(type?: string): unknown[] | Record<string, unknown[]> {
+    if (this.#droppedLate('takeFlash')) return type === undefined ? {} : [];
+    return takeFlashFrom(this as unknown as Session, type);
+  }
   get data(): Readonly<Partial<Data>> {
     return this.#overlay.apply(shownOf(this.#state).data) as Partial<Data>;
   }
@@ -126,7 +150,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   regenerate(options: RegenerateOptions = {}): void {
     if (this.#droppedLate('regenerate')) return;
-    const request = regenerateRequest(options);
+    const request = regenerateRequest(options, this.#store.options.nowMs());
     if (request.owner !== undefined) ownerIndex(this.#store.options, 'regenerate({ owner })');
     // The changes made so far belong to the old session when it is not kept.
     if (!request.keepData) this.#overlay.clear();

@@ -129,6 +129,45 @@ export interface Session<Data extends object = Record<string, unknown>> {
    * `owners: true` option; rejects with the backend's `BackendError`.
    */
   listOwnSessions(): Promise<OwnSession[]>;
+  /**
+   * When the user last authenticated: the time of the request that called
+   * `regenerate({ owner })` (a login, or a step-up re-login, which refreshes
+   * it), kept in the stored session by every other write, including
+   * `regenerate()` without owner. Undefined when unknown: an anonymous
+   * session, one started over by `regenerate({ keepData: false })` without
+   * owner, after `destroy()`, or one stored before sessionkit recorded it.
+   */
+  readonly authenticatedAt: Date | undefined;
+  /**
+   * True when the user authenticated at most `maxAgeSeconds` ago (a recent
+   * login, for a route that changes a password or an email: ask for the
+   * password again otherwise, then `regenerate({ owner })`). False when the
+   * time of login is unknown. Throws a `TypeError` unless `maxAgeSeconds` is
+   * a whole number from 0.
+   */
+  isFresh(maxAgeSeconds: number): boolean;
+  /**
+   * Adds `message` to the flash messages of `type` (connect-flash's
+   * `req.flash(type, message)`), saved with the response, for a later request
+   * to take. Messages live in the data field `flash` (reserved for them) as
+   * `{ [type]: message[] }`. Resolves nothing: returns the number of messages
+   * of `type` now, or 0 when dropped because the response was already saved.
+   * Throws a `TypeError` for an empty or non-string `type` or a `message` JSON
+   * cannot hold (`undefined` included), and a `SessionDataTooLargeError` like
+   * `set`; either way the stored messages are unchanged.
+   */
+  flash(type: string, message: unknown): number;
+  /**
+   * The flash messages of `type`, oldest first, removed from the session
+   * with this response (the read and the removal are one commit); `[]` when
+   * there are none, and then nothing is written. Messages stored under `flash`
+   * in another shape (not an array) are not messages and read as none. After
+   * the response was saved: `[]`, and nothing is removed. Throws a
+   * `TypeError` for an empty or non-string `type`.
+   */
+  takeFlash(type: string): unknown[];
+  /** Every flash message, by type, all removed with this response (`{}` when there are none); otherwise as {@link takeFlash}(type). */
+  takeFlash(): Record<string, unknown[]>;
   /** Whether this request changed the session; see {@link SessionStatus}. */
   readonly status: SessionStatus;
   /** True when the request brought no live session (none, expired, forged or hostile cookie). */

@@ -14,7 +14,7 @@ import { run } from '../../src/cli/run.js';
 import type { Backend } from '../../src/core/contract.js';
 import { digestKey } from '../../src/core/keys.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
-import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+import { REDIS_URL, redisSkipReason, testClient, useTestRedis } from '../support/redis-env.js';
 
 const SECRET = 'migration secret';
 
@@ -157,17 +157,8 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit import --from conn
 });
 
 describe.skipIf(redisSkipReason !== undefined)(`sessionkit import --from connect-redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
-  const prefixes: string[] = [];
-  const prefix = (name: string) => {
-    const made = uniquePrefix(name);
-    prefixes.push(made);
-    return made;
-  };
-  const admin = testClient();
-  afterAll(async () => {
-    for (const made of prefixes) await deleteKeysWithPrefix(admin, made);
-    await admin.quit();
-  });
+  const redis = useTestRedis();
+  const prefix = (name: string) => redis.prefix(name);
 
   it('copies every live session with its TTL, skips and counts bad keys, is idempotent, and the cookies keep working', async () => {
     const sourcePrefix = prefix('connect-redis');
@@ -179,8 +170,8 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit import --from connect
     } finally {
       await nodeRedis.quit();
     }
-    await admin.set(`${sourcePrefix}notJson1`, '{broken', 'EX', 3600);
-    await admin.set(`${sourcePrefix}bad.id!`, '{"a":1}', 'EX', 3600);
+    await redis.client.set(`${sourcePrefix}notJson1`, '{broken', 'EX', 3600);
+    await redis.client.set(`${sourcePrefix}bad.id!`, '{"a":1}', 'EX', 3600);
     const client = testClient();
     const backend = new RedisBackend(client, { prefix: prefix('dest') });
     try {
@@ -206,12 +197,12 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit import --from connect
 
   it('never stops at one key: a 2 MB session and an expiry beyond 2^31 s (TTL or cookie.expires) are skipped by reason; a rerun goes on past them', async () => {
     const sourcePrefix = prefix('connect-redis-bad');
-    const pipeline = admin.pipeline();
+    const pipeline = redis.client.pipeline();
     for (let n = 1; n <= 100; n++) pipeline.set(`${sourcePrefix}s${String(n).padStart(3, '0')}`, JSON.stringify({ n, cookie: {} }), 'EX', 3600);
     await pipeline.exec();
-    await admin.set(`${sourcePrefix}s010`, JSON.stringify({ big: 'x'.repeat(2 * 1024 * 1024) }), 'EX', 3600);
-    await admin.set(`${sourcePrefix}s020`, '{"n":20}', 'EX', 3_000_000_000);
-    await admin.set(`${sourcePrefix}s030`, JSON.stringify({ n: 30, cookie: { expires: '2200-01-01T00:00:00.000Z' } }));
+    await redis.client.set(`${sourcePrefix}s010`, JSON.stringify({ big: 'x'.repeat(2 * 1024 * 1024) }), 'EX', 3600);
+    await redis.client.set(`${sourcePrefix}s020`, '{"n":20}', 'EX', 3_000_000_000);
+    await redis.client.set(`${sourcePrefix}s030`, JSON.stringify({ n: 30, cookie: { expires: '2200-01-01T00:00:00.000Z' } }));
     const client = testClient();
     const backend = new RedisBackend(client, { prefix: prefix('dest') });
     try {

@@ -40,7 +40,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`sessionkit on PostgreSQL${pos
     expect(first.code).toBe(0);
     expect(jsonOf(first)).toEqual({ store: 'postgres', action: 'created', added: [] });
     const columns = await pool.query(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 ORDER BY attnum`, [`"${table}"`]);
-    expect(columns.rows.map((row) => row.attname)).toEqual(['session_key', 'expire_date', 'session_data', 'owner', 'created_at']);
+    expect(columns.rows.map((row) => row.attname)).toEqual(['session_key', 'expire_date', 'session_data', 'owner', 'created_at', 'write_tokens']);
     const second = await cli(table, 'migrate');
     expect(second.code).toBe(0);
     expect(second.stdout).toBe(`PostgreSQL ${server}, table "${table}" is up to date.\n`);

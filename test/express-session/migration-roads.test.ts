@@ -17,7 +17,7 @@ import type { Backend } from '../../src/core/contract.js';
 import { EXPRESS_VERSIONS } from '../adapters/support/express-app.js';
 import { InstrumentedBackend } from '../http/support/instrumented-backend.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
-import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePrefix } from '../support/redis-env.js';
+import { REDIS_URL, redisSkipReason, testClient, useTestRedis } from '../support/redis-env.js';
 
 const SECRET = 'keyboard cat';
 const OLD_SECRET = 'the secret before the rotation';
@@ -144,17 +144,8 @@ describe.skipIf(postgresSkipReason !== undefined)(`express-session + connect-pg-
 });
 
 describe.skipIf(redisSkipReason !== undefined)(`express-session + connect-redis → sessionkit import → road 1 → road 2, on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
-  const prefixes: string[] = [];
-  const prefix = (name: string) => {
-    const made = uniquePrefix(name);
-    prefixes.push(made);
-    return made;
-  };
-  const admin = testClient();
-  afterAll(async () => {
-    for (const made of prefixes) await deleteKeysWithPrefix(admin, made);
-    await admin.quit();
-  });
+  const redis = useTestRedis();
+  const prefix = (name: string) => redis.prefix(name);
 
   it('Express 5: still logged in, cart kept, remember-me kept, no re-login at any step; the old key is gone after the move', async () => {
     const sourcePrefix = prefix('roads-connect-redis');

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { generateKey } from '../../src/index.js';
 import { applySessionHeaders, mergeVary, readSessionCookie, type CookieOptions, type HeaderPair } from '../../src/http/index.js';
 import { clearHeaders, toCookieHeaders, type HttpSession } from '../../src/ocaml-session/index.js';
+import { headerTarget } from './support/header-target.js';
 
 const key = generateKey();
 const session = (overrides: Partial<HttpSession> = {}): HttpSession => ({ key, value: 'v', expiryPeriod: 3600, modified: true, ...overrides });
@@ -88,18 +89,7 @@ describe('clearHeaders', () => {
 });
 
 describe('applySessionHeaders', () => {
-  const target = (initial: Record<string, string | string[]>) => {
-    const headers = new Map<string, string | string[]>(Object.entries(initial).map(([k, v]) => [k.toLowerCase(), v]));
-    return {
-      headers,
-      get: (name: string) => headers.get(name.toLowerCase()),
-      set: (name: string, value: string) => void headers.set(name.toLowerCase(), value),
-      append: (name: string, value: string) => {
-        const current = headers.get(name.toLowerCase());
-        headers.set(name.toLowerCase(), current === undefined ? [value] : [...[current].flat(), value]);
-      },
-    };
-  };
+  const target = headerTarget;
 
   it('appends Set-Cookie, merges Vary and keeps a Cache-Control the handler set', () => {
     const t = target({ 'Set-Cookie': 'other=1', Vary: 'Accept-Encoding', 'Cache-Control': 'private, max-age=0' });

@@ -329,3 +329,87 @@ describe('typed sessions: limits and failures', () => {
     expect(() => new SessionEngine(memory, { maxUpdateAttempts: 0 })).toThrow(TypeError);
   });
 });
+
+describe('typed sessions: freshness', () => {
+  it('authenticatedAt shows a pending login at once; regenerate({ keepData: false }) without owner forgets it; destroy() too', async () => {
+    const clock = new TestClock();
+    const { engine } = setup({ owners: true }, clock);
+    const loginAtMs = clock.wallMs;
+    const { cookie } = await simulate(engine, undefined, (s) => {
+      expect(s.authenticatedAt).toBeUndefined();
+      s.regenerate({ owner: 'ann' });
+      expect(s.authenticatedAt).toEqual(new Date(loginAtMs));
+      // A regenerate() without owner composed with the pending login keeps it.
+      s.regenerate();
+      expect(s.isFresh(0)).toBe(true);
+    });
+    clock.advance(60);
+    const { cookie: restarted } = await simulate(engine, cookie!.value!, (s) => {
+      expect(s.isFresh(59)).toBe(false);
+      expect(s.isFresh(60)).toBe(true);
+      s.regenerate({ keepData: false });
+      expect(s.authenticatedAt).toBeUndefined();
+      s.set('user', 'x');
+    });
+    await simulate(engine, restarted!.value!, (s) => {
+      expect(s.authenticatedAt).toBeUndefined();
+      expect(s.isFresh(3600)).toBe(false);
+    });
+    await simulate(engine, cookie!.value!, (s) => expect(s.authenticatedAt).toBeUndefined());
+    const { cookie: other } = await simulate(engine, undefined, (s) => s.regenerate({ owner: 'bob' }));
+    await simulate(engine, other!.value!, (s) => {
+      s.destroy();
+      expect(s.authenticatedAt).toBeUndefined();
+    });
+  });
+
+  it('isFresh takes a whole number of seconds from 0, else a TypeError', async () => {
+    const { engine } = setup();
+    await simulate(engine, undefined, (s) => {
+      for (const bad of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '60' as unknown as number]) expect(() => s.isFresh(bad)).toThrow(TypeError);
+      expect(s.isFresh(0)).toBe(false);
+    });
+  });
+});
+
+describe('typed sessions: flash', () => {
+  it('a bad type or message is a TypeError that leaves the messages as they were', async () => {
+    const { backend, engine } = setup();
+    const { cookie } = await simulate(engine, undefined, (s) => {
+      expect(s.flash('info', 'a')).toBe(1);
+      for (const type of ['', 1, undefined]) expect(() => s.flash(type as string, 'x')).toThrow(TypeError);
+      expect(() => s.flash('info', undefined)).toThrow(TypeError);
+      expect(() => s.flash('info', 10n)).toThrow(TypeError);
+      expect(() => s.takeFlash('')).toThrow(TypeError);
+    });
+    expect(await storedData(backend, cookie!.value!)).toEqual({ flash: { info: ['a'] } });
+  });
+
+  it('a flash field in another shape holds no messages and never throws; a type named __proto__ is a type', async () => {
+    const { engine } = setup();
+    const key = await created(engine, { flash: 'not messages' } as Partial<Data>);
+    await simulate(engine, key, (s) => {
+      expect(s.takeFlash('info')).toEqual([]);
+      expect(s.flash('__proto__', 'p')).toBe(1);
+      expect(s.flash('__proto__', 'q')).toBe(2);
+    });
+    await simulate(engine, key, (s) => {
+      const all = s.takeFlash();
+      expect(Object.getPrototypeOf(all)).toBe(Object.prototype);
+      expect(Object.hasOwn(all, '__proto__')).toBe(true);
+      expect(all['__proto__']).toEqual(['p', 'q']);
+    });
+  });
+
+  it('after the response was saved, flash and takeFlash change nothing and report so', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { a: 'x' });
+    await simulate(engine, key, (s) => s.flash('info', 'kept'));
+    const context = await engine.load(`sid=${key}`);
+    await context.commit();
+    expect(context.session.flash('info', 'late')).toBe(0);
+    expect(context.session.takeFlash('info')).toEqual([]);
+    expect(context.session.takeFlash()).toEqual({});
+    expect(await storedData(backend, key)).toEqual({ a: 'x', flash: { info: ['kept'] } });
+  });
+});

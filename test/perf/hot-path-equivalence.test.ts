@@ -11,6 +11,7 @@ import { resolveCookieOptions, serializeCookie, type CookieOptions } from '../..
 import { decodeEnvelope, encodeEnvelope, type Envelope } from '../../src/http/envelope.js';
 import { applySessionHeaders, mergeVary, type HeaderPair } from '../../src/http/headers.js';
 import { jsonCopy } from '../../src/http/session/json-copy.js';
+import { headerTarget } from '../http/support/header-target.js';
 
 const cookieOptions: fc.Arbitrary<CookieOptions> = fc.record(
   {
@@ -174,18 +175,7 @@ describe('digestKey', () => {
 });
 
 describe('applySessionHeaders', () => {
-  const target = (initial: Record<string, string | string[]> = {}) => {
-    const headers = new Map<string, string | string[]>(Object.entries(initial).map(([k, v]) => [k.toLowerCase(), v]));
-    return {
-      headers,
-      get: (name: string) => headers.get(name.toLowerCase()),
-      set: (name: string, value: string) => void headers.set(name.toLowerCase(), value),
-      append: (name: string, value: string) => {
-        const current = headers.get(name.toLowerCase());
-        headers.set(name.toLowerCase(), current === undefined ? [value] : [...[current].flat(), value]);
-      },
-    };
-  };
+  const target = headerTarget;
 
   it('appends Set-Cookie, merges Vary, keeps a Cache-Control the handler set, whatever the case of the names', () => {
     const pairs: HeaderPair[] = [['Set-Cookie', 'sid=a'], ['Cache-Control', 'no-store'], ['Vary', 'Cookie'], ['set-cookie', 'x=1'], ['VARY', 'Cookie'], ['X-Other', '1']];

@@ -23,6 +23,8 @@ import { withOutageStatus } from '../store-outage.js';
 import { resolveLegacySessionMigration, type AdoptedSession as LegacyAdoption } from './legacy-session.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
 import { RESERVED_SESSION_NAMES, SessionView, type ExpressSessionView, type ViewContext } from './session-view.js';
+import { connectFlash } from './flash.js';
+import { FLASH_FIELD } from '../../http/flash.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -46,6 +48,7 @@ class RequestState implements ViewContext {
   readonly cookie: ResolvedCookieOptions;
   readonly nowMs: () => number;
   readonly #options: ResolvedSessionOptions;
+  #flash: ((...args: unknown[]) => unknown) | undefined = undefined;
 
   constructor(
     readonly session: Session<Record<string, unknown>>,
@@ -75,6 +78,16 @@ class RequestState implements ViewContext {
     return this.shown;
   }
 
+  /** connect-flash's `req.flash`, on the typed session: `req.session` is synced before and shows the result after. Made at the first read. */
+  get flash(): (...args: unknown[]) => unknown {
+    return (this.#flash ??= (...args: unknown[]) => {
+      this.view?.sync();
+      const result = connectFlash(this.session, args);
+      this.view?.refresh(FLASH_FIELD);
+      return result;
+    });
+  }
+
   /** Assigning req.session replaces what later reads see; the session itself stays. */
   writeSession(value: unknown): void {
     if (this.view === undefined) this.replace(new SessionView(this));
@@ -99,7 +112,7 @@ type WithState = { [STATE]?: RequestState };
 const stateOf = (req: object): RequestState | undefined => (req as WithState)[STATE];
 
 /**
- * `req.session` and `req.sessionID`, defined once on a request prototype
+ * `req.session`, `req.sessionID` and `req.flash`, defined once on a request prototype
  * rather than on every request (defining two accessors per request was the
  * adapter's largest cost). A request without sessionkit's state (another app
  * sharing the prototype, or one using express-session) reads them as absent
@@ -130,6 +143,17 @@ const requestAccessors: PropertyDescriptorMap = {
     configurable: true,
     enumerable: false,
   },
+  flash: {
+    get(this: object) {
+      return stateOf(this)?.flash;
+    },
+    // Replaceable, as the writable own property it was (connect-flash itself assigns it).
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, 'flash', { value, writable: true, enumerable: true, configurable: true });
+    },
+    configurable: true,
+    enumerable: false,
+  },
 };
 
 /** Prototypes that carry {@link requestAccessors}. */
@@ -155,7 +179,7 @@ function exposeState(req: Request, state: RequestState): void {
     preparedPrototypes.add(shared);
   }
   // An earlier own value (another middleware's assignment) would shadow the accessors.
-  if (Object.hasOwn(req, 'session') || Object.hasOwn(req, 'sessionID')) Object.defineProperties(req, requestAccessors);
+  if (Object.hasOwn(req, 'session') || Object.hasOwn(req, 'sessionID') || Object.hasOwn(req, 'flash')) Object.defineProperties(req, requestAccessors);
 }
 
 /** `express.request` for a request of an Express app: the prototype just below node's `IncomingMessage.prototype`; undefined when there is none. */
@@ -173,7 +197,8 @@ function sharedRequestPrototype(req: Request): object | undefined {
  * Express (4.17+ or 5) middleware that gives each request one session with two views:
  * typed, with {@link getSession}, and express-session style at
  * `req.session` (see {@link ExpressSessionView}; `req.sessionID` is
- * `req.session.id`, the key digest, never the cookie).
+ * `req.session.id`, the key digest, never the cookie). `req.flash` is
+ * connect-flash's, on the session's `flash` field (docs/http.md, "Flash messages").
  *
  * The session is read before the next handler runs and saved before the
  * response head is written: the middleware holds the first `res.writeHead`,

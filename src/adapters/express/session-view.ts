@@ -149,6 +149,24 @@ export class SessionView {
     }
   }
 
+  /**
+   * Makes field `name` of the object the typed session's value again, in sync:
+   * after the middleware changed it through the typed session (`req.flash`),
+   * so `req.session` shows the change and the next sync keeps it.
+   */
+  refresh(name: string): void {
+    if (this.#replaced || RESERVED_SESSION_NAMES.has(name)) return;
+    const fields = this.fields as unknown as Record<string, unknown>;
+    const value = this.#context.session.get(name);
+    if (value === undefined) {
+      delete fields[name];
+      this.#synced.delete(name);
+      return;
+    }
+    fields[name] = structuredClone(value);
+    this.#synced.set(name, jsonOf(value));
+  }
+
   /** Makes the object's fields a copy of `data` (a load or reload), all of them in sync. */
   #take(data: Readonly<Record<string, unknown>>): void {
     const fields = this.fields as unknown as Record<string, unknown>;

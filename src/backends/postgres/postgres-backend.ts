@@ -446,13 +446,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
 
   /** The owner and creation time of the live session of `key`, undefined when there is none; rejects with `schema_outdated` on a table without the owner columns. */
   sessionOwner(key: string): Promise<SessionOwnerRow | undefined> {
-    try {
-      assertKeyIsString(key);
-      if (!isWellFormedKey(key)) return Promise.resolve(undefined);
-      return this.reported('sessionOwner', this.#sessionOwner(key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.withKey('sessionOwner', key, undefined, (checked) => this.#sessionOwner(checked));
   }
 
   async #sessionOwner(key: string): Promise<SessionOwnerRow | undefined> {

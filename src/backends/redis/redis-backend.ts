@@ -223,13 +223,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
    * set (`null` without owner). Undefined when no live session has that key.
    */
   sessionOwner(key: string): Promise<SessionOwnerDigest | undefined> {
-    try {
-      assertKeyIsString(key);
-      if (!isWellFormedKey(key)) return Promise.resolve(undefined);
-      return this.reported('sessionOwner', this.#sessionOwner(key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.withKey('sessionOwner', key, undefined, (checked) => this.#sessionOwner(checked));
   }
 
   async #sessionOwner(key: string): Promise<SessionOwnerDigest | undefined> {

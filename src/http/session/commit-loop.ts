@@ -27,12 +27,13 @@ export interface Written {
  */
 export type UpdateOutcome = ({ readonly kind: 'written' } & Written) | { readonly kind: 'gone'; readonly pastLifetime: boolean };
 
-/** What a new session starts from: its data, creation time (undefined: now), owner and own period (absent: the configured one). */
+/** What a new session starts from: its data, creation time (undefined: now), owner, own period (absent: the configured one) and time of login (absent: unknown). */
 export interface NewSessionBase {
   readonly data: DataRecord;
   readonly createdAtMs: number | undefined;
   readonly owner: string | undefined;
   readonly ownExpirySeconds?: number | undefined;
+  readonly authenticatedAtMs?: number | undefined;
 }
 
 /** Up to 100 ms of full jitter growing with the attempt, so racing requests spread out. */
@@ -66,7 +67,7 @@ export async function updateStored(context: StoreContext, snapshot: StoredSnapsh
     const ownExpirySeconds = ownExpiryFor(ownExpiry, current.ownExpirySeconds);
     const ttlSeconds = writeTtlSeconds(options, current.createdAtMs, ownExpirySeconds);
     if (ttlSeconds <= 0) return { kind: 'gone', pastLifetime: true };
-    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, ownPeriodSeconds: ownExpirySeconds }, options.maxDataBytes);
+    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: current.authenticatedAtMs }, options.maxDataBytes);
     const result = await options.backend.compareAndSet(current.key, current.raw, value, { expiry: ttlSeconds });
     if (result === 'ok') {
       const written = { ...current, raw: value, data, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds };
@@ -90,14 +91,14 @@ export async function updateStored(context: StoreContext, snapshot: StoredSnapsh
  */
 export async function createSession(context: StoreContext, base: NewSessionBase, transform: Transform): Promise<Written> {
   const { options } = context;
-  const { owner, ownExpirySeconds } = base;
+  const { owner, ownExpirySeconds, authenticatedAtMs } = base;
   let createdAtMs = base.createdAtMs;
   if (createdAtMs === undefined || writeTtlSeconds(options, createdAtMs, ownExpirySeconds) <= 0) createdAtMs = options.nowMs();
   const data = transform(base.data);
   const ttlSeconds = writeTtlSeconds(options, createdAtMs, ownExpirySeconds);
-  const value = encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds }, options.maxDataBytes);
+  const value = encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs }, options.maxDataBytes);
   const key = await options.backend.generate(owner === undefined ? { value, expiry: ttlSeconds } : { value, expiry: ttlSeconds, owner });
-  const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds };
+  const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds, authenticatedAtMs };
   return { snapshot, ttlSeconds };
 }
 

@@ -15,21 +15,24 @@ export interface Regeneration {
   readonly keepData: boolean;
   /** Owner of the new key, from `regenerate({ owner })`; undefined: the old session's (when kept) or none. */
   readonly owner: string | undefined;
+  /** When `regenerate({ owner })` was called (a login); undefined: the old session's (when kept) or unknown. */
+  readonly authenticatedAtMs?: number | undefined;
 }
 
-/** One `regenerate()` call's options, checked. */
+/** One `regenerate()` call's options, checked, and the time of the login it is (with an owner). */
 export interface RegenerateRequest {
   readonly owner: string | undefined;
   readonly keepData: boolean;
+  readonly authenticatedAtMs?: number | undefined;
 }
 
 /** Checks `regenerate()`'s options: a `TypeError` for anything but an object with a boolean `keepData` (default true) and a valid owner. */
-export function regenerateRequest(options: RegenerateOptions): RegenerateRequest {
+export function regenerateRequest(options: RegenerateOptions, nowMs: number): RegenerateRequest {
   if (typeof options !== 'object' || options === null) throw new TypeError('regenerate() options must be an object');
   const { owner, keepData = true } = options;
   if (typeof keepData !== 'boolean') throw new TypeError('regenerate() keepData must be a boolean');
   if (owner !== undefined) assertOwner(owner);
-  return { owner, keepData };
+  return { owner, keepData, authenticatedAtMs: owner === undefined ? undefined : nowMs };
 }
 
 /**
@@ -41,22 +44,29 @@ export function regenerateRequest(options: RegenerateOptions): RegenerateRequest
  * omitted owner keeps the pending one only while data is kept.
  */
 export function nextRegeneration(pending: Regeneration | undefined, current: Snapshot, request: RegenerateRequest): Regeneration | undefined {
-  const { owner, keepData } = request;
-  if (current.key !== undefined) return { from: current, keepData, owner };
+  const { owner, keepData, authenticatedAtMs } = request;
+  if (current.key !== undefined) return { from: current, keepData, owner, authenticatedAtMs };
   if (pending !== undefined) {
-    return { from: pending.from, keepData: pending.keepData && keepData, owner: owner ?? (keepData ? pending.owner : undefined) };
+    const keptLogin = keepData ? pending : undefined;
+    return { from: pending.from, keepData: pending.keepData && keepData, owner: owner ?? keptLogin?.owner, authenticatedAtMs: authenticatedAtMs ?? keptLogin?.authenticatedAtMs };
   }
-  return owner === undefined ? undefined : { from: undefined, keepData, owner };
+  return owner === undefined ? undefined : { from: undefined, keepData, owner, authenticatedAtMs };
 }
 
 /**
  * What the new key starts from, once the old key is claimed: its latest
- * session (data, creation time, owner and own period) when kept, else nothing
+ * session (data, creation time, owner, own period and time of login) when kept, else nothing
  * (`claim` undefined: a login without a session).
  */
 export function regenerationBase(regeneration: Regeneration, claim: MoveClaim | undefined): NewSessionBase {
   const kept = regeneration.keepData ? claim?.envelope : undefined;
-  return { data: kept?.data ?? {}, createdAtMs: kept?.createdAtMs, owner: regeneration.owner ?? kept?.owner, ownExpirySeconds: kept?.ownPeriodSeconds };
+  return {
+    data: kept?.data ?? {},
+    createdAtMs: kept?.createdAtMs,
+    owner: regeneration.owner ?? kept?.owner,
+    ownExpirySeconds: kept?.ownPeriodSeconds,
+    authenticatedAtMs: regeneration.authenticatedAtMs ?? kept?.authenticatedAtMs,
+  };
 }
 
 /**

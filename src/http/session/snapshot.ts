@@ -4,7 +4,7 @@ import { SessionDataTooLargeError } from '../session-errors.js';
 /**
  * A session as one request last read or wrote it under its key: the value the
  * next compare-and-set expects (`raw`) and what it decodes to. Immutable: a
- * read or a write replaces the whole snapshot, so its seven fields never
+ * read or a write replaces the whole snapshot, so its eight fields never
  * disagree.
  */
 export interface StoredSnapshot {
@@ -19,6 +19,8 @@ export interface StoredSnapshot {
   readonly expiresAtMs: number;
   /** Its own idle period from `setExpirySeconds` (the envelope's `ownPeriodSeconds`); undefined: the configured one. */
   readonly ownExpirySeconds: number | undefined;
+  /** When the user last authenticated (the envelope's `authenticatedAtMs`); undefined: unknown. */
+  readonly authenticatedAtMs?: number | undefined;
 }
 
 /** No stored session: what a request without one (or after `destroy()`) starts from. */
@@ -30,6 +32,7 @@ export interface EmptySnapshot {
   readonly createdAtMs: undefined;
   readonly expiresAtMs: undefined;
   readonly ownExpirySeconds: undefined;
+  readonly authenticatedAtMs?: undefined;
 }
 
 /** Either a stored session or none; test `key` to tell them apart. */
@@ -44,12 +47,13 @@ export const EMPTY_SNAPSHOT: EmptySnapshot = Object.freeze({
   createdAtMs: undefined,
   expiresAtMs: undefined,
   ownExpirySeconds: undefined,
+  authenticatedAtMs: undefined,
 });
 
 /** The snapshot of `raw` (already decoded as `envelope`) stored under `key`, which had `secondsLeft` at `nowMs`. */
 export function storedSnapshot(key: string, raw: string, envelope: Envelope, nowMs: number, secondsLeft: number): StoredSnapshot {
-  const { data, owner, createdAtMs, ownPeriodSeconds: ownExpirySeconds } = envelope;
-  return { key, raw, data, owner, createdAtMs, expiresAtMs: nowMs + secondsLeft * 1000, ownExpirySeconds };
+  const { data, owner, createdAtMs, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs } = envelope;
+  return { key, raw, data, owner, createdAtMs, expiresAtMs: nowMs + secondsLeft * 1000, ownExpirySeconds, authenticatedAtMs };
 }
 
 /**
@@ -72,5 +76,5 @@ export function encodeWithin(envelope: Envelope, maxDataBytes: number): string {
  * `maxDataBytes`: `set` checks each field as it is set, not at the commit.
  */
 export function assertFits(shown: Snapshot, data: DataRecord, ownExpirySeconds: number | undefined, maxDataBytes: number, nowMs: number): void {
-  encodeWithin({ createdAtMs: shown.createdAtMs ?? nowMs, owner: shown.owner, data, ownPeriodSeconds: ownExpirySeconds }, maxDataBytes);
+  encodeWithin({ createdAtMs: shown.createdAtMs ?? nowMs, owner: shown.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: shown.authenticatedAtMs }, maxDataBytes);
 }
