@@ -3,6 +3,7 @@ import type { HeaderPair } from './headers.js';
 import type { CookieHeader } from './read-cookie.js';
 import { HttpEvents } from './http-events.js';
 import { RequestSession } from './request-session.js';
+import type { StoreContext } from './session/commit-loop.js';
 import { loadSession } from './session/load.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
 import type { Session } from './typed-session.js';
@@ -29,10 +30,13 @@ export interface SessionContext<Data extends object = Record<string, unknown>> {
 export class SessionEngine<Data extends object = Record<string, unknown>> {
   /** The options after defaults, checked at construction. */
   readonly options: ResolvedSessionOptions;
+  /** Shared by every request: neither the options nor the events keep per-request state. */
+  readonly #store: StoreContext;
 
   /** Throws a `TypeError` when an option is invalid (or, with `owners: true`, `backend` keeps no sessions by owner). */
   constructor(backend: Backend, options: SessionOptions = {}) {
     this.options = resolveSessionOptions(backend, options);
+    this.#store = { options: this.options, events: new HttpEvents(this.options.onEvent) };
   }
 
   /** Name of the session cookie. */
@@ -45,9 +49,11 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
    * none without a well-formed session cookie. Rejects only on a store
    * failure, which `onEvent` also receives as an `error` event.
    */
-  async load(cookieHeader: CookieHeader): Promise<SessionContext<Data>> {
-    const store = { options: this.options, events: new HttpEvents(this.options.onEvent) };
-    const session = new RequestSession<Data>(store, await loadSession(store, cookieHeader));
-    return { session, commit: () => session.commit() };
+  load(cookieHeader: CookieHeader): Promise<SessionContext<Data>> {
+    const store = this.#store;
+    return loadSession(store, cookieHeader).then((loaded) => {
+      const session = new RequestSession<Data>(store, loaded);
+      return { session, commit: () => session.commit() };
+    });
   }
 }

@@ -8,7 +8,7 @@ import { renewStored, type StoreContext, type Transform } from './session/commit
 import { commitWork, removeStaleKeys } from './session/commit-plan.js';
 import { responseHeaders } from './session/cookie-decision.js';
 import { FieldOverlay, updateTransform } from './session/field-overlay.js';
-import { assertFieldName, jsonCopy } from './session/json-copy.js';
+import { assertFieldName, cloneJsonData, jsonCopy } from './session/json-copy.js';
 import { ownExpiryFor } from './session/lifetime.js';
 import { readStored, type Loaded } from './session/load.js';
 import { restoreClaim } from './session/move-claim.js';
@@ -124,7 +124,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     if (value === undefined) return this.unset(name);
     const shown = shownOf(this.#state);
     const { maxDataBytes, nowMs } = this.#store.options;
-    this.#overlay.set(name, jsonCopy(value, `session field ${name}`), shown.data, (data) => assertFits(shown, data, this.ownExpirySeconds, maxDataBytes, nowMs()));
+    this.#overlay.set(name, jsonCopy(value, 'session field', name), shown.data, (data) => assertFits(shown, data, this.ownExpirySeconds, maxDataBytes, nowMs()));
     this.#state = { ...this.#state, status: 'modified' };
   }
 
@@ -144,7 +144,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       this.#state = { ...this.#state, status: 'modified' };
       // A session created here stays whatever the commit does; a regeneration completes only at the commit.
       this.#pending.flush((event) => event.type === 'created');
-      return structuredClone(written) as Partial<Data>;
+      return cloneJsonData(written) as Partial<Data>;
     });
   }
 

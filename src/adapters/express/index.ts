@@ -9,16 +9,20 @@
  * });
  * ```
  */
+import { IncomingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Backend } from '../../core/contract.js';
 import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE } from '../../csrf/cross-origin-guard.js';
-import { SessionEngine } from '../../http/engine.js';
+import type { ResolvedCookieOptions } from '../../http/cookie-options.js';
+import { SessionEngine, type SessionContext } from '../../http/engine.js';
+import type { HeaderPair } from '../../http/headers.js';
+import type { ResolvedSessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
 import { withOutageStatus } from '../store-outage.js';
-import { resolveLegacySessionMigration } from './legacy-session.js';
+import { resolveLegacySessionMigration, type AdoptedSession as LegacyAdoption } from './legacy-session.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
-import { RESERVED_SESSION_NAMES, SessionView, type ExpressSessionView } from './session-view.js';
+import { RESERVED_SESSION_NAMES, SessionView, type ExpressSessionView, type ViewContext } from './session-view.js';
 import { connectFlash } from './flash.js';
 import { FLASH_FIELD } from '../../http/flash.js';
 
@@ -28,14 +32,166 @@ export type { ExpressSessionMigrationOptions } from './legacy-session.js';
 export type { ExpressCookieOptions, ExpressSessionOptions } from './options.js';
 export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, type SessionCookieView, type SessionViewMembers } from './session-view.js';
 
-/** One request's typed session, and its `req.session` once read. */
-interface RequestState {
-  readonly session: Session<object>;
+/**
+ * One request's session state, kept in one symbol property of the request:
+ * the typed session, `req.session` once read, and what the view needs from
+ * the middleware (this object is the view's context).
+ */
+class RequestState implements ViewContext {
   /** The `req.session` object this middleware made (undefined until first read); replaced by its `regenerate()`. */
-  view: SessionView | undefined;
+  view: SessionView | undefined = undefined;
+  /** What req.session reads: our view, or whatever the application assigned (express-session's `unset: 'keep'`). */
+  shown: unknown = undefined;
+  /** Set once the commit began: later writes through `req.session` are reported, then dropped. */
+  saved = false;
+  late: ExpressSessionView | undefined = undefined;
+  readonly cookie: ResolvedCookieOptions;
+  readonly nowMs: () => number;
+  readonly #options: ResolvedSessionOptions;
+  #flash: ((...args: unknown[]) => unknown) | undefined = undefined;
+
+  constructor(
+    readonly session: Session<Record<string, unknown>>,
+    options: ResolvedSessionOptions,
+    readonly adopted: LegacyAdoption | undefined,
+    readonly commitContext: SessionContext<object>,
+  ) {
+    this.#options = options;
+    this.cookie = options.cookie;
+    this.nowMs = options.nowMs;
+  }
+
+  periodSeconds(): number {
+    return this.#options.idleTimeoutSeconds ?? this.#options.backend.defaultPeriod();
+  }
+
+  replace(next: SessionView): void {
+    this.view = next;
+    this.shown = next.fields;
+  }
+
+  readSession(): unknown {
+    if (this.view === undefined) this.replace(new SessionView(this));
+    const fields = this.view?.fields;
+    // Read after the save (a timer, an error handler after the send): writes through it are reported, then dropped.
+    if (this.saved && fields !== undefined && this.shown === fields) return (this.late ??= afterSave(fields, this.session));
+    return this.shown;
+  }
+
+  /** connect-flash's `req.flash`, on the typed session: `req.session` is synced before and shows the result after. Made at the first read. */
+  get flash(): (...args: unknown[]) => unknown {
+    return (this.#flash ??= (...args: unknown[]) => {
+      this.view?.sync();
+      const result = connectFlash(this.session, args);
+      this.view?.refresh(FLASH_FIELD);
+      return result;
+    });
+  }
+
+  /** Assigning req.session replaces what later reads see; the session itself stays. */
+  writeSession(value: unknown): void {
+    if (this.view === undefined) this.replace(new SessionView(this));
+    this.shown = value;
+  }
+
+  commit(): Promise<HeaderPair[]> {
+    this.saved = true;
+    try {
+      this.view?.sync();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const adopted = this.adopted;
+    return adopted === undefined ? this.commitContext.commit() : this.commitContext.commit().then((pairs) => adopted.afterCommit(pairs));
+  }
 }
 
-const states = new WeakMap<Request, RequestState>();
+/** Where a request keeps its {@link RequestState}. */
+const STATE = Symbol('sessionkit.express.request');
+type WithState = { [STATE]?: RequestState };
+const stateOf = (req: object): RequestState | undefined => (req as WithState)[STATE];
+
+/**
+ * `req.session`, `req.sessionID` and `req.flash`, defined once on a request prototype
+ * rather than on every request (defining two accessors per request was the
+ * adapter's largest cost). A request without sessionkit's state (another app
+ * sharing the prototype, or one using express-session) reads them as absent
+ * and an assignment makes a plain own property, as it would without this.
+ */
+const requestAccessors: PropertyDescriptorMap = {
+  session: {
+    get(this: object) {
+      return stateOf(this)?.readSession();
+    },
+    set(this: object, value: unknown) {
+      const state = stateOf(this);
+      if (state === undefined) Object.defineProperty(this, 'session', { value, writable: true, enumerable: true, configurable: true });
+      else state.writeSession(value);
+    },
+    configurable: true,
+    enumerable: false,
+  },
+  sessionID: {
+    get(this: object) {
+      return stateOf(this)?.session.keyDigest;
+    },
+    set(this: object, value: unknown) {
+      // Read-only where sessionkit runs, as it was as an own getter (an assignment in strict code is a TypeError).
+      if (stateOf(this) !== undefined) throw new TypeError("Cannot set property sessionID of a request: it is the session's key digest");
+      Object.defineProperty(this, 'sessionID', { value, writable: true, enumerable: true, configurable: true });
+    },
+    configurable: true,
+    enumerable: false,
+  },
+  flash: {
+    get(this: object) {
+      return stateOf(this)?.flash;
+    },
+    // Replaceable, as the writable own property it was (connect-flash itself assigns it).
+    set(this: object, value: unknown) {
+      Object.defineProperty(this, 'flash', { value, writable: true, enumerable: true, configurable: true });
+    },
+    configurable: true,
+    enumerable: false,
+  },
+};
+
+/** Prototypes that carry {@link requestAccessors}. */
+const preparedPrototypes = new WeakSet<object>();
+
+/**
+ * Makes `req.session` and `req.sessionID` read `req`'s state. Express sets a
+ * request's prototype to its app's `app.request` (a mounted app's while inside
+ * it), each made from the `express.request` of that copy of Express; the
+ * accessors go on that shared `express.request`, so every app and sub-app of
+ * that Express (4 or 5, several per process) sees them. Anything else (a
+ * request whose prototype is node's own) gets them as own properties.
+ */
+function exposeState(req: Request, state: RequestState): void {
+  (req as WithState)[STATE] = state;
+  const shared = sharedRequestPrototype(req);
+  if (shared === undefined) {
+    Object.defineProperties(req, requestAccessors);
+    return;
+  }
+  if (!preparedPrototypes.has(shared)) {
+    Object.defineProperties(shared, requestAccessors);
+    preparedPrototypes.add(shared);
+  }
+  // An earlier own value (another middleware's assignment) would shadow the accessors.
+  if (Object.hasOwn(req, 'session') || Object.hasOwn(req, 'sessionID') || Object.hasOwn(req, 'flash')) Object.defineProperties(req, requestAccessors);
+}
+
+/** `express.request` for a request of an Express app: the prototype just below node's `IncomingMessage.prototype`; undefined when there is none. */
+function sharedRequestPrototype(req: Request): object | undefined {
+  let prototype: object | null = Object.getPrototypeOf(req) as object | null;
+  if (prototype === null || prototype === IncomingMessage.prototype) return undefined;
+  for (let parent = Object.getPrototypeOf(prototype) as object | null; parent !== null; parent = Object.getPrototypeOf(parent) as object | null) {
+    if (parent === IncomingMessage.prototype) return prototype;
+    prototype = parent;
+  }
+  return undefined;
+}
 
 /**
  * Express (4.17+ or 5) middleware that gives each request one session with two views:
@@ -70,82 +226,35 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const secureEngine = resolved.secureSession === undefined ? undefined : new SessionEngine<Data>(backend, resolved.secureSession);
   const guard = crossOriginGuard(options.csrf);
   const migration = resolveLegacySessionMigration(options.fromExpressSession, backend, engine.options.cookieName, RESERVED_SESSION_NAMES);
-  return async function sessionkit(req: Request, res: Response, next: NextFunction): Promise<void> {
+  return function sessionkit(req: Request, res: Response, next: NextFunction): void {
     const verdict = guard(req.method, req.headers);
     if (!verdict.allowed) return void res.status(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     // Mounted twice (app and router): the first one owns the session.
-    if (states.has(req)) return next();
+    if (stateOf(req) !== undefined) return next();
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
-    const { options: engineOptions } = chosen;
-    let context;
-    let adopted;
+    const onFailure = (error: unknown) => next(withOutageStatus(error));
+    // `.then`, not `await`: no promise layers between the store's answer and next().
+    const start = (context: SessionContext<Data>, adopted: LegacyAdoption | undefined) => {
+      const state = new RequestState(context.session as unknown as Session<Record<string, unknown>>, chosen.options, adopted, context);
+      exposeState(req, state);
+      commitBeforeHead(res, () => state.commit(), onFailure);
+      next();
+    };
+    let loading: Promise<SessionContext<Data>>;
     try {
-      context = await chosen.load(req.headers.cookie);
-      adopted = await migration?.adopt(req.headers.cookie, context.session as unknown as Session<Record<string, unknown>>, engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod());
+      loading = chosen.load(req.headers.cookie);
     } catch (error) {
-      return next(withOutageStatus(error));
+      return onFailure(error);
     }
-    const session = context.session as unknown as Session<Record<string, unknown>>;
-    const state: RequestState = { session, view: undefined };
-    states.set(req, state);
-    // What req.session reads: our view, or whatever the application assigned (express-session's `unset: 'keep'`).
-    let shown: unknown;
-    const viewContext = {
-      session,
-      cookie: engineOptions.cookie,
-      periodSeconds: () => engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod(),
-      nowMs: engineOptions.nowMs,
-      replace: (next: SessionView) => {
-        state.view = next;
-        shown = next.fields;
-      },
-    };
-    // Untyped on purpose: @types/express-session declares req.session and req.sessionID globally.
-    Object.defineProperties(req, {
-      session: {
-        // Made at the first read: a route that only uses getSession(req) pays nothing for it.
-        get: () => {
-          if (state.view === undefined) viewContext.replace(new SessionView(viewContext));
-          // Read after the save (a timer, an error handler after the send): writes through it are reported, then dropped.
-          const fields = state.view?.fields;
-          if (saved && fields !== undefined && shown === fields) return (late ??= afterSave(fields, session));
-          return shown;
-        },
-        // Assigning req.session replaces what later reads see; the session itself stays.
-        set: (value: unknown) => {
-          if (state.view === undefined) viewContext.replace(new SessionView(viewContext));
-          shown = value;
-        },
-        configurable: true,
-        enumerable: true,
-      },
-      sessionID: { get: () => session.keyDigest, configurable: true, enumerable: false },
-      // connect-flash's req.flash, on the typed session; req.session is synced before and shows the result after.
-      flash: {
-        value: (...args: unknown[]) => {
-          state.view?.sync();
-          const result = connectFlash(session, args);
-          state.view?.refresh(FLASH_FIELD);
-          return result;
-        },
-        configurable: true,
-        writable: true,
-        enumerable: false,
-      },
-    });
-    let saved = false;
-    let late: ExpressSessionView | undefined;
-    const commit = () => {
-      saved = true;
-      try {
-        state.view?.sync();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return adopted === undefined ? context.commit() : context.commit().then((pairs) => adopted.afterCommit(pairs));
-    };
-    commitBeforeHead(res, commit, (error) => next(withOutageStatus(error)));
-    next();
+    if (migration === undefined) return void loading.then((context) => start(context, undefined), onFailure);
+    const { options: engineOptions } = chosen;
+    loading
+      .then((context) =>
+        migration
+          .adopt(req.headers.cookie, context.session as unknown as Session<Record<string, unknown>>, engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod())
+          .then((adopted) => [context, adopted] as const),
+      )
+      .then(([context, adopted]) => start(context, adopted), onFailure);
   };
 }
 
@@ -178,7 +287,7 @@ function afterSave(fields: ExpressSessionView, session: Session<Record<string, u
  * data over `maxDataBytes`).
  */
 export function getSession<Data extends object = Record<string, unknown>>(req: Request): Session<Data> {
-  const state = states.get(req);
+  const state = stateOf(req);
   if (state === undefined) throw new Error('no session on this request: app.use(sessionMiddleware(backend)) before the routes');
   state.view?.sync();
   return state.session as Session<Data>;
@@ -190,6 +299,6 @@ export function getSession<Data extends object = Record<string, unknown>>(req: R
  * does not compile. Throws like {@link getSession}.
  */
 export function sessionView<Data extends object = Record<string, unknown>>(req: Request): ExpressSessionView<Data> {
-  if (!states.has(req)) getSession(req);
+  if (stateOf(req) === undefined) getSession(req);
   return Reflect.get(req, 'session') as unknown as ExpressSessionView<Data>;
 }

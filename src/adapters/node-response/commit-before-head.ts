@@ -1,9 +1,9 @@
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { OutgoingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { applySessionHeaders, type HeaderPair } from '../../http/headers.js';
 import { nodeHeaderTarget } from './header-target.js';
 
 type HeldMethod = 'writeHead' | 'write' | 'end' | 'flushHeaders';
-const HELD: readonly HeldMethod[] = ['writeHead', 'write', 'end', 'flushHeaders'];
 
 /** Headers that describe the body the handler wanted to send; an error response replaces that body. */
 const BODY_HEADERS = ['content-length', 'content-type', 'content-encoding', 'etag', 'last-modified'];
@@ -41,136 +41,235 @@ interface SentHead {
  *
  * The methods are wrapped on the instance and stay wrapped (pass-through once
  * the commit settled), so wrappers installed later by other middleware keep
- * working.
+ * working. The wrappers are shared by every response and use `this`, as
+ * node's own methods do.
  */
 export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void): void {
-  // The methods as they are now (the prototype's, or an earlier middleware's wrappers).
-  const original = {
-    writeHead: res.writeHead,
-    write: res.write,
-    end: res.end,
-    flushHeaders: res.flushHeaders,
-  } as Record<HeldMethod, (...args: unknown[]) => unknown>;
-  let state: 'waiting' | 'saving' | 'open' = 'waiting';
-  const held: Array<{ method: HeldMethod; args: unknown[] }> = [];
-  let head: SentHead | undefined;
-  let ended = false;
-  /** A `res.destroy(error?)` asked for while held: `null` when none. */
-  let destroyResponse: { error: Error | undefined } | null = null;
-  let destroySocket = false;
-  const responseDestroy = res.destroy;
-  // The request's: a pipelined response gets its socket only once the one before it finished.
-  const socket = res.socket ?? res.req?.socket ?? null;
-  const socketDestroy = socket?.destroy;
+  // One object per response, the methods shared: the per-response cost is this object and four assignments.
+  (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure);
+  // Plain assignments, not defineProperty: on every request's hot path, and V8 caches the transition.
+  res.writeHead = heldWriteHead as unknown as ServerResponse['writeHead'];
+  res.write = heldWrite as unknown as ServerResponse['write'];
+  res.end = heldEnd as unknown as ServerResponse['end'];
+  res.flushHeaders = heldFlushHeaders;
+}
 
-  const restore = () => {
-    state = 'open';
-    // Own properties shadowed the prototype's getters and methods while held.
-    delete (res as unknown as Record<string, unknown>).headersSent;
-    delete (res as unknown as Record<string, unknown>).writableEnded;
-    res.destroy = responseDestroy;
-    if (socket !== null && socketDestroy !== undefined) socket.destroy = socketDestroy;
-  };
-  const clientGone = () => res.destroyed || socket === null || socket.destroyed;
+/** Where a wrapped response keeps its {@link ResponseHold}. */
+const HOLD = Symbol('sessionkit.commitBeforeHead');
+/** Where a socket whose `destroy` is deferred finds the hold of the response it carries. */
+const SOCKET_HOLD = Symbol('sessionkit.commitBeforeHead.socket');
+type HeldResponse = ServerResponse & { [HOLD]: ResponseHold };
+type HeldSocket = Socket & { [SOCKET_HOLD]?: ResponseHold };
+type Method = (...args: unknown[]) => unknown;
+
+const WAITING = 0;
+const SAVING = 1;
+const OPEN = 2;
+
+/**
+ * The wrappers: shared by every response (each finds its hold through `this`,
+ * as node's own methods need `this` to be the response).
+ */
+function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
+  return this[HOLD].call('writeHead', args);
+}
+function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
+  return this[HOLD].call('write', args);
+}
+function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
+  return this[HOLD].call('end', args);
+}
+function heldFlushHeaders(this: HeldResponse, ...args: unknown[]): void {
+  this[HOLD].call('flushHeaders', args);
+}
+
+const outgoingHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
+const outgoingWritableEnded = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableEnded')?.get;
+/**
+ * `headersSent` and `writableEnded` while held, as the response would read
+ * without sessions; node's own once the hold is over. Defined when the hold
+ * starts and never deleted (a delete would turn the response into a slow
+ * dictionary object for the rest of its life).
+ */
+const heldFlags: PropertyDescriptorMap = {
+  headersSent: {
+    get(this: HeldResponse) {
+      return this[HOLD].state === SAVING ? true : outgoingHeadersSent?.call(this);
+    },
+    configurable: true,
+  },
+  writableEnded: {
+    get(this: HeldResponse) {
+      return this[HOLD].state === SAVING ? this[HOLD].ended : outgoingWritableEnded?.call(this);
+    },
+    configurable: true,
+  },
+};
+
+/** `res.destroy(error?)` while held: deferred until the held calls ran. */
+function heldResponseDestroy(this: HeldResponse, error?: Error): ServerResponse {
+  const hold = this[HOLD];
+  if (hold.state !== SAVING || hold.clientGone()) return hold.responseDestroy.call(this, error) as ServerResponse;
+  hold.destroyResponse ??= { error };
+  return this;
+}
+
+/** `socket.destroy(error?)` while held: Express's final handler destroys the socket of a response it thinks sent; a healthy socket waits for the held bytes. */
+function heldSocketDestroy(this: HeldSocket, error?: Error): Socket {
+  const hold = this[SOCKET_HOLD];
+  const kept = hold?.socketDestroy;
+  const own = kept === undefined || kept === heldSocketDestroy ? Socket.prototype.destroy : kept;
+  if (hold === undefined || hold.state !== SAVING || error !== undefined || this.destroyed || !this.writable) return own.call(this, error) as Socket;
+  hold.destroySocket = true;
+  return this;
+}
+
+/** One response's hold: the methods it wraps, the calls held while the commit is pending, and what was asked meanwhile. */
+class ResponseHold {
+  state: typeof WAITING | typeof SAVING | typeof OPEN = WAITING;
+  ended = false;
+  /** A `res.destroy(error?)` asked for while held: `null` when none. */
+  destroyResponse: { error: Error | undefined } | null = null;
+  destroySocket = false;
+  held: Array<{ method: HeldMethod; args: unknown[] }> | undefined = undefined;
+  head: SentHead | undefined = undefined;
+  // The methods as they were (the prototype's, or an earlier middleware's wrappers).
+  readonly writeHead: Method;
+  readonly write: Method;
+  readonly end: Method;
+  readonly flushHeaders: Method;
+  responseDestroy: Method;
+  socket: Socket | null = null;
+  socketDestroy: Method | undefined = undefined;
+
+  constructor(
+    readonly res: ServerResponse,
+    readonly commit: () => Promise<HeaderPair[]>,
+    readonly onFailure: (error: unknown) => void,
+  ) {
+    this.writeHead = res.writeHead as Method;
+    this.write = res.write as Method;
+    this.end = res.end as Method;
+    this.flushHeaders = res.flushHeaders as Method;
+    this.responseDestroy = res.destroy as Method;
+  }
+
+  call(method: HeldMethod, args: unknown[]): unknown {
+    const res = this.res;
+    if (this.state === OPEN) return this[method].apply(res, args);
+    if (this.state === WAITING) {
+      if (res.headersSent) return this[method].apply(res, args);
+      this.hold();
+    }
+    if (this.ended) {
+      // After end(): node would throw or emit an error nobody listens to; the response is already decided.
+      if (method === 'end') return res;
+      return method === 'write' ? false : method === 'flushHeaders' ? undefined : res;
+    }
+    if (method === 'end') this.ended = true;
+    (this.held ??= []).push({ method, args });
+    return method === 'write' ? false : method === 'flushHeaders' ? undefined : res;
+  }
+
+  hold(): void {
+    const res = this.res;
+    this.state = SAVING;
+    // getHeaders() is already a fresh copy (with no prototype, so `in` sees header names only).
+    this.head = { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
+    Object.defineProperties(res, heldFlags);
+    this.responseDestroy = res.destroy as Method;
+    res.destroy = heldResponseDestroy as ServerResponse['destroy'];
+    // The request's: a pipelined response gets its socket only once the one before it finished.
+    const socket = (res.socket ?? res.req?.socket ?? null) as HeldSocket | null;
+    this.socket = socket;
+    if (socket !== null && socket.destroy !== undefined) {
+      // A pipelined response held while the one before it still is: the socket's own destroy is the one that one kept.
+      const previous = socket[SOCKET_HOLD];
+      this.socketDestroy = socket.destroy === heldSocketDestroy ? (previous?.socketDestroy ?? (Socket.prototype.destroy as Method)) : (socket.destroy as Method);
+      socket[SOCKET_HOLD] = this;
+      socket.destroy = heldSocketDestroy as Socket['destroy'];
+    }
+    this.commit().then(
+      (pairs) => this.release(pairs),
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  restore(): void {
+    this.state = OPEN;
+    this.res.destroy = this.responseDestroy as ServerResponse['destroy'];
+    const socket = this.socket as HeldSocket | null;
+    // Only the latest hold on the socket puts its destroy back: an earlier one must not undo a later one's.
+    if (socket !== null && this.socketDestroy !== undefined && socket[SOCKET_HOLD] === this) {
+      socket.destroy = this.socketDestroy as Socket['destroy'];
+      socket[SOCKET_HOLD] = undefined;
+    }
+  }
+
+  clientGone(): boolean {
+    return this.res.destroyed || this.socket === null || this.socket.destroyed;
+  }
+
   /**
    * Runs `destroy` once the held bytes went out, as node had written them before the destroy: after 'finish'
    * for an ended response, else after the turn that uncorks the socket the replayed writes went to.
    */
-  const afterHeldBytes = (destroy: () => void) => {
-    if (ended) {
-      if (res.writableFinished) destroy();
-      else res.once('finish', destroy);
+  afterHeldBytes(destroy: () => void): void {
+    if (this.ended) {
+      if (this.res.writableFinished) destroy();
+      else this.res.once('finish', destroy);
     } else setImmediate(destroy);
-  };
-  const runDeferredDestroys = () => {
-    const asked = destroyResponse;
-    if (asked !== null) afterHeldBytes(() => res.destroy(asked.error));
-    else if (destroySocket && socket !== null) afterHeldBytes(() => socket.destroy());
-  };
+  }
 
-  const release = (pairs: HeaderPair[]) => {
-    restore();
-    if (clientGone()) {
-      held.length = 0;
-      return;
-    }
+  runDeferredDestroys(): void {
+    const asked = this.destroyResponse;
+    const socket = this.socket;
+    if (asked !== null) this.afterHeldBytes(() => this.res.destroy(asked.error));
+    else if (this.destroySocket && socket !== null) this.afterHeldBytes(() => socket.destroy());
+  }
+
+  release(pairs: HeaderPair[]): void {
+    const res = this.res;
+    this.restore();
+    const held = this.held ?? [];
+    this.held = undefined;
+    if (this.clientGone()) return;
     try {
       if (!res.headersSent) {
-        if (head !== undefined) resetHead(res, head);
+        if (this.head !== undefined) resetHead(res, this.head);
         applySessionHeaders(nodeHeaderTarget(res), pairs);
       }
     } catch (error) {
-      fail(error);
+      this.fail(error);
       return;
     }
     let lastWrite: unknown = true;
     let wrote = false;
-    for (const { method, args } of held.splice(0)) {
-      const result = original[method].apply(res, args);
+    for (const { method, args } of held) {
+      const result = this[method].apply(res, args);
       if (method === 'write') {
         wrote = true;
         lastWrite = result;
       }
     }
     // Writers were told `false`: they wait for a 'drain' that node emits only if its own last write said so.
-    if (wrote && lastWrite !== false && !ended) process.nextTick(() => res.emit('drain'));
-    runDeferredDestroys();
-  };
-  const fail = (error: unknown) => {
-    restore();
-    held.length = 0;
-    if (clientGone()) return;
+    if (wrote && lastWrite !== false && !this.ended) process.nextTick(() => res.emit('drain'));
+    this.runDeferredDestroys();
+  }
+
+  fail(error: unknown): void {
+    const res = this.res;
+    this.restore();
+    this.held = undefined;
+    if (this.clientGone()) return;
     // The handler gave up on this response (a stream error): nothing to answer, as without sessions.
-    if (destroyResponse !== null) return void res.destroy(destroyResponse.error);
+    if (this.destroyResponse !== null) return void res.destroy(this.destroyResponse.error);
     if (!res.headersSent) {
-      if (head !== undefined) resetHead(res, head);
+      if (this.head !== undefined) resetHead(res, this.head);
       for (const name of BODY_HEADERS) res.removeHeader(name);
     }
-    onFailure(error);
-    runDeferredDestroys();
-  };
-
-  const hold = () => {
-    state = 'saving';
-    head = { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: { ...res.getHeaders() } };
-    Object.defineProperties(res, {
-      headersSent: { get: () => true, configurable: true },
-      writableEnded: { get: () => ended, configurable: true },
-    });
-    res.destroy = function (this: ServerResponse, error?: Error) {
-      if (clientGone()) return responseDestroy.call(res, error);
-      destroyResponse ??= { error };
-      return res;
-    };
-    if (socket !== null && socketDestroy !== undefined) {
-      // Express's final handler destroys the socket of a response it thinks sent; a healthy socket waits for the held bytes.
-      socket.destroy = function (this: typeof socket, error?: Error) {
-        if (error !== undefined || this.destroyed || !this.writable) return socketDestroy.call(this, error);
-        destroySocket = true;
-        return this;
-      };
-    }
-    commit().then(release, fail);
-  };
-
-  for (const method of HELD) {
-    const wrapper = function (this: ServerResponse, ...args: unknown[]): unknown {
-      if (state === 'open') return original[method].apply(res, args);
-      if (state === 'waiting') {
-        if (res.headersSent) return original[method].apply(res, args);
-        hold();
-      }
-      if (ended) {
-        // After end(): node would throw or emit an error nobody listens to; the response is already decided.
-        if (method === 'end') return res;
-        return method === 'write' ? false : method === 'flushHeaders' ? undefined : res;
-      }
-      if (method === 'end') ended = true;
-      held.push({ method, args });
-      return method === 'write' ? false : method === 'flushHeaders' ? undefined : res;
-    };
-    // A plain assignment, not defineProperty: on every request's hot path, and V8 caches the transition.
-    (res as unknown as Record<HeldMethod, unknown>)[method] = wrapper;
+    this.onFailure(error);
+    this.runDeferredDestroys();
   }
 }
 

@@ -1,5 +1,5 @@
 import type { DataRecord } from '../envelope.js';
-import { jsonCopy } from './json-copy.js';
+import { cloneJsonData, jsonCopy } from './json-copy.js';
 
 /** A field this request removed. */
 const UNSET = Symbol('unset');
@@ -74,7 +74,7 @@ export class FieldOverlay {
 export function updateTransform(overlay: FieldOverlay, fn: (data: DataRecord) => unknown): (stored: DataRecord) => DataRecord {
   if (typeof fn !== 'function') throw new TypeError('update() needs a function');
   return (stored) => {
-    const next = fn(structuredClone(overlay.apply(stored)));
+    const next = fn(cloneJsonData(overlay.apply(stored)));
     if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
     return jsonCopy(next, 'session data') as DataRecord;
   };

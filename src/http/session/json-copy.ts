@@ -3,8 +3,12 @@ export function assertFieldName(name: unknown): asserts name is string {
   if (typeof name !== 'string') throw new TypeError(`session field name must be a string, got ${typeof name}`);
 }
 
-/** A deep copy through JSON, so the session holds exactly what the store will return. */
-export function jsonCopy(value: unknown, what: string): unknown {
+/**
+ * A deep copy through JSON, so the session holds exactly what the store will
+ * return. `what` (followed by `name` when given) names the value in the
+ * `TypeError`; the message is built only then, off the `set` path.
+ */
+export function jsonCopy(value: unknown, what: string, name?: string): unknown {
   // A string, a boolean, null or a finite number other than -0 comes back from JSON as it went in:
   // no text to make and parse for the commonest field values.
   switch (typeof value) {
@@ -22,8 +26,18 @@ export function jsonCopy(value: unknown, what: string): unknown {
   try {
     text = JSON.stringify(value);
   } catch (error) {
+    if (name !== undefined) what = `${what} ${name}`;
     throw new TypeError(`${what} cannot be stored as JSON: ${(error as Error).message}`, { cause: error });
   }
-  if (text === undefined) throw new TypeError(`${what} cannot be stored as JSON (${typeof value})`);
+  if (text === undefined) throw new TypeError(`${name === undefined ? what : `${what} ${name}`} cannot be stored as JSON (${typeof value})`);
   return JSON.parse(text);
+}
+
+/**
+ * A deep copy of data that came through JSON already (stored data, a
+ * {@link jsonCopy}): the same result as `structuredClone` for such data, at a
+ * fraction of its cost.
+ */
+export function cloneJsonData<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }
