@@ -47,3 +47,8 @@ export function table(rows: readonly (readonly [string, string])[]): string {
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`).join('\n');
 }
+
+/** `word` as one shell word: as it is when that is safe, else single-quoted. */
+export function shellWord(word: string): string {
+  return /^[\w.:@%+,/=-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -7,7 +7,7 @@ import { loadDriver, oneLine } from './drivers.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import type { CliStore, MigrateReport, OwnerStats, StatsReport } from './store.js';
 import { checkDatabaseUrl } from './store-url.js';
-import { shellWord } from './target.js';
+import { shellWord } from './output.js';
 
 /** How the command reaches a PostgreSQL table. */
 export interface PostgresTarget {

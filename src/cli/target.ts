@@ -1,4 +1,5 @@
 import { CliError, ExitCode } from './exit-codes.js';
+import { shellWord } from './output.js';
 import type { PostgresTarget } from './postgres-store.js';
 import type { RedisTarget } from './redis-store.js';
 
@@ -64,9 +65,4 @@ export function resolveTarget(flags: StoreFlags, env: NodeJS.ProcessEnv): Target
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-/** `word` as one shell word: as it is when that is safe, else single-quoted. */
-export function shellWord(word: string): string {
-  return /^[\w.:@%+,/=-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }

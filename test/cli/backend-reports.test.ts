@@ -30,7 +30,7 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgresBackend reports for o
       expect(await backend.describeTable()).toEqual({ exists: false, columns: [], indexes: [], empty: true });
       await backend.ensureSchema();
       const described = await backend.describeTable();
-      expect(described).toEqual({ exists: true, columns: ['session_key', 'expire_date', 'session_data', 'owner', 'created_at'], indexes: expect.any(Array), empty: true });
+      expect(described).toEqual({ exists: true, columns: ['session_key', 'expire_date', 'session_data', 'owner', 'created_at', 'write_tokens'], indexes: expect.any(Array), empty: true });
       expect(described.indexes).toEqual([`${name}_expire_date_idx`, `${name}_owner_idx`, `${name}_pkey`]);
       expect(await backend.hasOwnerColumns()).toBe(true);
 
