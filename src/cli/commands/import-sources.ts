@@ -77,12 +77,13 @@ export async function openConnectPgSimple(url: string, table: string, timeoutMs:
     },
     async *batches(batchSize) {
       // Keyset pages in sid order: a session added or removed meanwhile never shifts a page.
-      // Seconds left are rounded to the nearest whole second, as every backend reports a period;
-      // an expiry of 'infinity' has none (subtracting it is an error that would end the page's statement).
+      // Seconds left are rounded down: an import never lengthens a session (to the nearest second, a session
+      // could gain half a second, which a backend then reports as one more); an expiry of 'infinity' has none
+      // (subtracting it is an error that would end the page's statement).
       let after = '';
       for (;;) {
         const rows = await query<{ sid: string; sess: string | null; seconds: string | null }>(
-          `SELECT sid, sess::text AS sess, CASE WHEN isfinite(expire) THEN round(extract(epoch FROM expire - now()))::bigint END AS seconds
+          `SELECT sid, sess::text AS sess, CASE WHEN isfinite(expire) THEN floor(extract(epoch FROM expire - now()))::bigint END AS seconds
              FROM ${quoted} WHERE expire > now() AND sid > $1 ORDER BY sid LIMIT $2`,
           [after, batchSize],
         );
@@ -153,7 +154,7 @@ export async function openConnectRedis(url: string, prefix: string, timeoutMs: n
           // -2: gone since the scan; anything else but a live TTL or none (-1) is not a session.
           if (ttlMs === -2 || (ttlMs >= 0 && ttlMs < 1000)) return;
           const value = getError ? undefined : sessionJson(text);
-          sessions.push({ sid: key.slice(prefix.length), value, expirySeconds: ttlMs === -1 ? expiresOf(value) ?? defaultExpirySeconds : Math.round(ttlMs / 1000) });
+          sessions.push({ sid: key.slice(prefix.length), value, expirySeconds: ttlMs === -1 ? expiresOf(value) ?? defaultExpirySeconds : Math.floor(ttlMs / 1000) });
         });
         yield sessions;
       }
@@ -170,5 +171,5 @@ function expiresOf(value: string | undefined): number | undefined {
   const expires = (JSON.parse(value) as { cookie?: { expires?: unknown } }).cookie?.expires;
   if (typeof expires !== 'string') return undefined;
   const at = Date.parse(expires);
-  return Number.isFinite(at) ? Math.ceil((at - Date.now()) / 1000) : undefined;
+  return Number.isFinite(at) ? Math.floor((at - Date.now()) / 1000) : undefined;
 }
