@@ -16,3 +16,16 @@ import { digestKey, isWellFormedKey } from '../../core/keys.js';
 export function storeKeyOfSessionId(sid: string): string {
   return isWellFormedKey(sid) ? sid : digestKey(`express-session id:${sid}`);
 }
+
+/**
+ * express-session's signed cookie value, `s:<id>.<signature>` (already
+ * URL-decoded), split at its last dot; undefined for anything else. The
+ * signature is not checked here: the migration checks it against the old
+ * secrets, the CLI only looks the id up.
+ */
+export function splitSignedSessionId(value: string): { id: string; signature: string } | undefined {
+  if (!value.startsWith('s:')) return undefined;
+  const dot = value.lastIndexOf('.');
+  if (dot <= 2) return undefined;
+  return { id: value.slice(2, dot), signature: value.slice(dot + 1) };
+}

@@ -3,7 +3,7 @@ import { parseCookie, stringifySetCookie } from 'cookie';
 import type { Backend } from '../../core/contract.js';
 import type { HeaderPair } from '../../http/headers.js';
 import type { Session } from '../../http/typed-session.js';
-import { storeKeyOfSessionId } from '../express-session/session-id.js';
+import { splitSignedSessionId, storeKeyOfSessionId } from '../express-session/session-id.js';
 
 /**
  * The `fromExpressSession` option of `sessionMiddleware`: what it needs to
@@ -110,12 +110,10 @@ export function signedSessionId(cookieHeader: string | readonly string[] | undef
   } catch {
     return undefined;
   }
-  if (value === undefined || !value.startsWith('s:')) return undefined;
-  const signed = value.slice(2);
-  const dot = signed.lastIndexOf('.');
-  if (dot <= 0) return undefined;
-  const sid = signed.slice(0, dot);
-  const signature = Buffer.from(signed.slice(dot + 1));
+  const signed = value === undefined ? undefined : splitSignedSessionId(value);
+  if (signed === undefined) return undefined;
+  const sid = signed.id;
+  const signature = Buffer.from(signed.signature);
   for (const secret of secrets) {
     const expected = Buffer.from(createHmac('sha256', secret).update(sid).digest('base64').replace(/=+$/, ''));
     if (expected.length === signature.length && timingSafeEqual(expected, signature)) return sid;

@@ -1,4 +1,4 @@
-import { storeKeyOfSessionId } from '../../adapters/express-session/session-id.js';
+import { splitSignedSessionId, storeKeyOfSessionId } from '../../adapters/express-session/session-id.js';
 import { isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import type { CliIo } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
@@ -54,11 +54,10 @@ export function keyOfCookieValue(value: string): KeyArgument {
     }
   }
   if (decoded.startsWith('s:')) {
-    const dot = decoded.lastIndexOf('.');
-    const id = dot === -1 ? '' : decoded.slice(2, dot);
-    if (id === '') throw new CliError(ExitCode.usage, "KEY looks like express-session's signed cookie (s:…) but holds no session id before its signature");
+    const signed = splitSignedSessionId(decoded);
+    if (signed === undefined) throw new CliError(ExitCode.usage, "KEY looks like express-session's signed cookie (s:…) but holds no session id before its signature");
     // Where SessionkitStore (and sessionkit import) keep the session of that id.
-    return { key: storeKeyOfSessionId(id), note: SIGNED_NOTE };
+    return { key: storeKeyOfSessionId(signed.id), note: SIGNED_NOTE };
   }
   checkKeyShape(decoded);
   return decoded === value ? { key: decoded } : { key: decoded, note: 'the value was URL-decoded' };
