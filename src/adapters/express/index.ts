@@ -37,7 +37,7 @@ export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, 
  * the typed session, `req.session` once read, and what the view needs from
  * the middleware (this object is the view's context).
  */
-class RequestState implements ViewContext {
+class ExpressRequestState implements ViewContext {
   /** The `req.session` object this middleware made (undefined until first read); replaced by its `regenerate()`. */
   view: SessionView | undefined = undefined;
   /** What req.session reads: our view, or whatever the application assigned (express-session's `unset: 'keep'`). */
@@ -106,10 +106,10 @@ class RequestState implements ViewContext {
   }
 }
 
-/** Where a request keeps its {@link RequestState}. */
+/** Where a request keeps its {@link ExpressRequestState}. */
 const STATE = Symbol('sessionkit.express.request');
-type WithState = { [STATE]?: RequestState };
-const stateOf = (req: object): RequestState | undefined => (req as WithState)[STATE];
+type WithState = { [STATE]?: ExpressRequestState };
+const stateOf = (req: object): ExpressRequestState | undefined => (req as WithState)[STATE];
 
 /**
  * `req.session`, `req.sessionID` and `req.flash`, defined once on a request prototype
@@ -167,7 +167,7 @@ const preparedPrototypes = new WeakSet<object>();
  * that Express (4 or 5, several per process) sees them. Anything else (a
  * request whose prototype is node's own) gets them as own properties.
  */
-function exposeState(req: Request, state: RequestState): void {
+function exposeState(req: Request, state: ExpressRequestState): void {
   (req as WithState)[STATE] = state;
   const shared = sharedRequestPrototype(req);
   if (shared === undefined) {
@@ -235,7 +235,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     const onFailure = (error: unknown) => next(withOutageStatus(error));
     // `.then`, not `await`: no promise layers between the store's answer and next().
     const start = (context: SessionContext<Data>, adopted: LegacyAdoption | undefined) => {
-      const state = new RequestState(context.session as unknown as Session<Record<string, unknown>>, chosen.options, adopted, context);
+      const state = new ExpressRequestState(context.session as unknown as Session<Record<string, unknown>>, chosen.options, adopted, context);
       exposeState(req, state);
       commitBeforeHead(res, () => state.commit(), onFailure);
       next();

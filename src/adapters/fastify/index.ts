@@ -27,13 +27,13 @@ export interface FastifySessionOptions extends SessionOptions, CsrfProtectionOpt
   backend: Backend;
 }
 
-interface RequestState {
+interface FastifyRequestState {
   readonly context: SessionContext<object>;
   /** The commit failed once; the error response that follows must not try again. */
   failed: boolean;
 }
 
-const states = new WeakMap<FastifyRequest, RequestState>();
+const states = new WeakMap<FastifyRequest, FastifyRequestState>();
 
 function replyHeaderTarget(reply: FastifyReply): HeaderTarget {
   return {
