@@ -110,10 +110,11 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     },
 
     async stats(): Promise<StatsReport> {
-      const [live, sizes] = await Promise.all([backend.countLive(), backend.storageBytes()]);
+      // One scan counts and sizes the sessions.
+      const sizes = await backend.storageBytes();
       return {
         store: 'redis',
-        live,
+        live: sizes.sessionCount,
         expired: null,
         owners: null,
         sizeBytes: { sessions: sizes.sessionBytes, serverUsedMemory: sizes.serverUsedMemoryBytes },

@@ -115,7 +115,8 @@ describe.skipIf(redisSkipReason !== undefined)('RedisBackend reports for operato
     const values: (string | null)[] = [];
     for await (const session of backend.liveSessions()) values.push(session.value);
     expect(values.sort()).toEqual(['a', 'b', null]);
-    const { sessionBytes, serverUsedMemoryBytes } = await backend.storageBytes();
+    const { sessionCount, sessionBytes, serverUsedMemoryBytes } = await backend.storageBytes();
+    expect(sessionCount).toBe(3);
     expect(sessionBytes).toBeGreaterThan(0);
     expect(serverUsedMemoryBytes).toBeGreaterThan(sessionBytes);
   });

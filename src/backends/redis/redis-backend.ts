@@ -241,15 +241,17 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
   }
 
   /**
-   * For operators (`sessionkit stats`): bytes the session keys take
-   * (`MEMORY USAGE` of each, summed over a SCAN of every master), and the
-   * servers' `used_memory` summed over the masters.
+   * For operators (`sessionkit stats`), in one SCAN of every master: how
+   * many sessions are live and the bytes their keys take (`MEMORY USAGE` of
+   * each; a key gone since the scan is neither), and the servers'
+   * `used_memory` summed over the masters.
    */
-  storageBytes(): Promise<{ sessionBytes: number; serverUsedMemoryBytes: number }> {
+  storageBytes(): Promise<{ sessionCount: number; sessionBytes: number; serverUsedMemoryBytes: number }> {
     return this.reported('storageBytes', this.#storageBytes());
   }
 
-  async #storageBytes(): Promise<{ sessionBytes: number; serverUsedMemoryBytes: number }> {
+  async #storageBytes(): Promise<{ sessionCount: number; sessionBytes: number; serverUsedMemoryBytes: number }> {
+    let sessionCount = 0;
     let sessionBytes = 0;
     let serverUsedMemoryBytes = 0;
     for (const node of await this.#nodes()) {
@@ -257,15 +259,19 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
       for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
         const keys = page.filter((key) => !seen.has(key));
         keys.forEach((key) => seen.add(key));
-        // A key gone since the scan answers nil: it takes no bytes.
+        // A key gone since the scan answers nil: it is no session any more.
         const sizes = await Promise.all(keys.map((key) => sendWithin(node, ['MEMORY', 'USAGE', key], this.timeoutMs)));
-        for (const bytes of sizes) if (typeof bytes === 'number') sessionBytes += bytes;
+        for (const bytes of sizes) {
+          if (typeof bytes !== 'number') continue;
+          sessionCount++;
+          sessionBytes += bytes;
+        }
       }
       const info = await sendWithin(node, ['INFO', 'memory'], this.timeoutMs);
       const usedMemory = /^used_memory:(\d+)/m.exec(String(info))?.[1];
       if (usedMemory !== undefined) serverUsedMemoryBytes += Number(usedMemory);
     }
-    return { sessionBytes, serverUsedMemoryBytes };
+    return { sessionCount, sessionBytes, serverUsedMemoryBytes };
   }
 
   /** Matches the session keys of this prefix and nothing else: `${prefix}{…}`, never `${prefix}owner:{…}`. */
