@@ -1,6 +1,6 @@
 import { emitEvent, type SessionEventListener } from '../../core/events.js';
 import { toBackendError, withTimeout } from './failures.js';
-import type { HeldConnection, Queryable } from './queryable.js';
+import type { Connection, HeldConnection, Queryable } from './queryable.js';
 import type { Statements } from './statements.js';
 
 export interface PurgeBatchesOptions {
@@ -42,7 +42,7 @@ function nextBatchRows(rows: number, tookMs: number, options: PurgeBatchesOption
  * takes about `statementTargetMs` (never more than `batchSize` rows); resolves
  * to the number deleted.
  */
-export async function purgeInBatches(db: Queryable, statements: Statements, options: PurgeBatchesOptions): Promise<number> {
+export async function purgeInBatches(db: Connection, statements: Statements, options: PurgeBatchesOptions): Promise<number> {
   const { timeoutMs, onBatch, yieldBetweenBatches = false } = options;
   let total = 0;
   let from = '-infinity';

@@ -57,14 +57,8 @@ export interface Settlement<Row> {
   committed?: boolean | undefined;
 }
 
-/** A connection held apart from the pool (for a session-level advisory lock). */
-export interface HeldConnection extends Queryable {
-  /** Gives the connection back; `broken` asks the pool to discard it. */
-  release(broken: boolean): Promise<void>;
-}
-
-/** The little the backend needs of any driver: run a statement, run a bounded write, settle one, and hold a connection. */
-export interface Queryable {
+/** Runs statements: all a held connection, and a purge, need. */
+export interface Connection {
   /**
    * Runs a statement. With a `deadline`, rejects with a `timeout` BackendError
    * once it has passed, a statement still waiting for a connection then
@@ -72,6 +66,16 @@ export interface Queryable {
    * silent past it is destroyed.
    */
   query<Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]>;
+}
+
+/** A connection held apart from the pool (for a session-level advisory lock). */
+export interface HeldConnection extends Connection {
+  /** Gives the connection back; `broken` asks the pool to discard it. */
+  release(broken: boolean): Promise<void>;
+}
+
+/** The little the backend needs of any driver: run a statement, run a bounded write, settle one, and hold a connection. */
+export interface Queryable extends Connection {
   /**
    * Runs one write in a transaction of its own whose server-side
    * `statement_timeout` (set when the statement is sent, from the time left)
@@ -124,8 +128,6 @@ function serverProcessEnded(error: unknown): boolean {
   return code === '57P01' || code === '57P02' || code === '57P03';
 }
 
-type PgQueryTarget = Pool | Client | PoolClient;
-
 function isPostgresJs(db: PostgresDatabase): db is Sql {
   return typeof db === 'function' && typeof (db as Sql).unsafe === 'function';
 }
@@ -142,15 +144,88 @@ function isPgClient(db: PostgresDatabase): db is Client {
   return typeof (db as Client).query === 'function' && typeof (db as Client).connect === 'function';
 }
 
-function pgQuery(target: PgQueryTarget) {
-  return async <Row>(statement: Statement, params: readonly unknown[]): Promise<Row[]> => {
-    const result = await target.query({ name: statement.name, text: statement.text, values: params as unknown[] });
-    return result.rows as Row[];
-  };
+async function pgQuery<Row>(target: Client | PoolClient, statement: Statement, params: readonly unknown[]): Promise<Row[]> {
+  const result = await target.query({ name: statement.name, text: statement.text, values: params as unknown[] });
+  return result.rows as Row[];
 }
 
 function notSent(operation: string, timeoutMs: number): BackendError {
   return new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${timeoutMs} ms (no connection was free in time; not sent)`);
+}
+
+const ignoreError = (): void => undefined;
+
+/** A write a driver sent, as {@link boundedWrite} needs to answer it. */
+interface SentWrite {
+  /** The server process that runs it, when the driver knows it. */
+  pid?: number | undefined;
+  /** Its transaction id, once the server told it (pg). */
+  xid?: () => string | undefined;
+  /** When the bound runs out, for a driver whose server does not bound the write itself; `waiting` is false once it was answered. */
+  atBound?: (waiting: () => boolean) => void;
+  /** No answer came in the time before settling: the connection is taken for silent (a black hole sends no FIN). */
+  onSilent?: () => void;
+}
+
+/** How a driver's write reports its outcome: an error, or its rows. */
+type WriteReply<Row> = (error: unknown, rows: Row[] | undefined) => void;
+
+/**
+ * The one way a write is bounded and answered, for every driver that can
+ * lose a reply: not sent with under {@link SMALLEST_WRITE_WINDOW_MS} left;
+ * sent with the bound of {@link writeWindow}; answered by the driver's reply
+ * (a server error: rolled back, not applied; a lost connection: uncertain),
+ * or uncertain when no reply comes before the time kept for settling.
+ * `release(broken)` gives the connection back once, when the write is
+ * answered. The reply is a callback rather than a promise so that pg's
+ * connection is given back in the step that read the reply (see
+ * {@link pgPoolQueryable}'s guard).
+ */
+function boundedWrite<Row>(deadline: WriteDeadline, send: (boundMs: number, reply: WriteReply<Row>) => SentWrite, release: (broken: Error | undefined) => void): Promise<Row[]> {
+  const { operation, timeoutMs } = deadline;
+  const remainingMs = deadline.deadlineMs - performance.now();
+  if (remainingMs < SMALLEST_WRITE_WINDOW_MS) {
+    release(undefined);
+    return Promise.reject(notSent(operation, timeoutMs));
+  }
+  const { waitMs, boundMs } = writeWindow(remainingMs);
+  return new Promise<Row[]>((resolve, reject) => {
+    let answered = false;
+    let boundTimer: ReturnType<typeof setTimeout> | undefined;
+    const answer = (broken: Error | undefined): boolean => {
+      if (answered) return false;
+      answered = true;
+      clearTimeout(silentTimer);
+      clearTimeout(boundTimer);
+      release(broken);
+      return true;
+    };
+    const uncertain = (reason: 'timeout' | 'unavailable', message: string, cause?: unknown) =>
+      new UncertainWrite(reason, sent?.pid, message, { cause, writerXid: sent?.xid?.() });
+    const silentTimer = setTimeout(() => {
+      sent?.onSilent?.();
+      if (answer(new Error('silent past its deadline'))) reject(uncertain('timeout', `PostgreSQL did not answer ${operation} within ${timeoutMs} ms`));
+    }, waitMs);
+    let sent: SentWrite | undefined;
+    try {
+      sent = send(boundMs, (error, rows) => {
+        if (error === null || error === undefined) {
+          if (answer(undefined)) resolve(rows ?? []);
+        } else if (!isConnectionLoss(error)) {
+          // The server answered with an error: the transaction rolled back (57014: its bound).
+          if (answer(undefined)) reject(error);
+        } else if (answer(error as Error)) {
+          reject(uncertain('unavailable', `PostgreSQL connection lost during ${operation}`, error));
+        }
+      });
+    } catch (error) {
+      // Refused before anything was sent.
+      if (answer(undefined)) reject(error);
+      return;
+    }
+    const atBound = sent.atBound;
+    if (atBound !== undefined && !answered) boundTimer = setTimeout(() => atBound(() => !answered), boundMs);
+  });
 }
 
 /** pg's internals this file reaches: the socket (to destroy a silent connection), the backend's process id, and the Query class. */
@@ -163,29 +238,39 @@ interface PgClientInternals {
 
 type PgQueryClass = new (config: { name: string; text: string; values: unknown[]; callback: (error: Error | null, result: { rows: unknown[] }) => void }) => PgQueryInstance;
 interface PgQueryInstance {
+  readonly name: string;
   prepare(connection: PgConnection): void;
+  hasBeenParsed(connection: PgConnection): boolean;
   handleDataRow(message: unknown): void;
   handleCommandComplete(message: unknown, connection: PgConnection): void;
+  handleError(error: unknown, connection: PgConnection): void;
 }
 interface PgConnection {
+  parsedStatements: Record<string, string>;
   flush(): void;
   parse(message: { text: string; name: string; types: unknown[] }): void;
   bind(message: { portal: string; statement: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void;
   execute(message: { portal: string }): void;
+  close(message: { type: 'S'; name: string }): void;
 }
 
+/** The bound's statement, prepared once per connection; the same for every table. */
+const BOUND_STATEMENT = { name: 'sessionkit_write_bound', text: "SELECT set_config('statement_timeout', $1, true), txid_current()::text" };
+/** Connections on which the bound's statement was sent for parsing (as pg marks its own named statements when sent). */
+const boundPrepared = new WeakSet<PgConnection>();
 const boundedQueryClasses = new WeakMap<PgQueryClass, PgQueryClass>();
 
 /**
- * pg's Query with `SELECT set_config('statement_timeout', $1, true),
- * txid_current()` sent before it in the same pipeline, under one Sync:
- * one round trip, one implicit transaction, and PostgreSQL arms
- * `statement_timeout` afresh for each Execute, so the write runs under the
- * bound and the setting ends with its transaction. A Flush after the first
- * statement makes the server send its row at once: the transaction's id is
- * known before the write runs, so a write whose reply is lost can be settled
- * by `txid_status`. The first statement's row and completion are not the
- * caller's.
+ * pg's Query with the bound's statement (`SELECT set_config('statement_timeout',
+ * $1, true), txid_current()`) executed before it in the same pipeline,
+ * under one Sync: one round trip, one implicit transaction, and PostgreSQL
+ * arms `statement_timeout` afresh for each Execute (and a Parse), so the
+ * write runs under the bound and the setting ends with its transaction. The
+ * bound's statement is prepared once per connection, as the writes are. A
+ * Flush after it makes the server send its row at once: the transaction's
+ * id is known before the write runs, so a write whose reply is lost can be
+ * settled by `txid_status`. The first statement's row and completion are
+ * not the caller's.
  */
 function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
   let Bounded = boundedQueryClasses.get(Query);
@@ -194,11 +279,19 @@ function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
     boundMs = 0;
     xid: string | undefined;
     #ownResults = false;
+    #parsesWrite = false;
     override prepare(connection: PgConnection): void {
-      connection.parse({ text: "SELECT set_config('statement_timeout', $1, true), txid_current()::text", name: '', types: [] });
-      connection.bind({ portal: '', statement: '', values: [String(this.boundMs)], valueMapper: (value) => value });
+      if (!boundPrepared.has(connection)) {
+        boundPrepared.add(connection);
+        connection.parse({ ...BOUND_STATEMENT, types: [] });
+      }
+      connection.bind({ portal: '', statement: BOUND_STATEMENT.name, values: [String(this.boundMs)], valueMapper: (value) => value });
       connection.execute({ portal: '' });
       connection.flush();
+      this.#parsesWrite = !this.hasBeenParsed(connection);
+      // A write parsed again after a failed first try may exist on the server or not (see handleError): Close
+      // makes both the same (closing a statement that does not exist is no error).
+      if (this.#parsesWrite) connection.close({ type: 'S', name: this.name });
       super.prepare(connection);
     }
     override handleDataRow(message: unknown): void {
@@ -211,6 +304,12 @@ function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
     override handleCommandComplete(message: unknown, connection: PgConnection): void {
       if (this.#ownResults) super.handleCommandComplete(message, connection);
       else this.#ownResults = true;
+    }
+    override handleError(error: unknown, connection: PgConnection): void {
+      // pg takes the first ParseComplete of a query for its statement's: here that is the bound's, so a write
+      // whose own Parse then failed (its table missing) would be taken for prepared, and fail on every use.
+      if (this.#parsesWrite) delete connection.parsedStatements[this.name];
+      super.handleError(error, connection);
     }
   }
   Bounded = BoundedQuery as unknown as PgQueryClass;
@@ -227,76 +326,31 @@ function destroySocket(client: Client | PoolClient): void {
   }
 }
 
-const ignoreError = (): void => undefined;
-
-/**
- * Runs `statement` on `client` under a server-side bound, answering as
- * {@link Queryable.write} says. `done(broken)` gives the client back.
- */
-function pgBoundedWrite<Row>(
-  client: Client | PoolClient,
-  statement: Statement,
-  params: readonly unknown[],
-  deadline: WriteDeadline,
-  done: (broken: Error | undefined) => void,
-  onSilent: () => void,
-): Promise<Row[]> {
-  const remainingMs = deadline.deadlineMs - performance.now();
-  if (remainingMs < SMALLEST_WRITE_WINDOW_MS) {
-    done(undefined);
-    return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
-  }
-  const { waitMs, boundMs } = writeWindow(remainingMs);
-  const internals = client as unknown as PgClientInternals;
-  const pid = internals.processID ?? undefined;
-  const Query = internals.constructor.Query;
-  if (Query === undefined) {
-    done(undefined);
-    return Promise.reject(new TypeError('PostgresBackend needs pg 8 (its Client.Query)'));
-  }
-  return new Promise<Row[]>((resolve, reject) => {
-    let settled = false;
-    const finish = (broken: Error | undefined) => {
-      if (settled) return false;
-      settled = true;
-      clearTimeout(timer);
-      done(broken);
-      return true;
-    };
-    // No answer while the caller still had time to learn the outcome: the server may be frozen or the network black-holed.
-    const timer = setTimeout(() => {
-      onSilent();
-      destroySocket(client);
-      if (finish(new Error('silent past its deadline'))) {
-        reject(new UncertainWrite('timeout', pid, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`, { writerXid: xidOf() }));
-      }
-    }, waitMs);
-    const xidOf = () => (query as unknown as { xid?: string }).xid;
-    const Bounded = boundedQueryClass(Query);
-    const query = new Bounded({
+/** Sends `statement` on `client` as a {@link boundedWrite} send; `onSilent` adds to destroying the socket. */
+function pgWrite<Row>(client: Client | PoolClient, statement: Statement, params: readonly unknown[], onSilent?: () => void) {
+  return (boundMs: number, reply: WriteReply<Row>): SentWrite => {
+    const internals = client as unknown as PgClientInternals;
+    const Query = internals.constructor.Query;
+    if (Query === undefined) throw new TypeError('PostgresBackend needs pg 8 (its Client.Query)');
+    const query = new (boundedQueryClass(Query))({
       name: statement.name,
       text: statement.text,
       values: params as unknown[],
       // The query's own outcome decides, never the client's 'error' event: pg emits that event first when the
       // server ends the connection in the same read that carries the write's result.
-      callback: (error, result) => {
-        if (error === null) {
-          if (finish(undefined)) resolve(result.rows as Row[]);
-          return;
-        }
-        if (!isConnectionLoss(error)) {
-          // The server answered with an error: the transaction rolled back (57014: its statement_timeout).
-          if (finish(undefined)) reject(error);
-          return;
-        }
-        if (finish(error)) {
-          reject(new UncertainWrite('unavailable', pid, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error, writerXid: xidOf() }));
-        }
-      },
-    });
-    (query as unknown as { boundMs: number }).boundMs = boundMs;
+      callback: (error, result) => reply(error, result?.rows as Row[] | undefined),
+    }) as PgQueryInstance & { boundMs: number; xid?: string };
+    query.boundMs = boundMs;
     (client as Client).query(query as never);
-  });
+    return {
+      pid: internals.processID ?? undefined,
+      xid: () => query.xid,
+      onSilent: () => {
+        onSilent?.();
+        destroySocket(client);
+      },
+    };
+  };
 }
 
 /** The pg Client a settlement opens for itself (from the pool's or client's own configuration). */
@@ -307,9 +361,14 @@ interface SettlingClient {
   end(): Promise<void>;
 }
 
-/** On a connection of its own: make sure `pid` is gone (terminating it), then run `read`. */
+/**
+ * On a connection of its own, a new `Client` of pg's from `config` (the
+ * pool's options or the client's parameters): make sure the writer's process
+ * is gone (terminating it), then run `read`.
+ */
 async function pgSettle<Row>(
-  makeClient: () => SettlingClient,
+  Client: new (config: unknown) => SettlingClient,
+  config: Record<string, unknown>,
   uncertain: UncertainWrite,
   read: Statement,
   params: readonly unknown[],
@@ -319,7 +378,8 @@ async function pgSettle<Row>(
   if (leftMs() < 10) return undefined;
   let client: SettlingClient;
   try {
-    client = makeClient();
+    // pg keeps the password as a non-enumerable property, which a spread would drop.
+    client = new Client({ ...config, password: config.password, connectionTimeoutMillis: Math.max(1, Math.floor(leftMs())) });
   } catch {
     return undefined;
   }
@@ -374,11 +434,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
   };
   /** When each of the pool's clients still connecting was first seen so (a black-holed network never answers its startup). */
   const connectingSinceMs = new WeakMap<object, number>();
-  const poolInternals = pool as unknown as { _clients?: unknown[] };
-  const stillConnecting = (): (Client & { _connecting?: boolean })[] =>
-    (Array.isArray(poolInternals._clients) ? poolInternals._clients : []).filter((client) => (client as { _connecting?: boolean })._connecting === true) as (Client & {
-      _connecting?: boolean;
-    })[];
+  const stillConnecting = () => ((pool as unknown as { _clients?: Client[] })._clients ?? []).filter((client) => (client as { _connecting?: boolean })._connecting === true);
   const noteConnecting = (nowMs: number) => {
     for (const client of stillConnecting()) if (!connectingSinceMs.has(client)) connectingSinceMs.set(client, nowMs);
   };
@@ -399,8 +455,10 @@ function pgPoolQueryable(pool: Pool): Queryable {
 
   async function checkout(deadlineMs: number, operation: string, timeoutMs: number): Promise<PoolClient> {
     for (;;) {
+      // Only a checkout that finds no idle connection makes pg-pool open one.
+      const opens = (pool as unknown as { idleCount?: number }).idleCount === 0;
       const connecting = connectGuarded();
-      noteConnecting(performance.now());
+      if (opens) noteConnecting(performance.now());
       let client: PoolClient;
       try {
         client = await withTimeout(connecting, Math.max(0, deadlineMs - performance.now()), operation);
@@ -460,42 +518,30 @@ function pgPoolQueryable(pool: Pool): Queryable {
 
   return {
     query: async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
-      if (deadline === undefined) {
-        // Not pool.query(): its client would have no listener of ours (see guard).
-        const client = await connectGuarded();
-        try {
-          const result = await client.query({ name: statement.name, text: statement.text, values: params as unknown[] });
-          giveBack(client, undefined);
-          return result.rows as Row[];
-        } catch (error) {
-          giveBack(client, isConnectionLoss(error) ? (error as Error) : undefined);
-          throw error;
-        }
-      }
-      const deadlineMs = performance.now() + deadline.timeoutMs;
-      const client = await checkout(deadlineMs, deadline.operation, deadline.timeoutMs);
+      const deadlineMs = performance.now() + (deadline?.timeoutMs ?? 0);
+      // Not pool.query(): its client would have no listener of ours (see guard).
+      const client = deadline === undefined ? await connectGuarded() : await checkout(deadlineMs, deadline.operation, deadline.timeoutMs);
       const sentMs = performance.now();
-      const running = client.query({ name: statement.name, text: statement.text, values: params as unknown[] });
+      const running = pgQuery<Row>(client, statement, params);
       try {
-        const result = await withTimeout(running, Math.max(0, deadlineMs - performance.now()), deadline.operation);
+        const rows = deadline === undefined ? await running : await withTimeout(running, Math.max(0, deadlineMs - performance.now()), deadline.operation);
         giveBack(client, undefined);
-        return result.rows as Row[];
+        return rows;
       } catch (error) {
-        if (error instanceof BackendError && error.code === 'timeout') markSilent(sentMs)();
+        const silent = error instanceof BackendError && error.code === 'timeout';
+        if (silent) markSilent(sentMs)();
         running.catch(ignoreError);
-        giveBack(client, error instanceof BackendError || isConnectionLoss(error) ? (error as Error) : undefined);
+        giveBack(client, silent || isConnectionLoss(error) ? (error as Error) : undefined);
         throw error;
       }
     },
     write: async <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> => {
       const client = await checkout(deadline.deadlineMs, deadline.operation, deadline.timeoutMs);
-      return pgBoundedWrite<Row>(client, statement, params, deadline, (broken) => giveBack(client, broken), markSilent(performance.now()));
+      return boundedWrite<Row>(deadline, pgWrite(client, statement, params, markSilent(performance.now())), (broken) => giveBack(client, broken));
     },
     settle: (uncertain, read, params, deadlineMs) => {
       const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => SettlingClient; options: Record<string, unknown> };
-      const connectionTimeoutMillis = Math.max(1, Math.floor(deadlineMs - performance.now()));
-      // pg-pool keeps the password as a non-enumerable property, which a spread would drop.
-      return pgSettle(() => new PoolClientClass({ ...options, password: options.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
+      return pgSettle(PoolClientClass, options, uncertain, read, params, deadlineMs);
     },
     hold: async (onLost) => {
       const client = await connectGuarded();
@@ -504,14 +550,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
         if (held) onLost?.(error);
       };
       client.on('error', listener);
-      const query = pgQuery(client);
       return {
-        query,
-        write: (statement, params, deadline) => pgBoundedWrite(client, statement, params, deadline, () => undefined, () => undefined),
-        settle: async () => undefined,
-        hold: async () => {
-          throw new TypeError('already held');
-        },
+        query: (statement, params) => pgQuery(client, statement, params),
         release: async (broken) => {
           if (!held) return;
           held = false;
@@ -525,9 +565,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
 }
 
 /** A single pg Client runs one query at a time; queueing here keeps pg from warning about overlapping calls. A statement whose deadline passed in this queue is not sent. */
-function pgClientQueryable(client: Client): HeldConnection {
+function pgClientQueryable(client: Client): Queryable & HeldConnection {
   let tail: Promise<unknown> = Promise.resolve();
-  const plain = pgQuery(client);
   const inTurn = <T>(deadlineMs: number, operation: string, timeoutMs: number, work: () => Promise<T>): Promise<T> => {
     const result = tail.then(() => {
       if (performance.now() >= deadlineMs) throw notSent(operation, timeoutMs);
@@ -536,10 +575,10 @@ function pgClientQueryable(client: Client): HeldConnection {
     tail = result.catch(ignoreError);
     return result;
   };
-  const self: HeldConnection = {
+  const self: Queryable & HeldConnection = {
     query: <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
-      if (deadline === undefined) return inTurn(Infinity, '', 0, () => plain<Row>(statement, params));
-      const result = inTurn(performance.now() + deadline.timeoutMs, deadline.operation, deadline.timeoutMs, () => plain<Row>(statement, params));
+      if (deadline === undefined) return inTurn(Infinity, '', 0, () => pgQuery<Row>(client, statement, params));
+      const result = inTurn(performance.now() + deadline.timeoutMs, deadline.operation, deadline.timeoutMs, () => pgQuery<Row>(client, statement, params));
       return withTimeout(result, deadline.timeoutMs, deadline.operation);
     },
     // A write whose turn has not come by its deadline is answered then (not sent), and skipped when its turn comes;
@@ -553,15 +592,12 @@ function pgClientQueryable(client: Client): HeldConnection {
         inTurn(deadline.deadlineMs, deadline.operation, deadline.timeoutMs, () => {
           sent = true;
           clearTimeout(timer);
-          return pgBoundedWrite<Row>(client, statement, params, deadline, () => undefined, () => undefined);
+          return boundedWrite<Row>(deadline, pgWrite(client, statement, params), ignoreError);
         }).then(resolve, reject);
       }),
     settle: (uncertain, read, params, deadlineMs) => {
       const internals = client as unknown as PgClientInternals;
-      const connectionTimeoutMillis = Math.max(1, Math.floor(deadlineMs - performance.now()));
-      const parameters = internals.connectionParameters ?? {};
-      // pg keeps the password as a non-enumerable property, which a spread would drop.
-      return pgSettle(() => new internals.constructor({ ...parameters, password: parameters.password, connectionTimeoutMillis }), uncertain, read, params, deadlineMs);
+      return pgSettle(internals.constructor, internals.connectionParameters ?? {}, uncertain, read, params, deadlineMs);
     },
     hold: async () => self,
     release: async () => {},
@@ -610,7 +646,7 @@ function cancelPostgresJs(pending: unknown): boolean {
   return true;
 }
 
-function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
+function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldConnection {
   const query = async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
     const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
     if (deadline === undefined) return (await pending) as unknown as Row[];
@@ -625,48 +661,29 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
    * postgres.js runs each query in its own implicit transaction and exposes no
    * pipeline under one Sync, so the server-side bound is its cancel request,
    * sent when the bound runs out: PostgreSQL cancels the statement whatever it
-   * waits for (57014, rolled back). A write still unanswered when the time to
-   * settle it starts is uncertain; postgres.js does not expose the server
-   * process, so settling cannot end it.
+   * waits for (57014, rolled back). A write still pipelined behind another
+   * statement then cannot be cancelled safely (see cancelPostgresJs): the
+   * cancel waits until it is the connection's running statement, or its
+   * answer comes. postgres.js does not expose the server process, so
+   * settling cannot end it.
    */
-  const write = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> => {
-    const remainingMs = deadline.deadlineMs - performance.now();
-    if (remainingMs < SMALLEST_WRITE_WINDOW_MS) return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
-    const { waitMs, boundMs } = writeWindow(remainingMs);
-    const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
-    return new Promise<Row[]>((resolve, reject) => {
-      let settled = false;
-      // A write still pipelined behind another statement when its bound runs out cannot be cancelled safely (see
-      // cancelPostgresJs): the cancel waits until it is the connection's running statement, or its answer comes.
-      let cancelTimer: ReturnType<typeof setTimeout>;
-      const cancelWhenSafe = () => {
-        if (!settled && !cancelPostgresJs(pending)) cancelTimer = setTimeout(cancelWhenSafe, PIPELINED_CANCEL_RETRY_MS);
-      };
-      cancelTimer = setTimeout(cancelWhenSafe, boundMs);
-      const silentTimer = setTimeout(() => {
-        settled = true;
-        clearTimeout(cancelTimer);
-        reject(new UncertainWrite('timeout', undefined, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`));
-      }, waitMs);
-      pending.then(
-        (rows) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(cancelTimer);
-          clearTimeout(silentTimer);
-          resolve(rows as unknown as Row[]);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(cancelTimer);
-          clearTimeout(silentTimer);
-          if (isConnectionLoss(error)) reject(new UncertainWrite('unavailable', undefined, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error }));
-          else reject(error);
-        },
-      );
-    });
-  };
+  const write = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> =>
+    boundedWrite<Row>(
+      deadline,
+      (_boundMs, reply) => {
+        const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
+        pending.then((rows) => reply(null, rows as unknown as Row[]), (error: unknown) => reply(error, undefined));
+        return {
+          atBound: (waiting) => {
+            const cancelWhenSafe = () => {
+              if (waiting() && !cancelPostgresJs(pending)) setTimeout(cancelWhenSafe, PIPELINED_CANCEL_RETRY_MS);
+            };
+            cancelWhenSafe();
+          },
+        };
+      },
+      ignoreError,
+    );
   const settle = async <Row>(uncertain: UncertainWrite, read: Statement, params: readonly unknown[], deadlineMs: number): Promise<Settlement<Row> | undefined> => {
     const leftMs = deadlineMs - performance.now();
     if (leftMs < 10) return undefined;
@@ -695,9 +712,9 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
  * passes is uncertain (it will still run), and there is no other connection
  * to settle it on.
  */
-function pgliteQueryable(db: PGliteInterface): HeldConnection {
+function pgliteQueryable(db: PGliteInterface): Queryable & HeldConnection {
   const run = <Row>(statement: Statement, params: readonly unknown[]) => db.query<Row>(statement.text, params as unknown[]).then((result) => result.rows);
-  const self: HeldConnection = {
+  const self: Queryable & HeldConnection = {
     query: <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
       const pending = run<Row>(statement, params);
       return deadline === undefined ? pending : withTimeout(pending, deadline.timeoutMs, deadline.operation);

@@ -94,4 +94,21 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgresBackend schema and st
     await expect(backend.get('x'.repeat(40))).rejects.toMatchObject({ name: 'BackendError', code: 'closed' });
     expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
+
+  it('a write refused for a missing table works on the same connection once the table exists (its statement is parsed again)', async () => {
+    const table = `${prefix}late`;
+    const single = testPool(1);
+    try {
+      const backend = new PostgresBackend(single, { table, pruneIntervalSeconds: false });
+      const key = 'k'.repeat(40);
+      await expect(backend.clear(key)).rejects.toMatchObject({ name: 'BackendError', code: 'schema_missing' });
+      await backend.ensureSchema();
+      await backend.put(key, 'now there', { expiry: 60 });
+      await expect(backend.clear(key)).resolves.toBeUndefined();
+      expect(await backend.get(key)).toMatchObject({ ok: false });
+      await backend.close();
+    } finally {
+      await single.end();
+    }
+  });
 });
