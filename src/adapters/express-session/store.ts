@@ -105,7 +105,8 @@ export class SessionkitStore extends session.Store {
   override set = (sid: string, stored: StoredSession, callback?: Callback<void>): Promise<void> =>
     callbackOrPromise(callback, async () => {
       const value = JSON.stringify(stored);
-      if (typeof value !== 'string' || parseSession(value) === null) throw new TypeError('express-session stores an object session');
+      // JSON text that opens with '{' is an object: no parse of what was just written to check it.
+      if (typeof value !== 'string' || !value.startsWith('{')) throw new TypeError('express-session stores an object session');
       await this.#backend.put(storeKeyOfSessionId(String(sid)), value, { expiry: this.#expirySeconds(stored) });
     });
 
