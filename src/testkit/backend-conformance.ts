@@ -305,6 +305,13 @@ export function runBackendConformance(name: string, factory: BackendFactory, opt
         expect(await backend.compareAndSet(key, 'wrong', 'x')).toBe('conflict');
         expect(await backend.compareAndSet(key, null, '0')).toBe('ok');
         expect(await backend.compareAndSet(key, null, 'x')).toBe('conflict');
+        // A value of the same length, a prefix, and a value holding '=' are compared whole.
+        expect(await backend.compareAndSet(key, '1', 'x')).toBe('conflict');
+        expect(await backend.compareAndSet(key, '', 'x')).toBe('conflict');
+        expect(await backend.compareAndSet(key, '0', 'a=b')).toBe('ok');
+        expect(await backend.compareAndSet(key, 'a=c', 'x')).toBe('conflict');
+        expect(await backend.compareAndSet(key, 'a=', 'x')).toBe('conflict');
+        expect(await backend.compareAndSet(key, 'a=b', '0')).toBe('ok');
         expect(await backend.compareAndSet(generateKey(), null, 'x')).toBe('NotFound');
         expect(await backend.compareAndSet('not a key', null, 'x')).toBe('NotFound');
         expect(await backend.get(key)).toMatchObject({ ok: true, value: '0' });

@@ -190,17 +190,17 @@ local function stamp(expiry)
   end
   return s
 end
--- The head of a stored string (before the first '='), and the rest ('=' and the value, or '').
-local function split(s)
-  local m = string.find(s, '=', 1, true)
-  if m then return string.sub(s, 1, m - 1), string.sub(s, m) end
-  return s, ''
-end
--- The head alone, without copying the value.
+-- The head of a stored string (before the first '='), without copying the value, and where the value starts (nil: none).
 local function head_of(s)
   local m = string.find(s, '=', 1, true)
-  if m then return string.sub(s, 1, m - 1) end
-  return s
+  if m then return string.sub(s, 1, m - 1), m end
+  return s, nil
+end
+-- True when what follows the head (from m: '=' and the value; '' without m) is expected: compared in place,
+-- since a copy of the value costs more than the comparison (with equal lengths, find looks at position m only).
+local function holds(s, m, expected)
+  if not m then return expected == '' end
+  return #s - m + 1 == #expected and string.find(s, expected, m, true) == m
 end
 -- The owner head of a stored string: owner tag and covered instant, or nil for a session without owner.
 local function owner_of(s)
@@ -282,10 +282,10 @@ local function cas(key, expected, value, expiry, token, refresh)
   local current = redis.pcall('GET', key)
   if failed(current) then return current end
   if not current then return 'NotFound' end
-  local head, held = split(current)
+  local head, m = head_of(current)
   if mine(head, token) then return 'ok' end
   if late then return 'late' end
-  if held ~= expected then return 'conflict' end
+  if not holds(current, m, expected) then return 'conflict' end
   if tonumber(expiry) <= 0 then
     redis.call('DEL', key)
     return 'ok'
