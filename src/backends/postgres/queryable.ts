@@ -455,10 +455,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
 
   async function checkout(deadlineMs: number, operation: string, timeoutMs: number): Promise<PoolClient> {
     for (;;) {
-      // Only a checkout that finds no idle connection makes pg-pool open one.
-      const opens = (pool as unknown as { idleCount?: number }).idleCount === 0;
       const connecting = connectGuarded();
-      if (opens) noteConnecting(performance.now());
+      noteConnecting(performance.now());
       let client: PoolClient;
       try {
         client = await withTimeout(connecting, Math.max(0, deadlineMs - performance.now()), operation);
