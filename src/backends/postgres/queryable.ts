@@ -106,7 +106,7 @@ export interface Queryable extends Connection {
  * the client stops waiting, so a write blocked by locks comes back as the
  * server's own "cancelled, not applied" (57014) rather than as silence.
  */
-export function writeWindow(remainingMs: number): { waitMs: number; boundMs: number } {
+function writeWindow(remainingMs: number): { waitMs: number; boundMs: number } {
   const reserveMs = Math.min(1000, Math.max(50, remainingMs / 4));
   const waitMs = remainingMs - reserveMs;
   const boundMs = Math.floor(waitMs - Math.min(200, Math.max(20, waitMs / 10)));
@@ -114,7 +114,7 @@ export function writeWindow(remainingMs: number): { waitMs: number; boundMs: num
 }
 
 /** Below this many milliseconds left, a write is not sent at all (`timeout`, not sent): too little to bound and settle it. */
-export const SMALLEST_WRITE_WINDOW_MS = 100;
+const SMALLEST_WRITE_WINDOW_MS = 100;
 
 /** SQLSTATEs after which the server may have committed the write anyway (the connection or the server process ended). */
 function isConnectionLoss(error: unknown): boolean {
