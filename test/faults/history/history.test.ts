@@ -213,6 +213,8 @@ function openPg(driver: PgDriver, url: string, applicationName: string): PgHandl
     // postgres.js emits no 'error' events; what escapes it is an unhandled rejection, listed under the table.
     escapedErrors: [],
     hold: async () => {
+      // postgres.js 3.4 with fetch_types: false hands reserve() only a connection a query left open (as the backend does).
+      await sql`SELECT 1`;
       const reserved = await sql.reserve();
       return async () => reserved.release();
     },
