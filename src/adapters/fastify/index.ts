@@ -73,7 +73,7 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
   const { backend, csrf, ...sessionOptions } = options;
   if (backend === undefined || backend === null) throw new TypeError('sessionPlugin needs a backend option');
   const engine = new SessionEngine(backend, sessionOptions);
-  const guard = crossOriginGuard(csrf);
+  const guard = crossOriginGuard(csrf, engine.carriesSessionHeader);
 
   fastify.decorateRequest('session', null, []);
 
@@ -82,7 +82,7 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
     if (!verdict.allowed) return reply.code(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     let context;
     try {
-      context = await engine.load(request.headers.cookie);
+      context = await engine.load(request.headers.cookie, request.raw);
     } catch (error) {
       throw withOutageStatus(error);
     }

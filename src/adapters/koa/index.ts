@@ -61,7 +61,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: KoaSessionOptions = {},
 ): Middleware<unknown, KoaSessionContext<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
   return async function sessionkit(ctx, next) {
     // Mounted twice (app and a sub-app): the first one owns the session.
     if (sessions.has(ctx)) return next();
@@ -74,7 +74,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     }
     let context;
     try {
-      context = await engine.load(ctx.request.headers.cookie);
+      context = await engine.load(ctx.request.headers.cookie, ctx.req);
     } catch (error) {
       throw withOutageStatus(error);
     }
