@@ -6,7 +6,7 @@ import { RequestSession, type KeyResponder } from './request-session.js';
 import type { StoreContext } from './session/commit-loop.js';
 import { responseHeaders } from './session/cookie-decision.js';
 import { loadSession } from './session/load.js';
-import { carriesSessionHeader, readSessionHeader, sentKeyOf, sessionHeaderPairs, type RequestHeaders } from './session-header.js';
+import { carriesSessionHeader, readSessionHeader, sentKeyOf, sessionHeaderPairs, type HeaderSource, type RequestHeaders } from './session-header.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
 import type { Session } from './typed-session.js';
 
@@ -69,12 +69,12 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   /**
    * The session named by a request's `Cookie` header or, with the header
    * transport on, its session header, read from `requestHeaders` (a Fetch
-   * `Headers`, or node's `IncomingMessage` itself so that a second
-   * `Authorization` is seen): a request that carries the header is read by it
+   * `Headers` or `Request`, or node's `IncomingMessage` itself so that a
+   * second `Authorization` is seen): a request that carries the header is read by it
    * alone. At most one store read, none without a well-formed key. Rejects
    * only on a store failure, which `onEvent` also receives as an `error` event.
    */
-  load(cookieHeader: CookieHeader, requestHeaders?: RequestHeaders): Promise<SessionContext<Data>> {
+  load(cookieHeader: CookieHeader, requestHeaders?: HeaderSource): Promise<SessionContext<Data>> {
     const { sessionHeader, cookieName, cookieTransport } = this.options;
     if (sessionHeader === undefined) return this.#load(readSessionCookie(cookieHeader, cookieName), 'cookie', this.#cookieResponse);
     const sent = readSessionHeader(requestHeaders, sessionHeader);

@@ -17,6 +17,6 @@ export {
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from './session-errors.js';
 export { applySessionHeaders, mergeVary, VARY_COOKIE, type HeaderPair, type HeaderTarget } from './headers.js';
 export { readSessionCookie, MAX_COOKIE_HEADER_CHARS, type CookieHeader, type SessionCookie } from './read-cookie.js';
-export type { RequestHeaders, SessionHeaderOptions, TransportOptions } from './session-header.js';
+export type { HeaderSource, RequestHeaders, SessionHeaderOptions, TransportOptions } from './session-header.js';
 export { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
 export { HTTP_EVENT_STORE } from './http-events.js';

@@ -46,16 +46,20 @@ export interface ResolvedSessionHeader {
   readonly vary: readonly HeaderPair[];
 }
 
-/**
- * A request's headers as frameworks have them: a Fetch `Headers` (or
- * anything with `get`), node's header record (lower-case names), or node's
- * `IncomingMessage` itself, whose `headersDistinct` keeps a second
- * `Authorization` that its `headers` record drops.
- */
+/** A request's headers as a framework has them: a Fetch `Headers` (or anything with `get`) or node's header record (lower-case names). */
 export type RequestHeaders =
-  | { readonly headersDistinct: Readonly<Record<string, readonly string[] | undefined>> }
   | { get(name: string): string | readonly string[] | null | undefined }
   | Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/**
+ * Where the session header is read: {@link RequestHeaders}, or a request
+ * that has them (a Fetch `Request`; node's `IncomingMessage`, whose
+ * `headersDistinct` keeps a second `Authorization` that its `headers`
+ * record drops).
+ */
+export type HeaderSource =
+  | RequestHeaders
+  | { readonly headers: RequestHeaders; readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>> };
 
 const DEFAULT_REQUEST_HEADER = 'Authorization';
 /** better-auth's bearer plugin answers a new session with this header: the one precedent for a bearer session key in JavaScript. */
@@ -95,7 +99,7 @@ function fieldName(name: unknown, option: string): void {
  * key: empty, `Bearer` without a key, a malformed or over-long key, or the
  * header sent twice. Only a well-formed key comes back as `key`.
  */
-export function readSessionHeader(headers: RequestHeaders | undefined, header: ResolvedSessionHeader): SessionCookie {
+export function readSessionHeader(headers: HeaderSource | undefined, header: ResolvedSessionHeader): SessionCookie {
   const values = headers === undefined ? undefined : headerValues(headers, header.requestHeader);
   if (values === undefined) return ABSENT_KEY;
   let value = values[0] ?? '';
@@ -118,7 +122,7 @@ export function sentKeyOf(loaded: Loaded): string | undefined {
  * not): the request is then read by the header alone, its cookie ignored.
  * The cross-origin check skips such a request.
  */
-export function carriesSessionHeader(headers: RequestHeaders, header: ResolvedSessionHeader): boolean {
+export function carriesSessionHeader(headers: HeaderSource, header: ResolvedSessionHeader): boolean {
   return readSessionHeader(headers, header).kind !== 'absent';
 }
 
@@ -142,14 +146,16 @@ function isBearer(value: string): boolean {
   return value.length >= BEARER_LENGTH && value.slice(0, BEARER_LENGTH).toLowerCase() === 'bearer' && (value.length === BEARER_LENGTH || value[BEARER_LENGTH] === ' ');
 }
 
-/** The values of `name` (lower case) in any of the {@link RequestHeaders} shapes, or undefined when absent. */
-export function headerValues(headers: RequestHeaders, name: string): readonly string[] | undefined {
-  const { headersDistinct, get } = headers as { headersDistinct?: Readonly<Record<string, unknown>>; get?: unknown };
+/** The values of `name` (lower case) in any {@link HeaderSource}, or undefined when absent. */
+export function headerValues(source: HeaderSource, name: string): readonly string[] | undefined {
+  const { headersDistinct, headers, get } = source as { headersDistinct?: unknown; headers?: unknown; get?: unknown };
   let raw: unknown;
   // `headersDistinct` first: Express's request has a `get` too, which reads node's record (one Authorization).
-  if (typeof headersDistinct === 'object' && headersDistinct !== null) raw = headersDistinct[name];
-  else if (typeof get === 'function') raw = (get as (name: string) => unknown).call(headers, name);
-  else raw = (headers as Record<string, unknown>)[name];
+  if (typeof headersDistinct === 'object' && headersDistinct !== null) raw = (headersDistinct as Record<string, unknown>)[name];
+  // A request without it (a Fetch `Request`, Fastify's injected requests): its headers.
+  else if (typeof headers === 'object' && headers !== null) return headerValues(headers as RequestHeaders, name);
+  else if (typeof get === 'function') raw = (get as (name: string) => unknown).call(source, name);
+  else raw = (source as Record<string, unknown>)[name];
   if (typeof raw === 'string') return [raw];
   return Array.isArray(raw) && raw.length > 0 && raw.every((value) => typeof value === 'string') ? (raw as string[]) : undefined;
 }
