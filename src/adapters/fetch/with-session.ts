@@ -3,7 +3,7 @@ import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption 
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { isStoreOutage, outageResponse } from '../store-outage.js';
+import { isStoreOutage, outageResponse } from '../../core/errors.js';
 import { withSessionHeaders } from './response-headers.js';
 
 /** Options of {@link withSession}: the typed-session options and `csrf`, nothing fetch-specific. */

@@ -16,7 +16,7 @@ import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
-import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../store-outage.js';
+import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../../core/errors.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
