@@ -6,7 +6,7 @@ import { RequestSession, type KeyResponder } from './request-session.js';
 import type { StoreContext } from './session/commit-loop.js';
 import { responseHeaders } from './session/cookie-decision.js';
 import { loadSession } from './session/load.js';
-import { carriesSessionHeader, readSessionHeader, sentKeyOf, sessionHeaderPairs, type HeaderSource, type RequestHeaders } from './session-header.js';
+import { readSessionHeader, sentKeyOf, sessionHeaderPairs, type HeaderSource, type RequestHeaders } from './session-header.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
 import type { Session } from './typed-session.js';
 
@@ -40,9 +40,9 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   readonly options: ResolvedSessionOptions;
   /**
    * With the header transport on: whether a request's headers carry the
-   * session header (any value), which makes it a header request. Give it to
-   * `crossOriginGuard` as its second argument. Undefined when the header
-   * transport is off.
+   * session header (any value, well-formed or not), which makes it a header
+   * request, read by that header alone. Give it to `crossOriginGuard` as its
+   * second argument. Undefined when the header transport is off.
    */
   readonly carriesSessionHeader: ((headers: RequestHeaders) => boolean) | undefined;
   /** Shared by every request: neither the options nor the events keep per-request state. */
@@ -56,7 +56,7 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
     this.options = resolved;
     this.#store = { options: resolved, events: new HttpEvents(resolved.onEvent) };
     const header = resolved.sessionHeader;
-    this.carriesSessionHeader = header && ((headers) => carriesSessionHeader(headers, header));
+    this.carriesSessionHeader = header && ((headers) => readSessionHeader(headers, header).kind !== 'absent');
     this.#cookieResponse = header === undefined ? (decision) => responseHeaders(decision, resolved) : (decision) => [...responseHeaders(decision, resolved), header.varyOnHeader];
     this.#headerResponse = header && ((decision, loaded) => sessionHeaderPairs(decision, sentKeyOf(loaded), header));
   }

@@ -118,15 +118,6 @@ export function sentKeyOf(loaded: Loaded): string | undefined {
 }
 
 /**
- * True when `headers` carry the session header (any value, well-formed or
- * not): the request is then read by the header alone, its cookie ignored.
- * The cross-origin check skips such a request.
- */
-export function carriesSessionHeader(headers: HeaderSource, header: ResolvedSessionHeader): boolean {
-  return readSessionHeader(headers, header).kind !== 'absent';
-}
-
-/**
  * The headers a response to a header request carries for `decision`: the
  * new key when it is not the one the request sent (a first write, a
  * regeneration), an empty value when the session ended, `Cache-Control:
