@@ -251,6 +251,7 @@ describe('fromExpressSession: which cookies are taken over', () => {
     const { MemoryBackend } = await import('../../src/backends/memory/index.js');
     const backend = new MemoryBackend();
     expect(() => sessionMiddleware(backend, { fromExpressSession: { secret: '' } })).toThrow(TypeError);
+    expect(() => sessionMiddleware(backend, { transport: { cookie: false, header: true }, fromExpressSession: { secret: SECRET } })).toThrow(/transport\.cookie false/);
     expect(() => sessionMiddleware(backend, { fromExpressSession: { secret: [] } })).toThrow(TypeError);
     expect(() => sessionMiddleware(backend, { fromExpressSession: { secret: 'x', nmae: 'a' } as never })).toThrow(/unknown fromExpressSession option "nmae"/);
     expect(() => sessionMiddleware(backend, { secret: 'x' } as never)).toThrow(/fromExpressSession/);

@@ -224,6 +224,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const engine = new SessionEngine<Data>(backend, resolved.session);
   const secureEngine = resolved.secureSession === undefined ? undefined : new SessionEngine<Data>(backend, resolved.secureSession);
   const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
+  if (options.fromExpressSession !== undefined && !engine.options.cookieTransport) throw new TypeError('fromExpressSession takes over cookies: it has no meaning with transport.cookie false');
   const migration = resolveLegacySessionMigration(options.fromExpressSession, backend, engine.options.cookieName, RESERVED_SESSION_NAMES);
   return function sessionkit(req: Request, res: Response, next: NextFunction): void {
     const verdict = guard(req.method, req.headers);
