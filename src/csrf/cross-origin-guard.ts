@@ -30,7 +30,6 @@ export interface CsrfProtectionOption {
   csrf?: CsrfOptions | false;
 }
 
-
 /** Why a request was refused. */
 export type CsrfRefusalReason =
   /** `Sec-Fetch-Site` is `cross-site` or `same-site` (or unknown) and `Origin` is not trusted. */
