@@ -223,7 +223,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const resolved = resolveExpressOptions(options);
   const engine = new SessionEngine<Data>(backend, resolved.session);
   const secureEngine = resolved.secureSession === undefined ? undefined : new SessionEngine<Data>(backend, resolved.secureSession);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
+  if (options.fromExpressSession !== undefined && !engine.options.cookieTransport) throw new TypeError('fromExpressSession takes over cookies: it has no meaning with transport.cookie false');
   const migration = resolveLegacySessionMigration(options.fromExpressSession, backend, engine.options.cookieName, RESERVED_SESSION_NAMES);
   return function sessionkit(req: Request, res: Response, next: NextFunction): void {
     const verdict = guard(req.method, req.headers);
@@ -241,7 +242,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     };
     let loading: Promise<SessionContext<Data>>;
     try {
-      loading = chosen.load(req.headers.cookie);
+      loading = chosen.load(req.headers.cookie, req);
     } catch (error) {
       return onFailure(error);
     }
@@ -250,7 +251,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     loading
       .then((context) =>
         migration
-          .adopt(req.headers.cookie, context.session as unknown as Session<Record<string, unknown>>, engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod())
+          // A header request is read by its header alone: an express-session cookie beside it is not taken over.
+          .adopt(context.transport === 'cookie' ? req.headers.cookie : undefined, context.session as unknown as Session<Record<string, unknown>>, engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod())
           .then((adopted) => [context, adopted] as const),
       )
       .then(([context, adopted]) => start(context, adopted), onFailure);

@@ -72,14 +72,14 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
   const { backend, csrf, ...sessionOptions } = options;
   if (backend === undefined || backend === null) throw new TypeError('sessionPlugin needs a backend option');
   const engine = new SessionEngine(backend, sessionOptions);
-  const guard = crossOriginGuard(csrf);
+  const guard = crossOriginGuard(csrf, engine.carriesSessionHeader);
 
   fastify.decorateRequest('session', null, []);
 
   fastify.addHook('onRequest', async (request, reply) => {
     const verdict = guard(request.method, request.headers);
     if (!verdict.allowed) return reply.code(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
-    const context = await engine.load(request.headers.cookie);
+    const context = await engine.load(request.headers.cookie, request.raw);
     states.set(request, { context, failed: false });
     // Untyped on purpose: a global `FastifyRequest.session` type would clash with @fastify/session's.
     Reflect.set(request, 'session', context.session);

@@ -57,13 +57,13 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<SessionEnv<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
   return async function sessionkit(c, next) {
     const verdict = guard(c.req.method, c.req.raw.headers, c.req.header('host') ?? new URL(c.req.url).host);
     if (!verdict.allowed) return c.body(verdict.body, verdict.status, { 'content-type': CSRF_REFUSAL_CONTENT_TYPE });
     let context;
     try {
-      context = await engine.load(c.req.header('cookie'));
+      context = await engine.load(c.req.header('cookie'), c.req.raw.headers);
     } catch (error) {
       throw asHttpException(error);
     }

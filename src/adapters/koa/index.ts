@@ -60,7 +60,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: KoaSessionOptions = {},
 ): Middleware<unknown, KoaSessionContext<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
   return async function sessionkit(ctx, next) {
     // Mounted twice (app and a sub-app): the first one owns the session.
     if (sessions.has(ctx)) return next();
@@ -71,7 +71,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       ctx.body = verdict.body;
       return;
     }
-    const context = await engine.load(ctx.request.headers.cookie);
+    const context = await engine.load(ctx.request.headers.cookie, ctx.req);
     sessions.set(ctx, context.session as Session<object>);
     ctx.session = context.session;
     await next();

@@ -125,6 +125,47 @@ export function describeOwners(name: string, factory: AppFactory, backendFactory
   });
 }
 
+/**
+ * The header transport on a real store, as an API client uses it: log in
+ * (the key comes back in the response header), use the session with the
+ * key in the request header, log out (an empty response header; the key
+ * names nothing after). With `Authorization: Bearer` and with a named header.
+ * Written once, run for every adapter on every backend.
+ */
+export function describeSessionHeader(name: string, factory: AppFactory, backendFactory: () => Promise<Backend>): void {
+  describe(`${name}: the session key in a header`, () => {
+    const keepOpen = closeAfterEach();
+    const start = async (options: SessionOptions) => {
+      const backend = await backendFactory();
+      const client = await factory(backend, options);
+      keepOpen(client, backend);
+      return client;
+    };
+
+    it.each([
+      ['Authorization: Bearer, Set-Auth-Token', { cookie: false, header: true }, 'set-auth-token', (key: string) => ({ authorization: `Bearer ${key}` })],
+      ['X-Session-Token both ways', { cookie: false, header: { requestHeader: 'X-Session-Token' } }, 'x-session-token', (key: string) => ({ 'x-session-token': key })],
+    ] as const)('%s: log in, use the session, log out', async (_case, transport, responseHeader, send) => {
+      const client = await start({ transport });
+      const login = await client.get('/login?user=ann');
+      const key = login.header(responseHeader)!;
+      expect(key).toMatch(/^[A-Za-z0-9_-]{40}$/);
+      expect(login.header('cache-control')).toBe('no-store');
+      expect(login.setCookies).toEqual([]);
+
+      const used = await client.get('/read', send(key));
+      expect(JSON.parse(used.body)).toEqual({ user: 'ann' });
+      // The key did not change: nothing to hand back.
+      expect(used.header(responseHeader)).toBeUndefined();
+
+      const logout = await client.get('/logout', send(key));
+      expect(logout.header(responseHeader)).toBe('');
+      expect(logout.header('cache-control')).toBe('no-store');
+      expect((await client.get('/read', send(key))).body).toBe('{}');
+    });
+  });
+}
+
 /** A 503 for a store that is down: `Retry-After`, no `Set-Cookie`. */
 function expectOutage(reply: TestReply): void {
   expect(reply.status).toBe(503);
