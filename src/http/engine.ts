@@ -1,6 +1,7 @@
 import type { Backend } from '../core/contract.js';
 import type { HeaderPair } from './headers.js';
 import type { CookieHeader } from './read-cookie.js';
+import { recordedClient, type RequestClient } from './request-client.js';
 import { HttpEvents } from './http-events.js';
 import { RequestSession } from './request-session.js';
 import type { StoreContext } from './session/commit-loop.js';
@@ -45,12 +46,24 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   }
 
   /**
+   * True when `recordUserAgent` or `recordClientAddress` is on: only then does
+   * an adapter read the request's client for {@link load}.
+   */
+  get recordsClient(): boolean {
+    return this.options.recordUserAgent || this.options.recordClientAddress;
+  }
+
+  /**
    * The session named by a request's `Cookie` header: at most one store read,
-   * none without a well-formed session cookie. Rejects only on a store
+   * none without a well-formed session cookie. `client` is what the request
+   * says about its client, recorded by this request's writes as far as the
+   * options ask (ignored when both are off). Rejects only on a store
    * failure, which `onEvent` also receives as an `error` event.
    */
-  load(cookieHeader: CookieHeader): Promise<SessionContext<Data>> {
-    const store = this.#store;
+  load(cookieHeader: CookieHeader, client?: RequestClient): Promise<SessionContext<Data>> {
+    const { recordUserAgent, recordClientAddress } = this.options;
+    // The shared context unless there is something of this request's to record.
+    const store = client === undefined || !(recordUserAgent || recordClientAddress) ? this.#store : { ...this.#store, client: recordedClient(client, recordUserAgent, recordClientAddress) };
     return loadSession(store, cookieHeader).then((loaded) => {
       const session = new RequestSession<Data>(store, loaded);
       return { session, commit: () => session.commit() };

@@ -82,7 +82,8 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
     if (!verdict.allowed) return reply.code(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     let context;
     try {
-      context = await engine.load(request.headers.cookie);
+      // request.ip: the address through Fastify's own `trustProxy` setting.
+      context = await engine.load(request.headers.cookie, engine.recordsClient ? { userAgent: request.headers['user-agent'], clientAddress: request.ip } : undefined);
     } catch (error) {
       throw withOutageStatus(error);
     }

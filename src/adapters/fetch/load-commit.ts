@@ -9,10 +9,13 @@ export type CookieSource = Request | Headers | CookieHeader;
  * The session named by `source`'s `Cookie` header, for frameworks that own
  * the response (call {@link commitSession} before it is sent). At most one
  * store read, none without a well-formed session cookie; rejects only on a
- * store failure.
+ * store failure. With `recordUserAgent`, a `Request` or `Headers` source
+ * gives its `User-Agent`; a client address (which no `Request` carries) is
+ * for `engine.load(cookieHeader, { clientAddress })` directly.
  */
 export function loadSession<Data extends object>(engine: SessionEngine<Data>, source: CookieSource): Promise<SessionContext<Data>> {
-  return engine.load(cookieHeaderOf(source));
+  const headers = headersOf(source);
+  return engine.load(headers === undefined ? (source as CookieHeader) : headers.get('cookie'), engine.recordsClient && headers !== undefined ? { userAgent: headers.get('user-agent') ?? undefined } : undefined);
 }
 
 /**
@@ -29,8 +32,7 @@ export async function commitSession(context: SessionContext<object>, headers: He
 }
 
 // By shape, not instanceof: NextRequest, undici's own classes or a polyfill are Requests from another class.
-function cookieHeaderOf(source: CookieSource): CookieHeader {
-  if (typeof source === 'string' || source === null || source === undefined || Array.isArray(source)) return source as CookieHeader;
-  if ('headers' in source) return source.headers.get('cookie');
-  return (source as Headers).get('cookie');
+function headersOf(source: CookieSource): Headers | undefined {
+  if (typeof source === 'string' || source === null || source === undefined || Array.isArray(source)) return undefined;
+  return 'headers' in source ? source.headers : (source as Headers);
 }

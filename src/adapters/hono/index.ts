@@ -16,6 +16,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Backend } from '../../core/contract.js';
 import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
+import { assertNoClientAddress } from '../../http/request-client.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
@@ -54,13 +55,14 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<SessionEnv<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
+  assertNoClientAddress(engine.options.recordClientAddress, 'the Hono adapter');
   const guard = crossOriginGuard(options.csrf);
   return async function sessionkit(c, next) {
     const verdict = guard(c.req.method, c.req.raw.headers, c.req.header('host') ?? new URL(c.req.url).host);
     if (!verdict.allowed) return c.body(verdict.body, verdict.status, { 'content-type': CSRF_REFUSAL_CONTENT_TYPE });
     let context;
     try {
-      context = await engine.load(c.req.header('cookie'));
+      context = await engine.load(c.req.header('cookie'), engine.recordsClient ? { userAgent: c.req.header('user-agent') } : undefined);
     } catch (error) {
       throw asHttpException(error);
     }

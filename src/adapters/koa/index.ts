@@ -74,7 +74,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     }
     let context;
     try {
-      context = await engine.load(ctx.request.headers.cookie);
+      // ctx.ip: the address through Koa's own `app.proxy` setting.
+      context = await engine.load(ctx.request.headers.cookie, engine.recordsClient ? { userAgent: ctx.request.headers['user-agent'], clientAddress: ctx.ip } : undefined);
     } catch (error) {
       throw withOutageStatus(error);
     }
