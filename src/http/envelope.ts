@@ -105,6 +105,20 @@ function knownShape(createdAtMs: number, owner: string | undefined, data: DataRe
   return expirySeconds === undefined ? { createdAtMs, owner, data } : { createdAtMs, owner, data, ownPeriodSeconds: expirySeconds };
 }
 
+/** What a session's stored value records of its last request, for a devices list (`listOwnSessions`, `sessionkit inspect`). */
+export interface StoredMetadata {
+  readonly lastSeenAt: Date | undefined;
+  readonly userAgent: string | undefined;
+  readonly clientAddress: string | undefined;
+}
+
+/** The metadata `value` records: all undefined for a value that is not a typed session's, or one stored before they were recorded. */
+export function storedMetadata(value: string | null): StoredMetadata {
+  const envelope = value === null ? undefined : decodeEnvelope(value);
+  const lastSeenAtMs = envelope?.lastSeenAtMs;
+  return { lastSeenAt: lastSeenAtMs === undefined ? undefined : new Date(lastSeenAtMs), userAgent: envelope?.userAgent, clientAddress: envelope?.clientAddress };
+}
+
 /** Bytes of UTF-8 in `text`. */
 export function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');

@@ -1,5 +1,5 @@
-import type { OwnedSession, OwnerIndexBackend } from '../../core/contract.js';
-import { decodeEnvelope } from '../envelope.js';
+import type { OwnerIndexBackend } from '../../core/contract.js';
+import { storedMetadata } from '../envelope.js';
 import { HTTP_EVENT_STORE } from '../http-events.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
 import type { LogoutEverywhereOptions, OwnSession } from '../typed-session.js';
@@ -36,12 +36,5 @@ export async function listOwnerSessions(store: StoreContext, backend: OwnerIndex
   const { events } = store;
   const currentDigest = currentKey === undefined ? undefined : events.digest(currentKey);
   const sessions = await events.reported('listOwnSessions', backend.listByOwner(owner));
-  return sessions.map((session) => ({ ...ownSessionOf(session), current: session.keyDigest === currentDigest }));
-}
-
-/** What a listing shows of an owned session: the backend's facts and the metadata its value records (none when it is not a typed session's). */
-export function ownSessionOf({ keyDigest, expiresInSeconds, createdAt, value }: OwnedSession): Omit<OwnSession, 'current'> {
-  const envelope = value === null ? undefined : decodeEnvelope(value);
-  const lastSeenAtMs = envelope?.lastSeenAtMs;
-  return { keyDigest, expiresInSeconds, createdAt, lastSeenAt: lastSeenAtMs === undefined ? undefined : new Date(lastSeenAtMs), userAgent: envelope?.userAgent, clientAddress: envelope?.clientAddress };
+  return sessions.map(({ keyDigest, expiresInSeconds, createdAt, value }) => ({ keyDigest, expiresInSeconds, createdAt, ...storedMetadata(value), current: keyDigest === currentDigest }));
 }
