@@ -76,7 +76,7 @@ export function forwardedClientAddress(socketAddress: string | undefined, forwar
   return normalizedAddress(hops[hop]);
 }
 
-/** Throws a `TypeError` at setup for `recordClientAddress` in an adapter that sees no client address (Hono, fetch: a `Request` carries none). */
+/** Throws a `TypeError` at setup for `recordClientAddress` in an adapter that sees no client address (fetch: a `Request` carries none). */
 export function assertNoClientAddress(recordClientAddress: boolean, adapter: string): void {
   if (recordClientAddress) throw new TypeError(`recordClientAddress: ${adapter} sees no client address (a Request carries none); pass it to SessionEngine.load yourself`);
 }

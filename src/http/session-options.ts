@@ -64,8 +64,10 @@ export interface SessionOptions {
    * for `listOwnSessions()`. Default false: an IP address is personal data.
    * Which address is the framework's to say: Express's `req.ip` (its `trust
    * proxy` setting), Fastify's `request.ip` (its `trustProxy`), Koa's
-   * `ctx.ip` (`app.proxy`), the node adapter's `trustProxy` option; the Hono
-   * and fetch adapters see no address, and reject this option.
+   * `ctx.ip` (`app.proxy`), the node adapter's `trustProxy` option, the Hono
+   * adapter's `clientAddress` function (from the runtime's `getConnInfo`);
+   * the fetch adapter sees no address (a `Request` carries none) and rejects
+   * this option.
    */
   recordClientAddress?: boolean;
   /**

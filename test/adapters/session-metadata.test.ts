@@ -1,8 +1,9 @@
 import express from 'express';
+import { Hono } from 'hono';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { sessionMiddleware as expressSessions, getSession } from '../../src/adapters/express/index.js';
 import { withSession as fetchSession } from '../../src/adapters/fetch/index.js';
-import { sessionMiddleware as honoSessions } from '../../src/adapters/hono/index.js';
+import { sessionMiddleware as honoSessions, type SessionEnv } from '../../src/adapters/hono/index.js';
 import { withSession as nodeSession, type NodeSessionOptions } from '../../src/adapters/node/index.js';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
@@ -215,10 +216,26 @@ describe('which client address is recorded', () => {
     }
   });
 
+  it("Hono: the application's clientAddress function, called only when the address is recorded", async () => {
+    for (const recordClientAddress of [true, false]) {
+      const seen: string[] = [];
+      const app = new Hono<SessionEnv<TestData>>();
+      app.use(honoSessions<TestData>(new MemoryBackend(), { owners: true, recordClientAddress, recordUserAgent: true, clientAddress: (c) => (seen.push(c.req.path), '192.0.2.44') }));
+      app.get('/*', async (c) => c.text((await dispatch(c.var.session, c.req.path + new URL(c.req.url).search)).body));
+      const login = await app.request(`/login-as?owner=${user()}`, { headers: ua('Hono/1') });
+      const key = sidOf({ status: login.status, body: '', setCookies: login.headers.getSetCookie(), header: () => undefined })!;
+      const listed = JSON.parse(await (await app.request('/own-sessions', { headers: { ...withKey(key), ...ua('Hono/1') } })).text()) as Listed[];
+      expect(listed[0]!.clientAddress, String(recordClientAddress)).toBe(recordClientAddress ? '192.0.2.44' : undefined);
+      expect(listed[0]!.userAgent).toBe('Hono/1');
+      expect(seen).toEqual(recordClientAddress ? ['/login-as', '/own-sessions'] : []);
+    }
+  });
+
   it('bad options are TypeErrors at setup: an address where none is seen, a trustProxy that is no hop count or address list, a non-boolean switch', () => {
     const backend = new MemoryBackend();
     const handler = () => new Response('');
-    expect(() => honoSessions(backend, { recordClientAddress: true })).toThrow(/recordClientAddress.*Hono/);
+    expect(() => honoSessions(backend, { recordClientAddress: true })).toThrow(/recordClientAddress on Hono needs the clientAddress option/);
+    expect(() => honoSessions(backend, { clientAddress: 'x' as never })).toThrow(/clientAddress must be a function/);
     expect(() => fetchSession(backend, { recordClientAddress: true }, handler)).toThrow(/recordClientAddress.*fetch/);
     for (const trustProxy of [-1, 1.5, ['not an address'], 'loopback'] as unknown[]) {
       expect(() => nodeSession<TestData>(backend, { trustProxy: trustProxy as number }, () => undefined), JSON.stringify(trustProxy)).toThrow(/trustProxy/);
