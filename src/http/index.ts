@@ -18,3 +18,4 @@ export { applySessionHeaders, mergeVary, VARY_COOKIE, type HeaderPair, type Head
 export { readSessionCookie, MAX_COOKIE_HEADER_CHARS, type CookieHeader, type SessionCookie } from './read-cookie.js';
 export { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
 export { HTTP_EVENT_STORE } from './http-events.js';
+export type { RequestClient } from './request-client.js';

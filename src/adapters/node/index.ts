@@ -21,6 +21,7 @@ import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../store-outage.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
+export type { TrustProxy } from '../../http/request-client.js';
 export { commitBeforeHead } from '../node-response/commit-before-head.js';
 export { nodeHeaderTarget } from '../node-response/header-target.js';
 
