@@ -5,9 +5,11 @@
 //   POST /login       user=<name> (form or JSON): logs in under a new session key
 //   GET  /whoami      401 until login, then 200 with the user name
 //   POST /logout      destroys the session
-//   POST /logout-everywhere  ends every session of the logged-in user (all devices)
+//   POST /logout-everywhere  ends every session of the logged-in user (all devices); a login older than
+//                            stepUpSeconds (5 minutes) first needs password=<the demo password> (step-up)
 //   POST /sessions/end       session=<keyDigest>: ends another of the user's sessions (one device)
-//   GET  /            an HTML page with the counter, the user, the user's devices and a form per action
+//   GET  /            an HTML page with the counter, the user, the user's devices (last seen, browser,
+//                     address) and a form per action; after an action, its flash message, shown once
 // State changes only on POST, and every POST needs the form token (field `csrf` or header
 // X-CSRF-Token), on top of the session middleware's cross-origin check. The form token is a
 // signed double-submit token bound to its own nonce cookie, so a visitor who only reads pages
@@ -19,7 +21,7 @@ import { supportsOwners, type Backend } from 'sessionkit';
 import { signedCsrfTokens, type SignedCsrfTokens } from 'sessionkit/csrf';
 import { sessionMiddleware, type HonoSessionOptions, type SessionEnv } from 'sessionkit/hono';
 import { MalformedBodyError, MAX_BODY_BYTES, parseFields, userName, type Fields } from './fields.js';
-import { renderPage, type Device } from './page.js';
+import { renderPage, renderStepUp, type Device } from './page.js';
 
 /** What the demo keeps in a session. */
 export interface DemoData {
@@ -39,7 +41,14 @@ export interface DemoAppOptions {
    * are refused after it (reload the page).
    */
   csrfSecrets?: readonly (string | Uint8Array)[];
+  /** How recent a login "log out everywhere" needs before it asks for the password again, in seconds; default 300. Tests pass 0. */
+  stepUpSeconds?: number;
+  /** The password the step-up asks for (the demo has no accounts: one password for everyone); default `demo`. */
+  password?: string;
 }
+
+/** Default of {@link DemoAppOptions.stepUpSeconds}: five minutes. */
+export const DEFAULT_STEP_UP_SECONDS = 300;
 
 /** Longest user name accepted, in characters. */
 export const MAX_USER_CHARS = 64;
@@ -50,7 +59,12 @@ type DemoContext = Context<DemoEnv>;
 
 /** Browsers submitting the page's forms get a redirect back to the page; scripts get plain text. */
 const wantsHtml = (c: DemoContext) => (c.req.header('accept') ?? '').includes('text/html');
-const done = (c: DemoContext, text: string) => (wantsHtml(c) ? c.redirect('/', 303) : c.text(text));
+/** Browsers get a redirect to the page, which shows `flash` once (kept in the session); scripts get `text` and no flash. */
+const done = (c: DemoContext, text: string, flash?: string) => {
+  if (!wantsHtml(c)) return c.text(text);
+  if (flash !== undefined) c.var.session.flash('info', flash);
+  return c.redirect('/', 303);
+};
 
 /** The form token for this request; adds the nonce cookie to the response when the request had none. Reads no session. */
 function formToken(c: DemoContext, formTokens: SignedCsrfTokens): string {
@@ -68,7 +82,10 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
 
   // Bodies are counted as they stream in: a larger one is answered 413 without being held in memory.
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.text(`request body over ${MAX_BODY_BYTES} bytes\n`, 413) }));
-  app.use(sessionMiddleware<DemoData>(backend, { owners, ...options.session }));
+  // The devices list shows each session's browser: recorded with the writes a session makes anyway (see docs/http.md).
+  app.use(sessionMiddleware<DemoData>(backend, { owners, recordUserAgent: true, ...options.session }));
+  const stepUpSeconds = options.stepUpSeconds ?? DEFAULT_STEP_UP_SECONDS;
+  const password = options.password ?? 'demo';
   const formTokens = signedCsrfTokens({ secrets: options.csrfSecrets ?? [randomBytes(32)] });
   app.post('*', async (c, next) => {
     let fields: Fields;
@@ -90,10 +107,11 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
     const user = session.get('user');
     const devices: Device[] | undefined =
       owners && user !== undefined
-        ? (await session.listOwnSessions()).map((s) => ({ keyDigest: s.keyDigest, createdAt: s.createdAt, expiresInSeconds: s.expiresInSeconds, current: s.current }))
+        ? (await session.listOwnSessions()).map(({ keyDigest, createdAt, expiresInSeconds, lastSeenAt, userAgent, clientAddress, current }) => ({ keyDigest, createdAt, expiresInSeconds, lastSeenAt, userAgent, clientAddress, current }))
         : undefined;
     return c.html(
       renderPage({
+        flash: session.takeFlash('info').map(String),
         count: session.get('count') ?? 0,
         user,
         expiresInSeconds: session.expiresInSeconds,
@@ -120,7 +138,7 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
     // The form token is bound to its nonce cookie, not to the key, so it stays valid.
     c.var.session.regenerate(owners ? { owner: user } : undefined);
     c.var.session.set('user', user);
-    return done(c, user);
+    return done(c, user, `Logged in as ${user}.`);
   });
 
   app.get('/whoami', (c) => {
@@ -136,8 +154,18 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
   app.post('/logout-everywhere', async (c) => {
     if (!owners) return c.text('this storage keeps no sessions by user\n', 501);
     if (c.var.session.get('user') === undefined) return c.text('not logged in\n', 401);
+    // Step-up: ending every session is sensitive, so a login older than stepUpSeconds must show the password again.
+    if (!c.var.session.isFresh(stepUpSeconds)) {
+      const given = c.var.fields.password;
+      if (given !== password) {
+        const wrong = given !== undefined;
+        if (!wantsHtml(c)) return c.text(`your login is older than ${stepUpSeconds} s: confirm with password=<the demo password>\n`, wrong ? 403 : 401);
+        return c.html(renderStepUp({ csrfToken: formToken(c, formTokens), stepUpSeconds, wrong }), wrong ? 403 : 401);
+      }
+    }
     const ended = await c.var.session.logoutEverywhere();
-    return done(c, `${ended} sessions ended\n`);
+    // The session is gone: the message rides in a new one, which the page empties when it shows it.
+    return done(c, `${ended} sessions ended\n`, `Signed out everywhere: ${ended} session${ended === 1 ? '' : 's'} ended, this one included.`);
   });
 
   app.post('/sessions/end', async (c) => {
@@ -149,7 +177,7 @@ export function demoApp(backend: Backend, options: DemoAppOptions): Hono<DemoEnv
     const listed = (await c.var.session.listOwnSessions()).find((s) => s.keyDigest === digest);
     if (listed?.current === true) return c.text('this is the current session: log out instead\n', 400);
     if (listed === undefined || !(await removal.clearOwnedSession(owner, digest))) return c.text('no such session of yours\n', 404);
-    return done(c, 'session ended\n');
+    return done(c, 'session ended\n', `Signed out of 1 other device${listed.userAgent === undefined ? '' : ` (${listed.userAgent})`}.`);
   });
 
   return app;

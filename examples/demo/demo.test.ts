@@ -53,14 +53,14 @@ function uploadUntilAnswered(port: number, bytes: number, declared: boolean): Pr
 }
 
 /** A client of the demo app (in-process, `app.request`) that keeps its cookies like a browser, and sends the form token with each POST. */
-function browserLike(backend: Backend, options: Omit<DemoAppOptions, 'storage'> = {}) {
+function browserLike(backend: Backend, options: Omit<DemoAppOptions, 'storage'> = {}, userAgent?: string) {
   const app = demoApp(backend, { storage: 'test', ...options });
   const jar = new Map<string, string>();
   let token: string | undefined;
   const cookies = () => (jar.size === 0 ? undefined : [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
   const request = async (method: string, path: string, init: { body?: string; type?: string; accept?: string; token?: string | false } = {}) => {
     if (method === 'POST' && init.token === undefined && token === undefined) token = (await request('GET', '/csrf-token')).body;
-    const headers: Record<string, string> = { accept: init.accept ?? '*/*' };
+    const headers: Record<string, string> = { accept: init.accept ?? '*/*', ...(userAgent === undefined ? {} : { 'user-agent': userAgent }) };
     const cookie = cookies();
     if (cookie !== undefined) headers.cookie = cookie;
     if (init.type !== undefined) headers['content-type'] = init.type;
@@ -190,6 +190,69 @@ describe('demo routes (in-process, MemoryBackend)', () => {
     const logout = await client.request('POST', '/logout', { ...html, body: '' });
     expect([logout.status, logout.headers.get('location')]).toEqual([303, '/']);
     expect(client.cookie()).toBeUndefined();
+  });
+});
+
+describe('devices, step-up and flash messages (in-process, MemoryBackend)', () => {
+  let backend: MemoryBackend;
+  beforeEach(() => void (backend = new MemoryBackend()));
+  afterEach(() => backend.close());
+  const html = { accept: 'text/html,application/xhtml+xml', type: 'application/x-www-form-urlencoded' };
+  const page = async (client: ReturnType<typeof browserLike>) => (await client.request('GET', '/', { accept: 'text/html' })).body;
+
+  it("the devices list shows each session's browser and when it was last seen, the current one marked; ending one leaves a flash shown once", async () => {
+    const laptop = browserLike(backend, {}, 'Laptop <Browser>/1');
+    const phone = browserLike(backend, {}, 'Phone/2');
+    await laptop.request('POST', '/login', { ...html, body: 'user=grace' });
+    await phone.request('POST', '/login', { ...html, body: 'user=grace' });
+    expect(await page(phone)).toContain('<p class="flash" role="status">Logged in as grace.</p>');
+    // Shown once: the next page has no message.
+    const devices = await page(phone);
+    expect(devices).not.toContain('class="flash"');
+    const rows = [...devices.matchAll(/<tr data-session="([^"]+)"( class="current")?><td class="browser">([^<]*)<\/td><td class="address">([^<]*)<\/td><td class="last-seen">(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC<\/td>/g)];
+    expect(rows.map(([, , current, browser, address]) => [browser, address, current !== undefined])).toEqual([
+      ['Laptop &lt;Browser&gt;/1', 'unknown', false],
+      ['Phone/2', 'unknown', true],
+    ]);
+    expect(Math.abs(Date.parse(`${rows[0]![5]!.replace(' ', 'T')}Z`) - Date.now())).toBeLessThan(60_000);
+
+    const ended = await phone.request('POST', '/sessions/end', { ...html, body: `session=${rows[0]![1]}` });
+    expect([ended.status, ended.headers.get('location')]).toEqual([303, '/']);
+    expect(await page(phone)).toContain('Signed out of 1 other device (Laptop &lt;Browser&gt;/1).');
+    expect((await laptop.request('GET', '/whoami')).status).toBe(401);
+  });
+
+  it('log out everywhere on a login older than stepUpSeconds asks for the password, refuses a wrong one, and goes ahead with the right one', async () => {
+    const laptop = browserLike(backend, { stepUpSeconds: 0, password: 'open sesame' }, 'Laptop/1');
+    const phone = browserLike(backend, {}, 'Phone/2');
+    await laptop.request('POST', '/login', { ...html, body: 'user=grace' });
+    await phone.request('POST', '/login', { ...html, body: 'user=grace' });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const prompt = await laptop.request('POST', '/logout-everywhere', { ...html, body: '' });
+    expect(prompt.status).toBe(401);
+    expect(prompt.body).toContain('<h1>Confirm it is you</h1>');
+    expect(prompt.body).toContain('id="step-up-password"');
+    const wrong = await laptop.request('POST', '/logout-everywhere', { ...html, body: 'password=guess' });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body).toContain('That is not the password.');
+    // Scripts get the same answer as text; nothing was ended so far.
+    expect(await laptop.request('POST', '/logout-everywhere')).toMatchObject({ status: 401, body: expect.stringContaining('older than 0 s') });
+    expect(await phone.request('GET', '/whoami')).toMatchObject({ status: 200, body: 'grace' });
+
+    const confirmed = await laptop.request('POST', '/logout-everywhere', { ...html, body: 'password=open%20sesame' });
+    expect([confirmed.status, confirmed.headers.get('location')]).toEqual([303, '/']);
+    expect((await phone.request('GET', '/whoami')).status).toBe(401);
+    const after = await page(laptop);
+    expect(after).toContain('Signed out everywhere: 2 sessions ended, this one included.');
+    expect(after).toContain('not logged in');
+    expect(await page(laptop)).not.toContain('class="flash"');
+  });
+
+  it('a fresh login logs out everywhere without asking (the default 5 minutes)', async () => {
+    const laptop = browserLike(backend);
+    await laptop.request('POST', '/login', { body: 'user=grace', type: 'application/x-www-form-urlencoded' });
+    expect(await laptop.request('POST', '/logout-everywhere')).toMatchObject({ status: 200, body: '1 sessions ended\n' });
   });
 });
 
@@ -358,7 +421,7 @@ describe('demo abuse (in-process, MemoryBackend)', () => {
     const phone = await loggedIn('grace');
     const stranger = await loggedIn('linus');
     const page = (await laptop.request('GET', '/', { accept: 'text/html' })).body;
-    const rows = [...page.matchAll(/<tr data-session="([^"]+)"( class="current")?><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC<\/td><td>in (\d+) s<\/td>/g)];
+    const rows = [...page.matchAll(/<tr data-session="([^"]+)"( class="current")?><td class="browser">[^<]*<\/td><td class="address">[^<]*<\/td><td class="last-seen">[^<]*<\/td><td>(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC<\/td><td>in (\d+) s<\/td>/g)];
     expect(rows).toHaveLength(2);
     expect(rows.filter((row) => row[2] !== undefined)).toHaveLength(1);
     for (const row of rows) expect(Number(row[4])).toBeGreaterThan(604_700);

@@ -4,8 +4,11 @@
 // Redis with REDIS_URL. CSRF_SECRETS (comma-separated, newest first, each at least
 // 32 characters) signs the form tokens; without it a random secret per start
 // (forms served before a restart are refused after it: reload the page).
+// STEP_UP_SECONDS (default 300) is how recent a login "log out everywhere" needs
+// before it asks for the password again.
 // Ctrl-C (SIGINT) or SIGTERM closes it cleanly.
 import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Hono } from 'hono';
 import type { AddressInfo } from 'node:net';
 import { MIN_CSRF_SECRET_BYTES } from 'sessionkit/csrf';
@@ -19,6 +22,11 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 const hostname = process.env.HOST || '127.0.0.1';
 const csrfSecrets = process.env.CSRF_SECRETS ? process.env.CSRF_SECRETS.split(',') : undefined;
+const stepUpSeconds = process.env.STEP_UP_SECONDS === undefined ? undefined : Number(process.env.STEP_UP_SECONDS);
+if (stepUpSeconds !== undefined && !(Number.isSafeInteger(stepUpSeconds) && stepUpSeconds >= 0)) {
+  console.error(`STEP_UP_SECONDS must be a whole number of seconds, got ${JSON.stringify(process.env.STEP_UP_SECONDS)}`);
+  process.exit(2);
+}
 const shortSecret = csrfSecrets?.find((secret) => Buffer.byteLength(secret) < MIN_CSRF_SECRET_BYTES);
 if (shortSecret !== undefined) {
   console.error(`each of CSRF_SECRETS must be at least ${MIN_CSRF_SECRET_BYTES} bytes; one has ${Buffer.byteLength(shortSecret)}`);
@@ -50,7 +58,13 @@ try {
   server.close();
   process.exit(1);
 }
-const demo = demoApp(storage.backend, { storage: storage.description, ...(csrfSecrets !== undefined ? { csrfSecrets } : {}) });
+const demo = demoApp(storage.backend, {
+  storage: storage.description,
+  // The devices list shows where each session was last used: the socket's peer, as @hono/node-server reports it (no proxy in front).
+  session: { recordClientAddress: true, clientAddress: (c) => getConnInfo(c).remote.address },
+  ...(csrfSecrets !== undefined ? { csrfSecrets } : {}),
+  ...(stepUpSeconds !== undefined ? { stepUpSeconds } : {}),
+});
 demo.onError((error, c) => {
   console.error(error);
   return c.text('Internal Server Error\n', 500);

@@ -40,6 +40,7 @@ Commands:
   inspect KEY          show one session: value and seconds left, NotSet or NotFound
   revoke KEY           end one session
   revoke --owner ID    end every session of an owner ("log out everywhere")
+  revoke --owner ID --list   list an owner's sessions (last seen, user agent, address)
   import --from SRC    copy live connect-pg-simple / connect-redis sessions in
   help [COMMAND]       show the help of a command
 
@@ -122,7 +123,8 @@ ${EXIT_CODES}`,
        sessionkit inspect - [options]        (reads KEY from stdin)
 
 Shows the session whose cookie value is KEY: Set (with its value and the
-seconds left), NotSet (live, no value) or NotFound (exit code 1), and its
+seconds left), NotSet (live, no value) or NotFound (exit code 1), what a
+typed session records of its last request (time, user agent, address), and its
 owner and creation time (PostgreSQL after migrate; on Redis, the owner a
 typed session names in its value, else the owner's digest). The key is hashed as the
 backend hashes it (unless --no-hash-keys); output shows only its digest.
@@ -137,9 +139,14 @@ ${EXIT_CODES}`,
   revoke: `Usage: sessionkit revoke KEY [options]
        sessionkit revoke - [options]                     (reads KEY from stdin)
        sessionkit revoke --owner ID [--except KEY] [options]
+       sessionkit revoke --owner ID --list [options]
 
 Ends the session whose cookie value is KEY, or every session of owner ID
 ("log out everywhere"), except the session of --except KEY if given.
+With --list, ends nothing: lists the owner's live sessions, oldest first,
+each with its key digest, creation time, seconds left and what a typed
+session records of its last request (time, user agent and address, where
+the application records them).
 Exit code 1 when no live session matched (an expired row is still removed).
 Revoking by owner works on Redis, and on PostgreSQL once the table has
 the owner column (sessionkit migrate; exit code 5 before).
@@ -147,6 +154,7 @@ the owner column (sessionkit migrate; exit code 5 before).
 Options:
   --owner ID           revoke every session of this owner
   --except KEY         with --owner: keep this session (e.g. your own)
+  --list               with --owner: list the sessions, revoke nothing
 
 ${STORE_OPTIONS}
 

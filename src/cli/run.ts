@@ -41,6 +41,7 @@ export const OPTIONS = {
   'from-table': { type: 'string' },
   'from-prefix': { type: 'string' },
   'dry-run': { type: 'boolean' },
+  list: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options'];
 
 /**

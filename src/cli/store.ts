@@ -58,6 +58,10 @@ export interface InspectReport {
   /** Redis: the owner's digest (`digestKey(owner)`), which is what Redis keeps of an owner. */
   ownerDigest?: string;
   createdAt?: string | null;
+  /** What a typed session's value records of its last request (ISO time, `User-Agent`, address), when it records them. */
+  lastSeenAt?: string;
+  userAgent?: string;
+  clientAddress?: string;
   /** How the value given named the key, when not as the key itself (URL-encoded, or express-session's signed cookie). */
   note?: string;
 }

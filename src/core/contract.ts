@@ -89,6 +89,12 @@ export interface OwnedSession {
   /** Whole seconds until it expires. */
   expiresInSeconds: number;
   createdAt: Date;
+  /**
+   * Its stored value (`null`: not set), read with the listing itself (no
+   * round trip per session), so a devices page shows what the value records
+   * (typed sessions keep the time last seen and the client there).
+   */
+  value: string | null;
 }
 
 /** Options of backends that keep sessions by owner. */

@@ -1,6 +1,7 @@
 import type { Backend } from '../core/contract.js';
 import type { HeaderPair } from './headers.js';
 import { readSessionCookie, type CookieHeader, type SessionCookie } from './read-cookie.js';
+import { recordedClient, type RequestClient } from './request-client.js';
 import { HttpEvents } from './http-events.js';
 import { RequestSession, type KeyResponder } from './request-session.js';
 import type { StoreContext } from './session/commit-loop.js';
@@ -67,23 +68,34 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   }
 
   /**
+   * True when `recordUserAgent` or `recordClientAddress` is on: only then does
+   * an adapter read the request's client for {@link load}.
+   */
+  get recordsClient(): boolean {
+    return this.options.recordUserAgent || this.options.recordClientAddress;
+  }
+
+  /**
    * The session named by a request's `Cookie` header or, with the header
    * transport on, its session header, read from `requestHeaders` (a Fetch
    * `Headers` or `Request`, or node's `IncomingMessage` itself so that a
    * second `Authorization` is seen): a request that carries the header is read by it
-   * alone. At most one store read, none without a well-formed key. Rejects
+   * alone. At most one store read, none without a well-formed key. `client`
+   * is what the request says about its client, recorded by this request's
+   * writes as far as the options ask (ignored when both are off). Rejects
    * only on a store failure, which `onEvent` also receives as an `error` event.
    */
-  load(cookieHeader: CookieHeader, requestHeaders?: HeaderSource): Promise<SessionContext<Data>> {
-    const { sessionHeader, cookieName, cookieTransport } = this.options;
-    if (sessionHeader === undefined) return this.#load(readSessionCookie(cookieHeader, cookieName), 'cookie', this.#cookieResponse);
+  load(cookieHeader: CookieHeader, requestHeaders?: HeaderSource, client?: RequestClient): Promise<SessionContext<Data>> {
+    const { sessionHeader, cookieName, cookieTransport, recordUserAgent, recordClientAddress } = this.options;
+    // The shared context unless there is something of this request's to record.
+    const store = client === undefined || !(recordUserAgent || recordClientAddress) ? this.#store : { ...this.#store, client: recordedClient(client, recordUserAgent, recordClientAddress) };
+    if (sessionHeader === undefined) return this.#load(store, readSessionCookie(cookieHeader, cookieName), 'cookie', this.#cookieResponse);
     const sent = readSessionHeader(requestHeaders, sessionHeader);
-    if (sent.kind !== 'absent' || !cookieTransport) return this.#load(sent, 'header', this.#headerResponse!);
-    return this.#load(readSessionCookie(cookieHeader, cookieName), 'cookie', this.#cookieResponse);
+    if (sent.kind !== 'absent' || !cookieTransport) return this.#load(store, sent, 'header', this.#headerResponse!);
+    return this.#load(store, readSessionCookie(cookieHeader, cookieName), 'cookie', this.#cookieResponse);
   }
 
-  #load(sent: SessionCookie, transport: 'cookie' | 'header', respond: KeyResponder): Promise<SessionContext<Data>> {
-    const store = this.#store;
+  #load(store: StoreContext, sent: SessionCookie, transport: 'cookie' | 'header', respond: KeyResponder): Promise<SessionContext<Data>> {
     return loadSession(store, sent).then((loaded) => {
       const session = new RequestSession<Data>(store, loaded, respond);
       return { session, transport, commit: () => session.commit() };

@@ -20,3 +20,4 @@ export { readSessionCookie, MAX_COOKIE_HEADER_CHARS, type CookieHeader, type Ses
 export type { HeaderSource, RequestHeaders, SessionHeaderOptions, TransportOptions } from './session-header.js';
 export { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
 export { HTTP_EVENT_STORE } from './http-events.js';
+export type { RequestClient } from './request-client.js';

@@ -132,8 +132,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     assertFieldName(name);
     if (value === undefined) return this.unset(name);
     const shown = shownOf(this.#state);
-    const { maxDataBytes, nowMs } = this.#store.options;
-    this.#overlay.set(name, jsonCopy(value, 'session field', name), shown.data, (data) => assertFits(shown, data, this.ownExpirySeconds, maxDataBytes, nowMs()));
+    this.#overlay.set(name, jsonCopy(value, 'session field', name), shown.data, (data) => assertFits(shown, data, this.ownExpirySeconds, this.#store));
     this.#state = { ...this.#state, status: 'modified' };
   }
 

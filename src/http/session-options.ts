@@ -53,6 +53,25 @@ export interface SessionOptions {
    */
   owners?: boolean;
   /**
+   * Records the `User-Agent` of the request that last wrote each session (its
+   * first 256 characters), for `listOwnSessions()`'s devices list. Default
+   * false: a user agent is personal data, kept then as long as the session.
+   * Like the time last seen, it is written with the writes and renewals a
+   * session has anyway, never by a write of its own.
+   */
+  recordUserAgent?: boolean;
+  /**
+   * Records the client address of the request that last wrote each session,
+   * for `listOwnSessions()`. Default false: an IP address is personal data.
+   * Which address is the framework's to say: Express's `req.ip` (its `trust
+   * proxy` setting), Fastify's `request.ip` (its `trustProxy`), Koa's
+   * `ctx.ip` (`app.proxy`), the node adapter's `trustProxy` option, the Hono
+   * adapter's `clientAddress` function (from the runtime's `getConnInfo`);
+   * the fetch adapter sees no address (a `Request` carries none) and rejects
+   * this option.
+   */
+  recordClientAddress?: boolean;
+  /**
    * Receives the HTTP layer's events, with `store: 'http'`: `created` (a new
    * session's first save), `regenerated`, `destroyed`, `expired-on-read` (past
    * `absoluteLifetimeSeconds`), `pruned` (`logoutEverywhere`),
@@ -92,6 +111,8 @@ export interface ResolvedSessionOptions {
   readonly nowMs: () => number;
   /** The backend, when `owners: true` (checked to keep sessions by owner); undefined otherwise. */
   readonly ownerBackend: OwnerIndexBackend | undefined;
+  readonly recordUserAgent: boolean;
+  readonly recordClientAddress: boolean;
   readonly onEvent: SessionEventListener | undefined;
   /** False when `transport.cookie` is false: no cookie is read nor set. */
   readonly cookieTransport: boolean;
@@ -118,6 +139,8 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
     maxDataBytes = storeMaxBytes,
     nowMs = Date.now,
     owners = false,
+    recordUserAgent = false,
+    recordClientAddress = false,
     onEvent,
     transport = {},
   } = options;
@@ -134,6 +157,8 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
   if (maxDataBytes > storeMaxBytes) throw new TypeError(`maxDataBytes (${maxDataBytes}) is over the backend's maxValueBytes (${storeMaxBytes})`);
   if (typeof nowMs !== 'function') throw new TypeError('nowMs must be a function');
   if (typeof owners !== 'boolean') throw new TypeError('owners must be a boolean');
+  if (typeof recordUserAgent !== 'boolean') throw new TypeError('recordUserAgent must be a boolean');
+  if (typeof recordClientAddress !== 'boolean') throw new TypeError('recordClientAddress must be a boolean');
   if (onEvent !== undefined && typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
   const ownerBackend = owners ? requireOwners(backend, 'sessions by owner (owners: true)') : undefined;
   if (typeof transport !== 'object' || transport === null) throw new TypeError('transport must be an object: { cookie?, header? }');
@@ -156,6 +181,8 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
     maxDataBytes,
     nowMs,
     ownerBackend,
+    recordUserAgent,
+    recordClientAddress,
     onEvent,
     cookieTransport,
     sessionHeader,

@@ -40,6 +40,17 @@ export interface OwnSession {
   /** Whole seconds until it expires. */
   readonly expiresInSeconds: number;
   readonly createdAt: Date;
+  /**
+   * When a request last wrote or renewed it: as recent as the touch throttle
+   * lets it be (`touchAfterSeconds`), since it is recorded only by writes the
+   * session makes anyway. Undefined for a session last written before
+   * sessionkit recorded it.
+   */
+  readonly lastSeenAt: Date | undefined;
+  /** The `User-Agent` of the request that last wrote it (first 256 characters), with `recordUserAgent`; else undefined. */
+  readonly userAgent: string | undefined;
+  /** The client address of the request that last wrote it, with `recordClientAddress`; else undefined. */
+  readonly clientAddress: string | undefined;
   /** True for the session of the request that asked. */
   readonly current: boolean;
 }
@@ -124,8 +135,10 @@ export interface Session<Data extends object = Record<string, unknown>> {
   logoutEverywhere(options?: LogoutEverywhereOptions): Promise<number>;
   /**
    * The live sessions of this session's owner, oldest first, with
-   * `current` marking this one: digests, never usable keys (for a "your
-   * devices" page). Empty without an owner. Throws a `TypeError` without the
+   * `current` marking this one and what each recorded of its last request
+   * (time, and with the options, user agent and address): digests, never
+   * usable keys (for a "your devices" page). Empty without an owner. One
+   * listing of the owner's sessions, values included, on the backend. Throws a `TypeError` without the
    * `owners: true` option; rejects with the backend's `BackendError`.
    */
   listOwnSessions(): Promise<OwnSession[]>;

@@ -594,6 +594,17 @@ export function runBackendConformance(name: string, factory: BackendFactory, opt
         expect(await backend.listByOwner('nobody at all')).toEqual([]);
       });
 
+      it('lists each session with its current value, a long one whole and a not-set one as null', async () => {
+        const backend = await owned();
+        const long = 'v'.repeat(5000);
+        const written = await backend.generate({ owner: 'ada', value: 'first' });
+        const big = await backend.generate({ owner: 'ada', value: long });
+        const unset = await backend.generate({ owner: 'ada' });
+        await backend.set(written, 'second');
+        const values = new Map((await backend.listByOwner('ada')).map((session) => [session.keyDigest, session.value]));
+        expect(values).toEqual(new Map([[digestKey(written), 'second'], [digestKey(big), long], [digestKey(unset), null]]));
+      });
+
       it('clearByOwner removes every session of the owner but the one to keep, and no one else\'s', async () => {
         const backend = await owned();
         const current = await backend.generate({ owner: 'ada', value: 'this device' });

@@ -18,7 +18,13 @@ const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '
 describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ? ` (skipped: ${missing})` : ''}`, () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sessionkit-browser-data-'));
   const profileDir = mkdtempSync(join(tmpdir(), 'sessionkit-browser-profile-'));
-  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined, HOST: undefined };
+  // STEP_UP_SECONDS=0: every login is already too old for "log out everywhere", so the step-up shows without waiting 5 minutes.
+  const env = { PORT: '0', DATA_DIR: dataDir, DATABASE_URL: undefined, REDIS_URL: undefined, HOST: undefined, STEP_UP_SECONDS: '0' };
+  /** SESSIONKIT_SCREENSHOTS=<dir> saves the devices, step-up and flash screens there as PNG (examples/demo/screenshots holds the committed ones). */
+  const screenshots = process.env.SESSIONKIT_SCREENSHOTS;
+  const snap = async (name: string) => {
+    if (screenshots !== undefined) await page.screenshot({ path: join(screenshots, `${name}.png`) });
+  };
   let demo: RunningExample;
   let context: BrowserContext;
   let page: Page;
@@ -160,5 +166,53 @@ describe.skipIf(missing !== undefined)(`the demo in headless Chromium${missing ?
     expect((await replay('/whoami', before)).status).toBe(401);
     for (const line of (await replay('/csrf-token', before)).headers.getSetCookie()) expect(line).not.toContain(before); // never the old key back
     expect((await page.goto(`${demo.url}/whoami`))?.status()).toBe(401);
+  });
+
+  it('devices with their browser, address and last use, this one marked; a stale login asks for the password before logging out everywhere; flash messages show once', async () => {
+    await page.setViewportSize({ width: 800, height: 600 });
+    // A second device of grace: a script with a user agent of its own.
+    const tokenReply = await fetch(`${demo.url}/csrf-token`);
+    const nonce = tokenReply.headers.getSetCookie()[0]!.split(';')[0]!;
+    const phoneAgent = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari/537.36';
+    const phoneLogin = await fetch(`${demo.url}/login`, {
+      method: 'POST',
+      headers: { cookie: nonce, 'x-csrf-token': await tokenReply.text(), 'content-type': 'application/json', 'user-agent': phoneAgent },
+      body: '{"user":"grace"}',
+    });
+    const phoneKey = phoneLogin.headers.getSetCookie()[0]!.split(';')[0]!.split('=')[1]!;
+
+    await page.goto(`${demo.url}/`);
+    await page.fill('#login-user', 'grace');
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#login')]);
+    expect(await page.textContent('.flash')).toBe('Logged in as grace.');
+    await snap('flash');
+    await page.reload();
+    expect(await page.locator('.flash').count()).toBe(0);
+
+    const rows = page.locator('#devices tbody tr');
+    expect(await rows.count()).toBe(2);
+    const ownAgent = (await page.evaluate('navigator.userAgent')) as string;
+    const current = page.locator('#devices tr.current');
+    expect(await current.locator('td.browser').textContent()).toBe(ownAgent.slice(0, 256));
+    expect(await current.textContent()).toContain('this browser');
+    expect(await page.locator('#devices tr:not(.current) td.browser').textContent()).toBe(phoneAgent);
+    for (const address of await page.locator('#devices td.address').allTextContents()) expect(address).toBe('127.0.0.1');
+    for (const seen of await page.locator('#devices td.last-seen').allTextContents()) expect(seen).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    await snap('devices');
+
+    await Promise.all([page.waitForURL(`${demo.url}/logout-everywhere`), page.click('#logout-everywhere')]);
+    expect(await page.textContent('h1')).toBe('Confirm it is you');
+    expect((await replay('/whoami', phoneKey)).status).toBe(200);
+    await page.fill('#step-up-password', 'not it');
+    await Promise.all([page.waitForURL(`${demo.url}/logout-everywhere`), page.click('#step-up-confirm')]);
+    expect(await page.textContent('#step-up-error')).toBe('That is not the password.');
+    await snap('step-up');
+    await page.fill('#step-up-password', 'demo');
+    await Promise.all([page.waitForURL(`${demo.url}/`), page.click('#step-up-confirm')]);
+    expect(await page.textContent('.flash')).toBe('Signed out everywhere: 2 sessions ended, this one included.');
+    expect(await page.textContent('body')).toContain('not logged in');
+    expect((await replay('/whoami', phoneKey)).status).toBe(401);
+    await page.reload();
+    expect(await page.locator('.flash').count()).toBe(0);
   });
 });

@@ -91,10 +91,11 @@ describe('serializeCookie', () => {
 });
 
 /** The envelope encoding before it was written out by hand. */
-function referenceEncode({ createdAtMs, owner, data, ownPeriodSeconds: expirySeconds }: Envelope): string {
-  if (expirySeconds !== undefined) return JSON.stringify({ createdAtMs, owner, data, expirySeconds });
-  return JSON.stringify(owner === undefined ? { createdAtMs, data } : { createdAtMs, owner, data });
+function referenceEncode({ createdAtMs, owner, data, ownPeriodSeconds: expirySeconds, authenticatedAtMs, lastSeenAtMs, userAgent, clientAddress }: Envelope): string {
+  return JSON.stringify({ createdAtMs, owner, data, expirySeconds, authenticatedAtMs, lastSeenAtMs, userAgent, clientAddress });
 }
+
+const ENVELOPE_ORDER = ['createdAtMs', 'owner', 'data', 'ownPeriodSeconds', 'authenticatedAtMs', 'lastSeenAtMs', 'userAgent', 'clientAddress'];
 
 const envelope: fc.Arbitrary<Envelope> = fc.record(
   {
@@ -102,6 +103,10 @@ const envelope: fc.Arbitrary<Envelope> = fc.record(
     owner: fc.string({ maxLength: 20 }),
     data: fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 })),
     ownPeriodSeconds: fc.oneof(fc.integer({ min: -5, max: 10 ** 7 }), fc.double()),
+    authenticatedAtMs: fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.double()),
+    lastSeenAtMs: fc.oneof(fc.integer({ min: 0, max: 2 ** 45 }), fc.double()),
+    userAgent: fc.string({ maxLength: 30 }),
+    clientAddress: fc.constantFrom('127.0.0.1', '::1', '2001:db8::"\\'),
   },
   { requiredKeys: ['createdAtMs', 'data'] },
 );
@@ -120,7 +125,9 @@ describe('encodeEnvelope and decodeEnvelope', () => {
         const valid =
           Number.isFinite(e.createdAtMs) &&
           (e.owner === undefined || e.owner.length > 0) &&
-          (e.ownPeriodSeconds === undefined || (Number.isSafeInteger(e.ownPeriodSeconds) && e.ownPeriodSeconds > 0));
+          (e.ownPeriodSeconds === undefined || (Number.isSafeInteger(e.ownPeriodSeconds) && e.ownPeriodSeconds > 0)) &&
+          (e.authenticatedAtMs === undefined || Number.isFinite(e.authenticatedAtMs)) &&
+          (e.lastSeenAtMs === undefined || Number.isFinite(e.lastSeenAtMs));
         if (!valid) {
           expect(decoded).toBeUndefined();
           return;
@@ -128,15 +135,18 @@ describe('encodeEnvelope and decodeEnvelope', () => {
         const expected: Record<string, unknown> = { createdAtMs: JSON.parse(JSON.stringify(e.createdAtMs)), data: JSON.parse(JSON.stringify(e.data)) };
         if (e.owner !== undefined) expected.owner = e.owner;
         if (e.ownPeriodSeconds !== undefined) expected.ownPeriodSeconds = e.ownPeriodSeconds;
+        for (const name of ['authenticatedAtMs', 'lastSeenAtMs', 'userAgent', 'clientAddress'] as const) {
+          if (e[name] !== undefined) expected[name] = JSON.parse(JSON.stringify(e[name]));
+        }
         expect(decoded).toStrictEqual(expected);
-        expect(Object.keys(decoded!)).toEqual(Object.keys(expected).sort((a, b) => ['createdAtMs', 'owner', 'data', 'ownPeriodSeconds'].indexOf(a) - ['createdAtMs', 'owner', 'data', 'ownPeriodSeconds'].indexOf(b)));
+        expect(Object.keys(decoded!)).toEqual(Object.keys(expected).sort((a, b) => ENVELOPE_ORDER.indexOf(a) - ENVELOPE_ORDER.indexOf(b)));
       }),
       { numRuns: 500 },
     );
   });
 
   it('answer undefined for what is not an envelope', () => {
-    for (const text of ['', ' ', 'null', '[]', '"x"', '{"moved":true}', '{"createdAtMs":"1","data":{}}', '{"createdAtMs":1,"data":[]}', '{"createdAtMs":1,"data":{},"owner":""}', '{"createdAtMs":1,"data":{},"expirySeconds":0}', '{']) {
+    for (const text of ['', ' ', 'null', '[]', '"x"', '{"moved":true}', '{"createdAtMs":"1","data":{}}', '{"createdAtMs":1,"data":[]}', '{"createdAtMs":1,"data":{},"owner":""}', '{"createdAtMs":1,"data":{},"expirySeconds":0}', '{"createdAtMs":1,"data":{},"lastSeenAtMs":"1"}', '{"createdAtMs":1,"data":{},"userAgent":1}', '{"createdAtMs":1,"data":{},"clientAddress":[]}', '{']) {
       expect(decodeEnvelope(text)).toBeUndefined();
     }
     expect(decodeEnvelope(' {"createdAtMs":1,"data":{}}')).toStrictEqual({ createdAtMs: 1, data: {} });

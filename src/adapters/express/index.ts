@@ -242,7 +242,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     };
     let loading: Promise<SessionContext<Data>>;
     try {
-      loading = chosen.load(req.headers.cookie, req);
+      // req.ip: the address through the app's own `trust proxy` setting.
+      loading = chosen.load(req.headers.cookie, req, chosen.recordsClient ? { userAgent: req.headers['user-agent'], clientAddress: req.ip } : undefined);
     } catch (error) {
       return onFailure(error);
     }

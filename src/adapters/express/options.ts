@@ -72,6 +72,8 @@ const SESSION_OPTION_NAMES = new Set([
   'maxDataBytes',
   'nowMs',
   'owners',
+  'recordUserAgent',
+  'recordClientAddress',
   'onEvent',
   'transport',
   'csrf',

@@ -79,7 +79,9 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
   fastify.addHook('onRequest', async (request, reply) => {
     const verdict = guard(request.method, request.headers);
     if (!verdict.allowed) return reply.code(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
-    const context = await engine.load(request.headers.cookie, request.raw);
+    // request.ip: the address through Fastify's own `trustProxy` setting.
+    const client = engine.recordsClient ? { userAgent: request.headers['user-agent'], clientAddress: request.ip } : undefined;
+    const context = await engine.load(request.headers.cookie, request.raw, client);
     states.set(request, { context, failed: false });
     // Untyped on purpose: a global `FastifyRequest.session` type would clash with @fastify/session's.
     Reflect.set(request, 'session', context.session);

@@ -10,10 +10,14 @@ export type CookieSource = Request | Headers | CookieHeader;
  * transport on, its session header: give a `Request` or its `Headers`), for
  * frameworks that own the response (call {@link commitSession} before it is
  * sent). At most one store read, none without a well-formed key; rejects
- * only on a store failure.
+ * only on a store failure. With `recordUserAgent`, a `Request` or `Headers`
+ * source gives its `User-Agent`; a client address (which no `Request`
+ * carries) is for `engine.load(cookieHeader, headers, { clientAddress })`
+ * directly.
  */
 export function loadSession<Data extends object>(engine: SessionEngine<Data>, source: CookieSource): Promise<SessionContext<Data>> {
-  return engine.load(cookieHeaderOf(source), headersOf(source));
+  const headers = headersOf(source);
+  return engine.load(headers === undefined ? (source as CookieHeader) : headers.get('cookie'), headers, engine.recordsClient && headers !== undefined ? { userAgent: headers.get('user-agent') ?? undefined } : undefined);
 }
 
 /**
@@ -33,9 +37,4 @@ export async function commitSession(context: SessionContext<object>, headers: He
 function headersOf(source: CookieSource): Headers | undefined {
   if (typeof source === 'string' || source === null || source === undefined || Array.isArray(source)) return undefined;
   return 'headers' in source ? source.headers : (source as Headers);
-}
-
-function cookieHeaderOf(source: CookieSource): CookieHeader {
-  const headers = headersOf(source);
-  return headers === undefined ? (source as CookieHeader) : headers.get('cookie');
 }

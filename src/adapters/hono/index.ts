@@ -11,7 +11,7 @@
  * });
  * ```
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Backend } from '../../core/contract.js';
 import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
@@ -25,7 +25,18 @@ export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, S
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
 
 /** Options of {@link sessionMiddleware}: the typed-session options and `csrf`, nothing Hono-specific. */
-export type HonoSessionOptions = SessionOptions & CsrfProtectionOption;
+export type HonoSessionOptions = SessionOptions &
+  CsrfProtectionOption & {
+    /**
+     * The client's address for `recordClientAddress`, which needs it: Hono
+     * has no portable one, so the application says where it comes from, with
+     * its runtime's connection info (`(c) => getConnInfo(c).remote.address`,
+     * `getConnInfo` from `@hono/node-server/conninfo`, `hono/bun`,
+     * `hono/deno`…), reading a forwarded header itself only behind a proxy
+     * it trusts. Called once per request, only when `recordClientAddress` is on.
+     */
+    clientAddress?: (c: Context) => string | undefined;
+  };
 
 /** The Hono environment the middleware provides: `c.var.session` / `c.get('session')`, typed. */
 export interface SessionEnv<Data extends object = Record<string, unknown>> {
@@ -56,14 +67,20 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   backend: Backend,
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<SessionEnv<Data>> {
-  const engine = new SessionEngine<Data>(backend, options);
+  const { clientAddress, ...sessionOptions } = options;
+  const engine = new SessionEngine<Data>(backend, sessionOptions);
+  if (clientAddress !== undefined && typeof clientAddress !== 'function') throw new TypeError('clientAddress must be a function of the Hono context');
+  if (engine.options.recordClientAddress && clientAddress === undefined) {
+    throw new TypeError("recordClientAddress on Hono needs the clientAddress option: (c) => getConnInfo(c).remote.address, with your runtime's getConnInfo");
+  }
+  const addressOf = engine.options.recordClientAddress ? clientAddress : undefined;
   const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
   return async function sessionkit(c, next) {
     const verdict = guard(c.req.method, c.req.raw.headers, c.req.header('host') ?? new URL(c.req.url).host);
     if (!verdict.allowed) return c.body(verdict.body, verdict.status, { 'content-type': CSRF_REFUSAL_CONTENT_TYPE });
     let context;
     try {
-      context = await engine.load(c.req.header('cookie'), c.req.raw.headers);
+      context = await engine.load(c.req.header('cookie'), c.req.raw.headers, engine.recordsClient ? { userAgent: c.req.header('user-agent'), clientAddress: addressOf?.(c) } : undefined);
     } catch (error) {
       throw asHttpException(error);
     }

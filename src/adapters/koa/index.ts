@@ -71,7 +71,9 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       ctx.body = verdict.body;
       return;
     }
-    const context = await engine.load(ctx.request.headers.cookie, ctx.req);
+    // ctx.ip: the address through Koa's own `app.proxy` setting.
+    const client = engine.recordsClient ? { userAgent: ctx.request.headers['user-agent'], clientAddress: ctx.ip } : undefined;
+    const context = await engine.load(ctx.request.headers.cookie, ctx.req, client);
     sessions.set(ctx, context.session as Session<object>);
     ctx.session = context.session;
     await next();

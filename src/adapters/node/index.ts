@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from '../../core/contract.js';
 import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption } from '../../csrf/cross-origin-guard.js';
 import { SessionEngine } from '../../http/engine.js';
+import { assertTrustProxy, forwardedClientAddress, type TrustProxy } from '../../http/request-client.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
@@ -20,11 +21,19 @@ import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../../core/errors.js
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
+export type { TrustProxy } from '../../http/request-client.js';
 export { commitBeforeHead } from '../node-response/commit-before-head.js';
 export { nodeHeaderTarget } from '../node-response/header-target.js';
 
-/** Options of {@link withSession}: the typed-session options, `csrf` and the error hook. */
+/** Options of {@link withSession}: the typed-session options, `csrf`, the proxies to trust and the error hook. */
 export interface NodeSessionOptions extends SessionOptions, CsrfProtectionOption {
+  /**
+   * The proxies whose `X-Forwarded-For` entries decide the client address that
+   * `recordClientAddress` records: a number of hops, or the proxies' IP
+   * addresses. Default 0: the socket's peer (a header the client wrote itself
+   * is never believed). Node's own server has no such setting, so this is it.
+   */
+  trustProxy?: TrustProxy;
   /**
    * Answers a request whose session could not be loaded or saved, or whose
    * handler threw or rejected, with the head unwritten unless the handler
@@ -60,7 +69,8 @@ export function withSession<Data extends object = Record<string, unknown>>(
   options: NodeSessionOptions,
   handler: SessionHandler<Data>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const { onError = defaultOnError, csrf, ...sessionOptions } = options;
+  const { onError = defaultOnError, csrf, trustProxy = 0, ...sessionOptions } = options;
+  assertTrustProxy(trustProxy);
   if (typeof onError !== 'function') throw new TypeError('onError must be a function');
   if (typeof handler !== 'function') throw new TypeError('withSession needs a handler function');
   const engine = new SessionEngine<Data>(backend, sessionOptions);
@@ -78,7 +88,8 @@ export function withSession<Data extends object = Record<string, unknown>>(
       }
     };
     try {
-      const context = await engine.load(req.headers.cookie, req);
+      const client = engine.recordsClient ? { userAgent: req.headers['user-agent'], clientAddress: forwardedClientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxy) } : undefined;
+      const context = await engine.load(req.headers.cookie, req, client);
       sessions.set(req, context.session as Session<object>);
       // A commit failure drops whatever the response held (an error page included) and answers anew.
       commitBeforeHead(res, context.commit, respondWithError);

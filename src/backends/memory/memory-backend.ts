@@ -90,7 +90,7 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     for (const key of this.#byOwner.get(owner) ?? []) {
       const entry = this.#live(key, now);
       if (entry !== undefined) {
-        sessions.push({ keyDigest: digestKey(key), expiresInSeconds: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)), createdAt: entry.createdAt });
+        sessions.push({ keyDigest: digestKey(key), expiresInSeconds: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)), createdAt: entry.createdAt, value: entry.value });
       }
     }
     return sessions;

@@ -255,17 +255,17 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     await this.#requireOwnerColumn('listByOwner', performance.now() + this.timeoutMs);
     const sessions: OwnedSession[] = [];
     for await (const row of this.#ownerRows(owner, 'listByOwner')) {
-      sessions.push({ keyDigest: this.digestOfStored(row.key.trimEnd()), expiresInSeconds: row.period, createdAt: new Date(row.createdAt) });
+      sessions.push({ keyDigest: this.digestOfStored(row.key.trimEnd()), expiresInSeconds: row.period, createdAt: new Date(row.createdAt), value: row.value });
     }
     return sessions;
   }
 
   /** The owner's live rows in (created_at, key) order, one bounded page per statement. */
-  async *#ownerRows(owner: string, operation: string): AsyncIterable<{ key: string; createdAt: Date; period: number }> {
+  async *#ownerRows(owner: string, operation: string): AsyncIterable<{ key: string; createdAt: Date; period: number; value: string | null }> {
     let afterCreatedAt = '-infinity';
     let afterKey = '';
     for (;;) {
-      const rows = await this.#query<{ key: string; createdAt: Date; createdAtText: string; period: number }>(
+      const rows = await this.#query<{ key: string; createdAt: Date; createdAtText: string; period: number; value: string | null }>(
         this.#statements.listByOwnerPage,
         [owner, afterCreatedAt, afterKey, OWNER_STEP_ROWS],
         operation,

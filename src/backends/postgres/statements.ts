@@ -241,7 +241,7 @@ export function statementsFor(table: string, lockName: string): Statements {
     listByOwnerPage: statement(
       'listownerpage',
       `SELECT session_key AS key, created_at AS "createdAt", created_at::text AS "createdAtText",
-              greatest(0, round(extract(epoch FROM expire_date - now())))::int AS period
+              greatest(0, round(extract(epoch FROM expire_date - now())))::int AS period, session_data AS value
          FROM ${table} WHERE owner = $1::text AND expire_date > now() AND (created_at, session_key) > ($2::text::timestamptz, $3::char(40))
         ORDER BY created_at, session_key LIMIT $4::int`,
     ),

@@ -45,11 +45,12 @@ export class RedisOwnerIndex {
     this.#maxSessionsPerOwner = maxSessionsPerOwner;
   }
 
-  /** The owner's live sessions, oldest first; drops entries of sessions that are gone (tidying, best effort). */
+  /** The owner's live sessions with their values, oldest first; drops entries of sessions that are gone (tidying, best effort). */
   async list(tag: string, stepMs: number): Promise<OwnedSession[]> {
     const sessions: OwnedSession[] = [];
     for await (const entries of this.#pages(tag, stepMs)) {
-      const heads = await this.#peek(entries, performance.now() + stepMs);
+      // Whole strings, not heads: the listing reports each value, in the same batched script calls.
+      const heads = await this.#read(entries, OP.get, performance.now() + stepMs);
       const dead: string[] = [];
       entries.forEach(({ member, createdAtMs }, i) => {
         const { head, serverNowMs } = heads[i] as Peeked;
@@ -61,6 +62,7 @@ export class RedisOwnerIndex {
           keyDigest: this.#store.digestOfStored(member),
           expiresInSeconds: Math.max(0, Math.round((head.expiresAtMs - serverNowMs) / 1000)),
           createdAt: new Date(createdAtMs),
+          value: head.value,
         });
       });
       // Tidying only: the answer above is right whether or not this write gets through.
@@ -120,7 +122,7 @@ export class RedisOwnerIndex {
     if (limit === undefined) return;
     const others = listed.filter((entry) => entry.member !== member);
     if (others.length < limit) return;
-    const heads = await this.#peek(others, deadlineMs);
+    const heads = await this.#read(others, OP.peek, deadlineMs);
     const live: string[] = [];
     const dead: string[] = [];
     others.forEach(({ member: other }, i) => {
@@ -153,9 +155,9 @@ export class RedisOwnerIndex {
     return deleted.reduce((sum, count) => sum + count, 0);
   }
 
-  /** The first bytes of each member's session, each with the clock of the node that read it. */
-  #peek(members: readonly OwnerEntry[], deadlineMs: number): Promise<Peeked[]> {
-    return Promise.all(members.map(({ member }) => this.#store.onSession(member, OP.peek, NO_ARGS, deadlineMs, decodePeek)));
+  /** Each member's session (`OP.peek`: its first bytes, enough for the head; `OP.get`: the whole string), each with the clock of the node that read it. */
+  #read(members: readonly OwnerEntry[], code: typeof OP.peek | typeof OP.get, deadlineMs: number): Promise<Peeked[]> {
+    return Promise.all(members.map(({ member }) => this.#store.onSession(member, code, NO_ARGS, deadlineMs, decodePeek)));
   }
 }
 

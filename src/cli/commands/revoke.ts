@@ -1,16 +1,19 @@
 import { digestKey } from '../../core/keys.js';
 import { assertOwner } from '../../core/validate.js';
-import type { Command } from '../command.js';
+import type { Command, CommandResult } from '../command.js';
 import { CliError, ExitCode } from '../exit-codes.js';
-import { printable } from '../output.js';
+import type { CliStore } from '../store.js';
+import { formatSeconds, printable, table } from '../output.js';
+import { metadataFields, metadataRows } from './inspect.js';
 import { checkKeyArgument, keyOfCookieValue, readKey } from './key-argument.js';
 
-/** `sessionkit revoke KEY` and `sessionkit revoke --owner ID [--except KEY]`. */
+/** `sessionkit revoke KEY`, `sessionkit revoke --owner ID [--except KEY]` and `sessionkit revoke --owner ID --list`. */
 export const revoke: Command = {
-  options: ['owner', 'except'],
+  options: ['owner', 'except', 'list'],
   checkArguments(positionals, values) {
     const owner = values.owner as string | undefined;
     const except = values.except as string | undefined;
+    if (values.list === true && (owner === undefined || except !== undefined)) throw new CliError(ExitCode.usage, '--list is only for revoke --owner ID, without --except');
     if (owner === undefined) {
       if (except !== undefined) throw new CliError(ExitCode.usage, '--except is only for revoke --owner');
       checkKeyArgument('revoke', positionals);
@@ -48,6 +51,7 @@ export const revoke: Command = {
       };
     }
     await store.ready();
+    if (values.list === true) return listOwner(store, owner);
     const except = values.except === undefined ? undefined : keyOfCookieValue(values.except as string).key;
     const revoked = await backend.clearByOwner(owner, except === undefined ? {} : { except });
     const who = printable(owner);
@@ -58,3 +62,18 @@ export const revoke: Command = {
     };
   },
 };
+
+/** `revoke --owner ID --list`: the owner's live sessions with what each records, oldest first; revokes nothing. */
+async function listOwner(store: CliStore, owner: string): Promise<CommandResult> {
+  const listed = await store.backend.listByOwner(owner);
+  const sessions = listed.map(({ keyDigest, createdAt, expiresInSeconds, value }) => ({ keyDigest, createdAt: createdAt.toISOString(), expiresInSeconds, ...metadataFields(value) }));
+  const who = printable(owner);
+  const blocks = sessions.map((session) =>
+    [`Session with key digest ${session.keyDigest}`, table([['created at', session.createdAt], ['expires in', `${session.expiresInSeconds} s (${formatSeconds(session.expiresInSeconds)})`], ...metadataRows(session)])].join('\n'),
+  );
+  return {
+    exitCode: sessions.length > 0 ? ExitCode.ok : ExitCode.notFound,
+    json: { store: store.kind, owner, sessions },
+    text: sessions.length > 0 ? `Owner ${who} has ${sessions.length} live session${sessions.length === 1 ? '' : 's'} (nothing revoked):\n${blocks.join('\n')}` : `Owner ${who} has no live session.`,
+  };
+}

@@ -1,14 +1,18 @@
 import { decodeEnvelope, type DataRecord } from '../envelope.js';
 import { HTTP_EVENT_STORE, type HttpEvents } from '../http-events.js';
 import { SessionConflictError } from '../session-errors.js';
+import type { RequestClient } from '../request-client.js';
+import { SessionDataTooLargeError } from '../session-errors.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
 import { ownExpiryFor, writeTtlSeconds, type OwnExpiryChange } from './lifetime.js';
 import { encodeWithin, storedSnapshot, type StoredSnapshot } from './snapshot.js';
 
-/** What the commit loop works with: the resolved options and the request's event reporter. */
+/** What the commit loop works with: the resolved options, the request's event reporter, and the client its writes record. */
 export interface StoreContext {
   readonly options: ResolvedSessionOptions;
   readonly events: HttpEvents;
+  /** The request's client as the options record it (`recordUserAgent`, `recordClientAddress`); absent: nothing recorded. */
+  readonly client?: RequestClient | undefined;
 }
 
 /** A pure function from the stored data to the data to write; it may run once per attempt. */
@@ -67,7 +71,7 @@ export async function updateStored(context: StoreContext, snapshot: StoredSnapsh
     const ownExpirySeconds = ownExpiryFor(ownExpiry, current.ownExpirySeconds);
     const ttlSeconds = writeTtlSeconds(options, current.createdAtMs, ownExpirySeconds);
     if (ttlSeconds <= 0) return { kind: 'gone', pastLifetime: true };
-    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: current.authenticatedAtMs }, options.maxDataBytes);
+    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: current.authenticatedAtMs }, context);
     const result = await options.backend.compareAndSet(current.key, current.raw, value, { expiry: ttlSeconds });
     if (result === 'ok') {
       const written = { ...current, raw: value, data, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds };
@@ -96,15 +100,16 @@ export async function createSession(context: StoreContext, base: NewSessionBase,
   if (createdAtMs === undefined || writeTtlSeconds(options, createdAtMs, ownExpirySeconds) <= 0) createdAtMs = options.nowMs();
   const data = transform(base.data);
   const ttlSeconds = writeTtlSeconds(options, createdAtMs, ownExpirySeconds);
-  const value = encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs }, options.maxDataBytes);
+  const value = encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs }, context);
   const key = await options.backend.generate(owner === undefined ? { value, expiry: ttlSeconds } : { value, expiry: ttlSeconds, owner });
   const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds, authenticatedAtMs };
   return { snapshot, ttlSeconds };
 }
 
 /**
- * Renews the expiry of `loaded` without changing its value (a read-only
- * request whose renewal is due); undefined when nothing was renewed: the
+ * Renews the expiry of `loaded` without changing its data (a read-only
+ * request whose renewal is due), recording when it was seen (and by which
+ * client) in the same write; undefined when nothing was renewed: the
  * lifetime is over, or a conflict (another request just renewed or changed
  * it) or `NotFound` made the renewal moot.
  */
@@ -112,7 +117,19 @@ export async function renewStored(context: StoreContext, loaded: StoredSnapshot)
   const { options } = context;
   const ttlSeconds = writeTtlSeconds(options, loaded.createdAtMs, loaded.ownExpirySeconds);
   if (ttlSeconds <= 0) return undefined;
-  const result = await options.backend.compareAndSet(loaded.key, loaded.raw, loaded.raw, { expiry: ttlSeconds });
+  const value = renewedValue(context, loaded);
+  const result = await options.backend.compareAndSet(loaded.key, loaded.raw, value, { expiry: ttlSeconds });
   if (result !== 'ok') return undefined;
-  return { snapshot: { ...loaded, expiresAtMs: options.nowMs() + ttlSeconds * 1000 }, ttlSeconds };
+  return { snapshot: { ...loaded, raw: value, expiresAtMs: options.nowMs() + ttlSeconds * 1000 }, ttlSeconds };
+}
+
+/** `loaded` stamped as seen now; its stored value unchanged when the stamp would take it over `maxDataBytes` (a renewal never fails for its metadata). */
+function renewedValue(context: StoreContext, loaded: StoredSnapshot): string {
+  const { createdAtMs, owner, data, ownExpirySeconds, authenticatedAtMs } = loaded;
+  try {
+    return encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs }, context);
+  } catch (error) {
+    if (error instanceof SessionDataTooLargeError) return loaded.raw;
+    throw error;
+  }
 }

@@ -1,4 +1,5 @@
 import type { OwnerIndexBackend } from '../../core/contract.js';
+import { storedMetadata } from '../envelope.js';
 import { HTTP_EVENT_STORE } from '../http-events.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
 import type { LogoutEverywhereOptions, OwnSession } from '../typed-session.js';
@@ -35,5 +36,5 @@ export async function listOwnerSessions(store: StoreContext, backend: OwnerIndex
   const { events } = store;
   const currentDigest = currentKey === undefined ? undefined : events.digest(currentKey);
   const sessions = await events.reported('listOwnSessions', backend.listByOwner(owner));
-  return sessions.map(({ keyDigest, expiresInSeconds, createdAt }) => ({ keyDigest, expiresInSeconds, createdAt, current: keyDigest === currentDigest }));
+  return sessions.map(({ keyDigest, expiresInSeconds, createdAt, value }) => ({ keyDigest, expiresInSeconds, createdAt, ...storedMetadata(value), current: keyDigest === currentDigest }));
 }

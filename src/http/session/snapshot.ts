@@ -1,5 +1,9 @@
 import { encodeEnvelope, utf8Bytes, type DataRecord, type Envelope } from '../envelope.js';
 import { SessionDataTooLargeError } from '../session-errors.js';
+import type { StoreContext } from './commit-loop.js';
+
+/** An envelope as a write gives it, before {@link encodeWithin} stamps when and by which client it was written. */
+export type UnstampedEnvelope = Omit<Envelope, 'lastSeenAtMs' | 'userAgent' | 'clientAddress'>;
 
 /**
  * A session as one request last read or wrote it under its key: the value the
@@ -57,11 +61,15 @@ export function storedSnapshot(key: string, raw: string, envelope: Envelope, now
 }
 
 /**
- * The stored value for `envelope`; throws a {@link SessionDataTooLargeError}
+ * The stored value for `envelope`, stamped as seen now by the request's
+ * client (as far as the options record it: every write carries them, so
+ * they cost no write of their own); throws a {@link SessionDataTooLargeError}
  * before any write when it is over `maxDataBytes` (UTF-8).
  */
-export function encodeWithin(envelope: Envelope, maxDataBytes: number): string {
-  const value = encodeEnvelope(envelope);
+export function encodeWithin(envelope: UnstampedEnvelope, context: StoreContext): string {
+  const { options, client } = context;
+  const { maxDataBytes } = options;
+  const value = encodeEnvelope({ ...envelope, lastSeenAtMs: options.nowMs(), userAgent: client?.userAgent, clientAddress: client?.clientAddress });
   // Each UTF-16 unit is at most 3 bytes of UTF-8, so short values skip the count.
   if (value.length * 3 > maxDataBytes) {
     const bytes = utf8Bytes(value);
@@ -75,6 +83,6 @@ export function encodeWithin(envelope: Envelope, maxDataBytes: number): string {
  * of its own (and `ownExpirySeconds` as its period) would be over
  * `maxDataBytes`: `set` checks each field as it is set, not at the commit.
  */
-export function assertFits(shown: Snapshot, data: DataRecord, ownExpirySeconds: number | undefined, maxDataBytes: number, nowMs: number): void {
-  encodeWithin({ createdAtMs: shown.createdAtMs ?? nowMs, owner: shown.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: shown.authenticatedAtMs }, maxDataBytes);
+export function assertFits(shown: Snapshot, data: DataRecord, ownExpirySeconds: number | undefined, context: StoreContext): void {
+  encodeWithin({ createdAtMs: shown.createdAtMs ?? context.options.nowMs(), owner: shown.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: shown.authenticatedAtMs }, context);
 }

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEnvelope, encodeEnvelope } from '../../../src/http/envelope.js';
+import { HttpEvents } from '../../../src/http/http-events.js';
 import { SessionDataTooLargeError } from '../../../src/http/index.js';
+import type { RequestClient } from '../../../src/http/request-client.js';
+import { resolveSessionOptions } from '../../../src/http/session-options.js';
 import { EMPTY_SNAPSHOT, encodeWithin, storedSnapshot } from '../../../src/http/session/snapshot.js';
+import { MemoryBackend } from '../../../src/index.js';
+
+/** The commit loop's context with a clock at `nowMs`, bound to `maxDataBytes`, recording `client`. */
+function contextAt(nowMs: number, maxDataBytes: number, client?: RequestClient) {
+  const options = resolveSessionOptions(new MemoryBackend(), { nowMs: () => nowMs, maxDataBytes });
+  return { options, events: new HttpEvents(undefined), client };
+}
 
 describe('snapshot', () => {
   it('storedSnapshot holds the key, the raw value and what it decodes to, expiring secondsLeft from now', () => {
@@ -17,13 +27,22 @@ describe('snapshot', () => {
     expect(Object.isFrozen(EMPTY_SNAPSHOT)).toBe(true);
   });
 
-  it('encodeWithin counts UTF-8 bytes: at the limit it encodes, one byte over it throws with both sizes', () => {
+  it('encodeWithin stamps the time and the client it is given, and leaves out what is not recorded', () => {
+    const envelope = { createdAtMs: 1, data: { a: 1 } };
+    expect(decodeEnvelope(encodeWithin(envelope, contextAt(5000, 1000)))).toStrictEqual({ ...envelope, lastSeenAtMs: 5000 });
+    const client = { userAgent: 'Firefox', clientAddress: '192.0.2.1' };
+    expect(decodeEnvelope(encodeWithin(envelope, contextAt(6000, 1000, client)))).toStrictEqual({ ...envelope, lastSeenAtMs: 6000, ...client });
+    expect(decodeEnvelope(encodeWithin(envelope, contextAt(6000, 1000, { userAgent: 'Firefox' })))).toStrictEqual({ ...envelope, lastSeenAtMs: 6000, userAgent: 'Firefox' });
+  });
+
+  it('encodeWithin counts UTF-8 bytes, the stamp included: at the limit it encodes, one byte over it throws with both sizes', () => {
     const envelope = { createdAtMs: 1, data: { s: 'é'.repeat(10) } };
-    const bytes = Buffer.byteLength(encodeEnvelope(envelope), 'utf8');
-    expect(encodeWithin(envelope, bytes)).toBe(encodeEnvelope(envelope));
+    const stamped = { ...envelope, lastSeenAtMs: 2, userAgent: 'Ünïcode agent' };
+    const bytes = Buffer.byteLength(encodeEnvelope(stamped), 'utf8');
+    expect(encodeWithin(envelope, contextAt(2, bytes, { userAgent: 'Ünïcode agent' }))).toBe(encodeEnvelope(stamped));
     const error = (() => {
       try {
-        encodeWithin(envelope, bytes - 1);
+        encodeWithin(envelope, contextAt(2, bytes - 1, { userAgent: 'Ünïcode agent' }));
       } catch (caught) {
         return caught;
       }
