@@ -1,4 +1,4 @@
-import { OutgoingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { OutgoingMessage, ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { Socket } from 'node:net';
 import { applySessionHeaders, type HeaderPair } from '../../http/headers.js';
 import { nodeHeaderTarget } from './header-target.js';
@@ -39,14 +39,27 @@ interface SentHead {
  *   the held calls ran: the client gets the head and the bytes sent so far, as
  *   it would have. A client that went away meanwhile is not written to.
  *
- * The methods are wrapped on the instance and stay wrapped (pass-through once
- * the commit settled), so wrappers installed later by other middleware keep
- * working. The wrappers are shared by every response and use `this`, as
- * node's own methods do.
+ * Where the methods are wrapped: with `shared`, a prototype on `res`'s chain
+ * just below node's `ServerResponse.prototype` (Express's `express.response`),
+ * the wrapping members are defined on it once and `res` itself is left
+ * untouched; a response without a hold passes straight through them.
+ * Without it, or when `res` already carries one of these methods as its own
+ * property (a wrapper an earlier middleware installed, which must keep
+ * running after the hold), they are assigned on `res` and stay there
+ * (pass-through once the commit settled). Either way wrappers installed
+ * later by other middleware keep working, and the wrappers are shared by
+ * every response and use `this`, as node's own methods do.
  */
-export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void): void {
-  // One object per response, the methods shared: the per-response cost is this object and four assignments.
-  (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure);
+export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object): void {
+  const onPrototype = shared !== undefined && !hasOwnMember(res);
+  holds.set(res, new ResponseHold(res, commit, onFailure, onPrototype));
+  if (onPrototype) {
+    if (!wrappedPrototypes.has(shared)) {
+      Object.defineProperties(shared, prototypeMembers);
+      wrappedPrototypes.add(shared);
+    }
+    return;
+  }
   // Plain assignments, not defineProperty: on every request's hot path, and V8 caches the transition.
   res.writeHead = heldWriteHead as unknown as ServerResponse['writeHead'];
   res.write = heldWrite as unknown as ServerResponse['write'];
@@ -54,65 +67,109 @@ export function commitBeforeHead(res: ServerResponse, commit: () => Promise<Head
   res.flushHeaders = heldFlushHeaders;
 }
 
-/** Where a wrapped response keeps its {@link ResponseHold}. */
-const HOLD = Symbol('sessionkit.commitBeforeHead');
+/**
+ * Each response's hold. A WeakMap rather than a property of the response: an
+ * Express response has a hidden class of its own (Express sets its prototype,
+ * after which V8 shares no transitions), so every property added to it costs
+ * a new hidden class and makes every later property access on it, node's own
+ * included, miss its inline caches once more.
+ */
+const holds = new WeakMap<ServerResponse, ResponseHold>();
 /** Where a socket whose `destroy` is deferred finds the hold of the response it carries. */
 const SOCKET_HOLD = Symbol('sessionkit.commitBeforeHead.socket');
-type HeldResponse = ServerResponse & { [HOLD]: ResponseHold };
 type HeldSocket = Socket & { [SOCKET_HOLD]?: ResponseHold };
 type Method = (...args: unknown[]) => unknown;
+const HELD_METHODS: readonly HeldMethod[] = ['writeHead', 'write', 'end', 'flushHeaders'];
+const nodeResponse = ServerResponse.prototype as unknown as Record<HeldMethod | 'destroy', Method>;
+
+/** Whether `res` carries one of the members the hold wraps as its own property (another middleware's wrapper). */
+function hasOwnMember(res: ServerResponse): boolean {
+  return Object.hasOwn(res, 'end') || Object.hasOwn(res, 'write') || Object.hasOwn(res, 'writeHead') || Object.hasOwn(res, 'flushHeaders') || Object.hasOwn(res, 'destroy');
+}
 
 const WAITING = 0;
 const SAVING = 1;
 const OPEN = 2;
 
 /**
- * The wrappers: shared by every response (each finds its hold through `this`,
- * as node's own methods need `this` to be the response).
+ * The wrappers assigned on a response: shared by every response (each finds
+ * its hold by `this`, as node's own methods need `this` to be the response).
  */
-function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
-  return this[HOLD].call('writeHead', args);
+function heldWriteHead(this: ServerResponse, ...args: unknown[]): unknown {
+  return holds.get(this)!.call('writeHead', args);
 }
-function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
-  return this[HOLD].call('write', args);
+function heldWrite(this: ServerResponse, ...args: unknown[]): unknown {
+  return holds.get(this)!.call('write', args);
 }
-function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
-  return this[HOLD].call('end', args);
+function heldEnd(this: ServerResponse, ...args: unknown[]): unknown {
+  return holds.get(this)!.call('end', args);
 }
-function heldFlushHeaders(this: HeldResponse, ...args: unknown[]): void {
-  this[HOLD].call('flushHeaders', args);
+function heldFlushHeaders(this: ServerResponse, ...args: unknown[]): void {
+  holds.get(this)!.call('flushHeaders', args);
 }
 
 const outgoingHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
 const outgoingWritableEnded = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableEnded')?.get;
 /**
  * `headersSent` and `writableEnded` while held, as the response would read
- * without sessions; node's own once the hold is over. Defined when the hold
- * starts and never deleted (a delete would turn the response into a slow
- * dictionary object for the rest of its life).
+ * without sessions; node's own once the hold is over (or without one).
+ * Defined on a response when the hold starts and never deleted (a delete
+ * would turn the response into a slow dictionary object for the rest of its
+ * life), or once on the shared prototype.
  */
 const heldFlags: PropertyDescriptorMap = {
   headersSent: {
-    get(this: HeldResponse) {
-      return this[HOLD].state === SAVING ? true : outgoingHeadersSent?.call(this);
+    get(this: ServerResponse) {
+      return holds.get(this)?.state === SAVING ? true : outgoingHeadersSent?.call(this);
     },
     configurable: true,
   },
   writableEnded: {
-    get(this: HeldResponse) {
-      return this[HOLD].state === SAVING ? this[HOLD].ended : outgoingWritableEnded?.call(this);
+    get(this: ServerResponse) {
+      const hold = holds.get(this);
+      return hold?.state === SAVING ? hold.ended : outgoingWritableEnded?.call(this);
     },
     configurable: true,
   },
 };
 
 /** `res.destroy(error?)` while held: deferred until the held calls ran. */
-function heldResponseDestroy(this: HeldResponse, error?: Error): ServerResponse {
-  const hold = this[HOLD];
-  if (hold.state !== SAVING || hold.clientGone()) return hold.responseDestroy.call(this, error) as ServerResponse;
-  hold.destroyResponse ??= { error };
-  return this;
+function heldResponseDestroy(this: ServerResponse, error?: Error): ServerResponse {
+  return holds.get(this)!.destroy(error);
 }
+
+/**
+ * The members a shared prototype gets, once: each acts for a response whose
+ * hold lives on the prototype and is node's own for every other response
+ * (one without a hold, or held by wrappers on itself, which may call these
+ * as the methods they wrapped).
+ */
+const prototypeMembers: PropertyDescriptorMap = {
+  ...heldFlags,
+  ...Object.fromEntries(
+    HELD_METHODS.map((method) => [
+      method,
+      {
+        value: function (this: ServerResponse, ...args: unknown[]): unknown {
+          const hold = holds.get(this);
+          return hold?.onPrototype === true ? hold.call(method, args) : nodeResponse[method].apply(this, args);
+        },
+        writable: true,
+        configurable: true,
+      },
+    ]),
+  ),
+  destroy: {
+    value(this: ServerResponse, error?: Error): unknown {
+      const hold = holds.get(this);
+      return hold?.onPrototype === true ? hold.destroy(error) : nodeResponse.destroy.call(this, error);
+    },
+    writable: true,
+    configurable: true,
+  },
+};
+/** Prototypes that carry {@link prototypeMembers}. */
+const wrappedPrototypes = new WeakSet<object>();
 
 /** `socket.destroy(error?)` while held: Express's final handler destroys the socket of a response it thinks sent; a healthy socket waits for the held bytes. */
 function heldSocketDestroy(this: HeldSocket, error?: Error): Socket {
@@ -133,7 +190,7 @@ class ResponseHold {
   destroySocket = false;
   held: Array<{ method: HeldMethod; args: unknown[] }> | undefined = undefined;
   head: SentHead | undefined = undefined;
-  // The methods as they were (the prototype's, or an earlier middleware's wrappers).
+  // The methods as they were (node's, or an earlier middleware's wrappers).
   readonly writeHead: Method;
   readonly write: Method;
   readonly end: Method;
@@ -146,12 +203,16 @@ class ResponseHold {
     readonly res: ServerResponse,
     readonly commit: () => Promise<HeaderPair[]>,
     readonly onFailure: (error: unknown) => void,
+    /** Whether the wrappers are a shared prototype's (else they are assigned on `res`). */
+    readonly onPrototype: boolean,
   ) {
-    this.writeHead = res.writeHead as Method;
-    this.write = res.write as Method;
-    this.end = res.end as Method;
-    this.flushHeaders = res.flushHeaders as Method;
-    this.responseDestroy = res.destroy as Method;
+    // On a prototype, the wrappers sit between `res` and node's methods.
+    const methods = onPrototype ? nodeResponse : (res as unknown as Record<HeldMethod | 'destroy', Method>);
+    this.writeHead = methods.writeHead;
+    this.write = methods.write;
+    this.end = methods.end;
+    this.flushHeaders = methods.flushHeaders;
+    this.responseDestroy = methods.destroy;
   }
 
   call(method: HeldMethod, args: unknown[]): unknown {
@@ -176,9 +237,11 @@ class ResponseHold {
     this.state = SAVING;
     // getHeaders() is already a fresh copy (with no prototype, so `in` sees header names only).
     this.head = { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
-    Object.defineProperties(res, heldFlags);
-    this.responseDestroy = res.destroy as Method;
-    res.destroy = heldResponseDestroy as ServerResponse['destroy'];
+    if (!this.onPrototype) {
+      Object.defineProperties(res, heldFlags);
+      this.responseDestroy = res.destroy as Method;
+      res.destroy = heldResponseDestroy as ServerResponse['destroy'];
+    }
     // The request's: a pipelined response gets its socket only once the one before it finished.
     const socket = (res.socket ?? res.req?.socket ?? null) as HeldSocket | null;
     this.socket = socket;
@@ -197,13 +260,21 @@ class ResponseHold {
 
   restore(): void {
     this.state = OPEN;
-    this.res.destroy = this.responseDestroy as ServerResponse['destroy'];
+    if (!this.onPrototype) this.res.destroy = this.responseDestroy as ServerResponse['destroy'];
     const socket = this.socket as HeldSocket | null;
     // Only the latest hold on the socket puts its destroy back: an earlier one must not undo a later one's.
     if (socket !== null && this.socketDestroy !== undefined && socket[SOCKET_HOLD] === this) {
       socket.destroy = this.socketDestroy as Socket['destroy'];
       socket[SOCKET_HOLD] = undefined;
     }
+  }
+
+  /** `res.destroy(error?)`: deferred while held, until the held calls ran. */
+  destroy(error: Error | undefined): ServerResponse {
+    const res = this.res;
+    if (this.state !== SAVING || this.clientGone()) return this.responseDestroy.call(res, error) as ServerResponse;
+    this.destroyResponse ??= { error };
+    return res;
   }
 
   clientGone(): boolean {
