@@ -33,7 +33,7 @@ export type { ExpressCookieOptions, ExpressSessionOptions } from './options.js';
 export { RESERVED_SESSION_NAMES, type ExpressSessionView, type SessionCallback, type SessionCookieView, type SessionViewMembers } from './session-view.js';
 
 /**
- * One request's session state, kept beside the request (a WeakMap keyed by it):
+ * One request's session state, kept in one symbol property of the request:
  * the typed session, `req.session` once read, and what the view needs from
  * the middleware (this object is the view's context).
  */
@@ -106,15 +106,10 @@ class ExpressRequestState implements ViewContext {
   }
 }
 
-/**
- * Each request's {@link ExpressRequestState}. A WeakMap rather than a property
- * of the request: Express sets the request's prototype, after which V8 shares
- * no hidden classes between requests, so a property added to one costs a new
- * hidden class and makes every later property access on it miss its inline
- * caches once more (Express's router's and node's included).
- */
-const states = new WeakMap<object, ExpressRequestState>();
-const stateOf = (req: object): ExpressRequestState | undefined => states.get(req);
+/** Where a request keeps its {@link ExpressRequestState}: the one property sessionkit adds to it. */
+const STATE = Symbol('sessionkit.express.request');
+type WithState = { [STATE]?: ExpressRequestState };
+const stateOf = (req: object): ExpressRequestState | undefined => (req as WithState)[STATE];
 
 /**
  * `req.session`, `req.sessionID` and `req.flash`, defined once on a request prototype
@@ -173,7 +168,7 @@ const preparedPrototypes = new WeakSet<object>();
  * request whose prototype is node's own) gets them as own properties.
  */
 function exposeState(req: Request, state: ExpressRequestState): void {
-  states.set(req, state);
+  (req as WithState)[STATE] = state;
   const shared = sharedPrototype(req, IncomingMessage.prototype);
   if (shared === undefined) {
     Object.defineProperties(req, requestAccessors);

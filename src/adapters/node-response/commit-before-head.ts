@@ -52,7 +52,7 @@ interface SentHead {
  */
 export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object): void {
   const onPrototype = shared !== undefined && !hasOwnMember(res);
-  holds.set(res, new ResponseHold(res, commit, onFailure, onPrototype));
+  (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure, onPrototype);
   if (onPrototype) {
     if (!wrappedPrototypes.has(shared)) {
       Object.defineProperties(shared, prototypeMembers);
@@ -68,13 +68,17 @@ export function commitBeforeHead(res: ServerResponse, commit: () => Promise<Head
 }
 
 /**
- * Each response's hold. A WeakMap rather than a property of the response: an
- * Express response has a hidden class of its own (Express sets its prototype,
- * after which V8 shares no transitions), so every property added to it costs
- * a new hidden class and makes every later property access on it, node's own
- * included, miss its inline caches once more.
+ * Where a response keeps its hold: the one property added to it. An Express
+ * response has a hidden class of its own (Express sets its prototype, after
+ * which V8 shares no transitions), so each property added to it costs a new
+ * hidden class and makes every later property access on it, node's own
+ * included, miss its inline caches once more. Not a WeakMap: V8's young
+ * generation collector keeps a WeakMap's values alive, so each response's
+ * whole object graph would survive into the old generation.
  */
-const holds = new WeakMap<ServerResponse, ResponseHold>();
+const HOLD = Symbol('sessionkit.commitBeforeHead');
+type HeldResponse = ServerResponse & { [HOLD]?: ResponseHold };
+const holdOf = (res: ServerResponse): ResponseHold | undefined => (res as HeldResponse)[HOLD];
 /** Where a socket whose `destroy` is deferred finds the hold of the response it carries. */
 const SOCKET_HOLD = Symbol('sessionkit.commitBeforeHead.socket');
 type HeldSocket = Socket & { [SOCKET_HOLD]?: ResponseHold };
@@ -96,16 +100,16 @@ const OPEN = 2;
  * its hold by `this`, as node's own methods need `this` to be the response).
  */
 function heldWriteHead(this: ServerResponse, ...args: unknown[]): unknown {
-  return holds.get(this)!.call('writeHead', args);
+  return holdOf(this)!.call('writeHead', args);
 }
 function heldWrite(this: ServerResponse, ...args: unknown[]): unknown {
-  return holds.get(this)!.call('write', args);
+  return holdOf(this)!.call('write', args);
 }
 function heldEnd(this: ServerResponse, ...args: unknown[]): unknown {
-  return holds.get(this)!.call('end', args);
+  return holdOf(this)!.call('end', args);
 }
 function heldFlushHeaders(this: ServerResponse, ...args: unknown[]): void {
-  holds.get(this)!.call('flushHeaders', args);
+  holdOf(this)!.call('flushHeaders', args);
 }
 
 const outgoingHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
@@ -120,13 +124,13 @@ const outgoingWritableEnded = Object.getOwnPropertyDescriptor(OutgoingMessage.pr
 const heldFlags: PropertyDescriptorMap = {
   headersSent: {
     get(this: ServerResponse) {
-      return holds.get(this)?.state === SAVING ? true : outgoingHeadersSent?.call(this);
+      return holdOf(this)?.state === SAVING ? true : outgoingHeadersSent?.call(this);
     },
     configurable: true,
   },
   writableEnded: {
     get(this: ServerResponse) {
-      const hold = holds.get(this);
+      const hold = holdOf(this);
       return hold?.state === SAVING ? hold.ended : outgoingWritableEnded?.call(this);
     },
     configurable: true,
@@ -135,7 +139,7 @@ const heldFlags: PropertyDescriptorMap = {
 
 /** `res.destroy(error?)` while held: deferred until the held calls ran. */
 function heldResponseDestroy(this: ServerResponse, error?: Error): ServerResponse {
-  return holds.get(this)!.destroy(error);
+  return holdOf(this)!.destroy(error);
 }
 
 /**
@@ -151,7 +155,7 @@ const prototypeMembers: PropertyDescriptorMap = {
       method,
       {
         value: function (this: ServerResponse, ...args: unknown[]): unknown {
-          const hold = holds.get(this);
+          const hold = holdOf(this);
           return hold?.onPrototype === true ? hold.call(method, args) : nodeResponse[method].apply(this, args);
         },
         writable: true,
@@ -161,7 +165,7 @@ const prototypeMembers: PropertyDescriptorMap = {
   ),
   destroy: {
     value(this: ServerResponse, error?: Error): unknown {
-      const hold = holds.get(this);
+      const hold = holdOf(this);
       return hold?.onPrototype === true ? hold.destroy(error) : nodeResponse.destroy.call(this, error);
     },
     writable: true,
