@@ -350,8 +350,15 @@ class ResponseHold {
 
 /** Puts back the status and headers the handler had when it sent the head. */
 function resetHead(res: ServerResponse, head: SentHead): void {
-  res.statusCode = head.statusCode;
-  res.statusMessage = head.statusMessage;
-  for (const name of res.getHeaderNames()) if (!(name in head.headers)) res.removeHeader(name);
-  for (const [name, value] of Object.entries(head.headers)) if (value !== undefined && res.getHeader(name) !== value) res.setHeader(name, value);
+  // Written only when changed, and compared on one copy of the headers: this runs for every response, and
+  // a handler rarely changes its head after sending it.
+  if (res.statusCode !== head.statusCode) res.statusCode = head.statusCode;
+  if (res.statusMessage !== head.statusMessage) res.statusMessage = head.statusMessage;
+  const sent = head.headers;
+  const current = res.getHeaders();
+  for (const name in current) if (!(name in sent)) res.removeHeader(name);
+  for (const name in sent) {
+    const value = sent[name];
+    if (value !== undefined && current[name] !== value) res.setHeader(name, value);
+  }
 }
