@@ -39,19 +39,15 @@ interface SentHead {
  *   the held calls ran: the client gets the head and the bytes sent so far, as
  *   it would have. A client that went away meanwhile is not written to.
  *
- * Where the methods are wrapped: with `shared`, a prototype on `res`'s chain
- * just below node's `ServerResponse.prototype` (Express's `express.response`),
- * the wrapping members are defined on it once and `res` itself is left
- * untouched; a response without a hold passes straight through them.
- * Without it, or when `res` already carries one of these methods as its own
- * property (a wrapper an earlier middleware installed, which must keep
- * running after the hold), they are assigned on `res` and stay there
- * (pass-through once the commit settled). Either way wrappers installed
- * later by other middleware keep working, and the wrappers are shared by
- * every response and use `this`, as node's own methods do.
+ * With `shared` (Express's `express.response`, just below node's
+ * `ServerResponse.prototype` on `res`'s chain) the wrappers are defined on it
+ * once and `res` gets only its hold; otherwise, or when `res` already has one
+ * of these methods as its own property (an earlier middleware's wrapper,
+ * which must run after the hold), they are assigned on `res`. Wrappers
+ * installed later by other middleware keep working either way.
  */
 export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object): void {
-  const onPrototype = shared !== undefined && !hasOwnMember(res);
+  const onPrototype = shared !== undefined && !WRAPPED.some((member) => Object.hasOwn(res, member));
   (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure, onPrototype);
   if (onPrototype) {
     if (!wrappedPrototypes.has(shared)) {
@@ -61,20 +57,18 @@ export function commitBeforeHead(res: ServerResponse, commit: () => Promise<Head
     return;
   }
   // Plain assignments, not defineProperty: on every request's hot path, and V8 caches the transition.
-  res.writeHead = heldWriteHead as unknown as ServerResponse['writeHead'];
-  res.write = heldWrite as unknown as ServerResponse['write'];
-  res.end = heldEnd as unknown as ServerResponse['end'];
-  res.flushHeaders = heldFlushHeaders;
+  res.writeHead = onResponse.writeHead as ServerResponse['writeHead'];
+  res.write = onResponse.write as ServerResponse['write'];
+  res.end = onResponse.end as ServerResponse['end'];
+  res.flushHeaders = onResponse.flushHeaders as ServerResponse['flushHeaders'];
 }
 
 /**
- * Where a response keeps its hold: the one property added to it. An Express
- * response has a hidden class of its own (Express sets its prototype, after
- * which V8 shares no transitions), so each property added to it costs a new
- * hidden class and makes every later property access on it, node's own
- * included, miss its inline caches once more. Not a WeakMap: V8's young
- * generation collector keeps a WeakMap's values alive, so each response's
- * whole object graph would survive into the old generation.
+ * Where a response keeps its hold, the one property it gets on Express: V8
+ * shares no hidden classes between Express's responses (Express sets their
+ * prototype), so each added property costs a new one and inline-cache misses
+ * in node's code. Not a WeakMap, whose values V8's young-generation collector
+ * keeps alive (each response's graph would be promoted).
  */
 const HOLD = Symbol('sessionkit.commitBeforeHead');
 type HeldResponse = ServerResponse & { [HOLD]?: ResponseHold };
@@ -83,34 +77,31 @@ const holdOf = (res: ServerResponse): ResponseHold | undefined => (res as HeldRe
 const SOCKET_HOLD = Symbol('sessionkit.commitBeforeHead.socket');
 type HeldSocket = Socket & { [SOCKET_HOLD]?: ResponseHold };
 type Method = (...args: unknown[]) => unknown;
-const HELD_METHODS: readonly HeldMethod[] = ['writeHead', 'write', 'end', 'flushHeaders'];
-const nodeResponse = ServerResponse.prototype as unknown as Record<HeldMethod | 'destroy', Method>;
-
-/** Whether `res` carries one of the members the hold wraps as its own property (another middleware's wrapper). */
-function hasOwnMember(res: ServerResponse): boolean {
-  return Object.hasOwn(res, 'end') || Object.hasOwn(res, 'write') || Object.hasOwn(res, 'writeHead') || Object.hasOwn(res, 'flushHeaders') || Object.hasOwn(res, 'destroy');
-}
+type Wrapped = HeldMethod | 'destroy';
+const WRAPPED: readonly Wrapped[] = ['writeHead', 'write', 'end', 'flushHeaders', 'destroy'];
+const nodeResponse = ServerResponse.prototype as unknown as Record<Wrapped, Method>;
 
 const WAITING = 0;
 const SAVING = 1;
 const OPEN = 2;
 
 /**
- * The wrappers assigned on a response: shared by every response (each finds
- * its hold by `this`, as node's own methods need `this` to be the response).
+ * The wrapper of `member`, shared by every response (each finds its hold by
+ * `this`, as node's own methods need `this` to be the response). On a
+ * prototype it acts only for holds made there and is node's own for every
+ * other response: one without a hold, or one wrapped on itself, whose
+ * wrappers may call it as the method they wrapped.
  */
-function heldWriteHead(this: ServerResponse, ...args: unknown[]): unknown {
-  return holdOf(this)!.call('writeHead', args);
+function wrapperOf(member: Wrapped, onPrototype: boolean): Method {
+  return function (this: ServerResponse, ...args: unknown[]): unknown {
+    const hold = holdOf(this);
+    if (hold === undefined || hold.onPrototype !== onPrototype) return nodeResponse[member].apply(this, args);
+    return member === 'destroy' ? hold.destroy(args[0] as Error | undefined) : hold.call(member, args);
+  };
 }
-function heldWrite(this: ServerResponse, ...args: unknown[]): unknown {
-  return holdOf(this)!.call('write', args);
-}
-function heldEnd(this: ServerResponse, ...args: unknown[]): unknown {
-  return holdOf(this)!.call('end', args);
-}
-function heldFlushHeaders(this: ServerResponse, ...args: unknown[]): void {
-  holdOf(this)!.call('flushHeaders', args);
-}
+const wrappers = (onPrototype: boolean) => Object.fromEntries(WRAPPED.map((member) => [member, wrapperOf(member, onPrototype)])) as Record<Wrapped, Method>;
+/** The wrappers assigned on a response (`destroy` only while held). */
+const onResponse = wrappers(false);
 
 const outgoingHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
 const outgoingWritableEnded = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableEnded')?.get;
@@ -137,40 +128,10 @@ const heldFlags: PropertyDescriptorMap = {
   },
 };
 
-/** `res.destroy(error?)` while held: deferred until the held calls ran. */
-function heldResponseDestroy(this: ServerResponse, error?: Error): ServerResponse {
-  return holdOf(this)!.destroy(error);
-}
-
-/**
- * The members a shared prototype gets, once: each acts for a response whose
- * hold lives on the prototype and is node's own for every other response
- * (one without a hold, or held by wrappers on itself, which may call these
- * as the methods they wrapped).
- */
+/** What a shared prototype gets, once. */
 const prototypeMembers: PropertyDescriptorMap = {
   ...heldFlags,
-  ...Object.fromEntries(
-    HELD_METHODS.map((method) => [
-      method,
-      {
-        value: function (this: ServerResponse, ...args: unknown[]): unknown {
-          const hold = holdOf(this);
-          return hold?.onPrototype === true ? hold.call(method, args) : nodeResponse[method].apply(this, args);
-        },
-        writable: true,
-        configurable: true,
-      },
-    ]),
-  ),
-  destroy: {
-    value(this: ServerResponse, error?: Error): unknown {
-      const hold = holdOf(this);
-      return hold?.onPrototype === true ? hold.destroy(error) : nodeResponse.destroy.call(this, error);
-    },
-    writable: true,
-    configurable: true,
-  },
+  ...Object.fromEntries(Object.entries(wrappers(true)).map(([member, value]) => [member, { value, writable: true, configurable: true }])),
 };
 /** Prototypes that carry {@link prototypeMembers}. */
 const wrappedPrototypes = new WeakSet<object>();
@@ -244,7 +205,7 @@ class ResponseHold {
     if (!this.onPrototype) {
       Object.defineProperties(res, heldFlags);
       this.responseDestroy = res.destroy as Method;
-      res.destroy = heldResponseDestroy as ServerResponse['destroy'];
+      res.destroy = onResponse.destroy as ServerResponse['destroy'];
     }
     // The request's: a pipelined response gets its socket only once the one before it finished.
     const socket = (res.socket ?? res.req?.socket ?? null) as HeldSocket | null;
