@@ -4,7 +4,7 @@ import { supportsOwners, type Backend } from '../../src/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 import { freePort } from '../support/ports.js';
-import { describeConcurrency, describeOwners, sidOf, withKey } from './support/adapter-suite.js';
+import { describeConcurrency, describeOwners, describeSessionHeader, sidOf, withKey } from './support/adapter-suite.js';
 import type { AppFactory } from './support/app-spec.js';
 import { expressApp } from './support/express-app.js';
 import { fastifyApp } from './support/fastify-app.js';
@@ -29,6 +29,7 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
   };
 
   for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);
+  for (const [name, factory] of apps) describeSessionHeader(`${name} on Redis`, factory, backend);
 
   for (const [name, factory] of apps) {
     it(`${name}: a Redis that is down is a 503 with Retry-After, without Set-Cookie`, async () => {

@@ -16,7 +16,7 @@ import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
-import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../store-outage.js';
+import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../../core/errors.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -61,10 +61,10 @@ export function withSession<Data extends object = Record<string, unknown>>(
   handler: SessionHandler<Data>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { onError = defaultOnError, csrf, ...sessionOptions } = options;
-  const guard = crossOriginGuard(csrf);
   if (typeof onError !== 'function') throw new TypeError('onError must be a function');
   if (typeof handler !== 'function') throw new TypeError('withSession needs a handler function');
   const engine = new SessionEngine<Data>(backend, sessionOptions);
+  const guard = crossOriginGuard(csrf, engine.carriesSessionHeader);
 
   return async (req, res) => {
     const verdict = guard(req.method, req.headers);
@@ -78,7 +78,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
       }
     };
     try {
-      const context = await engine.load(req.headers.cookie);
+      const context = await engine.load(req.headers.cookie, req);
       sessions.set(req, context.session as Session<object>);
       // A commit failure drops whatever the response held (an error page included) and answers anew.
       commitBeforeHead(res, context.commit, respondWithError);

@@ -610,9 +610,29 @@ function cancelPostgresJs(pending: unknown): boolean {
   return true;
 }
 
+/**
+ * A batch statement's array parameter as PostgreSQL's array literal (`{"a","b",NULL}`), which the statement's
+ * `$n::type[]` cast parses on the server. postgres.js serializes a JavaScript array only with the array types it
+ * looks up on every new connection (`fetch_types`), a lookup whose failure on a dying connection it leaves as an
+ * unhandled rejection; sent as text, sessionkit's statements work with `fetch_types: false` (docs/postgres.md).
+ */
+function postgresJsParams(params: readonly unknown[]): never[] {
+  return params.map((param) => (Array.isArray(param) ? arrayLiteral(param) : param)) as never[];
+}
+
+function arrayLiteral(items: readonly unknown[]): string {
+  let literal = '{';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (i > 0) literal += ',';
+    literal += item === null || item === undefined ? 'NULL' : `"${String(item).replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return `${literal}}`;
+}
+
 function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
   const query = async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
-    const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
+    const pending = sql.unsafe(statement.text, postgresJsParams(params), { prepare: true });
     if (deadline === undefined) return (await pending) as unknown as Row[];
     // Its late answer or error is nobody's: observed here so that it is never an unhandled rejection.
     pending.catch(ignoreError);
@@ -633,7 +653,7 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
     const remainingMs = deadline.deadlineMs - performance.now();
     if (remainingMs < SMALLEST_WRITE_WINDOW_MS) return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
     const { waitMs, boundMs } = writeWindow(remainingMs);
-    const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
+    const pending = sql.unsafe(statement.text, postgresJsParams(params), { prepare: true });
     return new Promise<Row[]>((resolve, reject) => {
       let settled = false;
       // A write still pipelined behind another statement when its bound runs out cannot be cancelled safely (see
@@ -682,6 +702,9 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
     write,
     settle,
     hold: async () => {
+      // postgres.js 3.4 with `fetch_types: false` (postgresJsOptions) never hands reserve() a connection it opens for
+      // it, while one a query has just left open is handed at once: so a query first.
+      await sql.unsafe('SELECT 1');
       const reserved = await sql.reserve();
       return postgresJsQueryable(reserved, () => reserved.release());
     },
