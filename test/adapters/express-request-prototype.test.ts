@@ -85,3 +85,52 @@ describe('req.session on the request prototype', () => {
     expect(reply.body).toEqual({ session: { replaced: true }, kept: 1, assignRefused: true });
   });
 });
+
+// The held response's wrappers live on express.response (what every app of that Express shares); a response that
+// already carries its own wrapper from an earlier middleware is wrapped on itself, so that wrapper still runs.
+describe('the held response on the response prototype', () => {
+  for (const { name, express: expressOf } of EXPRESS_VERSIONS) {
+    it(`${name}: wrappers of res.end an earlier and a later middleware install both run, after the save, and the session is saved`, async () => {
+      const backend = new MemoryBackend();
+      const app = expressOf();
+      const calls: string[] = [];
+      // As compression and on-headers do: a wrapper assigned on the response, calling the end it found.
+      const wrapEnd = (label: string) => (_req: express.Request, res: express.Response, next: express.NextFunction) => {
+        const end = res.end;
+        res.end = function (this: express.Response, ...args: unknown[]) {
+          calls.push(`${label}: cookie ${this.getHeader('set-cookie') === undefined ? 'not yet' : 'set'}`);
+          return (end as (...a: unknown[]) => express.Response).apply(this, args);
+        } as express.Response['end'];
+        next();
+      };
+      app.use(wrapEnd('earlier'));
+      app.use(sessionMiddleware(backend));
+      app.use(wrapEnd('later'));
+      app.get('/count', counter);
+
+      const first = await request(app).get('/count');
+      expect(first.body.count).toBe(1);
+      // The later wrapper runs when the handler ends the response; the earlier one once the save released it, with its cookie.
+      expect(calls).toEqual(['later: cookie not yet', 'earlier: cookie set']);
+      const second = await request(app).get('/count').set('Cookie', cookieOf(first.headers['set-cookie']));
+      expect(second.body.count).toBe(2);
+    });
+
+    it(`${name}: a response of an app without sessionkit, after sessionkit's wrappers were defined, is answered as without them`, async () => {
+      const ours = expressOf();
+      ours.use(sessionMiddleware(new MemoryBackend()));
+      ours.get('/count', counter);
+      expect((await request(ours).get('/count')).body.count).toBe(1);
+      const plain = expressOf();
+      plain.get('/', (_req, res) => {
+        res.status(201).set('X-Plain', 'yes');
+        const sentBefore = res.headersSent;
+        res.write('a');
+        res.end('b', () => undefined);
+        expect([sentBefore, res.headersSent, res.writableEnded]).toEqual([false, true, true]);
+      });
+      const reply = await request(plain).get('/');
+      expect([reply.status, reply.text, reply.headers['x-plain'], reply.headers['set-cookie']]).toEqual([201, 'ab', 'yes', undefined]);
+    });
+  }
+});

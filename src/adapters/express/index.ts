@@ -9,7 +9,7 @@
  * });
  * ```
  */
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Backend } from '../../core/contract.js';
 import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE } from '../../csrf/cross-origin-guard.js';
@@ -105,7 +105,7 @@ class ExpressRequestState implements ViewContext {
   }
 }
 
-/** Where a request keeps its {@link ExpressRequestState}. */
+/** Where a request keeps its {@link ExpressRequestState}: the one property sessionkit adds to it. */
 const STATE = Symbol('sessionkit.express.request');
 type WithState = { [STATE]?: ExpressRequestState };
 const stateOf = (req: object): ExpressRequestState | undefined => (req as WithState)[STATE];
@@ -168,7 +168,7 @@ const preparedPrototypes = new WeakSet<object>();
  */
 function exposeState(req: Request, state: ExpressRequestState): void {
   (req as WithState)[STATE] = state;
-  const shared = sharedRequestPrototype(req);
+  const shared = sharedPrototype(req, IncomingMessage.prototype);
   if (shared === undefined) {
     Object.defineProperties(req, requestAccessors);
     return;
@@ -181,12 +181,16 @@ function exposeState(req: Request, state: ExpressRequestState): void {
   if (Object.hasOwn(req, 'session') || Object.hasOwn(req, 'sessionID') || Object.hasOwn(req, 'flash')) Object.defineProperties(req, requestAccessors);
 }
 
-/** `express.request` for a request of an Express app: the prototype just below node's `IncomingMessage.prototype`; undefined when there is none. */
-function sharedRequestPrototype(req: Request): object | undefined {
-  let prototype: object | null = Object.getPrototypeOf(req) as object | null;
-  if (prototype === null || prototype === IncomingMessage.prototype) return undefined;
+/**
+ * `express.request` (or `express.response`) for a request (or response) of an
+ * Express app: the prototype just below node's `base` (`IncomingMessage.prototype`,
+ * `ServerResponse.prototype`) on its chain; undefined when there is none.
+ */
+function sharedPrototype(object: object, base: object): object | undefined {
+  let prototype: object | null = Object.getPrototypeOf(object) as object | null;
+  if (prototype === null || prototype === base) return undefined;
   for (let parent = Object.getPrototypeOf(prototype) as object | null; parent !== null; parent = Object.getPrototypeOf(parent) as object | null) {
-    if (parent === IncomingMessage.prototype) return prototype;
+    if (parent === base) return prototype;
     prototype = parent;
   }
   return undefined;
@@ -237,7 +241,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     const start = (context: SessionContext<Data>, adopted: LegacyAdoption | undefined) => {
       const state = new ExpressRequestState(context.session as unknown as Session<Record<string, unknown>>, chosen.options, adopted, context);
       exposeState(req, state);
-      commitBeforeHead(res, () => state.commit(), onFailure);
+      // Held through `express.response`, which every response of this Express shares: nothing is added to `res`.
+      commitBeforeHead(res, () => state.commit(), onFailure, sharedPrototype(res, ServerResponse.prototype));
       next();
     };
     let loading: Promise<SessionContext<Data>>;

@@ -1,5 +1,6 @@
 import { callbackOrPromise } from '../../core/callback.js';
 import type { ResolvedCookieOptions } from '../../http/cookie-options.js';
+import { cloneJsonData } from '../../http/session/json-copy.js';
 import type { Session } from '../../http/typed-session.js';
 
 /**
@@ -86,6 +87,8 @@ const jsonOf = (value: unknown): string | undefined => (value === undefined ? un
  */
 export class SessionView {
   readonly #context: ViewContext;
+  /** `req.session.cookie`, made at its first read. */
+  #cookie: SessionCookieView | undefined = undefined;
   /** JSON of every field at the last sync: a field whose JSON differs now was changed through `req.session`. */
   readonly #synced = new Map<string, string | undefined>();
   /** Set by `regenerate()`: this object no longer names the session (Passport's `keepSessionInfo` still reads it). */
@@ -94,21 +97,16 @@ export class SessionView {
 
   constructor(context: ViewContext) {
     this.#context = context;
-    const cookie = cookieView(context);
     const fields = {} as Record<string, unknown>;
     const method = (run: (...args: never[]) => unknown) => ({ value: run });
     // Own, read-only and not configurable: assigning or deleting a member is a TypeError, as for a field it would be a silent loss.
+    // The accessors are shared (they find this view by `this`): an accessor made per object would leave every
+    // req.session a slow dictionary-mode object, as V8 shares no hidden class between different accessors.
     Object.defineProperties(fields, {
-      cookie: {
-        get: () => cookie,
-        // Passport's keepSessionInfo merge copies `cookie` back onto the new session.
-        set: (value: unknown) => {
-          if (isObject(value) && 'maxAge' in value) cookie.maxAge = (value as { maxAge: number | null }).maxAge;
-        },
-        enumerable: true,
-      },
-      id: { get: () => context.session.keyDigest },
-      toJSON: method(() => ({ ...fields, cookie: cookie.toJSON() })),
+      [VIEW]: { value: this },
+      cookie: cookieMember,
+      id: idMember,
+      toJSON: method(() => ({ ...fields, cookie: this.cookie.toJSON() })),
       touch: method(() => this.#touch()),
       resetMaxAge: method(() => this.#touch()),
       save: method((callback?: SessionCallback) => callbackOrPromise(callback, () => this.#save())),
@@ -118,6 +116,16 @@ export class SessionView {
     });
     this.fields = fields as unknown as ExpressSessionView;
     this.#take(context.session.data as Record<string, unknown>);
+  }
+
+  /** `req.session.cookie`. */
+  get cookie(): SessionCookieView {
+    return (this.#cookie ??= cookieView(this.#context));
+  }
+
+  /** The stored session's key digest (`req.session.id`). */
+  get id(): string | undefined {
+    return this.#context.session.keyDigest;
   }
 
   /**
@@ -163,7 +171,7 @@ export class SessionView {
       this.#synced.delete(name);
       return;
     }
-    fields[name] = structuredClone(value);
+    fields[name] = cloneJsonData(value);
     this.#synced.set(name, jsonOf(value));
   }
 
@@ -174,7 +182,7 @@ export class SessionView {
     this.#synced.clear();
     for (const [name, value] of Object.entries(data)) {
       if (RESERVED_SESSION_NAMES.has(name)) continue;
-      fields[name] = structuredClone(value);
+      fields[name] = cloneJsonData(value);
       this.#synced.set(name, jsonOf(value));
     }
   }
@@ -223,6 +231,26 @@ export class SessionView {
 }
 
 const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
+/** Where a `req.session` object keeps its view, for the shared accessors (a hidden member, as the methods are). */
+const VIEW = Symbol('sessionkit.express.sessionView');
+const viewOf = (fields: object): SessionView | undefined => (fields as { [VIEW]?: SessionView })[VIEW];
+const cookieMember: PropertyDescriptor = {
+  get(this: object) {
+    return viewOf(this)?.cookie;
+  },
+  // Passport's keepSessionInfo merge copies `cookie` back onto the new session.
+  set(this: object, value: unknown) {
+    const view = viewOf(this);
+    if (view !== undefined && isObject(value) && 'maxAge' in value) view.cookie.maxAge = (value as { maxAge: number | null }).maxAge;
+  },
+  enumerable: true,
+};
+const idMember: PropertyDescriptor = {
+  get(this: object) {
+    return viewOf(this)?.id;
+  },
+};
 
 function cookieView(context: ViewContext): SessionCookieView {
   const { session, cookie } = context;

@@ -1,4 +1,4 @@
-import { OutgoingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import { OutgoingMessage, ServerResponse, type OutgoingHttpHeaders } from 'node:http';
 import { Socket } from 'node:net';
 import { applySessionHeaders, type HeaderPair } from '../../http/headers.js';
 import { nodeHeaderTarget } from './header-target.js';
@@ -39,80 +39,102 @@ interface SentHead {
  *   the held calls ran: the client gets the head and the bytes sent so far, as
  *   it would have. A client that went away meanwhile is not written to.
  *
- * The methods are wrapped on the instance and stay wrapped (pass-through once
- * the commit settled), so wrappers installed later by other middleware keep
- * working. The wrappers are shared by every response and use `this`, as
- * node's own methods do.
+ * With `shared` (Express's `express.response`, just below node's
+ * `ServerResponse.prototype` on `res`'s chain) the wrappers are defined on it
+ * once and `res` gets only its hold; otherwise, or when `res` already has one
+ * of these methods as its own property (an earlier middleware's wrapper,
+ * which must run after the hold), they are assigned on `res`. Wrappers
+ * installed later by other middleware keep working either way.
  */
-export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void): void {
-  // One object per response, the methods shared: the per-response cost is this object and four assignments.
-  (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure);
+export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object): void {
+  const onPrototype = shared !== undefined && !WRAPPED.some((member) => Object.hasOwn(res, member));
+  (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure, onPrototype);
+  if (onPrototype) {
+    if (!wrappedPrototypes.has(shared)) {
+      Object.defineProperties(shared, prototypeMembers);
+      wrappedPrototypes.add(shared);
+    }
+    return;
+  }
   // Plain assignments, not defineProperty: on every request's hot path, and V8 caches the transition.
-  res.writeHead = heldWriteHead as unknown as ServerResponse['writeHead'];
-  res.write = heldWrite as unknown as ServerResponse['write'];
-  res.end = heldEnd as unknown as ServerResponse['end'];
-  res.flushHeaders = heldFlushHeaders;
+  res.writeHead = onResponse.writeHead as ServerResponse['writeHead'];
+  res.write = onResponse.write as ServerResponse['write'];
+  res.end = onResponse.end as ServerResponse['end'];
+  res.flushHeaders = onResponse.flushHeaders as ServerResponse['flushHeaders'];
 }
 
-/** Where a wrapped response keeps its {@link ResponseHold}. */
+/**
+ * Where a response keeps its hold, the one property it gets on Express: V8
+ * shares no hidden classes between Express's responses (Express sets their
+ * prototype), so each added property costs a new one and inline-cache misses
+ * in node's code. Not a WeakMap, whose values V8's young-generation collector
+ * keeps alive (each response's graph would be promoted).
+ */
 const HOLD = Symbol('sessionkit.commitBeforeHead');
+type HeldResponse = ServerResponse & { [HOLD]?: ResponseHold };
+const holdOf = (res: ServerResponse): ResponseHold | undefined => (res as HeldResponse)[HOLD];
 /** Where a socket whose `destroy` is deferred finds the hold of the response it carries. */
 const SOCKET_HOLD = Symbol('sessionkit.commitBeforeHead.socket');
-type HeldResponse = ServerResponse & { [HOLD]: ResponseHold };
 type HeldSocket = Socket & { [SOCKET_HOLD]?: ResponseHold };
 type Method = (...args: unknown[]) => unknown;
+type Wrapped = HeldMethod | 'destroy';
+const WRAPPED: readonly Wrapped[] = ['writeHead', 'write', 'end', 'flushHeaders', 'destroy'];
+const nodeResponse = ServerResponse.prototype as unknown as Record<Wrapped, Method>;
 
 const WAITING = 0;
 const SAVING = 1;
 const OPEN = 2;
 
 /**
- * The wrappers: shared by every response (each finds its hold through `this`,
- * as node's own methods need `this` to be the response).
+ * The wrapper of `member`, shared by every response (each finds its hold by
+ * `this`, as node's own methods need `this` to be the response). On a
+ * prototype it acts only for holds made there and is node's own for every
+ * other response: one without a hold, or one wrapped on itself, whose
+ * wrappers may call it as the method they wrapped.
  */
-function heldWriteHead(this: HeldResponse, ...args: unknown[]): unknown {
-  return this[HOLD].call('writeHead', args);
+function wrapperOf(member: Wrapped, onPrototype: boolean): Method {
+  return function (this: ServerResponse, ...args: unknown[]): unknown {
+    const hold = holdOf(this);
+    if (hold === undefined || hold.onPrototype !== onPrototype) return nodeResponse[member].apply(this, args);
+    return member === 'destroy' ? hold.destroy(args[0] as Error | undefined) : hold.call(member, args);
+  };
 }
-function heldWrite(this: HeldResponse, ...args: unknown[]): unknown {
-  return this[HOLD].call('write', args);
-}
-function heldEnd(this: HeldResponse, ...args: unknown[]): unknown {
-  return this[HOLD].call('end', args);
-}
-function heldFlushHeaders(this: HeldResponse, ...args: unknown[]): void {
-  this[HOLD].call('flushHeaders', args);
-}
+const wrappers = (onPrototype: boolean) => Object.fromEntries(WRAPPED.map((member) => [member, wrapperOf(member, onPrototype)])) as Record<Wrapped, Method>;
+/** The wrappers assigned on a response (`destroy` only while held). */
+const onResponse = wrappers(false);
 
 const outgoingHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')?.get;
 const outgoingWritableEnded = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'writableEnded')?.get;
 /**
  * `headersSent` and `writableEnded` while held, as the response would read
- * without sessions; node's own once the hold is over. Defined when the hold
- * starts and never deleted (a delete would turn the response into a slow
- * dictionary object for the rest of its life).
+ * without sessions; node's own once the hold is over (or without one).
+ * Defined on a response when the hold starts and never deleted (a delete
+ * would turn the response into a slow dictionary object for the rest of its
+ * life), or once on the shared prototype.
  */
 const heldFlags: PropertyDescriptorMap = {
   headersSent: {
-    get(this: HeldResponse) {
-      return this[HOLD].state === SAVING ? true : outgoingHeadersSent?.call(this);
+    get(this: ServerResponse) {
+      return holdOf(this)?.state === SAVING ? true : outgoingHeadersSent?.call(this);
     },
     configurable: true,
   },
   writableEnded: {
-    get(this: HeldResponse) {
-      return this[HOLD].state === SAVING ? this[HOLD].ended : outgoingWritableEnded?.call(this);
+    get(this: ServerResponse) {
+      const hold = holdOf(this);
+      return hold?.state === SAVING ? hold.ended : outgoingWritableEnded?.call(this);
     },
     configurable: true,
   },
 };
 
-/** `res.destroy(error?)` while held: deferred until the held calls ran. */
-function heldResponseDestroy(this: HeldResponse, error?: Error): ServerResponse {
-  const hold = this[HOLD];
-  if (hold.state !== SAVING || hold.clientGone()) return hold.responseDestroy.call(this, error) as ServerResponse;
-  hold.destroyResponse ??= { error };
-  return this;
-}
+/** What a shared prototype gets, once. */
+const prototypeMembers: PropertyDescriptorMap = {
+  ...heldFlags,
+  ...Object.fromEntries(Object.entries(wrappers(true)).map(([member, value]) => [member, { value, writable: true, configurable: true }])),
+};
+/** Prototypes that carry {@link prototypeMembers}. */
+const wrappedPrototypes = new WeakSet<object>();
 
 /** `socket.destroy(error?)` while held: Express's final handler destroys the socket of a response it thinks sent; a healthy socket waits for the held bytes. */
 function heldSocketDestroy(this: HeldSocket, error?: Error): Socket {
@@ -133,7 +155,7 @@ class ResponseHold {
   destroySocket = false;
   held: Array<{ method: HeldMethod; args: unknown[] }> | undefined = undefined;
   head: SentHead | undefined = undefined;
-  // The methods as they were (the prototype's, or an earlier middleware's wrappers).
+  // The methods as they were (node's, or an earlier middleware's wrappers).
   readonly writeHead: Method;
   readonly write: Method;
   readonly end: Method;
@@ -146,12 +168,16 @@ class ResponseHold {
     readonly res: ServerResponse,
     readonly commit: () => Promise<HeaderPair[]>,
     readonly onFailure: (error: unknown) => void,
+    /** Whether the wrappers are a shared prototype's (else they are assigned on `res`). */
+    readonly onPrototype: boolean,
   ) {
-    this.writeHead = res.writeHead as Method;
-    this.write = res.write as Method;
-    this.end = res.end as Method;
-    this.flushHeaders = res.flushHeaders as Method;
-    this.responseDestroy = res.destroy as Method;
+    // On a prototype, the wrappers sit between `res` and node's methods.
+    const methods = onPrototype ? nodeResponse : (res as unknown as Record<HeldMethod | 'destroy', Method>);
+    this.writeHead = methods.writeHead;
+    this.write = methods.write;
+    this.end = methods.end;
+    this.flushHeaders = methods.flushHeaders;
+    this.responseDestroy = methods.destroy;
   }
 
   call(method: HeldMethod, args: unknown[]): unknown {
@@ -176,9 +202,11 @@ class ResponseHold {
     this.state = SAVING;
     // getHeaders() is already a fresh copy (with no prototype, so `in` sees header names only).
     this.head = { statusCode: res.statusCode, statusMessage: res.statusMessage, headers: res.getHeaders() };
-    Object.defineProperties(res, heldFlags);
-    this.responseDestroy = res.destroy as Method;
-    res.destroy = heldResponseDestroy as ServerResponse['destroy'];
+    if (!this.onPrototype) {
+      Object.defineProperties(res, heldFlags);
+      this.responseDestroy = res.destroy as Method;
+      res.destroy = onResponse.destroy as ServerResponse['destroy'];
+    }
     // The request's: a pipelined response gets its socket only once the one before it finished.
     const socket = (res.socket ?? res.req?.socket ?? null) as HeldSocket | null;
     this.socket = socket;
@@ -197,13 +225,21 @@ class ResponseHold {
 
   restore(): void {
     this.state = OPEN;
-    this.res.destroy = this.responseDestroy as ServerResponse['destroy'];
+    if (!this.onPrototype) this.res.destroy = this.responseDestroy as ServerResponse['destroy'];
     const socket = this.socket as HeldSocket | null;
     // Only the latest hold on the socket puts its destroy back: an earlier one must not undo a later one's.
     if (socket !== null && this.socketDestroy !== undefined && socket[SOCKET_HOLD] === this) {
       socket.destroy = this.socketDestroy as Socket['destroy'];
       socket[SOCKET_HOLD] = undefined;
     }
+  }
+
+  /** `res.destroy(error?)`: deferred while held, until the held calls ran. */
+  destroy(error: Error | undefined): ServerResponse {
+    const res = this.res;
+    if (this.state !== SAVING || this.clientGone()) return this.responseDestroy.call(res, error) as ServerResponse;
+    this.destroyResponse ??= { error };
+    return res;
   }
 
   clientGone(): boolean {
@@ -275,8 +311,15 @@ class ResponseHold {
 
 /** Puts back the status and headers the handler had when it sent the head. */
 function resetHead(res: ServerResponse, head: SentHead): void {
-  res.statusCode = head.statusCode;
-  res.statusMessage = head.statusMessage;
-  for (const name of res.getHeaderNames()) if (!(name in head.headers)) res.removeHeader(name);
-  for (const [name, value] of Object.entries(head.headers)) if (value !== undefined && res.getHeader(name) !== value) res.setHeader(name, value);
+  // Written only when changed, and compared on one copy of the headers: this runs for every response, and
+  // a handler rarely changes its head after sending it.
+  if (res.statusCode !== head.statusCode) res.statusCode = head.statusCode;
+  if (res.statusMessage !== head.statusMessage) res.statusMessage = head.statusMessage;
+  const sent = head.headers;
+  const current = res.getHeaders();
+  for (const name in current) if (!(name in sent)) res.removeHeader(name);
+  for (const name in sent) {
+    const value = sent[name];
+    if (value !== undefined && current[name] !== value) res.setHeader(name, value);
+  }
 }

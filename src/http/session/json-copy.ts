@@ -39,5 +39,7 @@ export function jsonCopy(value: unknown, what: string, name?: string): unknown {
  * fraction of its cost.
  */
 export function cloneJsonData<T>(value: T): T {
+  // A string, number, boolean or null is its own copy.
+  if (typeof value !== 'object' || value === null) return value;
   return JSON.parse(JSON.stringify(value)) as T;
 }
