@@ -41,3 +41,28 @@ export class BackendError extends Error {
 export function isBackendError(error: unknown): error is BackendError {
   return error instanceof BackendError || (error instanceof Error && error.name === 'BackendError' && 'code' in error);
 }
+
+/**
+ * A login refused by the owner's session limit: `generate({ owner })` found
+ * the owner already at `maxSessionsPerOwner` live sessions on a backend whose
+ * `onMaxSessionsPerOwner` is `'refuse'`. Nothing was stored and no session of
+ * the owner was touched (the outcome model's "not stored"). Not a
+ * `BackendError`: the store worked, the owner is full. The HTTP adapters
+ * answer it 409 without `Set-Cookie`.
+ */
+export class OwnerSessionLimitError extends Error {
+  override readonly name = 'OwnerSessionLimitError';
+  readonly code = 'owner_session_limit' as const;
+  /** The limit the owner is at: its live sessions, counted as the backend counts them. */
+  readonly maxSessionsPerOwner: number;
+
+  constructor(maxSessionsPerOwner: number) {
+    super(`the owner already has ${maxSessionsPerOwner} live sessions (maxSessionsPerOwner); this login stored nothing`);
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
+  }
+}
+
+/** True for an {@link OwnerSessionLimitError}, also one made by another copy of this package. */
+export function isOwnerSessionLimitError(error: unknown): error is OwnerSessionLimitError {
+  return error instanceof OwnerSessionLimitError || (error instanceof Error && error.name === 'OwnerSessionLimitError' && 'maxSessionsPerOwner' in error);
+}

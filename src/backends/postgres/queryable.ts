@@ -14,6 +14,12 @@ export interface Statement {
   text: string;
 }
 
+/** A statement with its parameters. */
+export interface BoundStatement {
+  statement: Statement;
+  params: readonly unknown[];
+}
+
 /** How long a statement may take, and what to call it in the timeout's message. */
 export interface Deadline {
   timeoutMs: number;
@@ -78,8 +84,10 @@ export interface Queryable {
    * covers every lock wait, and leaves time before `deadlineMs` to settle it.
    * Resolves: applied once. Rejects with a BackendError: not applied. Rejects
    * with an {@link UncertainWrite}: sent, fate unknown; pass it to `settle`.
+   * `lockFirst` (a transaction-scoped lock) runs before the write in the same
+   * transaction, so the write's snapshot is taken once the lock is held.
    */
-  write<Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]>;
+  write<Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement): Promise<Row[]>;
   /**
    * On a fresh connection, makes sure the uncertain write's server process is
    * gone (terminating it, waiting at most until `deadlineMs`) and then runs
@@ -107,6 +115,12 @@ export function writeWindow(remainingMs: number): { waitMs: number; boundMs: num
   const waitMs = remainingMs - reserveMs;
   const boundMs = Math.floor(waitMs - Math.min(200, Math.max(20, waitMs / 10)));
   return { waitMs, boundMs };
+}
+
+/** {@link writeWindow}; with a lock taken first, each of the two statements is bound to half the time, as the server arms the bound per statement. */
+function lockedWindow(remainingMs: number, lockFirst: BoundStatement | undefined): { waitMs: number; boundMs: number } {
+  const window = writeWindow(remainingMs);
+  return lockFirst === undefined ? window : { waitMs: window.waitMs, boundMs: Math.floor(window.boundMs / 2) };
 }
 
 /** Below this many milliseconds left, a write is not sent at all (`timeout`, not sent): too little to bound and settle it. */
@@ -193,24 +207,32 @@ function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
   class BoundedQuery extends (Query as unknown as new (config: unknown) => PgQueryInstance) {
     boundMs = 0;
     xid: string | undefined;
-    #ownResults = false;
+    lockFirst: BoundStatement | undefined;
+    /** Completions still to come from the statements sent before the caller's. */
+    #notOurs = 1;
     override prepare(connection: PgConnection): void {
       connection.parse({ text: "SELECT set_config('statement_timeout', $1, true), txid_current()::text", name: '', types: [] });
       connection.bind({ portal: '', statement: '', values: [String(this.boundMs)], valueMapper: (value) => value });
       connection.execute({ portal: '' });
       connection.flush();
+      if (this.lockFirst !== undefined) {
+        this.#notOurs++;
+        connection.parse({ text: this.lockFirst.statement.text, name: '', types: [] });
+        connection.bind({ portal: '', statement: '', values: [...this.lockFirst.params], valueMapper: (value) => value });
+        connection.execute({ portal: '' });
+      }
       super.prepare(connection);
     }
     override handleDataRow(message: unknown): void {
-      if (this.#ownResults) super.handleDataRow(message);
+      if (this.#notOurs === 0) super.handleDataRow(message);
       else {
         const xid = (message as { fields?: unknown[] }).fields?.[1];
-        if (typeof xid === 'string') this.xid = xid;
+        if (typeof xid === 'string' && this.xid === undefined) this.xid = xid;
       }
     }
     override handleCommandComplete(message: unknown, connection: PgConnection): void {
-      if (this.#ownResults) super.handleCommandComplete(message, connection);
-      else this.#ownResults = true;
+      if (this.#notOurs === 0) super.handleCommandComplete(message, connection);
+      else this.#notOurs--;
     }
   }
   Bounded = BoundedQuery as unknown as PgQueryClass;
@@ -240,13 +262,14 @@ function pgBoundedWrite<Row>(
   deadline: WriteDeadline,
   done: (broken: Error | undefined) => void,
   onSilent: () => void,
+  lockFirst?: BoundStatement,
 ): Promise<Row[]> {
   const remainingMs = deadline.deadlineMs - performance.now();
   if (remainingMs < SMALLEST_WRITE_WINDOW_MS) {
     done(undefined);
     return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
   }
-  const { waitMs, boundMs } = writeWindow(remainingMs);
+  const { waitMs, boundMs } = lockedWindow(remainingMs, lockFirst);
   const internals = client as unknown as PgClientInternals;
   const pid = internals.processID ?? undefined;
   const Query = internals.constructor.Query;
@@ -294,7 +317,7 @@ function pgBoundedWrite<Row>(
         }
       },
     });
-    (query as unknown as { boundMs: number }).boundMs = boundMs;
+    Object.assign(query, { boundMs, lockFirst });
     (client as Client).query(query as never);
   });
 }
@@ -487,9 +510,9 @@ function pgPoolQueryable(pool: Pool): Queryable {
         throw error;
       }
     },
-    write: async <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> => {
+    write: async <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement): Promise<Row[]> => {
       const client = await checkout(deadline.deadlineMs, deadline.operation, deadline.timeoutMs);
-      return pgBoundedWrite<Row>(client, statement, params, deadline, (broken) => giveBack(client, broken), markSilent(performance.now()));
+      return pgBoundedWrite<Row>(client, statement, params, deadline, (broken) => giveBack(client, broken), markSilent(performance.now()), lockFirst);
     },
     settle: (uncertain, read, params, deadlineMs) => {
       const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => SettlingClient; options: Record<string, unknown> };
@@ -507,7 +530,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
       const query = pgQuery(client);
       return {
         query,
-        write: (statement, params, deadline) => pgBoundedWrite(client, statement, params, deadline, () => undefined, () => undefined),
+        write: (statement, params, deadline, lockFirst) => pgBoundedWrite(client, statement, params, deadline, () => undefined, () => undefined, lockFirst),
         settle: async () => undefined,
         hold: async () => {
           throw new TypeError('already held');
@@ -544,7 +567,7 @@ function pgClientQueryable(client: Client): HeldConnection {
     },
     // A write whose turn has not come by its deadline is answered then (not sent), and skipped when its turn comes;
     // one that was sent answers by its own bound and settling, never by this timer.
-    write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline) =>
+    write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement) =>
       new Promise<Row[]>((resolve, reject) => {
         let sent = false;
         const timer = setTimeout(() => {
@@ -553,7 +576,7 @@ function pgClientQueryable(client: Client): HeldConnection {
         inTurn(deadline.deadlineMs, deadline.operation, deadline.timeoutMs, () => {
           sent = true;
           clearTimeout(timer);
-          return pgBoundedWrite<Row>(client, statement, params, deadline, () => undefined, () => undefined);
+          return pgBoundedWrite<Row>(client, statement, params, deadline, () => undefined, () => undefined, lockFirst);
         }).then(resolve, reject);
       }),
     settle: (uncertain, read, params, deadlineMs) => {
@@ -629,10 +652,11 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
    * settle it starts is uncertain; postgres.js does not expose the server
    * process, so settling cannot end it.
    */
-  const write = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> => {
+  const write = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement): Promise<Row[]> => {
     const remainingMs = deadline.deadlineMs - performance.now();
     if (remainingMs < SMALLEST_WRITE_WINDOW_MS) return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
-    const { waitMs, boundMs } = writeWindow(remainingMs);
+    const { waitMs, boundMs } = lockedWindow(remainingMs, lockFirst);
+    if (lockFirst !== undefined) return lockedWrite<Row>(statement, params, deadline, lockFirst, waitMs, boundMs);
     const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
     return new Promise<Row[]>((resolve, reject) => {
       let settled = false;
@@ -667,6 +691,41 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
       );
     });
   };
+  /**
+   * A write after a lock, in one transaction: postgres.js's `begin` with the
+   * bound, the lock and the write pipelined (BEGIN and COMMIT are a round trip
+   * each). The bound is the server's own `statement_timeout` here, set inside
+   * the transaction: a cancel request could reach the wrong statement of it.
+   */
+  const lockedWrite = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst: BoundStatement, waitMs: number, boundMs: number): Promise<Row[]> => {
+    const pending = sql.begin((tx) => [
+      tx.unsafe(`SELECT set_config('statement_timeout', $1, true)`, [String(boundMs)] as never[]),
+      tx.unsafe(lockFirst.statement.text, lockFirst.params as never[], { prepare: true }),
+      tx.unsafe(statement.text, params as never[], { prepare: true }),
+    ]) as Promise<unknown[][]>;
+    return new Promise<Row[]>((resolve, reject) => {
+      let settled = false;
+      const silentTimer = setTimeout(() => {
+        settled = true;
+        reject(new UncertainWrite('timeout', undefined, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`));
+      }, waitMs);
+      pending.then(
+        (results) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(silentTimer);
+          resolve(results[2] as Row[]);
+        },
+        (error: unknown) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(silentTimer);
+          if (isConnectionLoss(error)) reject(new UncertainWrite('unavailable', undefined, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error }));
+          else reject(error);
+        },
+      );
+    });
+  };
   const settle = async <Row>(uncertain: UncertainWrite, read: Statement, params: readonly unknown[], deadlineMs: number): Promise<Settlement<Row> | undefined> => {
     const leftMs = deadlineMs - performance.now();
     if (leftMs < 10) return undefined;
@@ -691,7 +750,8 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
 
 /**
  * PGlite runs one statement at a time in this process and cannot take one
- * back from its queue: a deadline ends the wait only. A write whose deadline
+ * back from its queue: a deadline ends the wait only. A write's `lockFirst`
+ * is not needed: no other statement runs between its snapshot and its end. A write whose deadline
  * passes is uncertain (it will still run), and there is no other connection
  * to settle it on.
  */
