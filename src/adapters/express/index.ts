@@ -19,7 +19,7 @@ import type { HeaderPair } from '../../http/headers.js';
 import type { ResolvedSessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
-import { withOutageStatus } from '../store-outage.js';
+import { withSessionErrorStatus } from '../session-error-answer.js';
 import { resolveLegacySessionMigration, type AdoptedSession as LegacyAdoption } from './legacy-session.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
 import { RESERVED_SESSION_NAMES, SessionView, type ExpressSessionView, type ViewContext } from './session-view.js';
@@ -232,7 +232,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     // Mounted twice (app and router): the first one owns the session.
     if (stateOf(req) !== undefined) return next();
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
-    const onFailure = (error: unknown) => next(withOutageStatus(error));
+    const onFailure = (error: unknown) => next(withSessionErrorStatus(error));
     // `.then`, not `await`: no promise layers between the store's answer and next().
     const start = (context: SessionContext<Data>, adopted: LegacyAdoption | undefined) => {
       const state = new ExpressRequestState(context.session as unknown as Session<Record<string, unknown>>, chosen.options, adopted, context);

@@ -16,7 +16,7 @@ import { SessionEngine, type SessionContext } from '../../http/engine.js';
 import { applySessionHeaders, VARY_COOKIE, type HeaderTarget } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { withOutageStatus } from '../store-outage.js';
+import { withSessionErrorStatus } from '../session-error-answer.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -84,7 +84,7 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
     try {
       context = await engine.load(request.headers.cookie);
     } catch (error) {
-      throw withOutageStatus(error);
+      throw withSessionErrorStatus(error);
     }
     states.set(request, { context, failed: false });
     // Untyped on purpose: a global `FastifyRequest.session` type would clash with @fastify/session's.
@@ -107,7 +107,7 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
       pairs = await state.context.commit();
     } catch (error) {
       state.failed = true;
-      throw withOutageStatus(error);
+      throw withSessionErrorStatus(error);
     } finally {
       delete (raw as unknown as Record<string, unknown>).writableEnded;
     }

@@ -3,7 +3,7 @@ import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption 
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { isStoreOutage, outageResponse } from '../store-outage.js';
+import { sessionErrorResponse } from '../session-error-answer.js';
 import { withSessionHeaders } from './response-headers.js';
 
 /** Options of {@link withSession}: the typed-session options and `csrf`, nothing fetch-specific. */
@@ -53,8 +53,9 @@ export function withSession<Data extends object = Record<string, unknown>>(
       if (typeof response !== 'object' || response === null || typeof response.headers?.get !== 'function') throw new TypeError('the withSession handler must return a Response');
       return withSessionHeaders(response, await context.commit());
     } catch (error) {
-      // No host answers 503 by itself: a store outage is answered here, everything else goes to the host.
-      if (isStoreOutage(error)) return outageResponse();
+      // No host answers 503 or 409 by itself: a store outage and a refused login are answered here, everything else goes to the host.
+      const answer = sessionErrorResponse(error);
+      if (answer !== undefined) return answer;
       throw error;
     }
   };

@@ -17,7 +17,7 @@ import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { withOutageStatus } from '../store-outage.js';
+import { withSessionErrorStatus } from '../session-error-answer.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -76,7 +76,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     try {
       context = await engine.load(ctx.request.headers.cookie);
     } catch (error) {
-      throw withOutageStatus(error);
+      throw withSessionErrorStatus(error);
     }
     sessions.set(ctx, context.session as Session<object>);
     ctx.session = context.session;
@@ -84,7 +84,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       await next();
     } catch (error) {
       // A handler's update() that met a store outage is a 503 too.
-      throw withOutageStatus(error);
+      throw withSessionErrorStatus(error);
     }
     if (ctx.headerSent) {
       if (context.session.status === 'unmodified') return;
@@ -94,7 +94,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     try {
       pairs = await context.commit();
     } catch (error) {
-      throw withOutageStatus(error);
+      throw withSessionErrorStatus(error);
     }
     applySessionHeaders(
       {

@@ -16,7 +16,7 @@ import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
-import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../store-outage.js';
+import { sessionErrorAnswer, type SessionErrorAnswer } from '../session-error-answer.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -99,19 +99,19 @@ export function getSession<Data extends object = Record<string, unknown>>(req: I
   return session as Session<Data>;
 }
 
+const INTERNAL_ERROR: SessionErrorAnswer = { status: 500, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: 'Internal Server Error' };
+
 function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  const outage = isStoreOutage(error);
-  // A store outage is an operational state, reported through onEvent; anything else is a bug worth a trace.
-  if (!outage) console.error(error);
+  const answer = sessionErrorAnswer(error) ?? INTERNAL_ERROR;
+  // A store outage and a refused login are states of the service, not bugs; anything else is worth a trace.
+  if (answer === INTERNAL_ERROR) console.error(error);
   if (res.headersSent) {
     // A response already complete stays as the client got it; one still being written is cut.
     if (!res.writableEnded) res.destroy(error instanceof Error ? error : undefined);
     return;
   }
-  const body = outage ? OUTAGE_BODY : 'Internal Server Error';
-  res.statusCode = outage ? 503 : 500;
-  if (outage) for (const [name, value] of OUTAGE_HEADERS) res.setHeader(name, value);
-  else res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.setHeader('Content-Length', Buffer.byteLength(body));
-  res.end(body);
+  res.statusCode = answer.status;
+  for (const [name, value] of answer.headers) res.setHeader(name, value);
+  res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+  res.end(answer.body);
 }
