@@ -5,27 +5,13 @@ import { RedisBackend } from '../../src/backends/redis/index.js';
 import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
 import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 import { describeOwnerLimit } from './support/adapter-suite.js';
-import type { AppFactory } from './support/app-spec.js';
-import { expressApp } from './support/express-app.js';
-import { fastifyApp } from './support/fastify-app.js';
-import { fetchApp } from './support/fetch-app.js';
-import { honoApp } from './support/hono-app.js';
-import { koaApp } from './support/koa-app.js';
-import { nodeApp } from './support/node-app.js';
+import { EVERY_APP } from './support/every-app.js';
 
 // The 409 is each adapter's own: every adapter on memory; Express and Fastify on the server stores, whose
 // atomicity (the owner's lock, the owner set's script) is what the parallel logins test.
-const everyAdapter: Array<[string, AppFactory]> = [
-  ['node:http', nodeApp],
-  ['Express 5', expressApp],
-  ['Fastify 5', fastifyApp],
-  ['Hono 4', honoApp],
-  ['fetch', fetchApp],
-  ['Koa 3', koaApp],
-];
-const onServerStores = everyAdapter.filter(([name]) => name === 'Express 5' || name === 'Fastify 5');
+const onServerStores = EVERY_APP.filter(([name]) => name === 'Express 5' || name === 'Fastify 5');
 
-for (const [name, factory] of everyAdapter) describeOwnerLimit(`${name} on memory`, factory, async (options) => new MemoryBackend(options));
+for (const [name, factory] of EVERY_APP) describeOwnerLimit(`${name} on memory`, factory, async (options) => new MemoryBackend(options));
 
 const prefix = `sk_cap_${process.pid}_`;
 describe.skipIf(postgresSkipReason !== undefined)(`on PostgreSQL${postgresSkipReason ? ` (skipped: ${postgresSkipReason})` : ''}`, () => {

@@ -633,6 +633,37 @@ function cancelPostgresJs(pending: unknown): boolean {
   return true;
 }
 
+/**
+ * A postgres.js write's answer: its rows, the server's refusal, or an
+ * {@link UncertainWrite} when its connection died with it or no answer came
+ * within `waitMs`. `answered` runs once, as soon as the answer is decided.
+ */
+function postgresJsAnswer<Row>(pending: Promise<Row[]>, deadline: WriteDeadline, waitMs: number, answered: () => void): Promise<Row[]> {
+  return new Promise<Row[]>((resolve, reject) => {
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(silentTimer);
+      answered();
+      return true;
+    };
+    const silentTimer = setTimeout(() => {
+      if (settle()) reject(new UncertainWrite('timeout', undefined, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`));
+    }, waitMs);
+    pending.then(
+      (rows) => {
+        if (settle()) resolve(rows);
+      },
+      (error: unknown) => {
+        if (!settle()) return;
+        if (isConnectionLoss(error)) reject(new UncertainWrite('unavailable', undefined, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error }));
+        else reject(error);
+      },
+    );
+  });
+}
+
 function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
   const query = async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
     const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
@@ -658,37 +689,17 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
     const { waitMs, boundMs } = lockedWindow(remainingMs, lockFirst);
     if (lockFirst !== undefined) return lockedWrite<Row>(statement, params, deadline, lockFirst, waitMs, boundMs);
     const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
-    return new Promise<Row[]>((resolve, reject) => {
-      let settled = false;
-      // A write still pipelined behind another statement when its bound runs out cannot be cancelled safely (see
-      // cancelPostgresJs): the cancel waits until it is the connection's running statement, or its answer comes.
-      let cancelTimer: ReturnType<typeof setTimeout>;
-      const cancelWhenSafe = () => {
-        if (!settled && !cancelPostgresJs(pending)) cancelTimer = setTimeout(cancelWhenSafe, PIPELINED_CANCEL_RETRY_MS);
-      };
-      cancelTimer = setTimeout(cancelWhenSafe, boundMs);
-      const silentTimer = setTimeout(() => {
-        settled = true;
-        clearTimeout(cancelTimer);
-        reject(new UncertainWrite('timeout', undefined, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`));
-      }, waitMs);
-      pending.then(
-        (rows) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(cancelTimer);
-          clearTimeout(silentTimer);
-          resolve(rows as unknown as Row[]);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(cancelTimer);
-          clearTimeout(silentTimer);
-          if (isConnectionLoss(error)) reject(new UncertainWrite('unavailable', undefined, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error }));
-          else reject(error);
-        },
-      );
+    // A write still pipelined behind another statement when its bound runs out cannot be cancelled safely (see
+    // cancelPostgresJs): the cancel waits until it is the connection's running statement, or its answer comes.
+    let answered = false;
+    let cancelTimer: ReturnType<typeof setTimeout>;
+    const cancelWhenSafe = () => {
+      if (!answered && !cancelPostgresJs(pending)) cancelTimer = setTimeout(cancelWhenSafe, PIPELINED_CANCEL_RETRY_MS);
+    };
+    cancelTimer = setTimeout(cancelWhenSafe, boundMs);
+    return postgresJsAnswer(pending as unknown as Promise<Row[]>, deadline, waitMs, () => {
+      answered = true;
+      clearTimeout(cancelTimer);
     });
   };
   /**
@@ -703,28 +714,12 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
       tx.unsafe(lockFirst.statement.text, lockFirst.params as never[], { prepare: true }),
       tx.unsafe(statement.text, params as never[], { prepare: true }),
     ]) as Promise<unknown[][]>;
-    return new Promise<Row[]>((resolve, reject) => {
-      let settled = false;
-      const silentTimer = setTimeout(() => {
-        settled = true;
-        reject(new UncertainWrite('timeout', undefined, `PostgreSQL did not answer ${deadline.operation} within ${deadline.timeoutMs} ms`));
-      }, waitMs);
-      pending.then(
-        (results) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(silentTimer);
-          resolve(results[2] as Row[]);
-        },
-        (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(silentTimer);
-          if (isConnectionLoss(error)) reject(new UncertainWrite('unavailable', undefined, `PostgreSQL connection lost during ${deadline.operation}`, { cause: error }));
-          else reject(error);
-        },
-      );
-    });
+    return postgresJsAnswer(
+      pending.then((results) => results[2] as Row[]),
+      deadline,
+      waitMs,
+      () => undefined,
+    );
   };
   const settle = async <Row>(uncertain: UncertainWrite, read: Statement, params: readonly unknown[], deadlineMs: number): Promise<Settlement<Row> | undefined> => {
     const leftMs = deadlineMs - performance.now();
