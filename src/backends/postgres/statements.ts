@@ -82,7 +82,7 @@ export interface WriteStatements {
   readTokens: Statement;
 }
 
-/** OFFSET that keeps every row: what `maxSessionsPerOwner` unset means. */
+/** OFFSET that keeps every row: what `maxSessionsPerOwner: false` means. */
 export const NO_OWNER_LIMIT = 2_147_483_647;
 
 /** Rows per statement of the owner fan-out (`listByOwner`, `clearByOwner`): each step stays far under a request's deadline. */
