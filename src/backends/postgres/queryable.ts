@@ -177,11 +177,17 @@ interface PgClientInternals {
 
 type PgQueryClass = new (config: { name: string; text: string; values: unknown[]; callback: (error: Error | null, result: { rows: unknown[] }) => void }) => PgQueryInstance;
 interface PgQueryInstance {
+  readonly name: string;
+  readonly text: string;
+  readonly types: unknown[];
+  hasBeenParsed(connection: PgConnection): boolean;
   prepare(connection: PgConnection): void;
   handleDataRow(message: unknown): void;
   handleCommandComplete(message: unknown, connection: PgConnection): void;
 }
 interface PgConnection {
+  /** Named statements sent but not yet confirmed (pg's own record, read by `hasBeenParsed`). */
+  submittedNamedStatements: Record<string, string>;
   flush(): void;
   parse(message: { text: string; name: string; types: unknown[] }): void;
   bind(message: { portal: string; statement: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void;
@@ -217,6 +223,13 @@ function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
       connection.flush();
       if (this.lockFirst !== undefined) {
         this.#notOurs++;
+        // The caller's Parse goes before the lock, whose Execute may fail (its bound): pg records a named statement
+        // as prepared at the first ParseComplete of the query (the prelude's), and the server skips every message
+        // after a failure up to the Sync, so a Parse after the lock could be recorded and never made.
+        if (!this.hasBeenParsed(connection)) {
+          connection.parse({ text: this.text, name: this.name, types: this.types });
+          connection.submittedNamedStatements[this.name] = this.text;
+        }
         connection.parse({ text: this.lockFirst.statement.text, name: '', types: [] });
         connection.bind({ portal: '', statement: '', values: [...this.lockFirst.params], valueMapper: (value) => value });
         connection.execute({ portal: '' });
