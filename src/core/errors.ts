@@ -34,8 +34,52 @@ export class BackendError extends Error {
   constructor(code: BackendErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
+    if (STORE_OUTAGE_CODES.has(code)) Object.defineProperties(this, OUTAGE_SHAPE);
   }
 }
+
+/** The codes that say the store, not the application, failed: the request may succeed once the store is back. */
+const STORE_OUTAGE_CODES: ReadonlySet<BackendErrorCode> = new Set(['unavailable', 'timeout', 'indeterminate']);
+
+/** What a 503 for a store outage tells the client and the load balancer: try again after this many seconds. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/** The body of a store outage's 503. */
+export const OUTAGE_BODY = 'Service Unavailable';
+
+/** A store outage's 503 headers, as `[name, value]` pairs. */
+export const OUTAGE_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['Retry-After', String(RETRY_AFTER_SECONDS)],
+  ['Content-Type', 'text/plain; charset=utf-8'],
+];
+
+/**
+ * True for a `BackendError` whose code is `unavailable`, `timeout` or
+ * `indeterminate`: the session store is down or too slow, which HTTP answers
+ * 503 with `Retry-After` rather than 500 (kept for bugs).
+ */
+export function isStoreOutage(error: unknown): boolean {
+  return isBackendError(error) && STORE_OUTAGE_CODES.has(error.code);
+}
+
+/** A store outage's 503 as a fetch `Response`. */
+export function outageResponse(): Response {
+  return new Response(OUTAGE_BODY, { status: 503, headers: OUTAGE_HEADERS as Array<[string, string]> });
+}
+
+/**
+ * A store outage wherever it surfaces (an adapter's load or save, or a handler's own `update()` that the
+ * application did not catch) is a 503 in every framework's default error path, because the error itself carries
+ * the shapes those paths read: http-errors' `status`/`statusCode`/`expose`/`headers` (Express's final handler,
+ * Koa, Fastify) and `getResponse()` (Hono). Non-enumerable, so logs print the `BackendError` as it is.
+ */
+const OUTAGE_SHAPE: PropertyDescriptorMap = {
+  status: { value: 503, configurable: true, writable: true },
+  statusCode: { value: 503, configurable: true, writable: true },
+  expose: { value: false, configurable: true, writable: true },
+  headers: { value: Object.freeze({ 'Retry-After': String(RETRY_AFTER_SECONDS) }), configurable: true, writable: true },
+  getResponse: { value: outageResponse, configurable: true, writable: true },
+};
 
 /** True for a {@link BackendError}, also one made by another copy of this package. */
 export function isBackendError(error: unknown): error is BackendError {
@@ -59,7 +103,35 @@ export class OwnerSessionLimitError extends Error {
   constructor(maxSessionsPerOwner: number) {
     super(`the owner already has ${maxSessionsPerOwner} live sessions (maxSessionsPerOwner); this login stored nothing`);
     this.maxSessionsPerOwner = maxSessionsPerOwner;
+    Object.defineProperties(this, OWNER_LIMIT_SHAPE);
   }
+}
+
+/** The body of a refused login's 409. */
+export const OWNER_LIMIT_BODY = 'Too many sessions: end one of your other sessions, then log in again';
+
+/**
+ * A refused login's 409 as a fetch `Response`: the request conflicts with the
+ * sessions the user already has (ending one resolves it), where 403 would say
+ * the credentials or rights were wrong. No `Set-Cookie`.
+ */
+export function ownerLimitResponse(): Response {
+  return new Response(OWNER_LIMIT_BODY, { status: 409, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+}
+
+/** As the outage's shape (see `OUTAGE_SHAPE`): every framework's default error path answers a refused login 409. */
+const OWNER_LIMIT_SHAPE: PropertyDescriptorMap = {
+  status: { value: 409, configurable: true, writable: true },
+  statusCode: { value: 409, configurable: true, writable: true },
+  expose: { value: false, configurable: true, writable: true },
+  getResponse: { value: ownerLimitResponse, configurable: true, writable: true },
+};
+
+/** The answer an adapter gives itself for a session error (a store outage's 503, a refused login's 409); undefined for any other. */
+export function sessionErrorResponse(error: unknown): Response | undefined {
+  if (isStoreOutage(error)) return outageResponse();
+  if (isOwnerSessionLimitError(error)) return ownerLimitResponse();
+  return undefined;
 }
 
 /** True for an {@link OwnerSessionLimitError}, also one made by another copy of this package. */

@@ -3,6 +3,9 @@
  * algorithm of Go 1.25's `http.CrossOriginProtection`, on the Fetch-metadata
  * header `Sec-Fetch-Site` and, for browsers without it, `Origin` against `Host`.
  */
+import { headerValues, type RequestHeaders } from '../http/session-header.js';
+
+export type { RequestHeaders } from '../http/session-header.js';
 
 /** The `csrf` option of every adapter: protection settings, or `false` to turn the check off. */
 export interface CsrfOptions {
@@ -26,11 +29,6 @@ export interface CsrfProtectionOption {
    */
   csrf?: CsrfOptions | false;
 }
-
-/** A request's headers as a framework has them: a Fetch `Headers` (or anything with `get`) or Node's header record (lower-case names). */
-export type RequestHeaders =
-  | { get(name: string): string | null | undefined }
-  | Readonly<Record<string, string | readonly string[] | undefined>>;
 
 /** Why a request was refused. */
 export type CsrfRefusalReason =
@@ -80,12 +78,21 @@ const ORIGIN_MISMATCH = refusal('origin-mismatch', 'Origin does not match Host (
  * `Host` (host and port; the scheme is not compared, as `Host` has none) or be
  * trusted. A request with neither header passes: it does not come from a
  * browser, so it carries no cookie a victim's browser attached.
+ *
+ * `carriesSessionHeader` (an adapter passes `SessionEngine.carriesSessionHeader`)
+ * lets a request that would be refused pass when it carries the session
+ * header: a browser never attaches that header cross-site on its own (a page
+ * can add it only through a CORS preflight the server allowed), and such a
+ * request is read by its header alone, so a cookie it also carries is never
+ * used.
  */
-export function crossOriginGuard(option?: CsrfOptions | false): CrossOriginGuard {
+export function crossOriginGuard(option?: CsrfOptions | false, carriesSessionHeader?: (headers: RequestHeaders) => boolean): CrossOriginGuard {
   if (option === false) return () => ALLOWED;
   if (option === undefined) option = {};
   if (typeof option !== 'object' || option === null || Array.isArray(option)) throw new TypeError('csrf must be an object ({ trustedOrigins }) or false');
   const trusted = resolveTrustedOrigins(option.trustedOrigins);
+  // Asked only for a request about to be refused, so the requests that pass pay nothing for it.
+  const refuse = carriesSessionHeader === undefined ? (refusal: CsrfRefusal) => refusal : (refusal: CsrfRefusal, headers: RequestHeaders) => (carriesSessionHeader(headers) ? ALLOWED : refusal);
 
   return (method, headers, requestHost) => {
     if (method !== undefined && SAFE_METHODS.has(method)) return ALLOWED;
@@ -93,22 +100,20 @@ export function crossOriginGuard(option?: CsrfOptions | false): CrossOriginGuard
     const origin = headerValue(headers, 'origin');
     if (site !== undefined) {
       if (site === 'same-origin' || site === 'none') return ALLOWED;
-      return origin !== undefined && trusted.has(origin) ? ALLOWED : CROSS_SITE;
+      return origin !== undefined && trusted.has(origin) ? ALLOWED : refuse(CROSS_SITE, headers);
     }
     // Neither header: a same-origin request of an old browser, or no browser at all.
     if (origin === undefined) return ALLOWED;
     const host = requestHost ?? headerValue(headers, 'host') ?? headerValue(headers, ':authority');
     if (host !== undefined && originAuthority(origin) === host.toLowerCase()) return ALLOWED;
-    return trusted.has(origin) ? ALLOWED : ORIGIN_MISMATCH;
+    return trusted.has(origin) ? ALLOWED : refuse(ORIGIN_MISMATCH, headers);
   };
 }
 
 /** One header as a single string, or undefined when absent or empty; repeated values are joined (and then match nothing). */
 function headerValue(headers: RequestHeaders, name: string): string | undefined {
-  const getter = (headers as { get?: unknown }).get;
-  const raw = typeof getter === 'function' ? (getter as (name: string) => unknown).call(headers, name) : (headers as Record<string, unknown>)[name];
-  const value = Array.isArray(raw) ? raw.join(', ') : raw;
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  const value = headerValues(headers, name)?.join(', ');
+  return value === '' ? undefined : value;
 }
 
 /** The `host[:port]` of an `Origin` value, lower-cased, or undefined for anything else (`null` included). */

@@ -1,10 +1,12 @@
 import type { Backend } from '../core/contract.js';
 import type { HeaderPair } from './headers.js';
-import type { CookieHeader } from './read-cookie.js';
+import { readSessionCookie, type CookieHeader, type SessionCookie } from './read-cookie.js';
 import { HttpEvents } from './http-events.js';
-import { RequestSession } from './request-session.js';
+import { RequestSession, type KeyResponder } from './request-session.js';
 import type { StoreContext } from './session/commit-loop.js';
+import { responseHeaders } from './session/cookie-decision.js';
 import { loadSession } from './session/load.js';
+import { readSessionHeader, sentKeyOf, sessionHeaderPairs, type HeaderSource, type RequestHeaders } from './session-header.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
 import type { Session } from './typed-session.js';
 
@@ -12,6 +14,12 @@ import type { Session } from './typed-session.js';
 export interface SessionContext<Data extends object = Record<string, unknown>> {
   /** The session handed to the application. */
   readonly session: Session<Data>;
+  /**
+   * How the request sent its key, and so how the response returns a new one:
+   * `'header'` when it carried the session header (`transport.header`), or
+   * there is no cookie transport; `'cookie'` otherwise.
+   */
+  readonly transport: 'cookie' | 'header';
   /**
    * Saves the session and resolves to the headers the response must carry
    * (apply them with `applySessionHeaders`). Call it once the handler is done
@@ -30,13 +38,27 @@ export interface SessionContext<Data extends object = Record<string, unknown>> {
 export class SessionEngine<Data extends object = Record<string, unknown>> {
   /** The options after defaults, checked at construction. */
   readonly options: ResolvedSessionOptions;
+  /**
+   * With the header transport on: whether a request's headers carry the
+   * session header (any value, well-formed or not), which makes it a header
+   * request, read by that header alone. Give it to `crossOriginGuard` as its
+   * second argument. Undefined when the header transport is off.
+   */
+  readonly carriesSessionHeader: ((headers: RequestHeaders) => boolean) | undefined;
   /** Shared by every request: neither the options nor the events keep per-request state. */
   readonly #store: StoreContext;
+  readonly #cookieResponse: KeyResponder;
+  readonly #headerResponse: KeyResponder | undefined;
 
   /** Throws a `TypeError` when an option is invalid (or, with `owners: true`, `backend` keeps no sessions by owner). */
   constructor(backend: Backend, options: SessionOptions = {}) {
-    this.options = resolveSessionOptions(backend, options);
-    this.#store = { options: this.options, events: new HttpEvents(this.options.onEvent) };
+    const resolved = resolveSessionOptions(backend, options);
+    this.options = resolved;
+    this.#store = { options: resolved, events: new HttpEvents(resolved.onEvent) };
+    const header = resolved.sessionHeader;
+    this.carriesSessionHeader = header && ((headers) => readSessionHeader(headers, header).kind !== 'absent');
+    this.#cookieResponse = header === undefined ? (decision) => responseHeaders(decision, resolved) : (decision) => [...responseHeaders(decision, resolved), header.varyOnHeader];
+    this.#headerResponse = header && ((decision, loaded) => sessionHeaderPairs(decision, sentKeyOf(loaded), header));
   }
 
   /** Name of the session cookie. */
@@ -45,15 +67,26 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   }
 
   /**
-   * The session named by a request's `Cookie` header: at most one store read,
-   * none without a well-formed session cookie. Rejects only on a store
-   * failure, which `onEvent` also receives as an `error` event.
+   * The session named by a request's `Cookie` header or, with the header
+   * transport on, its session header, read from `requestHeaders` (a Fetch
+   * `Headers` or `Request`, or node's `IncomingMessage` itself so that a
+   * second `Authorization` is seen): a request that carries the header is read by it
+   * alone. At most one store read, none without a well-formed key. Rejects
+   * only on a store failure, which `onEvent` also receives as an `error` event.
    */
-  load(cookieHeader: CookieHeader): Promise<SessionContext<Data>> {
+  load(cookieHeader: CookieHeader, requestHeaders?: HeaderSource): Promise<SessionContext<Data>> {
+    const { sessionHeader, cookieName, cookieTransport } = this.options;
+    if (sessionHeader === undefined) return this.#load(readSessionCookie(cookieHeader, cookieName), 'cookie', this.#cookieResponse);
+    const sent = readSessionHeader(requestHeaders, sessionHeader);
+    if (sent.kind !== 'absent' || !cookieTransport) return this.#load(sent, 'header', this.#headerResponse!);
+    return this.#load(readSessionCookie(cookieHeader, cookieName), 'cookie', this.#cookieResponse);
+  }
+
+  #load(sent: SessionCookie, transport: 'cookie' | 'header', respond: KeyResponder): Promise<SessionContext<Data>> {
     const store = this.#store;
-    return loadSession(store, cookieHeader).then((loaded) => {
-      const session = new RequestSession<Data>(store, loaded);
-      return { session, commit: () => session.commit() };
+    return loadSession(store, sent).then((loaded) => {
+      const session = new RequestSession<Data>(store, loaded, respond);
+      return { session, transport, commit: () => session.commit() };
     });
   }
 }

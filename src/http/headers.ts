@@ -6,8 +6,8 @@ export type HeaderPair = [name: string, value: string];
 /** The header every session-dependent response carries, so caches key on the cookie. */
 export const VARY_COOKIE: HeaderPair = ['Vary', 'Cookie'];
 
-/** Beside every `Set-Cookie`: a response that sets a session cookie must not be cached. Shared, like {@link VARY_COOKIE}: never mutate a pair. */
-const NO_STORE: HeaderPair = ['Cache-Control', 'no-store'];
+/** Beside every `Set-Cookie` (and every session header that carries a key): a response that hands out a key must not be cached. Shared, like {@link VARY_COOKIE}: never mutate a pair. */
+export const NO_STORE: HeaderPair = ['Cache-Control', 'no-store'];
 
 /**
  * The response headers for `session` with options already resolved (adapters

@@ -13,12 +13,15 @@ export const MAX_COOKIE_HEADER_CHARS = 16_384;
 /**
  * What the `Cookie` header says about the session cookie: `absent` (no cookie
  * of that name), `invalid` (present but unusable: malformed, duplicated with
- * different values, oversized, non-ASCII) or the key it carries.
+ * different values, oversized, non-ASCII) or the key it carries. The session
+ * header (`transport.header`) is read into the same three answers.
  */
 export type SessionCookie = { readonly kind: 'absent' } | { readonly kind: 'invalid' } | { readonly kind: 'key'; readonly key: string };
 
-const ABSENT: SessionCookie = Object.freeze({ kind: 'absent' });
-const INVALID: SessionCookie = Object.freeze({ kind: 'invalid' });
+/** The request presents no key (shared: never mutate). */
+export const ABSENT_KEY: SessionCookie = Object.freeze({ kind: 'absent' });
+/** The request presents a key it cannot use (shared: never mutate). */
+export const INVALID_KEY: SessionCookie = Object.freeze({ kind: 'invalid' });
 
 // Keys are base64url; percent-decoding would only let `%41` stand for `A`.
 const verbatim = (value: string): string => value;
@@ -34,15 +37,15 @@ const VERBATIM = { decode: verbatim };
 export function readSessionCookie(header: CookieHeader, cookieName: string): SessionCookie {
   try {
     const text = typeof header === 'string' ? header : Array.isArray(header) ? header.join('; ') : undefined;
-    if (text === undefined || text.length === 0) return ABSENT;
-    if (text.length > MAX_COOKIE_HEADER_CHARS) return INVALID;
+    if (text === undefined || text.length === 0) return ABSENT_KEY;
+    if (text.length > MAX_COOKIE_HEADER_CHARS) return INVALID_KEY;
     const value = parseCookie(text, VERBATIM)[cookieName];
-    if (value === undefined) return ABSENT;
-    if (!isWellFormedKey(value)) return INVALID;
-    if (hasConflictingDuplicate(text, cookieName, value)) return INVALID;
+    if (value === undefined) return ABSENT_KEY;
+    if (!isWellFormedKey(value)) return INVALID_KEY;
+    if (hasConflictingDuplicate(text, cookieName, value)) return INVALID_KEY;
     return { kind: 'key', key: value };
   } catch {
-    return INVALID;
+    return INVALID_KEY;
   }
 }
 

@@ -6,7 +6,7 @@ import { pushFlash, takeFlashFrom } from './flash.js';
 import type { HeaderPair } from './headers.js';
 import { renewStored, type StoreContext, type Transform } from './session/commit-loop.js';
 import { commitWork, removeStaleKeys } from './session/commit-plan.js';
-import { responseHeaders } from './session/cookie-decision.js';
+import type { CookieDecision } from './session/cookie-decision.js';
 import { FieldOverlay, updateTransform } from './session/field-overlay.js';
 import { assertFieldName, cloneJsonData, jsonCopy } from './session/json-copy.js';
 import { ownExpiryFor } from './session/lifetime.js';
@@ -22,6 +22,13 @@ import { writeSession } from './session/write-session.js';
 import type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionStatus } from './typed-session.js';
 
 /**
+ * The headers a response carries for the commit's `decision`, on the
+ * transport the request used (its cookie or its session header); `loaded`
+ * says what the request sent. Chosen per request, made once per engine.
+ */
+export type KeyResponder = (decision: CookieDecision, loaded: Loaded) => HeaderPair[];
+
+/**
  * The typed session of one request and its commit, as wiring: where it
  * stands is one {@link RequestState} replaced whole by each step, its field
  * changes a {@link FieldOverlay}; each rule lives in its own file under
@@ -31,16 +38,18 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
   readonly #store: StoreContext;
   /** What `load` found; a read-only request renews its expiry only while it is still the session shown. */
   readonly #loaded: Loaded;
+  readonly #respond: KeyResponder;
   readonly #overlay = new FieldOverlay();
   readonly #pending: PendingEvents;
   #state: RequestState;
   readonly #queue = new SerialQueue();
   #commit: Promise<HeaderPair[]> | undefined;
 
-  /** The session of a request whose cookie named `loaded` (see `loadSession`). */
-  constructor(store: StoreContext, loaded: Loaded) {
+  /** The session of a request whose key named `loaded` (see `loadSession`), answered by `respond`. */
+  constructor(store: StoreContext, loaded: Loaded, respond: KeyResponder) {
     this.#store = store;
     this.#loaded = loaded;
+    this.#respond = respond;
     this.#pending = new PendingEvents(store.events);
     this.#state = loadedState(loaded);
   }
@@ -201,7 +210,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     }
     this.#pending.destroyed(this.#state.staleKeys);
     this.#pending.flush();
-    return responseHeaders(this.#state.cookie, this.#store.options);
+    return this.#respond(this.#state.cookie, this.#loaded);
   }
 
   /** Writes `transform(stored data)` where it belongs (see {@link writeSession}) and takes in what the write did. */
@@ -214,7 +223,7 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   #destroyNow(): void {
     this.#overlay.clear();
-    this.#state = destroyedState(this.#state, this.#loaded.kind !== 'none' || this.#loaded.hadCookie);
+    this.#state = destroyedState(this.#state, this.#loaded.kind !== 'none' || this.#loaded.hadKey);
   }
 
   /**

@@ -2,6 +2,7 @@ import { requireOwners, type Backend, type OwnerIndexBackend } from '../core/con
 import type { SessionEventListener } from '../core/events.js';
 import { assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from '../core/validate.js';
 import { DEFAULT_COOKIE_NAME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie-options.js';
+import { resolveSessionHeader, type ResolvedSessionHeader, type TransportOptions } from './session-header.js';
 
 /** Default of {@link SessionOptions.touchAfterSeconds}: one minute. */
 export const DEFAULT_TOUCH_AFTER_SECONDS = 60;
@@ -62,6 +63,20 @@ export interface SessionOptions {
    * store's view (`store` names the backend); one listener can take both.
    */
   onEvent?: SessionEventListener;
+  /**
+   * Where the session key travels. Default: the cookie only. `{ header: true }`
+   * adds `Authorization: Bearer <key>` for API and mobile clients (a new key
+   * comes back in `Set-Auth-Token`); `{ header: { requestHeader: 'X-Session-Token' } }`
+   * reads and answers that header; `{ cookie: false, header: … }` turns the
+   * cookie off. With both on, a request that carries the session header is
+   * read by the header alone (its cookie is ignored, and the cross-origin
+   * check does not apply); any other request by its cookie. A response returns
+   * a new key on the transport its request used; a request with neither
+   * gets the cookie (send the header empty, or `Authorization: Bearer`
+   * alone, to get the key in the header). docs/http.md, "API and mobile
+   * clients".
+   */
+  transport?: TransportOptions;
 }
 
 /** {@link SessionOptions} checked and with defaults applied. */
@@ -78,6 +93,10 @@ export interface ResolvedSessionOptions {
   /** The backend, when `owners: true` (checked to keep sessions by owner); undefined otherwise. */
   readonly ownerBackend: OwnerIndexBackend | undefined;
   readonly onEvent: SessionEventListener | undefined;
+  /** False when `transport.cookie` is false: no cookie is read nor set. */
+  readonly cookieTransport: boolean;
+  /** The header transport, or undefined when it is off (the default). */
+  readonly sessionHeader: ResolvedSessionHeader | undefined;
 }
 
 /**
@@ -100,6 +119,7 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
     nowMs = Date.now,
     owners = false,
     onEvent,
+    transport = {},
   } = options;
 
   if (idleTimeoutSeconds !== undefined) assertWholeNumberOption(idleTimeoutSeconds, 'idleTimeoutSeconds', 1);
@@ -116,6 +136,14 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
   if (typeof owners !== 'boolean') throw new TypeError('owners must be a boolean');
   if (onEvent !== undefined && typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
   const ownerBackend = owners ? requireOwners(backend, 'sessions by owner (owners: true)') : undefined;
+  if (typeof transport !== 'object' || transport === null) throw new TypeError('transport must be an object: { cookie?, header? }');
+  const { cookie: cookieTransport = true, header, ...unknown } = transport;
+  const extra = Object.keys(unknown)[0];
+  if (extra !== undefined) throw new TypeError(`unknown transport option ${JSON.stringify(extra)}; known: cookie, header`);
+  if (typeof cookieTransport !== 'boolean') throw new TypeError('transport.cookie must be a boolean');
+  const sessionHeader = resolveSessionHeader(header, cookieTransport);
+  if (!cookieTransport && sessionHeader === undefined) throw new TypeError('transport: with cookie: false, give header: the session key needs a way to travel');
+  if (!cookieTransport && (options.cookieName !== undefined || options.cookie !== undefined)) throw new TypeError('cookieName and cookie have no meaning with transport.cookie false; remove them');
 
   return Object.freeze({
     backend,
@@ -129,5 +157,7 @@ export function resolveSessionOptions(backend: Backend, options: SessionOptions 
     nowMs,
     ownerBackend,
     onEvent,
+    cookieTransport,
+    sessionHeader,
   });
 }

@@ -1,4 +1,4 @@
 import { describeAdapter } from './support/adapter-suite.js';
 import { fastifyApp } from './support/fastify-app.js';
 
-describeAdapter('Fastify 5', fastifyApp, { handlerOutageStatus: 500 });
+describeAdapter('Fastify 5', fastifyApp);

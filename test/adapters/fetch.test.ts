@@ -1,4 +1,4 @@
 import { describeAdapter } from './support/adapter-suite.js';
 import { fetchApp } from './support/fetch-app.js';
 
-describeAdapter('fetch (Request/Response)', fetchApp, { handlerOutageStatus: 503 });
+describeAdapter('fetch (Request/Response)', fetchApp);

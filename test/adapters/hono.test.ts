@@ -1,4 +1,4 @@
 import { describeAdapter } from './support/adapter-suite.js';
 import { honoApp } from './support/hono-app.js';
 
-describeAdapter('Hono 4', honoApp, { handlerOutageStatus: 500 });
+describeAdapter('Hono 4', honoApp);

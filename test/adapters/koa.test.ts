@@ -1,4 +1,4 @@
 import { describeAdapter } from './support/adapter-suite.js';
 import { koaApp } from './support/koa-app.js';
 
-describeAdapter('Koa 3', koaApp, { handlerOutageStatus: 503 });
+describeAdapter('Koa 3', koaApp);

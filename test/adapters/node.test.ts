@@ -1,4 +1,4 @@
 import { describeAdapter } from './support/adapter-suite.js';
 import { nodeApp } from './support/node-app.js';
 
-describeAdapter('node:http', nodeApp, { handlerOutageStatus: 503 });
+describeAdapter('node:http', nodeApp);

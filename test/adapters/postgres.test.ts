@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
-import { describeConcurrency, describeOwners, sidOf, withKey } from './support/adapter-suite.js';
+import { describeConcurrency, describeOwners, describeSessionHeader, sidOf, withKey } from './support/adapter-suite.js';
 import { EVERY_APP } from './support/every-app.js';
 
 const prefix = `sk_http_${process.pid}_`;
@@ -21,6 +21,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`adapters on PostgreSQL${postg
   for (const [name, factory] of EVERY_APP) {
     describeConcurrency(`${name} on PostgreSQL`, factory, backend);
     describeOwners(`${name} on PostgreSQL`, factory, backend);
+    describeSessionHeader(`${name} on PostgreSQL`, factory, backend);
 
     it(`${name}: a PostgreSQL store that went away is a 503 with Retry-After, without Set-Cookie`, async () => {
       const ownPool = testPool(2);

@@ -4,9 +4,8 @@ import { supportsOwners, type Backend } from '../../src/index.js';
 import { RedisBackend } from '../../src/backends/redis/index.js';
 import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 import { freePort } from '../support/ports.js';
-import { describeConcurrency, describeOwners, sidOf, withKey } from './support/adapter-suite.js';
+import { describeConcurrency, describeOwners, describeSessionHeader, sidOf, withKey } from './support/adapter-suite.js';
 import { EVERY_APP } from './support/every-app.js';
-
 
 describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
   const redis = useTestRedis();
@@ -15,6 +14,7 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
   };
 
   for (const [name, factory] of EVERY_APP) describeConcurrency(`${name} on Redis`, factory, backend);
+  for (const [name, factory] of EVERY_APP) describeSessionHeader(`${name} on Redis`, factory, backend);
 
   for (const [name, factory] of EVERY_APP) {
     it(`${name}: a Redis that is down is a 503 with Retry-After, without Set-Cookie`, async () => {

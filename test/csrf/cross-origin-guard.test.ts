@@ -119,6 +119,22 @@ describe('crossOriginGuard: options', () => {
     expect(() => crossOriginGuard({ trustedOrigins } as never)).toThrow(TypeError);
   });
 
+  it('a request that carries the session header passes where it would be refused, and the question is asked only then', () => {
+    const asked: RequestHeaders[] = [];
+    const check = crossOriginGuard({}, (headers) => {
+      asked.push(headers);
+      return 'authorization' in headers;
+    });
+    const cross = { host: HOST, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' };
+    expect(check('POST', { ...cross, authorization: 'Bearer k' }).allowed).toBe(true);
+    expect(check('POST', { host: HOST, origin: 'https://evil.example', authorization: 'Bearer k' }).allowed).toBe(true);
+    expect(check('POST', cross)).toMatchObject({ allowed: false, reason: 'cross-site' });
+    expect(asked).toHaveLength(3);
+    expect(check('POST', { host: HOST, 'sec-fetch-site': 'same-origin' }).allowed).toBe(true);
+    expect(check('GET', cross).allowed).toBe(true);
+    expect(asked).toHaveLength(3);
+  });
+
   it.each([[null], [true], ['on'], [[]]])('csrf: %j is a TypeError', (option) => {
     expect(() => crossOriginGuard(option as never)).toThrow(TypeError);
   });

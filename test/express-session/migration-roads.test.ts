@@ -211,6 +211,19 @@ describe('fromExpressSession: which cookies are taken over', () => {
     expect(lines[0]).toMatch(/^connect\.sid=[A-Za-z0-9_-]{40}; /);
   });
 
+  it('with the header transport on, a header request is read by its header alone: the old cookie beside it is not taken over', async () => {
+    const { backend, cookie } = await road1Session(SECRET, { user: 'ada' });
+    const app = road2(backend, { transport: { header: true }, fromExpressSession: { secret: SECRET } });
+    const header = await request(app).get('/read').set('Cookie', cookie).set('Authorization', 'Bearer');
+    expect(header.body).toEqual({ user: null });
+    expect(setCookies(header)).toEqual([]);
+    expect(header.headers['set-auth-token']).toBeUndefined();
+    // The same cookie alone is a cookie request, and moves as before.
+    const moved = await request(app).get('/read').set('Cookie', cookie);
+    expect(moved.body).toEqual({ user: 'ada' });
+    expect(cookieNamed(moved, 'sid')).toMatch(/^sid=[A-Za-z0-9_-]{40}$/);
+  });
+
   it('a save that fails (a store outage) moves nothing: a 503 without Set-Cookie, the old key kept, and the next request moves the session', async () => {
     const { backend, cookie } = await road1Session(SECRET, { user: 'ada' });
     const sidValue = decodeURIComponent(cookie.slice('connect.sid='.length)).slice(2).split('.')[0]!;
@@ -238,6 +251,7 @@ describe('fromExpressSession: which cookies are taken over', () => {
     const { MemoryBackend } = await import('../../src/backends/memory/index.js');
     const backend = new MemoryBackend();
     expect(() => sessionMiddleware(backend, { fromExpressSession: { secret: '' } })).toThrow(TypeError);
+    expect(() => sessionMiddleware(backend, { transport: { cookie: false, header: true }, fromExpressSession: { secret: SECRET } })).toThrow(/transport\.cookie false/);
     expect(() => sessionMiddleware(backend, { fromExpressSession: { secret: [] } })).toThrow(TypeError);
     expect(() => sessionMiddleware(backend, { fromExpressSession: { secret: 'x', nmae: 'a' } as never })).toThrow(/unknown fromExpressSession option "nmae"/);
     expect(() => sessionMiddleware(backend, { secret: 'x' } as never)).toThrow(/fromExpressSession/);

@@ -284,10 +284,12 @@ export function describeStore(name: string, makeBackend: StoreFactory, makeGoneB
         const { error } = await called(start);
         expect(isBackendError(error)).toBe(true);
       }
-      // express-session reads the store only for a correctly signed cookie; its read failure is the app's error.
+      // express-session reads the store only for a correctly signed cookie; its read failure goes to next(err), and the
+      // BackendError of an outage carries http-errors' 503 and Retry-After, which Express's final handler answers.
       const signature = createHmac('sha256', 'test secret').update(SID).digest('base64').replace(/=+$/, '');
       const reply = await request(app(store)).get('/read').set('Cookie', `connect.sid=${encodeURIComponent(`s:${SID}.${signature}`)}`);
-      expect(reply.status).toBe(500);
+      expect(reply.status).toBe(503);
+      expect(reply.headers['retry-after']).toBe('1');
     });
   });
 }

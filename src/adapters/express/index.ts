@@ -19,7 +19,6 @@ import type { HeaderPair } from '../../http/headers.js';
 import type { ResolvedSessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
-import { withSessionErrorStatus } from '../session-error-answer.js';
 import { resolveLegacySessionMigration, type AdoptedSession as LegacyAdoption } from './legacy-session.js';
 import { resolveExpressOptions, type ExpressSessionOptions } from './options.js';
 import { RESERVED_SESSION_NAMES, SessionView, type ExpressSessionView, type ViewContext } from './session-view.js';
@@ -224,7 +223,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   const resolved = resolveExpressOptions(options);
   const engine = new SessionEngine<Data>(backend, resolved.session);
   const secureEngine = resolved.secureSession === undefined ? undefined : new SessionEngine<Data>(backend, resolved.secureSession);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
+  if (options.fromExpressSession !== undefined && !engine.options.cookieTransport) throw new TypeError('fromExpressSession takes over cookies: it has no meaning with transport.cookie false');
   const migration = resolveLegacySessionMigration(options.fromExpressSession, backend, engine.options.cookieName, RESERVED_SESSION_NAMES);
   return function sessionkit(req: Request, res: Response, next: NextFunction): void {
     const verdict = guard(req.method, req.headers);
@@ -232,7 +232,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     // Mounted twice (app and router): the first one owns the session.
     if (stateOf(req) !== undefined) return next();
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
-    const onFailure = (error: unknown) => next(withSessionErrorStatus(error));
+    const onFailure = (error: unknown) => next(error);
     // `.then`, not `await`: no promise layers between the store's answer and next().
     const start = (context: SessionContext<Data>, adopted: LegacyAdoption | undefined) => {
       const state = new ExpressRequestState(context.session as unknown as Session<Record<string, unknown>>, chosen.options, adopted, context);
@@ -242,7 +242,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     };
     let loading: Promise<SessionContext<Data>>;
     try {
-      loading = chosen.load(req.headers.cookie);
+      loading = chosen.load(req.headers.cookie, req);
     } catch (error) {
       return onFailure(error);
     }
@@ -251,7 +251,8 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     loading
       .then((context) =>
         migration
-          .adopt(req.headers.cookie, context.session as unknown as Session<Record<string, unknown>>, engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod())
+          // A header request is read by its header alone: an express-session cookie beside it is not taken over.
+          .adopt(context.transport === 'cookie' ? req.headers.cookie : undefined, context.session as unknown as Session<Record<string, unknown>>, engineOptions.idleTimeoutSeconds ?? engineOptions.backend.defaultPeriod())
           .then((adopted) => [context, adopted] as const),
       )
       .then(([context, adopted]) => start(context, adopted), onFailure);

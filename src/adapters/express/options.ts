@@ -73,6 +73,7 @@ const SESSION_OPTION_NAMES = new Set([
   'nowMs',
   'owners',
   'onEvent',
+  'transport',
   'csrf',
   'name',
   'rolling',

@@ -16,7 +16,6 @@ import { SessionEngine, type SessionContext } from '../../http/engine.js';
 import { applySessionHeaders, VARY_COOKIE, type HeaderTarget } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { withSessionErrorStatus } from '../session-error-answer.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -73,19 +72,14 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
   const { backend, csrf, ...sessionOptions } = options;
   if (backend === undefined || backend === null) throw new TypeError('sessionPlugin needs a backend option');
   const engine = new SessionEngine(backend, sessionOptions);
-  const guard = crossOriginGuard(csrf);
+  const guard = crossOriginGuard(csrf, engine.carriesSessionHeader);
 
   fastify.decorateRequest('session', null, []);
 
   fastify.addHook('onRequest', async (request, reply) => {
     const verdict = guard(request.method, request.headers);
     if (!verdict.allowed) return reply.code(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
-    let context;
-    try {
-      context = await engine.load(request.headers.cookie);
-    } catch (error) {
-      throw withSessionErrorStatus(error);
-    }
+    const context = await engine.load(request.headers.cookie, request.raw);
     states.set(request, { context, failed: false });
     // Untyped on purpose: a global `FastifyRequest.session` type would clash with @fastify/session's.
     Reflect.set(request, 'session', context.session);
@@ -107,7 +101,7 @@ export async function sessionPlugin(fastify: FastifyInstance, options: FastifySe
       pairs = await state.context.commit();
     } catch (error) {
       state.failed = true;
-      throw withSessionErrorStatus(error);
+      throw error;
     } finally {
       delete (raw as unknown as Record<string, unknown>).writableEnded;
     }

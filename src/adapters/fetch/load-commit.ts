@@ -6,13 +6,14 @@ import type { CookieHeader } from '../../http/read-cookie.js';
 export type CookieSource = Request | Headers | CookieHeader;
 
 /**
- * The session named by `source`'s `Cookie` header, for frameworks that own
- * the response (call {@link commitSession} before it is sent). At most one
- * store read, none without a well-formed session cookie; rejects only on a
- * store failure.
+ * The session named by `source`'s `Cookie` header (or, with the header
+ * transport on, its session header: give a `Request` or its `Headers`), for
+ * frameworks that own the response (call {@link commitSession} before it is
+ * sent). At most one store read, none without a well-formed key; rejects
+ * only on a store failure.
  */
 export function loadSession<Data extends object>(engine: SessionEngine<Data>, source: CookieSource): Promise<SessionContext<Data>> {
-  return engine.load(cookieHeaderOf(source));
+  return engine.load(cookieHeaderOf(source), headersOf(source));
 }
 
 /**
@@ -29,8 +30,12 @@ export async function commitSession(context: SessionContext<object>, headers: He
 }
 
 // By shape, not instanceof: NextRequest, undici's own classes or a polyfill are Requests from another class.
+function headersOf(source: CookieSource): Headers | undefined {
+  if (typeof source === 'string' || source === null || source === undefined || Array.isArray(source)) return undefined;
+  return 'headers' in source ? source.headers : (source as Headers);
+}
+
 function cookieHeaderOf(source: CookieSource): CookieHeader {
-  if (typeof source === 'string' || source === null || source === undefined || Array.isArray(source)) return source as CookieHeader;
-  if ('headers' in source) return source.headers.get('cookie');
-  return (source as Headers).get('cookie');
+  const headers = headersOf(source);
+  return headers === undefined ? (source as CookieHeader) : headers.get('cookie');
 }

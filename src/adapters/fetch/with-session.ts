@@ -3,7 +3,7 @@ import { crossOriginGuard, CSRF_REFUSAL_CONTENT_TYPE, type CsrfProtectionOption 
 import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { sessionErrorResponse } from '../session-error-answer.js';
+import { sessionErrorResponse } from '../../core/errors.js';
 import { withSessionHeaders } from './response-headers.js';
 
 /** Options of {@link withSession}: the typed-session options and `csrf`, nothing fetch-specific. */
@@ -43,12 +43,12 @@ export function withSession<Data extends object = Record<string, unknown>>(
 ): (request: Request) => Promise<Response> {
   if (typeof handler !== 'function') throw new TypeError('withSession needs a handler function');
   const engine = new SessionEngine<Data>(backend, options);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
   return async (request) => {
     const verdict = guard(request.method, request.headers, new URL(request.url).host);
     if (!verdict.allowed) return new Response(verdict.body, { status: verdict.status, headers: { 'content-type': CSRF_REFUSAL_CONTENT_TYPE } });
     try {
-      const context = await engine.load(request.headers.get('cookie'));
+      const context = await engine.load(request.headers.get('cookie'), request.headers);
       const response = await handler(request, context.session);
       if (typeof response !== 'object' || response === null || typeof response.headers?.get !== 'function') throw new TypeError('the withSession handler must return a Response');
       return withSessionHeaders(response, await context.commit());

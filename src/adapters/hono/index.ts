@@ -19,7 +19,7 @@ import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { isStoreOutage, sessionErrorResponse } from '../session-error-answer.js';
+import { isStoreOutage, outageResponse, sessionErrorResponse } from '../../core/errors.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -41,7 +41,10 @@ export interface SessionEnv<Data extends object = Record<string, unknown>> {
  * down or timed out it is an `HTTPException` whose `getResponse()` is a 503
  * with `Retry-After` (its `cause` is the `BackendError`): Hono's default
  * handler answers with it, and so does an `onError` written as Hono's docs
- * show (`if (err instanceof HTTPException) return err.getResponse()`).
+ * show (`if (err instanceof HTTPException) return err.getResponse()`). A
+ * handler's own `update()` that meets an outage throws the `BackendError`,
+ * whose `getResponse()` Hono's default handler answers (503); a 500 that an
+ * `onError` gave it becomes the 503.
  *
  * A cross-origin browser request with an unsafe method is answered 403
  * before any session is loaded, unless the `csrf` option says otherwise.
@@ -54,18 +57,22 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: HonoSessionOptions = {},
 ): MiddlewareHandler<SessionEnv<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
   return async function sessionkit(c, next) {
     const verdict = guard(c.req.method, c.req.raw.headers, c.req.header('host') ?? new URL(c.req.url).host);
     if (!verdict.allowed) return c.body(verdict.body, verdict.status, { 'content-type': CSRF_REFUSAL_CONTENT_TYPE });
     let context;
     try {
-      context = await engine.load(c.req.header('cookie'));
+      context = await engine.load(c.req.header('cookie'), c.req.raw.headers);
     } catch (error) {
       throw asHttpException(error);
     }
     c.set('session', context.session);
     await next();
+    // A handler's own update() that met a store outage reached `onError`; an onError written as Hono's docs show
+    // answers 500 for anything but an HTTPException. A 500 for an outage is the misreport this adapter exists to
+    // avoid, so that one answer (and only that one: another status is the application's choice) becomes the 503.
+    if (c.error !== undefined && c.res.status === 500 && isStoreOutage(c.error)) c.res = outageResponse();
     let pairs;
     try {
       pairs = await context.commit();

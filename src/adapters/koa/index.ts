@@ -17,7 +17,6 @@ import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { withSessionErrorStatus } from '../session-error-answer.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -61,7 +60,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   options: KoaSessionOptions = {},
 ): Middleware<unknown, KoaSessionContext<Data>> {
   const engine = new SessionEngine<Data>(backend, options);
-  const guard = crossOriginGuard(options.csrf);
+  const guard = crossOriginGuard(options.csrf, engine.carriesSessionHeader);
   return async function sessionkit(ctx, next) {
     // Mounted twice (app and a sub-app): the first one owns the session.
     if (sessions.has(ctx)) return next();
@@ -72,30 +71,15 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
       ctx.body = verdict.body;
       return;
     }
-    let context;
-    try {
-      context = await engine.load(ctx.request.headers.cookie);
-    } catch (error) {
-      throw withSessionErrorStatus(error);
-    }
+    const context = await engine.load(ctx.request.headers.cookie, ctx.req);
     sessions.set(ctx, context.session as Session<object>);
     ctx.session = context.session;
-    try {
-      await next();
-    } catch (error) {
-      // A handler's update() that met a store outage is a 503 too.
-      throw withSessionErrorStatus(error);
-    }
+    await next();
     if (ctx.headerSent) {
       if (context.session.status === 'unmodified') return;
       throw new SessionHeadSentError('the response head was sent before the changed session could be saved; do not write to ctx.res directly');
     }
-    let pairs;
-    try {
-      pairs = await context.commit();
-    } catch (error) {
-      throw withSessionErrorStatus(error);
-    }
+    const pairs = await context.commit();
     applySessionHeaders(
       {
         get: (name) => ctx.response.get(name),

@@ -16,7 +16,7 @@ import { SessionEngine } from '../../http/engine.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
-import { sessionErrorAnswer, type SessionErrorAnswer } from '../session-error-answer.js';
+import { isOwnerSessionLimitError, isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS, OWNER_LIMIT_BODY } from '../../core/errors.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -61,10 +61,10 @@ export function withSession<Data extends object = Record<string, unknown>>(
   handler: SessionHandler<Data>,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   const { onError = defaultOnError, csrf, ...sessionOptions } = options;
-  const guard = crossOriginGuard(csrf);
   if (typeof onError !== 'function') throw new TypeError('onError must be a function');
   if (typeof handler !== 'function') throw new TypeError('withSession needs a handler function');
   const engine = new SessionEngine<Data>(backend, sessionOptions);
+  const guard = crossOriginGuard(csrf, engine.carriesSessionHeader);
 
   return async (req, res) => {
     const verdict = guard(req.method, req.headers);
@@ -78,7 +78,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
       }
     };
     try {
-      const context = await engine.load(req.headers.cookie);
+      const context = await engine.load(req.headers.cookie, req);
       sessions.set(req, context.session as Session<object>);
       // A commit failure drops whatever the response held (an error page included) and answers anew.
       commitBeforeHead(res, context.commit, respondWithError);
@@ -99,19 +99,20 @@ export function getSession<Data extends object = Record<string, unknown>>(req: I
   return session as Session<Data>;
 }
 
-const INTERNAL_ERROR: SessionErrorAnswer = { status: 500, headers: [['Content-Type', 'text/plain; charset=utf-8']], body: 'Internal Server Error' };
-
 function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  const answer = sessionErrorAnswer(error) ?? INTERNAL_ERROR;
-  // A store outage and a refused login are states of the service, not bugs; anything else is worth a trace.
-  if (answer === INTERNAL_ERROR) console.error(error);
+  const outage = isStoreOutage(error);
+  const refusedLogin = isOwnerSessionLimitError(error);
+  // A store outage (reported through onEvent) and a refused login are states of the service; anything else is a bug worth a trace.
+  if (!outage && !refusedLogin) console.error(error);
   if (res.headersSent) {
     // A response already complete stays as the client got it; one still being written is cut.
     if (!res.writableEnded) res.destroy(error instanceof Error ? error : undefined);
     return;
   }
-  res.statusCode = answer.status;
-  for (const [name, value] of answer.headers) res.setHeader(name, value);
-  res.setHeader('Content-Length', Buffer.byteLength(answer.body));
-  res.end(answer.body);
+  const body = outage ? OUTAGE_BODY : refusedLogin ? OWNER_LIMIT_BODY : 'Internal Server Error';
+  res.statusCode = outage ? 503 : refusedLogin ? 409 : 500;
+  if (outage) for (const [name, value] of OUTAGE_HEADERS) res.setHeader(name, value);
+  else res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }

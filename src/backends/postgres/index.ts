@@ -6,4 +6,5 @@
 export { PostgresBackend, type PostgresBackendOptions, type PurgeOptions } from './postgres-backend.js';
 export { connect, parseConninfo, poolConfigFor, type ConnectOptions } from './connect.js';
 export type { PostgresDatabase } from './queryable.js';
+export { postgresJsOptions, type PostgresJsFaultOptions, type PostgresJsSocketTarget } from './postgres-js-options.js';
 export { ocamlSessionSchemaSql } from './schema.js';

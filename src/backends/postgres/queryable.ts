@@ -677,9 +677,29 @@ function postgresJsAnswer<Row>(pending: Promise<Row[]>, deadline: WriteDeadline,
   });
 }
 
+/**
+ * A batch statement's array parameter as PostgreSQL's array literal (`{"a","b",NULL}`), which the statement's
+ * `$n::type[]` cast parses on the server. postgres.js serializes a JavaScript array only with the array types it
+ * looks up on every new connection (`fetch_types`), a lookup whose failure on a dying connection it leaves as an
+ * unhandled rejection; sent as text, sessionkit's statements work with `fetch_types: false` (docs/postgres.md).
+ */
+function postgresJsParams(params: readonly unknown[]): never[] {
+  return params.map((param) => (Array.isArray(param) ? arrayLiteral(param) : param)) as never[];
+}
+
+function arrayLiteral(items: readonly unknown[]): string {
+  let literal = '{';
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (i > 0) literal += ',';
+    literal += item === null || item === undefined ? 'NULL' : `"${String(item).replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return `${literal}}`;
+}
+
 function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
   const query = async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
-    const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
+    const pending = sql.unsafe(statement.text, postgresJsParams(params), { prepare: true });
     if (deadline === undefined) return (await pending) as unknown as Row[];
     // Its late answer or error is nobody's: observed here so that it is never an unhandled rejection.
     pending.catch(ignoreError);
@@ -701,7 +721,7 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
     if (remainingMs < SMALLEST_WRITE_WINDOW_MS) return Promise.reject(notSent(deadline.operation, deadline.timeoutMs));
     const { waitMs, boundMs } = lockedWindow(remainingMs, lockFirst);
     if (lockFirst !== undefined) return lockedWrite<Row>(statement, params, deadline, lockFirst, waitMs, boundMs);
-    const pending = sql.unsafe(statement.text, params as never[], { prepare: true });
+    const pending = sql.unsafe(statement.text, postgresJsParams(params), { prepare: true });
     // A write still pipelined behind another statement when its bound runs out cannot be cancelled safely (see
     // cancelPostgresJs): the cancel waits until it is the connection's running statement, or its answer comes.
     let answered = false;
@@ -724,8 +744,8 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
   const lockedWrite = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst: BoundStatement, waitMs: number, boundMs: number): Promise<Row[]> => {
     const pending = sql.begin((tx) => [
       tx.unsafe(`SELECT set_config('statement_timeout', $1, true)`, [String(boundMs)] as never[]),
-      tx.unsafe(lockFirst.statement.text, lockFirst.params as never[], { prepare: true }),
-      tx.unsafe(statement.text, params as never[], { prepare: true }),
+      tx.unsafe(lockFirst.statement.text, postgresJsParams(lockFirst.params), { prepare: true }),
+      tx.unsafe(statement.text, postgresJsParams(params), { prepare: true }),
     ]) as Promise<unknown[][]>;
     return postgresJsAnswer(
       pending.then((results) => results[2] as Row[]),
@@ -749,6 +769,9 @@ function postgresJsQueryable(sql: Sql, release?: () => void): HeldConnection {
     write,
     settle,
     hold: async () => {
+      // postgres.js 3.4 with `fetch_types: false` (postgresJsOptions) never hands reserve() a connection it opens for
+      // it, while one a query has just left open is handed at once: so a query first.
+      await sql.unsafe('SELECT 1');
       const reserved = await sql.reserve();
       return postgresJsQueryable(reserved, () => reserved.release());
     },

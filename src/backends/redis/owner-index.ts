@@ -1,7 +1,7 @@
 import type { OwnedSession, OwnerLimitPolicy } from '../../core/contract.js';
 import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
 import { OP, type OpCode } from './batch-script.js';
-import { decodeStored, encodeValue, OWNER_SET_MARGIN_MS, type StoredSession } from './stored-value.js';
+import { decodeStored, encodeValue, OWNER_SET_MARGIN_MS, type DecodedString } from './stored-value.js';
 
 /** Turns an operation's reply slot into its result, given Redis's clock (ms) when the batch ran. */
 export type Decode<T> = (reply: unknown, serverNowMs: number) => T;
@@ -217,7 +217,7 @@ interface OwnerEntry {
 
 /** A session's head as a peek found it (`undefined`: missing or not ours), with the reading node's clock. */
 interface Peeked {
-  head: StoredSession | undefined;
+  head: DecodedString | undefined;
   serverNowMs: number;
 }
 

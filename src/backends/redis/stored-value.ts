@@ -31,7 +31,7 @@ export function encodeValue(value: string | null): string {
 }
 
 /** A stored string, decoded: the expiry instant (server ms), the value (`null`: not set), the owner's tag, if any, and the write tokens, newest first. */
-export interface StoredSession {
+export interface DecodedString {
   expiresAtMs: number;
   value: string | null;
   ownerTag: string | undefined;
@@ -43,7 +43,7 @@ const UNOWNED_HEAD = /^\d{1,16}$/;
 const NO_TOKENS: string[] = [];
 
 /** Decodes a stored string (or its first {@link HEAD_BYTES} bytes: the value may be cut); `undefined` when it is not one sessionkit wrote. */
-export function decodeStored(stored: string): StoredSession | undefined {
+export function decodeStored(stored: string): DecodedString | undefined {
   const marker = stored.indexOf(VALUE_MARKER);
   const head = marker === -1 ? stored : stored.slice(0, marker);
   const value = marker === -1 ? null : stored.slice(marker + 1);

@@ -1,39 +1,40 @@
 import { decodeEnvelope } from '../envelope.js';
 import { HTTP_EVENT_STORE } from '../http-events.js';
-import { readSessionCookie, type CookieHeader } from '../read-cookie.js';
+import type { SessionCookie } from '../read-cookie.js';
 import type { StoreContext } from './commit-loop.js';
 import { isTouchDue } from './cookie-decision.js';
 import { isPastLifetime } from './lifetime.js';
 import { storedSnapshot, type StoredSnapshot } from './snapshot.js';
 
 /**
- * What a request's cookie names: no session (`hadCookie` when it sent a
- * session cookie all the same), a session past its absolute lifetime (its
- * key to remove, its cookie to clear), or a stored session and whether a
- * read-only request should renew its expiry (touch throttling).
+ * What a request's key (from its cookie or its session header) names: no
+ * session (`hadKey` when it sent a key all the same, unusable or unknown),
+ * a session past its absolute lifetime (its key to remove, its cookie or
+ * header to clear), or a stored session and whether a read-only request
+ * should renew its expiry (touch throttling).
  */
 export type Loaded =
-  | { readonly kind: 'none'; readonly hadCookie: boolean }
+  | { readonly kind: 'none'; readonly hadKey: boolean }
   | { readonly kind: 'expired'; readonly key: string }
   | { readonly kind: 'stored'; readonly snapshot: StoredSnapshot; readonly renewalDue: boolean };
 
 /**
- * Reads the session named by the `Cookie` header: one store read when there
- * is a well-formed session cookie, none otherwise. A hostile cookie, a forged
- * key or a value that is not a typed session is no session; one past its
- * absolute lifetime is `expired` (reported as `expired-on-read`). Rejects
- * only on a store failure (reported as an `error` event during `load`).
+ * Reads the session named by the key a request `sent` (read from its cookie
+ * or its session header): one store read when it is a well-formed key, none
+ * otherwise. A hostile cookie or header, a forged key or a value that is not
+ * a typed session is no session; one past its absolute lifetime is `expired`
+ * (reported as `expired-on-read`). Rejects only on a store failure (reported
+ * as an `error` event during `load`).
  */
-export async function loadSession(store: StoreContext, cookieHeader: CookieHeader): Promise<Loaded> {
+export async function loadSession(store: StoreContext, sent: SessionCookie): Promise<Loaded> {
   const { options, events } = store;
-  const cookie = readSessionCookie(cookieHeader, options.cookieName);
-  if (cookie.kind !== 'key') return { kind: 'none', hadCookie: cookie.kind === 'invalid' };
-  const read = await readStored(store, cookie.key, 'load');
-  if (read === undefined) return { kind: 'none', hadCookie: true };
+  if (sent.kind !== 'key') return { kind: 'none', hadKey: sent.kind === 'invalid' };
+  const read = await readStored(store, sent.key, 'load');
+  if (read === undefined) return { kind: 'none', hadKey: true };
   const { snapshot, periodSeconds } = read;
   if (isPastLifetime(options, snapshot.createdAtMs)) {
-    if (events.enabled) events.emit({ type: 'expired-on-read', store: HTTP_EVENT_STORE, keyDigest: events.digest(cookie.key) });
-    return { kind: 'expired', key: cookie.key };
+    if (events.enabled) events.emit({ type: 'expired-on-read', store: HTTP_EVENT_STORE, keyDigest: events.digest(sent.key) });
+    return { kind: 'expired', key: sent.key };
   }
   return { kind: 'stored', snapshot, renewalDue: isTouchDue(options, snapshot.createdAtMs, periodSeconds, snapshot.ownExpirySeconds) };
 }

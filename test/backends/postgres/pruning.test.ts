@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { PostgresBackend } from '../../../src/backends/postgres/index.js';
+import { PostgresBackend, postgresJsOptions } from '../../../src/backends/postgres/index.js';
 import type { SessionEvent } from '../../../src/index.js';
 import { stopwatch } from '../../support/elapsed.js';
 import { DATABASE_URL, dropTablesLike, postgresSkipReason, testPool } from '../../support/postgres.js';
@@ -138,6 +138,26 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL pruning', () => {
       await backend.close();
     } finally {
       await sql.end();
+    }
+  });
+
+  it("the pruner works on a fresh postgres.js sql made with postgresJsOptions (its reserve() needs a connection a query left open)", async () => {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(DATABASE_URL, { ...postgresJsOptions({ silenceMs: 10_000 }), max: 2, onnotice: () => undefined });
+    const table = `${prefix}postgresjs_options`;
+    const errors: unknown[] = [];
+    try {
+      const setup = new PostgresBackend(pool, { table, pruneIntervalSeconds: false });
+      await setup.ensureSchema();
+      await insertExpired(table, 30);
+      await setup.close();
+      // The pruner's held connection is the first thing this sql is asked for.
+      const pruning = new PostgresBackend(sql, { table, pruneIntervalSeconds: 1, onEvent: (event) => event.type === 'error' && errors.push(event.error) });
+      await until(async () => (await countRows(table)) === 0, 5000);
+      expect(errors).toEqual([]);
+      await pruning.close();
+    } finally {
+      await sql.end({ timeout: 1 });
     }
   });
 

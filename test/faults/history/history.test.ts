@@ -16,7 +16,7 @@ import postgres from 'postgres';
 import { createClient, createCluster } from 'redis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryBackend } from '../../../src/backends/memory/index.js';
-import { PostgresBackend, type PostgresDatabase } from '../../../src/backends/postgres/index.js';
+import { PostgresBackend, postgresJsOptions, type PostgresDatabase } from '../../../src/backends/postgres/index.js';
 import { RedisBackend, type RedisClient } from '../../../src/backends/redis/index.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { postgresBinDir, ScratchPostgres } from '../../support/postgres-server.js';
@@ -74,24 +74,10 @@ function driverFrame(error: unknown): string {
   const short = (line: string | undefined) => line?.trim().replace(/^at /, '').replace(/.*(node_modules|checker)\//, '');
   return [short(driver) ?? 'no driver frame', short(own) ?? 'no sessionkit frame'].join('; ');
 }
-/**
- * Rejections postgres.js 3.4 leaves unhandled itself: the array-type lookup it starts on every new connection
- * (`fetchArrayTypes`, from a synchronous ReadyForQuery handler) rejects unobserved when that connection dies. They
- * carry no sessionkit frame and come only while a postgres.js combination runs; they are listed apart, as the
- * driver's open defect (docs/decisions.md), and anything else still fails the run.
- */
-const driverInternal: string[] = [];
-function isPostgresJsInternal(kind: string, error: unknown): boolean {
-  if (kind !== 'unhandled rejection' || ![...runningCombinations].some((name) => name.startsWith('postgres.js'))) return false;
-  const stack = String((error as Error)?.stack ?? '');
-  if (/\/src\//.test(stack.replace(/node_modules\/postgres\/src\//g, ''))) return false;
-  const { name = '', code = '' } = (error ?? {}) as { name?: string; code?: string };
-  return name === 'PostgresError' || /^(CONNECTION_|ECONNRESET$|ECONNREFUSED$|EPIPE$)/.test(code);
-}
 const recordUncaught = (kind: string) => (error: unknown) => {
   const { name = 'non-error', code = '', message = String(error) } = (error ?? {}) as { name?: string; code?: string; message?: string };
   const line = `${kind}: ${name}${code ? ` ${code}` : ''}: ${message.split('\n')[0]} [${driverFrame(error)}] (while running: ${[...runningCombinations].join('; ')})`;
-  (isPostgresJsInternal(kind, error) ? driverInternal : uncaught).push(line);
+  uncaught.push(line);
 };
 const recordException = recordUncaught('uncaught exception');
 const recordRejection = recordUncaught('unhandled rejection');
@@ -106,8 +92,7 @@ afterAll(() => {
   const order = (row: TableRow) => `${row.driver}\u0000${row.nemesis}`;
   const table = formatTable([...rows].sort((a, b) => order(a).localeCompare(order(b))));
   const escaped = uncaught.length === 0 ? 'none' : uncaught.map((message) => `\n- ${message}`).join('');
-  const internal = driverInternal.length === 0 ? 'none' : driverInternal.map((message) => `\n- ${message}`).join('');
-  const text = `History checker, ${new Date().toISOString()} (timeoutMs ${timeoutMs})\n\n${table}\n\nUncaught exceptions and unhandled rejections during the run (would end a process): ${escaped}\n\npostgres.js's own unhandled rejections (its open defect, not sessionkit's; they would end a process too): ${internal}\n`;
+  const text = `History checker, ${new Date().toISOString()} (timeoutMs ${timeoutMs})\n\n${table}\n\nUncaught exceptions and unhandled rejections during the run (would end a process): ${escaped}\n`;
   writeFileSync(tableFile, text);
   console.info(`${text}\n(also written to ${tableFile}; histories in ${historyDir})`);
   // Listening for them keeps vitest from failing the run on them itself: each would have ended a real process.
@@ -216,10 +201,10 @@ function openPg(driver: PgDriver, url: string, applicationName: string): PgHandl
     };
   }
   const sql = postgres(url, {
+    // As the README asks of postgres.js: connections silent while owed a reply are destroyed once the backend's own
+    // bound (a cancel at timeoutMs) has had its time, no array types are fetched, and the reconnect delay is bounded.
+    ...postgresJsOptions({ silenceMs: (timeoutMs * 3) / 2 }),
     max: poolMax,
-    // postgres.js's default reconnect delay grows as 3^attempts (to 20 s), the count shared by the pool and reset only by
-    // a success: a restart's refused connects would keep it away far longer than the outage. Bounded as ioredis's below.
-    backoff: (retries: number) => Math.min(retries * 0.05, 0.5),
     connection: { application_name: applicationName },
     onnotice: () => undefined,
   });
@@ -228,6 +213,8 @@ function openPg(driver: PgDriver, url: string, applicationName: string): PgHandl
     // postgres.js emits no 'error' events; what escapes it is an unhandled rejection, listed under the table.
     escapedErrors: [],
     hold: async () => {
+      // postgres.js 3.4 with fetch_types: false hands reserve() only a connection a query left open (as the backend does).
+      await sql`SELECT 1`;
       const reserved = await sql.reserve();
       return async () => reserved.release();
     },
@@ -460,8 +447,7 @@ describe.skipIf(binaries === undefined)('history checker: PostgreSQL', { concurr
       );
     }, combinationTimeoutMs);
 
-    // postgres.js 3.4 has no timeout on a connection's socket and pipelines new queries behind a silent one: blocked on the driver (docs/decisions.md).
-    it.skipIf(driver === 'postgres.js')(`${driver} × black hole`, async () => {
+    it(`${driver} × black hole`, async () => {
       await combination(driver, 'black hole (proxy, no FIN)', true, () =>
         withProxy(shared!.port, (proxy) => pgWorkload(driver, sharedUrl(), () => blackhole(proxy), proxiedUrl(proxy))),
       );

@@ -9,7 +9,7 @@ describe('what the commit does', () => {
   it('writes changes; creates nothing for unsets alone; renews a due, untouched session; else nothing', async () => {
     const { snapshot } = await storeFixture();
     const due = { kind: 'stored' as const, snapshot, renewalDue: true };
-    const none = { kind: 'none' as const, hadCookie: false };
+    const none = { kind: 'none' as const, hadKey: false };
     const changed = new FieldOverlay();
     changed.set('a', 1);
     const unsetOnly = new FieldOverlay();
@@ -28,7 +28,7 @@ describe('what the commit does', () => {
     const clear = memory.clear.bind(memory);
     let calls = 0;
     memory.clear = (key) => (++calls === 1 ? Promise.reject(outage) : clear(key));
-    const state = { ...loadedState({ kind: 'none', hadCookie: false }), snapshot: { ...snapshot, key: created }, staleKeys: [{ key: snapshot.key, destroyed: false }] };
+    const state = { ...loadedState({ kind: 'none', hadKey: false }), snapshot: { ...snapshot, key: created }, staleKeys: [{ key: snapshot.key, destroyed: false }] };
     await expect(removeStaleKeys(memory, state, snapshot.key)).rejects.toBe(outage);
     expect(await memory.get(created)).toEqual({ ok: false, error: 'NotFound' });
     expect(await memory.get(snapshot.key)).toMatchObject({ ok: true });

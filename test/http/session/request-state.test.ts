@@ -22,19 +22,19 @@ describe('RequestState', () => {
     const done = writtenState(pending, written, { written, created: true, fromKey: 'k', claim, expiredKey: undefined });
     expect(done).toMatchObject({ snapshot: stored('new'), regeneration: undefined, claim, cookie: { kind: 'set', key: 'new', maxAgeSeconds: 60 } });
     // Nothing to regenerate: no session and no owner.
-    const empty = loadedState({ kind: 'none', hadCookie: false });
+    const empty = loadedState({ kind: 'none', hadKey: false });
     expect(regeneratedState(empty, { owner: undefined, keepData: true })).toBe(empty);
   });
 
   it('destroy clears the cookie only when the client has one or had a session; the destroyed key is reported', () => {
-    expect(destroyedState(loadedState({ kind: 'none', hadCookie: false }), false).cookie).toBe(NO_COOKIE);
-    expect(destroyedState(loadedState({ kind: 'none', hadCookie: true }), true).cookie).toBe(CLEAR_COOKIE);
+    expect(destroyedState(loadedState({ kind: 'none', hadKey: false }), false).cookie).toBe(NO_COOKIE);
+    expect(destroyedState(loadedState({ kind: 'none', hadKey: true }), true).cookie).toBe(CLEAR_COOKIE);
     const destroyed = destroyedState(loadedState({ kind: 'stored', snapshot: stored('k'), renewalDue: false }), true);
     expect(destroyed).toMatchObject({ snapshot: EMPTY_SNAPSHOT, staleKeys: [{ key: 'k', destroyed: true }], cookie: CLEAR_COOKIE, status: 'destroyed' });
   });
 
   it('a write that met a session past its lifetime adds that key to the stale ones; this request\'s own period counts as saved', () => {
-    const state = { ...loadedState({ kind: 'none', hadCookie: false }), ownExpiry: { periodSeconds: 600, saved: false } };
+    const state = { ...loadedState({ kind: 'none', hadKey: false }), ownExpiry: { periodSeconds: 600, saved: false } };
     const written = { snapshot: stored('new'), ttlSeconds: 600 };
     const after = writtenState(state, written, { written, created: true, fromKey: undefined, claim: undefined, expiredKey: 'old' });
     expect(after.staleKeys).toEqual([{ key: 'old', destroyed: false }]);
