@@ -14,12 +14,13 @@ export type {
   OwnedSession,
   OwnerIndexBackend,
   OwnerIndexOptions,
+  OwnerLimitPolicy,
   SessionError,
   SetOptions,
 } from './core/contract.js';
-export { requireOwners, supportsOwners } from './core/contract.js';
+export { DEFAULT_MAX_SESSIONS_PER_OWNER, requireOwners, supportsOwners } from './core/contract.js';
 export { supportsEnumeration, type EnumerableBackend, type LiveSession } from './core/enumeration.js';
-export { BackendError, isBackendError, type BackendErrorCode } from './core/errors.js';
+export { BackendError, isBackendError, isOwnerSessionLimitError, OwnerSessionLimitError, type BackendErrorCode } from './core/errors.js';
 export { digestKey, generateKey, isWellFormedKey, KEY_LENGTH } from './core/keys.js';
 export { MAX_EXPIRY_SECONDS, ONE_WEEK } from './core/period.js';
 export type { SessionEvent, SessionEventListener } from './core/events.js';

@@ -1,4 +1,4 @@
-import { supportsOwners, type Backend, type CompareAndSetResult, type GenerateOptions, type GetResult, type OwnerIndexOptions, type SetOptions } from './contract.js';
+import { DEFAULT_MAX_SESSIONS_PER_OWNER, supportsOwners, type Backend, type CompareAndSetResult, type GenerateOptions, type GetResult, type OwnerIndexOptions, type OwnerLimitPolicy, type SetOptions } from './contract.js';
 import { emitEvent, reportFailure, type SessionEvent, type SessionEventListener } from './events.js';
 import { digestKey, generateKey, isWellFormedKey } from './keys.js';
 import { assertWholeSeconds, ONE_WEEK } from './period.js';
@@ -40,8 +40,10 @@ export abstract class BaseBackend implements Backend {
   readonly maxValueBytes: number;
   /** Whether the store holds `digestKey(key)` in place of each key: `false` for a backend that gives no {@link KeyStorageOptions}. */
   readonly hashKeys: boolean;
-  /** Most live sessions per owner (a new owned session beyond it removes the owner's oldest); `undefined`: no limit. */
+  /** Most live sessions per owner; `undefined`: no limit (`maxSessionsPerOwner: false`). */
   readonly maxSessionsPerOwner: number | undefined;
+  /** What a login beyond `maxSessionsPerOwner` does. */
+  readonly onMaxSessionsPerOwner: OwnerLimitPolicy;
   #defaultPeriodSeconds: number;
   readonly #onEvent: SessionEventListener | undefined;
 
@@ -51,12 +53,14 @@ export abstract class BaseBackend implements Backend {
    * can read; its `hashKeys` defaults to `true`.
    */
   constructor(options: BackendOptions & OwnerIndexOptions = {}, keyStorage?: KeyStorageOptions) {
-    const { defaultPeriodSeconds = ONE_WEEK, maxValueBytes = DEFAULT_MAX_VALUE_BYTES, onEvent, maxSessionsPerOwner } = options;
+    const { defaultPeriodSeconds = ONE_WEEK, maxValueBytes = DEFAULT_MAX_VALUE_BYTES, onEvent, maxSessionsPerOwner = DEFAULT_MAX_SESSIONS_PER_OWNER, onMaxSessionsPerOwner = 'end-oldest' } = options;
     const hashKeys = keyStorage === undefined ? false : (keyStorage.hashKeys ?? true);
     if (typeof hashKeys !== 'boolean') throw new TypeError('hashKeys must be a boolean');
     this.hashKeys = hashKeys;
-    if (maxSessionsPerOwner !== undefined) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner', 1);
-    this.maxSessionsPerOwner = maxSessionsPerOwner;
+    if (maxSessionsPerOwner !== false) assertWholeNumberOption(maxSessionsPerOwner, 'maxSessionsPerOwner (or false)', 1);
+    this.maxSessionsPerOwner = maxSessionsPerOwner === false ? undefined : maxSessionsPerOwner;
+    if (onMaxSessionsPerOwner !== 'end-oldest' && onMaxSessionsPerOwner !== 'refuse') throw new TypeError(`onMaxSessionsPerOwner must be 'end-oldest' or 'refuse', got ${String(onMaxSessionsPerOwner)}`);
+    this.onMaxSessionsPerOwner = onMaxSessionsPerOwner;
     if (onEvent !== undefined && typeof onEvent !== 'function') throw new TypeError('onEvent must be a function');
     this.#onEvent = onEvent;
     assertWholeSeconds(defaultPeriodSeconds, 'defaultPeriodSeconds');

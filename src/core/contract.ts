@@ -97,10 +97,28 @@ export interface OwnedSession {
   value: string | null;
 }
 
+/** Default of `maxSessionsPerOwner`: devices per user, far above a real user's and far below what makes "log out everywhere" slow. */
+export const DEFAULT_MAX_SESSIONS_PER_OWNER = 100;
+
+/**
+ * What a login (`generate({ owner })`) does when its owner already has
+ * `maxSessionsPerOwner` live sessions: `'end-oldest'` stores it and ends the
+ * owner's oldest sessions beyond the limit; `'refuse'` stores nothing and
+ * rejects with an `OwnerSessionLimitError`, leaving every session as it was.
+ */
+export type OwnerLimitPolicy = 'end-oldest' | 'refuse';
+
 /** Options of backends that keep sessions by owner. */
 export interface OwnerIndexOptions {
-  /** When an owner gets a new session beyond this many live ones, their oldest sessions are removed. Default: no limit. */
-  maxSessionsPerOwner?: number;
+  /**
+   * Most live sessions one owner may have, a whole number >= 1, or `false`
+   * for no limit. Default {@link DEFAULT_MAX_SESSIONS_PER_OWNER} (100). The
+   * limit holds however many logins of the owner run at once: each is
+   * checked and applied atomically with the login.
+   */
+  maxSessionsPerOwner?: number | false;
+  /** What a login beyond the limit does (see {@link OwnerLimitPolicy}); default `'end-oldest'`. */
+  onMaxSessionsPerOwner?: OwnerLimitPolicy;
 }
 
 /** Options of {@link OwnerIndexBackend.clearByOwner}. */

@@ -85,3 +85,56 @@ const OUTAGE_SHAPE: PropertyDescriptorMap = {
 export function isBackendError(error: unknown): error is BackendError {
   return error instanceof BackendError || (error instanceof Error && error.name === 'BackendError' && 'code' in error);
 }
+
+/**
+ * A login refused by the owner's session limit: `generate({ owner })` found
+ * the owner already at `maxSessionsPerOwner` live sessions on a backend whose
+ * `onMaxSessionsPerOwner` is `'refuse'`. Nothing was stored and no session of
+ * the owner was touched (the outcome model's "not stored"). Not a
+ * `BackendError`: the store worked, the owner is full. The HTTP adapters
+ * answer it 409 without `Set-Cookie`.
+ */
+export class OwnerSessionLimitError extends Error {
+  override readonly name = 'OwnerSessionLimitError';
+  readonly code = 'owner_session_limit' as const;
+  /** The limit the owner is at: its live sessions, counted as the backend counts them. */
+  readonly maxSessionsPerOwner: number;
+
+  constructor(maxSessionsPerOwner: number) {
+    super(`the owner already has ${maxSessionsPerOwner} live sessions (maxSessionsPerOwner); this login stored nothing`);
+    this.maxSessionsPerOwner = maxSessionsPerOwner;
+    Object.defineProperties(this, OWNER_LIMIT_SHAPE);
+  }
+}
+
+/** The body of a refused login's 409. */
+export const OWNER_LIMIT_BODY = 'Too many sessions: end one of your other sessions, then log in again';
+
+/**
+ * A refused login's 409 as a fetch `Response`: the request conflicts with the
+ * sessions the user already has (ending one resolves it), where 403 would say
+ * the credentials or rights were wrong. No `Set-Cookie`.
+ */
+export function ownerLimitResponse(): Response {
+  return new Response(OWNER_LIMIT_BODY, { status: 409, headers: { 'Content-Type': 'text/plain; charset=utf-8' } });
+}
+
+/** As the outage's shape (see `OUTAGE_SHAPE`): every framework's default error path answers a refused login 409. */
+const OWNER_LIMIT_SHAPE: PropertyDescriptorMap = {
+  status: { value: 409, configurable: true, writable: true },
+  statusCode: { value: 409, configurable: true, writable: true },
+  expose: { value: false, configurable: true, writable: true },
+  getResponse: { value: ownerLimitResponse, configurable: true, writable: true },
+};
+
+/** The answer an adapter gives itself for a session error (a store outage's 503, a refused login's 409); undefined for any other. */
+export function sessionErrorResponse(error: unknown): Response | undefined {
+  if (isStoreOutage(error)) return outageResponse();
+  if (isOwnerSessionLimitError(error)) return ownerLimitResponse();
+  return undefined;
+}
+
+/** True for an {@link OwnerSessionLimitError}, also one made by another copy of this package. */
+export function isOwnerSessionLimitError(error: unknown): error is OwnerSessionLimitError {
+  return error instanceof OwnerSessionLimitError || (error instanceof Error && error.name === 'OwnerSessionLimitError' && 'maxSessionsPerOwner' in error);
+}

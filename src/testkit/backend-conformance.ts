@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectPeriodWithin, stopwatch } from './period-checks.js';
-import { digestKey, generateKey, isBackendError, supportsEnumeration, supportsOwners, type Backend, type EnumerableBackend, type LiveSession, type GetResult, type OwnerIndexBackend, type SessionEvent, type SessionEventListener } from '../index.js';
+import { DEFAULT_MAX_SESSIONS_PER_OWNER, digestKey, generateKey, isBackendError, isOwnerSessionLimitError, supportsEnumeration, supportsOwners, type Backend, type EnumerableBackend, type LiveSession, type GetResult, type OwnerIndexBackend, type OwnerLimitPolicy, type SessionEvent, type SessionEventListener } from '../index.js';
 
 /** Options a factory must apply to the backend it makes (they come from the capabilities under test). */
 export interface FactoryOptions {
-  maxSessionsPerOwner?: number;
+  maxSessionsPerOwner?: number | false;
+  onMaxSessionsPerOwner?: OwnerLimitPolicy;
   onEvent?: SessionEventListener;
 }
 
@@ -655,6 +656,77 @@ export function runBackendConformance(name: string, factory: BackendFactory, opt
         expect(await backend.get(bob)).toMatchObject({ ok: true, value: 'd' });
         expect(await backend.listByOwner('ada')).toHaveLength(2);
       });
+
+      it(`maxSessionsPerOwner is ${DEFAULT_MAX_SESSIONS_PER_OWNER} by default: the login beyond it ends the oldest; false turns it off`, async () => {
+        const backend = await owned();
+        const keys = [await backend.generate({ owner: 'ada', value: '0' })];
+        // Creation times may have a millisecond's resolution: make the first one the oldest beyond doubt.
+        await sleep(30);
+        for (let i = 1; i <= DEFAULT_MAX_SESSIONS_PER_OWNER; i++) keys.push(await backend.generate({ owner: 'ada', value: String(i) }));
+        expect(await backend.listByOwner('ada')).toHaveLength(DEFAULT_MAX_SESSIONS_PER_OWNER);
+        expect(await backend.get(keys[0]!)).toEqual({ ok: false, error: 'NotFound' });
+        expect(await backend.get(keys.at(-1)!)).toMatchObject({ ok: true, value: String(DEFAULT_MAX_SESSIONS_PER_OWNER) });
+        const unlimited = await owned({ maxSessionsPerOwner: false });
+        await Promise.all(Array.from({ length: DEFAULT_MAX_SESSIONS_PER_OWNER + 5 }, (_, i) => unlimited.generate({ owner: 'ada', value: String(i) })));
+        expect(await unlimited.listByOwner('ada')).toHaveLength(DEFAULT_MAX_SESSIONS_PER_OWNER + 5);
+      });
+
+      it('maxSessionsPerOwner other than a whole number >= 1 or false, and onMaxSessionsPerOwner other than its two policies, are TypeErrors', async () => {
+        for (const maxSessionsPerOwner of [0, -1, 1.5, Number.NaN, Infinity, true, '3'] as unknown as number[]) {
+          await expect(create({ maxSessionsPerOwner }), String(maxSessionsPerOwner)).rejects.toThrow(TypeError);
+        }
+        await expect(create({ onMaxSessionsPerOwner: 'end-newest' as OwnerLimitPolicy })).rejects.toThrow(TypeError);
+      });
+
+      it("onMaxSessionsPerOwner 'refuse': a login at the limit rejects with OwnerSessionLimitError, stores nothing and leaves the owner's sessions as they were", async () => {
+        const backend = await owned({ maxSessionsPerOwner: 2, onMaxSessionsPerOwner: 'refuse' });
+        await backend.generate({ owner: 'ada', value: 'expires', expiry: 1 });
+        const first = await backend.generate({ owner: 'ada', value: 'a' });
+        await sleep(2100);
+        // The expired session no longer takes a place.
+        const second = await backend.generate({ owner: 'ada', value: 'b' });
+        const before = (await backend.listByOwner('ada')).map((session) => session.keyDigest).sort();
+        const refused = await backend.generate({ owner: 'ada', value: 'c' }).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        expect(isOwnerSessionLimitError(refused), String(refused)).toBe(true);
+        expect(refused).toMatchObject({ name: 'OwnerSessionLimitError', code: 'owner_session_limit', maxSessionsPerOwner: 2 });
+        expect(isBackendError(refused)).toBe(false);
+        expect((await backend.listByOwner('ada')).map((session) => session.keyDigest).sort()).toEqual(before);
+        expect(await backend.get(first)).toMatchObject({ ok: true, value: 'a' });
+        expect(await backend.get(second)).toMatchObject({ ok: true, value: 'b' });
+        // Another owner, and sessions without owner, are not limited by ada's.
+        expect(await backend.get(await backend.generate({ owner: 'bob', value: 'd' }))).toMatchObject({ ok: true, value: 'd' });
+        expect(await backend.get(await backend.generate({ value: 'e' }))).toMatchObject({ ok: true, value: 'e' });
+        // A session that ends frees its place.
+        await backend.clear(first);
+        const third = await backend.generate({ owner: 'ada', value: 'f' });
+        expect((await backend.listByOwner('ada')).map((session) => session.keyDigest).sort()).toEqual([digestKey(second), digestKey(third)].sort());
+      });
+
+      for (const policy of ['end-oldest', 'refuse'] as const) {
+        it(`${policy}: parallel logins of one owner near the limit never leave more than the limit live`, async () => {
+          const limit = 3;
+          const backend = await owned({ maxSessionsPerOwner: limit, onMaxSessionsPerOwner: policy });
+          const existing = await backend.generate({ owner: 'ada', value: 'existing' });
+          const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => backend.generate({ owner: 'ada', value: `login ${i}` })));
+          const stored = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+          for (const outcome of outcomes) if (outcome.status === 'rejected') expect(isOwnerSessionLimitError(outcome.reason), String(outcome.reason)).toBe(true);
+          const listed = (await backend.listByOwner('ada')).map((session) => session.keyDigest);
+          expect(listed).toHaveLength(limit);
+          const live = (await Promise.all([existing, ...stored].map(async (key) => ((await backend.get(key)).ok ? [digestKey(key)] : [])))).flat();
+          expect(live.sort()).toEqual([...listed].sort());
+          if (policy === 'end-oldest') {
+            expect(stored).toHaveLength(12);
+            expect(live).not.toContain(digestKey(existing));
+          } else {
+            // Exactly the places that were free were taken; the session already there is untouched.
+            expect(stored).toHaveLength(limit - 1);
+            expect(await backend.get(existing)).toMatchObject({ ok: true, value: 'existing' });
+          }
+        });
+      }
 
       it("clearOwnedSession ends exactly the owner's session named by its digest; another owner's, an unknown or malformed digest or a raw key removes nothing", async () => {
         const backend = await owned();

@@ -2,22 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresBackend } from '../../src/backends/postgres/index.js';
 import { dropTablesLike, postgresSkipReason, testPool, uniqueTable } from '../support/postgres.js';
 import { describeConcurrency, describeOwners, describeSessionHeader, sidOf, withKey } from './support/adapter-suite.js';
-import type { AppFactory } from './support/app-spec.js';
-import { expressApp } from './support/express-app.js';
-import { fastifyApp } from './support/fastify-app.js';
-import { fetchApp } from './support/fetch-app.js';
-import { honoApp } from './support/hono-app.js';
-import { koaApp } from './support/koa-app.js';
-import { nodeApp } from './support/node-app.js';
+import { EVERY_APP } from './support/every-app.js';
 
-const apps: Array<[string, AppFactory]> = [
-  ['node:http', nodeApp],
-  ['Express 5', expressApp],
-  ['Fastify 5', fastifyApp],
-  ['Hono 4', honoApp],
-  ['fetch', fetchApp],
-  ['Koa 3', koaApp],
-];
 const prefix = `sk_http_${process.pid}_`;
 
 describe.skipIf(postgresSkipReason !== undefined)(`adapters on PostgreSQL${postgresSkipReason ? ` (skipped: ${postgresSkipReason})` : ''}`, () => {
@@ -32,7 +18,7 @@ describe.skipIf(postgresSkipReason !== undefined)(`adapters on PostgreSQL${postg
     return created;
   };
 
-  for (const [name, factory] of apps) {
+  for (const [name, factory] of EVERY_APP) {
     describeConcurrency(`${name} on PostgreSQL`, factory, backend);
     describeOwners(`${name} on PostgreSQL`, factory, backend);
     describeSessionHeader(`${name} on PostgreSQL`, factory, backend);

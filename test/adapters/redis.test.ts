@@ -5,22 +5,7 @@ import { RedisBackend } from '../../src/backends/redis/index.js';
 import { redisSkipReason, useTestRedis } from '../support/redis-env.js';
 import { freePort } from '../support/ports.js';
 import { describeConcurrency, describeOwners, describeSessionHeader, sidOf, withKey } from './support/adapter-suite.js';
-import type { AppFactory } from './support/app-spec.js';
-import { expressApp } from './support/express-app.js';
-import { fastifyApp } from './support/fastify-app.js';
-import { fetchApp } from './support/fetch-app.js';
-import { honoApp } from './support/hono-app.js';
-import { koaApp } from './support/koa-app.js';
-import { nodeApp } from './support/node-app.js';
-
-const apps: Array<[string, AppFactory]> = [
-  ['node:http', nodeApp],
-  ['Express 5', expressApp],
-  ['Fastify 5', fastifyApp],
-  ['Hono 4', honoApp],
-  ['fetch', fetchApp],
-  ['Koa 3', koaApp],
-];
+import { EVERY_APP } from './support/every-app.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
   const redis = useTestRedis();
@@ -28,10 +13,10 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
     return new RedisBackend(redis.client, { prefix: redis.prefix('http') });
   };
 
-  for (const [name, factory] of apps) describeConcurrency(`${name} on Redis`, factory, backend);
-  for (const [name, factory] of apps) describeSessionHeader(`${name} on Redis`, factory, backend);
+  for (const [name, factory] of EVERY_APP) describeConcurrency(`${name} on Redis`, factory, backend);
+  for (const [name, factory] of EVERY_APP) describeSessionHeader(`${name} on Redis`, factory, backend);
 
-  for (const [name, factory] of apps) {
+  for (const [name, factory] of EVERY_APP) {
     it(`${name}: a Redis that is down is a 503 with Retry-After, without Set-Cookie`, async () => {
       // A server that went away: nothing listens on the port, and the client does not queue commands while offline.
       const down = new Redis({ host: '127.0.0.1', port: await freePort(), lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -61,6 +46,6 @@ describe.skipIf(redisSkipReason !== undefined)(`adapters on Redis${redisSkipReas
       if (!supportsOwners(created)) throw new Error('RedisBackend keeps no sessions by owner');
       return created;
     };
-    for (const [name, factory] of apps) describeOwners(`${name} on Redis`, factory, ownerBackend);
+    for (const [name, factory] of EVERY_APP) describeOwners(`${name} on Redis`, factory, ownerBackend);
   });
 });

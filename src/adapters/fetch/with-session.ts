@@ -4,7 +4,7 @@ import { SessionEngine } from '../../http/engine.js';
 import { assertNoClientAddress } from '../../http/request-client.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { isStoreOutage, outageResponse } from '../../core/errors.js';
+import { sessionErrorResponse } from '../../core/errors.js';
 import { withSessionHeaders } from './response-headers.js';
 
 /** Options of {@link withSession}: the typed-session options and `csrf`, nothing fetch-specific. */
@@ -55,8 +55,9 @@ export function withSession<Data extends object = Record<string, unknown>>(
       if (typeof response !== 'object' || response === null || typeof response.headers?.get !== 'function') throw new TypeError('the withSession handler must return a Response');
       return withSessionHeaders(response, await context.commit());
     } catch (error) {
-      // No host answers 503 by itself: a store outage is answered here, everything else goes to the host.
-      if (isStoreOutage(error)) return outageResponse();
+      // No host answers 503 or 409 by itself: a store outage and a refused login are answered here, everything else goes to the host.
+      const answer = sessionErrorResponse(error);
+      if (answer !== undefined) return answer;
       throw error;
     }
   };

@@ -19,7 +19,7 @@ import { SessionEngine } from '../../http/engine.js';
 import { applySessionHeaders } from '../../http/headers.js';
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
-import { isStoreOutage, outageResponse } from '../../core/errors.js';
+import { isStoreOutage, outageResponse, sessionErrorResponse } from '../../core/errors.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -108,8 +108,9 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
   };
 }
 
-/** A store outage as Hono's own 503 (the `BackendError` as its `cause`); any other error as it is. */
+/** A store outage as Hono's own 503, a login refused by the owner's limit as its 409 (the error as `cause`); any other error as it is. */
 function asHttpException(error: unknown): unknown {
-  if (!isStoreOutage(error)) return error;
-  return new HTTPException(503, { res: outageResponse(), message: 'the session store is unavailable', cause: error });
+  const res = sessionErrorResponse(error);
+  if (res === undefined) return error;
+  return new HTTPException(res.status as 409 | 503, { res, message: isStoreOutage(error) ? 'the session store is unavailable' : 'too many sessions for this user', cause: error });
 }

@@ -17,7 +17,7 @@ import { assertTrustProxy, forwardedClientAddress, type TrustProxy } from '../..
 import type { SessionOptions } from '../../http/session-options.js';
 import type { Session } from '../../http/typed-session.js';
 import { commitBeforeHead } from '../node-response/commit-before-head.js';
-import { isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS } from '../../core/errors.js';
+import { isOwnerSessionLimitError, isStoreOutage, OUTAGE_BODY, OUTAGE_HEADERS, OWNER_LIMIT_BODY } from '../../core/errors.js';
 
 export type { LogoutEverywhereOptions, OwnSession, RegenerateOptions, Session, SessionOptions, SessionStatus } from '../../http/index.js';
 export { SessionConflictError, SessionDataTooLargeError, SessionRegeneratedError } from '../../http/index.js';
@@ -112,15 +112,16 @@ export function getSession<Data extends object = Record<string, unknown>>(req: I
 
 function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
   const outage = isStoreOutage(error);
-  // A store outage is an operational state, reported through onEvent; anything else is a bug worth a trace.
-  if (!outage) console.error(error);
+  const refusedLogin = isOwnerSessionLimitError(error);
+  // A store outage (reported through onEvent) and a refused login are states of the service; anything else is a bug worth a trace.
+  if (!outage && !refusedLogin) console.error(error);
   if (res.headersSent) {
     // A response already complete stays as the client got it; one still being written is cut.
     if (!res.writableEnded) res.destroy(error instanceof Error ? error : undefined);
     return;
   }
-  const body = outage ? OUTAGE_BODY : 'Internal Server Error';
-  res.statusCode = outage ? 503 : 500;
+  const body = outage ? OUTAGE_BODY : refusedLogin ? OWNER_LIMIT_BODY : 'Internal Server Error';
+  res.statusCode = outage ? 503 : refusedLogin ? 409 : 500;
   if (outage) for (const [name, value] of OUTAGE_HEADERS) res.setHeader(name, value);
   else res.setHeader('Content-Type', 'text/plain; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(body));

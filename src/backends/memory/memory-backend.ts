@@ -1,5 +1,6 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
+import { OwnerSessionLimitError } from '../../core/errors.js';
 import { digestKey } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
@@ -163,6 +164,11 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     if (expirySeconds <= 0) return DONE;
+    // One synchronous step: the check, the store and the trim cannot interleave with another login.
+    const max = this.maxSessionsPerOwner;
+    if (owner !== undefined && max !== undefined && this.onMaxSessionsPerOwner === 'refuse' && this.#liveOf(owner).length >= max) {
+      return Promise.reject(new OwnerSessionLimitError(max));
+    }
     if (this.#sessions.size >= this.maxSessions) this.#makeRoom();
     const expiresAtMs = this.#nowMs() + expirySeconds * 1000;
     const entry: Entry = { key, value, expiresAtMs, queuedExpiryMs: expiresAtMs, owner, createdAt: new Date() };
@@ -171,7 +177,7 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     if (owner !== undefined) {
       const keys = this.#byOwner.get(owner) ?? new Set<string>();
       this.#byOwner.set(owner, keys.add(key));
-      if (this.maxSessionsPerOwner !== undefined) this.#trimOwner(owner, this.maxSessionsPerOwner);
+      if (max !== undefined) this.#trimOwner(owner, max);
     }
     // Clears leave their entries in the heap; rebuild before they outnumber the sessions.
     if (this.#byExpiry.size > 2 * this.#sessions.size + 1024) this.#compact();
@@ -251,10 +257,15 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     if (keys?.size === 0) this.#byOwner.delete(entry.owner);
   }
 
+  /** Keys of the owner's live sessions, oldest first (expired ones are dropped on the way). */
+  #liveOf(owner: string): string[] {
+    const now = this.#nowMs();
+    return [...(this.#byOwner.get(owner) ?? [])].filter((key) => this.#live(key, now) !== undefined);
+  }
+
   /** Removes the owner's oldest live sessions beyond `max`. */
   #trimOwner(owner: string, max: number): void {
-    const now = this.#nowMs();
-    const live = [...(this.#byOwner.get(owner) ?? [])].filter((key) => this.#live(key, now) !== undefined);
+    const live = this.#liveOf(owner);
     for (const key of live.slice(0, Math.max(0, live.length - max))) this.#remove(key);
   }
 

@@ -51,6 +51,13 @@ export interface PostgresJsPendingQuery extends Promise<unknown> {
 export interface PostgresJsSql {
   unsafe(query: string, parameters?: never[], options?: { prepare?: boolean }): PostgresJsPendingQuery;
   reserve(): Promise<PostgresJsReservedSql>;
+  /** A transaction: BEGIN, what `run` returns (an array of queries is pipelined), then COMMIT, or ROLLBACK when one fails. */
+  begin(run: (sql: PostgresJsTransactionSql) => readonly PostgresJsPendingQuery[]): Promise<unknown>;
+}
+
+/** The `sql` of a postgres.js transaction. */
+export interface PostgresJsTransactionSql {
+  unsafe(query: string, parameters?: never[], options?: { prepare?: boolean }): PostgresJsPendingQuery;
 }
 
 /** A connection reserved with postgres.js's `sql.reserve()`. */

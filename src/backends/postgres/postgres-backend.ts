@@ -9,13 +9,13 @@ import type {
   OwnerIndexBackend,
   OwnerIndexOptions,
 } from '../../core/contract.js';
-import { BackendError, isBackendError } from '../../core/errors.js';
+import { BackendError, isBackendError, OwnerSessionLimitError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
-import { toQueryable, UncertainWrite, type PostgresDatabase, type Queryable, type Settlement, type Statement } from './queryable.js';
+import { toQueryable, UncertainWrite, type BoundStatement, type PostgresDatabase, type Queryable, type Settlement, type Statement } from './queryable.js';
 import { ensureSchemaOn } from './schema.js';
 import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, OWNER_STEP_ROWS, statementsFor, type Statements, type WriteStatements } from './statements.js';
 import { quoteTableName } from './table-name.js';
@@ -89,7 +89,7 @@ interface TokenRow {
 }
 
 /** The kinds of write, as settling tells their outcomes apart. */
-type WriteKind = 'generate' | 'set' | 'compareAndSet' | 'put' | 'clear';
+type WriteKind = 'generate' | 'refusableGenerate' | 'set' | 'compareAndSet' | 'put' | 'clear';
 
 /**
  * Whether a write whose answer was lost was applied, from what settling
@@ -101,10 +101,12 @@ type WriteKind = 'generate' | 'set' | 'compareAndSet' | 'put' | 'clear';
  */
 function fateOf(kind: WriteKind, row: TokenRow | undefined, writerGone: boolean, committed: boolean | undefined): 'applied' | 'not applied' | 'unknown' {
   if (committed === false) return 'not applied';
-  // A committed statement did what it does to every row it matched; only a compare-and-set may have matched none.
-  if (committed === true && kind !== 'compareAndSet') return 'applied';
+  // A committed statement did what it does to every row it matched; only a compare-and-set, and a login the
+  // owner's limit may have refused, may have matched none.
+  if (committed === true && kind !== 'compareAndSet' && kind !== 'refusableGenerate') return 'applied';
   switch (kind) {
     case 'generate':
+    case 'refusableGenerate':
       // A fresh random key: nobody else writes it, and an unexpired row is never pruned.
       return row !== undefined ? 'applied' : writerGone ? 'not applied' : 'unknown';
     case 'clear':
@@ -489,15 +491,21 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     const deadlineMs = performance.now() + this.timeoutMs;
     const columns = await this.#requireOwnerColumn('generate({ owner })', deadlineMs);
     const statements = this.#writeStatements(columns);
-    const keep = this.maxSessionsPerOwner === undefined ? NO_OWNER_LIMIT : this.maxSessionsPerOwner - 1;
+    const limit = this.maxSessionsPerOwner;
+    const keep = limit === undefined ? NO_OWNER_LIMIT : limit - 1;
+    const refuse = this.onMaxSessionsPerOwner === 'refuse';
     const stored = this.storedKey(key);
     const token = newWriteToken();
+    // Logins of one owner queue on its lock (only with a limit: without one there is nothing to count).
+    const lock = limit === undefined ? undefined : { statement: this.#statements.lockOwner, params: [this.table, owner] };
+    let inserted: number | undefined;
     try {
-      await this.#send(statements.generateOwned, [stored, expirySeconds, value, owner, keep, token], 'generate', deadlineMs);
+      [{ inserted } = { inserted: 0 }] = await this.#send<{ inserted: number }>(statements.generateOwned, [stored, expirySeconds, value, owner, keep, token, refuse], 'generate', deadlineMs, lock);
     } catch (error) {
-      const [answer] = await this.#settled(error, 'generate', statements, [stored], token, deadlineMs);
+      const [answer] = await this.#settled(error, refuse ? 'refusableGenerate' : 'generate', statements, [stored], token, deadlineMs);
       if (answer instanceof Error) throw answer;
     }
+    if (inserted === 0 && limit !== undefined) throw new OwnerSessionLimitError(limit);
   }
 
   protected storeGet(key: string): Promise<GetResult> {
@@ -689,10 +697,10 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   /** Sends one bounded write (see Queryable.write); a server's refusal becomes a BackendError, an unknown fate stays an UncertainWrite. */
-  async #send<Row>(statement: Statement, params: readonly unknown[], operation: string, deadlineMs: number): Promise<Row[]> {
+  async #send<Row>(statement: Statement, params: readonly unknown[], operation: string, deadlineMs: number, lockFirst?: BoundStatement): Promise<Row[]> {
     this.#assertOpen(operation);
     try {
-      return await this.#db.write<Row>(statement, params, { deadlineMs, timeoutMs: this.timeoutMs, operation });
+      return await this.#db.write<Row>(statement, params, { deadlineMs, timeoutMs: this.timeoutMs, operation }, lockFirst);
     } catch (error) {
       if (error instanceof UncertainWrite) throw error;
       throw toBackendError(error, operation, { table: this.#tableName });

@@ -14,6 +14,12 @@ export interface Statement {
   text: string;
 }
 
+/** A statement with its parameters. */
+export interface BoundStatement {
+  statement: Statement;
+  params: readonly unknown[];
+}
+
 /** How long a statement may take, and what to call it in the timeout's message. */
 export interface Deadline {
   timeoutMs: number;
@@ -82,8 +88,10 @@ export interface Queryable extends Connection {
    * covers every lock wait, and leaves time before `deadlineMs` to settle it.
    * Resolves: applied once. Rejects with a BackendError: not applied. Rejects
    * with an {@link UncertainWrite}: sent, fate unknown; pass it to `settle`.
+   * `lockFirst` (a transaction-scoped lock) runs before the write in the same
+   * transaction, so the write's snapshot is taken once the lock is held.
    */
-  write<Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]>;
+  write<Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement): Promise<Row[]>;
   /**
    * On a fresh connection, makes sure the uncertain write's server process is
    * gone (terminating it, waiting at most until `deadlineMs`) and then runs
@@ -239,6 +247,8 @@ interface PgClientInternals {
 type PgQueryClass = new (config: { name: string; text: string; values: unknown[]; callback: (error: Error | null, result: { rows: unknown[] }) => void }) => PgQueryInstance;
 interface PgQueryInstance {
   readonly name: string;
+  readonly text: string;
+  readonly types: unknown[];
   prepare(connection: PgConnection): void;
   hasBeenParsed(connection: PgConnection): boolean;
   handleDataRow(message: unknown): void;
@@ -247,6 +257,8 @@ interface PgQueryInstance {
 }
 interface PgConnection {
   parsedStatements: Record<string, string>;
+  /** Named statements sent but not yet confirmed (pg's own record, read by `hasBeenParsed`). */
+  submittedNamedStatements: Record<string, string>;
   flush(): void;
   parse(message: { text: string; name: string; types: unknown[] }): void;
   bind(message: { portal: string; statement: string; values: unknown[]; valueMapper: (value: unknown) => unknown }): void;
@@ -278,7 +290,9 @@ function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
   class BoundedQuery extends (Query as unknown as new (config: unknown) => PgQueryInstance) {
     boundMs = 0;
     xid: string | undefined;
-    #ownResults = false;
+    lockFirst: BoundStatement | undefined;
+    /** Completions still to come from the statements sent before the caller's (the bound's, and the lock's). */
+    #notOurs = 1;
     #parsesWrite = false;
     override prepare(connection: PgConnection): void {
       if (!boundPrepared.has(connection)) {
@@ -292,18 +306,30 @@ function boundedQueryClass(Query: PgQueryClass): PgQueryClass {
       // A write parsed again after a failed first try may exist on the server or not (see handleError): Close
       // makes both the same (closing a statement that does not exist is no error).
       if (this.#parsesWrite) connection.close({ type: 'S', name: this.name });
+      if (this.lockFirst !== undefined) {
+        this.#notOurs++;
+        // The caller's Parse goes before the lock, whose Execute may fail (its bound): the server skips every
+        // message after a failure up to the Sync, so a Parse after the lock could be recorded and never made.
+        if (this.#parsesWrite) {
+          connection.parse({ text: this.text, name: this.name, types: this.types });
+          connection.submittedNamedStatements[this.name] = this.text;
+        }
+        connection.parse({ text: this.lockFirst.statement.text, name: '', types: [] });
+        connection.bind({ portal: '', statement: '', values: [...this.lockFirst.params], valueMapper: (value) => value });
+        connection.execute({ portal: '' });
+      }
       super.prepare(connection);
     }
     override handleDataRow(message: unknown): void {
-      if (this.#ownResults) super.handleDataRow(message);
+      if (this.#notOurs === 0) super.handleDataRow(message);
       else {
         const xid = (message as { fields?: unknown[] }).fields?.[1];
-        if (typeof xid === 'string') this.xid = xid;
+        if (typeof xid === 'string' && this.xid === undefined) this.xid = xid;
       }
     }
     override handleCommandComplete(message: unknown, connection: PgConnection): void {
-      if (this.#ownResults) super.handleCommandComplete(message, connection);
-      else this.#ownResults = true;
+      if (this.#notOurs === 0) super.handleCommandComplete(message, connection);
+      else this.#notOurs--;
     }
     override handleError(error: unknown, connection: PgConnection): void {
       // pg takes the first ParseComplete of a query for its statement's: here that is the bound's, so a write
@@ -326,8 +352,8 @@ function destroySocket(client: Client | PoolClient): void {
   }
 }
 
-/** Sends `statement` on `client` as a {@link boundedWrite} send; `onSilent` adds to destroying the socket. */
-function pgWrite<Row>(client: Client | PoolClient, statement: Statement, params: readonly unknown[], onSilent?: () => void) {
+/** Sends `statement` on `client` as a {@link boundedWrite} send, after `lockFirst` when given; `onSilent` adds to destroying the socket. */
+function pgWrite<Row>(client: Client | PoolClient, statement: Statement, params: readonly unknown[], onSilent?: () => void, lockFirst?: BoundStatement) {
   return (boundMs: number, reply: WriteReply<Row>): SentWrite => {
     const internals = client as unknown as PgClientInternals;
     const Query = internals.constructor.Query;
@@ -339,8 +365,10 @@ function pgWrite<Row>(client: Client | PoolClient, statement: Statement, params:
       // The query's own outcome decides, never the client's 'error' event: pg emits that event first when the
       // server ends the connection in the same read that carries the write's result.
       callback: (error, result) => reply(error, result?.rows as Row[] | undefined),
-    }) as PgQueryInstance & { boundMs: number; xid?: string };
-    query.boundMs = boundMs;
+    }) as PgQueryInstance & { boundMs: number; xid?: string; lockFirst: BoundStatement | undefined };
+    // The server arms statement_timeout per statement: after a lock, each of the two gets half, so both end in time.
+    query.boundMs = lockFirst === undefined ? boundMs : Math.floor(boundMs / 2);
+    query.lockFirst = lockFirst;
     (client as Client).query(query as never);
     return {
       pid: internals.processID ?? undefined,
@@ -533,9 +561,9 @@ function pgPoolQueryable(pool: Pool): Queryable {
         throw error;
       }
     },
-    write: async <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> => {
+    write: async <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement): Promise<Row[]> => {
       const client = await checkout(deadline.deadlineMs, deadline.operation, deadline.timeoutMs);
-      return boundedWrite<Row>(deadline, pgWrite(client, statement, params, markSilent(performance.now())), (broken) => giveBack(client, broken));
+      return boundedWrite<Row>(deadline, pgWrite(client, statement, params, markSilent(performance.now()), lockFirst), (broken) => giveBack(client, broken));
     },
     settle: (uncertain, read, params, deadlineMs) => {
       const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => SettlingClient; options: Record<string, unknown> };
@@ -581,7 +609,7 @@ function pgClientQueryable(client: Client): Queryable & HeldConnection {
     },
     // A write whose turn has not come by its deadline is answered then (not sent), and skipped when its turn comes;
     // one that was sent answers by its own bound and settling, never by this timer.
-    write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline) =>
+    write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement) =>
       new Promise<Row[]>((resolve, reject) => {
         let sent = false;
         const timer = setTimeout(() => {
@@ -590,7 +618,7 @@ function pgClientQueryable(client: Client): Queryable & HeldConnection {
         inTurn(deadline.deadlineMs, deadline.operation, deadline.timeoutMs, () => {
           sent = true;
           clearTimeout(timer);
-          return boundedWrite<Row>(deadline, pgWrite(client, statement, params), ignoreError);
+          return boundedWrite<Row>(deadline, pgWrite(client, statement, params, undefined, lockFirst), ignoreError);
         }).then(resolve, reject);
       }),
     settle: (uncertain, read, params, deadlineMs) => {
@@ -648,7 +676,7 @@ function cancelPostgresJs(pending: unknown): boolean {
  * A batch statement's array parameter as PostgreSQL's array literal (`{"a","b",NULL}`), which the statement's
  * `$n::type[]` cast parses on the server. postgres.js serializes a JavaScript array only with the array types it
  * looks up on every new connection (`fetch_types`), a lookup whose failure on a dying connection it leaves as an
- * unhandled rejection; sent as text, sessionkit's statements work with `fetch_types: false` (docs/postgres.md).
+ * unhandled rejection; sent as text, sessionkit's statements work with `fetch_types: false` (postgresJsOptions).
  */
 function postgresJsParams(params: readonly unknown[]): never[] {
   return params.map((param) => (Array.isArray(param) ? arrayLiteral(param) : param)) as never[];
@@ -685,10 +713,22 @@ function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldCo
    * answer comes. postgres.js does not expose the server process, so
    * settling cannot end it.
    */
-  const write = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline): Promise<Row[]> =>
+  const write = <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement): Promise<Row[]> =>
     boundedWrite<Row>(
       deadline,
-      (_boundMs, reply) => {
+      (boundMs, reply) => {
+        if (lockFirst !== undefined) {
+          // After a lock, in one transaction: postgres.js's `begin` with the bound, the lock and the write pipelined
+          // (BEGIN and COMMIT are a round trip each). The bound is the server's own statement_timeout here, set
+          // inside the transaction, half each for the lock and the write: a cancel could reach the wrong statement.
+          const pending = sql.begin((tx) => [
+            tx.unsafe(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.floor(boundMs / 2))] as never[]),
+            tx.unsafe(lockFirst.statement.text, postgresJsParams(lockFirst.params), { prepare: true }),
+            tx.unsafe(statement.text, postgresJsParams(params), { prepare: true }),
+          ]) as Promise<unknown[][]>;
+          pending.then((results) => reply(null, results[2] as Row[]), (error: unknown) => reply(error, undefined));
+          return {};
+        }
         const pending = sql.unsafe(statement.text, postgresJsParams(params), { prepare: true });
         pending.then((rows) => reply(null, rows as unknown as Row[]), (error: unknown) => reply(error, undefined));
         return {
@@ -729,7 +769,8 @@ function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldCo
 
 /**
  * PGlite runs one statement at a time in this process and cannot take one
- * back from its queue: a deadline ends the wait only. A write whose deadline
+ * back from its queue: a deadline ends the wait only. A write's `lockFirst`
+ * is not needed: no other statement runs between its snapshot and its end. A write whose deadline
  * passes is uncertain (it will still run), and there is no other connection
  * to settle it on.
  */

@@ -49,6 +49,8 @@ export interface Statements {
   getOne: Statement;
   getMany: Statement;
   purgeBatch: Statement;
+  /** Takes the transaction-scoped lock of one owner (`$1` the table, `$2` the owner). */
+  lockOwner: Statement;
   tryLock: Statement;
   unlock: Statement;
   columns: Statement;
@@ -80,7 +82,7 @@ export interface WriteStatements {
   readTokens: Statement;
 }
 
-/** OFFSET that keeps every row: what `maxSessionsPerOwner` unset means. */
+/** OFFSET that keeps every row: what `maxSessionsPerOwner: false` means. */
 export const NO_OWNER_LIMIT = 2_147_483_647;
 
 /** Rows per statement of the owner fan-out (`listByOwner`, `clearByOwner`): each step stays far under a request's deadline. */
@@ -158,17 +160,21 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
     putMany: statement(kind('putmany'), putText('')),
     // The same where the owner column exists: a replaced session keeps no owner.
     putManyClearingOwner: statement(kind('putmanynoowner'), putText(', owner = NULL, created_at = now()')),
-    // The trim cannot see the row this statement inserts, so it keeps one fewer ($5 = limit - 1). Without a
-    // limit ($5 = NO_OWNER_LIMIT) the gate skips the trim's scan, which would read every session of the owner.
+    // Runs after the owner's lock (lockOwner, same transaction), so it sees every login of the owner before it.
+    // It cannot see the row it inserts, so it keeps one fewer ($5 = limit - 1). $7 true refuses instead: the row
+    // goes in only while fewer than the limit are live (counting at most $5 + 1 rows), and nothing is trimmed.
+    // Without a limit ($5 = NO_OWNER_LIMIT) the gates skip both scans, which would read every session of the owner.
     generateOwned: statement(
       kind('genowned'),
       `WITH inserted AS (
          INSERT INTO ${table} (session_key, expire_date, session_data, owner, created_at${tokens.column})
-         SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text, $4::text, now()${tokens.value('$6')} WHERE true${unused('$6')}
+         SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text, $4::text, now()${tokens.value('$6')}
+          WHERE (NOT $7::boolean OR $5::int >= ${NO_OWNER_LIMIT} OR (SELECT count(*) FROM (
+                  SELECT 1 FROM ${table} WHERE owner = $4::text AND expire_date > now() LIMIT $5::bigint + 1) AS live) <= $5::int)${unused('$6')}
          RETURNING 1),
        trimmed AS (
          DELETE FROM ${table} WHERE ctid IN (
-           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now() AND $5::int < ${NO_OWNER_LIMIT}
+           SELECT ctid FROM ${table} WHERE owner = $4::text AND expire_date > now() AND $5::int < ${NO_OWNER_LIMIT} AND NOT $7::boolean
             ORDER BY created_at DESC OFFSET $5::int)
          RETURNING 1)
        SELECT (SELECT count(*) FROM inserted)::int AS inserted, (SELECT count(*) FROM trimmed)::int AS trimmed`,
@@ -271,6 +277,9 @@ export function statementsFor(table: string, lockName: string): Statements {
          RETURNING expire_date > now() AS live)
        SELECT count(*)::int AS count, count(*) FILTER (WHERE live)::int AS live FROM deleted`,
     ),
+    // Serialises the logins of one owner of this table until their transaction ends: the two-key form, so that it
+    // never meets the pruner's one-key lock. Two owners whose hashes collide only wait for each other.
+    lockOwner: statement('lockowner', `SELECT pg_advisory_xact_lock(hashtext($1::text), hashtext($2::text))`),
     tryLock: statement('trylock', `SELECT pg_try_advisory_lock(hashtext('${lockName}')) AS locked`),
     unlock: statement('unlock', `SELECT pg_advisory_unlock(hashtext('${lockName}')) AS unlocked`),
   };

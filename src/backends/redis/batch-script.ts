@@ -46,8 +46,24 @@ export const OPERATIONS = {
   peek: { code: 'p', args: [] },
   /** delete a session if it belongs to an owner: answers 1 when a live session was deleted, else 0. */
   deleteOwned: { code: 'd', args: ['tag'] },
-  /** owner set, add: ZADD scored by server time, TTL (ms) only ever extended; `answer` '1' answers the whole set (else 1). */
-  ownerAdd: { code: 'a', args: ['member', 'ttl', 'answer'] },
+  /**
+   * owner set, add: ZADD scored by server time, TTL (ms) only ever extended; answers 1. With `cap`, adds only while
+   * the set has fewer entries (or already holds `member`, a resend), else answers the entries (member, score, …) that
+   * are not pending. With `pendingMs`, records `member` as pending (a login whose session may not be written yet) for
+   * that long, in the owner's pending set (same slot).
+   */
+  ownerAdd: { code: 'a', args: ['member', 'ttl', 'cap', 'pendingMs'] },
+  /**
+   * owner set, a login's session is written: `member` is no longer pending (its mark becomes "written at" for
+   * `pendingMs`); with `cap`, answers the entries that are not pending when the set holds more than `cap` (else none).
+   */
+  ownerWritten: { code: 'w', args: ['member', 'cap', 'pendingMs'] },
+  /**
+   * owner set, remove entries found gone: `count`, `readAt` (this node's time when the caller read them, before it
+   * looked at their sessions), then `count` members. A member still pending, or written at or after `readAt`, stays:
+   * its session may have been written after the caller looked.
+   */
+  ownerTidy: { code: 't', args: ['count', 'readAt'], variadic: true },
   /** owner set, make sure a member is there (ZADD NX) and extend the TTL (ms). */
   ownerExtend: { code: 'e', args: ['member', 'ttl'] },
   /**
@@ -119,15 +135,41 @@ const BODIES: Record<keyof typeof OPERATIONS, string> = {
       r = 0
     end`,
   ownerAdd: `
-    r = redis.pcall('ZADD', key, now, member)
-    if not failed(r) then
-      extend(key, ttl)
-      if answer == '1' then r = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES') end
+    local pending = key .. ':pending'
+    if cap ~= '' and redis.call('ZSCORE', key, member) == false and redis.call('ZCARD', key) >= tonumber(cap) then
+      r = settled(key, pending)
+    else
+      r = redis.pcall('ZADD', key, now, member)
+      if not failed(r) then
+        extend(key, ttl)
+        if pendingMs ~= '' then
+          -- Marks: pending until +instant, or written at -instant; both forgotten after pendingMs.
+          redis.call('ZREMRANGEBYSCORE', pending, 0, now)
+          redis.call('ZREMRANGEBYSCORE', pending, '(' .. (tonumber(pendingMs) - now), 0)
+          redis.call('ZADD', pending, now + tonumber(pendingMs), member)
+          extend(pending, pendingMs)
+        end
+        r = 1
+      end
     end`,
+  ownerWritten: `
+    local pending = key .. ':pending'
+    redis.call('ZADD', pending, -now, member)
+    extend(pending, pendingMs)
+    if cap ~= '' and redis.call('ZCARD', key) > tonumber(cap) then r = settled(key, pending) else r = {} end`,
   ownerExtend: `
     r = redis.pcall('ZADD', key, 'NX', now, member)
     if not failed(r) then extend(key, ttl) end`,
   ownerPage: `r = page(key, afterScore, afterMember, cap, tonumber(count))`,
+  ownerTidy: `
+    local pending, since = key .. ':pending', tonumber(readAt)
+    local gone = {}
+    for i = a + 2, a + 1 + tonumber(count) do
+      local mark = tonumber(redis.call('ZSCORE', pending, ARGV[i]) or '0')
+      if not (mark > now or (mark < 0 and -mark >= since)) then gone[#gone + 1] = ARGV[i] end
+    end
+    r = 0
+    for from = 1, #gone, 512 do r = r + redis.call('ZREM', key, unpack(gone, from, math.min(from + 511, #gone))) end`,
   ownerRemove: `
     local n = tonumber(count)
     r = 0
@@ -154,8 +196,10 @@ const BODIES: Record<keyof typeof OPERATIONS, string> = {
  * front of the value: EX would read the clock again (Redis 7.0 does not
  * freeze it inside a script), and the two could differ by a millisecond.
  *
- * Owner operations ('a', 'e', 'l', 'r') work on an owner's sorted set, whose
+ * Owner operations ('a', 'w', 't', 'e', 'l', 'r') work on an owner's sorted set, whose
  * key is KEYS[i] like any other: a batch only ever holds keys of one slot.
+ * 'a', 'w' and 't' also use the owner's pending marks, KEYS[i] .. ':pending', which
+ * has the same hash tag and so the same slot.
  */
 export const BATCH_SCRIPT = `
 local codes = ARGV[1]
@@ -298,6 +342,19 @@ end
 local function extend(key, ttl)
   local left = redis.call('PTTL', key)
   if left == -1 or (left >= 0 and left < tonumber(ttl)) then redis.call('PEXPIRE', key, ttl) end
+end
+-- An owner set's entries (member, score, ...) but those of logins still pending (their session may not be written yet;
+-- a mark is pending until +instant, or written at -instant).
+local function settled(key, pending)
+  local entries, kept = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES'), {}
+  for i = 1, #entries, 2 do
+    local mark = redis.call('ZSCORE', pending, entries[i])
+    if mark == false or tonumber(mark) <= now then
+      kept[#kept + 1] = entries[i]
+      kept[#kept + 1] = entries[i + 1]
+    end
+  end
+  return kept
 end
 -- x <= y in byte order (Lua's own comparison follows the server's locale).
 local function not_after(x, y)

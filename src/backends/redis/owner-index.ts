@@ -1,5 +1,5 @@
-import type { OwnedSession } from '../../core/contract.js';
-import { BackendError } from '../../core/errors.js';
+import type { OwnedSession, OwnerLimitPolicy } from '../../core/contract.js';
+import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
 import { OP, type OpCode } from './batch-script.js';
 import { decodeStored, encodeValue, OWNER_SET_MARGIN_MS, type DecodedString } from './stored-value.js';
 
@@ -14,7 +14,18 @@ export interface OwnerIndexStore {
   onOwnerSet<T>(tag: string, code: OpCode, args: readonly string[], deadlineMs: number, decode: Decode<T>): Promise<T>;
   /** The digest a listing names a session by, from its stored key. */
   digestOfStored(storedKey: string): string;
+  /** Reports a failure of the trim after a login that was stored (the login resolves: it was stored). */
+  reportTrimFailure(error: unknown): void;
 }
+
+/** The owner limit a {@link RedisOwnerIndex} keeps: `undefined` for none. */
+export interface OwnerLimit {
+  maxSessionsPerOwner: number | undefined;
+  policy: OwnerLimitPolicy;
+}
+
+/** Reservations tried by a login refused at the limit, each after removing the entries of sessions found gone. */
+const REFUSE_ATTEMPTS = 3;
 
 /** Entries of an owner set read per step (one ZRANGE), and sessions peeked or deleted per step. */
 export const OWNER_PAGE_SIZE = 1000;
@@ -38,17 +49,17 @@ export const OWNER_PAGE_SIZE = 1000;
  */
 export class RedisOwnerIndex {
   readonly #store: OwnerIndexStore;
-  readonly #maxSessionsPerOwner: number | undefined;
+  readonly #limit: OwnerLimit;
 
-  constructor(store: OwnerIndexStore, maxSessionsPerOwner: number | undefined) {
+  constructor(store: OwnerIndexStore, limit: OwnerLimit) {
     this.#store = store;
-    this.#maxSessionsPerOwner = maxSessionsPerOwner;
+    this.#limit = limit;
   }
 
   /** The owner's live sessions with their values, oldest first; drops entries of sessions that are gone (tidying, best effort). */
   async list(tag: string, stepMs: number): Promise<OwnedSession[]> {
     const sessions: OwnedSession[] = [];
-    for await (const entries of this.#pages(tag, stepMs)) {
+    for await (const { entries, readAtMs } of this.#pages(tag, stepMs)) {
       // Whole strings, not heads: the listing reports each value, in the same batched script calls.
       const heads = await this.#read(entries, OP.get, performance.now() + stepMs);
       const dead: string[] = [];
@@ -66,7 +77,7 @@ export class RedisOwnerIndex {
         });
       });
       // Tidying only: the answer above is right whether or not this write gets through.
-      if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(dead.length), ...dead], performance.now() + stepMs, ignore).catch(ignore);
+      await this.#tidy(tag, dead, readAtMs, performance.now() + stepMs).catch(ignore);
     }
     return sessions;
   }
@@ -74,7 +85,7 @@ export class RedisOwnerIndex {
   /** Removes every live session of the owner but `keptMember`; resolves to how many were live. */
   async clear(tag: string, keptMember: string | undefined, stepMs: number): Promise<number> {
     let cleared = 0;
-    for await (const entries of this.#pages(tag, stepMs)) {
+    for await (const { entries } of this.#pages(tag, stepMs)) {
       const targets = entries.filter(({ member }) => member !== keptMember).map(({ member }) => member);
       cleared += await this.#deleteOwned(tag, targets, performance.now() + stepMs);
     }
@@ -84,7 +95,7 @@ export class RedisOwnerIndex {
   /** Removes the owner's session whose digest is `keyDigest`, if the owner's set lists it; true when it was live. */
   async clearOne(tag: string, keyDigest: string, stepMs: number): Promise<boolean> {
     // Only a member of this owner's set is removed: a digest of another owner's session finds nothing here.
-    for await (const entries of this.#pages(tag, stepMs)) {
+    for await (const { entries } of this.#pages(tag, stepMs)) {
       const target = entries.find(({ member }) => this.#store.digestOfStored(member) === keyDigest);
       if (target !== undefined) return (await this.#deleteOwned(tag, [target.member], performance.now() + stepMs)) > 0;
     }
@@ -96,14 +107,14 @@ export class RedisOwnerIndex {
    * existed at the first page. Each page starts after the last entry of the
    * one before (found again by the script whether or not it was removed since).
    */
-  async *#pages(tag: string, stepMs: number): AsyncGenerator<OwnerEntry[]> {
+  async *#pages(tag: string, stepMs: number): AsyncGenerator<OwnerEntries> {
     let cap = '';
     let after: OwnerEntry | undefined;
     for (;;) {
       const args = [after === undefined ? '' : after.score, after === undefined ? '' : after.member, cap, String(OWNER_PAGE_SIZE)];
       const page = await this.#store.onOwnerSet(tag, OP.ownerPage, args, performance.now() + stepMs, decodePage);
-      if (cap === '') cap = String(page.serverNowMs);
-      if (page.entries.length > 0) yield page.entries;
+      if (cap === '') cap = String(page.readAtMs);
+      if (page.entries.length > 0) yield page;
       if (page.entries.length < OWNER_PAGE_SIZE) return;
       after = page.entries.at(-1);
     }
@@ -111,29 +122,67 @@ export class RedisOwnerIndex {
 
   /**
    * Owner set first, session second: a session is never live without its
-   * entry. With `maxSessionsPerOwner`, the owner's oldest live sessions beyond
-   * the limit go next (and entries of gone sessions with them).
+   * entry. With a limit, the owner set is where logins of one owner meet (one
+   * script call at a time on its slot, a Cluster's included): its entries are
+   * never fewer than the owner's live sessions, and a login's entry stays
+   * pending (counted, never taken for gone) until its session is written.
+   * `'refuse'` adds the entry only while the set has room, after removing the
+   * entries of sessions found gone, and otherwise rejects with an
+   * {@link OwnerSessionLimitError} having written nothing. `'end-oldest'` adds
+   * it, writes the session, then ends the owner's oldest live sessions beyond
+   * the limit; the last login of a burst to get there sees every session
+   * written, so none of them leaves more than the limit live. That trim comes
+   * after the login was stored: its failure is reported, not thrown.
    */
   async generate(member: string, value: string | null, expirySeconds: number, tag: string, token: string, deadlineMs: number): Promise<void> {
-    const limit = this.#maxSessionsPerOwner;
+    const { maxSessionsPerOwner: limit, policy } = this.#limit;
     const ttl = String(ownerSetTtlMs(expirySeconds));
-    const listed = await this.#store.onOwnerSet(tag, OP.ownerAdd, [member, ttl, limit === undefined ? '0' : '1'], deadlineMs, limit === undefined ? noMembers : decodeMembers);
-    await this.#store.onSession(member, OP.generateOwned, [encodeValue(value), String(expirySeconds), tag, token], deadlineMs, ignore);
-    if (limit === undefined) return;
-    const others = listed.filter((entry) => entry.member !== member);
-    if (others.length < limit) return;
-    const heads = await this.#read(others, OP.peek, deadlineMs);
+    const write = () => this.#store.onSession(member, OP.generateOwned, [encodeValue(value), String(expirySeconds), tag, token], deadlineMs, ignore);
+    if (limit === undefined) {
+      await this.#store.onOwnerSet(tag, OP.ownerAdd, [member, ttl, '', ''], deadlineMs, ignore);
+      return write();
+    }
+    // Pending for as long as the session's write may still land: up to its deadline (the script fences later writes).
+    const pendingMs = String(pendingWindowMs(Math.max(0, deadlineMs - performance.now())));
+    const cap = policy === 'refuse' ? String(limit) : '';
+    for (let attempt = 1; ; attempt++) {
+      const full = await this.#store.onOwnerSet(tag, OP.ownerAdd, [member, ttl, cap, pendingMs], deadlineMs, decodeReservation);
+      if (full === undefined) break;
+      const { dead } = await this.#classify(tag, full.entries, deadlineMs);
+      if (dead.length === 0 || attempt === REFUSE_ATTEMPTS) throw new OwnerSessionLimitError(limit);
+      await this.#tidy(tag, dead, full.readAtMs, deadlineMs);
+    }
+    await write();
+    const trimAt = policy === 'end-oldest' ? String(limit) : '';
+    try {
+      const written = await this.#store.onOwnerSet(tag, OP.ownerWritten, [member, trimAt, pendingMs], deadlineMs, decodePage);
+      if (written.entries.length === 0) return;
+      const { live, dead } = await this.#classify(tag, written.entries, deadlineMs);
+      // Oldest first: keep the newest `limit`, this login's among them unless newer logins came at once.
+      const excess = live.slice(0, Math.max(0, live.length - limit));
+      if (excess.length > 0) await this.#deleteOwned(tag, excess, deadlineMs);
+      await this.#tidy(tag, dead, written.readAtMs, deadlineMs);
+    } catch (error) {
+      this.#store.reportTrimFailure(error);
+    }
+  }
+
+  /** Removes the entries of sessions found gone, but those written since `readAtMs` or still pending (see `OP.ownerTidy`). */
+  async #tidy(tag: string, dead: readonly string[], readAtMs: number, deadlineMs: number): Promise<void> {
+    if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerTidy, [String(dead.length), String(readAtMs), ...dead], deadlineMs, ignore);
+  }
+
+  /** Sorts entries (oldest first) into the members of the owner's live sessions and those of sessions that are gone. */
+  async #classify(tag: string, entries: readonly OwnerEntry[], deadlineMs: number): Promise<{ live: string[]; dead: string[] }> {
+    const heads = await this.#read(entries, OP.peek, deadlineMs);
     const live: string[] = [];
     const dead: string[] = [];
-    others.forEach(({ member: other }, i) => {
+    entries.forEach(({ member }, i) => {
       const { head, serverNowMs } = heads[i] as Peeked;
-      if (head?.ownerTag === tag && head.expiresAtMs > serverNowMs) live.push(other);
-      else dead.push(other);
+      if (head?.ownerTag === tag && head.expiresAtMs > serverNowMs) live.push(member);
+      else dead.push(member);
     });
-    // Oldest first: keep the newest limit - 1 besides the new session.
-    const excess = live.slice(0, Math.max(0, live.length - (limit - 1)));
-    if (excess.length > 0) await this.#deleteOwned(tag, excess, deadlineMs);
-    else if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(dead.length), ...dead], deadlineMs, ignore);
+    return { live, dead };
   }
 
   /**
@@ -176,6 +225,14 @@ interface Peeked {
 
 const NO_ARGS: readonly string[] = [];
 
+/**
+ * How long a login's entry stays pending, given the time left to its deadline: its session's write is
+ * fenced at that deadline, twice over and with the owner set's margin for the clocks of a Cluster's nodes.
+ */
+function pendingWindowMs(timeLeftMs: number): number {
+  return Math.ceil(2 * timeLeftMs) + OWNER_SET_MARGIN_MS;
+}
+
 /** How long an owner set must live after a session of `expirySeconds` is written or renewed. */
 function ownerSetTtlMs(expirySeconds: number): number {
   return 2 * expirySeconds * 1000 + OWNER_SET_MARGIN_MS;
@@ -193,13 +250,19 @@ function decodeMembers(reply: unknown): OwnerEntry[] {
   return entries;
 }
 
-/** A page of an owner set, with the owner node's clock when it was read. */
-function decodePage(reply: unknown, serverNowMs: number): { entries: OwnerEntry[]; serverNowMs: number } {
-  return { entries: decodeMembers(reply), serverNowMs };
+/** Entries of an owner set, with the owner node's clock when they were read. */
+interface OwnerEntries {
+  entries: OwnerEntry[];
+  readAtMs: number;
 }
 
-function noMembers(): OwnerEntry[] {
-  return [];
+function decodePage(reply: unknown, serverNowMs: number): OwnerEntries {
+  return { entries: decodeMembers(reply), readAtMs: serverNowMs };
+}
+
+/** An owner set add's answer: undefined when added, else the entries (not pending) of the full set. */
+function decodeReservation(reply: unknown, serverNowMs: number): OwnerEntries | undefined {
+  return reply === 1 ? undefined : decodePage(reply, serverNowMs);
 }
 
 function decodePeek(reply: unknown, serverNowMs: number): Peeked {

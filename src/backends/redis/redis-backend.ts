@@ -89,8 +89,9 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
         onSession: (storedKey, code, args, deadlineMs, decode) => this.#queue(storedKey, '', code, args, deadlineMs, decode),
         onOwnerSet: (tag, code, args, deadlineMs, decode) => this.#queue(tag, OWNER_SET_INFIX, code, args, deadlineMs, decode),
         digestOfStored: (storedKey) => this.digestOfStored(storedKey),
+        reportTrimFailure: (error) => this.emit({ type: 'error', store: this.storeName, during: 'generate', error }),
       },
-      this.maxSessionsPerOwner,
+      { maxSessionsPerOwner: this.maxSessionsPerOwner, policy: this.onMaxSessionsPerOwner },
     );
   }
 

@@ -1,6 +1,6 @@
 import { parseSetCookie } from 'cookie';
 import { afterEach, describe, expect, it } from 'vitest';
-import { digestKey, generateKey, isBackendError, MemoryBackend, type Backend, type OwnerIndexBackend, type SessionEvent } from '../../../src/index.js';
+import { digestKey, generateKey, isBackendError, MemoryBackend, type Backend, type OwnerIndexBackend, type OwnerIndexOptions, type SessionEvent } from '../../../src/index.js';
 import type { OwnSession, SessionOptions } from '../../../src/http/index.js';
 import { InstrumentedOwnerBackend, TestClock } from '../../http/support/instrumented-backend.js';
 import { lateWrites, type AppFactory, type TestClient, type TestReply } from './app-spec.js';
@@ -122,6 +122,66 @@ export function describeOwners(name: string, factory: AppFactory, backendFactory
       expect((await client.get('/owner', withKey(a!))).body).toBe('');
       expect(JSON.parse((await client.get('/own-sessions', withKey(stranger))).body)).toHaveLength(1);
     });
+  });
+}
+
+/**
+ * The owner's session limit through an adapter on a real store: a login
+ * refused at the limit is a 409 without `Set-Cookie` that leaves the session
+ * it came from as it was, and parallel logins of one owner near the limit
+ * never leave more than the limit live, under either policy.
+ */
+export function describeOwnerLimit(name: string, factory: AppFactory, backendFactory: (options: OwnerIndexOptions) => Promise<OwnerIndexBackend>): void {
+  describe(`${name}: maxSessionsPerOwner`, () => {
+    const keepOpen = closeAfterEach();
+    const start = async (options: OwnerIndexOptions) => {
+      const backend = await backendFactory(options);
+      const client = await factory(backend, { owners: true });
+      keepOpen(client, backend);
+      return { client, backend };
+    };
+    const owner = () => `user-${generateKey().slice(0, 12)}`;
+
+    it("'refuse': a login at the limit is a 409 without Set-Cookie; the session it came from and the owner's sessions stay as they were", async () => {
+      const { client, backend } = await start({ maxSessionsPerOwner: 2, onMaxSessionsPerOwner: 'refuse' });
+      const user = owner();
+      const devices = [sidOf(await client.get(`/login-as?owner=${user}`))!, sidOf(await client.get(`/login-as?owner=${user}`))!];
+      const anonymous = sidOf(await client.get('/set?f1=kept'))!;
+      const refused = await client.get(`/login-as?owner=${user}`, withKey(anonymous));
+      expect(refused.status).toBe(409);
+      expect(refused.setCookies).toEqual([]);
+      // The session the login came from: still there, still anonymous, its data whole.
+      expect(JSON.parse((await client.get('/read', withKey(anonymous))).body)).toEqual({ f1: 'kept' });
+      expect((await client.get('/owner', withKey(anonymous))).body).toBe('');
+      expect((await backend.listByOwner(user)).map((s) => s.keyDigest).sort()).toEqual(devices.map(digestKey).sort());
+      for (const key of devices) expect((await client.get('/owner', withKey(key))).body).toBe(user);
+      // Another owner logs in as usual.
+      expect((await client.get(`/login-as?owner=${owner()}`)).status).toBe(200);
+    });
+
+    for (const policy of ['end-oldest', 'refuse'] as const) {
+      it(`'${policy}': 10 parallel logins of one owner with 1 of 3 places taken leave 3 live sessions`, async () => {
+        const { client, backend } = await start({ maxSessionsPerOwner: 3, onMaxSessionsPerOwner: policy });
+        const user = owner();
+        const first = sidOf(await client.get(`/login-as?owner=${user}`))!;
+        const replies = await Promise.all(Array.from({ length: 10 }, () => client.get(`/login-as?owner=${user}`)));
+        const loggedIn = replies.filter((reply) => reply.status === 200).map((reply) => sidOf(reply)!);
+        const refused = replies.filter((reply) => reply.status === 409);
+        expect(loggedIn.length + refused.length).toBe(10);
+        for (const reply of refused) expect(reply.setCookies).toEqual([]);
+        const listed = (await backend.listByOwner(user)).map((s) => s.keyDigest);
+        expect(listed).toHaveLength(3);
+        const live = [];
+        for (const key of [first, ...loggedIn]) if ((await client.get('/owner', withKey(key))).body === user) live.push(digestKey(key));
+        expect(live.sort()).toEqual([...listed].sort());
+        if (policy === 'refuse') {
+          expect(loggedIn).toHaveLength(2);
+          expect(live).toContain(digestKey(first));
+        } else {
+          expect(loggedIn).toHaveLength(10);
+        }
+      });
+    }
   });
 }
 

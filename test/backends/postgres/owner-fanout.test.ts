@@ -20,7 +20,8 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL owner fan-out', ()
 
   it(`listByOwner and clearByOwner finish for an owner with ${SESSIONS} sessions, in steps each within timeoutMs`, async () => {
     const table = `${prefix}big`;
-    const backend = new PostgresBackend(pool, { table, timeoutMs: 1000, pruneIntervalSeconds: false });
+    // No limit: the owner holds far more sessions than the default maxSessionsPerOwner, as one did before it existed.
+    const backend = new PostgresBackend(pool, { table, timeoutMs: 1000, pruneIntervalSeconds: false, maxSessionsPerOwner: false });
     await backend.ensureSchema();
     await pool.query(
       `INSERT INTO "${table}" (session_key, expire_date, session_data, owner, created_at)

@@ -28,7 +28,11 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
     const anonymous = await backend.generate({ value: 'w', expiry: 100 });
     const setKey = ownerSetKey(backend, 'ada@example.com');
     expect(setKey).toBe(`${p}owner:{${digestKey('ada@example.com')}}`);
-    expect((await keysWithPrefix(redis.client, p)).sort()).toEqual([backend.redisKey(owned), backend.redisKey(anonymous), setKey].sort());
+    // Beside the owner set, its pending marks (same hash tag): the login's, written, forgotten after its window.
+    const pendingKey = `${setKey}:pending`;
+    expect((await keysWithPrefix(redis.client, p)).sort()).toEqual([backend.redisKey(owned), backend.redisKey(anonymous), setKey, pendingKey].sort());
+    expect(await redis.client.zrange(pendingKey, '0', '-1')).toEqual([digestKey(owned)]);
+    expect(await redis.client.pttl(pendingKey)).toBeLessThanOrEqual(2 * 5000 + OWNER_SET_MARGIN_MS);
     expect(await redis.client.type(setKey)).toBe('zset');
     const [member, score] = await redis.client.zrange(setKey, '0', '-1', 'WITHSCORES');
     expect(member).toBe(digestKey(owned));
