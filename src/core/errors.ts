@@ -7,7 +7,9 @@ export type BackendErrorCode =
   /**
    * A write whose fate the backend could not learn within the caller's deadline (the connection died or the
    * deadline passed after the write was sent, and reading its write token back failed too): it may have been
-   * applied, at most once. Rare by design; reads never report it.
+   * applied, at most once, possibly after the caller's later writes of the same key (a frozen server resumes it): a
+   * late compare-and-set changes nothing, a late `set` or `put` replaces what they stored. Rare by design; reads never
+   * report it.
    */
   | 'indeterminate'
   /** The store answered with an error (bad table, permissions, constraint). */

@@ -107,6 +107,8 @@ export interface CheckResult {
   codes: Record<string, number>;
   /** `indeterminate` writes found stored (once). */
   indeterminateApplied: number;
+  /** Acknowledged writes absent because a stored indeterminate set or put of their key, invoked before they were answered, replaced them (allowed: see above). */
+  overwrittenByIndeterminate: number;
   anomalies: Anomaly[];
   /** Anomalies per kind (every kind present, 0 when none). */
   anomalyCounts: Record<AnomalyKind, number>;
@@ -122,6 +124,7 @@ export function checkHistory(history: History): CheckResult {
   const codes: Record<string, number> = {};
   const anomalies: Anomaly[] = [];
   let indeterminateApplied = 0;
+  let overwrittenByIndeterminate = 0;
 
   const writesByKey = new Map<string, Map<string, WriteOperation>>();
   for (const key of history.keys) writesByKey.set(key, new Map());
@@ -151,10 +154,15 @@ export function checkHistory(history: History): CheckResult {
     for (const [id, count] of times) {
       if (!writes.has(id)) anomalies.push({ kind: 'unknown-operation', key, operation: id, detail: `${key} holds ${id} ${count}x, which no write of it carried` });
     }
+    // An indeterminate write has no end: it may take effect at any time after its invocation, once (the outcome
+    // model), so a stored one is concurrent with every write after it. A blind one (set, put: no expected value)
+    // that landed after a later acknowledged write replaced that write's list; the list it holds is the evidence.
+    const storedBlindIndeterminate = [...writes.values()].filter((w) => w.outcome === 'indeterminate' && w.kind !== 'compareAndSet' && times.get(w.id) === 1);
     for (const write of writes.values()) {
       const count = times.get(write.id) ?? 0;
       const what = `${write.kind} ${write.id} (${write.outcome}${write.code === undefined ? '' : ` ${write.code}`}, invoked at ${Math.round(write.invokedAtMs)} ms, answered at ${Math.round(write.completedAtMs)} ms) stored ${count}x`;
-      if (write.outcome === 'ok' && count === 0) anomalies.push({ kind: 'acknowledged-missing', key, operation: write.id, detail: what });
+      if (write.outcome === 'ok' && count === 0 && storedBlindIndeterminate.some((w) => w.invokedAtMs < write.completedAtMs)) overwrittenByIndeterminate += 1;
+      else if (write.outcome === 'ok' && count === 0) anomalies.push({ kind: 'acknowledged-missing', key, operation: write.id, detail: what });
       if (write.outcome === 'ok' && count > 1) anomalies.push({ kind: 'acknowledged-duplicated', key, operation: write.id, detail: what });
       if (write.outcome === 'fail' && count > 0) anomalies.push({ kind: 'failed-present', key, operation: write.id, detail: what });
       if (write.outcome === 'indeterminate' && count > 1) anomalies.push({ kind: 'indeterminate-duplicated', key, operation: write.id, detail: what });
@@ -186,5 +194,5 @@ export function checkHistory(history: History): CheckResult {
 
   const anomalyCounts = Object.fromEntries(ANOMALY_KINDS.map((kind) => [kind, 0])) as Record<AnomalyKind, number>;
   for (const anomaly of anomalies) anomalyCounts[anomaly.kind] += 1;
-  return { outcomes, codes, indeterminateApplied, anomalies, anomalyCounts };
+  return { outcomes, codes, indeterminateApplied, overwrittenByIndeterminate, anomalies, anomalyCounts };
 }
