@@ -4,10 +4,10 @@ import { readSessionCookie, type CookieHeader, type SessionCookie } from './read
 import { recordedClient, type RequestClient } from './request-client.js';
 import { HttpEvents } from './http-events.js';
 import { RequestSession, type KeyResponder } from './request-session.js';
-import type { StoreContext } from './session/commit-loop.js';
-import { responseHeaders } from './session/cookie-decision.js';
-import { loadSession } from './session/load.js';
-import { readSessionHeader, sentKeyOf, sessionHeaderPairs, type HeaderSource, type RequestHeaders } from './session-header.js';
+import type { StoreContext } from './session/store-context.js';
+import { responseHeaders, sessionHeaderPairs } from './session/cookie-decision.js';
+import { loadSession, sentKeyOf } from './session/load.js';
+import { readSessionHeader, type HeaderSource, type RequestHeaders } from './session-header.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
 import type { Session } from './typed-session.js';
 

@@ -1,8 +1,6 @@
 import { isWellFormedKey } from '../core/keys.js';
-import { NO_STORE, VARY_COOKIE, type HeaderPair } from './headers.js';
+import { VARY_COOKIE, type HeaderPair } from './headers.js';
 import { ABSENT_KEY, INVALID_KEY, type SessionCookie } from './read-cookie.js';
-import type { CookieDecision } from './session/cookie-decision.js';
-import type { Loaded } from './session/load.js';
 
 /**
  * The header transport: the session key in a request header, for API and
@@ -110,24 +108,6 @@ export function readSessionHeader(headers: HeaderSource | undefined, header: Res
   // Several values: node's `headersDistinct` lists them; a Fetch `Headers` joins them with a comma, which no key holds.
   if (values.length !== 1 || !isWellFormedKey(value)) return INVALID_KEY;
   return { kind: 'key', key: value };
-}
-
-/** The key a request sent, as `load` found it (undefined when it sent none, or one that names no session). */
-export function sentKeyOf(loaded: Loaded): string | undefined {
-  return loaded.kind === 'stored' ? loaded.snapshot.key : loaded.kind === 'expired' ? loaded.key : undefined;
-}
-
-/**
- * The headers a response to a header request carries for `decision`: the
- * new key when it is not the one the request sent (a first write, a
- * regeneration), an empty value when the session ended, `Cache-Control:
- * no-store` beside either, and {@link ResolvedSessionHeader.vary} always. A
- * renewal of the same key sends no key: the client keeps what it has.
- */
-export function sessionHeaderPairs(decision: CookieDecision, sentKey: string | undefined, header: ResolvedSessionHeader): HeaderPair[] {
-  if (decision.kind === 'clear') return [[header.responseHeader, ''], NO_STORE, ...header.vary];
-  if (decision.kind === 'set' && decision.key !== sentKey) return [[header.responseHeader, decision.key], NO_STORE, ...header.vary];
-  return [...header.vary];
 }
 
 const BEARER_LENGTH = 'bearer'.length;

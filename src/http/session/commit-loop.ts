@@ -1,19 +1,10 @@
 import { decodeEnvelope, type DataRecord } from '../envelope.js';
-import { HTTP_EVENT_STORE, type HttpEvents } from '../http-events.js';
+import { HTTP_EVENT_STORE } from '../http-events.js';
 import { SessionConflictError } from '../session-errors.js';
-import type { RequestClient } from '../request-client.js';
 import { SessionDataTooLargeError } from '../session-errors.js';
-import type { ResolvedSessionOptions } from '../session-options.js';
 import { ownExpiryFor, writeTtlSeconds, type OwnExpiryChange } from './lifetime.js';
 import { encodeWithin, storedSnapshot, type StoredSnapshot } from './snapshot.js';
-
-/** What the commit loop works with: the resolved options, the request's event reporter, and the client its writes record. */
-export interface StoreContext {
-  readonly options: ResolvedSessionOptions;
-  readonly events: HttpEvents;
-  /** The request's client as the options record it (`recordUserAgent`, `recordClientAddress`); absent: nothing recorded. */
-  readonly client?: RequestClient | undefined;
-}
+import type { StoreContext } from './store-context.js';
 
 /** A pure function from the stored data to the data to write; it may run once per attempt. */
 export type Transform = (stored: DataRecord) => DataRecord;

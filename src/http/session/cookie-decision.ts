@@ -1,4 +1,5 @@
-import { resolvedClearHeaders, resolvedCookieHeaders, VARY_COOKIE, type HeaderPair } from '../headers.js';
+import { NO_STORE, resolvedClearHeaders, resolvedCookieHeaders, VARY_COOKIE, type HeaderPair } from '../headers.js';
+import type { ResolvedSessionHeader } from '../session-header.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
 import { writeTtlSeconds } from './lifetime.js';
 
@@ -58,4 +59,17 @@ export function isTouchDue(
   ownExpirySeconds?: number,
 ): boolean {
   return writeTtlSeconds(options, createdAtMs, ownExpirySeconds) - periodSeconds >= options.touchAfterSeconds;
+}
+
+/**
+ * The headers a response to a header request carries for `decision`: the
+ * new key when it is not the one the request sent (a first write, a
+ * regeneration), an empty value when the session ended, `Cache-Control:
+ * no-store` beside either, and {@link ResolvedSessionHeader.vary} always. A
+ * renewal of the same key sends no key: the client keeps what it has.
+ */
+export function sessionHeaderPairs(decision: CookieDecision, sentKey: string | undefined, header: ResolvedSessionHeader): HeaderPair[] {
+  if (decision.kind === 'clear') return [[header.responseHeader, ''], NO_STORE, ...header.vary];
+  if (decision.kind === 'set' && decision.key !== sentKey) return [[header.responseHeader, decision.key], NO_STORE, ...header.vary];
+  return [...header.vary];
 }

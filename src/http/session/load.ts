@@ -1,7 +1,7 @@
 import { decodeEnvelope } from '../envelope.js';
 import { HTTP_EVENT_STORE } from '../http-events.js';
 import type { SessionCookie } from '../read-cookie.js';
-import type { StoreContext } from './commit-loop.js';
+import type { StoreContext } from './store-context.js';
 import { isTouchDue } from './cookie-decision.js';
 import { isPastLifetime } from './lifetime.js';
 import { storedSnapshot, type StoredSnapshot } from './snapshot.js';
@@ -51,4 +51,9 @@ export async function readStored(store: StoreContext, key: string, during: strin
   const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
   if (!result.ok || envelope === undefined) return undefined;
   return { snapshot: storedSnapshot(key, result.value, envelope, options.nowMs(), result.period), periodSeconds: result.period };
+}
+
+/** The key a request sent, as `load` found it (undefined when it sent none, or one that names no session). */
+export function sentKeyOf(loaded: Loaded): string | undefined {
+  return loaded.kind === 'stored' ? loaded.snapshot.key : loaded.kind === 'expired' ? loaded.key : undefined;
 }

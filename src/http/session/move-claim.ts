@@ -1,6 +1,7 @@
 import { decodeEnvelope, type Envelope } from '../envelope.js';
 import { SessionRegeneratedError } from '../session-errors.js';
-import { afterConflict, type StoreContext } from './commit-loop.js';
+import { afterConflict } from './commit-loop.js';
+import type { StoreContext } from './store-context.js';
 import type { StoredSnapshot } from './snapshot.js';
 
 /**

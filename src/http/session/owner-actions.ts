@@ -3,7 +3,7 @@ import { storedMetadata } from '../envelope.js';
 import { HTTP_EVENT_STORE } from '../http-events.js';
 import type { ResolvedSessionOptions } from '../session-options.js';
 import type { LogoutEverywhereOptions, OwnSession } from '../typed-session.js';
-import type { StoreContext } from './commit-loop.js';
+import type { StoreContext } from './store-context.js';
 
 /** The backend's owner index; a `TypeError` naming `feature` unless `owners: true` was set up. */
 export function ownerIndex(options: ResolvedSessionOptions, feature: string): OwnerIndexBackend {

@@ -1,6 +1,6 @@
 import { encodeEnvelope, utf8Bytes, type DataRecord, type Envelope } from '../envelope.js';
 import { SessionDataTooLargeError } from '../session-errors.js';
-import type { StoreContext } from './commit-loop.js';
+import type { StoreContext } from './store-context.js';
 
 /** An envelope as a write gives it, before {@link encodeWithin} stamps when and by which client it was written. */
 export type UnstampedEnvelope = Omit<Envelope, 'lastSeenAtMs' | 'userAgent' | 'clientAddress'>;

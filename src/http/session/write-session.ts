@@ -1,5 +1,6 @@
 import { claimOldKey, restoreClaim, type MoveClaim } from './move-claim.js';
-import { createSession, updateStored, type NewSessionBase, type StoreContext, type Transform, type Written } from './commit-loop.js';
+import { createSession, updateStored, type NewSessionBase, type Transform, type Written } from './commit-loop.js';
+import type { StoreContext } from './store-context.js';
 import { ownExpiryFor, type OwnExpiryChange } from './lifetime.js';
 import { regenerationBase, type Regeneration } from './regeneration.js';
 import type { Snapshot } from './snapshot.js';
