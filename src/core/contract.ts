@@ -105,6 +105,9 @@ export const DEFAULT_MAX_SESSIONS_PER_OWNER = 100;
  * `maxSessionsPerOwner` live sessions: `'end-oldest'` stores it and ends the
  * owner's oldest sessions beyond the limit; `'refuse'` stores nothing and
  * rejects with an `OwnerSessionLimitError`, leaving every session as it was.
+ * "Oldest" is by creation time as the store's clock has it, to the
+ * millisecond: sessions created in the same millisecond (on Redis, in one
+ * script call) are ended in no defined order among themselves.
  */
 export type OwnerLimitPolicy = 'end-oldest' | 'refuse';
 
