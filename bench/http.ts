@@ -1,5 +1,6 @@
 // `npm run bench -- http [--seconds 5] [--warmup 1] [--rounds 3] [--connections 50] [--new-sessions]
-//                       [--subjects <id,...>|all] [--lost-update-runs 3] [--skip-throughput] [--skip-lost-updates]`
+//                       [--subjects <id,...>|all] [--lost-update-runs 3] [--skip-throughput] [--skip-lost-updates]
+//                       [--baseline <another checkout, built>]`
 // `npm run bench -- quick`: the same comparison in under 2 minutes (1 round of 2 s per app), ratios printed, nothing saved.
 //
 // The counter app (read the counter from the session, add one, answer it)
@@ -22,6 +23,11 @@
 // which a busy neighbour disturbs far less than req/s. "Session work per
 // request" is a subject's CPU µs per request minus bare Express's.
 //
+// `--baseline <checkout>` runs each sessionkit subject a second time on that
+// checkout's build (its dist/, loaded by the server child in place of this
+// one's), side by side in every round, and prints this build ÷ that one: what
+// a change between the two cost or won, measured in one run.
+//
 // Then the lost-update check: one cookie, 100 concurrent increments, the final
 // count read back.
 //
@@ -29,9 +35,11 @@
 // with BENCH_HTTP_ROLE=server or BENCH_HTTP_ROLE=load. bench/profile.ts and
 // bench/roundtrips.ts use its servers too.
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import os from 'node:os';
@@ -74,6 +82,8 @@ export interface Subject {
   propertyStyle?: boolean;
   /** The subjects this one is compared with ("vs its anchor"); several: the fastest of them in that round. */
   anchors?: readonly string[];
+  /** Another build of sessionkit this subject's server loads (`--baseline`): the `dist/` directory of that checkout. */
+  baselineDist?: string;
 }
 
 export const SUBJECTS: readonly Subject[] = [
@@ -94,7 +104,12 @@ export const SUBJECTS: readonly Subject[] = [
   { id: 'fastify-sessionkit-pg', framework: 'Fastify', library: 'sessionkit (PostgreSQL)', store: 'sessionkit-pg', anchors: ['fastify-session-pg'] },
   { id: 'fastify-session-pg', framework: 'Fastify', library: '@fastify/session + connect-pg-simple', store: 'anchor-pg' },
 ];
+/** Subjects that run another build are named `<id>@baseline`. */
+const BASELINE_SUFFIX = '@baseline';
+/** The twin of a sessionkit subject that loads the build in `dist` (`--baseline`). */
+const baselineOf = (subject: Subject, dist: string): Subject => ({ ...subject, id: subject.id + BASELINE_SUFFIX, library: `${subject.library} [baseline build]`, anchors: [], baselineDist: dist });
 export const subjectById = (id: string): Subject => {
+  if (id.endsWith(BASELINE_SUFFIX)) return baselineOf(subjectById(id.slice(0, -BASELINE_SUFFIX.length)), process.env.SESSIONKIT_BENCH_DIST ?? '');
   const subject = SUBJECTS.find((s) => s.id === id);
   if (subject === undefined) throw new TypeError(`unknown subject ${id}; known: ${SUBJECTS.map((s) => s.id).join(', ')}`);
   return subject;
@@ -449,12 +464,17 @@ export interface StartedServer {
 
 const runId = `${process.pid}_${Date.now().toString(36)}`;
 // Short table names: sessionkit derives prepared-statement names from them, and PostgreSQL keeps 63 characters of a name.
-const configOf = (subject: Subject): StoreConfig => ({ table: `bench_http_${SUBJECTS.indexOf(subject)}_${runId}`, prefix: `bench:http:${subject.id}:${runId}:` });
+const configOf = (subject: Subject): StoreConfig => {
+  const index = SUBJECTS.findIndex((s) => s.id === subject.id.replace(BASELINE_SUFFIX, ''));
+  const twin = subject.baselineDist === undefined ? '' : 'b';
+  return { table: `bench_http_${index}${twin}_${runId}`, prefix: `bench:http:${subject.id}:${runId}:` };
+};
 
 /** Starts `subject`'s counter app in a child process (with `execArgv` added to node's flags, e.g. `--cpu-prof`). */
 export async function startServer(subject: Subject, execArgv: readonly string[] = []): Promise<StartedServer> {
   const config = configOf(subject);
-  const child = forkRole('server', { BENCH_HTTP_SUBJECT: subject.id, BENCH_HTTP_TABLE: config.table, BENCH_HTTP_PREFIX: config.prefix }, execArgv);
+  const baseline: Record<string, string> = subject.baselineDist === undefined ? {} : { SESSIONKIT_BENCH_DIST: subject.baselineDist };
+  const child = forkRole('server', { BENCH_HTTP_SUBJECT: subject.id, BENCH_HTTP_TABLE: config.table, BENCH_HTTP_PREFIX: config.prefix, ...baseline }, execArgv);
   const { port } = await nextMessage<ServerReady>(child);
   return {
     url: `http://127.0.0.1:${port}`,
@@ -672,6 +692,22 @@ function printRatios(ratios: SubjectRatios[]): void {
   console.log('');
 }
 
+/** This build ÷ the baseline build, per sessionkit subject: the ratio of their rates in each round (they ran side by side). */
+function printBaselineRatios(cells: Cell[], dist: string): void {
+  console.log(`### This build ÷ the baseline build (${dist})\n`);
+  console.log('| app | load | this ÷ baseline (median) | range | this vs bare | baseline vs bare |');
+  console.log('|---|---|---:|---|---:|---:|');
+  for (const cell of cells) {
+    const twin = cells.find((c) => c.subject.id === cell.subject.id + BASELINE_SUFFIX && c.operation === cell.operation);
+    const bare = cells.find((c) => c.subject.id === BARE[cell.subject.framework] && c.operation === cell.operation);
+    if (twin === undefined || bare === undefined) continue;
+    const ratio = spread(cell.rounds.map((r, i) => r.opsPerSecond / twin.rounds[i]!.opsPerSecond));
+    const vsBare = (c: Cell) => median(c.rounds.map((r, i) => r.opsPerSecond / bare.rounds[i]!.opsPerSecond));
+    console.log(`| ${cell.subject.library} | ${cell.operation} | ${fmt(ratio.median, 3)} | ${fmt(ratio.min, 3)}–${fmt(ratio.max, 3)} | ${fmt(vsBare(cell), 2)} | ${fmt(vsBare(twin), 2)} |`);
+  }
+  console.log('');
+}
+
 /** 100 concurrent increments with one cookie; the count the session holds afterwards. */
 async function lostUpdateRun(subject: Subject, increments: number): Promise<number> {
   const server = await startServer(subject);
@@ -705,6 +741,7 @@ export async function run(args: string[]): Promise<void> {
       'lost-update-runs': { type: 'string', default: '3' },
       'skip-throughput': { type: 'boolean', default: false },
       'skip-lost-updates': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
     },
   });
   const quick = values.quick;
@@ -718,6 +755,12 @@ export async function run(args: string[]): Promise<void> {
   const subjects = (values.subjects === 'all' ? SUBJECTS.map((s) => s.id) : (values.subjects?.split(',') ?? DEFAULT_THROUGHPUT)).map(subjectById);
   // The ratios need the bare framework in the same round.
   for (const framework of new Set(subjects.map((s) => s.framework))) if (!subjects.some((s) => s.id === BARE[framework])) subjects.unshift(subjectById(BARE[framework]));
+  const baselineDist = values.baseline === undefined ? undefined : resolvePath(values.baseline, 'dist');
+  if (baselineDist !== undefined) {
+    if (!existsSync(join(baselineDist, 'index.js'))) throw new Error(`--baseline ${values.baseline}: no built package there (run npm run build in that checkout)`);
+    // Each sessionkit subject right after its twin on the other build, in every round.
+    for (const subject of [...subjects]) if (subject.store.startsWith('sessionkit-')) subjects.splice(subjects.indexOf(subject) + 1, 0, baselineOf(subject, baselineDist));
+  }
   const command = quick ? 'npm run bench -- quick' : `npm run bench -- http${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
   const saved: Record<string, unknown> = { command, options: { ...options, modes: options.modes.map((m) => m.operation), poolMax: POOL_MAX }, loadAverageBefore: loadAverage() };
 
@@ -727,6 +770,7 @@ export async function run(args: string[]): Promise<void> {
       const cells = await throughputRounds(subjects, options);
       const ratios = ratiosOf(cells);
       printRatios(ratios);
+      if (baselineDist !== undefined) printBaselineRatios(cells, baselineDist);
       const goals = goalsOf(ratios);
       console.log('| goal (typed session, cookie reused) | measured | goal | met |');
       console.log('|---|---:|---:|---|');

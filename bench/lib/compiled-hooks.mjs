@@ -4,8 +4,10 @@
 // helpers, such as a defineProperty call per function created, which cost
 // sessionkit 10-20 % of its CPU per HTTP request.) Plain JavaScript: hooks run
 // in a thread of their own, before any TypeScript loader.
+import { pathToFileURL } from 'node:url';
 const src = new URL('../../src/', import.meta.url).href;
-const dist = new URL('../../dist/', import.meta.url).href;
+// SESSIONKIT_BENCH_DIST: another checkout's dist/ (`npm run bench -- http --baseline <checkout>`), for a build-to-build comparison.
+const dist = process.env.SESSIONKIT_BENCH_DIST ? pathToFileURL(`${process.env.SESSIONKIT_BENCH_DIST}/`).href : new URL('../../dist/', import.meta.url).href;
 
 export async function resolve(specifier, context, nextResolve) {
   const resolved = await nextResolve(specifier, context);
