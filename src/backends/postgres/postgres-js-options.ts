@@ -134,6 +134,7 @@ function watchReplies(socket: Socket, silenceMs: number): void {
   const stop = () => {
     clearTimeout(timer);
     socket.write = write;
+    socket.emit = emit as Socket['emit'];
     socket.off('data', onData);
   };
   const onSent = (type: number) => {
@@ -145,6 +146,23 @@ function watchReplies(socket: Socket, silenceMs: number): void {
     });
     arm();
   };
+
+  // postgres.js 3.4 fails a connection's queries on the socket's 'error', but hands the connection back to its pool
+  // only on 'close', which net emits once the handle has closed, a turn of the event loop later. A query the pool
+  // pipelines onto the connection meanwhile stays in its list of queries sent, through the reconnect: the new
+  // connection takes it for its running statement, waits for replies the server was never asked for, and never
+  // serves again (each silence cut under a frozen server took a connection this way, until none was left). Held
+  // back until 'close', the error fails that query too, in the same turn as the close.
+  let heldError: unknown;
+  const emit = socket.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = function errorWithClose(this: Socket, event: string | symbol, ...args: unknown[]) {
+    if (event === 'error') {
+      heldError ??= args[0];
+      return true;
+    }
+    if (event === 'close' && heldError !== undefined) emit.call(this, 'error', heldError);
+    return emit.call(this, event, ...args);
+  } as Socket['emit'];
 
   const write = socket.write;
   socket.write = function watchedWrite(this: Socket, data: unknown, ...rest: unknown[]) {
