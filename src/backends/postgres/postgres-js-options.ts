@@ -40,10 +40,12 @@ export interface PostgresJsFaultOptions {
  *   than `silenceMs` without a row is cut too: give sessionkit a `sql` of its
  *   own (its statements are bounded by the backend's `timeoutMs`) and a
  *   `silenceMs` above that bound, e.g. twice `timeoutMs`. TLS connections are
- *   not watched (Node's TLS layer uses the socket's handle directly). Known
- *   defect: after a server frozen for seconds resumes, a pool with this
- *   socket has been slower to serve again than one without it (docs/decisions.md);
- *   leave `socket` out where stalls, not black holes, are the risk.
+ *   not watched (Node's TLS layer uses the socket's handle directly). The
+ *   socket also hands postgres.js a connection's error together with its
+ *   close: apart, a query the pool gave the dying connection in between
+ *   outlived the reconnect and kept the new connection from serving again.
+ *   After a server frozen for seconds resumes, service is back within
+ *   milliseconds, as without this socket.
  * - `fetch_types: false`: postgres.js looks up the array types on every new
  *   connection and leaves that lookup's failure on a dying connection as an
  *   unhandled rejection, which ends a Node process; the backend sends its
