@@ -40,10 +40,12 @@ export interface PostgresJsFaultOptions {
  *   than `silenceMs` without a row is cut too: give sessionkit a `sql` of its
  *   own (its statements are bounded by the backend's `timeoutMs`) and a
  *   `silenceMs` above that bound, e.g. twice `timeoutMs`. TLS connections are
- *   not watched (Node's TLS layer uses the socket's handle directly). Known
- *   defect: after a server frozen for seconds resumes, a pool with this
- *   socket has been slower to serve again than one without it (docs/decisions.md);
- *   leave `socket` out where stalls, not black holes, are the risk.
+ *   not watched (Node's TLS layer uses the socket's handle directly). The
+ *   socket also hands postgres.js a connection's error together with its
+ *   close: apart, a query the pool gave the dying connection in between
+ *   outlived the reconnect and kept the new connection from serving again.
+ *   After a server frozen for seconds resumes, service is back within
+ *   milliseconds, as without this socket.
  * - `fetch_types: false`: postgres.js looks up the array types on every new
  *   connection and leaves that lookup's failure on a dying connection as an
  *   unhandled rejection, which ends a Node process; the backend sends its
@@ -134,6 +136,7 @@ function watchReplies(socket: Socket, silenceMs: number): void {
   const stop = () => {
     clearTimeout(timer);
     socket.write = write;
+    socket.emit = emit as Socket['emit'];
     socket.off('data', onData);
   };
   const onSent = (type: number) => {
@@ -145,6 +148,23 @@ function watchReplies(socket: Socket, silenceMs: number): void {
     });
     arm();
   };
+
+  // postgres.js 3.4 fails a connection's queries on the socket's 'error', but hands the connection back to its pool
+  // only on 'close', which net emits once the handle has closed, a turn of the event loop later. A query the pool
+  // pipelines onto the connection meanwhile stays in its list of queries sent, through the reconnect: the new
+  // connection takes it for its running statement, waits for replies the server was never asked for, and never
+  // serves again (each silence cut under a frozen server took a connection this way, until none was left). Held
+  // back until 'close', the error fails that query too, in the same turn as the close.
+  let heldError: unknown;
+  const emit = socket.emit as (this: Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  socket.emit = function errorWithClose(this: Socket, event: string | symbol, ...args: unknown[]) {
+    if (event === 'error') {
+      heldError ??= args[0];
+      return true;
+    }
+    if (event === 'close' && heldError !== undefined) emit.call(this, 'error', heldError);
+    return emit.call(this, event, ...args);
+  } as Socket['emit'];
 
   const write = socket.write;
   socket.write = function watchedWrite(this: Socket, data: unknown, ...rest: unknown[]) {

@@ -631,13 +631,17 @@ function pgClientQueryable(client: Client): Queryable & HeldConnection {
   return self;
 }
 
-/** postgres.js's internals of a query that {@link cancelPostgresJs} reads: where it is, and its canceller. */
+/** postgres.js's internals of a query that {@link cancelPostgresJs} reads and, once cancelled unsent, rewrites. */
 interface PostgresJsQueryInternals {
-  /** The server process's key once the query was written to a connection; `null` while it waits in the pool's queue. */
+  /** The server process's key once the query was written to a connection; `null` while it is unsent. */
   state: unknown;
   /** True while it is its connection's running statement (the one the server's replies are for). */
   active: boolean;
   canceller: ((query: unknown) => Promise<void>) | null;
+  cancelled: unknown;
+  strings: readonly string[];
+  args: readonly unknown[];
+  options: Record<string, unknown>;
 }
 
 /** How often a write's cancel looks again whether the write has become its connection's running statement. */
@@ -645,13 +649,22 @@ const PIPELINED_CANCEL_RETRY_MS = 10;
 
 /**
  * Cancels a postgres.js query when that is safe, and says whether it was
- * done (or is moot). Safe: a query still in the pool's queue (dropped, never
- * sent) and a query that is its connection's running statement (a cancel
- * request to its server process; the replies stay its own). Not safe: a
- * query written to a connection behind another (pipelined). postgres.js 3.4
- * then skips it when its turn comes while the server still answers it, so
- * its replies would go to the next query on that connection: a read would
- * hear another's rows, a write another's result. Such a query is left to run.
+ * done (or is moot). Safe: an unsent query (dropped, never sent) and a query
+ * that is its connection's running statement (a cancel request to its server
+ * process; the replies stay its own). Not safe: a query written to a
+ * connection behind another (pipelined). postgres.js 3.4 then skips it when
+ * its turn comes while the server still answers it, so its replies would go
+ * to the next query on that connection: a read would hear another's rows, a
+ * write another's result. Such a query is left to run.
+ *
+ * An unsent query is either in a queue or the one a connection being opened
+ * is for. postgres.js 3.4 drops the first, but skips the second once the
+ * connection is up and then never hands that connection another query: each
+ * such cancel took a connection out of the pool for good, and under a server
+ * frozen for seconds (every query timed out, the reconnects' first queries
+ * too) the whole pool, so service never came back. So the cancelled query is
+ * left to run as an empty statement: nothing of it reaches the server, and
+ * its ReadyForQuery hands the connection back to the pool.
  *
  * The cancel request's promise is handled here: `Query.cancel()` drops it,
  * and it rejects when the connection carrying the request fails (server
@@ -664,10 +677,18 @@ function cancelPostgresJs(pending: unknown): boolean {
   if (typeof canceller !== 'function') return true;
   if (query.state && !query.active) return false;
   query.canceller = null;
+  const unsent = !query.state;
   try {
     canceller(query).catch(ignoreError);
   } catch {
     // A driver whose canceller is not a promise: nothing to observe.
+  }
+  if (unsent) {
+    // Rejected by now (postgres.js cancels an unsent query at once): its promise hears nothing more.
+    query.cancelled = null;
+    query.strings = [''];
+    query.args = [];
+    query.options = { simple: true, prepare: false };
   }
   return true;
 }

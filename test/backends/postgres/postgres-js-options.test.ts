@@ -1,8 +1,10 @@
 import postgres from 'postgres';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresBackend } from '../../../src/backends/postgres/index.js';
 import { postgresJsOptions } from '../../../src/backends/postgres/postgres-js-options.js';
 import { FaultProxy } from '../../support/fault-proxy.js';
 import { DATABASE_URL, postgresSkipReason } from '../../support/postgres.js';
+import { postgresBinDir, ScratchPostgres } from '../../support/postgres-server.js';
 
 const SILENCE_MS = 400;
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -106,5 +108,93 @@ describe.skipIf(postgresSkipReason !== undefined)('postgresJsOptions: a postgres
     setTimeout(() => query.cancel(), 50);
     await expect(query).rejects.toMatchObject({ code: '57014' });
     expect((await sql`SELECT 1 AS n`)[0]!.n).toBe(1);
+  });
+});
+
+/** Resolves with `promise`'s outcome, or rejects once `ms` have passed without one. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Milliseconds from now until `attempt` first resolves, retried while it rejects; rejects once `ms` have passed. */
+async function msUntilServed(attempt: () => Promise<unknown>, ms: number): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    const left = ms - (performance.now() - started);
+    if (left <= 0) throw new Error(`not served within ${ms} ms`);
+    const served = await within(attempt(), left, 'attempt').then(
+      () => true,
+      () => false,
+    );
+    if (served) return performance.now() - started;
+    await sleep(10);
+  }
+}
+
+// A frozen server (SIGSTOP of a server of the test's own; the machine's is never frozen): connections cut by the
+// silence, and queries that time out while their connection is still being opened, must leave no connection of the
+// pool waiting forever, so that service is back within 2 x timeoutMs of the resume.
+describe.skipIf(postgresBinDir() === undefined)('postgresJsOptions: a frozen server (SIGSTOP), then resumed', () => {
+  let server: ScratchPostgres;
+  beforeAll(async () => {
+    server = await ScratchPostgres.start();
+  }, 60_000);
+  afterEach(async () => {
+    await server.signal('SIGCONT');
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  function frozenSql(options: { silenceMs: number; max: number }): postgres.Sql {
+    const sql = postgres(server.url, { ...postgresJsOptions({ silenceMs: options.silenceMs }), max: options.max, onnotice: () => undefined });
+    cleanups.push(() => sql.end({ timeout: 1 }));
+    return sql;
+  }
+
+  it('a query handed to a connection as the silence cuts it fails with it, and the connection serves again', async () => {
+    const sql = frozenSql({ silenceMs: SILENCE_MS, max: 1 });
+    await sql`SELECT 1`;
+    await server.signal('SIGSTOP');
+    const cut = sql`SELECT 1`;
+    // Asked for the moment the cut is heard (its rejection's turn): the pool still holds the connection then.
+    const next = cut.then(
+      () => undefined,
+      () => sql`SELECT 2 AS n`,
+    );
+    next.catch(() => undefined);
+    await expect(within(cut, SILENCE_MS * 5, 'the query on the cut connection')).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+    await sleep(SILENCE_MS);
+    await server.signal('SIGCONT');
+    // Every query settles: the one asked for at the cut, and the ones after it (which then queued behind it forever).
+    await within(next.then(() => undefined, () => undefined), 2_000, 'the query asked for at the cut');
+    for (let n = 0; n < 3; n++) expect((await within(sql`SELECT ${n}::int AS n`, 2_000, `query ${n} after the resume`))[0]!.n).toBe(n);
+  });
+
+  it("a query that timed out while its connection was being opened leaves that connection to the pool", async () => {
+    const timeoutMs = 500;
+    // Silence longer than the freeze: the bound, not the socket, ends the query.
+    const sql = frozenSql({ silenceMs: 10_000, max: 1 });
+    const table = `sk_pjs_frozen_${process.pid}`;
+    const backend = new PostgresBackend(sql, { table, timeoutMs, pruneIntervalSeconds: false });
+    cleanups.push(() => backend.close());
+    await backend.ensureSchema();
+    // The pool's only connection closed: the next query opens one, against the frozen server.
+    await sql.end({ timeout: 1 });
+    const reopened = frozenSql({ silenceMs: 10_000, max: 1 });
+    const frozenBackend = new PostgresBackend(reopened, { table, timeoutMs, pruneIntervalSeconds: false });
+    cleanups.push(() => frozenBackend.close());
+    await server.signal('SIGSTOP');
+    await expect(frozenBackend.get('k')).rejects.toMatchObject({ code: 'timeout' });
+    await server.signal('SIGCONT');
+    expect(await msUntilServed(() => frozenBackend.get('k'), 2 * timeoutMs)).toBeLessThan(2 * timeoutMs);
   });
 });

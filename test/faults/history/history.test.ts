@@ -178,7 +178,7 @@ function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${made}_${Math.random().toString(36).slice(2, 7)}`;
 }
 
-function openPg(driver: PgDriver, url: string, applicationName: string, throughNetworkFaults: boolean): PgHandle {
+function openPg(driver: PgDriver, url: string, applicationName: string): PgHandle {
   if (driver === 'pg') {
     const pool = new pg.Pool({ connectionString: url, max: poolMax, application_name: applicationName });
     pool.on('error', () => undefined);
@@ -200,14 +200,10 @@ function openPg(driver: PgDriver, url: string, applicationName: string, throughN
       end: () => pool.end().catch(() => undefined),
     };
   }
-  // As the README asks of postgres.js: no array types fetched, a bounded reconnect delay, and, where the network
-  // itself fails (the proxy's lost replies and black hole), connections silent while owed a reply destroyed once the
-  // backend's own bound (a cancel at timeoutMs) has had its time. Open defect: with that socket, service after a
-  // frozen server (SIGSTOP) was not always back within the checker's bound, so the SIGSTOP row runs without it.
-  const { socket, ...faultOptions } = postgresJsOptions({ silenceMs: (timeoutMs * 3) / 2 });
+  // As the README asks of postgres.js: no array types fetched, a bounded reconnect delay, and connections silent
+  // while owed a reply destroyed once the backend's own bound (a cancel at timeoutMs) has had its time.
   const sql = postgres(url, {
-    ...faultOptions,
-    ...(throughNetworkFaults ? { socket } : {}),
+    ...postgresJsOptions({ silenceMs: (timeoutMs * 3) / 2 }),
     max: poolMax,
     connection: { application_name: applicationName },
     onnotice: () => undefined,
@@ -241,7 +237,7 @@ async function pgWorkload(
   setup.on('error', () => undefined);
   await new PostgresBackend(setup, { table, timeoutMs, pruneIntervalSeconds: false }).ensureSchema();
   await setup.end();
-  const handle = openPg(driver, clientUrl, applicationName, clientUrl !== serverUrl);
+  const handle = openPg(driver, clientUrl, applicationName);
   const backend = new PostgresBackend(handle.db, { table, timeoutMs: backendTimeoutMs, pruneIntervalSeconds: false });
   try {
     return await runWorkload({
