@@ -453,9 +453,11 @@ async function pgSettle<Row>(
  * each costing a request its deadline (a black-holed network leaves every
  * pooled socket silent, and no FIN ever closes them).
  */
+/** Clients given our listener (see `guard`): one per client for the process, however many backends share its pool. */
+const guarded = new WeakSet<PoolClient>();
+
 function pgPoolQueryable(pool: Pool): Queryable {
   const lastAnswerMs = new WeakMap<PoolClient, number>();
-  const guarded = new WeakSet<PoolClient>();
   let silentSinceMs = -Infinity;
   const markSilent = (sentMs: number) => () => {
     silentSinceMs = Math.max(silentSinceMs, sentMs);
