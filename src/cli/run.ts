@@ -174,10 +174,6 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
   if (error instanceof CliError) return error;
   const where = store?.where ?? 'the store';
   if (isBackendError(error)) {
-    // The code a missing table gets at run time, where the backend has one.
-    if ((error.code as string) === 'schema_missing') {
-      return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
-    }
     // The driver's words, unless the backend's message already quotes them.
     const cause = error.cause === undefined || error.message.includes(oneLine(error.cause)) ? '' : `: ${oneLine(error.cause)}`;
     switch (error.code) {
@@ -185,6 +181,7 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
         return new CliError(ExitCode.unreachable, `${where} is unreachable: ${error.message}${cause}`, { cause: error });
       case 'timeout':
         return new CliError(ExitCode.unreachable, `${where} did not answer in time (raise --timeout-ms): ${error.message}`, { cause: error });
+      case 'schema_missing':
       case 'schema_outdated':
         return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
       case 'query_failed':
