@@ -144,7 +144,7 @@ export class ScriptCalls {
     const reconnectingAfterDrop = state.kind === 'down' && state.status === 'reconnecting' && startedMs - this.#droppedAtMs < this.#timeoutMs;
     if (state.kind === 'connecting' || reconnectingAfterDrop) {
       // Operations that expire before the connection opens were never sent; they are not sent later either.
-      call.expiryError = reconnectingAfterDrop || startedMs - this.#droppedAtMs < this.#timeoutMs ? this.#timedOut : this.#unreachable;
+      call.expiryError = startedMs - this.#droppedAtMs < this.#timeoutMs ? this.#timedOut : this.#unreachable;
       await this.#readyBy(deadlineMs, endMs, slot);
       if (call.expired === all.length) return [];
       if (this.#client.state().kind !== 'ready') throw call.expiryError();
