@@ -83,7 +83,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     const target = resolveTarget(values as StoreFlags, io.env);
     store = target.kind === 'postgres' ? await openPostgresStore(target) : await openRedisStore(target);
     // Checked before the command runs (a revoke may empty the store): a store with no session at all is most likely a wrong --table or --prefix.
-    const empty = command.fillsStore !== true && (await storeIsEmpty(store));
+    let empty = false;
+    if (command.fillsStore !== true) {
+      await store.ready();
+      empty = await store.isEmpty();
+    }
     const result: CommandResult = await command.run({ store, positionals: rest, values, json, io });
     // Written once the command succeeded, so that a failure stays one line on stderr.
     if (empty) io.stderr.write(`sessionkit: warning: ${emptyStoreWarning(store)}\n`);
@@ -98,11 +102,6 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
   } finally {
     await store?.close().catch(() => undefined);
   }
-}
-
-async function storeIsEmpty(store: CliStore): Promise<boolean> {
-  await store.ready();
-  return store.isEmpty();
 }
 
 function emptyStoreWarning(store: CliStore): string {
