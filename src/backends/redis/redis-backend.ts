@@ -224,7 +224,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
     if (head === undefined || head.expiresAtMs <= serverNowMs) return undefined;
     if (head.ownerTag === undefined) return { ownerDigest: null, createdAt: null };
     const keyDigest = this.digestOfStored(storedKey);
-    const listed = (await this.#owners.list(head.ownerTag, deadlineMs)).find((session) => session.keyDigest === keyDigest);
+    const listed = (await this.#owners.list(head.ownerTag, this.timeoutMs)).find((session) => session.keyDigest === keyDigest);
     return { ownerDigest: head.ownerTag, createdAt: listed?.createdAt ?? null };
   }
 
