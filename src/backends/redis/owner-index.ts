@@ -223,7 +223,8 @@ interface LiveEntry {
   serverNowMs: number;
 }
 
-const NO_ARGS: readonly string[] = [];
+/** The arguments of an operation that takes none. */
+export const NO_ARGS: readonly string[] = [];
 
 /**
  * How long a login's entry stays pending, given the time left to its deadline: its session's write is
@@ -271,4 +272,5 @@ function toCount(reply: unknown): number {
   return reply === 1 ? 1 : 0;
 }
 
-function ignore(): void {}
+/** The decoder of an operation whose reply says nothing (a write that resolves was applied). */
+export function ignore(): void {}

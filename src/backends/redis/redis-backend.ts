@@ -4,7 +4,7 @@ import { BackendError } from '../../core/errors.js';
 import { isWellFormedKey } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toScriptClient, type RedisClient } from './client.js';
-import { decodePeek, RedisOwnerIndex, type Decode } from './owner-index.js';
+import { decodePeek, ignore, NO_ARGS, RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
 import { OP, type OpCode } from './batch-script.js';
 import { decodeStored, encodeValue, newWriteToken, ownerTag } from './stored-value.js';
@@ -362,9 +362,6 @@ const OWNER_SET_INFIX = 'owner:';
 const AT = '@'.charCodeAt(0);
 /** Operations whose outcome is exact: see `ScriptOp.exactWrite`. */
 const EXACT_WRITES: ReadonlySet<OpCode> = new Set<OpCode>([OP.generate, OP.generateOwned, OP.set, OP.setCovered, OP.compareAndSet, OP.compareAndSetCovered, OP.clear]);
-const NO_ARGS: readonly string[] = [];
-
-function ignore(): void {}
 
 function decodeGet(stored: unknown, serverNowMs: number): GetResult {
   if (stored === null || stored === false || stored === undefined) return NOT_FOUND;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AFTER_IO, Batcher, type BatchCall } from '../../core/batcher.js';
 import { BackendError } from '../../core/errors.js';
 import type { ScriptClient } from './client.js';
@@ -363,10 +364,6 @@ function raceUntil<T>(promise: Promise<T>, atMs: number, lost?: Promise<void>): 
     }),
   );
   return Promise.race(racers).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function slotOf(op: ScriptOp): number {
