@@ -25,7 +25,7 @@ export function describeRedis(url: string): string {
   }
 }
 
-const NO_EXPIRED_NOTE = 'Redis deletes expired sessions itself (each session is a key with a TTL): nothing is stored past expiry';
+export const REDIS_PURGE_NOTE = 'Redis deletes expired sessions itself (each session is a key with a TTL): nothing is stored past expiry';
 
 /**
  * Connects (no retries, no offline queue: a command line must fail fast) and
@@ -102,7 +102,7 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
         expired: null,
         owners: null,
         sizeBytes: { sessions: sizes.sessionBytes, serverUsedMemory: sizes.serverUsedMemoryBytes },
-        notes: [NO_EXPIRED_NOTE, 'sessions per owner are not counted on Redis (each owner has a set of its own; counting them all would walk the keyspace): revoke --owner works'],
+        notes: [REDIS_PURGE_NOTE, 'sessions per owner are not counted on Redis (each owner has a set of its own; counting them all would walk the keyspace): revoke --owner works'],
       };
     },
 
@@ -128,5 +128,3 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     },
   };
 }
-
-export { NO_EXPIRED_NOTE as REDIS_PURGE_NOTE };
