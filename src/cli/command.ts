@@ -30,7 +30,10 @@ export interface CommandResult {
 export interface Command {
   /** Options of this command beyond the store options (names as on the command line, without `--`). */
   readonly options: readonly string[];
-  /** True for the commands that fill a store (migrate, import): an empty store is what they expect, not a sign of a wrong --table or --prefix. */
+  /**
+   * True for the commands that fill a store (migrate, import): an empty store is what they expect, not a sign of a
+   * wrong --table or --prefix. Every other command runs after `store.ready()`.
+   */
   readonly fillsStore?: boolean;
   /** Checks the arguments before the store is opened, so that a usage error never waits for the network. */
   checkArguments(positionals: string[], values: CommandContext['values']): void;

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** The drivers the command loads itself (library code only imports their types). */
@@ -24,6 +25,30 @@ export async function loadDriver<Module>(name: DriverName): Promise<Module> {
       cause: error,
     });
   }
+}
+
+/**
+ * An ioredis client that fails fast, as a command line must (no retries, no offline queue), and its `connect()`:
+ * it connects and pings, and on failure disconnects and rejects with the socket's error (ioredis reports that one
+ * only as an 'error' event, and rejects connect() with a vaguer one).
+ */
+export function failFastIoredis(ioredis: typeof import('ioredis'), url: string, timeoutMs: number): { client: Redis; connect(): Promise<void> } {
+  const RedisClass = ioredis.Redis ?? ioredis.default;
+  const client = new RedisClass(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  let lastError: unknown;
+  client.on('error', (error: unknown) => {
+    lastError = error;
+  });
+  const connect = async () => {
+    try {
+      await client.connect();
+      await client.ping();
+    } catch (error) {
+      client.disconnect();
+      throw lastError ?? error;
+    }
+  };
+  return { client, connect };
 }
 
 /** The first line of an error's message, for reports that must stay on one line. */

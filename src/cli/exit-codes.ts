@@ -26,18 +26,10 @@ export const ExitCode = {
 /** One of the values of {@link ExitCode}. */
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** A short machine-readable name for each exit code, used in `--json` error objects. */
-export const EXIT_CODE_NAMES: Readonly<Record<ExitCodeValue, string>> = {
-  0: 'ok',
-  1: 'not_found',
-  2: 'usage',
-  3: 'unreachable',
-  4: 'driver_missing',
-  5: 'needs_migration',
-  6: 'store_error',
-  7: 'skipped',
-  70: 'internal',
-};
+/** A short machine-readable name for each exit code, used in `--json` error objects: its name in {@link ExitCode}, in snake case (`driverMissing`: `driver_missing`). */
+export const EXIT_CODE_NAMES = Object.fromEntries(
+  Object.entries(ExitCode).map(([name, code]) => [code, name.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)]),
+) as Readonly<Record<ExitCodeValue, string>>;
 
 /**
  * A failure the command reports as one line on stderr (never a stack trace)

@@ -51,8 +51,8 @@ ${EXIT_CODES}
 
 Run sessionkit <command> --help for a command's options. Documentation: ${CLI_DOCS_PATH}`;
 
-/** Help of each command, by name. */
-export const COMMAND_HELP: Readonly<Record<string, string>> = {
+/** Help of each command, by name: what it does and its own options, then the options and exit codes of every command. */
+export const COMMAND_HELP: Readonly<Record<string, string>> = withCommonParts({
   import: `Usage: sessionkit import --from connect-pg-simple|connect-redis [options]
 
 Copies every live express-session session that connect-pg-simple or
@@ -73,11 +73,7 @@ Source:
   --from-table NAME    connect-pg-simple's table (default: session)
   --from-prefix PREFIX connect-redis's key prefix (default: sess:)
   --batch-size N       sessions read per round trip (default: 500)
-  --dry-run            count what would be copied; write nothing
-
-${STORE_OPTIONS}
-
-${EXIT_CODES}`,
+  --dry-run            count what would be copied; write nothing`,
 
   migrate: `Usage: sessionkit migrate [options]
 
@@ -86,11 +82,7 @@ index on expire_date) and adds what later versions need to an existing table
 (the owner and created_at columns, the owner index). Additive and idempotent:
 nothing is dropped or rewritten, several processes may run it at once, and a
 table made with ocaml-session's DDL keeps working. Redis has no schema: the
-command checks that Redis answers and says there is nothing to migrate.
-
-${STORE_OPTIONS}
-
-${EXIT_CODES}`,
+command checks that Redis answers and says there is nothing to migrate.`,
 
   purge: `Usage: sessionkit purge [--batch-size N] [options]
 
@@ -101,11 +93,7 @@ progress lines otherwise (none with --json). Purging nothing is success.
 Redis deletes expired sessions itself: the command reports 0 and says why.
 
 Options:
-  --batch-size N       most rows one DELETE removes (default: 1000)
-
-${STORE_OPTIONS}
-
-${EXIT_CODES}`,
+  --batch-size N       most rows one DELETE removes (default: 1000)`,
 
   stats: `Usage: sessionkit stats [options]
 
@@ -113,11 +101,7 @@ Live and expired sessions, sessions per owner (owners, p50, p90, p99 and max
 sessions of one owner), and storage size in bytes. PostgreSQL counts the
 whole table (one sequential scan: raise --timeout-ms on a large table). Redis
 counts the session keys under the prefix with SCAN, sums their MEMORY USAGE,
-and reports the server's used memory; it keeps no expired sessions.
-
-${STORE_OPTIONS}
-
-${EXIT_CODES}`,
+and reports the server's used memory; it keeps no expired sessions.`,
 
   inspect: `Usage: sessionkit inspect KEY [options]
        sessionkit inspect - [options]        (reads KEY from stdin)
@@ -130,11 +114,7 @@ typed session names in its value, else the owner's digest). The key is hashed as
 backend hashes it (unless --no-hash-keys); output shows only its digest.
 A key on the command line is visible to other local users (ps) and lands in
 shell history: prefer "-" and stdin. A key that starts with "-" goes after
-"--": sessionkit inspect -- -abc...
-
-${STORE_OPTIONS}
-
-${EXIT_CODES}`,
+"--": sessionkit inspect -- -abc...`,
 
   revoke: `Usage: sessionkit revoke KEY [options]
        sessionkit revoke - [options]                     (reads KEY from stdin)
@@ -154,9 +134,9 @@ the owner column (sessionkit migrate; exit code 5 before).
 Options:
   --owner ID           revoke every session of this owner
   --except KEY         with --owner: keep this session (e.g. your own)
-  --list               with --owner: list the sessions, revoke nothing
+  --list               with --owner: list the sessions, revoke nothing`,
+});
 
-${STORE_OPTIONS}
-
-${EXIT_CODES}`,
-};
+function withCommonParts(help: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(help).map(([name, text]) => [name, `${text}\n\n${STORE_OPTIONS}\n\n${EXIT_CODES}`]));
+}

@@ -1,7 +1,6 @@
-import type { Redis, RedisOptions } from 'ioredis';
 import { RedisBackend } from '../backends/redis/redis-backend.js';
 import { digestKey } from '../core/keys.js';
-import { loadDriver, oneLine } from './drivers.js';
+import { failFastIoredis, loadDriver, oneLine } from './drivers.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { decodeEnvelope } from '../http/envelope.js';
 import type { CliStore, OwnerInfo, StatsReport } from './store.js';
@@ -26,7 +25,7 @@ export function describeRedis(url: string): string {
   }
 }
 
-const NO_EXPIRED_NOTE = 'Redis deletes expired sessions itself (each session is a key with a TTL): nothing is stored past expiry';
+export const REDIS_PURGE_NOTE = 'Redis deletes expired sessions itself (each session is a key with a TTL): nothing is stored past expiry';
 
 /**
  * Connects (no retries, no offline queue: a command line must fail fast) and
@@ -37,26 +36,13 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
   const database = redisDatabaseOf(target.url);
   const where = describeRedis(target.url);
   const ioredis = await loadDriver<typeof import('ioredis')>('ioredis');
-  const RedisClass = ioredis.Redis ?? ioredis.default;
-  const options: RedisOptions = {
-    lazyConnect: true,
-    connectTimeout: target.timeoutMs,
-    commandTimeout: target.timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  };
-  let client: Redis;
+  let redis: ReturnType<typeof failFastIoredis>;
   try {
-    client = new RedisClass(target.url, options);
+    redis = failFastIoredis(ioredis, target.url, target.timeoutMs);
   } catch (error) {
     throw new CliError(ExitCode.usage, `REDIS_URL: ${oneLine(error)}`, { cause: error });
   }
-  // ioredis reports the socket's error here and rejects connect() with a vaguer one.
-  let lastError: unknown;
-  client.on('error', (error: unknown) => {
-    lastError = error;
-  });
+  const { client } = redis;
   let backend: RedisBackend;
   try {
     backend = new RedisBackend(client, { prefix: target.prefix, hashKeys: target.hashKeys, timeoutMs: target.timeoutMs });
@@ -65,11 +51,9 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     throw new CliError(ExitCode.usage, `--prefix: ${oneLine(error)}`, { cause: error });
   }
   try {
-    await client.connect();
-    await client.ping();
+    await redis.connect();
   } catch (error) {
-    client.disconnect();
-    throw new CliError(ExitCode.unreachable, `cannot reach Redis at ${where}: ${oneLine(lastError ?? error)}`, { cause: lastError ?? error });
+    throw new CliError(ExitCode.unreachable, `cannot reach Redis at ${where}: ${oneLine(error)}`, { cause: error });
   }
   // ioredis reports a failed SELECT of the URL's database only as an 'error' event and goes on in database 0:
   // selecting again here makes an out-of-range number fail before any command touches database 0's sessions.
@@ -118,7 +102,7 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
         expired: null,
         owners: null,
         sizeBytes: { sessions: sizes.sessionBytes, serverUsedMemory: sizes.serverUsedMemoryBytes },
-        notes: [NO_EXPIRED_NOTE, 'sessions per owner are not counted on Redis (each owner has a set of its own; counting them all would walk the keyspace): revoke --owner works'],
+        notes: [REDIS_PURGE_NOTE, 'sessions per owner are not counted on Redis (each owner has a set of its own; counting them all would walk the keyspace): revoke --owner works'],
       };
     },
 
@@ -144,5 +128,3 @@ export async function openRedisStore(target: RedisTarget): Promise<CliStore> {
     },
   };
 }
-
-export { NO_EXPIRED_NOTE as REDIS_PURGE_NOTE };

@@ -83,7 +83,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
     const target = resolveTarget(values as StoreFlags, io.env);
     store = target.kind === 'postgres' ? await openPostgresStore(target) : await openRedisStore(target);
     // Checked before the command runs (a revoke may empty the store): a store with no session at all is most likely a wrong --table or --prefix.
-    const empty = command.fillsStore !== true && (await storeIsEmpty(store));
+    let empty = false;
+    if (command.fillsStore !== true) {
+      await store.ready();
+      empty = await store.isEmpty();
+    }
     const result: CommandResult = await command.run({ store, positionals: rest, values, json, io });
     // Written once the command succeeded, so that a failure stays one line on stderr.
     if (empty) io.stderr.write(`sessionkit: warning: ${emptyStoreWarning(store)}\n`);
@@ -98,11 +102,6 @@ export async function run(argv: readonly string[], io: CliIo): Promise<ExitCodeV
   } finally {
     await store?.close().catch(() => undefined);
   }
-}
-
-async function storeIsEmpty(store: CliStore): Promise<boolean> {
-  await store.ready();
-  return store.isEmpty();
 }
 
 function emptyStoreWarning(store: CliStore): string {
@@ -174,10 +173,6 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
   if (error instanceof CliError) return error;
   const where = store?.where ?? 'the store';
   if (isBackendError(error)) {
-    // The code a missing table gets at run time, where the backend has one.
-    if ((error.code as string) === 'schema_missing') {
-      return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
-    }
     // The driver's words, unless the backend's message already quotes them.
     const cause = error.cause === undefined || error.message.includes(oneLine(error.cause)) ? '' : `: ${oneLine(error.cause)}`;
     switch (error.code) {
@@ -185,6 +180,7 @@ export function toCliError(error: unknown, store: CliStore | undefined): CliErro
         return new CliError(ExitCode.unreachable, `${where} is unreachable: ${error.message}${cause}`, { cause: error });
       case 'timeout':
         return new CliError(ExitCode.unreachable, `${where} did not answer in time (raise --timeout-ms): ${error.message}`, { cause: error });
+      case 'schema_missing':
       case 'schema_outdated':
         return new CliError(ExitCode.needsMigration, `${withoutHint(error.message)}: run ${store?.migrateCommand ?? 'sessionkit migrate'}`, { cause: error });
       case 'query_failed':

@@ -1,5 +1,6 @@
 import type { PostgresBackend } from '../backends/postgres/postgres-backend.js';
 import type { RedisBackend } from '../backends/redis/redis-backend.js';
+import type { SessionsPerOwner } from '../backends/postgres/table-report.js';
 
 /** What `migrate` did. */
 export interface MigrateReport {
@@ -22,16 +23,9 @@ export interface PurgeReport {
   note?: string;
 }
 
-/** Sessions per owner among live sessions; `null` where the store cannot count them (no owner column yet, or Redis). */
-export interface OwnerStats {
-  owners: number;
-  sessionsWithOwner: number;
+/** Sessions per owner among live sessions, as PostgreSQL counts them, and the live sessions without one. */
+export interface OwnerStats extends SessionsPerOwner {
   sessionsWithoutOwner: number;
-  /** Percentiles of live sessions per owner (nearest rank); `null` when there is no owner. */
-  p50: number | null;
-  p90: number | null;
-  p99: number | null;
-  max: number | null;
 }
 
 /** What `stats` found. Counts are sessions; sizes are bytes. */
@@ -40,6 +34,7 @@ export interface StatsReport {
   live: number;
   /** Expired sessions still stored (`null` when the store drops them itself). */
   expired: number | null;
+  /** `null` where the store cannot count them (no owner column yet, or Redis). */
   owners: OwnerStats | null;
   /** Sizes in bytes, by what the store can measure cheaply. */
   sizeBytes: Record<string, number>;

@@ -98,13 +98,7 @@ export abstract class BaseBackend implements Backend {
   // still rejects rather than throws, as from an async function.
 
   get(key: string): Promise<GetResult> {
-    try {
-      assertKeyIsString(key);
-      if (!isWellFormedKey(key)) return Promise.resolve(NOT_FOUND);
-      return this.reported('get', this.storeGet(key));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.withKey('get', key, NOT_FOUND, (checked) => this.storeGet(checked));
   }
 
   set(key: string, value: string, options: SetOptions = {}): Promise<void> {

@@ -2,6 +2,7 @@
  * The backend contract (docs/architecture.md, "The contract and its capabilities"), ported from ocaml-session's `Session.S`.
  * Keys and values are strings; every period is a whole number of seconds.
  */
+import { hasShape } from './validate.js';
 
 /** Why `get` found no value: the session does not exist (or expired), or exists with no value. */
 export type SessionError = 'NotFound' | 'NotSet';
@@ -161,8 +162,7 @@ export interface OwnerIndexBackend extends Backend {
 
 /** True when `backend` keeps sessions by owner. */
 export function supportsOwners(backend: Backend): backend is OwnerIndexBackend {
-  const candidate = backend as Partial<OwnerIndexBackend>;
-  return typeof candidate.listByOwner === 'function' && typeof candidate.clearByOwner === 'function' && typeof candidate.clearOwnedSession === 'function';
+  return hasShape(backend, { listByOwner: 'function', clearByOwner: 'function', clearOwnedSession: 'function' });
 }
 
 /** Throws a `TypeError` naming `feature` at setup time when `backend` keeps no sessions by owner. */

@@ -1,4 +1,5 @@
 import type { Backend } from './contract.js';
+import { hasShape } from './validate.js';
 
 /**
  * One live session as {@link EnumerableBackend.liveSessions} reports it. It
@@ -45,11 +46,5 @@ export interface EnumerableBackend extends Backend {
 
 /** True when `backend` can enumerate and empty its store (memory, PostgreSQL and Redis can). */
 export function supportsEnumeration(backend: Backend): backend is EnumerableBackend {
-  const candidate = backend as Partial<EnumerableBackend>;
-  return (
-    typeof candidate.countLive === 'function' &&
-    typeof candidate.liveSessions === 'function' &&
-    typeof candidate.clearAll === 'function' &&
-    typeof candidate.hashKeys === 'boolean'
-  );
+  return hasShape(backend, { countLive: 'function', liveSessions: 'function', clearAll: 'function', hashKeys: 'boolean' });
 }

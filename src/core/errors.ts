@@ -75,13 +75,16 @@ export function outageResponse(): Response {
  * the shapes those paths read: http-errors' `status`/`statusCode`/`expose`/`headers` (Express's final handler,
  * Koa, Fastify) and `getResponse()` (Hono). Non-enumerable, so logs print the `BackendError` as it is.
  */
-const OUTAGE_SHAPE: PropertyDescriptorMap = {
-  status: { value: 503, configurable: true, writable: true },
-  statusCode: { value: 503, configurable: true, writable: true },
-  expose: { value: false, configurable: true, writable: true },
-  headers: { value: Object.freeze({ 'Retry-After': String(RETRY_AFTER_SECONDS) }), configurable: true, writable: true },
-  getResponse: { value: outageResponse, configurable: true, writable: true },
-};
+const OUTAGE_SHAPE = httpErrorShape(503, outageResponse, { 'Retry-After': String(RETRY_AFTER_SECONDS) });
+
+/** The shape `OUTAGE_SHAPE` describes, for an answer of `status` that `getResponse` makes, with `headers` if given. */
+function httpErrorShape(status: number, getResponse: () => Response, headers?: Record<string, string>): PropertyDescriptorMap {
+  const property = (value: unknown): PropertyDescriptor => ({ value, configurable: true, writable: true });
+  const shape: PropertyDescriptorMap = { status: property(status), statusCode: property(status), expose: property(false) };
+  if (headers !== undefined) shape.headers = property(Object.freeze(headers));
+  shape.getResponse = property(getResponse);
+  return shape;
+}
 
 /** True for a {@link BackendError}, also one made by another copy of this package. */
 export function isBackendError(error: unknown): error is BackendError {
@@ -122,12 +125,7 @@ export function ownerLimitResponse(): Response {
 }
 
 /** As the outage's shape (see `OUTAGE_SHAPE`): every framework's default error path answers a refused login 409. */
-const OWNER_LIMIT_SHAPE: PropertyDescriptorMap = {
-  status: { value: 409, configurable: true, writable: true },
-  statusCode: { value: 409, configurable: true, writable: true },
-  expose: { value: false, configurable: true, writable: true },
-  getResponse: { value: ownerLimitResponse, configurable: true, writable: true },
-};
+const OWNER_LIMIT_SHAPE = httpErrorShape(409, ownerLimitResponse);
 
 /** The answer an adapter gives itself for a session error (a store outage's 503, a refused login's 409); undefined for any other. */
 export function sessionErrorResponse(error: unknown): Response | undefined {

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import { HEAD_BYTES, WRITE_TOKENS_KEPT } from './stored-value.js';
 
-/** One operation of the batch script: its one-character code and the names of its arguments, in ARGV order. */
+/** One operation of the batch script: its one-character code, the names of its arguments in ARGV order, and its Lua. */
 interface Operation {
   readonly code: string;
   /** The arguments it takes from ARGV, in order; the Lua reads them under these names. */
   readonly args: readonly string[];
   /** When true, the first argument is a count of further arguments that follow the declared ones. */
   readonly variadic?: true;
+  /** What it does, in Lua, with its arguments in scope under their names (`a`: the index of the first); sets `r`, its answer. */
+  readonly body: string;
 }
 
 /**
@@ -27,53 +29,101 @@ interface Operation {
  */
 export const OPERATIONS = {
   /** get: answers the stored string, or nil. */
-  get: { code: 'g', args: [] },
+  get: { code: 'g', args: [], body: `r = redis.pcall('GET', key)` },
   /** generate, and put: creates or replaces (a plain SET), leaving no owner head. */
-  generate: { code: 'n', args: ['value', 'expiry', 'token'] },
+  generate: { code: 'n', args: ['value', 'expiry', 'token'], body: `r = create(key, '', value, expiry, token)` },
   /** set: never creates a key. On an owned session past its owner set's cover, writes nothing and answers `@` + owner tag. */
-  set: { code: 's', args: ['value', 'expiry', 'token'] },
+  set: { code: 's', args: ['value', 'expiry', 'token'], body: `r = set(key, value, expiry, token, false)` },
   /** clear. */
-  clear: { code: 'c', args: [] },
+  clear: { code: 'c', args: [], body: `if late and redis.call('EXISTS', key) == 1 then r = 'late' else r = redis.pcall('DEL', key) end` },
   /** compare-and-set: answers 'ok', 'conflict', 'NotFound', 'late', or (owned, past cover, nothing written) `@` + owner tag. */
-  compareAndSet: { code: 'x', args: ['expected', 'value', 'expiry', 'token'] },
+  compareAndSet: { code: 'x', args: ['expected', 'value', 'expiry', 'token'], body: `r = cas(key, expected, value, expiry, token, false)` },
   /** generate with an owner: records the owner set as covered for twice the expiry. */
-  generateOwned: { code: 'o', args: ['value', 'expiry', 'tag', 'token'] },
+  generateOwned: { code: 'o', args: ['value', 'expiry', 'tag', 'token'], body: `r = create(key, '@' .. tag .. '@' .. stamp(2 * tonumber(expiry)), value, expiry, token)` },
   /** set after the owner set was extended: as `set`, but records a new cover of twice the expiry. */
-  setCovered: { code: 'S', args: ['value', 'expiry', 'token'] },
+  setCovered: { code: 'S', args: ['value', 'expiry', 'token'], body: `r = set(key, value, expiry, token, true)` },
   /** compare-and-set after the owner set was extended: as `compareAndSet`, but records a new cover of twice the expiry. */
-  compareAndSetCovered: { code: 'X', args: ['expected', 'value', 'expiry', 'token'] },
+  compareAndSetCovered: { code: 'X', args: ['expected', 'value', 'expiry', 'token'], body: `r = cas(key, expected, value, expiry, token, true)` },
   /** peek at a session: answers its first HEAD_BYTES bytes ('' when missing). */
-  peek: { code: 'p', args: [] },
+  peek: { code: 'p', args: [], body: `r = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})` },
   /** delete a session if it belongs to an owner: answers 1 when a live session was deleted, else 0. */
-  deleteOwned: { code: 'd', args: ['tag'] },
+  deleteOwned: { code: 'd', args: ['tag'], body: `
+    local head = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
+    if failed(head) then
+      r = head
+    elseif head ~= '' and owner_of(head) == tag then
+      r = redis.pcall('DEL', key)
+    else
+      r = 0
+    end` },
   /**
    * owner set, add: ZADD scored by server time, TTL (ms) only ever extended; answers 1. With `cap`, adds only while
    * the set has fewer entries (or already holds `member`, a resend), else answers the entries (member, score, …) that
    * are not pending. With `pendingMs`, records `member` as pending (a login whose session may not be written yet) for
    * that long, in the owner's pending set (same slot).
    */
-  ownerAdd: { code: 'a', args: ['member', 'ttl', 'cap', 'pendingMs'] },
+  ownerAdd: { code: 'a', args: ['member', 'ttl', 'cap', 'pendingMs'], body: `
+    local pending = key .. ':pending'
+    if cap ~= '' and redis.call('ZSCORE', key, member) == false and redis.call('ZCARD', key) >= tonumber(cap) then
+      r = settled(key, pending)
+    else
+      r = redis.pcall('ZADD', key, now, member)
+      if not failed(r) then
+        extend(key, ttl)
+        if pendingMs ~= '' then
+          -- Marks: pending until +instant, or written at -instant; both forgotten after pendingMs.
+          redis.call('ZREMRANGEBYSCORE', pending, 0, now)
+          redis.call('ZREMRANGEBYSCORE', pending, '(' .. (tonumber(pendingMs) - now), 0)
+          redis.call('ZADD', pending, now + tonumber(pendingMs), member)
+          extend(pending, pendingMs)
+        end
+        r = 1
+      end
+    end` },
   /**
    * owner set, a login's session is written: `member` is no longer pending (its mark becomes "written at" for
    * `pendingMs`); with `cap`, answers the entries that are not pending when the set holds more than `cap` (else none).
    */
-  ownerWritten: { code: 'w', args: ['member', 'cap', 'pendingMs'] },
+  ownerWritten: { code: 'w', args: ['member', 'cap', 'pendingMs'], body: `
+    local pending = key .. ':pending'
+    redis.call('ZADD', pending, -now, member)
+    extend(pending, pendingMs)
+    if cap ~= '' and redis.call('ZCARD', key) > tonumber(cap) then r = settled(key, pending) else r = {} end` },
   /**
    * owner set, remove entries found gone: `count`, `readAt` (this node's time when the caller read them, before it
    * looked at their sessions), then `count` members. A member still pending, or written at or after `readAt`, stays:
    * its session may have been written after the caller looked.
    */
-  ownerTidy: { code: 't', args: ['count', 'readAt'], variadic: true },
+  ownerTidy: { code: 't', args: ['count', 'readAt'], variadic: true, body: `
+    local pending, since = key .. ':pending', tonumber(readAt)
+    local gone = {}
+    for i = a + 2, a + 1 + tonumber(count) do
+      local mark = tonumber(redis.call('ZSCORE', pending, ARGV[i]) or '0')
+      if not (mark > now or (mark < 0 and -mark >= since)) then gone[#gone + 1] = ARGV[i] end
+    end
+    r = 0
+    for from = 1, #gone, 512 do r = r + redis.call('ZREM', key, unpack(gone, from, math.min(from + 511, #gone))) end` },
   /** owner set, make sure a member is there (ZADD NX) and extend the TTL (ms). */
-  ownerExtend: { code: 'e', args: ['member', 'ttl'] },
+  ownerExtend: { code: 'e', args: ['member', 'ttl'], body: `
+    r = redis.pcall('ZADD', key, 'NX', now, member)
+    if not failed(r) then extend(key, ttl) end` },
   /**
    * owner set, one page: up to `count` entries (member, score, …) after the entry (`afterScore`, `afterMember`) in
    * the set's order ('' for the first page), none scored above `cap` ('' for no cap). Entries removed meanwhile
    * never shift a page: it starts after that entry whether or not it is still there.
    */
-  ownerPage: { code: 'l', args: ['afterScore', 'afterMember', 'cap', 'count'] },
+  ownerPage: { code: 'l', args: ['afterScore', 'afterMember', 'cap', 'count'], body: `r = page(key, afterScore, afterMember, cap, tonumber(count))` },
   /** owner set, remove members: `count`, then that many members. */
-  ownerRemove: { code: 'r', args: ['count'], variadic: true },
+  ownerRemove: { code: 'r', args: ['count'], variadic: true, body: `
+    local n = tonumber(count)
+    r = 0
+    -- In chunks: unpack() of thousands of members would overflow Lua's stack.
+    for from = a + 1, a + n, 512 do
+      local to = math.min(from + 511, a + n)
+      local removed = redis.pcall('ZREM', key, unpack(ARGV, from, to))
+      if failed(removed) then r = removed break end
+      r = r + removed
+    end` },
 } as const satisfies Record<string, Operation>;
 
 /** Operation codes of the batch script, by name: one character per operation, all of them in ARGV[1]. */
@@ -113,74 +163,6 @@ function widthTable(): string {
     .map((op: Operation) => `[${byte(op)}] = ${op.variadic === true ? -op.args.length : op.args.length}`)
     .join(', ')} }`;
 }
-
-/** What each operation does, in Lua, with its arguments in scope under their names; sets `r`, the operation's answer. */
-const BODIES: Record<keyof typeof OPERATIONS, string> = {
-  get: `r = redis.pcall('GET', key)`,
-  generate: `r = create(key, '', value, expiry, token)`,
-  set: `r = set(key, value, expiry, token, false)`,
-  setCovered: `r = set(key, value, expiry, token, true)`,
-  clear: `if late and redis.call('EXISTS', key) == 1 then r = 'late' else r = redis.pcall('DEL', key) end`,
-  compareAndSet: `r = cas(key, expected, value, expiry, token, false)`,
-  compareAndSetCovered: `r = cas(key, expected, value, expiry, token, true)`,
-  generateOwned: `r = create(key, '@' .. tag .. '@' .. stamp(2 * tonumber(expiry)), value, expiry, token)`,
-  peek: `r = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})`,
-  deleteOwned: `
-    local head = redis.pcall('GETRANGE', key, 0, ${HEAD_BYTES - 1})
-    if failed(head) then
-      r = head
-    elseif head ~= '' and owner_of(head) == tag then
-      r = redis.pcall('DEL', key)
-    else
-      r = 0
-    end`,
-  ownerAdd: `
-    local pending = key .. ':pending'
-    if cap ~= '' and redis.call('ZSCORE', key, member) == false and redis.call('ZCARD', key) >= tonumber(cap) then
-      r = settled(key, pending)
-    else
-      r = redis.pcall('ZADD', key, now, member)
-      if not failed(r) then
-        extend(key, ttl)
-        if pendingMs ~= '' then
-          -- Marks: pending until +instant, or written at -instant; both forgotten after pendingMs.
-          redis.call('ZREMRANGEBYSCORE', pending, 0, now)
-          redis.call('ZREMRANGEBYSCORE', pending, '(' .. (tonumber(pendingMs) - now), 0)
-          redis.call('ZADD', pending, now + tonumber(pendingMs), member)
-          extend(pending, pendingMs)
-        end
-        r = 1
-      end
-    end`,
-  ownerWritten: `
-    local pending = key .. ':pending'
-    redis.call('ZADD', pending, -now, member)
-    extend(pending, pendingMs)
-    if cap ~= '' and redis.call('ZCARD', key) > tonumber(cap) then r = settled(key, pending) else r = {} end`,
-  ownerExtend: `
-    r = redis.pcall('ZADD', key, 'NX', now, member)
-    if not failed(r) then extend(key, ttl) end`,
-  ownerPage: `r = page(key, afterScore, afterMember, cap, tonumber(count))`,
-  ownerTidy: `
-    local pending, since = key .. ':pending', tonumber(readAt)
-    local gone = {}
-    for i = a + 2, a + 1 + tonumber(count) do
-      local mark = tonumber(redis.call('ZSCORE', pending, ARGV[i]) or '0')
-      if not (mark > now or (mark < 0 and -mark >= since)) then gone[#gone + 1] = ARGV[i] end
-    end
-    r = 0
-    for from = 1, #gone, 512 do r = r + redis.call('ZREM', key, unpack(gone, from, math.min(from + 511, #gone))) end`,
-  ownerRemove: `
-    local n = tonumber(count)
-    r = 0
-    -- In chunks: unpack() of thousands of members would overflow Lua's stack.
-    for from = a + 1, a + n, 512 do
-      local to = math.min(from + 511, a + n)
-      local removed = redis.pcall('ZREM', key, unpack(ARGV, from, to))
-      if failed(removed) then r = removed break end
-      r = r + removed
-    end`,
-};
 
 /**
  * Runs a batch of session operations in one call. KEYS[i] is the key of
@@ -395,7 +377,7 @@ for i = 1, #KEYS do
   local r
   if false then
 ${Object.entries(OPERATIONS)
-  .map(([name, op]: [string, Operation]) => `  elseif op == ${byte(op)} then -- ${name}\n    ${argumentsOf(op)}\n    ${BODIES[name as keyof typeof OPERATIONS].trim()}`)
+  .map(([name, op]: [string, Operation]) => `  elseif op == ${byte(op)} then -- ${name}\n    ${argumentsOf(op)}\n    ${op.body.trim()}`)
   .join('\n')}
   end
   out[i + 1] = r

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { hasShape } from '../../core/validate.js';
 
 /**
  * What {@link RedisBackend} accepts, created and owned by the caller: an
@@ -71,28 +72,11 @@ export function toScriptClient(client: unknown): ScriptClient {
 }
 
 function isIoredis(client: unknown): client is Redis | Cluster {
-  if (typeof client !== 'object' || client === null) return false;
-  const candidate = client as Partial<Record<'evalsha' | 'eval' | 'once' | 'removeListener', unknown>> & { status?: unknown };
-  return (
-    typeof candidate.evalsha === 'function' &&
-    typeof candidate.eval === 'function' &&
-    typeof candidate.once === 'function' &&
-    typeof candidate.removeListener === 'function' &&
-    typeof candidate.status === 'string'
-  );
+  return hasShape(client, { evalsha: 'function', eval: 'function', once: 'function', removeListener: 'function', status: 'string' });
 }
 
 function isNodeRedis(client: unknown): client is NodeRedisClient {
-  if (typeof client !== 'object' || client === null) return false;
-  const candidate = client as Partial<Record<'evalSha' | 'eval' | 'once' | 'off', unknown>> & { isReady?: unknown; isOpen?: unknown };
-  return (
-    typeof candidate.evalSha === 'function' &&
-    typeof candidate.eval === 'function' &&
-    typeof candidate.once === 'function' &&
-    typeof candidate.off === 'function' &&
-    typeof candidate.isReady === 'boolean' &&
-    typeof candidate.isOpen === 'boolean'
-  );
+  return hasShape(client, { evalSha: 'function', eval: 'function', once: 'function', off: 'function', isReady: 'boolean', isOpen: 'boolean' });
 }
 
 function ioredisScriptClient(client: Redis | Cluster): ScriptClient {

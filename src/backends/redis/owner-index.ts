@@ -61,21 +61,15 @@ export class RedisOwnerIndex {
     const sessions: OwnedSession[] = [];
     for await (const { entries, readAtMs } of this.#pages(tag, stepMs)) {
       // Whole strings, not heads: the listing reports each value, in the same batched script calls.
-      const heads = await this.#read(entries, OP.get, performance.now() + stepMs);
-      const dead: string[] = [];
-      entries.forEach(({ member, createdAtMs }, i) => {
-        const { head, serverNowMs } = heads[i] as Peeked;
-        if (head?.ownerTag !== tag || head.expiresAtMs <= serverNowMs) {
-          dead.push(member);
-          return;
-        }
+      const { live, dead } = await this.#classify(tag, entries, OP.get, performance.now() + stepMs);
+      for (const { entry, head, serverNowMs } of live) {
         sessions.push({
-          keyDigest: this.#store.digestOfStored(member),
+          keyDigest: this.#store.digestOfStored(entry.member),
           expiresInSeconds: Math.max(0, Math.round((head.expiresAtMs - serverNowMs) / 1000)),
-          createdAt: new Date(createdAtMs),
+          createdAt: new Date(entry.createdAtMs),
           value: head.value,
         });
-      });
+      }
       // Tidying only: the answer above is right whether or not this write gets through.
       await this.#tidy(tag, dead, readAtMs, performance.now() + stepMs).catch(ignore);
     }
@@ -148,7 +142,7 @@ export class RedisOwnerIndex {
     for (let attempt = 1; ; attempt++) {
       const full = await this.#store.onOwnerSet(tag, OP.ownerAdd, [member, ttl, cap, pendingMs], deadlineMs, decodeReservation);
       if (full === undefined) break;
-      const { dead } = await this.#classify(tag, full.entries, deadlineMs);
+      const { dead } = await this.#classify(tag, full.entries, OP.peek, deadlineMs);
       if (dead.length === 0 || attempt === REFUSE_ATTEMPTS) throw new OwnerSessionLimitError(limit);
       await this.#tidy(tag, dead, full.readAtMs, deadlineMs);
     }
@@ -157,9 +151,9 @@ export class RedisOwnerIndex {
     try {
       const written = await this.#store.onOwnerSet(tag, OP.ownerWritten, [member, trimAt, pendingMs], deadlineMs, decodePage);
       if (written.entries.length === 0) return;
-      const { live, dead } = await this.#classify(tag, written.entries, deadlineMs);
+      const { live, dead } = await this.#classify(tag, written.entries, OP.peek, deadlineMs);
       // Oldest first: keep the newest `limit`, this login's among them unless newer logins came at once.
-      const excess = live.slice(0, Math.max(0, live.length - limit));
+      const excess = live.slice(0, Math.max(0, live.length - limit)).map(({ entry }) => entry.member);
       if (excess.length > 0) await this.#deleteOwned(tag, excess, deadlineMs);
       await this.#tidy(tag, dead, written.readAtMs, deadlineMs);
     } catch (error) {
@@ -172,15 +166,19 @@ export class RedisOwnerIndex {
     if (dead.length > 0) await this.#store.onOwnerSet(tag, OP.ownerTidy, [String(dead.length), String(readAtMs), ...dead], deadlineMs, ignore);
   }
 
-  /** Sorts entries (oldest first) into the members of the owner's live sessions and those of sessions that are gone. */
-  async #classify(tag: string, entries: readonly OwnerEntry[], deadlineMs: number): Promise<{ live: string[]; dead: string[] }> {
-    const heads = await this.#read(entries, OP.peek, deadlineMs);
-    const live: string[] = [];
+  /**
+   * Reads each entry's session (`OP.peek`: its first bytes, enough for the head; `OP.get`: the whole string) and
+   * sorts the entries, oldest first, into the owner's live sessions, with what was read, and the members of sessions
+   * that are gone.
+   */
+  async #classify(tag: string, entries: readonly OwnerEntry[], code: typeof OP.peek | typeof OP.get, deadlineMs: number): Promise<{ live: LiveEntry[]; dead: string[] }> {
+    const heads = await Promise.all(entries.map(({ member }) => this.#store.onSession(member, code, NO_ARGS, deadlineMs, decodePeek)));
+    const live: LiveEntry[] = [];
     const dead: string[] = [];
-    entries.forEach(({ member }, i) => {
-      const { head, serverNowMs } = heads[i] as Peeked;
-      if (head?.ownerTag === tag && head.expiresAtMs > serverNowMs) live.push(member);
-      else dead.push(member);
+    entries.forEach((entry, i) => {
+      const { head, serverNowMs } = heads[i]!;
+      if (head?.ownerTag === tag && head.expiresAtMs > serverNowMs) live.push({ entry, head, serverNowMs });
+      else dead.push(entry.member);
     });
     return { live, dead };
   }
@@ -203,11 +201,6 @@ export class RedisOwnerIndex {
     await this.#store.onOwnerSet(tag, OP.ownerRemove, [String(members.length), ...members], deadlineMs, ignore);
     return deleted.reduce((sum, count) => sum + count, 0);
   }
-
-  /** Each member's session (`OP.peek`: its first bytes, enough for the head; `OP.get`: the whole string), each with the clock of the node that read it. */
-  #read(members: readonly OwnerEntry[], code: typeof OP.peek | typeof OP.get, deadlineMs: number): Promise<Peeked[]> {
-    return Promise.all(members.map(({ member }) => this.#store.onSession(member, code, NO_ARGS, deadlineMs, decodePeek)));
-  }
 }
 
 /** An owner set's entry: a session's stored key and when the session was made (owner node's clock, ms; `score` as Redis wrote it). */
@@ -218,12 +211,20 @@ interface OwnerEntry {
 }
 
 /** A session's head as a peek found it (`undefined`: missing or not ours), with the reading node's clock. */
-interface Peeked {
+export interface Peeked {
   head: DecodedString | undefined;
   serverNowMs: number;
 }
 
-const NO_ARGS: readonly string[] = [];
+/** An entry whose session is live, as read, with the clock of the node that read it. */
+interface LiveEntry {
+  entry: OwnerEntry;
+  head: DecodedString;
+  serverNowMs: number;
+}
+
+/** The arguments of an operation that takes none. */
+export const NO_ARGS: readonly string[] = [];
 
 /**
  * How long a login's entry stays pending, given the time left to its deadline: its session's write is
@@ -238,7 +239,14 @@ function ownerSetTtlMs(expirySeconds: number): number {
   return 2 * expirySeconds * 1000 + OWNER_SET_MARGIN_MS;
 }
 
-function decodeMembers(reply: unknown): OwnerEntry[] {
+/** Entries of an owner set, with the owner node's clock when they were read. */
+interface OwnerEntries {
+  entries: OwnerEntry[];
+  readAtMs: number;
+}
+
+/** An owner set's entries as the script answers them (member, score, …). */
+function decodePage(reply: unknown, serverNowMs: number): OwnerEntries {
   if (!Array.isArray(reply) || reply.length % 2 !== 0) throw new BackendError('query_failed', 'Redis answered an owner set read with an unexpected reply');
   const entries: OwnerEntry[] = [];
   for (let i = 0; i < reply.length; i += 2) {
@@ -247,17 +255,7 @@ function decodeMembers(reply: unknown): OwnerEntry[] {
     if (typeof member !== 'string' || !Number.isFinite(createdAtMs)) throw new BackendError('query_failed', 'the owner set holds an entry sessionkit did not write');
     entries.push({ member, createdAtMs, score: String(reply[i + 1]) });
   }
-  return entries;
-}
-
-/** Entries of an owner set, with the owner node's clock when they were read. */
-interface OwnerEntries {
-  entries: OwnerEntry[];
-  readAtMs: number;
-}
-
-function decodePage(reply: unknown, serverNowMs: number): OwnerEntries {
-  return { entries: decodeMembers(reply), readAtMs: serverNowMs };
+  return { entries, readAtMs: serverNowMs };
 }
 
 /** An owner set add's answer: undefined when added, else the entries (not pending) of the full set. */
@@ -265,7 +263,8 @@ function decodeReservation(reply: unknown, serverNowMs: number): OwnerEntries | 
   return reply === 1 ? undefined : decodePage(reply, serverNowMs);
 }
 
-function decodePeek(reply: unknown, serverNowMs: number): Peeked {
+/** A peek's reply (`OP.peek`, or `OP.get`'s whole string): the session's head, if it is one sessionkit wrote. */
+export function decodePeek(reply: unknown, serverNowMs: number): Peeked {
   return { head: typeof reply === 'string' && reply !== '' ? decodeStored(reply) : undefined, serverNowMs };
 }
 
@@ -273,4 +272,5 @@ function toCount(reply: unknown): number {
   return reply === 1 ? 1 : 0;
 }
 
-function ignore(): void {}
+/** The decoder of an operation whose reply says nothing (a write that resolves was applied). */
+export function ignore(): void {}

@@ -4,7 +4,7 @@ import { BackendError } from '../../core/errors.js';
 import { isWellFormedKey } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toScriptClient, type RedisClient } from './client.js';
-import { RedisOwnerIndex, type Decode } from './owner-index.js';
+import { decodePeek, ignore, NO_ARGS, RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
 import { OP, type OpCode } from './batch-script.js';
 import { decodeStored, encodeValue, newWriteToken, ownerTag } from './stored-value.js';
@@ -163,13 +163,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
 
   async #countLive(): Promise<number> {
     let count = 0;
-    for (const node of await this.#nodes()) {
-      // SCAN may repeat a key while Redis rehashes: count each once.
-      const seen = new Set<string>();
-      // TYPE string: another structure under the prefix is no session.
-      for await (const keys of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) for (const key of keys) seen.add(key);
-      count += seen.size;
-    }
+    for (const node of await this.#nodes()) for await (const keys of this.#sessionKeys(node)) count += keys.length;
     return count;
   }
 
@@ -181,11 +175,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
   async *liveSessions(): AsyncIterable<LiveSession> {
     const start = this.prefix.length + 1;
     for (const node of await this.reported('liveSessions', this.#nodes())) {
-      const seen = new Set<string>();
-      // TYPE string: a GET of a set or hash under the prefix would fail with WRONGTYPE.
-      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
-        const keys = page.filter((key) => !seen.has(key));
-        keys.forEach((key) => seen.add(key));
+      for await (const keys of this.#sessionKeys(node)) {
         const [nowMs, ...stored] = await this.reported('liveSessions', Promise.all([serverNowMs(node, this.timeoutMs), ...keys.map((key) => sendWithin(node, ['GET', key], this.timeoutMs))]));
         for (const [i, key] of keys.entries()) {
           const session = typeof stored[i] === 'string' ? decodeStored(stored[i]) : undefined;
@@ -230,14 +220,11 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
   async #sessionOwner(key: string): Promise<SessionOwnerDigest | undefined> {
     const deadlineMs = performance.now() + this.timeoutMs;
     const storedKey = this.storedKey(key);
-    const { head, serverNowMs } = await this.#queue(storedKey, '', OP.peek, NO_ARGS, deadlineMs, (reply, nowMs) => ({
-      head: typeof reply === 'string' && reply !== '' ? decodeStored(reply) : undefined,
-      serverNowMs: nowMs,
-    }));
+    const { head, serverNowMs } = await this.#queue(storedKey, '', OP.peek, NO_ARGS, deadlineMs, decodePeek);
     if (head === undefined || head.expiresAtMs <= serverNowMs) return undefined;
     if (head.ownerTag === undefined) return { ownerDigest: null, createdAt: null };
     const keyDigest = this.digestOfStored(storedKey);
-    const listed = (await this.#owners.list(head.ownerTag, deadlineMs)).find((session) => session.keyDigest === keyDigest);
+    const listed = (await this.#owners.list(head.ownerTag, this.timeoutMs)).find((session) => session.keyDigest === keyDigest);
     return { ownerDigest: head.ownerTag, createdAt: listed?.createdAt ?? null };
   }
 
@@ -256,10 +243,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
     let sessionBytes = 0;
     let serverUsedMemoryBytes = 0;
     for (const node of await this.#nodes()) {
-      const seen = new Set<string>();
-      for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
-        const keys = page.filter((key) => !seen.has(key));
-        keys.forEach((key) => seen.add(key));
+      for await (const keys of this.#sessionKeys(node)) {
         // A key gone since the scan answers nil: it is no session any more.
         const sizes = await Promise.all(keys.map((key) => sendWithin(node, ['MEMORY', 'USAGE', key], this.timeoutMs)));
         for (const bytes of sizes) {
@@ -280,6 +264,19 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
     return `${literalPattern(this.prefix)}{*}`;
   }
 
+  /**
+   * The session keys of `node`, one SCAN reply at a time, each key once (SCAN may repeat a key while Redis
+   * rehashes). TYPE string: a set or hash under the prefix is no session (and a GET of it would fail).
+   */
+  async *#sessionKeys(node: NodeCommand): AsyncGenerator<string[]> {
+    const seen = new Set<string>();
+    for await (const page of scanKeys(node, this.#sessionPattern, this.timeoutMs, 'string')) {
+      const keys = page.filter((key) => !seen.has(key));
+      keys.forEach((key) => seen.add(key));
+      yield keys;
+    }
+  }
+
   async #nodes(): Promise<NodeCommand[]> {
     if (this.#closed) throw closedError();
     return masterNodes(this.#client);
@@ -292,20 +289,20 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
    * list (the stale entry is dropped when an owner operation meets it).
    */
   protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
-    return this.#storePut(key, value, expirySeconds);
-  }
-
-  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
-    if (expirySeconds <= 0) return this.storeClear(key);
-    return this.#onKey(key, OP.generate, [encodeValue(value), String(expirySeconds), newWriteToken()], ignore);
+    return expirySeconds <= 0 ? this.storeClear(key) : this.#create(key, value, expirySeconds);
   }
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {
     // An expiry <= 0 makes a session that is already gone: nothing to store.
     if (expirySeconds <= 0) return this.#closed ? Promise.reject(closedError()) : Promise.resolve();
-    if (owner === undefined) return this.#onKey(key, OP.generate, [encodeValue(value), String(expirySeconds), newWriteToken()], ignore);
+    if (owner === undefined) return this.#create(key, value, expirySeconds);
     if (this.#closed) return Promise.reject(closedError());
     return this.#owners.generate(this.storedKey(key), value, expirySeconds, ownerTag(owner), newWriteToken(), performance.now() + this.timeoutMs);
+  }
+
+  /** A plain SET of a session without owner: `generate` and `put`. */
+  #create(key: string, value: string | null, expirySeconds: number): Promise<void> {
+    return this.#onKey(key, OP.generate, [encodeValue(value), String(expirySeconds), newWriteToken()], ignore);
   }
 
   protected storeGet(key: string): Promise<GetResult> {
@@ -365,9 +362,6 @@ const OWNER_SET_INFIX = 'owner:';
 const AT = '@'.charCodeAt(0);
 /** Operations whose outcome is exact: see `ScriptOp.exactWrite`. */
 const EXACT_WRITES: ReadonlySet<OpCode> = new Set<OpCode>([OP.generate, OP.generateOwned, OP.set, OP.setCovered, OP.compareAndSet, OP.compareAndSetCovered, OP.clear]);
-const NO_ARGS: readonly string[] = [];
-
-function ignore(): void {}
 
 function decodeGet(stored: unknown, serverNowMs: number): GetResult {
   if (stored === null || stored === false || stored === undefined) return NOT_FOUND;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AFTER_IO, Batcher, type BatchCall } from '../../core/batcher.js';
 import { BackendError } from '../../core/errors.js';
 import type { ScriptClient } from './client.js';
@@ -144,7 +145,7 @@ export class ScriptCalls {
     const reconnectingAfterDrop = state.kind === 'down' && state.status === 'reconnecting' && startedMs - this.#droppedAtMs < this.#timeoutMs;
     if (state.kind === 'connecting' || reconnectingAfterDrop) {
       // Operations that expire before the connection opens were never sent; they are not sent later either.
-      call.expiryError = reconnectingAfterDrop || startedMs - this.#droppedAtMs < this.#timeoutMs ? this.#timedOut : this.#unreachable;
+      call.expiryError = startedMs - this.#droppedAtMs < this.#timeoutMs ? this.#timedOut : this.#unreachable;
       await this.#readyBy(deadlineMs, endMs, slot);
       if (call.expired === all.length) return [];
       if (this.#client.state().kind !== 'ready') throw call.expiryError();
@@ -363,10 +364,6 @@ function raceUntil<T>(promise: Promise<T>, atMs: number, lost?: Promise<void>): 
     }),
   );
   return Promise.race(racers).finally(() => clearTimeout(timer));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function slotOf(op: ScriptOp): number {

@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
-import type { Redis } from 'ioredis';
 import { literalPattern, masterNodes, scanKeys } from '../../backends/redis/key-scan.js';
-import { loadDriver, oneLine } from '../drivers.js';
+import { failFastIoredis, loadDriver, oneLine } from '../drivers.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
 /** One session read from the source: its id, its express-session JSON (undefined when it does not parse as an object), and seconds left (`Infinity`: it never expires). */
@@ -100,28 +99,14 @@ export async function openConnectPgSimple(url: string, table: string, timeoutMs:
 /** connect-redis's keys (`prefix` + sid, a JSON string with a TTL) at `url`. */
 export async function openConnectRedis(url: string, prefix: string, timeoutMs: number, defaultExpirySeconds: number): Promise<ImportSource> {
   if (prefix === '' || /[*?[\]\\]/.test(prefix)) throw new CliError(ExitCode.usage, `--from-prefix must be non-empty and hold no glob characters, got ${JSON.stringify(prefix)}`);
-  const ioredis = await loadDriver<typeof import('ioredis')>('ioredis');
-  const RedisClass = ioredis.Redis ?? ioredis.default;
-  const client: Redis = new RedisClass(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
-  let lastError: unknown;
-  client.on('error', (error: unknown) => {
-    lastError = error;
-  });
+  const { client, connect } = failFastIoredis(await loadDriver<typeof import('ioredis')>('ioredis'), url, timeoutMs);
   try {
-    await client.connect();
-    await client.ping();
+    await connect();
   } catch (error) {
-    client.disconnect();
-    throw new CliError(ExitCode.unreachable, `cannot reach the source Redis: ${oneLine(lastError ?? error)}`, { cause: lastError ?? error });
+    throw new CliError(ExitCode.unreachable, `cannot reach the source Redis: ${oneLine(error)}`, { cause: error });
   }
   const where = `connect-redis keys ${JSON.stringify(`${prefix}*`)}`;
-  const guarded = async <T>(work: Promise<T>): Promise<T> => {
-    try {
-      return await work;
-    } catch (error) {
-      throw new CliError(ExitCode.storeError, `cannot read the ${where}: ${oneLine(error)}`, { cause: error });
-    }
-  };
+  const unreadable = (error: unknown) => new CliError(ExitCode.storeError, `cannot read the ${where}: ${oneLine(error)}`, { cause: error });
   // The backend's own SCAN walk (one node: connect-redis runs on a single server), cut into batches of batchSize.
   const [node] = await masterNodes(client);
   async function* scan(count: number): AsyncIterable<string[]> {
@@ -130,7 +115,7 @@ export async function openConnectRedis(url: string, prefix: string, timeoutMs: n
         for (let start = 0; start < page.length; start += count) yield page.slice(start, start + count);
       }
     } catch (error) {
-      throw new CliError(ExitCode.storeError, `cannot read the ${where}: ${oneLine(error)}`, { cause: error });
+      throw unreadable(error);
     }
   }
   return {
@@ -145,7 +130,7 @@ export async function openConnectRedis(url: string, prefix: string, timeoutMs: n
       for await (const keys of scan(batchSize)) {
         const pipeline = client.pipeline();
         for (const key of keys) pipeline.get(key).pttl(key);
-        const replies = (await guarded(pipeline.exec())) ?? [];
+        const replies = (await pipeline.exec().catch((error: unknown) => Promise.reject(unreadable(error)))) ?? [];
         const sessions: SourceSession[] = [];
         keys.forEach((key, index) => {
           const [getError, text] = replies[index * 2] ?? [];

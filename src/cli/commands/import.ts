@@ -9,7 +9,6 @@ import { openConnectPgSimple, openConnectRedis, type ImportSource, type SourceSe
 const SOURCES = ['connect-pg-simple', 'connect-redis'] as const;
 type SourceName = (typeof SOURCES)[number];
 const DEFAULT_BATCH_SIZE = 500;
-const DEFAULT_TIMEOUT_MS = 5000;
 
 /** Sessions the import left in the source, by reason; none of them stops it. (Any id is copied: one that cannot be a key goes under the key SessionkitStore makes of it.) */
 export interface ImportSkips {
@@ -81,9 +80,10 @@ export const importSessions: Command = {
   async run({ store, values, json, io }) {
     const from = sourceName(values.from);
     const batchSize = wholeNumberFlag(values['batch-size'] as string | undefined, '--batch-size', DEFAULT_BATCH_SIZE);
-    const timeoutMs = wholeNumberFlag(values['timeout-ms'] as string | undefined, '--timeout-ms', DEFAULT_TIMEOUT_MS);
     const dryRun = values['dry-run'] === true;
     const { backend } = store;
+    // The source is given the store's --timeout-ms.
+    const { timeoutMs } = backend;
     await store.ready();
 
     const fromUrl = (values['from-url'] as string | undefined) ?? (from === 'connect-pg-simple' ? (values['database-url'] as string | undefined) ?? io.env.DATABASE_URL : (values['redis-url'] as string | undefined) ?? io.env.REDIS_URL);

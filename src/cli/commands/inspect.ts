@@ -33,7 +33,6 @@ export const inspect: Command = {
   },
   async run({ store, positionals, io }) {
     const { key, note } = await readKey(positionals[0]!, io);
-    await store.ready();
     const result = await store.backend.get(key);
     const report: InspectReport = { store: store.kind, keyDigest: digestKey(key), status: result.ok ? 'Set' : result.error };
     if (note !== undefined) report.note = note;

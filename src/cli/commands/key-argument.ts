@@ -59,7 +59,7 @@ export function keyOfCookieValue(value: string): KeyArgument {
     // Where SessionkitStore (and sessionkit import) keep the session of that id.
     return { key: storeKeyOfSessionId(signed.id), note: SIGNED_NOTE };
   }
-  checkKeyShape(decoded);
+  if (!isWellFormedKey(decoded)) throw new CliError(ExitCode.usage, "KEY is not a session key: expected 1 to 40 base64url characters (the session cookie's value)");
   return decoded === value ? { key: decoded } : { key: decoded, note: 'the value was URL-decoded' };
 }
 
@@ -77,11 +77,4 @@ export async function readKey(argument: string, io: CliIo): Promise<KeyArgument>
     throw new CliError(ExitCode.usage, `stdin does not start with a session key: no line end within ${MAX_KEY_LINE_CHARS} characters (a cookie value is at most ${MAX_COOKIE_VALUE_CHARS})`);
   }
   return keyOfCookieValue((newline === -1 ? input : input.slice(0, newline)).trim());
-}
-
-/** A key that cannot be a session is a usage error here: the operator pasted the wrong thing. */
-function checkKeyShape(key: string): void {
-  if (!isWellFormedKey(key)) {
-    throw new CliError(ExitCode.usage, 'KEY is not a session key: expected 1 to 40 base64url characters (the session cookie\'s value)');
-  }
 }

@@ -20,7 +20,6 @@ export const purge: Command = {
   },
   async run({ store, values, json, io }) {
     const batchSize = wholeNumberFlag(values['batch-size'] as string | undefined, '--batch-size', DEFAULT_BATCH_SIZE);
-    await store.ready();
     const startedMs = performance.now();
     const expiredBefore = await store.countExpired();
     if (expiredBefore === null) {

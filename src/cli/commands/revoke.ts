@@ -38,7 +38,6 @@ export const revoke: Command = {
     const { backend } = store;
     if (owner === undefined) {
       const { key } = await readKey(positionals[0]!, io);
-      await store.ready();
       const before = await backend.get(key);
       // Cleared even when NotFound: an expired row still in the table goes too.
       await backend.clear(key);
@@ -50,7 +49,6 @@ export const revoke: Command = {
         text: revoked ? `Revoked the session with key digest ${keyDigest}.` : `No live session with key digest ${keyDigest}: nothing to revoke.`,
       };
     }
-    await store.ready();
     if (values.list === true) return listOwner(store, owner);
     const except = values.except === undefined ? undefined : keyOfCookieValue(values.except as string).key;
     const revoked = await backend.clearByOwner(owner, except === undefined ? {} : { except });

@@ -9,7 +9,6 @@ export const stats: Command = {
     if (positionals.length > 0) throw new CliError(ExitCode.usage, `stats takes no arguments, got ${JSON.stringify(positionals[0])}`);
   },
   async run({ store }) {
-    await store.ready();
     const report = await store.stats();
     const rows: [string, string][] = [
       ['live sessions', String(report.live)],
