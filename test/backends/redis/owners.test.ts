@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { RedisBackend } from '../../../src/backends/redis/index.js';
 import { OWNER_SET_MARGIN_MS } from '../../../src/backends/redis/stored-value.js';
@@ -111,6 +112,9 @@ describe.skipIf(redisSkipReason !== undefined)(`RedisBackend sessions by owner${
     const keys = await Promise.all([1, 2, 3].map(() => backend.generate({ owner: 'ada' })));
     await backend.clear(keys[0]!);
     expect(await redis.client.zcard(setKey)).toBe(3);
+    // A login written in the millisecond a listing reads is spared by its tidy (its session may be written after
+    // the look): let the server's clock move past the logins' marks first.
+    await sleep(5);
     expect(await backend.listByOwner('ada')).toHaveLength(2);
     expect(await redis.client.zcard(setKey)).toBe(2);
     expect(await backend.clearByOwner('ada')).toBe(2);
