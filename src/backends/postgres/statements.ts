@@ -111,14 +111,14 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
     ),
     setOne: statement(
       kind('setone'),
-      `UPDATE ${table} SET session_data = $2::text, expire_date = ${EXPIRES_AT('$3::int')}${tokens.assign('$4')}
+      `UPDATE ${table} SET session_data = $3::text, expire_date = ${EXPIRES_AT('$2::int')}${tokens.assign('$4')}
         WHERE session_key = $1::char(40) AND expire_date > now()${unused('$4')}`,
     ),
     // Multi-row writes lock their rows in key order first (ORDER BY ... FOR UPDATE), so two
     // batches sharing keys queue behind each other instead of deadlocking.
     setMany: statement(
       kind('setmany'),
-      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::int[]) AS v(key, value, expiry)),
+      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value)),
        target AS (
          SELECT s.ctid AS row_id, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
           WHERE s.expire_date > now()${unused('$4')} ORDER BY s.session_key FOR UPDATE OF s)
@@ -134,7 +134,7 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
             SET session_data = $3::text, expire_date = ${EXPIRES_AT('$4::int')}${tokens.assign('$5')}
           WHERE session_key = $1::char(40) AND expire_date > now() AND session_data IS NOT DISTINCT FROM $2::text${unused('$5')}
          RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM updated) AS updated,
+       SELECT $1::char(40) AS key, EXISTS (SELECT 1 FROM updated) AS updated,
               EXISTS (SELECT 1 FROM ${table} WHERE session_key = $1::char(40) AND expire_date > now()) AS live`,
     ),
     compareAndSetMany: statement(
