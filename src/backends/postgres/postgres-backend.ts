@@ -16,7 +16,7 @@ import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, UncertainWrite, type BoundStatement, type PostgresDatabase, type Queryable, type Settlement, type Statement } from './queryable.js';
-import { ensureSchemaOn } from './schema.js';
+import { schemaStatement } from './schema.js';
 import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, OWNER_STEP_ROWS, statementsFor, type Statements, type WriteStatements } from './statements.js';
 import { quoteTableName } from './table-name.js';
 import { reportStatementsFor, type ReportStatements, type SessionOwnerRow, type SessionsPerOwner, type TableDescription, type TableSizes } from './table-report.js';
@@ -237,7 +237,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   async ensureSchema(): Promise<void> {
     this.#assertOpen('ensureSchema');
     this.#columns = undefined;
-    await withTimeout(ensureSchemaOn(this.#db, this.table), Math.max(this.timeoutMs, SCHEMA_TIMEOUT_MS), 'ensureSchema').catch((error: unknown) => {
+    await withTimeout(this.#db.query(schemaStatement(this.table), []), Math.max(this.timeoutMs, SCHEMA_TIMEOUT_MS), 'ensureSchema').catch((error: unknown) => {
       throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }

@@ -22,7 +22,8 @@ const EXPIRES_AT = (seconds: string) =>
 /** Write tokens a row keeps, newest first: enough to find a settled write's token after a few later writes of the same key. */
 export const KEPT_WRITE_TOKENS = 8;
 
-function statement(kind: string, text: string): Statement {
+/** A statement named by a digest of its text: PostgreSQL cuts names at 63 bytes, so long table names could collide. */
+export function statement(kind: string, text: string): Statement {
   const digest = createHash('sha1').update(text).digest('hex').slice(0, 16);
   return { name: `sessionkit_${kind}_${digest}`, text };
 }
