@@ -243,13 +243,9 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   /** The owner's live sessions, oldest first, read {@link OWNER_STEP_ROWS} per statement (each within `timeoutMs`), so an owner with a million sessions is listed in bounded steps. */
-  listByOwner(owner: string): Promise<OwnedSession[]> {
-    try {
-      assertOwner(owner);
-      return this.reported('listByOwner', this.#listByOwner(owner));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async listByOwner(owner: string): Promise<OwnedSession[]> {
+    assertOwner(owner);
+    return this.reported('listByOwner', this.#listByOwner(owner));
   }
 
   async #listByOwner(owner: string): Promise<OwnedSession[]> {
@@ -286,15 +282,10 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
    * a failure part-way leaves the rest for a retry. Resolves to the number of
    * live sessions ended.
    */
-  clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
-    try {
-      assertOwner(owner);
-      const { except } = options;
-      if (except !== undefined) assertKeyIsString(except);
-      return this.reported('clearByOwner', this.#clearByOwner(owner, except));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
+    assertOwner(owner);
+    if (except !== undefined) assertKeyIsString(except);
+    return this.reported('clearByOwner', this.#clearByOwner(owner, except));
   }
 
   async #clearByOwner(owner: string, except: string | undefined): Promise<number> {
@@ -320,15 +311,11 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     return deletedCount;
   }
 
-  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    try {
-      assertOwner(owner);
-      assertKeyDigestIsString(keyDigest);
-      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
-      return this.reported('clearOwnedSession', this.#clearOwnedSession(owner, keyDigest));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    if (!isWellFormedKey(keyDigest)) return false;
+    return this.reported('clearOwnedSession', this.#clearOwnedSession(owner, keyDigest));
   }
 
   async #clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
@@ -476,7 +463,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
    */
   protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
     // A put that ends the session is a clear: nothing of it is left in the table.
-    if (expirySeconds <= 0) return this.#clears.submit(this.storedKey(key));
+    if (expirySeconds <= 0) return this.storeClear(key);
     return this.#puts.submit({ key: this.storedKey(key), value, expirySeconds });
   }
 
