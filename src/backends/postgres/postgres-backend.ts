@@ -700,8 +700,6 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
  * listener is left as it is.
  */
 function guardConnectionErrors(db: PostgresDatabase, report: (error: unknown) => void): void {
-  const emitter = db as unknown as { on?: unknown; listenerCount?: unknown };
-  if (typeof emitter.on !== 'function' || typeof emitter.listenerCount !== 'function') return;
-  const pg = db as unknown as { on(event: 'error', listener: (error: unknown) => void): void; listenerCount(event: 'error'): number };
-  if (pg.listenerCount('error') === 0) pg.on('error', report);
+  const pg = db as unknown as { on?: (event: 'error', listener: (error: unknown) => void) => void; listenerCount?: (event: 'error') => number };
+  if (typeof pg.on === 'function' && typeof pg.listenerCount === 'function' && pg.listenerCount('error') === 0) pg.on('error', report);
 }
