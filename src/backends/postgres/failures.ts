@@ -15,7 +15,8 @@ export interface FailureContext {
  * 08 (connection), 53300 (too many connections) and 57P0x (shutdown,
  * restart, terminated, idle_session_timeout) → unavailable; 57014 statement
  * timeout and 55P03 lock timeout → timeout (the statement was rolled back);
- * 42P01 on the session table → schema_missing; an error without a SQLSTATE
+ * 42P01 on the session table → schema_missing; 42P10 (no unique index for
+ * ON CONFLICT) → schema_outdated; an error without a SQLSTATE
  * comes from the socket: unavailable.
  */
 export function toBackendError(error: unknown, operation: string, context: FailureContext = {}): BackendError {
@@ -27,6 +28,10 @@ export function toBackendError(error: unknown, operation: string, context: Failu
     if (code === '55P03') return new BackendError('timeout', `PostgreSQL gave up ${operation} waiting for a lock (not applied)`, { cause: error });
     if (code.startsWith('08') || code.startsWith('57P') || code === '53300') {
       return new BackendError('unavailable', `PostgreSQL${at} is unavailable during ${operation} (SQLSTATE ${code})`, { cause: error });
+    }
+    // No unique index for ON CONFLICT to use: a put on ocaml-session's DDL.
+    if (code === '42P10') {
+      return new BackendError('schema_outdated', `${operation} needs a unique index on session_key in ${context.table ?? 'the table'}, as ensureSchema() creates with a new table`, { cause: error });
     }
     if (code === '42P01' && context.table !== undefined) {
       return new BackendError(

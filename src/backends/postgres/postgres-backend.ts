@@ -9,14 +9,14 @@ import type {
   OwnerIndexBackend,
   OwnerIndexOptions,
 } from '../../core/contract.js';
-import { BackendError, isBackendError, OwnerSessionLimitError } from '../../core/errors.js';
+import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
 import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
 import { toQueryable, UncertainWrite, type BoundStatement, type PostgresDatabase, type Queryable, type Settlement, type Statement } from './queryable.js';
-import { ensureSchemaOn } from './schema.js';
+import { schemaStatement } from './schema.js';
 import { MAX_BATCH_SIZE, MAX_BATCHES_IN_FLIGHT, NO_OWNER_LIMIT, OWNER_STEP_ROWS, statementsFor, type Statements, type WriteStatements } from './statements.js';
 import { quoteTableName } from './table-name.js';
 import { reportStatementsFor, type ReportStatements, type SessionOwnerRow, type SessionsPerOwner, type TableDescription, type TableSizes } from './table-report.js';
@@ -199,21 +199,20 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     // A write is answered by its dispatch, which learns its fate before its deadline (settling it if need be).
     const writeBatching = { ...batching, dispatchKeepsDeadlines: true };
     this.#gets = new Batcher<string, GetResult>((keys, call) => this.#runGets(keys, call), batching);
-    this.#generates = new Batcher<Write, void>((writes, call) => this.#runGenerates(writes, call), writeBatching);
-    this.#sets = new Batcher<Write, void>((writes, call) => this.#runSets(writes, call), writeBatching);
+    this.#generates = new Batcher<Write, void>((writes, call) => this.#runWrites('generate', writes, call), writeBatching);
+    this.#sets = new Batcher<Write, void>((writes, call) => this.#runWrites('set', writes, call), writeBatching);
     this.#compareAndSets = new Batcher<Swap, CompareAndSetResult>((swaps, call) => this.#runCompareAndSets(swaps, call), writeBatching);
     this.#clears = new Batcher<string, void>((keys, call) => this.#runClears(keys, call), writeBatching);
-    this.#puts = new Batcher<Write, void>((writes, call) => this.#runPuts(writes, call), writeBatching);
+    this.#puts = new Batcher<Write, void>((writes, call) => this.#runWrites('put', writes, call), writeBatching);
     this.#statements = statementsFor(this.table, `sessionkit:prune:${this.table}`);
-    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0) {
-      assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
-    }
+    const pruning = pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0;
+    if (pruning) assertWholeNumberOption(pruneIntervalSeconds, 'pruneIntervalSeconds', 1);
     const poolMax = (db as { options?: { max?: number } }).options?.max;
     const poolTooSmall = typeof poolMax === 'number' && poolMax < 2;
     if (poolTooSmall && options.pruneIntervalSeconds) {
       throw new TypeError('pruneIntervalSeconds needs a pool of at least 2 connections: the pruning instance keeps one for its lock (or set pruneIntervalSeconds: false)');
     }
-    if (pruneIntervalSeconds !== false && pruneIntervalSeconds !== 0 && !poolTooSmall) {
+    if (pruning && !poolTooSmall) {
       this.#pruner = new Pruner(this.#db, this.#statements, {
         intervalSeconds: pruneIntervalSeconds,
         batchSize: pruneBatchSize,
@@ -238,23 +237,19 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   async ensureSchema(): Promise<void> {
     this.#assertOpen('ensureSchema');
     this.#columns = undefined;
-    await withTimeout(ensureSchemaOn(this.#db, this.table), Math.max(this.timeoutMs, SCHEMA_TIMEOUT_MS), 'ensureSchema').catch((error: unknown) => {
+    await withTimeout(this.#db.query(schemaStatement(this.table), []), Math.max(this.timeoutMs, SCHEMA_TIMEOUT_MS), 'ensureSchema').catch((error: unknown) => {
       throw toBackendError(error, 'ensureSchema', { table: this.#tableName });
     });
   }
 
   /** The owner's live sessions, oldest first, read {@link OWNER_STEP_ROWS} per statement (each within `timeoutMs`), so an owner with a million sessions is listed in bounded steps. */
-  listByOwner(owner: string): Promise<OwnedSession[]> {
-    try {
-      assertOwner(owner);
-      return this.reported('listByOwner', this.#listByOwner(owner));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async listByOwner(owner: string): Promise<OwnedSession[]> {
+    assertOwner(owner);
+    return this.reported('listByOwner', this.#listByOwner(owner));
   }
 
   async #listByOwner(owner: string): Promise<OwnedSession[]> {
-    await this.#requireOwnerColumn('listByOwner', performance.now() + this.timeoutMs);
+    await this.#requireOwnerColumn('listByOwner');
     const sessions: OwnedSession[] = [];
     for await (const row of this.#ownerRows(owner, 'listByOwner')) {
       sessions.push({ keyDigest: this.digestOfStored(row.key.trimEnd()), expiresInSeconds: row.period, createdAt: new Date(row.createdAt), value: row.value });
@@ -287,19 +282,14 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
    * a failure part-way leaves the rest for a retry. Resolves to the number of
    * live sessions ended.
    */
-  clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
-    try {
-      assertOwner(owner);
-      const { except } = options;
-      if (except !== undefined) assertKeyIsString(except);
-      return this.reported('clearByOwner', this.#clearByOwner(owner, except));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
+    assertOwner(owner);
+    if (except !== undefined) assertKeyIsString(except);
+    return this.reported('clearByOwner', this.#clearByOwner(owner, except));
   }
 
   async #clearByOwner(owner: string, except: string | undefined): Promise<number> {
-    await this.#requireOwnerColumn('clearByOwner', performance.now() + this.timeoutMs);
+    await this.#requireOwnerColumn('clearByOwner');
     const exceptKey = except !== undefined && isWellFormedKey(except) ? this.storedKey(except) : null;
     const started = performance.now();
     let deletedCount = 0;
@@ -321,19 +311,15 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     return deletedCount;
   }
 
-  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    try {
-      assertOwner(owner);
-      assertKeyDigestIsString(keyDigest);
-      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
-      return this.reported('clearOwnedSession', this.#clearOwnedSession(owner, keyDigest));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    if (!isWellFormedKey(keyDigest)) return false;
+    return this.reported('clearOwnedSession', this.#clearOwnedSession(owner, keyDigest));
   }
 
   async #clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    await this.#requireOwnerColumn('clearOwnedSession', performance.now() + this.timeoutMs);
+    await this.#requireOwnerColumn('clearOwnedSession');
     // The owner's live rows, then the one row by its stored key: an owner is fixed per key, so the pair cannot go stale.
     let stored: string | undefined;
     for await (const row of this.#ownerRows(owner, 'clearOwnedSession')) {
@@ -435,7 +421,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   async #sessionsPerOwner(): Promise<SessionsPerOwner> {
-    await this.#requireOwnerColumn('sessionsPerOwner', performance.now() + this.timeoutMs);
+    await this.#requireOwnerColumn('sessionsPerOwner');
     const [row] = await this.#query<SessionsPerOwner>(this.#report.perOwner, [], 'sessionsPerOwner');
     return row ?? { owners: 0, sessionsWithOwner: 0, p50: null, p90: null, p99: null, max: null };
   }
@@ -452,7 +438,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   async #sessionOwner(key: string): Promise<SessionOwnerRow | undefined> {
-    await this.#requireOwnerColumn('sessionOwner', performance.now() + this.timeoutMs);
+    await this.#requireOwnerColumn('sessionOwner');
     const [row] = await this.#query<SessionOwnerRow>(this.#report.sessionOwner, [this.storedKey(key)], 'sessionOwner');
     return row === undefined ? undefined : { owner: row.owner, createdAt: row.createdAt === null ? null : new Date(row.createdAt) };
   }
@@ -476,12 +462,8 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
    * without one (ocaml-session's DDL) it rejects with `schema_outdated`.
    */
   protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
-    return this.#storePut(key, value, expirySeconds);
-  }
-
-  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
     // A put that ends the session is a clear: nothing of it is left in the table.
-    if (expirySeconds <= 0) return this.#clears.submit(this.storedKey(key));
+    if (expirySeconds <= 0) return this.storeClear(key);
     return this.#puts.submit({ key: this.storedKey(key), value, expirySeconds });
   }
 
@@ -544,45 +526,31 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     });
   }
 
-  async #runGenerates(writes: Write[], call: BatchCall): Promise<(void | Error)[]> {
-    const statements = this.#writeStatements(await this.#columnsWithin(call.deadlineMs));
+  /** A batch of generates, sets or puts: one statement (a lone generate or set in its one-row form), settled when its reply was lost. */
+  async #runWrites(kind: 'generate' | 'set' | 'put', writes: Write[], call: BatchCall): Promise<(void | Error)[]> {
+    const columns = await this.#columnsWithin(call.deadlineMs);
+    const statements = this.#writeStatements(columns);
     const token = newWriteToken();
-    const [only] = writes;
+    // An UPDATE applies one joined row per target row, and ON CONFLICT DO UPDATE touches a row once per statement:
+    // keep the last write of each key, as if run in order.
+    const sent = kind === 'generate' ? writes : [...new Map(writes.map((w) => [w.key, w])).values()];
+    const [one, many] =
+      kind === 'generate'
+        ? [statements.generateOne, statements.generateMany]
+        : kind === 'set'
+          ? [statements.setOne, statements.setMany]
+          : [undefined, columns.owner ? statements.putManyClearingOwner : statements.putMany];
     try {
-      if (writes.length === 1 && only !== undefined) {
-        await this.#send(statements.generateOne, [only.key, only.expirySeconds, only.value, token], 'generate', call.deadlineMs);
-      } else {
-        await this.#send(statements.generateMany, [writes.map((w) => w.key), writes.map((w) => w.expirySeconds), writes.map((w) => w.value), token], 'generate', call.deadlineMs);
-      }
+      await this.#sendRows(one, many, sent.map((w) => [w.key, w.expirySeconds, w.value]), [token], kind, call.deadlineMs);
       return [];
     } catch (error) {
-      return this.#settled(error, 'generate', statements, writes.map((w) => w.key), token, call.deadlineMs);
-    }
-  }
-
-  async #runSets(writes: Write[], call: BatchCall): Promise<(void | Error)[]> {
-    const statements = this.#writeStatements(await this.#columnsWithin(call.deadlineMs));
-    const token = newWriteToken();
-    // An UPDATE applies one joined row per target row: keep the last write of each key, as if run in order.
-    const last = [...new Map(writes.map((w) => [w.key, w])).values()];
-    const [only] = last;
-    try {
-      if (last.length === 1 && only !== undefined) {
-        await this.#send(statements.setOne, [only.key, only.value, only.expirySeconds, token], 'set', call.deadlineMs);
-      } else {
-        await this.#send(statements.setMany, [last.map((w) => w.key), last.map((w) => w.value), last.map((w) => w.expirySeconds), token], 'set', call.deadlineMs);
-      }
-      return [];
-    } catch (error) {
-      return this.#settled(error, 'set', statements, writes.map((w) => w.key), token, call.deadlineMs);
+      return this.#settled(error, kind, statements, writes.map((w) => w.key), token, call.deadlineMs);
     }
   }
 
   async #runClears(keys: string[], call: BatchCall): Promise<(void | Error)[]> {
-    const unique = [...new Set(keys)];
     try {
-      if (unique.length === 1) await this.#send(this.#statements.clearOne, unique, 'clear', call.deadlineMs);
-      else await this.#send(this.#statements.clearMany, [unique], 'clear', call.deadlineMs);
+      await this.#sendRows(this.#statements.clearOne, this.#statements.clearMany, [...new Set(keys)].map((key) => [key]), [], 'clear', call.deadlineMs);
       return [];
     } catch (error) {
       // A clear leaves no token: whether its row is still there says it all.
@@ -590,53 +558,21 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     }
   }
 
-  async #runPuts(writes: Write[], call: BatchCall): Promise<(void | Error)[]> {
-    const columns = await this.#columnsWithin(call.deadlineMs);
-    const statements = this.#writeStatements(columns);
-    const token = newWriteToken();
-    // ON CONFLICT DO UPDATE touches a row once per statement: keep the last write of each key, as if run in order.
-    const last = [...new Map(writes.map((w) => [w.key, w])).values()];
-    const statement = columns.owner ? statements.putManyClearingOwner : statements.putMany;
-    const params = [last.map((w) => w.key), last.map((w) => w.expirySeconds), last.map((w) => w.value), token];
-    try {
-      await this.#send(statement, params, 'put', call.deadlineMs);
-      return [];
-    } catch (error) {
-      // 42P10: no unique index for ON CONFLICT to use (ocaml-session's DDL has none).
-      if (isBackendError(error) && (error.cause as { code?: unknown } | undefined)?.code === '42P10') {
-        throw new BackendError('schema_outdated', `put needs a unique index on session_key in ${this.table}, as ensureSchema() creates with a new table`, { cause: error.cause });
-      }
-      return this.#settled(error, 'put', statements, writes.map((w) => w.key), token, call.deadlineMs);
-    }
-  }
-
   async #runCompareAndSets(swaps: Swap[], call: BatchCall): Promise<(CompareAndSetResult | Error)[]> {
     const statements = this.#writeStatements(await this.#columnsWithin(call.deadlineMs));
     const token = newWriteToken();
-    const [only] = swaps;
-    if (swaps.length === 1 && only !== undefined) {
-      try {
-        const [row] = await this.#send<{ updated: boolean; live: boolean }>(
-          statements.compareAndSetOne,
-          [only.key, only.expected, only.value, only.expirySeconds, token],
-          'compareAndSet',
-          call.deadlineMs,
-        );
-        return [row?.updated ? 'ok' : row?.live ? 'conflict' : 'NotFound'];
-      } catch (error) {
-        return this.#settled(error, 'compareAndSet', statements, [only.key], token, call.deadlineMs, 'ok');
-      }
-    }
     // One swap per key per statement (an UPDATE joins each row once); a second swap of the
     // same key raced the first one, so it answers conflict and its caller reads again.
-    const first = new Map<string, number>();
-    swaps.forEach((swap, i) => first.has(swap.key) || first.set(swap.key, i));
-    const sent = [...first.values()].map((i) => swaps[i]!);
+    const first = new Map<string, Swap>();
+    for (const swap of swaps) if (!first.has(swap.key)) first.set(swap.key, swap);
+    const sent = [...first.values()];
     let answers: (CompareAndSetResult | Error)[];
     try {
-      const rows = await this.#send<{ key: string; updated: boolean; live: boolean }>(
+      const rows = await this.#sendRows<{ key: string; updated: boolean; live: boolean }>(
+        statements.compareAndSetOne,
         statements.compareAndSetMany,
-        [sent.map((s) => s.key), sent.map((s) => s.expected), sent.map((s) => s.value), sent.map((s) => s.expirySeconds), token],
+        sent.map((s) => [s.key, s.expected, s.value, s.expirySeconds]),
+        [token],
         'compareAndSet',
         call.deadlineMs,
       );
@@ -707,6 +643,15 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
     }
   }
 
+  /**
+   * Sends a write batch: a lone row as the one-row statement (no arrays: cheaper to bind and to plan) when there
+   * is one, else as the many-row one with a column array per parameter; `extra` parameters (the token) follow.
+   */
+  #sendRows<Row>(one: Statement | undefined, many: Statement, rows: readonly (readonly unknown[])[], extra: readonly unknown[], operation: string, deadlineMs: number): Promise<Row[]> {
+    if (one !== undefined && rows.length === 1) return this.#send<Row>(one, [...rows[0]!, ...extra], operation, deadlineMs);
+    return this.#send<Row>(many, [...rows[0]!.map((_, i) => rows.map((row) => row[i])), ...extra], operation, deadlineMs);
+  }
+
   #writeStatements(columns: Columns): WriteStatements {
     return columns.writeTokens ? this.#statements.tokened : this.#statements.tokenless;
   }
@@ -722,7 +667,7 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   /** Owner features need the columns `ensureSchema()` adds; a table with only ocaml-session's columns says so clearly. */
-  async #requireOwnerColumn(operation: string, deadlineMs: number): Promise<Columns> {
+  async #requireOwnerColumn(operation: string, deadlineMs = performance.now() + this.timeoutMs): Promise<Columns> {
     const columns = await this.#columnsWithin(deadlineMs);
     if (!columns.owner) {
       throw new BackendError('schema_outdated', `${operation} needs the owner and created_at columns in ${this.table}: run backend.ensureSchema() or \`sessionkit migrate\``);
@@ -755,8 +700,6 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
  * listener is left as it is.
  */
 function guardConnectionErrors(db: PostgresDatabase, report: (error: unknown) => void): void {
-  const emitter = db as unknown as { on?: unknown; listenerCount?: unknown };
-  if (typeof emitter.on !== 'function' || typeof emitter.listenerCount !== 'function') return;
-  const pg = db as unknown as { on(event: 'error', listener: (error: unknown) => void): void; listenerCount(event: 'error'): number };
-  if (pg.listenerCount('error') === 0) pg.on('error', report);
+  const pg = db as unknown as { on?: (event: 'error', listener: (error: unknown) => void) => void; listenerCount?: (event: 'error') => number };
+  if (typeof pg.on === 'function' && typeof pg.listenerCount === 'function' && pg.listenerCount('error') === 0) pg.on('error', report);
 }

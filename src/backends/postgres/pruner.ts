@@ -96,11 +96,6 @@ export class Pruner {
     this.#schedule();
   }
 
-  /** Whether this instance currently holds the pruning lock. */
-  get isLeader(): boolean {
-    return this.#leader !== undefined;
-  }
-
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);

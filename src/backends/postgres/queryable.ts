@@ -1,4 +1,4 @@
-import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsSql as Sql } from './driver-types.js';
+import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsPendingQuery as PendingQuery, PostgresJsSql as Sql, PostgresJsTransactionSql as TransactionSql } from './driver-types.js';
 import { BackendError } from '../../core/errors.js';
 import { withTimeout } from './failures.js';
 
@@ -136,28 +136,12 @@ function serverProcessEnded(error: unknown): boolean {
   return code === '57P01' || code === '57P02' || code === '57P03';
 }
 
-function isPostgresJs(db: PostgresDatabase): db is Sql {
-  return typeof db === 'function' && typeof (db as Sql).unsafe === 'function';
-}
-
-function isPGlite(db: PostgresDatabase): db is PGliteInterface {
-  return typeof (db as PGliteInterface).exec === 'function' && 'waitReady' in db;
-}
-
-function isPgPool(db: PostgresDatabase): db is Pool {
-  return typeof (db as Pool).connect === 'function' && 'totalCount' in db;
-}
-
-function isPgClient(db: PostgresDatabase): db is Client {
-  return typeof (db as Client).query === 'function' && typeof (db as Client).connect === 'function';
-}
-
 async function pgQuery<Row>(target: Client | PoolClient, statement: Statement, params: readonly unknown[]): Promise<Row[]> {
   const result = await target.query({ name: statement.name, text: statement.text, values: params as unknown[] });
   return result.rows as Row[];
 }
 
-function notSent(operation: string, timeoutMs: number): BackendError {
+function notSent({ operation, timeoutMs }: Deadline): BackendError {
   return new BackendError('timeout', `PostgreSQL did not answer ${operation} within ${timeoutMs} ms (no connection was free in time; not sent)`);
 }
 
@@ -184,17 +168,17 @@ type WriteReply<Row> = (error: unknown, rows: Row[] | undefined) => void;
  * sent with the bound of {@link writeWindow}; answered by the driver's reply
  * (a server error: rolled back, not applied; a lost connection: uncertain),
  * or uncertain when no reply comes before the time kept for settling.
- * `release(broken)` gives the connection back once, when the write is
+ * `release(broken)`, if any, gives the connection back once, when the write is
  * answered. The reply is a callback rather than a promise so that pg's
  * connection is given back in the step that read the reply (see
- * {@link pgPoolQueryable}'s guard).
+ * {@link pgPoolQueryable}'s `connectGuarded`).
  */
-function boundedWrite<Row>(deadline: WriteDeadline, send: (boundMs: number, reply: WriteReply<Row>) => SentWrite, release: (broken: Error | undefined) => void): Promise<Row[]> {
+function boundedWrite<Row>(deadline: WriteDeadline, send: (boundMs: number, reply: WriteReply<Row>) => SentWrite, release: (broken: Error | undefined) => void = ignoreError): Promise<Row[]> {
   const { operation, timeoutMs } = deadline;
   const remainingMs = deadline.deadlineMs - performance.now();
   if (remainingMs < SMALLEST_WRITE_WINDOW_MS) {
     release(undefined);
-    return Promise.reject(notSent(operation, timeoutMs));
+    return Promise.reject(notSent(deadline));
   }
   const { waitMs, boundMs } = writeWindow(remainingMs);
   return new Promise<Row[]>((resolve, reject) => {
@@ -390,58 +374,54 @@ interface SettlingClient {
 }
 
 /**
- * On a connection of its own, a new `Client` of pg's from `config` (the
- * pool's options or the client's parameters): make sure the writer's process
- * is gone (terminating it), then run `read`.
+ * Settles on a connection of its own, a new `Client` of pg's from `config`
+ * (the pool's options or the client's parameters): makes sure the writer's
+ * process is gone (terminating it), then runs `read`.
  */
-async function pgSettle<Row>(
-  Client: new (config: unknown) => SettlingClient,
-  config: Record<string, unknown>,
-  uncertain: UncertainWrite,
-  read: Statement,
-  params: readonly unknown[],
-  deadlineMs: number,
-): Promise<Settlement<Row> | undefined> {
-  const leftMs = () => deadlineMs - performance.now();
-  if (leftMs() < 10) return undefined;
-  let client: SettlingClient;
-  try {
-    // pg keeps the password as a non-enumerable property, which a spread would drop.
-    client = new Client({ ...config, password: config.password, connectionTimeoutMillis: Math.max(1, Math.floor(leftMs())) });
-  } catch {
-    return undefined;
-  }
-  client.on('error', ignoreError);
-  const work = (async () => {
-    await client.connect();
-    let writerGone = true;
-    if (uncertain.writerPid !== undefined) {
-      const waitMs = Math.max(1, Math.floor(leftMs() - 20));
-      await client.query({ text: 'SELECT pg_terminate_backend(pid, $2::bigint) FROM pg_stat_activity WHERE pid = $1::int', values: [uncertain.writerPid, waitMs] });
-      const { rows } = await client.query({ text: 'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int) AS alive', values: [uncertain.writerPid] });
-      writerGone = (rows[0] as { alive?: boolean } | undefined)?.alive === false;
-    } else {
-      writerGone = serverProcessEnded(uncertain.cause);
+function pgSettle(Client: new (config: unknown) => SettlingClient, config: Record<string, unknown>): Queryable['settle'] {
+  return async <Row>(uncertain: UncertainWrite, read: Statement, params: readonly unknown[], deadlineMs: number): Promise<Settlement<Row> | undefined> => {
+    const leftMs = () => deadlineMs - performance.now();
+    if (leftMs() < 10) return undefined;
+    let client: SettlingClient;
+    try {
+      // pg keeps the password as a non-enumerable property, which a spread would drop.
+      client = new Client({ ...config, password: config.password, connectionTimeoutMillis: Math.max(1, Math.floor(leftMs())) });
+    } catch {
+      return undefined;
     }
-    let committed: boolean | undefined;
-    if (writerGone && uncertain.writerXid !== undefined) {
-      const { rows } = await client.query({ text: 'SELECT txid_status($1::bigint) AS status', values: [uncertain.writerXid] });
-      const status = (rows[0] as { status?: string | null } | undefined)?.status;
-      committed = status === 'committed' ? true : status === 'aborted' ? false : undefined;
+    client.on('error', ignoreError);
+    const work = (async () => {
+      await client.connect();
+      let writerGone = serverProcessEnded(uncertain.cause);
+      if (uncertain.writerPid !== undefined) {
+        const waitMs = Math.max(1, Math.floor(leftMs() - 20));
+        await client.query({ text: 'SELECT pg_terminate_backend(pid, $2::bigint) FROM pg_stat_activity WHERE pid = $1::int', values: [uncertain.writerPid, waitMs] });
+        const { rows } = await client.query({ text: 'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1::int) AS alive', values: [uncertain.writerPid] });
+        writerGone = (rows[0] as { alive?: boolean } | undefined)?.alive === false;
+      }
+      let committed: boolean | undefined;
+      if (writerGone && uncertain.writerXid !== undefined) {
+        const { rows } = await client.query({ text: 'SELECT txid_status($1::bigint) AS status', values: [uncertain.writerXid] });
+        const status = (rows[0] as { status?: string | null } | undefined)?.status;
+        committed = status === 'committed' ? true : status === 'aborted' ? false : undefined;
+      }
+      const { rows } = await client.query({ text: read.text, values: params as unknown[] });
+      return { rows: rows as Row[], writerGone, committed };
+    })();
+    try {
+      return await withTimeout(work, Math.max(1, leftMs()), 'settle');
+    } catch {
+      return undefined;
+    } finally {
+      work.catch(ignoreError);
+      destroySocket(client);
+      client.end().catch(ignoreError);
     }
-    const { rows } = await client.query({ text: read.text, values: params as unknown[] });
-    return { rows: rows as Row[], writerGone, committed };
-  })();
-  try {
-    return await withTimeout(work, Math.max(1, leftMs()), 'settle');
-  } catch {
-    return undefined;
-  } finally {
-    work.catch(ignoreError);
-    destroySocket(client);
-    client.end().catch(ignoreError);
-  }
+  };
 }
+
+/** Clients given our listener (see `connectGuarded`): one per client for the process, however many backends share its pool. */
+const guarded = new WeakSet<PoolClient>();
 
 /**
  * A pg Pool, with the connection taken here rather than by `pool.query()`:
@@ -453,10 +433,8 @@ async function pgSettle<Row>(
  * each costing a request its deadline (a black-holed network leaves every
  * pooled socket silent, and no FIN ever closes them).
  */
-/** Clients given our listener (see `guard`): one per client for the process, however many backends share its pool. */
-const guarded = new WeakSet<PoolClient>();
-
 function pgPoolQueryable(pool: Pool): Queryable {
+  const settling = pool as unknown as { Client: new (config: unknown) => SettlingClient; options: Record<string, unknown> };
   const lastAnswerMs = new WeakMap<PoolClient, number>();
   let silentSinceMs = -Infinity;
   const markSilent = (sentMs: number) => () => {
@@ -483,7 +461,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
     }
   };
 
-  async function checkout(deadlineMs: number, operation: string, timeoutMs: number): Promise<PoolClient> {
+  async function checkout({ deadlineMs, operation, timeoutMs }: WriteDeadline): Promise<PoolClient> {
     for (;;) {
       const connecting = connectGuarded();
       noteConnecting(performance.now());
@@ -495,13 +473,13 @@ function pgPoolQueryable(pool: Pool): Queryable {
         connecting.then((late) => giveBack(late, undefined), ignoreError);
         if (error instanceof BackendError && error.code === 'timeout') {
           abandonConnecting(performance.now() - timeoutMs);
-          throw notSent(operation, timeoutMs);
+          throw notSent({ operation, timeoutMs });
         }
         throw error;
       }
       if (performance.now() >= deadlineMs) {
         giveBack(client, undefined);
-        throw notSent(operation, timeoutMs);
+        throw notSent({ operation, timeoutMs });
       }
       const heardMs = lastAnswerMs.get(client);
       if (heardMs !== undefined && heardMs < silentSinceMs) {
@@ -513,7 +491,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
   }
 
   /**
-   * Gives a client of ours a listener for the rest of its life, never removed:
+   * Checks a client out with a listener of ours for the rest of its life, never removed:
    * pg emits 'error' on a client with no listener as an exception that ends
    * the process. It is attached in pool.connect's callback, which pg-pool
    * calls in the same step as it removes its own listener: a promise would
@@ -525,18 +503,14 @@ function pgPoolQueryable(pool: Pool): Queryable {
   const connectGuarded = (): Promise<PoolClient> =>
     new Promise<PoolClient>((resolve, reject) => {
       (pool as unknown as { connect(callback: (error: Error | undefined, client: PoolClient | undefined) => void): void }).connect((error, client) => {
-        if (error !== undefined && error !== null) reject(error);
-        else resolve(guard(client!));
+        if (error !== undefined && error !== null) return reject(error);
+        if (!guarded.has(client!)) {
+          guarded.add(client!);
+          client!.on('error', ignoreError);
+        }
+        resolve(client!);
       });
     });
-
-  function guard(client: PoolClient): PoolClient {
-    if (!guarded.has(client)) {
-      guarded.add(client);
-      client.on('error', ignoreError);
-    }
-    return client;
-  }
 
   function giveBack(client: PoolClient, broken: Error | undefined): void {
     if (broken === undefined) lastAnswerMs.set(client, performance.now());
@@ -547,8 +521,8 @@ function pgPoolQueryable(pool: Pool): Queryable {
   return {
     query: async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
       const deadlineMs = performance.now() + (deadline?.timeoutMs ?? 0);
-      // Not pool.query(): its client would have no listener of ours (see guard).
-      const client = deadline === undefined ? await connectGuarded() : await checkout(deadlineMs, deadline.operation, deadline.timeoutMs);
+      // Not pool.query(): its client would have no listener of ours (see connectGuarded).
+      const client = deadline === undefined ? await connectGuarded() : await checkout({ ...deadline, deadlineMs });
       const sentMs = performance.now();
       const running = pgQuery<Row>(client, statement, params);
       try {
@@ -564,13 +538,10 @@ function pgPoolQueryable(pool: Pool): Queryable {
       }
     },
     write: async <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline, lockFirst?: BoundStatement): Promise<Row[]> => {
-      const client = await checkout(deadline.deadlineMs, deadline.operation, deadline.timeoutMs);
+      const client = await checkout(deadline);
       return boundedWrite<Row>(deadline, pgWrite(client, statement, params, markSilent(performance.now()), lockFirst), (broken) => giveBack(client, broken));
     },
-    settle: (uncertain, read, params, deadlineMs) => {
-      const { Client: PoolClientClass, options } = pool as unknown as { Client: new (config: unknown) => SettlingClient; options: Record<string, unknown> };
-      return pgSettle(PoolClientClass, options, uncertain, read, params, deadlineMs);
-    },
+    settle: pgSettle(settling.Client, settling.options),
     hold: async (onLost) => {
       const client = await connectGuarded();
       let held = true;
@@ -595,9 +566,9 @@ function pgPoolQueryable(pool: Pool): Queryable {
 /** A single pg Client runs one query at a time; queueing here keeps pg from warning about overlapping calls. A statement whose deadline passed in this queue is not sent. */
 function pgClientQueryable(client: Client): Queryable & HeldConnection {
   let tail: Promise<unknown> = Promise.resolve();
-  const inTurn = <T>(deadlineMs: number, operation: string, timeoutMs: number, work: () => Promise<T>): Promise<T> => {
+  const inTurn = <T>(work: () => Promise<T>, deadline?: WriteDeadline): Promise<T> => {
     const result = tail.then(() => {
-      if (performance.now() >= deadlineMs) throw notSent(operation, timeoutMs);
+      if (deadline !== undefined && performance.now() >= deadline.deadlineMs) throw notSent(deadline);
       return work();
     });
     tail = result.catch(ignoreError);
@@ -605,9 +576,9 @@ function pgClientQueryable(client: Client): Queryable & HeldConnection {
   };
   const self: Queryable & HeldConnection = {
     query: <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
-      if (deadline === undefined) return inTurn(Infinity, '', 0, () => pgQuery<Row>(client, statement, params));
-      const result = inTurn(performance.now() + deadline.timeoutMs, deadline.operation, deadline.timeoutMs, () => pgQuery<Row>(client, statement, params));
-      return withTimeout(result, deadline.timeoutMs, deadline.operation);
+      const run = () => pgQuery<Row>(client, statement, params);
+      if (deadline === undefined) return inTurn(run);
+      return withTimeout(inTurn(run, { ...deadline, deadlineMs: performance.now() + deadline.timeoutMs }), deadline.timeoutMs, deadline.operation);
     },
     // A write whose turn has not come by its deadline is answered then (not sent), and skipped when its turn comes;
     // one that was sent answers by its own bound and settling, never by this timer.
@@ -615,18 +586,15 @@ function pgClientQueryable(client: Client): Queryable & HeldConnection {
       new Promise<Row[]>((resolve, reject) => {
         let sent = false;
         const timer = setTimeout(() => {
-          if (!sent) reject(notSent(deadline.operation, deadline.timeoutMs));
+          if (!sent) reject(notSent(deadline));
         }, Math.max(0, deadline.deadlineMs - performance.now()));
-        inTurn(deadline.deadlineMs, deadline.operation, deadline.timeoutMs, () => {
+        inTurn(() => {
           sent = true;
           clearTimeout(timer);
-          return boundedWrite<Row>(deadline, pgWrite(client, statement, params, undefined, lockFirst), ignoreError);
-        }).then(resolve, reject);
+          return boundedWrite<Row>(deadline, pgWrite(client, statement, params, undefined, lockFirst));
+        }, deadline).then(resolve, reject);
       }),
-    settle: (uncertain, read, params, deadlineMs) => {
-      const internals = client as unknown as PgClientInternals;
-      return pgSettle(internals.constructor, internals.connectionParameters ?? {}, uncertain, read, params, deadlineMs);
-    },
+    settle: pgSettle((client as unknown as PgClientInternals).constructor, (client as unknown as PgClientInternals).connectionParameters ?? {}),
     hold: async () => self,
     release: async () => {},
   };
@@ -696,13 +664,14 @@ function cancelPostgresJs(pending: unknown): boolean {
 }
 
 /**
- * A batch statement's array parameter as PostgreSQL's array literal (`{"a","b",NULL}`), which the statement's
- * `$n::type[]` cast parses on the server. postgres.js serializes a JavaScript array only with the array types it
- * looks up on every new connection (`fetch_types`), a lookup whose failure on a dying connection it leaves as an
- * unhandled rejection; sent as text, sessionkit's statements work with `fetch_types: false` (postgresJsOptions).
+ * Runs a statement on postgres.js, prepared, with each array parameter as PostgreSQL's array literal
+ * (`{"a","b",NULL}`), which the statement's `$n::type[]` cast parses on the server. postgres.js serializes a
+ * JavaScript array only with the array types it looks up on every new connection (`fetch_types`), a lookup whose
+ * failure on a dying connection it leaves as an unhandled rejection; sent as text, sessionkit's statements work
+ * with `fetch_types: false` (postgresJsOptions).
  */
-function postgresJsParams(params: readonly unknown[]): never[] {
-  return params.map((param) => (Array.isArray(param) ? arrayLiteral(param) : param)) as never[];
+function postgresJsRun(sql: Sql | TransactionSql, statement: Statement, params: readonly unknown[]): PendingQuery {
+  return sql.unsafe(statement.text, params.map((param) => (Array.isArray(param) ? arrayLiteral(param) : param)) as never[], { prepare: true });
 }
 
 function arrayLiteral(items: readonly unknown[]): string {
@@ -717,7 +686,7 @@ function arrayLiteral(items: readonly unknown[]): string {
 
 function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldConnection {
   const query = async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
-    const pending = sql.unsafe(statement.text, postgresJsParams(params), { prepare: true });
+    const pending = postgresJsRun(sql, statement, params);
     if (deadline === undefined) return (await pending) as unknown as Row[];
     // Its late answer or error is nobody's: observed here so that it is never an unhandled rejection.
     pending.catch(ignoreError);
@@ -746,13 +715,13 @@ function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldCo
           // inside the transaction, half each for the lock and the write: a cancel could reach the wrong statement.
           const pending = sql.begin((tx) => [
             tx.unsafe(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.floor(boundMs / 2))] as never[]),
-            tx.unsafe(lockFirst.statement.text, postgresJsParams(lockFirst.params), { prepare: true }),
-            tx.unsafe(statement.text, postgresJsParams(params), { prepare: true }),
+            postgresJsRun(tx, lockFirst.statement, lockFirst.params),
+            postgresJsRun(tx, statement, params),
           ]) as Promise<unknown[][]>;
           pending.then((results) => reply(null, results[2] as Row[]), (error: unknown) => reply(error, undefined));
           return {};
         }
-        const pending = sql.unsafe(statement.text, postgresJsParams(params), { prepare: true });
+        const pending = postgresJsRun(sql, statement, params);
         pending.then((rows) => reply(null, rows as unknown as Row[]), (error: unknown) => reply(error, undefined));
         return {
           atBound: (waiting) => {
@@ -763,7 +732,6 @@ function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldCo
           },
         };
       },
-      ignoreError,
     );
   const settle = async <Row>(uncertain: UncertainWrite, read: Statement, params: readonly unknown[], deadlineMs: number): Promise<Settlement<Row> | undefined> => {
     const leftMs = deadlineMs - performance.now();
@@ -823,12 +791,11 @@ function pgliteQueryable(db: PGliteInterface): Queryable & HeldConnection {
 
 /** Wraps any supported driver handle; a handle of another kind is a `TypeError`. */
 export function toQueryable(db: PostgresDatabase): Queryable {
-  if (db === null || (typeof db !== 'object' && typeof db !== 'function')) {
-    throw new TypeError('PostgresBackend needs a pg Pool or Client, a postgres.js sql, or a PGlite instance');
+  if (db !== null && (typeof db === 'object' || typeof db === 'function')) {
+    if (typeof db === 'function' && typeof (db as Sql).unsafe === 'function') return postgresJsQueryable(db as Sql);
+    if (typeof (db as PGliteInterface).exec === 'function' && 'waitReady' in db) return pgliteQueryable(db as PGliteInterface);
+    if (typeof (db as Pool).connect === 'function' && 'totalCount' in db) return pgPoolQueryable(db as Pool);
+    if (typeof (db as Client).query === 'function' && typeof (db as Client).connect === 'function') return pgClientQueryable(db as Client);
   }
-  if (isPostgresJs(db)) return postgresJsQueryable(db);
-  if (isPGlite(db)) return pgliteQueryable(db);
-  if (isPgPool(db)) return pgPoolQueryable(db);
-  if (isPgClient(db)) return pgClientQueryable(db);
   throw new TypeError('PostgresBackend needs a pg Pool or Client, a postgres.js sql, or a PGlite instance');
 }

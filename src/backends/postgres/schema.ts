@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { Queryable, Statement } from './queryable.js';
+import type { Statement } from './queryable.js';
+import { statement } from './statements.js';
 
 /**
  * DDL that creates ocaml-session's table (same column names and types) with
@@ -38,16 +38,11 @@ BEGIN
   CREATE INDEX IF NOT EXISTS "${baseName}_owner_idx" ON ${table} (owner, created_at) WHERE owner IS NOT NULL;
 END
 $sessionkit$`;
-  // Named by a digest of the text: PostgreSQL cuts names at 63 bytes, so long table names could collide.
-  return { name: `sessionkit_schema_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
+  return statement('schema', text);
 }
 
 /** ocaml-session's exact DDL (no primary key, a non-unique index), for tests and for tables shared with ocaml-session. */
 export function ocamlSessionSchemaSql(table: string): string {
   const baseName = table.split('.').pop()!.replaceAll('"', '');
   return `CREATE TABLE IF NOT EXISTS ${table} ( session_key char(40), expire_date timestamp (2) with time zone, session_data text ); CREATE INDEX "${baseName}_key_idx" ON ${table} (session_key);`;
-}
-
-export async function ensureSchemaOn(db: Queryable, table: string): Promise<void> {
-  await db.query(schemaStatement(table), []);
 }

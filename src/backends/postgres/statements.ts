@@ -22,7 +22,8 @@ const EXPIRES_AT = (seconds: string) =>
 /** Write tokens a row keeps, newest first: enough to find a settled write's token after a few later writes of the same key. */
 export const KEPT_WRITE_TOKENS = 8;
 
-function statement(kind: string, text: string): Statement {
+/** A statement named by a digest of its text: PostgreSQL cuts names at 63 bytes, so long table names could collide. */
+export function statement(kind: string, text: string): Statement {
   const digest = createHash('sha1').update(text).digest('hex').slice(0, 16);
   return { name: `sessionkit_${kind}_${digest}`, text };
 }
@@ -111,14 +112,14 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
     ),
     setOne: statement(
       kind('setone'),
-      `UPDATE ${table} SET session_data = $2::text, expire_date = ${EXPIRES_AT('$3::int')}${tokens.assign('$4')}
+      `UPDATE ${table} SET session_data = $3::text, expire_date = ${EXPIRES_AT('$2::int')}${tokens.assign('$4')}
         WHERE session_key = $1::char(40) AND expire_date > now()${unused('$4')}`,
     ),
     // Multi-row writes lock their rows in key order first (ORDER BY ... FOR UPDATE), so two
     // batches sharing keys queue behind each other instead of deadlocking.
     setMany: statement(
       kind('setmany'),
-      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::text[], $3::int[]) AS v(key, value, expiry)),
+      `WITH v AS (SELECT * FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value)),
        target AS (
          SELECT s.ctid AS row_id, v.value, v.expiry FROM ${table} AS s JOIN v ON s.session_key = v.key
           WHERE s.expire_date > now()${unused('$4')} ORDER BY s.session_key FOR UPDATE OF s)
@@ -134,7 +135,7 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
             SET session_data = $3::text, expire_date = ${EXPIRES_AT('$4::int')}${tokens.assign('$5')}
           WHERE session_key = $1::char(40) AND expire_date > now() AND session_data IS NOT DISTINCT FROM $2::text${unused('$5')}
          RETURNING 1)
-       SELECT EXISTS (SELECT 1 FROM updated) AS updated,
+       SELECT $1::char(40) AS key, EXISTS (SELECT 1 FROM updated) AS updated,
               EXISTS (SELECT 1 FROM ${table} WHERE session_key = $1::char(40) AND expire_date > now()) AS live`,
     ),
     compareAndSetMany: statement(

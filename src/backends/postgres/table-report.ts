@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { Statement } from './queryable.js';
+import { statement } from './statements.js';
 
 /** What the table is, as the catalog says: for operators (`sessionkit migrate`, and a hint when it is not a session table). */
 export interface TableDescription {
@@ -39,10 +39,6 @@ export interface SessionsPerOwner {
 export interface SessionOwnerRow {
   owner: string | null;
   createdAt: Date | null;
-}
-
-function statement(kind: string, text: string): Statement {
-  return { name: `sessionkit_${kind}_${createHash('sha1').update(text).digest('hex').slice(0, 16)}`, text };
 }
 
 /** The operator's statements on one table (counts, catalog, sizes); `$1` of the catalog ones is the quoted table name. */

@@ -50,13 +50,13 @@ describe.skipIf(postgresSkipReason !== undefined)('PostgreSQL query plans', () =
     const plans = {
       getMany: await plan(statements.getMany.text, [keys]),
       // A write's last parameter is its write token.
-      setMany: await plan(statements.tokened.setMany.text, [keys, keys.map(() => 'v'), keys.map(() => 60), 'token']),
+      setMany: await plan(statements.tokened.setMany.text, [keys, keys.map(() => 60), keys.map(() => 'v'), 'token']),
       clearMany: await plan(statements.clearMany.text, [keys]),
       compareAndSetOne: await plan(statements.tokened.compareAndSetOne.text, [keys[0], 'a', 'b', 60, 'token']),
       compareAndSetMany: await plan(statements.tokened.compareAndSetMany.text, [keys, keys, keys, keys.map(() => 60), 'token']),
       getOne: await plan(statements.getOne.text, [keys[0]]),
-      setOne: await plan(statements.tokened.setOne.text, [keys[0], 'v', 60, 'token']),
-      setOneWithoutTokens: await plan(statements.tokenless.setOne.text, [keys[0], 'v', 60, 'token']),
+      setOne: await plan(statements.tokened.setOne.text, [keys[0], 60, 'v', 'token']),
+      setOneWithoutTokens: await plan(statements.tokenless.setOne.text, [keys[0], 60, 'v', 'token']),
       clearOne: await plan(statements.clearOne.text, [keys[0]]),
       readTokens: await plan(statements.tokened.readTokens.text, [keys, 'token']),
       listByOwner: await plan(statements.listByOwnerPage.text, ['ada', '-infinity', '', 1000]),
