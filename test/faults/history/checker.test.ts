@@ -56,6 +56,19 @@ describe('the history checker', () => {
     expect(kinds(history([blind('b', 'ok', 'put'), blind('a', 'indeterminate', 'set')], ['a']))).toEqual(['acknowledged-missing']);
   });
 
+  it('allows a read whose value a stored indeterminate set or put invoked before the read replaced later, and counts it; without such a write it is lost-value', () => {
+    const blind = (id: string, outcome: Outcome, kind: WriteOperation['kind'], invokedAtMs: number): WriteOperation => ({ ...write(id, outcome, outcome === 'ok' ? undefined : 'indeterminate'), kind, invokedAtMs, completedAtMs: invokedAtMs + 5 });
+    // a's put is answered indeterminate (frozen server); b's is acknowledged and read; a lands after the read.
+    const writes = [blind('a', 'indeterminate', 'put', 0), blind('b', 'ok', 'put', 10)];
+    const excused = checkHistory(history(writes, ['a'], [{ key: 'k', ops: ['b'], atMs: 20 }]));
+    expect(excused.anomalies).toEqual([]);
+    expect(excused.readsOverwrittenByIndeterminate).toBe(1);
+    // The blind write invoked only after the read, not stored, or a compare-and-set: no excuse.
+    expect(kinds(history([blind('b', 'ok', 'put', 10), blind('a', 'indeterminate', 'put', 30)], ['a'], [{ key: 'k', ops: ['b'], atMs: 20 }]))).toEqual(['acknowledged-missing', 'lost-value']);
+    expect(kinds(history(writes, [], [{ key: 'k', ops: ['b'], atMs: 20 }]))).toEqual(['acknowledged-missing', 'lost-value']);
+    expect(kinds(history([blind('a', 'indeterminate', 'compareAndSet', 0), blind('b', 'ok', 'put', 10)], ['a'], [{ key: 'k', ops: ['b'], atMs: 20 }]))).toEqual(['acknowledged-missing', 'lost-value']);
+  });
+
   it('fails an acknowledged write applied twice', () => {
     const h = history([write('a', 'ok'), write('b', 'ok')], ['a', 'b', 'b']);
     expect(kinds(h)).toEqual(['acknowledged-duplicated']);

@@ -109,6 +109,8 @@ export interface CheckResult {
   indeterminateApplied: number;
   /** Acknowledged writes absent because a stored indeterminate set or put of their key, invoked before they were answered, replaced them (allowed: see above). */
   overwrittenByIndeterminate: number;
+  /** Reads whose value the final one does not extend because such a write, invoked before the read, replaced it (allowed, as above). */
+  readsOverwrittenByIndeterminate: number;
   anomalies: Anomaly[];
   /** Anomalies per kind (every kind present, 0 when none). */
   anomalyCounts: Record<AnomalyKind, number>;
@@ -125,6 +127,9 @@ export function checkHistory(history: History): CheckResult {
   const anomalies: Anomaly[] = [];
   let indeterminateApplied = 0;
   let overwrittenByIndeterminate = 0;
+  let readsOverwrittenByIndeterminate = 0;
+  /** Per key, the invocation times of the stored blind indeterminate writes (see below). */
+  const blindLandings = new Map<string, number[]>();
 
   const writesByKey = new Map<string, Map<string, WriteOperation>>();
   for (const key of history.keys) writesByKey.set(key, new Map());
@@ -158,6 +163,7 @@ export function checkHistory(history: History): CheckResult {
     // model), so a stored one is concurrent with every write after it. A blind one (set, put: no expected value)
     // that landed after a later acknowledged write replaced that write's list; the list it holds is the evidence.
     const storedBlindIndeterminate = [...writes.values()].filter((w) => w.outcome === 'indeterminate' && w.kind !== 'compareAndSet' && times.get(w.id) === 1);
+    blindLandings.set(key, storedBlindIndeterminate.map((w) => w.invokedAtMs));
     for (const write of writes.values()) {
       const count = times.get(write.id) ?? 0;
       const what = `${write.kind} ${write.id} (${write.outcome}${write.code === undefined ? '' : ` ${write.code}`}, invoked at ${Math.round(write.invokedAtMs)} ms, answered at ${Math.round(write.completedAtMs)} ms) stored ${count}x`;
@@ -176,6 +182,11 @@ export function checkHistory(history: History): CheckResult {
     if (read.ops === 'missing') {
       anomalies.push({ kind: 'lost-value', key: read.key, detail: `a read at ${Math.round(read.atMs)} ms found ${read.key} gone (${read.answer ?? 'missing'})` });
     } else if (final === 'missing' || !isPrefix(read.ops, final)) {
+      // Read, then replaced by a blind indeterminate write invoked before the read that landed after it.
+      if (final !== 'missing' && (blindLandings.get(read.key) ?? []).some((invokedAtMs) => invokedAtMs < read.atMs)) {
+        readsOverwrittenByIndeterminate += 1;
+        continue;
+      }
       anomalies.push({
         kind: 'lost-value',
         key: read.key,
@@ -194,5 +205,5 @@ export function checkHistory(history: History): CheckResult {
 
   const anomalyCounts = Object.fromEntries(ANOMALY_KINDS.map((kind) => [kind, 0])) as Record<AnomalyKind, number>;
   for (const anomaly of anomalies) anomalyCounts[anomaly.kind] += 1;
-  return { outcomes, codes, indeterminateApplied, overwrittenByIndeterminate, anomalies, anomalyCounts };
+  return { outcomes, codes, indeterminateApplied, overwrittenByIndeterminate, readsOverwrittenByIndeterminate, anomalies, anomalyCounts };
 }

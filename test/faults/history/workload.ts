@@ -224,7 +224,7 @@ export function formatTable(rows: readonly TableRow[]): string {
       .join(', ');
     const total = check.outcomes.ok + check.outcomes.fail + check.outcomes.indeterminate;
     lines.push(
-      `| ${driver} | ${nemesis} | ${total} | ${check.outcomes.ok} | ${check.outcomes.fail}${failCodes ? ` (${failCodes})` : ''} | ${check.outcomes.indeterminate} (${check.indeterminateApplied}${check.overwrittenByIndeterminate > 0 ? `; replaced ${check.overwrittenByIndeterminate} ok` : ''}) | ${report.readsFailed} | ${report.faults} | ${report.recoveryMs ?? 'never'} | ${report.maxWriteMs} | ${anomalies || '0'} |`,
+      `| ${driver} | ${nemesis} | ${total} | ${check.outcomes.ok} | ${check.outcomes.fail}${failCodes ? ` (${failCodes})` : ''} | ${check.outcomes.indeterminate} (${check.indeterminateApplied}${check.overwrittenByIndeterminate > 0 ? `; replaced ${check.overwrittenByIndeterminate} ok` : ''}${check.readsOverwrittenByIndeterminate > 0 ? `; replaced ${check.readsOverwrittenByIndeterminate} read` : ''}) | ${report.readsFailed} | ${report.faults} | ${report.recoveryMs ?? 'never'} | ${report.maxWriteMs} | ${anomalies || '0'} |`,
     );
   }
   const examples = rows.flatMap(({ driver, nemesis, report }) =>
