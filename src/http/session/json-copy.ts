@@ -22,6 +22,11 @@ export function jsonCopy(value: unknown, what: string, name?: string): unknown {
       if (value === null) return value;
       break;
   }
+  return JSON.parse(jsonText(value, what, name));
+}
+
+/** The JSON text of `value`; a `TypeError` naming it as {@link jsonCopy} does when JSON cannot hold it. */
+export function jsonText(value: unknown, what: string, name?: string): string {
   let text: string | undefined;
   try {
     text = JSON.stringify(value);
@@ -30,7 +35,7 @@ export function jsonCopy(value: unknown, what: string, name?: string): unknown {
     throw new TypeError(`${what} cannot be stored as JSON: ${(error as Error).message}`, { cause: error });
   }
   if (text === undefined) throw new TypeError(`${name === undefined ? what : `${what} ${name}`} cannot be stored as JSON (${typeof value})`);
-  return JSON.parse(text);
+  return text;
 }
 
 /**
