@@ -6,7 +6,7 @@ import { pushFlash, takeFlashFrom } from './flash.js';
 import type { HeaderPair } from './headers.js';
 import { renewStored, type Transform } from './session/commit-loop.js';
 import type { StoreContext } from './session/store-context.js';
-import { commitWork, removeStaleKeys } from './session/commit-plan.js';
+import { commitWork, removeStaleKeys, type CommitWork } from './session/commit-plan.js';
 import type { CookieDecision } from './session/cookie-decision.js';
 import { FieldOverlay, updateTransform } from './session/field-overlay.js';
 import { assertFieldName, jsonCopy } from './session/json-copy.js';
@@ -191,12 +191,18 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   /** `SessionContext.commit`: runs once (later calls share its promise); no change is accepted once it started. */
   commit(): Promise<HeaderPair[]> {
-    this.#commit ??= this.#queue.run(() => this.#store.events.reported('commit', this.#commitNow()));
+    this.#commit ??= this.#queue.run(() => {
+      const work = commitWork(this.#state, this.#overlay, this.#loaded);
+      if (work.kind !== 'none' || this.#state.staleKeys.length > 0) return this.#store.events.reported('commit', this.#commitNow(work));
+      // Nothing to write, renew or remove (a read, or a request whose update() wrote already): the
+      // headers as a value, not an async function's promise, which would add microtask turns before the head.
+      this.#overlay.clear();
+      return this.#headers();
+    });
     return this.#commit;
   }
 
-  async #commitNow(): Promise<HeaderPair[]> {
-    const work = commitWork(this.#state, this.#overlay, this.#loaded);
+  async #commitNow(work: CommitWork): Promise<HeaderPair[]> {
     const keyBefore = this.#state.snapshot.key;
     try {
       if (work.kind === 'write') await this.#write((stored) => ({ data: this.#overlay.apply(stored) }));
@@ -208,6 +214,11 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       await restoreClaim(this.#store, this.#state.claim);
       throw error;
     }
+    return this.#headers();
+  }
+
+  /** The events that became true with the commit, then the response's headers. */
+  #headers(): HeaderPair[] {
     this.#pending.destroyed(this.#state.staleKeys);
     this.#pending.flush();
     return this.#respond(this.#state.cookie, this.#loaded);
