@@ -41,9 +41,10 @@ export interface Envelope {
 /**
  * The JSON text stored for `envelope`: `{"createdAtMs":…,"owner":…,"data":{…}}`
  * (`owner` only when there is one), then `expirySeconds`, `authenticatedAtMs`,
- * `lastSeenAtMs`, `userAgent` and `clientAddress` when present.
+ * `lastSeenAtMs`, `userAgent` and `clientAddress` when present. `dataText`:
+ * `JSON.stringify(envelope.data)` when the caller has it already.
  */
-export function encodeEnvelope(envelope: Envelope): string {
+export function encodeEnvelope(envelope: Envelope, dataText: string | undefined = JSON.stringify(envelope.data)): string {
   const { createdAtMs, owner, data, ownPeriodSeconds: expirySeconds, authenticatedAtMs, lastSeenAtMs, userAgent, clientAddress } = envelope;
   // A number JSON cannot hold (NaN, ±Infinity) or an owner that is no string goes through JSON.stringify, which writes null, as before.
   if (!Number.isFinite(createdAtMs) || !finiteOrAbsent(expirySeconds) || !finiteOrAbsent(authenticatedAtMs) || !finiteOrAbsent(lastSeenAtMs) || (owner !== undefined && typeof owner !== 'string')) {
@@ -52,7 +53,6 @@ export function encodeEnvelope(envelope: Envelope): string {
   // Written out rather than JSON.stringify of a new object: the same text (`data` is the only
   // part that needs the serializer), without an object and a key walk on every write.
   // A finite number's JSON is its String() (-0 included: both write 0).
-  const dataText: string | undefined = JSON.stringify(data);
   // JSON.stringify leaves out a property whose value it cannot write (undefined, a function).
   const dataPart = dataText === undefined ? '' : ',"data":' + dataText;
   const ownerPart = owner === undefined ? '' : ',"owner":' + JSON.stringify(owner);

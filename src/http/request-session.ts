@@ -6,10 +6,10 @@ import { pushFlash, takeFlashFrom } from './flash.js';
 import type { HeaderPair } from './headers.js';
 import { renewStored, type Transform } from './session/commit-loop.js';
 import type { StoreContext } from './session/store-context.js';
-import { commitWork, removeStaleKeys } from './session/commit-plan.js';
+import { commitWork, removeStaleKeys, type CommitWork } from './session/commit-plan.js';
 import type { CookieDecision } from './session/cookie-decision.js';
 import { FieldOverlay, updateTransform } from './session/field-overlay.js';
-import { assertFieldName, cloneJsonData, jsonCopy } from './session/json-copy.js';
+import { assertFieldName, jsonCopy } from './session/json-copy.js';
 import { ownExpiryFor } from './session/lifetime.js';
 import { readStored, type Loaded } from './session/load.js';
 import { restoreClaim } from './session/move-claim.js';
@@ -146,14 +146,14 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   update(fn: (data: Partial<Data>) => Partial<Data>): Promise<Partial<Data>> {
     if (this.#commit !== undefined) return this.#lateCall();
-    const transform = updateTransform(this.#overlay, fn as (data: DataRecord) => unknown);
+    const { transform, written } = updateTransform(this.#overlay, fn as (data: DataRecord) => unknown);
     return this.#queue.run(async () => {
-      const written = await this.#store.events.reported('update', this.#write(transform));
+      await this.#store.events.reported('update', this.#write(transform));
       this.#overlay.clear();
       this.#state = { ...this.#state, status: 'modified' };
       // A session created here stays whatever the commit does; a regeneration completes only at the commit.
       this.#pending.flush((event) => event.type === 'created');
-      return cloneJsonData(written) as Partial<Data>;
+      return written() as Partial<Data>;
     });
   }
 
@@ -191,15 +191,21 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
 
   /** `SessionContext.commit`: runs once (later calls share its promise); no change is accepted once it started. */
   commit(): Promise<HeaderPair[]> {
-    this.#commit ??= this.#queue.run(() => this.#store.events.reported('commit', this.#commitNow()));
+    this.#commit ??= this.#queue.run(() => {
+      const work = commitWork(this.#state, this.#overlay, this.#loaded);
+      if (work.kind !== 'none' || this.#state.staleKeys.length > 0) return this.#store.events.reported('commit', this.#commitNow(work));
+      // Nothing to write, renew or remove (a read, or a request whose update() wrote already): the
+      // headers as a value, not an async function's promise, which would add microtask turns before the head.
+      this.#overlay.clear();
+      return this.#headers();
+    });
     return this.#commit;
   }
 
-  async #commitNow(): Promise<HeaderPair[]> {
-    const work = commitWork(this.#state, this.#overlay, this.#loaded);
+  async #commitNow(work: CommitWork): Promise<HeaderPair[]> {
     const keyBefore = this.#state.snapshot.key;
     try {
-      if (work.kind === 'write') await this.#write((stored) => this.#overlay.apply(stored));
+      if (work.kind === 'write') await this.#write((stored) => ({ data: this.#overlay.apply(stored) }));
       const renewed = work.kind === 'renew' ? await renewStored(this.#store, work.loaded) : undefined;
       if (renewed !== undefined) this.#state = writtenState(this.#state, renewed);
       this.#overlay.clear();
@@ -208,17 +214,21 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
       await restoreClaim(this.#store, this.#state.claim);
       throw error;
     }
+    return this.#headers();
+  }
+
+  /** The events that became true with the commit, then the response's headers. */
+  #headers(): HeaderPair[] {
     this.#pending.destroyed(this.#state.staleKeys);
     this.#pending.flush();
     return this.#respond(this.#state.cookie, this.#loaded);
   }
 
   /** Writes `transform(stored data)` where it belongs (see {@link writeSession}) and takes in what the write did. */
-  async #write(transform: Transform): Promise<DataRecord> {
+  async #write(transform: Transform): Promise<void> {
     const write = await writeSession(this.#store, this.#state, transform);
     this.#pending.wrote(write);
     this.#state = writtenState(this.#state, write.written, write);
-    return write.written.snapshot.data;
   }
 
   #destroyNow(): void {

@@ -51,7 +51,13 @@ export interface NodeSessionOptions extends SessionOptions, CsrfProtectionOption
 /** A request handler that also receives the request's typed session. */
 export type SessionHandler<Data extends object> = (req: IncomingMessage, res: ServerResponse, session: Session<Data>) => void | Promise<void>;
 
-const sessions = new WeakMap<IncomingMessage, Session<object>>();
+/**
+ * Where a request keeps its session: a symbol property, not a WeakMap, whose
+ * values V8's young-generation collector keeps alive (each request's session
+ * graph would be promoted to the old generation).
+ */
+const SESSION = Symbol('sessionkit.node.session');
+type WithSession = IncomingMessage & { [SESSION]?: Session<object> };
 
 /**
  * Wraps `handler` into a `node:http` request listener with a typed session.
@@ -90,7 +96,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
     try {
       const client = engine.recordsClient ? { userAgent: req.headers['user-agent'], clientAddress: forwardedClientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], trustProxy) } : undefined;
       const context = await engine.load(req.headers.cookie, req, client);
-      sessions.set(req, context.session as Session<object>);
+      (req as WithSession)[SESSION] = context.session as Session<object>;
       // A commit failure drops whatever the response held (an error page included) and answers anew.
       commitBeforeHead(res, context.commit, respondWithError);
       await handler(req, res, context.session);
@@ -105,7 +111,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
  * only the request. Throws when the request did not go through `withSession`.
  */
 export function getSession<Data extends object = Record<string, unknown>>(req: IncomingMessage): Session<Data> {
-  const session = sessions.get(req);
+  const session = (req as WithSession)[SESSION];
   if (session === undefined) throw new Error('no session on this request: wrap the listener with withSession()');
   return session as Session<Data>;
 }

@@ -7,7 +7,13 @@ import { encodeWithin, storedSnapshot, type StoredSnapshot } from './snapshot.js
 import type { StoreContext } from './store-context.js';
 
 /** A pure function from the stored data to the data to write; it may run once per attempt. */
-export type Transform = (stored: DataRecord) => DataRecord;
+export type Transform = (stored: DataRecord) => TransformResult;
+
+/** The data to write, with its JSON text when the transform made it already (the encoding then reuses it). */
+export interface TransformResult {
+  readonly data: DataRecord;
+  readonly text?: string | undefined;
+}
 
 /** The snapshot a successful write leaves, and the seconds until expiry it gave the session, counted from the write (the cookie's `Max-Age`). */
 export interface Written {
@@ -58,11 +64,11 @@ export async function updateStored(context: StoreContext, snapshot: StoredSnapsh
   const { options } = context;
   let current = snapshot;
   for (let attempt = 1; ; attempt++) {
-    const data = transform(current.data);
+    const { data, text } = transform(current.data);
     const ownExpirySeconds = ownExpiryFor(ownExpiry, current.ownExpirySeconds);
     const ttlSeconds = writeTtlSeconds(options, current.createdAtMs, ownExpirySeconds);
     if (ttlSeconds <= 0) return { kind: 'gone', pastLifetime: true };
-    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: current.authenticatedAtMs }, context);
+    const value = encodeWithin({ createdAtMs: current.createdAtMs, owner: current.owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs: current.authenticatedAtMs }, context, text);
     const result = await options.backend.compareAndSet(current.key, current.raw, value, { expiry: ttlSeconds });
     if (result === 'ok') {
       const written = { ...current, raw: value, data, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds };
@@ -89,9 +95,9 @@ export async function createSession(context: StoreContext, base: NewSessionBase,
   const { owner, ownExpirySeconds, authenticatedAtMs } = base;
   let createdAtMs = base.createdAtMs;
   if (createdAtMs === undefined || writeTtlSeconds(options, createdAtMs, ownExpirySeconds) <= 0) createdAtMs = options.nowMs();
-  const data = transform(base.data);
+  const { data, text } = transform(base.data);
   const ttlSeconds = writeTtlSeconds(options, createdAtMs, ownExpirySeconds);
-  const value = encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs }, context);
+  const value = encodeWithin({ createdAtMs, owner, data, ownPeriodSeconds: ownExpirySeconds, authenticatedAtMs }, context, text);
   const key = await options.backend.generate(owner === undefined ? { value, expiry: ttlSeconds } : { value, expiry: ttlSeconds, owner });
   const snapshot = { key, raw: value, data, owner, createdAtMs, expiresAtMs: options.nowMs() + ttlSeconds * 1000, ownExpirySeconds, authenticatedAtMs };
   return { snapshot, ttlSeconds };

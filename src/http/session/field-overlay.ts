@@ -1,5 +1,6 @@
 import type { DataRecord } from '../envelope.js';
-import { cloneJsonData, jsonCopy } from './json-copy.js';
+import type { Transform } from './commit-loop.js';
+import { cloneJsonData, jsonText } from './json-copy.js';
 
 /** A field this request removed. */
 const UNSET = Symbol('unset');
@@ -68,14 +69,19 @@ export class FieldOverlay {
 /**
  * The transform `update(fn)` writes: `fn` of a copy of the stored data with
  * `overlay`'s changes on top, which must return an object, copied through
- * JSON. It may run once per compare-and-set attempt. A `TypeError` at once
- * when `fn` is not a function.
+ * JSON. It may run once per compare-and-set attempt; `written()` is a copy of
+ * what its last run made (the data written, once the write succeeded), parsed
+ * from the text the write stored rather than serialized again. A `TypeError`
+ * at once when `fn` is not a function.
  */
-export function updateTransform(overlay: FieldOverlay, fn: (data: DataRecord) => unknown): (stored: DataRecord) => DataRecord {
+export function updateTransform(overlay: FieldOverlay, fn: (data: DataRecord) => unknown): { transform: Transform; written: () => DataRecord } {
   if (typeof fn !== 'function') throw new TypeError('update() needs a function');
-  return (stored) => {
+  let text = '{}';
+  const transform: Transform = (stored) => {
     const next = fn(cloneJsonData(overlay.apply(stored)));
     if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
-    return jsonCopy(next, 'session data') as DataRecord;
+    text = jsonText(next, 'session data');
+    return { data: JSON.parse(text) as DataRecord, text };
   };
+  return { transform, written: () => JSON.parse(text) as DataRecord };
 }

@@ -7,8 +7,8 @@
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
 
-  /** Runs `operation` once every operation queued before it has settled. */
-  run<T>(operation: () => Promise<T>): Promise<T> {
+  /** Runs `operation` once every operation queued before it has settled; its value or promise settles the answer. */
+  run<T>(operation: () => T | Promise<T>): Promise<T> {
     const run = this.#tail.then(operation);
     this.#tail = run.catch(() => undefined);
     return run;

@@ -64,12 +64,13 @@ export function storedSnapshot(key: string, raw: string, envelope: Envelope, now
  * The stored value for `envelope`, stamped as seen now by the request's
  * client (as far as the options record it: every write carries them, so
  * they cost no write of their own); throws a {@link SessionDataTooLargeError}
- * before any write when it is over `maxDataBytes` (UTF-8).
+ * before any write when it is over `maxDataBytes` (UTF-8). `dataText`:
+ * `JSON.stringify(envelope.data)` when the caller has it already.
  */
-export function encodeWithin(envelope: UnstampedEnvelope, context: StoreContext): string {
+export function encodeWithin(envelope: UnstampedEnvelope, context: StoreContext, dataText?: string): string {
   const { options, client } = context;
   const { maxDataBytes } = options;
-  const value = encodeEnvelope({ ...envelope, lastSeenAtMs: options.nowMs(), userAgent: client?.userAgent, clientAddress: client?.clientAddress });
+  const value = encodeEnvelope({ ...envelope, lastSeenAtMs: options.nowMs(), userAgent: client?.userAgent, clientAddress: client?.clientAddress }, dataText);
   // Each UTF-16 unit is at most 3 bytes of UTF-8, so short values skip the count.
   if (value.length * 3 > maxDataBytes) {
     const bytes = utf8Bytes(value);

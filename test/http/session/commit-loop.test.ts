@@ -43,7 +43,7 @@ async function setup(options: SessionOptions = {}) {
 describe('commit loop: updateStored', () => {
   it('writes the transformed data with one compare-and-set and returns the new snapshot', async () => {
     const { memory, context, snapshot } = await setup();
-    const outcome = await updateStored(context, snapshot, (stored) => ({ ...stored, b: 2 }));
+    const outcome = await updateStored(context, snapshot, (stored) => ({ data: { ...stored, b: 2 } }));
     expect(outcome).toMatchObject({ kind: 'written', ttlSeconds: 100, snapshot: { key: snapshot.key, data: { a: 1, b: 2 } } });
     const stored = await memory.get(snapshot.key);
     expect(stored.ok && stored.value).toBe(outcome.kind === 'written' && outcome.snapshot.raw);
@@ -53,7 +53,7 @@ describe('commit loop: updateStored', () => {
     const { memory, context, snapshot, events } = await setup();
     memory.contended = 2;
     const seen: unknown[] = [];
-    const outcome = await updateStored(context, snapshot, (stored) => (seen.push(stored), { ...stored, b: 2 }));
+    const outcome = await updateStored(context, snapshot, (stored) => (seen.push(stored), { data: { ...stored, b: 2 } }));
     expect(seen).toEqual([{ a: 1 }, { a: 1, other: 1 }, { a: 1, other: 0 }]);
     expect(outcome).toMatchObject({ kind: 'written', snapshot: { data: { a: 1, other: 0, b: 2 } } });
     expect(events.filter((e) => e.type === 'conflict-retried').map((e) => (e as { attempt: number }).attempt)).toEqual([1, 2]);
@@ -62,7 +62,7 @@ describe('commit loop: updateStored', () => {
   it('gives up after maxUpdateAttempts with a SessionConflictError, having written nothing of its own', async () => {
     const { memory, context, snapshot } = await setup({ maxUpdateAttempts: 3 });
     memory.contended = 3;
-    await expect(updateStored(context, snapshot, (stored) => ({ ...stored, mine: true }))).rejects.toMatchObject({ name: 'SessionConflictError', attempts: 3 });
+    await expect(updateStored(context, snapshot, (stored) => ({ data: { ...stored, mine: true } }))).rejects.toMatchObject({ name: 'SessionConflictError', attempts: 3 });
     const stored = await memory.get(snapshot.key);
     expect(stored.ok && decodeEnvelope(stored.value)!.data).not.toHaveProperty('mine');
   });
@@ -70,12 +70,12 @@ describe('commit loop: updateStored', () => {
   it('a key that vanished is gone (never revived); one past its absolute lifetime is gone and stale', async () => {
     const { memory, context, snapshot, clock } = await setup();
     await memory.clear(snapshot.key);
-    expect(await updateStored(context, snapshot, (s) => s)).toEqual({ kind: 'gone', pastLifetime: false });
+    expect(await updateStored(context, snapshot, (s) => ({ data: s }))).toEqual({ kind: 'gone', pastLifetime: false });
     expect(await memory.get(snapshot.key)).toEqual({ ok: false, error: 'NotFound' });
 
     const limited = await setup({ absoluteLifetimeSeconds: 50 });
     limited.clock.advance(50);
-    expect(await updateStored(limited.context, limited.snapshot, (s) => s)).toEqual({ kind: 'gone', pastLifetime: true });
+    expect(await updateStored(limited.context, limited.snapshot, (s) => ({ data: s }))).toEqual({ kind: 'gone', pastLifetime: true });
     void clock;
   });
 
@@ -83,11 +83,11 @@ describe('commit loop: updateStored', () => {
     const { memory, context, snapshot } = await setup();
     // Another request gave the session its own period after this one read it.
     await memory.set(snapshot.key, encodeEnvelope({ createdAtMs: snapshot.createdAtMs, data: { a: 1 }, ownPeriodSeconds: 600 }));
-    const kept = await updateStored(context, snapshot, (stored) => ({ ...stored, b: 2 }));
+    const kept = await updateStored(context, snapshot, (stored) => ({ data: { ...stored, b: 2 } }));
     expect(kept).toMatchObject({ kind: 'written', ttlSeconds: 600, snapshot: { ownExpirySeconds: 600, data: { a: 1, b: 2 } } });
     expect(await memory.get(snapshot.key)).toMatchObject({ ok: true, period: 600 });
     if (kept.kind !== 'written') return;
-    const reset = await updateStored(context, kept.snapshot, (stored) => stored, { periodSeconds: undefined, saved: false });
+    const reset = await updateStored(context, kept.snapshot, (stored) => ({ data: stored }), { periodSeconds: undefined, saved: false });
     expect(reset).toMatchObject({ kind: 'written', ttlSeconds: 100, snapshot: { ownExpirySeconds: undefined } });
     const stored = await memory.get(snapshot.key);
     expect(stored.ok && decodeEnvelope(stored.value)!.ownPeriodSeconds).toBeUndefined();
@@ -110,7 +110,7 @@ describe('commit loop: createSession', () => {
   it('creates under a new key with the base data transformed, keeping a creation time still inside the lifetime', async () => {
     const { memory, context, clock } = await setup({ absoluteLifetimeSeconds: 1000 });
     const createdAtMs = clock.nowMs() - 10_000;
-    const { snapshot, ttlSeconds } = await createSession(context, { data: { a: 1 }, createdAtMs, owner: undefined }, (d) => ({ ...d, b: 2 }));
+    const { snapshot, ttlSeconds } = await createSession(context, { data: { a: 1 }, createdAtMs, owner: undefined }, (d) => ({ data: { ...d, b: 2 } }));
     expect(ttlSeconds).toBe(100);
     expect(snapshot).toMatchObject({ data: { a: 1, b: 2 }, createdAtMs, owner: undefined });
     const stored = await memory.get(snapshot.key);
@@ -119,7 +119,7 @@ describe('commit loop: createSession', () => {
 
   it('a creation time past the lifetime (or none) becomes now; an owner files the key under it', async () => {
     const { memory, context, clock } = await setup({ absoluteLifetimeSeconds: 50, owners: true });
-    const past = await createSession(context, { data: {}, createdAtMs: clock.nowMs() - 60_000, owner: 'ann' }, (d) => d);
+    const past = await createSession(context, { data: {}, createdAtMs: clock.nowMs() - 60_000, owner: 'ann' }, (d) => ({ data: d }));
     expect(past.snapshot.createdAtMs).toBe(clock.nowMs());
     expect(past.ttlSeconds).toBe(50);
     expect((await memory.listByOwner('ann')).length).toBe(1);
@@ -127,7 +127,7 @@ describe('commit loop: createSession', () => {
 
   it('a base with its own period stores it in the envelope and gives it as the expiry', async () => {
     const { memory, context } = await setup();
-    const { snapshot, ttlSeconds } = await createSession(context, { data: {}, createdAtMs: undefined, owner: undefined, ownExpirySeconds: 900 }, (d) => d);
+    const { snapshot, ttlSeconds } = await createSession(context, { data: {}, createdAtMs: undefined, owner: undefined, ownExpirySeconds: 900 }, (d) => ({ data: d }));
     expect(ttlSeconds).toBe(900);
     expect(snapshot.ownExpirySeconds).toBe(900);
     const stored = await memory.get(snapshot.key);

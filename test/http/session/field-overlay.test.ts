@@ -49,13 +49,14 @@ describe('FieldOverlay', () => {
     const overlay = new FieldOverlay();
     overlay.set('a', 1);
     const stored = { b: { deep: true } };
-    const transform = updateTransform(overlay, (data) => {
+    const { transform, written } = updateTransform(overlay, (data) => {
       (data.b as { deep: boolean }).deep = false;
       return { ...data, at: new Date(0) };
     });
-    expect(transform(stored)).toEqual({ a: 1, b: { deep: false }, at: '1970-01-01T00:00:00.000Z' });
+    expect(transform(stored).data).toEqual({ a: 1, b: { deep: false }, at: '1970-01-01T00:00:00.000Z' });
+    expect(written()).toEqual({ a: 1, b: { deep: false }, at: '1970-01-01T00:00:00.000Z' });
     expect(stored).toEqual({ b: { deep: true } });
-    for (const bad of [null, [], 'x', 3]) expect(() => updateTransform(overlay, () => bad)(stored)).toThrow(/must return an object/);
+    for (const bad of [null, [], 'x', 3]) expect(() => updateTransform(overlay, () => bad).transform(stored)).toThrow(/must return an object/);
   });
 
   it('clear forgets every change', () => {

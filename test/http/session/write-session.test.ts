@@ -5,7 +5,7 @@ import { EMPTY_SNAPSHOT } from '../../../src/http/session/snapshot.js';
 import { writeSession } from '../../../src/http/session/write-session.js';
 import { storeFixture } from './store-fixture.js';
 
-const add = (stored: Record<string, unknown>) => ({ ...stored, added: true });
+const add = (stored: Record<string, unknown>) => ({ data: { ...stored, added: true } });
 
 describe('writeSession: where a write goes', () => {
   it('onto the stored session by compare-and-set, creating nothing', async () => {
