@@ -45,7 +45,7 @@ export interface ScriptClient {
    * single node), so that the client opens a new one: the answer to a
    * connection silent past a deadline, which no FIN may ever end (a black
    * hole). ioredis only; node-redis keeps its socket to itself (set its
-   * `socket.socketTimeout`, see docs/redis.md).
+   * `socket.socketTimeout`, at most half of `timeoutMs`: see docs/redis.md).
    */
   dropConnection(slot: number): void;
   /**

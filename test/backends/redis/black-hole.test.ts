@@ -96,7 +96,7 @@ describe.skipIf(redisServerSkipReason !== undefined)(`RedisBackend behind a blac
   }, 30_000);
 
   it('node-redis with socketTimeout and pingInterval (its socket is its own): the same', async () => {
-    const nodeRedis = createClient({ pingInterval: 200, socket: { host: '127.0.0.1', port: proxy.port, socketTimeout: TIMEOUT_MS, reconnectStrategy: () => 50 } });
+    const nodeRedis = createClient({ pingInterval: 200, socket: { host: '127.0.0.1', port: proxy.port, socketTimeout: TIMEOUT_MS / 2, reconnectStrategy: () => 50 } });
     nodeRedis.on('error', () => undefined);
     await nodeRedis.connect();
     const onNodeRedis = new RedisBackend(nodeRedis, { timeoutMs: TIMEOUT_MS });
