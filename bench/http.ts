@@ -62,6 +62,7 @@ const here = fileURLToPath(import.meta.url);
 type Framework = 'Express' | 'Fastify';
 type Store =
   | 'none'
+  | 'cookie-floor'
   | 'sessionkit-pg'
   | 'sessionkit-memory'
   | 'sessionkit-redis'
@@ -88,6 +89,7 @@ export interface Subject {
 
 export const SUBJECTS: readonly Subject[] = [
   { id: 'express-none', framework: 'Express', library: 'bare Express 5, no session', store: 'none' },
+  { id: 'express-cookie-floor', framework: 'Express', library: 'bare Express 5 + a cookie round trip (the floor of any cookie session)', store: 'cookie-floor' },
   { id: 'express-session-memory', framework: 'Express', library: 'express-session + MemoryStore', store: 'anchor-memory' },
   { id: 'express-sessionkit-memory', framework: 'Express', library: 'sessionkit, memory (typed session)', store: 'sessionkit-memory', anchors: ['express-session-memory'] },
   { id: 'express-sessionkit-memory-view', framework: 'Express', library: 'sessionkit, memory (req.session view)', store: 'sessionkit-memory', propertyStyle: true, anchors: ['express-session-memory'] },
@@ -218,6 +220,29 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
     if (subject.store === 'none') {
       app.get('/', (_req, res) => void res.type('text/plain').send(String(++global)));
       app.get('/read', (_req, res) => void res.type('text/plain').send(String(global)));
+    } else if (subject.store === 'cookie-floor') {
+      // What every cookie session does, and nothing more: one middleware that parses the
+      // Cookie header, finds the counter by the cookie's random key in a Map, and a
+      // Set-Cookie on the answer (a new key when none). Its cost over bare Express is
+      // the part of the session layer's cost no session library can avoid on Express.
+      const { parse, serialize } = await import('cookie');
+      const { randomBytes } = await import('node:crypto');
+      const counters = new Map<string, number>();
+      type FloorRequest = { floorKey?: string };
+      app.use((req, _res, next) => {
+        const key = parse(req.headers.cookie ?? '').sid;
+        (req as FloorRequest).floorKey = key !== undefined && counters.has(key) ? key : undefined;
+        next();
+      });
+      const answer = (req: unknown, res: import('express').Response, increment: number) => {
+        const key = (req as FloorRequest).floorKey ?? randomBytes(32).toString('base64url');
+        const count = (counters.get(key) ?? 0) + increment;
+        counters.set(key, count);
+        res.setHeader('Set-Cookie', serialize('sid', key, { path: '/', httpOnly: true, sameSite: 'lax', maxAge: ONE_WEEK_MS / 1000 }));
+        res.type('text/plain').send(String(count));
+      };
+      app.get('/', (req, res) => answer(req, res, 1));
+      app.get('/read', (req, res) => answer(req, res, 0));
     } else if (sessionkitBackend !== undefined && subject.store.startsWith('sessionkit-store-')) {
       const { default: expressSession } = await import('express-session');
       const { SessionkitStore } = await import('../src/adapters/express-session/index.js');
