@@ -29,6 +29,16 @@ export interface SessionContext<Data extends object = Record<string, unknown>> {
    * the client keeps its old cookie, and its session is unchanged.
    */
   commit(): Promise<HeaderPair[]>;
+  /**
+   * The commit, done at once, when it needs no store call: nothing to write,
+   * renew or remove (a read, or a request whose `update(fn)` wrote already),
+   * and no store operation of this request still running. Returns the headers
+   * `commit()` would have resolved to, and `commit()` then returns them too.
+   * Undefined when the commit needs the store, with nothing done: call
+   * `commit()`. It spares the response its hold, and the turns of a promise,
+   * before the head.
+   */
+  commitSync(): HeaderPair[] | undefined;
 }
 
 /**
@@ -98,7 +108,7 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   #load(store: StoreContext, sent: SessionCookie, transport: 'cookie' | 'header', respond: KeyResponder): Promise<SessionContext<Data>> {
     return loadSession(store, sent).then((loaded) => {
       const session = new RequestSession<Data>(store, loaded, respond);
-      return { session, transport, commit: () => session.commit() };
+      return { session, transport, commit: () => session.commit(), commitSync: () => session.commitSync() };
     });
   }
 }

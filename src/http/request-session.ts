@@ -194,12 +194,21 @@ export class RequestSession<Data extends object = Record<string, unknown>> imple
     this.#commit ??= this.#queue.run(() => {
       const work = commitWork(this.#state, this.#overlay, this.#loaded);
       if (work.kind !== 'none' || this.#state.staleKeys.length > 0) return this.#store.events.reported('commit', this.#commitNow(work));
-      // Nothing to write, renew or remove (a read, or a request whose update() wrote already): the
-      // headers as a value, not an async function's promise, which would add microtask turns before the head.
+      // Nothing to write, renew or remove: the headers as a value, not an async function's promise.
       this.#overlay.clear();
       return this.#headers();
     });
     return this.#commit;
+  }
+
+  /** `SessionContext.commitSync`: the commit done now when it needs no store call, else undefined with nothing done. */
+  commitSync(): HeaderPair[] | undefined {
+    if (this.#commit !== undefined || !this.#queue.idle || this.#state.staleKeys.length > 0) return undefined;
+    if (commitWork(this.#state, this.#overlay, this.#loaded).kind !== 'none') return undefined;
+    this.#overlay.clear();
+    const headers = this.#headers();
+    this.#commit = Promise.resolve(headers);
+    return headers;
   }
 
   async #commitNow(work: CommitWork): Promise<HeaderPair[]> {

@@ -93,7 +93,8 @@ class ExpressRequestState implements ViewContext {
     this.shown = value;
   }
 
-  commit(): Promise<HeaderPair[]> {
+  /** The commit (see `commitBeforeHead`): the headers as a value when it needs no store call. */
+  commit(): HeaderPair[] | Promise<HeaderPair[]> {
     this.saved = true;
     try {
       this.view?.sync();
@@ -101,7 +102,8 @@ class ExpressRequestState implements ViewContext {
       return Promise.reject(error);
     }
     const adopted = this.adopted;
-    return adopted === undefined ? this.commitContext.commit() : this.commitContext.commit().then((pairs) => adopted.afterCommit(pairs));
+    if (adopted === undefined) return this.commitContext.commitSync() ?? this.commitContext.commit();
+    return this.commitContext.commit().then((pairs) => adopted.afterCommit(pairs));
   }
 }
 

@@ -18,8 +18,10 @@ interface SentHead {
 /**
  * Saves the session before `res` writes its head, scs-style: the first call
  * that would write the head (`writeHead`, `write`, `end`, `flushHeaders`)
- * starts `commit()`, and it and every later call are held until the commit
- * settles. On success the session headers are added and the held calls run in
+ * starts `commit()`. When it answers with the headers as a value (a commit
+ * with no store call), they are added and the call goes through at once.
+ * When it answers with a promise, that call and every later one are held
+ * until the commit settles. On success the session headers are added and the held calls run in
  * order; on failure they are dropped (no body, no `Set-Cookie`: the client
  * keeps its old cookie) and `onFailure(error)` produces the error response
  * with the head still unwritten.
@@ -46,7 +48,7 @@ interface SentHead {
  * which must run after the hold), they are assigned on `res`. Wrappers
  * installed later by other middleware keep working either way.
  */
-export function commitBeforeHead(res: ServerResponse, commit: () => Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object): void {
+export function commitBeforeHead(res: ServerResponse, commit: () => HeaderPair[] | Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object): void {
   const onPrototype = shared !== undefined && !WRAPPED.some((member) => Object.hasOwn(res, member));
   (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure, onPrototype);
   if (onPrototype) {
@@ -166,7 +168,7 @@ class ResponseHold {
 
   constructor(
     readonly res: ServerResponse,
-    readonly commit: () => Promise<HeaderPair[]>,
+    readonly commit: () => HeaderPair[] | Promise<HeaderPair[]>,
     readonly onFailure: (error: unknown) => void,
     /** Whether the wrappers are a shared prototype's (else they are assigned on `res`). */
     readonly onPrototype: boolean,
@@ -184,8 +186,7 @@ class ResponseHold {
     const res = this.res;
     if (this.state === OPEN) return this[method].apply(res, args);
     if (this.state === WAITING) {
-      if (res.headersSent) return this[method].apply(res, args);
-      this.hold();
+      if (res.headersSent || this.begin()) return this[method].apply(res, args);
     }
     if (this.ended) {
       // After end(): node would throw or emit an error nobody listens to; the response is already decided.
@@ -197,7 +198,30 @@ class ResponseHold {
     return method === 'write' ? false : method === 'flushHeaders' ? undefined : res;
   }
 
-  hold(): void {
+  /**
+   * Starts the commit. True when it was done at once: its headers are on the
+   * response, which is open. Otherwise the response is held until it settles.
+   */
+  begin(): boolean {
+    let saving: Promise<HeaderPair[]>;
+    try {
+      const result = this.commit();
+      if (!Array.isArray(result)) {
+        saving = result;
+      } else {
+        // Nothing was held: no head to keep, no destroy to defer, no promise turn before the head.
+        applySessionHeaders(nodeHeaderTarget(this.res), result);
+        this.state = OPEN;
+        return true;
+      }
+    } catch (error) {
+      saving = Promise.reject(error);
+    }
+    this.hold(saving);
+    return false;
+  }
+
+  hold(saving: Promise<HeaderPair[]>): void {
     const res = this.res;
     this.state = SAVING;
     // getHeaders() is already a fresh copy (with no prototype, so `in` sees header names only).
@@ -217,7 +241,7 @@ class ResponseHold {
       socket[SOCKET_HOLD] = this;
       socket.destroy = heldSocketDestroy as Socket['destroy'];
     }
-    this.commit().then(
+    saving.then(
       (pairs) => this.release(pairs),
       (error: unknown) => this.fail(error),
     );

@@ -98,7 +98,7 @@ export function withSession<Data extends object = Record<string, unknown>>(
       const context = await engine.load(req.headers.cookie, req, client);
       (req as WithSession)[SESSION] = context.session as Session<object>;
       // A commit failure drops whatever the response held (an error page included) and answers anew.
-      commitBeforeHead(res, context.commit, respondWithError);
+      commitBeforeHead(res, () => context.commitSync() ?? context.commit(), respondWithError);
       await handler(req, res, context.session);
     } catch (error) {
       respondWithError(error);

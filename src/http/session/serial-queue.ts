@@ -6,11 +6,20 @@
  */
 export class SerialQueue {
   #tail: Promise<unknown> = Promise.resolve();
+  #unsettled = 0;
+  readonly #settled = () => void this.#unsettled--;
 
   /** Runs `operation` once every operation queued before it has settled; its value or promise settles the answer. */
   run<T>(operation: () => T | Promise<T>): Promise<T> {
+    this.#unsettled++;
     const run = this.#tail.then(operation);
-    this.#tail = run.catch(() => undefined);
+    // Registered before any caller's reaction, so a caller that awaited the operation finds the queue idle.
+    this.#tail = run.then(this.#settled, this.#settled);
     return run;
+  }
+
+  /** True when every operation asked for has settled: a step may then run at once, in order all the same. */
+  get idle(): boolean {
+    return this.#unsettled === 0;
   }
 }
