@@ -133,6 +133,36 @@ describe('typed sessions: fields', () => {
     expect(await storedData(backend, key)).toEqual({ a: 'from first', b: 'from second' });
   });
 
+  it('commitSync: done at once when nothing is left to write, with the headers commit() then answers; undefined with nothing done while a write is due or running', async () => {
+    const { backend, engine } = setup();
+    const key = await created(engine, { count: 1 });
+    const writesBefore = backend.writes;
+
+    const reader = await engine.load(`sid=${key}`);
+    const readHeaders = reader.commitSync();
+    expect(readHeaders).toEqual([['Vary', 'Cookie']]);
+    expect(await reader.commit()).toBe(readHeaders);
+    reader.session.set('late', true);
+    expect(reader.session.get('late')).toBeUndefined();
+
+    const writer = await engine.load(`sid=${key}`);
+    writer.session.set('count', 2);
+    expect(writer.commitSync()).toBeUndefined();
+    expect(backend.writes).toBe(writesBefore);
+    writer.session.set('count', 3);
+    const written = await writer.commit();
+    expect(written.some(([name]) => name === 'Set-Cookie')).toBe(true);
+
+    const updater = await engine.load(`sid=${key}`);
+    const updating = updater.session.update((d) => ({ ...d, count: 4 }));
+    expect(updater.commitSync()).toBeUndefined();
+    await updating;
+    const afterUpdate = updater.commitSync();
+    expect(afterUpdate?.some(([name]) => name === 'Set-Cookie')).toBe(true);
+    expect(await updater.commit()).toBe(afterUpdate);
+    expect(await storedData(backend, key)).toEqual({ count: 4 });
+  });
+
   it('a change after the session was committed is dropped with a write-dropped event, never thrown; a store call after it rejects', async () => {
     const events: SessionEvent[] = [];
     const { engine } = setup({ onEvent: (event) => events.push(event) });

@@ -122,6 +122,36 @@ describe('commitBeforeHead: the session is saved before a node:http response wri
   });
 });
 
+describe('commitBeforeHead: a commit answered as a value', () => {
+  it('adds its headers and lets the first head-writing call through in the same turn, holding nothing', async () => {
+    const observed: Array<[string, unknown]> = [];
+    let starts = 0;
+    const client = await server((res) => {
+      commitBeforeHead(
+        res,
+        () => (starts++, [['Set-Cookie', 'sid=abc; Path=/'], ['Vary', 'Cookie']]),
+        () => undefined,
+      );
+      res.setHeader('Vary', 'Accept');
+      observed.push(['write passes through', res.write('a')]);
+      observed.push(['headersSent at once', res.headersSent]);
+      res.end('b');
+      observed.push(['writableEnded at once', res.writableEnded]);
+      observed.push(['starts', starts]);
+    });
+    const response = await client.get('/');
+    expect(observed).toEqual([
+      ['write passes through', true],
+      ['headersSent at once', true],
+      ['writableEnded at once', true],
+      ['starts', 1],
+    ]);
+    expect(response.body).toBe('ab');
+    expect(response.setCookies).toEqual(['sid=abc; Path=/']);
+    expect(response.header('vary')).toBe('Accept, Cookie');
+  });
+});
+
 describe('commitBeforeHead: responses the connection shares', () => {
   it('two pipelined requests on one connection are both answered, in order (the second response has no socket yet while held)', async () => {
     let served = 0;

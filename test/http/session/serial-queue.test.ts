@@ -23,4 +23,18 @@ describe('SerialQueue', () => {
     expect(await fast).toBe(3);
     expect(order).toEqual(['slow', 'failing', 'fast']);
   });
+
+  it('is idle only once every operation asked for has settled, already when a caller that awaited one resumes', async () => {
+    const queue = new SerialQueue();
+    expect(queue.idle).toBe(true);
+    const first = queue.run(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    });
+    const failing = queue.run(() => Promise.reject(new Error('no')));
+    expect(queue.idle).toBe(false);
+    await first;
+    expect(queue.idle).toBe(false);
+    await expect(failing).rejects.toThrow('no');
+    expect(queue.idle).toBe(true);
+  });
 });
