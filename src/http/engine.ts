@@ -3,13 +3,20 @@ import type { HeaderPair } from './headers.js';
 import { readSessionCookie, type CookieHeader, type SessionCookie } from './read-cookie.js';
 import { recordedClient, type RequestClient } from './request-client.js';
 import { HttpEvents } from './http-events.js';
-import { RequestSession, type KeyResponder } from './request-session.js';
+import { RequestSession } from './request-session.js';
 import type { StoreContext } from './session/store-context.js';
-import { responseHeaders, sessionHeaderPairs } from './session/cookie-decision.js';
-import { loadSession, sentKeyOf } from './session/load.js';
+import { responseHeaders, sessionHeaderPairs, type CookieDecision } from './session/cookie-decision.js';
+import { loadSession, sentKeyOf, type Loaded } from './session/load.js';
 import { readSessionHeader, type HeaderSource, type RequestHeaders } from './session-header.js';
 import { resolveSessionOptions, type ResolvedSessionOptions, type SessionOptions } from './session-options.js';
 import type { Session } from './typed-session.js';
+
+/**
+ * The headers a response carries for the commit's `decision`, on the
+ * transport the request used (its cookie or its session header); `loaded`
+ * says what the request sent. Chosen per request, made once per engine.
+ */
+type KeyResponder = (decision: CookieDecision, loaded: Loaded) => HeaderPair[];
 
 /** One request's typed session and the step that saves it. */
 export interface SessionContext<Data extends object = Record<string, unknown>> {

@@ -37,6 +37,12 @@ export class HttpEvents {
     return digestKey(key);
   }
 
+  /** Reports a change made once the commit started as a `write-dropped` event (with the digest of `key`, when there is one). */
+  writeDropped(operation: string, key: string | undefined): void {
+    if (this.#listener === undefined) return;
+    this.emit({ type: 'write-dropped', store: HTTP_EVENT_STORE, operation, ...(key === undefined ? {} : { keyDigest: digestKey(key) }) });
+  }
+
   /** `work`, whose failure (rethrown) is also reported as an `error` event when it is a {@link isSessionFailure}. */
   reported<T>(during: string, work: Promise<T>): Promise<T> {
     return reportFailure(this.#listener, HTTP_EVENT_STORE, during, work, isSessionFailure);
