@@ -1,5 +1,6 @@
 import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsPendingQuery as PendingQuery, PostgresJsSql as Sql, PostgresJsTransactionSql as TransactionSql } from './driver-types.js';
 import { BackendError } from '../../core/errors.js';
+import { hasShape } from '../../core/validate.js';
 import { withTimeout } from './failures.js';
 
 /**
@@ -791,11 +792,10 @@ function pgliteQueryable(db: PGliteInterface): Queryable & HeldConnection {
 
 /** Wraps any supported driver handle; a handle of another kind is a `TypeError`. */
 export function toQueryable(db: PostgresDatabase): Queryable {
-  if (db !== null && (typeof db === 'object' || typeof db === 'function')) {
-    if (typeof db === 'function' && typeof (db as Sql).unsafe === 'function') return postgresJsQueryable(db as Sql);
-    if (typeof (db as PGliteInterface).exec === 'function' && 'waitReady' in db) return pgliteQueryable(db as PGliteInterface);
-    if (typeof (db as Pool).connect === 'function' && 'totalCount' in db) return pgPoolQueryable(db as Pool);
-    if (typeof (db as Client).query === 'function' && typeof (db as Client).connect === 'function') return pgClientQueryable(db as Client);
-  }
+  // postgres.js's `sql` is the only one that is itself a function (a tagged template).
+  if (typeof db === 'function' && hasShape(db, { unsafe: 'function' })) return postgresJsQueryable(db as Sql);
+  if (hasShape(db, { exec: 'function', waitReady: 'object' })) return pgliteQueryable(db as PGliteInterface);
+  if (hasShape(db, { connect: 'function', totalCount: 'number' })) return pgPoolQueryable(db as Pool);
+  if (hasShape(db, { query: 'function', connect: 'function' })) return pgClientQueryable(db as Client);
   throw new TypeError('PostgresBackend needs a pg Pool or Client, a postgres.js sql, or a PGlite instance');
 }
