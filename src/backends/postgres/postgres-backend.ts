@@ -10,7 +10,7 @@ import type {
   OwnerIndexOptions,
 } from '../../core/contract.js';
 import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
-import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
+import { isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption, hasShape } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';

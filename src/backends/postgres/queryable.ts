@@ -1,7 +1,7 @@
 import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsPendingQuery as PendingQuery, PostgresJsSql as Sql, PostgresJsTransactionSql as TransactionSql } from './driver-types.js';
 import { BackendError } from '../../core/errors.js';
 import { hasShape } from '../../core/validate.js';
-import { withTimeout } from './failures.js';
+import { sqlState, withTimeout } from './failures.js';
 
 /**
  * A database handle the caller already has: a `pg` Pool or Client, a
@@ -127,13 +127,13 @@ const SMALLEST_WRITE_WINDOW_MS = 100;
 
 /** SQLSTATEs after which the server may have committed the write anyway (the connection or the server process ended). */
 function isConnectionLoss(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+  const code = sqlState(error);
+  return code === undefined || code.startsWith('08') || code.startsWith('57P');
 }
 
 /** Terminations that come from the server itself: its process ended, so an uncommitted write never will commit. */
 function serverProcessEnded(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = sqlState(error);
   return code === '57P01' || code === '57P02' || code === '57P03';
 }
 
