@@ -115,10 +115,6 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
 
   /** Creates or replaces the session of `key` (see {@link Backend.put}); a replaced session leaves its owner's list. */
   protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
-    return this.#storePut(key, value, expirySeconds);
-  }
-
-  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
     // A new entry, not a renewal: the replaced session's owner and creation time go with it.
     this.#remove(key);
     return this.storeGenerate(key, value, expirySeconds);

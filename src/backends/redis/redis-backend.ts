@@ -115,45 +115,29 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
   }
 
   /** The owner's live sessions, oldest first, read a page of the owner's set at a time (each step within `timeoutMs`). */
-  listByOwner(owner: string): Promise<OwnedSession[]> {
-    try {
-      assertOwner(owner);
-      return this.reported('listByOwner', this.#owners.list(ownerTag(owner), this.timeoutMs));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async listByOwner(owner: string): Promise<OwnedSession[]> {
+    assertOwner(owner);
+    return this.reported('listByOwner', this.#owners.list(ownerTag(owner), this.timeoutMs));
   }
 
   /**
    * Removes the owner's live sessions (but `except`), a page of the owner's set at a time, each step within
    * `timeoutMs`; resolves to how many were live. One that rejects may have removed part of them: call it again.
    */
-  clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
-    try {
-      assertOwner(owner);
-      const { except } = options;
-      if (except !== undefined) assertKeyIsString(except);
-      const started = performance.now();
-      const kept = except === undefined ? undefined : this.storedKey(except);
-      const clearing = this.#owners.clear(ownerTag(owner), kept, this.timeoutMs).then((cleared) => {
-        this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
-        return cleared;
-      });
-      return this.reported('clearByOwner', clearing);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
+    assertOwner(owner);
+    if (except !== undefined) assertKeyIsString(except);
+    const started = performance.now();
+    const cleared = await this.reported('clearByOwner', this.#owners.clear(ownerTag(owner), except === undefined ? undefined : this.storedKey(except), this.timeoutMs));
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
+    return cleared;
   }
 
-  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    try {
-      assertOwner(owner);
-      assertKeyDigestIsString(keyDigest);
-      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
-      return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, this.timeoutMs));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    if (!isWellFormedKey(keyDigest)) return false;
+    return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, this.timeoutMs));
   }
 
   /** How many sessions are live: SCAN of `${prefix}{*}` on every master, owner sets left out. */
