@@ -97,9 +97,8 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     return sessions;
   }
 
-  async clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
+  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
     assertOwner(owner);
-    const { except } = options;
     if (except !== undefined) assertKeyIsString(except);
     const started = performance.now();
     const now = this.#nowMs();
