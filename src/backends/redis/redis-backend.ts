@@ -1,4 +1,5 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
+import { secondsLeft } from '../../core/period.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
 import { isWellFormedKey } from '../../core/keys.js';
@@ -164,7 +165,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
         for (const [i, key] of keys.entries()) {
           const session = typeof stored[i] === 'string' ? decodeStored(stored[i]) : undefined;
           if (session === undefined || session.expiresAtMs <= (nowMs as number)) continue;
-          yield { storedKey: key.slice(start, -1), value: session.value, expiresInSeconds: Math.max(0, Math.round((session.expiresAtMs - (nowMs as number)) / 1000)) };
+          yield { storedKey: key.slice(start, -1), value: session.value, expiresInSeconds: secondsLeft(session.expiresAtMs, nowMs as number) };
         }
       }
     }
@@ -352,8 +353,7 @@ function decodeGet(stored: unknown, serverNowMs: number): GetResult {
   const session = typeof stored === 'string' ? decodeStored(stored) : undefined;
   if (session === undefined) throw new BackendError('query_failed', 'the Redis key of this session holds a value sessionkit did not write');
   if (session.value === null) return NOT_SET;
-  // Whole seconds left, rounded as every backend does; never negative.
-  return { ok: true, value: session.value, period: Math.max(0, Math.round((session.expiresAtMs - serverNowMs) / 1000)) };
+  return { ok: true, value: session.value, period: secondsLeft(session.expiresAtMs, serverNowMs) };
 }
 
 function decodeCompareAndSet(answer: unknown): CompareAndSetResult {
