@@ -1,5 +1,5 @@
-import type { Pool, PoolConfig } from 'pg';
-import { poolConfigFor } from '../backends/postgres/connect.js';
+import type { Pool } from 'pg';
+import { describeTarget, poolConfigFor } from '../backends/postgres/connect.js';
 import { PostgresBackend } from '../backends/postgres/postgres-backend.js';
 import type { TableDescription } from '../backends/postgres/table-report.js';
 import { isBackendError } from '../core/errors.js';
@@ -20,19 +20,6 @@ export interface PostgresTarget {
   migrateCommand: string;
 }
 
-/** Host, port and database of a pool configuration, without the password. */
-export function describePostgres(config: PoolConfig): string {
-  if (config.connectionString !== undefined) {
-    try {
-      const url = new URL(config.connectionString);
-      return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname}`;
-    } catch {
-      return 'the DATABASE_URL server';
-    }
-  }
-  return `${config.host ?? process.env.PGHOST ?? 'localhost'}:${config.port ?? process.env.PGPORT ?? 5432}/${config.database ?? process.env.PGDATABASE ?? ''}`;
-}
-
 /** Columns every sessionkit table has (ocaml-session's); connect-pg-simple's table has `sid`, `sess` and `expire` instead. */
 const SESSION_COLUMNS = ['session_key', 'expire_date', 'session_data'];
 const CONNECT_PG_SIMPLE_COLUMNS = ['sid', 'sess', 'expire'];
@@ -47,14 +34,14 @@ const ADDED_BY_MIGRATE = /^(owner|created_at)$/;
  * is not installed.
  */
 export async function openPostgresStore(target: PostgresTarget): Promise<CliStore> {
-  let config: PoolConfig;
+  let config: ReturnType<typeof poolConfigFor>;
   checkDatabaseUrl(target.url);
   try {
     config = poolConfigFor({ conninfo: target.url, timeoutMs: target.timeoutMs, max: 2 });
   } catch (error) {
     throw new CliError(ExitCode.usage, `DATABASE_URL: ${oneLine(error)}`, { cause: error });
   }
-  const where = describePostgres(config);
+  const where = describeTarget(config);
   const pg = await loadDriver<typeof import('pg')>('pg');
   const PoolClass = (pg.default ?? pg).Pool;
   const pool: Pool = new PoolClass(config);

@@ -13,3 +13,8 @@ export function assertWholeSeconds(seconds: unknown, name: string): asserts seco
     throw new TypeError(`${name} must be a whole number of seconds within ±${MAX_EXPIRY_SECONDS}, got ${String(seconds)}`);
   }
 }
+
+/** Whole seconds from `nowMs` to `expiresAtMs`, rounded, never negative: the `period` and `expiresInSeconds` every backend reports. */
+export function secondsLeft(expiresAtMs: number, nowMs: number): number {
+  return Math.max(0, Math.round((expiresAtMs - nowMs) / 1000));
+}

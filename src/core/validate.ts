@@ -38,9 +38,13 @@ export function assertOwner(owner: unknown): asserts owner is string {
   if (owner.includes('\u0000') || !owner.isWellFormed()) throw new TypeError('owner must not contain U+0000 or a lone surrogate');
 }
 
-/** True when `value` is an object whose properties have these `typeof`s: how a capability or a driver's client is recognised. */
-export function hasShape(value: unknown, shape: Readonly<Record<string, 'function' | 'string' | 'boolean'>>): boolean {
-  if (typeof value !== 'object' || value === null) return false;
+/**
+ * True when `value` is an object or a function (postgres.js's `sql` is one)
+ * whose properties have these `typeof`s: how a capability or a driver's
+ * client is recognised.
+ */
+export function hasShape(value: unknown, shape: Readonly<Record<string, 'function' | 'string' | 'boolean' | 'number' | 'object'>>): boolean {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false;
   for (const [name, type] of Object.entries(shape)) if (typeof (value as Record<string, unknown>)[name] !== type) return false;
   return true;
 }

@@ -1,4 +1,5 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions } from '../../core/base-backend.js';
+import { secondsLeft } from '../../core/period.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { OwnerSessionLimitError } from '../../core/errors.js';
 import { digestKey } from '../../core/keys.js';
@@ -91,15 +92,14 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     for (const key of this.#byOwner.get(owner) ?? []) {
       const entry = this.#live(key, now);
       if (entry !== undefined) {
-        sessions.push({ keyDigest: digestKey(key), expiresInSeconds: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)), createdAt: entry.createdAt, value: entry.value });
+        sessions.push({ keyDigest: digestKey(key), expiresInSeconds: secondsLeft(entry.expiresAtMs, now), createdAt: entry.createdAt, value: entry.value });
       }
     }
     return sessions;
   }
 
-  async clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
+  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
     assertOwner(owner);
-    const { except } = options;
     if (except !== undefined) assertKeyIsString(except);
     const started = performance.now();
     const now = this.#nowMs();
@@ -115,10 +115,6 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
 
   /** Creates or replaces the session of `key` (see {@link Backend.put}); a replaced session leaves its owner's list. */
   protected storePut(key: string, value: string, expirySeconds: number): Promise<void> {
-    return this.#storePut(key, value, expirySeconds);
-  }
-
-  #storePut(key: string, value: string, expirySeconds: number): Promise<void> {
     // A new entry, not a renewal: the replaced session's owner and creation time go with it.
     this.#remove(key);
     return this.storeGenerate(key, value, expirySeconds);
@@ -148,7 +144,7 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     for (const entry of [...this.#sessions.values()]) {
       const now = this.#nowMs();
       if (this.#sessions.get(entry.key) !== entry || entry.expiresAtMs <= now) continue;
-      yield { storedKey: entry.key, value: entry.value, expiresInSeconds: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)) };
+      yield { storedKey: entry.key, value: entry.value, expiresInSeconds: secondsLeft(entry.expiresAtMs, now) };
     }
   }
 
@@ -189,7 +185,7 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     const entry = this.#live(key, now);
     if (entry === undefined) return resolved(NOT_FOUND);
     if (entry.value === null) return resolved(NOT_SET);
-    return resolved({ ok: true, value: entry.value, period: Math.max(0, Math.round((entry.expiresAtMs - now) / 1000)) });
+    return resolved({ ok: true, value: entry.value, period: secondsLeft(entry.expiresAtMs, now) });
   }
 
   protected storeSet(key: string, value: string, expirySeconds: number): Promise<void> {

@@ -1,5 +1,4 @@
 import type { PgPoolConfig as PoolConfig } from './driver-types.js';
-import { BackendError } from '../../core/errors.js';
 import { emitEvent } from '../../core/events.js';
 import { assertWholeNumberOption } from '../../core/validate.js';
 import { toBackendError, withTimeout } from './failures.js';

@@ -1,6 +1,10 @@
 import { BackendError } from '../../core/errors.js';
 
-const SQLSTATE = /^[0-9A-Z]{5}$/;
+/** The error's SQLSTATE; undefined for an error without one (it comes from the socket or the driver, not the server). */
+export function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
 
 /** What a failure message names besides the operation. */
 export interface FailureContext {
@@ -22,8 +26,8 @@ export interface FailureContext {
 export function toBackendError(error: unknown, operation: string, context: FailureContext = {}): BackendError {
   if (error instanceof BackendError) return error;
   const at = context.where === undefined ? '' : ` at ${context.where}`;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && SQLSTATE.test(code)) {
+  const code = sqlState(error);
+  if (code !== undefined) {
     if (code === '57014') return new BackendError('timeout', `PostgreSQL cancelled ${operation} (statement timeout)`, { cause: error });
     if (code === '55P03') return new BackendError('timeout', `PostgreSQL gave up ${operation} waiting for a lock (not applied)`, { cause: error });
     if (code.startsWith('08') || code.startsWith('57P') || code === '53300') {

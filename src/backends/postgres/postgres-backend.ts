@@ -10,8 +10,8 @@ import type {
   OwnerIndexOptions,
 } from '../../core/contract.js';
 import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
-import { digestKey, isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
-import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
+import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption, hasShape } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
@@ -700,6 +700,6 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
  * listener is left as it is.
  */
 function guardConnectionErrors(db: PostgresDatabase, report: (error: unknown) => void): void {
-  const pg = db as unknown as { on?: (event: 'error', listener: (error: unknown) => void) => void; listenerCount?: (event: 'error') => number };
-  if (typeof pg.on === 'function' && typeof pg.listenerCount === 'function' && pg.listenerCount('error') === 0) pg.on('error', report);
+  const pg = db as unknown as { on(event: 'error', listener: (error: unknown) => void): void; listenerCount(event: 'error'): number };
+  if (hasShape(pg, { on: 'function', listenerCount: 'function' }) && pg.listenerCount('error') === 0) pg.on('error', report);
 }

@@ -1,6 +1,7 @@
 import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsPendingQuery as PendingQuery, PostgresJsSql as Sql, PostgresJsTransactionSql as TransactionSql } from './driver-types.js';
 import { BackendError } from '../../core/errors.js';
-import { withTimeout } from './failures.js';
+import { hasShape } from '../../core/validate.js';
+import { sqlState, withTimeout } from './failures.js';
 
 /**
  * A database handle the caller already has: a `pg` Pool or Client, a
@@ -126,13 +127,13 @@ const SMALLEST_WRITE_WINDOW_MS = 100;
 
 /** SQLSTATEs after which the server may have committed the write anyway (the connection or the server process ended). */
 function isConnectionLoss(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || code.startsWith('08') || code.startsWith('57P');
+  const code = sqlState(error);
+  return code === undefined || code.startsWith('08') || code.startsWith('57P');
 }
 
 /** Terminations that come from the server itself: its process ended, so an uncommitted write never will commit. */
 function serverProcessEnded(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = sqlState(error);
   return code === '57P01' || code === '57P02' || code === '57P03';
 }
 
@@ -791,11 +792,10 @@ function pgliteQueryable(db: PGliteInterface): Queryable & HeldConnection {
 
 /** Wraps any supported driver handle; a handle of another kind is a `TypeError`. */
 export function toQueryable(db: PostgresDatabase): Queryable {
-  if (db !== null && (typeof db === 'object' || typeof db === 'function')) {
-    if (typeof db === 'function' && typeof (db as Sql).unsafe === 'function') return postgresJsQueryable(db as Sql);
-    if (typeof (db as PGliteInterface).exec === 'function' && 'waitReady' in db) return pgliteQueryable(db as PGliteInterface);
-    if (typeof (db as Pool).connect === 'function' && 'totalCount' in db) return pgPoolQueryable(db as Pool);
-    if (typeof (db as Client).query === 'function' && typeof (db as Client).connect === 'function') return pgClientQueryable(db as Client);
-  }
+  // postgres.js's `sql` is the only one that is itself a function (a tagged template).
+  if (typeof db === 'function' && hasShape(db, { unsafe: 'function' })) return postgresJsQueryable(db as Sql);
+  if (hasShape(db, { exec: 'function', waitReady: 'object' })) return pgliteQueryable(db as PGliteInterface);
+  if (hasShape(db, { connect: 'function', totalCount: 'number' })) return pgPoolQueryable(db as Pool);
+  if (hasShape(db, { query: 'function', connect: 'function' })) return pgClientQueryable(db as Client);
   throw new TypeError('PostgresBackend needs a pg Pool or Client, a postgres.js sql, or a PGlite instance');
 }

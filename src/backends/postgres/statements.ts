@@ -93,9 +93,10 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
   const kind = (name: string) => (tokens === WITH_TOKENS ? `${name}t` : name);
   // A tokenless statement still takes the token parameter (unused), so both forms are called alike.
   const unused = (param: string) => (tokens === WITH_TOKENS ? '' : ` AND ${param}::text IS NOT NULL`);
-  const putText = (replacing: string) => `INSERT INTO ${table} (session_key, expire_date, session_data${tokens.column})
+  const insertMany = `INSERT INTO ${table} (session_key, expire_date, session_data${tokens.column})
        SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value${tokens.value('$4')}
-         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value) WHERE true${unused('$4')} ORDER BY v.key
+         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value) WHERE true${unused('$4')}`;
+  const putText = (replacing: string) => `${insertMany} ORDER BY v.key
        ON CONFLICT (session_key) DO UPDATE
           SET expire_date = excluded.expire_date, session_data = excluded.session_data${tokens.assign('$4', table)}${replacing}`;
   return {
@@ -104,12 +105,7 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
       `INSERT INTO ${table} (session_key, expire_date, session_data${tokens.column})
        SELECT $1::char(40), ${EXPIRES_AT('$2::int')}, $3::text${tokens.value('$4')} WHERE true${unused('$4')}`,
     ),
-    generateMany: statement(
-      kind('generatemany'),
-      `INSERT INTO ${table} (session_key, expire_date, session_data${tokens.column})
-       SELECT v.key, ${EXPIRES_AT('v.expiry')}, v.value${tokens.value('$4')}
-         FROM unnest($1::char(40)[], $2::int[], $3::text[]) AS v(key, expiry, value) WHERE true${unused('$4')}`,
-    ),
+    generateMany: statement(kind('generatemany'), insertMany),
     setOne: statement(
       kind('setone'),
       `UPDATE ${table} SET session_data = $3::text, expire_date = ${EXPIRES_AT('$2::int')}${tokens.assign('$4')}
@@ -192,23 +188,15 @@ function writeStatements(table: string, tokens: TokenSql): WriteStatements {
 }
 
 export function statementsFor(table: string, lockName: string): Statements {
+  // Expired rows come back too (flagged), so that a read can report them; they still answer NotFound.
+  const selectSessions = `SELECT session_key AS key, session_data AS value, expire_date > now() AS live,
+              CASE WHEN expire_date > now() THEN round(extract(epoch FROM expire_date - now()))::int ELSE 0 END AS period
+         FROM ${table}
+        WHERE`;
   return {
     // A batch of one (every operation at low concurrency) skips the array: cheaper to bind and to plan.
-    getOne: statement(
-      'getone',
-      `SELECT session_key AS key, session_data AS value, expire_date > now() AS live,
-              CASE WHEN expire_date > now() THEN round(extract(epoch FROM expire_date - now()))::int ELSE 0 END AS period
-         FROM ${table}
-        WHERE session_key = $1::char(40)`,
-    ),
-    // Expired rows come back too (flagged), so that a read can report them; they still answer NotFound.
-    getMany: statement(
-      'getmany',
-      `SELECT session_key AS key, session_data AS value, expire_date > now() AS live,
-              CASE WHEN expire_date > now() THEN round(extract(epoch FROM expire_date - now()))::int ELSE 0 END AS period
-         FROM ${table}
-        WHERE session_key = ANY($1::char(40)[])`,
-    ),
+    getOne: statement('getone', `${selectSessions} session_key = $1::char(40)`),
+    getMany: statement('getmany', `${selectSessions} session_key = ANY($1::char(40)[])`),
     clearOne: statement('clearone', `DELETE FROM ${table} WHERE session_key = $1::char(40)`),
     clearMany: statement(
       'clearmany',

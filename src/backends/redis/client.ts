@@ -107,7 +107,7 @@ function ioredisScriptClient(client: Redis | Cluster): ScriptClient {
 function nodeRedisScriptClient(client: NodeRedisClient): ScriptClient {
   return {
     // A cluster routes a script call by its first key: every key of a batch is in one slot.
-    isCluster: 'masters' in client,
+    isCluster: hasShape(client, { masters: 'object' }),
     state: () => {
       if (client.isReady) return READY;
       // Open but not ready: connecting or reconnecting (node-redis queues meanwhile).

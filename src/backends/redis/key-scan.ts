@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BackendError } from '../../core/errors.js';
+import { hasShape } from '../../core/validate.js';
 import type { NodeRedisClient, RedisClient } from './client.js';
 import { toBackendError } from './errors.js';
 
@@ -20,12 +21,12 @@ interface NodeRedisCluster {
  * (SCAN sees only the keys of the node it runs on), or the one server.
  */
 export async function masterNodes(client: RedisClient): Promise<NodeCommand[]> {
-  if ('masters' in client) {
+  if (hasShape(client, { masters: 'object' })) {
     const cluster = client as unknown as NodeRedisCluster;
     const nodes = await Promise.all(cluster.masters.map((master) => cluster.nodeClient(master)));
     return nodes.map((node) => (args) => node.sendCommand([...args]));
   }
-  if (typeof (client as Partial<Redis>).call !== 'function') {
+  if (!hasShape(client, { call: 'function' })) {
     const single = client as NodeRedisClient & { sendCommand(args: string[]): Promise<unknown> };
     return [(args) => single.sendCommand([...args])];
   }

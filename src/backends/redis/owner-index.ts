@@ -1,4 +1,5 @@
 import type { OwnedSession, OwnerLimitPolicy } from '../../core/contract.js';
+import { secondsLeft } from '../../core/period.js';
 import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
 import { OP, type OpCode } from './batch-script.js';
 import { decodeStored, encodeValue, OWNER_SET_MARGIN_MS, type DecodedString } from './stored-value.js';
@@ -65,7 +66,7 @@ export class RedisOwnerIndex {
       for (const { entry, head, serverNowMs } of live) {
         sessions.push({
           keyDigest: this.#store.digestOfStored(entry.member),
-          expiresInSeconds: Math.max(0, Math.round((head.expiresAtMs - serverNowMs) / 1000)),
+          expiresInSeconds: secondsLeft(head.expiresAtMs, serverNowMs),
           createdAt: new Date(entry.createdAtMs),
           value: head.value,
         });

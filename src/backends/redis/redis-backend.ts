@@ -1,4 +1,5 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
+import { secondsLeft } from '../../core/period.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
 import { isWellFormedKey } from '../../core/keys.js';
@@ -115,45 +116,29 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
   }
 
   /** The owner's live sessions, oldest first, read a page of the owner's set at a time (each step within `timeoutMs`). */
-  listByOwner(owner: string): Promise<OwnedSession[]> {
-    try {
-      assertOwner(owner);
-      return this.reported('listByOwner', this.#owners.list(ownerTag(owner), this.timeoutMs));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async listByOwner(owner: string): Promise<OwnedSession[]> {
+    assertOwner(owner);
+    return this.reported('listByOwner', this.#owners.list(ownerTag(owner), this.timeoutMs));
   }
 
   /**
    * Removes the owner's live sessions (but `except`), a page of the owner's set at a time, each step within
    * `timeoutMs`; resolves to how many were live. One that rejects may have removed part of them: call it again.
    */
-  clearByOwner(owner: string, options: ClearByOwnerOptions = {}): Promise<number> {
-    try {
-      assertOwner(owner);
-      const { except } = options;
-      if (except !== undefined) assertKeyIsString(except);
-      const started = performance.now();
-      const kept = except === undefined ? undefined : this.storedKey(except);
-      const clearing = this.#owners.clear(ownerTag(owner), kept, this.timeoutMs).then((cleared) => {
-        this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
-        return cleared;
-      });
-      return this.reported('clearByOwner', clearing);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
+    assertOwner(owner);
+    if (except !== undefined) assertKeyIsString(except);
+    const started = performance.now();
+    const cleared = await this.reported('clearByOwner', this.#owners.clear(ownerTag(owner), except === undefined ? undefined : this.storedKey(except), this.timeoutMs));
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
+    return cleared;
   }
 
-  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    try {
-      assertOwner(owner);
-      assertKeyDigestIsString(keyDigest);
-      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
-      return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, this.timeoutMs));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    if (!isWellFormedKey(keyDigest)) return false;
+    return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, this.timeoutMs));
   }
 
   /** How many sessions are live: SCAN of `${prefix}{*}` on every master, owner sets left out. */
@@ -180,7 +165,7 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
         for (const [i, key] of keys.entries()) {
           const session = typeof stored[i] === 'string' ? decodeStored(stored[i]) : undefined;
           if (session === undefined || session.expiresAtMs <= (nowMs as number)) continue;
-          yield { storedKey: key.slice(start, -1), value: session.value, expiresInSeconds: Math.max(0, Math.round((session.expiresAtMs - (nowMs as number)) / 1000)) };
+          yield { storedKey: key.slice(start, -1), value: session.value, expiresInSeconds: secondsLeft(session.expiresAtMs, nowMs as number) };
         }
       }
     }
@@ -368,8 +353,7 @@ function decodeGet(stored: unknown, serverNowMs: number): GetResult {
   const session = typeof stored === 'string' ? decodeStored(stored) : undefined;
   if (session === undefined) throw new BackendError('query_failed', 'the Redis key of this session holds a value sessionkit did not write');
   if (session.value === null) return NOT_SET;
-  // Whole seconds left, rounded as every backend does; never negative.
-  return { ok: true, value: session.value, period: Math.max(0, Math.round((session.expiresAtMs - serverNowMs) / 1000)) };
+  return { ok: true, value: session.value, period: secondsLeft(session.expiresAtMs, serverNowMs) };
 }
 
 function decodeCompareAndSet(answer: unknown): CompareAndSetResult {

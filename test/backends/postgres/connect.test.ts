@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connect, parseConninfo, poolConfigFor } from '../../../src/backends/postgres/index.js';
+import { connect, parseConninfo, PostgresBackend, poolConfigFor } from '../../../src/backends/postgres/index.js';
 import { DATABASE_URL, postgresSkipReason, testPool } from '../../support/postgres.js';
 
 describe('libpq-style connection options', () => {
@@ -29,6 +29,31 @@ describe('libpq-style connection options', () => {
     expect(() => poolConfigFor({ sslmode: 'sometimes' as never })).toThrow(TypeError);
     expect(() => poolConfigFor({ max: 0 })).toThrow(TypeError);
     expect(() => parseConninfo('not a conninfo')).toThrow(TypeError);
+  });
+});
+
+describe('driver detection', () => {
+  it('a handle that is none of the four drivers is a TypeError at setup, one that lacks part of a shape too', () => {
+    const fn = () => undefined;
+    const notDrivers: unknown[] = [
+      null,
+      undefined,
+      42,
+      'postgres://',
+      {},
+      fn,
+      // postgres.js's shape on an object: the sql is itself a function.
+      { unsafe: fn },
+      // PGlite without waitReady, a pg Pool without totalCount, a pg Client without connect.
+      { exec: fn, query: fn },
+      { connect: fn },
+      { query: fn },
+    ];
+    for (const db of notDrivers) {
+      expect(() => new PostgresBackend(db as never, { pruneIntervalSeconds: false }), String(db)).toThrow(
+        new TypeError('PostgresBackend needs a pg Pool or Client, a postgres.js sql, or a PGlite instance'),
+      );
+    }
   });
 });
 
