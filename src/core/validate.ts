@@ -53,3 +53,14 @@ export function hasShape(value: unknown, shape: Readonly<Record<string, 'functio
 export function assertKeyDigestIsString(keyDigest: unknown): asserts keyDigest is string {
   if (typeof keyDigest !== 'string') throw new TypeError('keyDigest must be a string');
 }
+
+/** The JSON object `text` holds, or undefined for anything else (not JSON, an array, a primitive); never throws. */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+}

@@ -1,3 +1,5 @@
+import { parseJsonObject } from '../core/validate.js';
+
 /** Session data: a JSON object, field by field. */
 export type DataRecord = Record<string, unknown>;
 
@@ -71,14 +73,9 @@ function finiteOrAbsent(value: number | undefined): boolean {
 
 /** The envelope stored in `value`, or undefined for anything that is not one (never throws). */
 export function decodeEnvelope(value: string): Envelope | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { createdAtMs, owner, data, expirySeconds, authenticatedAtMs, lastSeenAtMs, userAgent, clientAddress } = parsed as Record<string, unknown>;
+  const parsed = parseJsonObject(value);
+  if (parsed === undefined) return undefined;
+  const { createdAtMs, owner, data, expirySeconds, authenticatedAtMs, lastSeenAtMs, userAgent, clientAddress } = parsed;
   if (typeof createdAtMs !== 'number' || !Number.isFinite(createdAtMs)) return undefined;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   if (expirySeconds !== undefined && !(typeof expirySeconds === 'number' && Number.isSafeInteger(expirySeconds) && expirySeconds > 0)) return undefined;

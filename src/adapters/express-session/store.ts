@@ -2,7 +2,7 @@ import session from 'express-session';
 import { callbackOrPromise, type NodeCallback } from '../../core/callback.js';
 import type { Backend } from '../../core/contract.js';
 import { supportsEnumeration, type EnumerableBackend } from '../../core/enumeration.js';
-import { assertWholeNumberOption } from '../../core/validate.js';
+import { assertWholeNumberOption, parseJsonObject } from '../../core/validate.js';
 import { storeKeyOfSessionId } from './session-id.js';
 
 /** A session as express-session hands it to a store: JSON data with a `cookie`. */
@@ -189,11 +189,5 @@ function expiredByCookie(stored: StoredSession): boolean {
 
 /** The session in `value`, or null for anything that is not a JSON object. */
 function parseSession(value: string): StoredSession | null {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return null;
-  }
-  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as StoredSession) : null;
+  return (parseJsonObject(value) as StoredSession | undefined) ?? null;
 }

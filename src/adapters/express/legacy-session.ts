@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import type { Backend } from '../../core/contract.js';
+import { parseJsonObject } from '../../core/validate.js';
 import type { HeaderPair } from '../../http/headers.js';
 import type { Session } from '../../http/typed-session.js';
 import { splitSignedSessionId, storeKeyOfSessionId } from '../express-session/session-id.js';
@@ -123,14 +124,9 @@ export function signedSessionId(cookieHeader: string | readonly string[] | undef
 
 /** The data of a live express-session session (a JSON object with a `cookie`), and its own lifetime; undefined for anything else or an expired one. */
 function parseLegacySession(value: string): { data: Record<string, unknown>; maxAgeSeconds: number | undefined } | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { cookie } = parsed as { cookie?: unknown };
+  const parsed = parseJsonObject(value);
+  if (parsed === undefined) return undefined;
+  const { cookie } = parsed;
   if (typeof cookie !== 'object' || cookie === null) return undefined;
   const { expires, originalMaxAge } = cookie as { expires?: unknown; originalMaxAge?: unknown };
   if (typeof expires === 'string' && Date.parse(expires) <= Date.now()) return undefined;

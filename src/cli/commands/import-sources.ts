@@ -1,6 +1,7 @@
 import type { Pool } from 'pg';
 import { literalPattern, masterNodes, scanKeys } from '../../backends/redis/key-scan.js';
 import { failFastIoredis, loadDriver, oneLine } from '../drivers.js';
+import { parseJsonObject } from '../../core/validate.js';
 import { CliError, ExitCode } from '../exit-codes.js';
 
 /** One session read from the source: its id, its express-session JSON (undefined when it does not parse as an object), and seconds left (`Infinity`: it never expires). */
@@ -23,13 +24,7 @@ export interface ImportSource {
 
 /** The JSON text of `text` when it is a JSON object, else undefined (skipped and counted). */
 export function sessionJson(text: unknown): string | undefined {
-  if (typeof text !== 'string') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? text : undefined;
-  } catch {
-    return undefined;
-  }
+  return typeof text === 'string' && parseJsonObject(text) !== undefined ? text : undefined;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/;
