@@ -127,7 +127,7 @@ export function summarize(profile: CpuProfile, cpuMicrosPerRequest: number, top:
   };
 }
 
-const DEFAULT_SUBJECTS = ['express-none', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-memory', 'express-sessionkit-pg', 'express-sessionkit-redis'];
+const DEFAULT_SUBJECTS = ['express-none', 'express-cookie-floor', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-memory', 'express-sessionkit-pg', 'express-sessionkit-redis'];
 const MODES = [
   { operation: 'cookie reused', reuseCookie: true },
   { operation: 'new session per request', reuseCookie: false },
