@@ -17,8 +17,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'examples/**/*.test.ts'],
-    // Each run creates a PostgreSQL database of its own and drops it after: DATABASE_URL names it in every worker.
-    globalSetup: ['test/support/postgres-database.ts'],
+    // Each run creates a PostgreSQL database of its own and drops it after, and takes an empty Redis database and
+    // empties it after: DATABASE_URL and REDIS_URL name them in every worker.
+    globalSetup: ['test/support/postgres-database.ts', 'test/support/redis-database.ts'],
     testTimeout: 30_000,
     hookTimeout: 90_000,
   },

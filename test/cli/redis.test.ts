@@ -7,6 +7,12 @@ import { deleteKeysWithPrefix, REDIS_URL, redisSkipReason, testClient, uniquePre
 import { expectPeriodWithin, stopwatch } from '../support/elapsed.js';
 import { isOneLineWithoutStack, jsonOf, runCli } from './support/run-cli.js';
 
+/** How the CLI names a Redis server: host and port, and the database when the URL names one. */
+const shownServer = (url: string): string => {
+  const parsed = new URL(url);
+  return parsed.host + (parsed.pathname.length > 1 ? parsed.pathname : '');
+};
+
 describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
   const client = testClient();
   const base = uniquePrefix('cli');
@@ -156,7 +162,7 @@ describe.skipIf(redisSkipReason !== undefined)(`sessionkit on Redis${redisSkipRe
     const run = await cli(typo, 'stats', '--json');
     expect(run.code).toBe(0);
     expect(jsonOf(run)).toMatchObject({ live: 0 });
-    expect(run.stderr).toBe(`sessionkit: warning: Redis ${new URL(REDIS_URL).host}, prefix ${JSON.stringify(typo)} holds no session at all: check --prefix (a prefix usually ends with ":"); --strict makes this exit 1\n`);
+    expect(run.stderr).toBe(`sessionkit: warning: Redis ${shownServer(REDIS_URL)}, prefix ${JSON.stringify(typo)} holds no session at all: check --prefix (a prefix usually ends with ":"); --strict makes this exit 1\n`);
     expect((await cli(typo, 'stats', '--strict')).code).toBe(1);
     expect((await cli(typo, 'inspect', '--strict', 'bm90LWEtc2Vzc2lvbg')).code).toBe(1);
     const right = await cli(prefix, 'stats', '--strict');
