@@ -30,22 +30,27 @@ export interface RunOptions {
 
 /** Runs `sessionkit ...args` in a child process (tsx) and collects its output and exit code. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliRun> {
+  return runProcess(process.execPath, ['--import', tsxLoader, options.main ?? MAIN, ...args], { ...testEnvironment(), ...options.env }, options.input, options.holdStdinOpen);
+}
+
+/** The test's environment without DATABASE_URL and REDIS_URL (the run's own stores name both), so that each run names its store. */
+function testEnvironment(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
   delete env.NODE_PATH;
-  return runProcess(process.execPath, ['--import', tsxLoader, options.main ?? MAIN, ...args], { ...env, ...options.env }, options.input, options.holdStdinOpen);
+  return env;
 }
 
 /**
  * Runs the command under `script`, which gives it a pseudo-terminal, so that
  * stderr is a TTY as in an operator's shell. Output of both streams arrives
- * mixed on stdout.
+ * mixed on stdout. The environment is as for {@link runCli}.
  */
 export function runCliOnTerminal(args: readonly string[], env: Record<string, string> = {}): Promise<CliRun> {
   const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
   const command = [process.execPath, '--import', tsxLoader, MAIN, ...args].map(quote).join(' ');
-  return runProcess('script', ['-qec', command, '/dev/null'], { ...process.env, COLUMNS: '100', ...env });
+  return runProcess('script', ['-qec', command, '/dev/null'], { ...testEnvironment(), COLUMNS: '100', ...env });
 }
 
 function runProcess(file: string, args: readonly string[], env: NodeJS.ProcessEnv, input?: string, holdStdinOpen = false): Promise<CliRun> {
