@@ -125,23 +125,24 @@ export class RequestSession<Data extends object = Record<string, unknown>> exten
   /** `SessionContext.commit`: runs once (later calls share its promise); no change is accepted once it started. */
   commit(): Promise<HeaderPair[]> {
     this.#commit ??= this.#queue.run(() => {
-      const work = commitWork(this.state, this.overlay, this.loaded);
-      if (work.kind !== 'none' || this.state.staleKeys.length > 0) return this.store.events.reported('commit', this.#commitNow(work));
-      // Nothing to write, renew or remove: the headers as a value, not an async function's promise.
-      this.overlay.clear();
-      return this.#headers();
+      const work = this.#storeWork();
+      return work === undefined ? this.#headers() : this.store.events.reported('commit', this.#commitNow(work));
     });
     return this.#commit;
   }
 
   /** `SessionContext.commitSync`: the commit done now when it needs no store call, else undefined with nothing done. */
   commitSync(): HeaderPair[] | undefined {
-    if (this.#commit !== undefined || !this.#queue.idle || this.state.staleKeys.length > 0) return undefined;
-    if (commitWork(this.state, this.overlay, this.loaded).kind !== 'none') return undefined;
-    this.overlay.clear();
+    if (this.#commit !== undefined || !this.#queue.idle || this.#storeWork() !== undefined) return undefined;
     const headers = this.#headers();
     this.#commit = Promise.resolve(headers);
     return headers;
+  }
+
+  /** What the commit asks of the store; undefined for nothing to write, renew or remove (its headers then come as a value, not a promise). */
+  #storeWork(): CommitWork | undefined {
+    const work = commitWork(this.state, this.overlay, this.loaded);
+    return work.kind === 'none' && this.state.staleKeys.length === 0 ? undefined : work;
   }
 
   async #commitNow(work: CommitWork): Promise<HeaderPair[]> {
@@ -159,8 +160,9 @@ export class RequestSession<Data extends object = Record<string, unknown>> exten
     return this.#headers();
   }
 
-  /** The events that became true with the commit, then the response's headers. */
+  /** The commit's end: the field changes taken in, the events that became true with it, then the response's headers. */
   #headers(): HeaderPair[] {
+    this.overlay.clear();
     this.#pending.destroyed(this.state.staleKeys);
     this.#pending.flush();
     return this.#respond(this.state.cookie, this.loaded);
