@@ -675,6 +675,20 @@ function postgresJsRun(sql: Sql | TransactionSql, statement: Statement, params: 
   return sql.unsafe(statement.text, params.map((param) => (Array.isArray(param) ? arrayLiteral(param) : param)) as never[], { prepare: true });
 }
 
+/**
+ * The rows of a postgres.js result. postgres.js 3.4 counts a result's rows per
+ * connection and resets the count only when a statement completes: after a
+ * statement that failed part-way through its rows (an error on a later row, a
+ * cancel, a connection terminated mid-result, whoever sent it on a shared
+ * `sql`), the next result on that connection starts at the old count, with as
+ * many empty slots before its first row. Those slots are dropped here: a read
+ * would take one for a row, or count it.
+ */
+function postgresJsRows<Row>(result: unknown): Row[] {
+  const rows = result as Row[];
+  return rows.includes(undefined as Row) ? rows.filter((row) => row !== undefined) : rows;
+}
+
 function arrayLiteral(items: readonly unknown[]): string {
   let literal = '{';
   for (let i = 0; i < items.length; i++) {
@@ -688,13 +702,15 @@ function arrayLiteral(items: readonly unknown[]): string {
 function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldConnection {
   const query = async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
     const pending = postgresJsRun(sql, statement, params);
-    if (deadline === undefined) return (await pending) as unknown as Row[];
+    if (deadline === undefined) return postgresJsRows<Row>(await pending);
     // Its late answer or error is nobody's: observed here so that it is never an unhandled rejection.
     pending.catch(ignoreError);
-    return (await withTimeout(pending, deadline.timeoutMs, deadline.operation).catch((error: unknown) => {
-      if (error instanceof BackendError) cancelPostgresJs(pending);
-      throw error;
-    })) as unknown as Row[];
+    return postgresJsRows<Row>(
+      await withTimeout(pending, deadline.timeoutMs, deadline.operation).catch((error: unknown) => {
+        if (error instanceof BackendError) cancelPostgresJs(pending);
+        throw error;
+      }),
+    );
   };
   /**
    * postgres.js runs each query in its own implicit transaction and exposes no
@@ -719,11 +735,11 @@ function postgresJsQueryable(sql: Sql, release?: () => void): Queryable & HeldCo
             postgresJsRun(tx, lockFirst.statement, lockFirst.params),
             postgresJsRun(tx, statement, params),
           ]) as Promise<unknown[][]>;
-          pending.then((results) => reply(null, results[2] as Row[]), (error: unknown) => reply(error, undefined));
+          pending.then((results) => reply(null, postgresJsRows<Row>(results[2])), (error: unknown) => reply(error, undefined));
           return {};
         }
         const pending = postgresJsRun(sql, statement, params);
-        pending.then((rows) => reply(null, rows as unknown as Row[]), (error: unknown) => reply(error, undefined));
+        pending.then((rows) => reply(null, postgresJsRows<Row>(rows)), (error: unknown) => reply(error, undefined));
         return {
           atBound: (waiting) => {
             const cancelWhenSafe = () => {

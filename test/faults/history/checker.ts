@@ -26,6 +26,8 @@ export interface WriteOperation {
    * `no-answer` (the call never settled).
    */
   code?: string;
+  /** For `untyped`: the rejection's name, code, message and first stack frames, to find the path that threw it. */
+  error?: string;
   invokedAtMs: number;
   completedAtMs: number;
 }
@@ -43,6 +45,8 @@ export interface ReadObservation {
 export interface FailedRead {
   key: string;
   code: string;
+  /** As {@link WriteOperation.error}. */
+  error?: string;
   atMs: number;
 }
 
@@ -137,7 +141,7 @@ export function checkHistory(history: History): CheckResult {
     outcomes[write.outcome] += 1;
     if (write.outcome !== 'ok') codes[write.code ?? '(none)'] = (codes[write.code ?? '(none)'] ?? 0) + 1;
     if (write.code === 'untyped' || write.code === 'no-answer') {
-      anomalies.push({ kind: 'untyped-or-no-answer', key: write.key, operation: write.id, detail: `${write.kind} ${write.id}: ${write.code}` });
+      anomalies.push({ kind: 'untyped-or-no-answer', key: write.key, operation: write.id, detail: `${write.kind} ${write.id}: ${write.code}${write.error ? ` (${write.error})` : ''}` });
     }
     let writes = writesByKey.get(write.key);
     if (writes === undefined) writesByKey.set(write.key, (writes = new Map()));
@@ -197,7 +201,7 @@ export function checkHistory(history: History): CheckResult {
 
   for (const failed of history.failedReads ?? []) {
     if (failed.code === 'untyped' || failed.code === 'no-answer') {
-      anomalies.push({ kind: 'untyped-or-no-answer', key: failed.key, detail: `a read at ${Math.round(failed.atMs)} ms: ${failed.code}` });
+      anomalies.push({ kind: 'untyped-or-no-answer', key: failed.key, detail: `a read at ${Math.round(failed.atMs)} ms: ${failed.code}${failed.error ? ` (${failed.error})` : ''}` });
     }
   }
 

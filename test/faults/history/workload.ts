@@ -74,7 +74,14 @@ async function settle<T>(promise: Promise<T>, guardMs: number): Promise<Settled<
   }
 }
 
-function classify(settled: Settled<unknown>): { outcome: Outcome; code?: string } {
+/** An untyped rejection, told well enough to find the path that threw it. */
+function describeUntyped(error: unknown): string {
+  const { name = typeof error, code = '', message = String(error), stack = '' } = (error ?? {}) as { name?: string; code?: string; message?: string; stack?: string };
+  const frames = stack.split('\n').slice(1, 4).map((line) => line.trim().replace(/^at /, '').replace(/.*node_modules\//, ''));
+  return `${name}${code ? ` ${code}` : ''}: ${message.split('\n')[0]} [${frames.join(' < ')}]`;
+}
+
+function classify(settled: Settled<unknown>): { outcome: Outcome; code?: string; error?: string } {
   if (settled.ok) {
     if (settled.value === undefined || settled.value === 'ok') return { outcome: 'ok' };
     // compareAndSet's 'conflict' / 'NotFound': not applied.
@@ -85,7 +92,7 @@ function classify(settled: Settled<unknown>): { outcome: Outcome; code?: string 
     return settled.error.code === 'indeterminate' ? { outcome: 'indeterminate', code: 'indeterminate' } : { outcome: 'fail', code: settled.error.code };
   }
   // Not the typed failure the contract promises: count it as "may have happened" and as an anomaly.
-  return { outcome: 'indeterminate', code: 'untyped' };
+  return { outcome: 'indeterminate', code: 'untyped', error: describeUntyped(settled.error) };
 }
 
 /** Runs the clients under the nemesis and checks what they recorded against the final values. */
@@ -125,8 +132,8 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
       const key = kind === 'compareAndSet' ? shared[Math.floor(Math.random() * shared.length)]! : own[clientIndex]!;
       const got = await settle(backend.get(key), guardMs);
       if (!got.ok) {
-        const { code = 'untyped' } = classify(got);
-        failedReads.push({ key, code, atMs: now() });
+        const { code = 'untyped', error } = classify(got);
+        failedReads.push({ key, code, ...(error === undefined ? {} : { error }), atMs: now() });
         await sleep(25);
         continue;
       }
@@ -143,8 +150,8 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRep
       const invokedAtMs = now();
       const call: Promise<unknown> =
         kind === 'compareAndSet' ? backend.compareAndSet(key, got.value.value, value) : kind === 'set' ? backend.set(key, value) : backend.put(key, value);
-      const { outcome, code } = classify(await settle(call, guardMs));
-      writes.push({ id, key, kind, outcome, ...(code === undefined ? {} : { code }), invokedAtMs, completedAtMs: now() });
+      const { outcome, code, error } = classify(await settle(call, guardMs));
+      writes.push({ id, key, kind, outcome, ...(code === undefined ? {} : { code }), ...(error === undefined ? {} : { error }), invokedAtMs, completedAtMs: now() });
       await sleep(outcome !== 'ok' && code !== 'conflict' ? 25 : thinkMs);
     }
   };
