@@ -72,7 +72,8 @@ export class SessionEngine<Data extends object = Record<string, unknown>> {
   constructor(backend: Backend, options: SessionOptions = {}) {
     const resolved = resolveSessionOptions(backend, options);
     this.options = resolved;
-    this.#store = { options: resolved, events: new HttpEvents(resolved.onEvent) };
+    // With `client` present (undefined), a request's copy that records its client replaces it rather than adding it.
+    this.#store = { options: resolved, events: new HttpEvents(resolved.onEvent), client: undefined };
     const header = resolved.sessionHeader;
     this.carriesSessionHeader = header && ((headers) => readSessionHeader(headers, header).kind !== 'absent');
     this.#cookieResponse = header === undefined ? (decision) => responseHeaders(decision, resolved) : (decision) => [...responseHeaders(decision, resolved), header.varyOnHeader];

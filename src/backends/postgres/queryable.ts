@@ -523,7 +523,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
     query: async <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline): Promise<Row[]> => {
       const deadlineMs = performance.now() + (deadline?.timeoutMs ?? 0);
       // Not pool.query(): its client would have no listener of ours (see connectGuarded).
-      const client = deadline === undefined ? await connectGuarded() : await checkout({ ...deadline, deadlineMs });
+      const client = deadline === undefined ? await connectGuarded() : await checkout({ timeoutMs: deadline.timeoutMs, operation: deadline.operation, deadlineMs });
       const sentMs = performance.now();
       const running = pgQuery<Row>(client, statement, params);
       try {
@@ -579,7 +579,7 @@ function pgClientQueryable(client: Client): Queryable & HeldConnection {
     query: <Row>(statement: Statement, params: readonly unknown[], deadline?: Deadline) => {
       const run = () => pgQuery<Row>(client, statement, params);
       if (deadline === undefined) return inTurn(run);
-      return withTimeout(inTurn(run, { ...deadline, deadlineMs: performance.now() + deadline.timeoutMs }), deadline.timeoutMs, deadline.operation);
+      return withTimeout(inTurn(run, { timeoutMs: deadline.timeoutMs, operation: deadline.operation, deadlineMs: performance.now() + deadline.timeoutMs }), deadline.timeoutMs, deadline.operation);
     },
     // A write whose turn has not come by its deadline is answered then (not sent), and skipped when its turn comes;
     // one that was sent answers by its own bound and settling, never by this timer.

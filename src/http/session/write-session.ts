@@ -47,7 +47,9 @@ export async function writeSession(store: StoreContext, state: WriteState, trans
   const claim = from === undefined ? undefined : await claimOldKey(store, from);
   const base = regeneration === undefined ? NOTHING : regenerationBase(regeneration, claim);
   try {
-    const written = await createSession(store, { ...base, ownExpirySeconds: ownExpiryFor(ownExpiry, base.ownExpirySeconds) }, transform);
+    // Field by field: a spread that adds a property (NOTHING has no ownExpirySeconds) costs V8 a new hidden class each time.
+    const { data, createdAtMs, owner, authenticatedAtMs } = base;
+    const written = await createSession(store, { data, createdAtMs, owner, authenticatedAtMs, ownExpirySeconds: ownExpiryFor(ownExpiry, base.ownExpirySeconds) }, transform);
     return { written, created: true, fromKey: from?.key, claim, expiredKey };
   } catch (error) {
     await restoreClaim(store, claim);
