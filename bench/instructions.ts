@@ -1,27 +1,30 @@
-// `npm run bench -- instructions [--subjects <id,...>] [--warmup-requests 3000] [--requests 2000]`
+// `npm run bench -- instructions [--subjects <id,...>] [--rounds 3] [--warmup-requests 3000] [--requests 2000]`
 //
 // Machine instructions per request of the Express counter app of bench/http.ts, bare and with each
-// session layer, counted by valgrind's callgrind: a measure of "cost per request" that the load of this
-// shared 2-core machine cannot blur (req/s in `bench -- http` moves ±15–30 % with the neighbours; an
-// instruction count is the same for the same binary and input, give or take what the garbage collector
-// and the JIT decide on timers).
+// session layer, counted by valgrind's callgrind: a cost per request that the load of this shared
+// 2-core machine blurs far less than req/s (`bench -- http` moves ±15–30 % with the neighbours).
 //
-// Per subject, one child process (bench/lib/instructions-child.ts) runs under
+// Per subject and round, one child process (bench/lib/instructions-child.ts) runs under
 // `valgrind --tool=callgrind --instr-atstart=no`: it builds the app, listens on 127.0.0.1:0 and drives it
 // itself with one keep-alive socket, GET / one after another, sending back the session cookie (as a
 // browser does). The warm-up requests run uninstrumented; then this process turns instrumentation on with
 // `callgrind_control -i on <pid>`, the child makes the measured requests, and `callgrind_control -i off`
 // ends the window. Instrumentation is one switch for the whole process, so callgrind counts every thread
-// of node (the main thread, V8's GC and compiler helpers, libuv's pool) over the window: the work a
-// request causes, wherever it runs. Instructions per request = callgrind's total ÷ measured requests.
-// The main thread's share is shown apart (--separate-threads=yes, a file per thread): it repeats within
-// ~0.3 % run to run, where V8's helper threads (concurrent marking and compilation, a fifth of the total)
-// move by ±10 % with when the GC and the JIT happen to start their work.
+// of node (the main thread, V8's parallel scavenger, concurrent marker and compiler, the module-hooks
+// thread) over the window: the work a request causes, wherever it runs. Instructions per request =
+// callgrind's total ÷ measured requests. The main thread is also shown alone (--separate-threads=yes,
+// a file per thread), since it repeats better.
+//
+// Not exactly repeatable, though: V8 splits a scavenge between the main thread and its helpers by how
+// the threads happen to be scheduled, and GC heuristics, node's timers and how PostgreSQL's or Redis's
+// answers arrive follow wall time, which valgrind (~50x slower) and the neighbours stretch. Measured
+// here: all threads within ±4 % run to run, the main thread within ±1 % with an occasional run 2–9 %
+// above. Hence rounds (each subject once per round) and the median; the table shows the range.
 //
 // The in-process client costs the same in every subject, so the differences carry the meaning:
-// "session layer" = a subject's instructions per request minus bare Express's; each session layer is
-// compared with its anchor's (SUBJECTS' `anchors`; the cheapest of them when several ran) and with the
-// floor's (`express-cookie-floor`: a cookie round trip and a Map, what no cookie session can skip).
+// "session layer" = a subject's instructions per request minus bare Express's (medians); each session
+// layer is compared with its anchor's (SUBJECTS' `anchors`; the cheapest of them when several ran) and
+// with the floor's (`express-cookie-floor`: a cookie round trip and a Map, what no cookie session can skip).
 // Results go to bench/results/instructions.json, rendered by `npm run bench -- report`.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -54,14 +57,21 @@ const BARE = 'express-none';
 const FLOOR = 'express-cookie-floor';
 const DEFAULT_SUBJECTS = [BARE, FLOOR, 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
 
+/** Median and range over rounds. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
 export interface InstructionsRow {
   id: string;
   library: string;
-  /** All threads' instructions over the measured window ÷ measured requests. */
-  instructionsPerRequest: number;
+  /** All threads' instructions over the measured window ÷ measured requests, over rounds. */
+  instructionsPerRequest: Spread;
   /** The main thread's alone (JavaScript, node's HTTP, the drivers; not V8's helper threads). */
-  mainThreadInstructionsPerRequest: number;
-  /** Instructions per request beyond bare Express's (all threads; main thread). */
+  mainThreadInstructionsPerRequest: Spread;
+  /** Median instructions per request beyond bare Express's median (all threads; main thread). */
   sessionLayerInstructions: number | undefined;
   sessionLayerMainThreadInstructions: number | undefined;
   anchor: string | undefined;
@@ -69,8 +79,8 @@ export interface InstructionsRow {
   vsAnchor: number | undefined;
   /** This session layer's instructions (all threads) ÷ the cookie floor's. */
   vsFloor: number | undefined;
-  finalCount: number;
-  wallSeconds: number;
+  /** Seconds each round took under valgrind, start to exit. */
+  wallSeconds: number[];
 }
 
 const callgrindControl = async (instrumentation: 'on' | 'off', pid: number) => {
@@ -127,18 +137,25 @@ async function measure(subject: Subject, warmupRequests: number, measuredRequest
 }
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const spreadOf = (values: number[]): Spread => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return { median: sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2, min: sorted[0]!, max: sorted.at(-1)! };
+};
+/** A median and its range as a table cell: `1,234,567 (−0.4/+2.1 %)`. */
+const spreadCell = (s: Spread) => `${fmt(s.median)}${s.max > s.min ? ` (−${fmt((100 * (s.median - s.min)) / s.median, 1)}/+${fmt((100 * (s.max - s.median)) / s.median, 1)} %)` : ''}`;
 
-function tableOf(rows: InstructionsRow[], warmupRequests: number, measuredRequests: number): string {
+function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number): string {
   const lines = [
-    `### Instructions per request (callgrind; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, one keep-alive socket, cookie reused)`,
+    `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, one keep-alive socket, cookie reused)`,
     '',
-    '| subject | instructions/request | main thread | session layer (− bare Express) | main thread | session layer ÷ its anchor\'s | session layer ÷ the floor\'s |',
+    '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s | session layer ÷ the floor\'s |',
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const vsAnchor = r.vsAnchor === undefined ? '' : `${fmt(r.vsAnchor, 2)}x ${r.anchor}`;
     const vsFloor = r.vsFloor === undefined ? '' : `${fmt(r.vsFloor, 2)}x`;
-    lines.push(`| ${r.id} | ${fmt(r.instructionsPerRequest)} | ${fmt(r.mainThreadInstructionsPerRequest)} | ${fmt(r.sessionLayerInstructions)} | ${fmt(r.sessionLayerMainThreadInstructions)} | ${vsAnchor} | ${vsFloor} |`);
+    lines.push(`| ${r.id} | ${spreadCell(r.instructionsPerRequest)} | ${spreadCell(r.mainThreadInstructionsPerRequest)} | ${fmt(r.sessionLayerInstructions)} | ${fmt(r.sessionLayerMainThreadInstructions)} | ${vsAnchor} | ${vsFloor} |`);
   }
   return lines.join('\n');
 }
@@ -148,58 +165,64 @@ export async function run(args: string[]): Promise<void> {
     args,
     options: {
       subjects: { type: 'string' },
+      rounds: { type: 'string', default: '3' },
       'warmup-requests': { type: 'string', default: '3000' },
       requests: { type: 'string', default: '2000' },
     },
   });
+  const rounds = Number(values.rounds);
   const warmupRequests = Number(values['warmup-requests']);
   const measuredRequests = Number(values.requests);
   const subjects = (values.subjects?.split(',') ?? DEFAULT_SUBJECTS).map(subjectById);
   // The session layer is measured against bare Express: it runs in every comparison.
   if (!subjects.some((s) => s.id === BARE)) subjects.unshift(subjectById(BARE));
+  const measured = new Map(subjects.map((subject) => [subject.id, { perRequest: [] as number[], mainThreadPerRequest: [] as number[], wallSeconds: [] as number[] }]));
   const dir = mkdtempSync(join(os.tmpdir(), 'sessionkit-instructions-'));
-  const measured: Array<{ subject: Subject; perRequest: number; mainThreadPerRequest: number; finalCount: number; wallSeconds: number }> = [];
   try {
-    for (const subject of subjects) {
-      const { instructions, finalCount, wallSeconds } = await measure(subject, warmupRequests, measuredRequests, dir);
-      // Every request of the run went through one session: its counter ends at warm-up + measured.
-      if (subject.id !== BARE && finalCount !== warmupRequests + measuredRequests) throw new Error(`${subject.id}: the counter ended at ${finalCount}, not ${warmupRequests + measuredRequests}: the cookie was not kept`);
-      measured.push({ subject, perRequest: instructions.all / measuredRequests, mainThreadPerRequest: instructions.mainThread / measuredRequests, finalCount, wallSeconds });
-      console.error(`${subject.id}: ${fmt(instructions.all / measuredRequests)} instructions/request, ${fmt(instructions.mainThread / measuredRequests)} on the main thread (${fmt(wallSeconds)} s under valgrind)`);
+    for (let round = 1; round <= rounds; round++) {
+      for (const subject of subjects) {
+        const { instructions, finalCount, wallSeconds } = await measure(subject, warmupRequests, measuredRequests, dir);
+        // Every request of the run went through one session: its counter ends at warm-up + measured.
+        if (subject.id !== BARE && finalCount !== warmupRequests + measuredRequests) throw new Error(`${subject.id}: the counter ended at ${finalCount}, not ${warmupRequests + measuredRequests}: the cookie was not kept`);
+        const m = measured.get(subject.id)!;
+        m.perRequest.push(instructions.all / measuredRequests);
+        m.mainThreadPerRequest.push(instructions.mainThread / measuredRequests);
+        m.wallSeconds.push(wallSeconds);
+        console.error(`round ${round}: ${subject.id}: ${fmt(instructions.all / measuredRequests)} instructions/request, ${fmt(instructions.mainThread / measuredRequests)} on the main thread (${fmt(wallSeconds)} s under valgrind, load ${os.loadavg()[0]!.toFixed(2)})`);
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await cleanUp();
   }
 
-  const bare = measured.find((m) => m.subject.id === BARE)!;
-  const layerOf = (id: string) => {
-    const m = measured.find((x) => x.subject.id === id);
-    return m === undefined ? undefined : m.perRequest - bare.perRequest;
+  const medians = (id: string) => {
+    const m = measured.get(id);
+    return m === undefined ? undefined : { all: spreadOf(m.perRequest).median, main: spreadOf(m.mainThreadPerRequest).median };
   };
-  const floor = layerOf(FLOOR);
-  const rows: InstructionsRow[] = measured.map(({ subject, perRequest, mainThreadPerRequest, finalCount, wallSeconds }) => {
-    const isBare = subject === bare.subject;
-    const layer = isBare ? undefined : perRequest - bare.perRequest;
+  const bare = medians(BARE)!;
+  const layerOf = (id: string) => (medians(id)?.all ?? NaN) - bare.all;
+  const rows: InstructionsRow[] = subjects.map((subject) => {
+    const { perRequest, mainThreadPerRequest, wallSeconds } = measured.get(subject.id)!;
+    const isBare = subject.id === BARE;
+    const layer = isBare ? undefined : layerOf(subject.id);
     // The cheapest of its anchors that ran (http.ts compares with the fastest).
-    const anchors = (subject.anchors ?? []).map((id) => ({ id, layer: layerOf(id) })).filter((a): a is { id: string; layer: number } => a.layer !== undefined);
-    const anchor = anchors.sort((a, b) => a.layer - b.layer)[0];
+    const anchor = (subject.anchors ?? []).filter((id) => measured.has(id)).sort((a, b) => layerOf(a) - layerOf(b))[0];
     return {
       id: subject.id,
       library: subject.library,
-      instructionsPerRequest: perRequest,
-      mainThreadInstructionsPerRequest: mainThreadPerRequest,
+      instructionsPerRequest: spreadOf(perRequest),
+      mainThreadInstructionsPerRequest: spreadOf(mainThreadPerRequest),
       sessionLayerInstructions: layer,
-      sessionLayerMainThreadInstructions: isBare ? undefined : mainThreadPerRequest - bare.mainThreadPerRequest,
-      anchor: anchor?.id,
-      vsAnchor: layer === undefined || anchor === undefined ? undefined : layer / anchor.layer,
-      vsFloor: layer === undefined || floor === undefined || subject.id === FLOOR ? undefined : layer / floor,
-      finalCount,
+      sessionLayerMainThreadInstructions: isBare ? undefined : medians(subject.id)!.main - bare.main,
+      anchor,
+      vsAnchor: layer === undefined || anchor === undefined ? undefined : layer / layerOf(anchor),
+      vsFloor: layer === undefined || !measured.has(FLOOR) || subject.id === FLOOR ? undefined : layer / layerOf(FLOOR),
       wallSeconds,
     };
   });
-  const table = tableOf(rows, warmupRequests, measuredRequests);
+  const table = tableOf(rows, rounds, warmupRequests, measuredRequests);
   console.log(`${table}\n`);
   const command = `npm run bench -- instructions${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
-  saveResults('instructions', { command, warmupRequests, measuredRequests, valgrind: 'callgrind --instr-atstart=no --separate-threads=yes; callgrind_control -i on/off around the measured requests', rows, table });
+  saveResults('instructions', { command, rounds, warmupRequests, measuredRequests, valgrind: 'callgrind --instr-atstart=no --separate-threads=yes; callgrind_control -i on/off around the measured requests', rows, table });
 }
