@@ -132,7 +132,7 @@ const LOST_UPDATE = [
 ];
 
 /** Where a server child keeps its sessions: its own table (PostgreSQL) or key prefix (Redis). */
-interface StoreConfig {
+export interface StoreConfig {
   table: string;
   prefix: string;
 }
@@ -489,7 +489,8 @@ export interface StartedServer {
 
 const runId = `${process.pid}_${Date.now().toString(36)}`;
 // Short table names: sessionkit derives prepared-statement names from them, and PostgreSQL keeps 63 characters of a name.
-const configOf = (subject: Subject): StoreConfig => {
+// Named after this process's run, so cleanUp() of this process drops them (bench/instructions.ts hands them to its children).
+export const configOf = (subject: Subject): StoreConfig => {
   const index = SUBJECTS.findIndex((s) => s.id === subject.id.replace(BASELINE_SUFFIX, ''));
   const twin = subject.baselineDist === undefined ? '' : 'b';
   return { table: `bench_http_${index}${twin}_${runId}`, prefix: `bench:http:${subject.id}:${runId}:` };

@@ -4,7 +4,8 @@
 // results in bench/results/*.json. By default it first RE-RUNS every
 // benchmark that exists (bench/<name>.ts, each with its default arguments, in
 // a child process, one after another: about 15 minutes on this machine, most
-// of it loading ten million rows), so that one command produces the whole
+// of it loading ten million rows, and 12 more for `instructions` under
+// valgrind), so that one command produces the whole
 // report; `--only a,b` re-runs just those, `--from-saved` re-runs nothing and
 // only renders. A benchmark whose results file is missing gets a line naming
 // the command that produces it. Nothing in BENCHMARKS.md is typed by hand.
@@ -32,6 +33,7 @@ const BENCHES = [
   { name: 'redis', files: ['redis'], title: 'Redis stores: sessionkit vs connect-redis vs raw ioredis' },
   { name: 'http', files: ['http'], title: 'HTTP: the Express counter app, bare and with each session layer' },
   { name: 'profile', files: ['profile-before', 'profile-after'], title: 'Profile of the request path (V8 CPU profiler, top self-time frames)' },
+  { name: 'instructions', files: ['instructions'], title: 'Machine instructions per request (valgrind callgrind)' },
   { name: 'roundtrips', files: ['roundtrips'], title: 'Round trips to the store per request' },
   { name: 'scale', files: ['scale', 'prune'], title: 'Scale: latency vs number of sessions, and pruning under load' },
   { name: 'memory', files: ['memory'], title: 'Memory backend: sessionkit vs express-session MemoryStore vs memorystore' },

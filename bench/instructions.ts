@@ -1,0 +1,228 @@
+// `npm run bench -- instructions [--subjects <id,...>] [--rounds 3] [--warmup-requests 3000] [--requests 2000]`
+//
+// Machine instructions per request of the Express counter app of bench/http.ts, bare and with each
+// session layer, counted by valgrind's callgrind: a cost per request that the load of this shared
+// 2-core machine blurs far less than req/s (`bench -- http` moves ±15–30 % with the neighbours).
+//
+// Per subject and round, one child process (bench/lib/instructions-child.ts) runs under
+// `valgrind --tool=callgrind --instr-atstart=no`: it builds the app, listens on 127.0.0.1:0 and drives it
+// itself with one keep-alive socket, GET / one after another, sending back the session cookie (as a
+// browser does). The warm-up requests run uninstrumented; then this process turns instrumentation on with
+// `callgrind_control -i on <pid>`, the child makes the measured requests, and `callgrind_control -i off`
+// ends the window. Instrumentation is one switch for the whole process, so callgrind counts every thread
+// of node (the main thread, V8's parallel scavenger, concurrent marker and compiler, the module-hooks
+// thread) over the window: the work a request causes, wherever it runs. Instructions per request =
+// callgrind's total ÷ measured requests. The main thread is also shown alone (--separate-threads=yes,
+// a file per thread), since it repeats better.
+//
+// Not exactly repeatable, though: V8 splits a scavenge between the main thread and its helpers by how
+// the threads happen to be scheduled, and GC heuristics, node's timers and how PostgreSQL's or Redis's
+// answers arrive follow wall time, which valgrind (~50x slower) and the neighbours stretch. Measured
+// here: all threads within ±4 % run to run, the main thread within ±1 % with an occasional run 2–9 %
+// above. Hence rounds (each subject once per round) and the median; the table shows the range.
+//
+// The in-process client costs the same in every subject, so the differences carry the meaning:
+// "session layer" = a subject's instructions per request minus bare Express's (medians); each session
+// layer is compared with its anchor's (SUBJECTS' `anchors`; the cheapest of them when several ran) and
+// with the floor's (`express-cookie-floor`: a cookie round trip and a Map, what no cookie session can skip).
+// Results go to bench/results/instructions.json, rendered by `npm run bench -- report`.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { cleanUp, configOf, subjectById, type Subject } from './http.js';
+import { saveResults } from './lib/report.js';
+
+/** What the child is to do (JSON in BENCH_INSTRUCTIONS_JOB). */
+export interface ChildJob {
+  subject: string;
+  table: string;
+  prefix: string;
+  warmupRequests: number;
+  measuredRequests: number;
+}
+/** What the child answers with `done`: the counter the session held at the end (warm-up + measured when the cookie was kept). */
+export interface ChildDone {
+  finalCount: number;
+}
+/** Marks the child's protocol lines on stdout, where a library may print too. */
+export const LINE_PREFIX = 'instructions-child:';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const childScript = fileURLToPath(new URL('./lib/instructions-child.ts', import.meta.url));
+const BARE = 'express-none';
+const FLOOR = 'express-cookie-floor';
+const DEFAULT_SUBJECTS = [BARE, FLOOR, 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
+
+/** Median and range over rounds. */
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export interface InstructionsRow {
+  id: string;
+  library: string;
+  /** All threads' instructions over the measured window ÷ measured requests, over rounds. */
+  instructionsPerRequest: Spread;
+  /** The main thread's alone (JavaScript, node's HTTP, the drivers; not V8's helper threads). */
+  mainThreadInstructionsPerRequest: Spread;
+  /** Median instructions per request beyond bare Express's median (all threads; main thread). */
+  sessionLayerInstructions: number | undefined;
+  sessionLayerMainThreadInstructions: number | undefined;
+  anchor: string | undefined;
+  /** This session layer's instructions (all threads) ÷ its anchor's. */
+  vsAnchor: number | undefined;
+  /** This session layer's instructions (all threads) ÷ the cookie floor's. */
+  vsFloor: number | undefined;
+  /** Seconds each round took under valgrind, start to exit. */
+  wallSeconds: number[];
+}
+
+const callgrindControl = async (instrumentation: 'on' | 'off', pid: number) => {
+  const { stdout } = await promisify(execFile)('callgrind_control', ['-i', instrumentation, String(pid)]);
+  if (!stdout.includes('OK')) throw new Error(`callgrind_control -i ${instrumentation} ${pid}: ${stdout}`);
+};
+
+/** Callgrind's instruction total in one file: the `totals:` line of each part (one part: nothing dumps before the exit). */
+const totalInstructions = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('totals:'))
+    .reduce((sum, line) => sum + Number(line.slice('totals:'.length)), 0);
+
+/** The files of --separate-threads=yes (`<out>-01` is the main thread, valgrind's thread 1): all threads' instructions, and the main thread's. */
+const threadTotals = (dir: string, outName: string) => {
+  const files = readdirSync(dir).filter((name) => name.startsWith(`${outName}-`));
+  if (!files.includes(`${outName}-01`)) throw new Error(`no callgrind output for the main thread in ${dir} (${files.join(', ')})`);
+  return { all: files.reduce((sum, name) => sum + totalInstructions(join(dir, name)), 0), mainThread: totalInstructions(join(dir, `${outName}-01`)) };
+};
+
+/** One subject under callgrind: instructions over the measured window, and the child's final counter. */
+async function measure(subject: Subject, warmupRequests: number, measuredRequests: number, dir: string) {
+  const outName = `callgrind.${subject.id}`;
+  const { table, prefix } = configOf(subject);
+  const job: ChildJob = { subject: subject.id, table, prefix, warmupRequests, measuredRequests };
+  // The same node flags as `npm run bench` (tsx, and src/ loaded from dist/); valgrind stays in this one process (no --trace-children).
+  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, outName)}`, process.execPath, ...process.execArgv, childScript], {
+    cwd: root,
+    env: { ...process.env, BENCH_INSTRUCTIONS_JOB: JSON.stringify(job) },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (word: string) => {
+    for (let r = await lines.next(); !r.done; r = await lines.next()) if (r.value.startsWith(LINE_PREFIX + word)) return r.value.slice(LINE_PREFIX.length + word.length).trim();
+    throw new Error(`${subject.id}: the child ended before '${word}' (exit ${await exited}):\n${stderr}`);
+  };
+  const started = Date.now();
+  try {
+    await next('warm');
+    await callgrindControl('on', child.pid!);
+    child.stdin.write('go\n');
+    const done = JSON.parse(await next('done')) as ChildDone;
+    await callgrindControl('off', child.pid!);
+    child.stdin.write('exit\n');
+    if ((await exited) !== 0) throw new Error(`${subject.id}: the child exited with ${child.exitCode}:\n${stderr}`);
+    return { instructions: threadTotals(dir, outName), finalCount: done.finalCount, wallSeconds: (Date.now() - started) / 1000 };
+  } finally {
+    child.kill();
+  }
+}
+
+const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const spreadOf = (values: number[]): Spread => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return { median: sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2, min: sorted[0]!, max: sorted.at(-1)! };
+};
+/** A median and its range as a table cell: `1,234,567 (−0.4/+2.1 %)`. */
+const spreadCell = (s: Spread) => `${fmt(s.median)}${s.max > s.min ? ` (−${fmt((100 * (s.median - s.min)) / s.median, 1)}/+${fmt((100 * (s.max - s.median)) / s.median, 1)} %)` : ''}`;
+
+function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number): string {
+  const lines = [
+    `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, one keep-alive socket, cookie reused)`,
+    '',
+    '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s | session layer ÷ the floor\'s |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of rows) {
+    const vsAnchor = r.vsAnchor === undefined ? '' : `${fmt(r.vsAnchor, 2)}x ${r.anchor}`;
+    const vsFloor = r.vsFloor === undefined ? '' : `${fmt(r.vsFloor, 2)}x`;
+    lines.push(`| ${r.id} | ${spreadCell(r.instructionsPerRequest)} | ${spreadCell(r.mainThreadInstructionsPerRequest)} | ${fmt(r.sessionLayerInstructions)} | ${fmt(r.sessionLayerMainThreadInstructions)} | ${vsAnchor} | ${vsFloor} |`);
+  }
+  return lines.join('\n');
+}
+
+export async function run(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      subjects: { type: 'string' },
+      rounds: { type: 'string', default: '3' },
+      'warmup-requests': { type: 'string', default: '3000' },
+      requests: { type: 'string', default: '2000' },
+    },
+  });
+  const rounds = Number(values.rounds);
+  const warmupRequests = Number(values['warmup-requests']);
+  const measuredRequests = Number(values.requests);
+  const subjects = (values.subjects?.split(',') ?? DEFAULT_SUBJECTS).map(subjectById);
+  // The session layer is measured against bare Express: it runs in every comparison.
+  if (!subjects.some((s) => s.id === BARE)) subjects.unshift(subjectById(BARE));
+  const measured = new Map(subjects.map((subject) => [subject.id, { perRequest: [] as number[], mainThreadPerRequest: [] as number[], wallSeconds: [] as number[] }]));
+  const dir = mkdtempSync(join(os.tmpdir(), 'sessionkit-instructions-'));
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const subject of subjects) {
+        const { instructions, finalCount, wallSeconds } = await measure(subject, warmupRequests, measuredRequests, dir);
+        // Every request of the run went through one session: its counter ends at warm-up + measured.
+        if (subject.id !== BARE && finalCount !== warmupRequests + measuredRequests) throw new Error(`${subject.id}: the counter ended at ${finalCount}, not ${warmupRequests + measuredRequests}: the cookie was not kept`);
+        const m = measured.get(subject.id)!;
+        m.perRequest.push(instructions.all / measuredRequests);
+        m.mainThreadPerRequest.push(instructions.mainThread / measuredRequests);
+        m.wallSeconds.push(wallSeconds);
+        console.error(`round ${round}: ${subject.id}: ${fmt(instructions.all / measuredRequests)} instructions/request, ${fmt(instructions.mainThread / measuredRequests)} on the main thread (${fmt(wallSeconds)} s under valgrind, load ${os.loadavg()[0]!.toFixed(2)})`);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    await cleanUp();
+  }
+
+  const medians = (id: string) => {
+    const m = measured.get(id);
+    return m === undefined ? undefined : { all: spreadOf(m.perRequest).median, main: spreadOf(m.mainThreadPerRequest).median };
+  };
+  const bare = medians(BARE)!;
+  const layerOf = (id: string) => (medians(id)?.all ?? NaN) - bare.all;
+  const rows: InstructionsRow[] = subjects.map((subject) => {
+    const { perRequest, mainThreadPerRequest, wallSeconds } = measured.get(subject.id)!;
+    const isBare = subject.id === BARE;
+    const layer = isBare ? undefined : layerOf(subject.id);
+    // The cheapest of its anchors that ran (http.ts compares with the fastest).
+    const anchor = (subject.anchors ?? []).filter((id) => measured.has(id)).sort((a, b) => layerOf(a) - layerOf(b))[0];
+    return {
+      id: subject.id,
+      library: subject.library,
+      instructionsPerRequest: spreadOf(perRequest),
+      mainThreadInstructionsPerRequest: spreadOf(mainThreadPerRequest),
+      sessionLayerInstructions: layer,
+      sessionLayerMainThreadInstructions: isBare ? undefined : medians(subject.id)!.main - bare.main,
+      anchor,
+      vsAnchor: layer === undefined || anchor === undefined ? undefined : layer / layerOf(anchor),
+      vsFloor: layer === undefined || !measured.has(FLOOR) || subject.id === FLOOR ? undefined : layer / layerOf(FLOOR),
+      wallSeconds,
+    };
+  });
+  const table = tableOf(rows, rounds, warmupRequests, measuredRequests);
+  console.log(`${table}\n`);
+  const command = `npm run bench -- instructions${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
+  saveResults('instructions', { command, rounds, warmupRequests, measuredRequests, valgrind: 'callgrind --instr-atstart=no --separate-threads=yes; callgrind_control -i on/off around the measured requests', rows, table });
+}
