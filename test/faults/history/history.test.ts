@@ -23,7 +23,7 @@ import { postgresBinDir, ScratchPostgres } from '../../support/postgres-server.j
 import { RedisTestCluster } from '../../support/redis-cluster.js';
 import { rawCommand, RedisServer } from '../../support/redis-server.js';
 import { redisServerSkipReason } from '../../support/redis-env.js';
-import { formatTable, runWorkload, sleep, type TableRow, type WorkloadReport } from './workload.js';
+import { describeUntyped, formatTable, runWorkload, sleep, type TableRow, type WorkloadReport } from './workload.js';
 
 const binaries = postgresBinDir();
 if (binaries === undefined && process.env.CI === 'true') throw new Error('PostgreSQL server binaries are required when CI=true');
@@ -67,17 +67,8 @@ const uncaught: string[] = [];
 /** The combinations running now, to say which ones an uncaught error may come from. */
 const runningCombinations = new Set<string>();
 /** Where it was thrown: the first stack frame in a driver's package and the first in sessionkit's sources. */
-function driverFrame(error: unknown): string {
-  const lines = String((error as Error)?.stack ?? '').split('\n');
-  const driver = lines.find((line) => /node_modules\/(pg|pg-protocol|pg-pool|postgres|ioredis|@redis\/client)\//.test(line));
-  const own = lines.find((line) => /\/src\//.test(line) && !line.includes('node_modules'));
-  const short = (line: string | undefined) => line?.trim().replace(/^at /, '').replace(/.*(node_modules|checker)\//, '');
-  return [short(driver) ?? 'no driver frame', short(own) ?? 'no sessionkit frame'].join('; ');
-}
 const recordUncaught = (kind: string) => (error: unknown) => {
-  const { name = 'non-error', code = '', message = String(error) } = (error ?? {}) as { name?: string; code?: string; message?: string };
-  const line = `${kind}: ${name}${code ? ` ${code}` : ''}: ${message.split('\n')[0]} [${driverFrame(error)}] (while running: ${[...runningCombinations].join('; ')})`;
-  uncaught.push(line);
+  uncaught.push(`${kind}: ${describeUntyped(error)} (while running: ${[...runningCombinations].join('; ')})`);
 };
 const recordException = recordUncaught('uncaught exception');
 const recordRejection = recordUncaught('unhandled rejection');

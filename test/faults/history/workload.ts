@@ -75,10 +75,17 @@ async function settle<T>(promise: Promise<T>, guardMs: number): Promise<Settled<
 }
 
 /** An untyped rejection, told well enough to find the path that threw it. */
-function describeUntyped(error: unknown): string {
+/**
+ * One line for an error that is not the contract's typed failure: its name, code, first message line, and the
+ * driver's and sessionkit's nearest frames, which is where such a defect is found.
+ */
+export function describeUntyped(error: unknown): string {
   const { name = typeof error, code = '', message = String(error), stack = '' } = (error ?? {}) as { name?: string; code?: string; message?: string; stack?: string };
-  const frames = stack.split('\n').slice(1, 4).map((line) => line.trim().replace(/^at /, '').replace(/.*node_modules\//, ''));
-  return `${name}${code ? ` ${code}` : ''}: ${message.split('\n')[0]} [${frames.join(' < ')}]`;
+  const lines = stack.split('\n');
+  const driver = lines.find((line) => /node_modules\/(pg|pg-protocol|pg-pool|postgres|ioredis|@redis\/client)\//.test(line));
+  const own = lines.find((line) => /\/src\//.test(line) && !line.includes('node_modules'));
+  const short = (line: string | undefined) => line?.trim().replace(/^at /, '').replace(/.*(node_modules|checker)\//, '');
+  return `${name}${code ? ` ${code}` : ''}: ${message.split('\n')[0]} [${short(driver) ?? 'no driver frame'}; ${short(own) ?? 'no sessionkit frame'}]`;
 }
 
 function classify(settled: Settled<unknown>): { outcome: Outcome; code?: string; error?: string } {
