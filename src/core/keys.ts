@@ -12,6 +12,24 @@ export function generateKey(): string {
   return crypto.randomBytes(30).toString('base64url');
 }
 
+// Write tokens: 8 random base64url characters per process (48 bits), then a counter in base 36.
+const WRITE_TOKEN_PREFIX = crypto.randomBytes(6).toString('base64url');
+let writeTokenCounter = 0;
+
+/**
+ * A token no other write of any process holds, which a backend stores with a
+ * write so that a write whose reply was lost can be settled by reading it
+ * back: a random prefix drawn once per process, then a counter (12 characters
+ * for the first 2 million writes, at most 19). Drawing 48 random bits per
+ * process makes two processes of a million sharing a prefix a
+ * one-in-500-million event; drawing per write would cost a call into the
+ * random source on every write.
+ */
+export function newWriteToken(): string {
+  writeTokenCounter += 1;
+  return WRITE_TOKEN_PREFIX + writeTokenCounter.toString(36);
+}
+
 /**
  * True when `key` could be a key: 1 to 40 base64 or base64url characters.
  * Anything else is answered `NotFound` without reaching the store.

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { newWriteToken } from '../../src/core/keys.js';
 import { digestKey, generateKey, isWellFormedKey } from '../../src/index.js';
 
 describe('keys', () => {
@@ -7,6 +8,13 @@ describe('keys', () => {
     const keys = Array.from({ length: 10_000 }, generateKey);
     for (const key of keys) expect(key).toMatch(/^[A-Za-z0-9_-]{40}$/);
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('newWriteToken: one process prefix, then distinct tokens of 9 to 19 characters that hold no `:` or `=` (the Redis head)', () => {
+    const tokens = Array.from({ length: 100_000 }, newWriteToken);
+    for (const token of tokens) expect(token).toMatch(/^[A-Za-z0-9_-]{9,19}$/);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    expect(new Set(tokens.map((token) => token.slice(0, 8))).size).toBe(1);
   });
 
   it('isWellFormedKey agrees with the definition: 1 to 40 base64 or base64url characters', () => {

@@ -1,6 +1,5 @@
 import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOptions } from '../../core/base-backend.js';
 import { Batcher, MICROTASK, type BatchCall } from '../../core/batcher.js';
-import { randomBytes } from 'node:crypto';
 import type {
   ClearByOwnerOptions,
   CompareAndSetResult,
@@ -10,7 +9,7 @@ import type {
   OwnerIndexOptions,
 } from '../../core/contract.js';
 import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
-import { isWellFormedKey, KEY_LENGTH } from '../../core/keys.js';
+import { isWellFormedKey, KEY_LENGTH, newWriteToken } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption, hasShape } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
@@ -122,11 +121,6 @@ function fateOf(kind: WriteKind, row: TokenRow | undefined, writerGone: boolean,
   }
   if (row.mine) return 'applied';
   return writerGone && !row.full ? 'not applied' : 'unknown';
-}
-
-/** A write token: 72 random bits, unique among the writes whose tokens a row keeps. */
-function newWriteToken(): string {
-  return randomBytes(9).toString('base64url');
 }
 
 /** Rows per statement of {@link PostgresBackend.liveSessions}. */

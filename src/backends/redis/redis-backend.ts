@@ -2,13 +2,13 @@ import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOp
 import { secondsLeft } from '../../core/period.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
-import { isWellFormedKey } from '../../core/keys.js';
+import { isWellFormedKey, newWriteToken } from '../../core/keys.js';
 import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
 import { toScriptClient, type RedisClient } from './client.js';
 import { decodePeek, ignore, NO_ARGS, RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
 import { OP, type OpCode } from './batch-script.js';
-import { decodeStored, encodeValue, newWriteToken, ownerTag } from './stored-value.js';
+import { decodeStored, encodeValue, ownerTag } from './stored-value.js';
 import { slotOfTag } from './slot.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { literalPattern, masterNodes, scanKeys, sendWithin, serverNowMs, type NodeCommand } from './key-scan.js';

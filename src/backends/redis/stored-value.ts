@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { digestKey } from '../../core/keys.js';
 
 /**
@@ -62,22 +61,6 @@ export const WRITE_TOKENS_KEPT = 3;
  * tag, covered instant, write tokens): 16 + 1 + 40 + 1 + 16 + 3 × (1 + 20).
  */
 export const HEAD_BYTES = 140;
-
-// Write tokens: 8 random base64url characters per process (48 bits), then a counter in base 36.
-const TOKEN_PREFIX = randomBytes(6).toString('base64url');
-let tokenCounter = 0;
-
-/**
- * A token no other write of any process holds: a random prefix drawn once per
- * process, then a counter (12 characters for the first 2 million writes, at
- * most 19). Drawing 48 random bits per process makes two processes of a
- * million sharing a prefix a one-in-500-million event; drawing per write
- * would cost a call into the random source on every write.
- */
-export function newWriteToken(): string {
-  tokenCounter += 1;
-  return TOKEN_PREFIX + tokenCounter.toString(36);
-}
 
 /**
  * The tag of an owner: SHA-256 of the owner id, base64url, as `digestKey`
