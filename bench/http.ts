@@ -48,6 +48,7 @@ import pg from 'pg';
 import type { Measurement } from './lib/measure.js';
 import { saveResults } from './lib/report.js';
 import { ioredisForConnectRedis } from './lib/connect-redis-on-ioredis.js';
+import { storeServerCpuMicros, type StoreServer } from './lib/store-server-cpu.js';
 
 const POOL_MAX = 10;
 const ONE_WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -578,6 +579,15 @@ const MODES = [
 export interface HttpMeasurement extends Measurement {
   /** Server process CPU time (user + system) over the measured window ÷ requests answered, in µs. */
   cpuMicrosPerRequest: number;
+  /** The store server's CPU time (PostgreSQL's or Redis's processes) over the same window ÷ requests, in µs; absent for memory. */
+  storeCpuMicrosPerRequest?: number;
+}
+
+/** The server process a subject's store runs in, if any (memory and the floor keep theirs in the app). */
+function storeServerOf(subject: Subject): StoreServer | undefined {
+  if (subject.store.endsWith('-pg')) return 'postgres';
+  if (subject.store.includes('redis')) return 'redis';
+  return undefined;
 }
 
 interface Cell {
@@ -616,9 +626,13 @@ async function throughputRounds(subjects: Subject[], options: ThroughputOptions)
           for (const mode of options.modes) {
             const request = { url: `${server.url}/`, connections: options.connections, reuseCookie: mode.reuseCookie };
             if (options.warmup > 0) await load.run({ ...request, seconds: options.warmup });
+            const storeServer = storeServerOf(subject);
+            const storeCpuBefore = storeServer === undefined ? undefined : storeServerCpuMicros(storeServer);
             const cpuBefore = await server.cpuMicros();
             const result = await load.run({ ...request, seconds: options.seconds });
             const cpuMicrosPerRequest = ((await server.cpuMicros()) - cpuBefore) / Math.max(1, result.total);
+            const storeCpuAfter = storeServer === undefined ? undefined : storeServerCpuMicros(storeServer);
+            const storeCpuMicrosPerRequest = storeCpuBefore === undefined || storeCpuAfter === undefined ? undefined : (storeCpuAfter - storeCpuBefore) / Math.max(1, result.total);
             const cell = cells.find((c) => c.subject === subject && c.operation === mode.operation)!;
             cell.rounds.push({
               library: subject.library,
@@ -629,9 +643,10 @@ async function throughputRounds(subjects: Subject[], options: ThroughputOptions)
               p99Ms: result.p99Ms,
               errors: result.errors,
               cpuMicrosPerRequest,
+              ...(storeCpuMicrosPerRequest === undefined ? {} : { storeCpuMicrosPerRequest }),
             });
             console.error(
-              `round ${round}: ${subject.library}, ${mode.operation}: ${fmt(result.requestsPerSecond)} req/s, ${fmt(cpuMicrosPerRequest, 1)} µs CPU/req, p99 ${result.p99Ms} ms, ${result.errors} errors (load ${loadAverage().join(' ')})`,
+              `round ${round}: ${subject.library}, ${mode.operation}: ${fmt(result.requestsPerSecond)} req/s, ${fmt(cpuMicrosPerRequest, 1)} µs CPU/req${storeCpuMicrosPerRequest === undefined ? '' : ` (+ ${fmt(storeCpuMicrosPerRequest, 1)} in the store server)`}, p99 ${result.p99Ms} ms, ${result.errors} errors (load ${loadAverage().join(' ')})`,
             );
           }
         } finally {
@@ -658,6 +673,8 @@ export interface SubjectRatios {
   cpuMicrosPerRequest: number;
   /** CPU µs per request beyond bare Express's in the same round (median over rounds). */
   sessionCpuMicros: number | undefined;
+  /** The store server's CPU µs per request (median over rounds); undefined for memory, or without /proc. */
+  storeCpuMicrosPerRequest: number | undefined;
   /** 1/rate − 1/bare rate in µs (the time a request adds, the server being the bottleneck), median over rounds. */
   sessionMicrosByRate: number | undefined;
 }
@@ -684,6 +701,7 @@ function ratiosOf(cells: Cell[]): SubjectRatios[] {
       vsAnchor: anchors.length === 0 ? undefined : perRound((i) => rate(i) / fastestAnchor(i)),
       cpuMicrosPerRequest: median(cell.rounds.map((r) => r.cpuMicrosPerRequest)),
       sessionCpuMicros: perRound((i) => (bare === undefined || bare === cell ? undefined : cell.rounds[i]!.cpuMicrosPerRequest - bare.rounds[i]!.cpuMicrosPerRequest))?.median,
+      storeCpuMicrosPerRequest: perRound((i) => cell.rounds[i]!.storeCpuMicrosPerRequest)?.median,
       sessionMicrosByRate: perRound((i) => (bareRate(i) === undefined ? undefined : 1e6 / rate(i) - 1e6 / bareRate(i)!))?.median,
     };
   });
@@ -708,11 +726,11 @@ function goalsOf(ratios: SubjectRatios[]) {
 
 function printRatios(ratios: SubjectRatios[]): void {
   const x = (s: { median: number } | undefined) => (s === undefined ? '' : `${fmt(s.median, 2)}`);
-  console.log('| app | load | req/s (median) | vs bare | vs its anchor | CPU µs/req | session CPU µs/req | 1/rate − 1/bare µs |');
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| app | load | req/s (median) | vs bare | vs its anchor | CPU µs/req | session CPU µs/req | store server CPU µs/req | 1/rate − 1/bare µs |');
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of ratios) {
     console.log(
-      `| ${r.library} | ${r.operation} | ${fmt(r.reqPerSecond.median)} | ${x(r.vsBare)} | ${r.vsAnchor === undefined ? '' : `${x(r.vsAnchor)}x ${r.anchor}`} | ${fmt(r.cpuMicrosPerRequest, 1)} | ${r.sessionCpuMicros === undefined ? '' : fmt(r.sessionCpuMicros, 1)} | ${r.sessionMicrosByRate === undefined ? '' : fmt(r.sessionMicrosByRate, 1)} |`,
+      `| ${r.library} | ${r.operation} | ${fmt(r.reqPerSecond.median)} | ${x(r.vsBare)} | ${r.vsAnchor === undefined ? '' : `${x(r.vsAnchor)}x ${r.anchor}`} | ${fmt(r.cpuMicrosPerRequest, 1)} | ${r.sessionCpuMicros === undefined ? '' : fmt(r.sessionCpuMicros, 1)} | ${r.storeCpuMicrosPerRequest === undefined ? '' : fmt(r.storeCpuMicrosPerRequest, 1)} | ${r.sessionMicrosByRate === undefined ? '' : fmt(r.sessionMicrosByRate, 1)} |`,
     );
   }
   console.log('');

@@ -433,6 +433,7 @@ interface HttpRatios {
   vsAnchor?: Spread;
   cpuMicrosPerRequest: number;
   sessionCpuMicros?: number;
+  storeCpuMicrosPerRequest?: number;
   sessionMicrosByRate?: number;
 }
 
@@ -457,15 +458,15 @@ function renderHttp(saved: Saved): string {
       ? ''
       : `The counter app (read the counter from the session, add one, answer it) on Express 5; autocannon, ${o.connections} connections, each keeping the cookie it was last given; ${o.rounds} round(s) of ${o.seconds} s per app after ${o.warmup} s of warm-up, apps interleaved (order reversed every other round); each server in a child process of its own, pg Pool max ${o.poolMax}. Ratios are taken within a round and the median over rounds is shown (range in brackets): on this shared machine they are what is comparable, not req/s. Load average (1, 5, 15 min) before the run: ${(data.loadAverageBefore ?? []).join(', ')}; after: ${(data.loadAverageAfter ?? []).join(', ')}.`,
     '',
-    '"CPU µs/req" is the server process\'s own CPU time (user + system, `process.cpuUsage()` around the measured window) divided by the requests it answered; "session µs/req" is that minus bare Express\'s in the same round, the session layer\'s work per request. "1/rate − 1/bare" is the issue\'s way of reading the same: the time a request adds when the Node process is the bottleneck.',
+    '"CPU µs/req" is the server process\'s own CPU time (user + system, `process.cpuUsage()` around the measured window) divided by the requests it answered; "session µs/req" is that minus bare Express\'s in the same round, the session layer\'s work per request. "store server µs/req" is the CPU time of the PostgreSQL or Redis server processes on the same machine over the same window (from /proc, with the connections that ended), divided by the same requests: on this 2-core machine the app, the store server and the load generator share the cores. "1/rate − 1/bare" is the issue\'s way of reading the same: the time a request adds when the Node process is the bottleneck.',
     '',
   ];
   const cell = (s: Spread | undefined) => (s === undefined ? '' : s.min === s.max ? num(s.median, 2) : `${num(s.median, 2)} (${range(s.min, s.max, 2)})`);
   parts.push(
     table(
-      ['app', 'load', 'req/s', 'vs bare Express', 'vs its anchor', 'anchor', 'CPU µs/req', 'session µs/req', '1/rate − 1/bare µs'],
-      data.ratios.map((r) => [r.library, r.operation, `${num(r.reqPerSecond.median)} (${range(r.reqPerSecond.min, r.reqPerSecond.max)})`, cell(r.vsBare), r.vsAnchor === undefined ? '' : `${cell(r.vsAnchor)}x`, r.anchor ?? '—', num(r.cpuMicrosPerRequest, 1), num(r.sessionCpuMicros, 1), num(r.sessionMicrosByRate, 1)]),
-      ['l', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r'],
+      ['app', 'load', 'req/s', 'vs bare Express', 'vs its anchor', 'anchor', 'CPU µs/req', 'session µs/req', 'store server µs/req', '1/rate − 1/bare µs'],
+      data.ratios.map((r) => [r.library, r.operation, `${num(r.reqPerSecond.median)} (${range(r.reqPerSecond.min, r.reqPerSecond.max)})`, cell(r.vsBare), r.vsAnchor === undefined ? '' : `${cell(r.vsAnchor)}x`, r.anchor ?? '—', num(r.cpuMicrosPerRequest, 1), num(r.sessionCpuMicros, 1), num(r.storeCpuMicrosPerRequest, 1), num(r.sessionMicrosByRate, 1)]),
+      ['l', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r'],
     ),
     '',
     'Throughput relative to bare Express (each █ = 0.025):',
