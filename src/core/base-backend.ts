@@ -1,8 +1,8 @@
-import { DEFAULT_MAX_SESSIONS_PER_OWNER, supportsOwners, type Backend, type CompareAndSetResult, type GenerateOptions, type GetResult, type OwnerIndexOptions, type OwnerLimitPolicy, type SetOptions } from './contract.js';
+import { DEFAULT_MAX_SESSIONS_PER_OWNER, supportsOwners, type Backend, type ClearByOwnerOptions, type CompareAndSetResult, type GenerateOptions, type GetResult, type OwnedSession, type OwnerIndexOptions, type OwnerLimitPolicy, type SetOptions } from './contract.js';
 import { emitEvent, reportFailure, type SessionEvent, type SessionEventListener } from './events.js';
 import { digestKey, generateKey, isWellFormedKey } from './keys.js';
 import { assertWholeSeconds, ONE_WEEK } from './period.js';
-import { assertKeyIsString, assertOwner, assertStorableValue, assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from './validate.js';
+import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertStorableValue, assertWholeNumberOption, DEFAULT_MAX_VALUE_BYTES } from './validate.js';
 
 /** Options every backend takes. */
 export interface BackendOptions {
@@ -206,6 +206,51 @@ export abstract class BaseBackend implements Backend {
    */
   protected reported<T>(operation: string, work: Promise<T>): Promise<T> {
     return reportFailure(this.#onEvent, this.storeName, operation, work);
+  }
+
+  // The owners capability, for the subclasses that offer it: each of their public owner operations is one
+  // call of these, so the checks and the events are the same on every backend.
+
+  /** `listByOwner`: checks the owner, then `list(owner)`, a failure reported. */
+  protected ownerList(owner: string, list: (owner: string) => Promise<OwnedSession[]>): Promise<OwnedSession[]> {
+    try {
+      assertOwner(owner);
+      return this.reported('listByOwner', list(owner));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `clearByOwner`: checks the owner and `except`, then `clear(owner, except)` as a {@link pruning}. */
+  protected ownerClear(owner: string, options: ClearByOwnerOptions | undefined, clear: (owner: string, except: string | undefined) => Promise<number>): Promise<number> {
+    try {
+      assertOwner(owner);
+      const except = options?.except;
+      if (except !== undefined) assertKeyIsString(except);
+      return this.pruning('clearByOwner', () => clear(owner, except));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** `clearOwnedSession`: checks the owner and the digest; a malformed digest names no session and answers false without the store. */
+  protected ownerClearOne(owner: string, keyDigest: string, clear: (owner: string, keyDigest: string) => Promise<boolean>): Promise<boolean> {
+    try {
+      assertOwner(owner);
+      assertKeyDigestIsString(keyDigest);
+      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
+      return this.reported('clearOwnedSession', clear(owner, keyDigest));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Work that removes sessions in bulk (`clearByOwner`, `clearAll`): a failure reported, and a `pruned` event with how many went and how long it took. */
+  protected async pruning(operation: string, work: () => Promise<number>): Promise<number> {
+    const started = performance.now();
+    const deletedCount = await this.reported(operation, work());
+    this.emit({ type: 'pruned', store: this.storeName, deletedCount, durationMs: performance.now() - started });
+    return deletedCount;
   }
 
   #ttlSeconds(expiry: number | undefined): number {

@@ -3,7 +3,7 @@ import { secondsLeft } from '../../core/period.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { OwnerSessionLimitError } from '../../core/errors.js';
 import { digestKey } from '../../core/keys.js';
-import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { assertWholeNumberOption } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { ExpiryHeap } from './expiry-heap.js';
 
@@ -85,32 +85,31 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     this.#sweepTimer = undefined;
   }
 
-  async listByOwner(owner: string): Promise<OwnedSession[]> {
-    assertOwner(owner);
-    const now = this.#nowMs();
-    const sessions: OwnedSession[] = [];
-    for (const key of this.#byOwner.get(owner) ?? []) {
-      const entry = this.#live(key, now);
-      if (entry !== undefined) {
-        sessions.push({ keyDigest: digestKey(key), expiresInSeconds: secondsLeft(entry.expiresAtMs, now), createdAt: entry.createdAt, value: entry.value });
+  listByOwner(owner: string): Promise<OwnedSession[]> {
+    return this.ownerList(owner, async () => {
+      const now = this.#nowMs();
+      const sessions: OwnedSession[] = [];
+      for (const key of this.#byOwner.get(owner) ?? []) {
+        const entry = this.#live(key, now);
+        if (entry !== undefined) {
+          sessions.push({ keyDigest: digestKey(key), expiresInSeconds: secondsLeft(entry.expiresAtMs, now), createdAt: entry.createdAt, value: entry.value });
+        }
       }
-    }
-    return sessions;
+      return sessions;
+    });
   }
 
-  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
-    assertOwner(owner);
-    if (except !== undefined) assertKeyIsString(except);
-    const started = performance.now();
-    const now = this.#nowMs();
-    let cleared = 0;
-    for (const key of [...(this.#byOwner.get(owner) ?? [])]) {
-      if (key === except) continue;
-      if (this.#live(key, now) !== undefined) cleared++;
-      this.#remove(key);
-    }
-    this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
-    return cleared;
+  clearByOwner(owner: string, options?: ClearByOwnerOptions): Promise<number> {
+    return this.ownerClear(owner, options, async (_, except) => {
+      const now = this.#nowMs();
+      let cleared = 0;
+      for (const key of [...(this.#byOwner.get(owner) ?? [])]) {
+        if (key === except) continue;
+        if (this.#live(key, now) !== undefined) cleared++;
+        this.#remove(key);
+      }
+      return cleared;
+    });
   }
 
   /** Creates or replaces the session of `key` (see {@link Backend.put}); a replaced session leaves its owner's list. */
@@ -120,17 +119,17 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     return this.storeGenerate(key, value, expirySeconds);
   }
 
-  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    assertOwner(owner);
-    assertKeyDigestIsString(keyDigest);
-    const now = this.#nowMs();
-    for (const key of this.#byOwner.get(owner) ?? []) {
-      if (digestKey(key) !== keyDigest) continue;
-      const live = this.#live(key, now) !== undefined;
-      this.#remove(key);
-      return live;
-    }
-    return false;
+  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    return this.ownerClearOne(owner, keyDigest, async () => {
+      const now = this.#nowMs();
+      for (const key of this.#byOwner.get(owner) ?? []) {
+        if (digestKey(key) !== keyDigest) continue;
+        const live = this.#live(key, now) !== undefined;
+        this.#remove(key);
+        return live;
+      }
+      return false;
+    });
   }
 
   async countLive(): Promise<number> {
@@ -148,14 +147,14 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
     }
   }
 
-  async clearAll(): Promise<number> {
-    const started = performance.now();
-    const live = await this.countLive();
-    this.#sessions.clear();
-    this.#byOwner.clear();
-    this.#byExpiry.rebuild([]);
-    this.emit({ type: 'pruned', store: this.storeName, deletedCount: live, durationMs: performance.now() - started });
-    return live;
+  clearAll(): Promise<number> {
+    return this.pruning('clearAll', async () => {
+      const live = await this.countLive();
+      this.#sessions.clear();
+      this.#byOwner.clear();
+      this.#byExpiry.rebuild([]);
+      return live;
+    });
   }
 
   protected storeGenerate(key: string, value: string | null, expirySeconds: number, owner?: string): Promise<void> {

@@ -10,7 +10,7 @@ import type {
 } from '../../core/contract.js';
 import { BackendError, OwnerSessionLimitError } from '../../core/errors.js';
 import { isWellFormedKey, KEY_LENGTH, newWriteToken } from '../../core/keys.js';
-import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption, hasShape } from '../../core/validate.js';
+import { assertWholeNumberOption, hasShape } from '../../core/validate.js';
 import type { EnumerableBackend, LiveSession } from '../../core/enumeration.js';
 import { toBackendError, withTimeout } from './failures.js';
 import { PURGE_STATEMENT_TARGET_MS, purgeInBatches, Pruner } from './pruner.js';
@@ -237,9 +237,8 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   /** The owner's live sessions, oldest first, read {@link OWNER_STEP_ROWS} per statement (each within `timeoutMs`), so an owner with a million sessions is listed in bounded steps. */
-  async listByOwner(owner: string): Promise<OwnedSession[]> {
-    assertOwner(owner);
-    return this.reported('listByOwner', this.#listByOwner(owner));
+  listByOwner(owner: string): Promise<OwnedSession[]> {
+    return this.ownerList(owner, (checked) => this.#listByOwner(checked));
   }
 
   async #listByOwner(owner: string): Promise<OwnedSession[]> {
@@ -276,16 +275,13 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
    * a failure part-way leaves the rest for a retry. Resolves to the number of
    * live sessions ended.
    */
-  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
-    assertOwner(owner);
-    if (except !== undefined) assertKeyIsString(except);
-    return this.reported('clearByOwner', this.#clearByOwner(owner, except));
+  clearByOwner(owner: string, options?: ClearByOwnerOptions): Promise<number> {
+    return this.ownerClear(owner, options, (checked, except) => this.#clearByOwner(checked, except));
   }
 
   async #clearByOwner(owner: string, except: string | undefined): Promise<number> {
     await this.#requireOwnerColumn('clearByOwner');
     const exceptKey = except !== undefined && isWellFormedKey(except) ? this.storedKey(except) : null;
-    const started = performance.now();
     let deletedCount = 0;
     for (;;) {
       const deadlineMs = performance.now() + this.timeoutMs;
@@ -301,15 +297,11 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
       deletedCount += row?.live ?? 0;
       if ((row?.count ?? 0) < OWNER_STEP_ROWS) break;
     }
-    this.emit({ type: 'pruned', store: this.storeName, deletedCount, durationMs: performance.now() - started });
     return deletedCount;
   }
 
-  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    assertOwner(owner);
-    assertKeyDigestIsString(keyDigest);
-    if (!isWellFormedKey(keyDigest)) return false;
-    return this.reported('clearOwnedSession', this.#clearOwnedSession(owner, keyDigest));
+  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    return this.ownerClearOne(owner, keyDigest, (checked, digest) => this.#clearOwnedSession(checked, digest));
   }
 
   async #clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
@@ -346,16 +338,15 @@ export class PostgresBackend extends BaseBackend implements OwnerIndexBackend, E
   }
 
   /** Deletes every row of the table, `pruneBatchSize` per statement so that no statement holds many row locks; resolves to how many live rows went. */
-  async clearAll(): Promise<number> {
-    const started = performance.now();
-    let live = 0;
-    for (;;) {
-      const [row] = await this.reported('clearAll', this.#query<{ count: number; live: number }>(this.#statements.clearAllBatch, [this.pruneBatchSize], 'clearAll'));
-      live += row?.live ?? 0;
-      if ((row?.count ?? 0) < this.pruneBatchSize) break;
-    }
-    this.emit({ type: 'pruned', store: this.storeName, deletedCount: live, durationMs: performance.now() - started });
-    return live;
+  clearAll(): Promise<number> {
+    return this.pruning('clearAll', async () => {
+      let live = 0;
+      for (;;) {
+        const [row] = await this.#query<{ count: number; live: number }>(this.#statements.clearAllBatch, [this.pruneBatchSize], 'clearAll');
+        live += row?.live ?? 0;
+        if ((row?.count ?? 0) < this.pruneBatchSize) return live;
+      }
+    });
   }
 
   /**

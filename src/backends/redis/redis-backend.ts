@@ -2,8 +2,8 @@ import { BaseBackend, NOT_FOUND, NOT_SET, type BackendOptions, type KeyStorageOp
 import { secondsLeft } from '../../core/period.js';
 import type { ClearByOwnerOptions, CompareAndSetResult, GetResult, OwnedSession, OwnerIndexBackend, OwnerIndexOptions } from '../../core/contract.js';
 import { BackendError } from '../../core/errors.js';
-import { isWellFormedKey, newWriteToken } from '../../core/keys.js';
-import { assertKeyDigestIsString, assertKeyIsString, assertOwner, assertWholeNumberOption } from '../../core/validate.js';
+import { newWriteToken } from '../../core/keys.js';
+import { assertWholeNumberOption } from '../../core/validate.js';
 import { toScriptClient, type RedisClient } from './client.js';
 import { decodePeek, ignore, NO_ARGS, RedisOwnerIndex, type Decode } from './owner-index.js';
 import { ScriptCalls, type ScriptOp } from './script-calls.js';
@@ -116,29 +116,20 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
   }
 
   /** The owner's live sessions, oldest first, read a page of the owner's set at a time (each step within `timeoutMs`). */
-  async listByOwner(owner: string): Promise<OwnedSession[]> {
-    assertOwner(owner);
-    return this.reported('listByOwner', this.#owners.list(ownerTag(owner), this.timeoutMs));
+  listByOwner(owner: string): Promise<OwnedSession[]> {
+    return this.ownerList(owner, (checked) => this.#owners.list(ownerTag(checked), this.timeoutMs));
   }
 
   /**
    * Removes the owner's live sessions (but `except`), a page of the owner's set at a time, each step within
    * `timeoutMs`; resolves to how many were live. One that rejects may have removed part of them: call it again.
    */
-  async clearByOwner(owner: string, { except }: ClearByOwnerOptions = {}): Promise<number> {
-    assertOwner(owner);
-    if (except !== undefined) assertKeyIsString(except);
-    const started = performance.now();
-    const cleared = await this.reported('clearByOwner', this.#owners.clear(ownerTag(owner), except === undefined ? undefined : this.storedKey(except), this.timeoutMs));
-    this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
-    return cleared;
+  clearByOwner(owner: string, options?: ClearByOwnerOptions): Promise<number> {
+    return this.ownerClear(owner, options, (checked, except) => this.#owners.clear(ownerTag(checked), except === undefined ? undefined : this.storedKey(except), this.timeoutMs));
   }
 
-  async clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    assertOwner(owner);
-    assertKeyDigestIsString(keyDigest);
-    if (!isWellFormedKey(keyDigest)) return false;
-    return this.reported('clearOwnedSession', this.#owners.clearOne(ownerTag(owner), keyDigest, this.timeoutMs));
+  clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
+    return this.ownerClearOne(owner, keyDigest, (checked, digest) => this.#owners.clearOne(ownerTag(checked), digest, this.timeoutMs));
   }
 
   /** How many sessions are live: SCAN of `${prefix}{*}` on every master, owner sets left out. */
@@ -173,11 +164,10 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
 
   /** Deletes every session key and owner set under the prefix (SCAN then DEL, on every master); resolves to how many sessions went. */
   clearAll(): Promise<number> {
-    return this.reported('clearAll', this.#clearAll());
+    return this.pruning('clearAll', () => this.#clearAll());
   }
 
   async #clearAll(): Promise<number> {
-    const started = performance.now();
     let cleared = 0;
     for (const node of await this.#nodes()) {
       for (const pattern of [this.#sessionPattern, `${literalPattern(this.prefix + OWNER_SET_INFIX)}{*}`]) {
@@ -188,7 +178,6 @@ export class RedisBackend extends BaseBackend implements OwnerIndexBackend, Enum
         }
       }
     }
-    this.emit({ type: 'pruned', store: this.storeName, deletedCount: cleared, durationMs: performance.now() - started });
     return cleared;
   }
 
