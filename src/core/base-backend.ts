@@ -212,37 +212,24 @@ export abstract class BaseBackend implements Backend {
   // call of these, so the checks and the events are the same on every backend.
 
   /** `listByOwner`: checks the owner, then `list(owner)`, a failure reported. */
-  protected ownerList(owner: string, list: (owner: string) => Promise<OwnedSession[]>): Promise<OwnedSession[]> {
-    try {
-      assertOwner(owner);
-      return this.reported('listByOwner', list(owner));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected async ownerList(owner: string, list: (owner: string) => Promise<OwnedSession[]>): Promise<OwnedSession[]> {
+    assertOwner(owner);
+    return this.reported('listByOwner', list(owner));
   }
 
   /** `clearByOwner`: checks the owner and `except`, then `clear(owner, except)` as a {@link pruning}. */
-  protected ownerClear(owner: string, options: ClearByOwnerOptions | undefined, clear: (owner: string, except: string | undefined) => Promise<number>): Promise<number> {
-    try {
-      assertOwner(owner);
-      const except = options?.except;
-      if (except !== undefined) assertKeyIsString(except);
-      return this.pruning('clearByOwner', () => clear(owner, except));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected async ownerClear(owner: string, options: ClearByOwnerOptions | undefined, clear: (owner: string, except: string | undefined) => Promise<number>): Promise<number> {
+    assertOwner(owner);
+    const except = options?.except;
+    if (except !== undefined) assertKeyIsString(except);
+    return this.pruning('clearByOwner', () => clear(owner, except));
   }
 
   /** `clearOwnedSession`: checks the owner and the digest; a malformed digest names no session and answers false without the store. */
-  protected ownerClearOne(owner: string, keyDigest: string, clear: (owner: string, keyDigest: string) => Promise<boolean>): Promise<boolean> {
-    try {
-      assertOwner(owner);
-      assertKeyDigestIsString(keyDigest);
-      if (!isWellFormedKey(keyDigest)) return Promise.resolve(false);
-      return this.reported('clearOwnedSession', clear(owner, keyDigest));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  protected async ownerClearOne(owner: string, keyDigest: string, clear: (owner: string, keyDigest: string) => Promise<boolean>): Promise<boolean> {
+    assertOwner(owner);
+    assertKeyDigestIsString(keyDigest);
+    return isWellFormedKey(keyDigest) && this.reported('clearOwnedSession', clear(owner, keyDigest));
   }
 
   /** Work that removes sessions in bulk (`clearByOwner`, `clearAll`): a failure reported, and a `pruned` event with how many went and how long it took. */
