@@ -67,8 +67,10 @@ type Store =
   | 'sessionkit-pg'
   | 'sessionkit-memory'
   | 'sessionkit-redis'
+  | 'sessionkit-redis-node'
   | 'sessionkit-store-pg'
   | 'sessionkit-store-redis'
+  | 'sessionkit-store-redis-node'
   | 'anchor-pg'
   | 'anchor-memory'
   | 'anchor-redis'
@@ -102,7 +104,10 @@ export const SUBJECTS: readonly Subject[] = [
   { id: 'express-session-redis-ioredis', framework: 'Express', library: 'express-session + connect-redis 9 (ioredis)', store: 'anchor-redis-ioredis' },
   { id: 'express-sessionkit-redis', framework: 'Express', library: 'sessionkit, Redis (ioredis, typed session)', store: 'sessionkit-redis', anchors: ['express-session-redis', 'express-session-redis-ioredis'] },
   { id: 'express-sessionkit-redis-view', framework: 'Express', library: 'sessionkit, Redis (ioredis, req.session view)', store: 'sessionkit-redis', propertyStyle: true, anchors: ['express-session-redis', 'express-session-redis-ioredis'] },
-  { id: 'express-session-sessionkitstore-redis', framework: 'Express', library: 'express-session + SessionkitStore, Redis', store: 'sessionkit-store-redis', anchors: ['express-session-redis'] },
+  { id: 'express-session-sessionkitstore-redis', framework: 'Express', library: 'express-session + SessionkitStore, Redis (ioredis)', store: 'sessionkit-store-redis', anchors: ['express-session-redis'] },
+  // The same two on node-redis, the driver connect-redis 9 is measured on: a comparison with one driver on both sides.
+  { id: 'express-sessionkit-redis-node', framework: 'Express', library: 'sessionkit, Redis (node-redis, typed session)', store: 'sessionkit-redis-node', anchors: ['express-session-redis', 'express-session-redis-ioredis'] },
+  { id: 'express-session-sessionkitstore-redis-node', framework: 'Express', library: 'express-session + SessionkitStore, Redis (node-redis)', store: 'sessionkit-store-redis-node', anchors: ['express-session-redis'] },
   { id: 'fastify-none', framework: 'Fastify', library: 'Fastify, no sessions', store: 'none' },
   { id: 'fastify-sessionkit-pg', framework: 'Fastify', library: 'sessionkit (PostgreSQL)', store: 'sessionkit-pg', anchors: ['fastify-session-pg'] },
   { id: 'fastify-session-pg', framework: 'Fastify', library: '@fastify/session + connect-pg-simple', store: 'anchor-pg' },
@@ -165,6 +170,13 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
       const backend = new PostgresBackend(pool(), { table: config.table });
       await backend.ensureSchema();
       sessionkitBackend = backend;
+    } else if (subject.store.endsWith('-redis-node')) {
+      const { createClient } = await import('redis');
+      const { RedisBackend } = await import('../src/backends/redis/index.js');
+      const client = createClient({ url: REDIS_URL });
+      await client.connect();
+      closers.push(() => client.close());
+      sessionkitBackend = new RedisBackend(client, { prefix: config.prefix });
     } else if (subject.store === 'sessionkit-redis' || subject.store === 'sessionkit-store-redis') {
       const { Redis } = await import('ioredis');
       const { RedisBackend } = await import('../src/backends/redis/index.js');
@@ -720,6 +732,8 @@ function goalsOf(ratios: SubjectRatios[]) {
     goal('sessionkit PostgreSQL ÷ connect-pg-simple', of('express-sessionkit-pg')?.vsAnchor?.median, 4),
     goal('sessionkit Redis ÷ the faster connect-redis', of('express-sessionkit-redis')?.vsAnchor?.median, 1.6),
     goal('SessionkitStore Redis ÷ connect-redis 9', of('express-session-sessionkitstore-redis')?.vsAnchor?.median, 1.3),
+    goal('sessionkit Redis on node-redis ÷ the faster connect-redis', of('express-sessionkit-redis-node')?.vsAnchor?.median, 1.6),
+    goal('SessionkitStore Redis on node-redis ÷ connect-redis 9', of('express-session-sessionkitstore-redis-node')?.vsAnchor?.median, 1.3),
     goal('SessionkitStore PostgreSQL ÷ connect-pg-simple', of('express-session-sessionkitstore-pg')?.vsAnchor?.median, 2.5),
   ].filter((g) => g !== undefined);
 }

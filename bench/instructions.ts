@@ -75,9 +75,13 @@ export interface InstructionsRow {
   sessionLayerInstructions: number | undefined;
   sessionLayerMainThreadInstructions: number | undefined;
   anchor: string | undefined;
-  /** This session layer's instructions (all threads) ÷ its anchor's. */
+  /**
+   * This session layer's main-thread instructions ÷ its anchor's. The main thread's: V8's helper threads
+   * (concurrent marking, scavenging) take a share that moves with scheduling, up to twice the all-threads
+   * count in some rounds, while the main thread repeats within a few per cent.
+   */
   vsAnchor: number | undefined;
-  /** This session layer's instructions (all threads) ÷ the cookie floor's. */
+  /** This session layer's main-thread instructions ÷ the cookie floor's. */
   vsFloor: number | undefined;
   /** Seconds each round took under valgrind, start to exit. */
   wallSeconds: number[];
@@ -145,11 +149,11 @@ const spreadOf = (values: number[]): Spread => {
 /** A median and its range as a table cell: `1,234,567 (−0.4/+2.1 %)`. */
 const spreadCell = (s: Spread) => `${fmt(s.median)}${s.max > s.min ? ` (−${fmt((100 * (s.median - s.min)) / s.median, 1)}/+${fmt((100 * (s.max - s.median)) / s.median, 1)} %)` : ''}`;
 
-function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number): string {
+export function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number): string {
   const lines = [
     `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, one keep-alive socket, cookie reused)`,
     '',
-    '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s | session layer ÷ the floor\'s |',
+    '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s, main thread | session layer ÷ the floor\'s, main thread |',
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
@@ -158,6 +162,23 @@ function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number
     lines.push(`| ${r.id} | ${spreadCell(r.instructionsPerRequest)} | ${spreadCell(r.mainThreadInstructionsPerRequest)} | ${fmt(r.sessionLayerInstructions)} | ${fmt(r.sessionLayerMainThreadInstructions)} | ${vsAnchor} | ${vsFloor} |`);
   }
   return lines.join('\n');
+}
+
+/** Fills each row's anchor (the cheapest of its SUBJECTS anchors that ran) and its main-thread ratios to it and to the floor. */
+export function withRatios(rows: InstructionsRow[]): InstructionsRow[] {
+  const layerOf = (id: string) => rows.find((r) => r.id === id)?.sessionLayerMainThreadInstructions ?? Number.NaN;
+  const ran = (id: string) => rows.some((r) => r.id === id);
+  return rows.map((row) => {
+    const layer = row.sessionLayerMainThreadInstructions;
+    // http.ts compares with the fastest anchor; here the cheapest.
+    const anchor = (subjectById(row.id).anchors ?? []).filter(ran).sort((a, b) => layerOf(a) - layerOf(b))[0];
+    return {
+      ...row,
+      anchor,
+      vsAnchor: layer === undefined || anchor === undefined ? undefined : layer / layerOf(anchor),
+      vsFloor: layer === undefined || !ran(FLOOR) || row.id === FLOOR ? undefined : layer / layerOf(FLOOR),
+    };
+  });
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -201,26 +222,24 @@ export async function run(args: string[]): Promise<void> {
     return m === undefined ? undefined : { all: spreadOf(m.perRequest).median, main: spreadOf(m.mainThreadPerRequest).median };
   };
   const bare = medians(BARE)!;
-  const layerOf = (id: string) => (medians(id)?.all ?? NaN) - bare.all;
-  const rows: InstructionsRow[] = subjects.map((subject) => {
-    const { perRequest, mainThreadPerRequest, wallSeconds } = measured.get(subject.id)!;
-    const isBare = subject.id === BARE;
-    const layer = isBare ? undefined : layerOf(subject.id);
-    // The cheapest of its anchors that ran (http.ts compares with the fastest).
-    const anchor = (subject.anchors ?? []).filter((id) => measured.has(id)).sort((a, b) => layerOf(a) - layerOf(b))[0];
-    return {
-      id: subject.id,
-      library: subject.library,
-      instructionsPerRequest: spreadOf(perRequest),
-      mainThreadInstructionsPerRequest: spreadOf(mainThreadPerRequest),
-      sessionLayerInstructions: layer,
-      sessionLayerMainThreadInstructions: isBare ? undefined : medians(subject.id)!.main - bare.main,
-      anchor,
-      vsAnchor: layer === undefined || anchor === undefined ? undefined : layer / layerOf(anchor),
-      vsFloor: layer === undefined || !measured.has(FLOOR) || subject.id === FLOOR ? undefined : layer / layerOf(FLOOR),
-      wallSeconds,
-    };
-  });
+  const rows = withRatios(
+    subjects.map((subject) => {
+      const { perRequest, mainThreadPerRequest, wallSeconds } = measured.get(subject.id)!;
+      const isBare = subject.id === BARE;
+      return {
+        id: subject.id,
+        library: subject.library,
+        instructionsPerRequest: spreadOf(perRequest),
+        mainThreadInstructionsPerRequest: spreadOf(mainThreadPerRequest),
+        sessionLayerInstructions: isBare ? undefined : medians(subject.id)!.all - bare.all,
+        sessionLayerMainThreadInstructions: isBare ? undefined : medians(subject.id)!.main - bare.main,
+        anchor: undefined,
+        vsAnchor: undefined,
+        vsFloor: undefined,
+        wallSeconds,
+      };
+    }),
+  );
   const table = tableOf(rows, rounds, warmupRequests, measuredRequests);
   console.log(`${table}\n`);
   const command = `npm run bench -- instructions${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
