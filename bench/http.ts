@@ -45,6 +45,7 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import pg from 'pg';
+import { spreadOf } from './lib/markdown.js';
 import type { Measurement } from './lib/measure.js';
 import { saveResults } from './lib/report.js';
 import { ioredisForConnectRedis } from './lib/connect-redis-on-ioredis.js';
@@ -162,6 +163,20 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
     closers.push(() => created.end());
     return created;
   };
+  // One client per app and driver, closed with the app: node-redis (connect-redis 9's driver) or ioredis.
+  const nodeRedis = async () => {
+    const { createClient } = await import('redis');
+    const client = createClient({ url: REDIS_URL });
+    await client.connect();
+    closers.push(() => client.close());
+    return client;
+  };
+  const ioredis = async () => {
+    const { Redis } = await import('ioredis');
+    const client = new Redis(REDIS_URL);
+    closers.push(() => client.quit());
+    return client;
+  };
 
   let sessionkitBackend: import('../src/index.js').Backend | undefined;
   if (subject.store.startsWith('sessionkit-')) {
@@ -170,18 +185,9 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
       const backend = new PostgresBackend(pool(), { table: config.table });
       await backend.ensureSchema();
       sessionkitBackend = backend;
-    } else if (subject.store.endsWith('-redis-node')) {
-      const { createClient } = await import('redis');
+    } else if (subject.store.includes('redis')) {
       const { RedisBackend } = await import('../src/backends/redis/index.js');
-      const client = createClient({ url: REDIS_URL });
-      await client.connect();
-      closers.push(() => client.close());
-      sessionkitBackend = new RedisBackend(client, { prefix: config.prefix });
-    } else if (subject.store === 'sessionkit-redis' || subject.store === 'sessionkit-store-redis') {
-      const { Redis } = await import('ioredis');
-      const { RedisBackend } = await import('../src/backends/redis/index.js');
-      const client = new Redis(REDIS_URL);
-      closers.push(() => client.quit());
+      const client = subject.store.endsWith('-redis-node') ? await nodeRedis() : await ioredis();
       sessionkitBackend = new RedisBackend(client, { prefix: config.prefix });
     } else {
       const { MemoryBackend } = await import('../src/index.js');
@@ -208,18 +214,12 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
       return store;
     }
     if (subject.store === 'anchor-redis') {
-      const { createClient } = await import('redis');
       const { RedisStore } = await import('connect-redis');
-      const client = createClient({ url: REDIS_URL });
-      await client.connect();
-      closers.push(() => client.close());
-      return new RedisStore({ client, prefix: config.prefix });
+      return new RedisStore({ client: await nodeRedis(), prefix: config.prefix });
     }
     if (subject.store === 'anchor-redis-ioredis') {
-      const { Redis } = await import('ioredis');
       const { RedisStore } = await import('connect-redis');
-      const client = new Redis(REDIS_URL);
-      closers.push(() => client.quit());
+      const client = await ioredis();
       return new RedisStore({ client: ioredisForConnectRedis(client), prefix: config.prefix });
     }
     return new expressSession.MemoryStore();
@@ -608,12 +608,7 @@ interface Cell {
   rounds: HttpMeasurement[];
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
-const spread = (values: number[]) => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+const median = (values: number[]) => spreadOf(values).median;
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const loadAverage = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 
@@ -698,7 +693,7 @@ function ratiosOf(cells: Cell[]): SubjectRatios[] {
     const anchors = (cell.subject.anchors ?? []).map((id) => find(id, cell.operation)).filter((c): c is Cell => c !== undefined);
     const perRound = (f: (i: number) => number | undefined) => {
       const values = cell.rounds.map((_, i) => f(i)).filter((v): v is number => v !== undefined && Number.isFinite(v));
-      return values.length === 0 ? undefined : spread(values);
+      return values.length === 0 ? undefined : spreadOf(values);
     };
     const bareRate = (i: number) => (bare === undefined || bare === cell ? undefined : bare.rounds[i]?.opsPerSecond);
     const fastestAnchor = (i: number) => Math.max(...anchors.map((a) => a.rounds[i]?.opsPerSecond ?? NaN));
@@ -707,7 +702,7 @@ function ratiosOf(cells: Cell[]): SubjectRatios[] {
       id: cell.subject.id,
       library: cell.subject.library,
       operation: cell.operation,
-      reqPerSecond: spread(cell.rounds.map((r) => r.opsPerSecond)),
+      reqPerSecond: spreadOf(cell.rounds.map((r) => r.opsPerSecond)),
       vsBare: perRound((i) => (bareRate(i) === undefined ? undefined : rate(i) / bareRate(i)!)),
       anchor: anchors.length === 0 ? undefined : anchors.map((a) => a.subject.library).join(' or ') + (anchors.length > 1 ? ' (the faster)' : ''),
       vsAnchor: anchors.length === 0 ? undefined : perRound((i) => rate(i) / fastestAnchor(i)),
@@ -759,7 +754,7 @@ function printBaselineRatios(cells: Cell[], dist: string): void {
     const twin = cells.find((c) => c.subject.id === cell.subject.id + BASELINE_SUFFIX && c.operation === cell.operation);
     const bare = cells.find((c) => c.subject.id === BARE[cell.subject.framework] && c.operation === cell.operation);
     if (twin === undefined || bare === undefined) continue;
-    const ratio = spread(cell.rounds.map((r, i) => r.opsPerSecond / twin.rounds[i]!.opsPerSecond));
+    const ratio = spreadOf(cell.rounds.map((r, i) => r.opsPerSecond / twin.rounds[i]!.opsPerSecond));
     const vsBare = (c: Cell) => median(c.rounds.map((r, i) => r.opsPerSecond / bare.rounds[i]!.opsPerSecond));
     console.log(`| ${cell.subject.library} | ${cell.operation} | ${fmt(ratio.median, 3)} | ${fmt(ratio.min, 3)}–${fmt(ratio.max, 3)} | ${fmt(vsBare(cell), 2)} | ${fmt(vsBare(twin), 2)} |`);
   }

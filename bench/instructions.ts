@@ -34,6 +34,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { cleanUp, configOf, subjectById, type Subject } from './http.js';
+import { spreadOf, type Spread } from './lib/markdown.js';
 import { saveResults } from './lib/report.js';
 
 /** What the child is to do (JSON in BENCH_INSTRUCTIONS_JOB). */
@@ -56,13 +57,6 @@ const childScript = fileURLToPath(new URL('./lib/instructions-child.ts', import.
 const BARE = 'express-none';
 const FLOOR = 'express-cookie-floor';
 const DEFAULT_SUBJECTS = [BARE, FLOOR, 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
-
-/** Median and range over rounds. */
-interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
 
 export interface InstructionsRow {
   id: string;
@@ -141,15 +135,10 @@ async function measure(subject: Subject, warmupRequests: number, measuredRequest
 }
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
-const spreadOf = (values: number[]): Spread => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return { median: sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2, min: sorted[0]!, max: sorted.at(-1)! };
-};
 /** A median and its range as a table cell: `1,234,567 (−0.4/+2.1 %)`. */
 const spreadCell = (s: Spread) => `${fmt(s.median)}${s.max > s.min ? ` (−${fmt((100 * (s.median - s.min)) / s.median, 1)}/+${fmt((100 * (s.max - s.median)) / s.median, 1)} %)` : ''}`;
 
-export function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number): string {
+function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number): string {
   const lines = [
     `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, one keep-alive socket, cookie reused)`,
     '',
@@ -165,7 +154,7 @@ export function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests:
 }
 
 /** Fills each row's anchor (the cheapest of its SUBJECTS anchors that ran) and its main-thread ratios to it and to the floor. */
-export function withRatios(rows: InstructionsRow[]): InstructionsRow[] {
+function withRatios(rows: InstructionsRow[]): InstructionsRow[] {
   const layerOf = (id: string) => rows.find((r) => r.id === id)?.sessionLayerMainThreadInstructions ?? Number.NaN;
   const ran = (id: string) => rows.some((r) => r.id === id);
   return rows.map((row) => {

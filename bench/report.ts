@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { Measurement } from './lib/measure.js';
-import { isSpread, num, objectsTable, range, spreadCell, table, type Spread } from './lib/markdown.js';
+import { isSpread, num, objectsTable, range, spreadCell, spreadOf, table, type Spread } from './lib/markdown.js';
 import type { PruneResult } from './lib/prune-under-load.js';
 import { pgConnection } from './lib/scale-data.js';
 import { barChart, lineChart } from './lib/svg.js';
@@ -208,13 +208,6 @@ interface SizeResult {
   errorCodes?: Record<string, number>;
   cells: Measurement[];
   summary: Record<'get' | 'set', { opsPerSecond: Spread; p50Ms: Spread; p99Ms: Spread }>;
-}
-
-function spreadOf(values: number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }
 
 function summarizeCells(cells: Measurement[]): SizeResult['summary'] {

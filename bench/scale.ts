@@ -24,6 +24,7 @@ import { quoteTableName } from '../src/backends/postgres/table-name.js';
 import { RedisBackend } from '../src/backends/redis/index.js';
 import type { Backend } from '../src/core/contract.js';
 import { digestKey } from '../src/core/keys.js';
+import { spreadOf, type Spread } from './lib/markdown.js';
 import { measure, type Measurement } from './lib/measure.js';
 import { saveResults } from './lib/report.js';
 import { pruneTables, pruneUnderLoad, type PruneResult } from './lib/prune-under-load.js';
@@ -33,13 +34,6 @@ const POOL_MAX = 10;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIS_PREFIX = 'bench_scale:';
 const PARTS = ['sizes', 'redis', 'prune'] as const;
-
-/** A spread of one statistic over the rounds. */
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
 
 /** One store at one size: the measured cells and their spread over rounds. */
 export interface SizeResult {
@@ -56,17 +50,10 @@ export interface SizeResult {
   summary: Record<'get' | 'set', { opsPerSecond: Spread; p50Ms: Spread; p99Ms: Spread }>;
 }
 
-const spread = (values: number[]): Spread => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
-};
-
 function summarize(cells: Measurement[]): SizeResult['summary'] {
   const of = (operation: 'get' | 'set') => {
     const mine = cells.filter((c) => c.operation === operation);
-    return { opsPerSecond: spread(mine.map((c) => c.opsPerSecond)), p50Ms: spread(mine.map((c) => c.p50Ms)), p99Ms: spread(mine.map((c) => c.p99Ms)) };
+    return { opsPerSecond: spreadOf(mine.map((c) => c.opsPerSecond)), p50Ms: spreadOf(mine.map((c) => c.p50Ms)), p99Ms: spreadOf(mine.map((c) => c.p99Ms)) };
   };
   return { get: of('get'), set: of('set') };
 }

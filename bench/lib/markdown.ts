@@ -34,6 +34,14 @@ export interface Spread {
   max: number;
 }
 
+/** The median of `values` (the mean of the middle two for an even count) and their range. */
+export function spreadOf(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+
 export function isSpread(value: unknown): value is Spread {
   return typeof value === 'object' && value !== null && ['min', 'median', 'max'].every((k) => typeof (value as Record<string, unknown>)[k] === 'number');
 }
