@@ -66,7 +66,7 @@ mkdirSync(historyDir, { recursive: true });
 const uncaught: string[] = [];
 /** The combinations running now, to say which ones an uncaught error may come from. */
 const runningCombinations = new Set<string>();
-/** Where it was thrown: the first stack frame in a driver's package and the first in sessionkit's sources. */
+/** Records an error that would have ended a process, with where it was thrown and which combinations were running. */
 const recordUncaught = (kind: string) => (error: unknown) => {
   uncaught.push(`${kind}: ${describeUntyped(error)} (while running: ${[...runningCombinations].join('; ')})`);
 };

@@ -74,7 +74,6 @@ async function settle<T>(promise: Promise<T>, guardMs: number): Promise<Settled<
   }
 }
 
-/** An untyped rejection, told well enough to find the path that threw it. */
 /**
  * One line for an error that is not the contract's typed failure: its name, code, first message line, and the
  * driver's and sessionkit's nearest frames, which is where such a defect is found.
