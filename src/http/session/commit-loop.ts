@@ -33,8 +33,8 @@ export interface NewSessionBase {
   readonly data: DataRecord;
   readonly createdAtMs: number | undefined;
   readonly owner: string | undefined;
-  readonly ownExpirySeconds?: number | undefined;
-  readonly authenticatedAtMs?: number | undefined;
+  readonly ownExpirySeconds: number | undefined;
+  readonly authenticatedAtMs: number | undefined;
 }
 
 /** Up to 100 ms of full jitter growing with the attempt, so racing requests spread out. */

@@ -73,7 +73,8 @@ export function encodeWithin(envelope: UnstampedEnvelope, context: StoreContext,
   const { createdAtMs, owner, data, ownPeriodSeconds, authenticatedAtMs } = envelope;
   // Field by field, not `{ ...envelope, lastSeenAtMs, … }`: V8 (Node 20) builds a new hidden class each time a
   // spread copy gains properties its source lacks, about 4 µs per write, a sixth of the session's cost per request.
-  const stamped = { createdAtMs, owner, data, ownPeriodSeconds, authenticatedAtMs, lastSeenAtMs: options.nowMs(), userAgent: client?.userAgent, clientAddress: client?.clientAddress };
+  // Typed with every field of Envelope required: a field added to it cannot be left out of this copy.
+  const stamped: { [Field in keyof Required<Envelope>]: Envelope[Field] } = { createdAtMs, owner, data, ownPeriodSeconds, authenticatedAtMs, lastSeenAtMs: options.nowMs(), userAgent: client?.userAgent, clientAddress: client?.clientAddress };
   const value = encodeEnvelope(stamped, dataText);
   // Each UTF-16 unit is at most 3 bytes of UTF-8, so short values skip the count.
   if (value.length * 3 > maxDataBytes) {

@@ -110,7 +110,7 @@ describe('commit loop: createSession', () => {
   it('creates under a new key with the base data transformed, keeping a creation time still inside the lifetime', async () => {
     const { memory, context, clock } = await setup({ absoluteLifetimeSeconds: 1000 });
     const createdAtMs = clock.nowMs() - 10_000;
-    const { snapshot, ttlSeconds } = await createSession(context, { data: { a: 1 }, createdAtMs, owner: undefined }, (d) => ({ data: { ...d, b: 2 } }));
+    const { snapshot, ttlSeconds } = await createSession(context, { data: { a: 1 }, createdAtMs, owner: undefined, ownExpirySeconds: undefined, authenticatedAtMs: undefined }, (d) => ({ data: { ...d, b: 2 } }));
     expect(ttlSeconds).toBe(100);
     expect(snapshot).toMatchObject({ data: { a: 1, b: 2 }, createdAtMs, owner: undefined });
     const stored = await memory.get(snapshot.key);
@@ -119,7 +119,7 @@ describe('commit loop: createSession', () => {
 
   it('a creation time past the lifetime (or none) becomes now; an owner files the key under it', async () => {
     const { memory, context, clock } = await setup({ absoluteLifetimeSeconds: 50, owners: true });
-    const past = await createSession(context, { data: {}, createdAtMs: clock.nowMs() - 60_000, owner: 'ann' }, (d) => ({ data: d }));
+    const past = await createSession(context, { data: {}, createdAtMs: clock.nowMs() - 60_000, owner: 'ann', ownExpirySeconds: undefined, authenticatedAtMs: undefined }, (d) => ({ data: d }));
     expect(past.snapshot.createdAtMs).toBe(clock.nowMs());
     expect(past.ttlSeconds).toBe(50);
     expect((await memory.listByOwner('ann')).length).toBe(1);
@@ -127,7 +127,7 @@ describe('commit loop: createSession', () => {
 
   it('a base with its own period stores it in the envelope and gives it as the expiry', async () => {
     const { memory, context } = await setup();
-    const { snapshot, ttlSeconds } = await createSession(context, { data: {}, createdAtMs: undefined, owner: undefined, ownExpirySeconds: 900 }, (d) => ({ data: d }));
+    const { snapshot, ttlSeconds } = await createSession(context, { data: {}, createdAtMs: undefined, owner: undefined, ownExpirySeconds: 900, authenticatedAtMs: undefined }, (d) => ({ data: d }));
     expect(ttlSeconds).toBe(900);
     expect(snapshot.ownExpirySeconds).toBe(900);
     const stored = await memory.get(snapshot.key);
