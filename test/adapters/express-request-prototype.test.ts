@@ -66,6 +66,35 @@ describe('req.session on the request prototype', () => {
     expect((await request(theirs).get('/count').set('Cookie', theirCookie)).body.count).toBe(3);
   });
 
+  it('the request gets no property of its own (its state rides with the response); one not linked to its response by req.res still finds its session', async () => {
+    const backend = new MemoryBackend();
+    const app = express();
+    const ownKeys: string[][] = [];
+    // Express itself needs req.res again after sessionkit's middleware (res.send reads it).
+    app.use((req, _res, next) => {
+      if (req.path === '/unlinked') delete (req as { res?: unknown }).res;
+      next();
+    });
+    app.use(sessionMiddleware(backend));
+    app.use((req, res, next) => {
+      (req as { res?: unknown }).res = res;
+      next();
+    });
+    app.get('/:route', (req, res) => {
+      ownKeys.push(Reflect.ownKeys(req).filter((key) => typeof key === 'symbol').map(String));
+      getSession<{ count: number }>(req).set('count', (getSession<{ count: number }>(req).get('count') ?? 0) + 1);
+      res.json({ count: getSession<{ count: number }>(req).get('count'), viewCount: (req.session as unknown as { count?: number }).count, sessionID: req.sessionID });
+    });
+
+    const linked = await request(app).get('/linked');
+    const cookie = cookieOf(linked.headers['set-cookie']);
+    const unlinked = await request(app).get('/unlinked').set('Cookie', cookie);
+    expect([linked.body.count, linked.body.viewCount, unlinked.body.count, unlinked.body.viewCount]).toEqual([1, 1, 2, 2]);
+    expect(unlinked.body.sessionID).toBe(digestKey(decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1))));
+    expect(ownKeys[0]!.filter((key) => key.includes('sessionkit'))).toEqual([]);
+    expect(ownKeys[1]!.filter((key) => key.includes('sessionkit'))).toEqual(['Symbol(sessionkit.express.request)']);
+  });
+
   it('assigning req.session replaces what later reads see; the typed session stays; req.sessionID cannot be assigned', async () => {
     const backend = new MemoryBackend();
     const app = express();

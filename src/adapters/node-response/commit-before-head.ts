@@ -47,10 +47,14 @@ interface SentHead {
  * of these methods as its own property (an earlier middleware's wrapper,
  * which must run after the hold), they are assigned on `res`. Wrappers
  * installed later by other middleware keep working either way.
+ *
+ * `context` is kept with the hold and read back by {@link heldContext}: an
+ * adapter's per-request state rides on the one property the response gets,
+ * rather than costing the request a property of its own.
  */
-export function commitBeforeHead(res: ServerResponse, commit: () => HeaderPair[] | Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object): void {
+export function commitBeforeHead(res: ServerResponse, commit: () => HeaderPair[] | Promise<HeaderPair[]>, onFailure: (error: unknown) => void, shared?: object, context?: unknown): void {
   const onPrototype = shared !== undefined && !WRAPPED.some((member) => Object.hasOwn(res, member));
-  (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure, onPrototype);
+  (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure, onPrototype, context);
   if (onPrototype) {
     if (!wrappedPrototypes.has(shared)) {
       Object.defineProperties(shared, prototypeMembers);
@@ -75,6 +79,11 @@ export function commitBeforeHead(res: ServerResponse, commit: () => HeaderPair[]
 const HOLD = Symbol('sessionkit.commitBeforeHead');
 type HeldResponse = ServerResponse & { [HOLD]?: ResponseHold };
 const holdOf = (res: ServerResponse): ResponseHold | undefined => (res as HeldResponse)[HOLD];
+
+/** The `context` given to {@link commitBeforeHead} for `res`; undefined when `res` is not a response it held. */
+export function heldContext(res: unknown): unknown {
+  return typeof res === 'object' && res !== null ? (res as HeldResponse)[HOLD]?.context : undefined;
+}
 /** Where a socket whose `destroy` is deferred finds the hold of the response it carries. */
 const SOCKET_HOLD = Symbol('sessionkit.commitBeforeHead.socket');
 type HeldSocket = Socket & { [SOCKET_HOLD]?: ResponseHold };
@@ -172,6 +181,8 @@ class ResponseHold {
     readonly onFailure: (error: unknown) => void,
     /** Whether the wrappers are a shared prototype's (else they are assigned on `res`). */
     readonly onPrototype: boolean,
+    /** What the caller keeps with this response (see {@link heldContext}). */
+    readonly context: unknown,
   ) {
     // On a prototype, the wrappers sit between `res` and node's methods.
     const methods = onPrototype ? nodeResponse : (res as unknown as Record<HeldMethod | 'destroy', Method>);
