@@ -65,6 +65,8 @@ type Framework = 'Express' | 'Fastify';
 type Store =
   | 'none'
   | 'cookie-floor'
+  | 'redis-floor'
+  | 'pg-floor'
   | 'sessionkit-pg'
   | 'sessionkit-memory'
   | 'sessionkit-redis'
@@ -94,6 +96,8 @@ export interface Subject {
 export const SUBJECTS: readonly Subject[] = [
   { id: 'express-none', framework: 'Express', library: 'bare Express 5, no session', store: 'none' },
   { id: 'express-cookie-floor', framework: 'Express', library: 'bare Express 5 + a cookie round trip (the floor of any cookie session)', store: 'cookie-floor' },
+  { id: 'express-redis-floor', framework: 'Express', library: 'the cookie floor + a Redis GET and SET by its key (ioredis; the floor of a Redis session)', store: 'redis-floor' },
+  { id: 'express-pg-floor', framework: 'Express', library: 'the cookie floor + a SELECT and an upsert by its key (pg Pool; the floor of a PostgreSQL session)', store: 'pg-floor' },
   { id: 'express-session-memory', framework: 'Express', library: 'express-session + MemoryStore', store: 'anchor-memory' },
   { id: 'express-sessionkit-memory', framework: 'Express', library: 'sessionkit, memory (typed session)', store: 'sessionkit-memory', anchors: ['express-session-memory'] },
   { id: 'express-sessionkit-memory-view', framework: 'Express', library: 'sessionkit, memory (req.session view)', store: 'sessionkit-memory', propertyStyle: true, anchors: ['express-session-memory'] },
@@ -113,6 +117,12 @@ export const SUBJECTS: readonly Subject[] = [
   { id: 'fastify-sessionkit-pg', framework: 'Fastify', library: 'sessionkit (PostgreSQL)', store: 'sessionkit-pg', anchors: ['fastify-session-pg'] },
   { id: 'fastify-session-pg', framework: 'Fastify', library: '@fastify/session + connect-pg-simple', store: 'anchor-pg' },
 ];
+/**
+ * The floor a subject's session layer is measured against: the store floor of its store (the cookie floor
+ * with its counter read and written by key straight through a driver, one round trip each), else the cookie floor.
+ */
+export const floorOf = (subject: Subject): string =>
+  subject.store.includes('redis') ? 'express-redis-floor' : subject.store.includes('pg') ? 'express-pg-floor' : 'express-cookie-floor';
 /** Subjects that run another build are named `<id>@baseline`. */
 const BASELINE_SUFFIX = '@baseline';
 /** The twin of a sessionkit subject that loads the build in `dist` (`--baseline`). */
@@ -256,6 +266,40 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
       };
       app.get('/', (req, res) => answer(req, res, 1));
       app.get('/read', (req, res) => answer(req, res, 0));
+    } else if (subject.store === 'redis-floor' || subject.store === 'pg-floor') {
+      // The cookie floor with its counter in the store: per request one read and one write by the cookie's
+      // key, straight through the driver, and nothing else (no batching, no hashed key, no compare-and-set,
+      // no bound on the write). What no session on that store can skip with one client at a time: its two
+      // round trips and the driver's own work. Under many clients sessionkit's batches share round trips.
+      const { parse, serialize } = await import('cookie');
+      const { randomBytes } = await import('node:crypto');
+      let read: (key: string) => Promise<number | undefined>;
+      let write: (key: string, count: number) => Promise<unknown>;
+      if (subject.store === 'redis-floor') {
+        const client = await ioredis();
+        read = async (key) => {
+          const value = await client.get(config.prefix + key);
+          return value === null ? undefined : Number(value);
+        };
+        write = (key, count) => client.set(config.prefix + key, String(count), 'EX', ONE_WEEK_MS / 1000);
+      } else {
+        const db = pool();
+        const table = config.table;
+        await db.query(`CREATE TABLE IF NOT EXISTS "${table}" (key text PRIMARY KEY, count int NOT NULL)`);
+        read = async (key) => (await db.query<{ count: number }>({ name: `${table}_read`, text: `SELECT count FROM "${table}" WHERE key = $1`, values: [key] })).rows[0]?.count;
+        write = (key, count) => db.query({ name: `${table}_write`, text: `INSERT INTO "${table}" (key, count) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET count = excluded.count`, values: [key, count] });
+      }
+      const answer = async (req: import('express').Request, res: import('express').Response, increment: number) => {
+        const sent = parse(req.headers.cookie ?? '').sid;
+        const stored = sent === undefined ? undefined : await read(sent);
+        const key = stored === undefined ? randomBytes(32).toString('base64url') : sent!;
+        const count = (stored ?? 0) + increment;
+        if (increment !== 0 || stored === undefined) await write(key, count);
+        res.setHeader('Set-Cookie', serialize('sid', key, { path: '/', httpOnly: true, sameSite: 'lax', maxAge: ONE_WEEK_MS / 1000 }));
+        res.type('text/plain').send(String(count));
+      };
+      app.get('/', (req, res, next) => void answer(req, res, 1).catch(next));
+      app.get('/read', (req, res, next) => void answer(req, res, 0).catch(next));
     } else if (sessionkitBackend !== undefined && subject.store.startsWith('sessionkit-store-')) {
       const { default: expressSession } = await import('express-session');
       const { SessionkitStore } = await import('../src/adapters/express-session/index.js');

@@ -24,7 +24,8 @@
 // The in-process client costs the same in every subject, so the differences carry the meaning:
 // "session layer" = a subject's instructions per request minus bare Express's (medians); each session
 // layer is compared with its anchor's (SUBJECTS' `anchors`; the cheapest of them when several ran) and
-// with the floor's (`express-cookie-floor`: a cookie round trip and a Map, what no cookie session can skip).
+// with its floor's: `express-cookie-floor` (a cookie round trip and a Map, what no cookie session can skip), or on
+// Redis and PostgreSQL that floor with its counter read and written by key through the driver (`floorOf`).
 // Results go to bench/results/instructions.json, rendered by `npm run bench -- report`.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -33,7 +34,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { cleanUp, configOf, subjectById, type Subject } from './http.js';
+import { cleanUp, configOf, floorOf, subjectById, type Subject } from './http.js';
 import { spreadOf, type Spread } from './lib/markdown.js';
 import { saveResults } from './lib/report.js';
 
@@ -56,7 +57,7 @@ const root = fileURLToPath(new URL('../', import.meta.url));
 const childScript = fileURLToPath(new URL('./lib/instructions-child.ts', import.meta.url));
 const BARE = 'express-none';
 const FLOOR = 'express-cookie-floor';
-const DEFAULT_SUBJECTS = [BARE, FLOOR, 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
+const DEFAULT_SUBJECTS = [BARE, FLOOR, 'express-redis-floor', 'express-pg-floor', 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
 
 export interface InstructionsRow {
   id: string;
@@ -75,7 +76,7 @@ export interface InstructionsRow {
    * count in some rounds, while the main thread repeats within a few per cent.
    */
   vsAnchor: number | undefined;
-  /** This session layer's main-thread instructions ÷ the cookie floor's. */
+  /** This session layer's main-thread instructions ÷ its store's floor's (`floorOf`), or the cookie floor's when that did not run. */
   vsFloor: number | undefined;
   /** Seconds each round took under valgrind, start to exit. */
   wallSeconds: number[];
@@ -142,7 +143,7 @@ function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number
   const lines = [
     `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, one keep-alive socket, cookie reused)`,
     '',
-    '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s, main thread | session layer ÷ the floor\'s, main thread |',
+    '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s, main thread | session layer ÷ its floor\'s, main thread |',
     '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
@@ -159,13 +160,15 @@ function withRatios(rows: InstructionsRow[]): InstructionsRow[] {
   const ran = (id: string) => rows.some((r) => r.id === id);
   return rows.map((row) => {
     const layer = row.sessionLayerMainThreadInstructions;
+    // Its store's floor when that ran, else the cookie floor.
+    const floor = ran(floorOf(subjectById(row.id))) ? floorOf(subjectById(row.id)) : FLOOR;
     // http.ts compares with the fastest anchor; here the cheapest.
     const anchor = (subjectById(row.id).anchors ?? []).filter(ran).sort((a, b) => layerOf(a) - layerOf(b))[0];
     return {
       ...row,
       anchor,
       vsAnchor: layer === undefined || anchor === undefined ? undefined : layer / layerOf(anchor),
-      vsFloor: layer === undefined || !ran(FLOOR) || row.id === FLOOR ? undefined : layer / layerOf(FLOOR),
+      vsFloor: layer === undefined || !ran(floor) || row.id === floor ? undefined : layer / layerOf(floor),
     };
   });
 }
