@@ -84,6 +84,7 @@ const holdOf = (res: ServerResponse): ResponseHold | undefined => (res as HeldRe
 export function heldContext(res: unknown): unknown {
   return typeof res === 'object' && res !== null ? (res as HeldResponse)[HOLD]?.context : undefined;
 }
+
 /** Where a socket whose `destroy` is deferred finds the hold of the response it carries. */
 const SOCKET_HOLD = Symbol('sessionkit.commitBeforeHead.socket');
 type HeldSocket = Socket & { [SOCKET_HOLD]?: ResponseHold };
