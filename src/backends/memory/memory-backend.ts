@@ -86,10 +86,10 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
   }
 
   listByOwner(owner: string): Promise<OwnedSession[]> {
-    return this.ownerList(owner, async () => {
+    return this.ownerList(owner, async (checked) => {
       const now = this.#nowMs();
       const sessions: OwnedSession[] = [];
-      for (const key of this.#byOwner.get(owner) ?? []) {
+      for (const key of this.#byOwner.get(checked) ?? []) {
         const entry = this.#live(key, now);
         if (entry !== undefined) {
           sessions.push({ keyDigest: digestKey(key), expiresInSeconds: secondsLeft(entry.expiresAtMs, now), createdAt: entry.createdAt, value: entry.value });
@@ -100,10 +100,10 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
   }
 
   clearByOwner(owner: string, options?: ClearByOwnerOptions): Promise<number> {
-    return this.ownerClear(owner, options, async (_, except) => {
+    return this.ownerClear(owner, options, async (checked, except) => {
       const now = this.#nowMs();
       let cleared = 0;
-      for (const key of [...(this.#byOwner.get(owner) ?? [])]) {
+      for (const key of [...(this.#byOwner.get(checked) ?? [])]) {
         if (key === except) continue;
         if (this.#live(key, now) !== undefined) cleared++;
         this.#remove(key);
@@ -120,10 +120,10 @@ export class MemoryBackend extends BaseBackend implements OwnerIndexBackend, Enu
   }
 
   clearOwnedSession(owner: string, keyDigest: string): Promise<boolean> {
-    return this.ownerClearOne(owner, keyDigest, async () => {
+    return this.ownerClearOne(owner, keyDigest, async (checked, digest) => {
       const now = this.#nowMs();
-      for (const key of this.#byOwner.get(owner) ?? []) {
-        if (digestKey(key) !== keyDigest) continue;
+      for (const key of this.#byOwner.get(checked) ?? []) {
+        if (digestKey(key) !== digest) continue;
         const live = this.#live(key, now) !== undefined;
         this.#remove(key);
         return live;
