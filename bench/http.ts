@@ -53,6 +53,8 @@ import { storeServerCpuMicros, type StoreServer } from './lib/store-server-cpu.j
 
 const POOL_MAX = 10;
 const ONE_WEEK_MS = 7 * 24 * 3600 * 1000;
+/** The floors' session cookie, as a session library sets it. */
+const FLOOR_COOKIE = { path: '/', httpOnly: true, sameSite: 'lax', maxAge: ONE_WEEK_MS / 1000 } as const;
 const SECRET = 'bench-only secret, at least thirty-two characters long';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -121,8 +123,10 @@ export const SUBJECTS: readonly Subject[] = [
  * The floor a subject's session layer is measured against: the store floor of its store (the cookie floor
  * with its counter read and written by key straight through a driver, one round trip each), else the cookie floor.
  */
-export const floorOf = (subject: Subject): string =>
-  subject.store.includes('redis') ? 'express-redis-floor' : subject.store.includes('pg') ? 'express-pg-floor' : 'express-cookie-floor';
+export const floorOf = (subject: Subject): string => {
+  const server = storeServerOf(subject);
+  return server === 'redis' ? 'express-redis-floor' : server === 'postgres' ? 'express-pg-floor' : 'express-cookie-floor';
+};
 /** Subjects that run another build are named `<id>@baseline`. */
 const BASELINE_SUFFIX = '@baseline';
 /** The twin of a sessionkit subject that loads the build in `dist` (`--baseline`). */
@@ -261,7 +265,7 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
         const key = (req as FloorRequest).floorKey ?? randomBytes(32).toString('base64url');
         const count = (counters.get(key) ?? 0) + increment;
         counters.set(key, count);
-        res.setHeader('Set-Cookie', serialize('sid', key, { path: '/', httpOnly: true, sameSite: 'lax', maxAge: ONE_WEEK_MS / 1000 }));
+        res.setHeader('Set-Cookie', serialize('sid', key, FLOOR_COOKIE));
         res.type('text/plain').send(String(count));
       };
       app.get('/', (req, res) => answer(req, res, 1));
@@ -295,7 +299,7 @@ export async function buildApp(subject: Subject, config: StoreConfig): Promise<R
         const key = stored === undefined ? randomBytes(32).toString('base64url') : sent!;
         const count = (stored ?? 0) + increment;
         if (increment !== 0 || stored === undefined) await write(key, count);
-        res.setHeader('Set-Cookie', serialize('sid', key, { path: '/', httpOnly: true, sameSite: 'lax', maxAge: ONE_WEEK_MS / 1000 }));
+        res.setHeader('Set-Cookie', serialize('sid', key, FLOOR_COOKIE));
         res.type('text/plain').send(String(count));
       };
       app.get('/', (req, res, next) => void answer(req, res, 1).catch(next));
@@ -639,10 +643,10 @@ export interface HttpMeasurement extends Measurement {
   storeCpuMicrosPerRequest?: number;
 }
 
-/** The server process a subject's store runs in, if any (memory and the floor keep theirs in the app). */
+/** The server process a subject's store runs in, if any (memory and the cookie floor keep theirs in the app). */
 function storeServerOf(subject: Subject): StoreServer | undefined {
-  if (subject.store.endsWith('-pg')) return 'postgres';
   if (subject.store.includes('redis')) return 'redis';
+  if (subject.store.includes('pg')) return 'postgres';
   return undefined;
 }
 
