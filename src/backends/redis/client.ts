@@ -49,13 +49,13 @@ export interface ScriptClient {
    */
   dropConnection(slot: number): void;
   /**
-   * Resolves when a connection of the client next closes; undefined when the
-   * client itself settles what was in flight then (ioredis resends it by
-   * default, node-redis rejects it). ioredis made with
-   * `autoResendUnfulfilledCommands: false` does neither: its commands in
-   * flight never settle, so the backend must learn of the close.
+   * Calls the listener once, when a connection of the client next closes, and
+   * returns what unsubscribes it; undefined when the client itself settles
+   * what was in flight then (ioredis resends it by default, node-redis rejects
+   * it). ioredis made with `autoResendUnfulfilledCommands: false` does neither:
+   * its commands in flight never settle, so the backend must learn of the close.
    */
-  readonly connectionLost: (() => Promise<void>) | undefined;
+  readonly onConnectionLost: ((listener: () => void) => () => void) | undefined;
 }
 
 // Statuses in which ioredis is opening a connection: worth waiting for 'ready'.
@@ -82,7 +82,7 @@ function isNodeRedis(client: unknown): client is NodeRedisClient {
 function ioredisScriptClient(client: Redis | Cluster): ScriptClient {
   const options = client.isCluster ? (client as Cluster).options.redisOptions : (client as Redis).options;
   return {
-    connectionLost: options?.autoResendUnfulfilledCommands === false ? closeSignal(client) : undefined,
+    onConnectionLost: options?.autoResendUnfulfilledCommands === false ? closeListeners(client) : undefined,
     isCluster: client.isCluster === true,
     state: () => {
       const status = client.status;
@@ -120,18 +120,21 @@ function nodeRedisScriptClient(client: NodeRedisClient): ScriptClient {
     eval: (script, keys, args) => client.eval(script, { keys, arguments: args }),
     get: (key) => client.get(key) as Promise<string | null>,
     dropConnection: () => undefined,
-    connectionLost: undefined,
+    onConnectionLost: undefined,
   };
 }
 
-/** A promise that resolves at the next close of a connection of `client` (any node of a Cluster), made afresh after each. */
-function closeSignal(client: Redis | Cluster): () => Promise<void> {
-  let fire: () => void = () => undefined;
-  let next = new Promise<void>((resolve) => (fire = resolve));
+/**
+ * Subscribes listeners to the next close of a connection of `client` (any
+ * node of a Cluster). A listener leaves when it is called or unsubscribed, so
+ * the many batches answered between two closes leave nothing behind.
+ */
+function closeListeners(client: Redis | Cluster): (listener: () => void) => () => void {
+  const listeners = new Set<() => void>();
   const onClose = () => {
-    const fired = fire;
-    next = new Promise<void>((resolve) => (fire = resolve));
-    fired();
+    const called = [...listeners];
+    listeners.clear();
+    for (const listener of called) listener();
   };
   if (client.isCluster) {
     const cluster = client as Cluster;
@@ -140,7 +143,10 @@ function closeSignal(client: Redis | Cluster): () => Promise<void> {
   } else {
     client.on('close', onClose);
   }
-  return () => next;
+  return (listener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  };
 }
 
 /** The master of a Cluster that serves `slot`, as the client's slot table says (undefined before it has one). */

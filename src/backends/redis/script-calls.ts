@@ -46,6 +46,9 @@ export const MAX_BATCHES_IN_FLIGHT = 2;
  */
 const SERVER_CLOCK_READING_MAX_AGE_MS = 10_000;
 
+/** `performance.timeOrigin`, read once: it never changes. */
+const TIME_ORIGIN_MS = performance.timeOrigin;
+
 /** The error of an operation whose batch was sent and not answered by its deadline: `timeout` for a read, `indeterminate` for an exact write. */
 class SentTimeout extends BackendError {}
 
@@ -159,11 +162,10 @@ export class ScriptCalls {
     // From here the batch is sent: an operation whose deadline passes before its answer has an unknown fate.
     call.expiryError = this.#sentTimedOut;
     const lone = ops.length === 1 ? this.#loneGet(ops[0]!) : undefined;
-    const lost = this.#client.connectionLost?.();
     const sending = lone ?? this.#callScript(ops, fence);
     let reply: unknown;
     try {
-      reply = await raceUntil(sending, deadlineMs, lost);
+      reply = await raceUntil(sending, deadlineMs, this.#client.onConnectionLost);
     } catch (error) {
       if (isReplyError(error) || !ops.some(isExactWrite)) throw toBackendError(error);
       // The connection died with the batch in flight (ioredis with autoResendUnfulfilledCommands: false, node-redis).
@@ -200,9 +202,8 @@ export class ScriptCalls {
       if (call.expired === all.length || performance.now() >= endMs || this.#client.state().kind !== 'ready') throw this.#sentTimedOut();
       const ops = all.slice(call.expired);
       let reply: unknown;
-      const lost = this.#client.connectionLost?.();
       try {
-        reply = await raceUntil(this.#callScript(ops, fence), endMs, lost);
+        reply = await raceUntil(this.#callScript(ops, fence), endMs, this.#client.onConnectionLost);
       } catch (error) {
         if (isReplyError(error)) throw toBackendError(error);
         reply = LOST;
@@ -241,7 +242,7 @@ export class ScriptCalls {
     const offset = this.#bySlot ? this.#slotClockOffsetMs.get(slot) : this.#serverClockReadAtMs === Number.NEGATIVE_INFINITY ? undefined : this.#serverClockOffsetMs;
     if (offset === undefined) return '';
     // The offset was read lagging the server by up to a round trip: the fence errs early, never late.
-    return String(Math.floor(performance.timeOrigin + deadlineMs + offset));
+    return String(Math.floor(TIME_ORIGIN_MS + deadlineMs + offset));
   }
 
   #ready(): Promise<void> {
@@ -272,7 +273,7 @@ export class ScriptCalls {
    */
   #loneGet(op: ScriptOp): Promise<unknown[]> | undefined {
     if (op.code !== OP.get || this.#bySlot || performance.now() - this.#serverClockReadAtMs > SERVER_CLOCK_READING_MAX_AGE_MS) return undefined;
-    return this.#client.get(op.key).then((stored) => [performance.timeOrigin + performance.now() + this.#serverClockOffsetMs, stored]);
+    return this.#client.get(op.key).then((stored) => [TIME_ORIGIN_MS + performance.now() + this.#serverClockOffsetMs, stored]);
   }
 
   /** The batch script over `ops`: EVALSHA, and EVAL once when this node has not cached the script yet (first use, restart, promoted replica). */
@@ -309,7 +310,7 @@ export class ScriptCalls {
     if (fromScript) {
       // The server read its clock before answering: this lags it by under one round trip.
       const readAtMs = performance.now();
-      const offset = serverNowMs - (performance.timeOrigin + readAtMs);
+      const offset = serverNowMs - (TIME_ORIGIN_MS + readAtMs);
       if (this.#bySlot) {
         this.#slotClockOffsetMs.set(ops[0]!.slot, offset);
       } else {
@@ -351,19 +352,45 @@ function isExactWrite(op: ScriptOp): boolean {
   return op.exactWrite;
 }
 
-/** `promise`'s value; {@link SILENT} if it has not settled by `atMs` (`performance.now()` clock); {@link LOST} if `lost` resolves first. */
-function raceUntil<T>(promise: Promise<T>, atMs: number, lost?: Promise<void>): Promise<T | typeof SILENT | typeof LOST> {
-  const waitMs = atMs - performance.now();
-  const racers: Promise<T | typeof SILENT | typeof LOST>[] = [promise];
-  if (lost !== undefined) racers.push(lost.then(() => LOST));
-  if (waitMs <= 0) return Promise.race([...racers, Promise.resolve(SILENT)]);
-  let timer: NodeJS.Timeout | undefined;
-  racers.push(
-    new Promise<typeof SILENT>((resolve) => {
-      timer = setTimeout(() => resolve(SILENT), waitMs);
-    }),
-  );
-  return Promise.race(racers).finally(() => clearTimeout(timer));
+/**
+ * `promise`'s value; {@link SILENT} if it has not settled by `atMs`
+ * (`performance.now()` clock); {@link LOST} if a connection closes first
+ * (`onLost`). Every batch races once: one promise and one timer, not
+ * `Promise.race`'s promise per racer.
+ */
+function raceUntil<T>(promise: Promise<T>, atMs: number, onLost?: (listener: () => void) => () => void): Promise<T | typeof SILENT | typeof LOST> {
+  return new Promise<T | typeof SILENT | typeof LOST>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let unsubscribe: (() => void) | undefined;
+    const end = (): void => {
+      clearTimeout(timer);
+      unsubscribe?.();
+    };
+    promise.then(
+      (value) => {
+        end();
+        resolve(value);
+      },
+      (error: unknown) => {
+        end();
+        reject(error);
+      },
+    );
+    if (onLost !== undefined) {
+      unsubscribe = onLost(() => {
+        end();
+        resolve(LOST);
+      });
+    }
+    const silent = (): void => {
+      end();
+      resolve(SILENT);
+    };
+    const waitMs = atMs - performance.now();
+    // Past the deadline already: a promise settled by now still wins, since its reaction was queued first.
+    if (waitMs > 0) timer = setTimeout(silent, waitMs);
+    else queueMicrotask(silent);
+  });
 }
 
 function slotOf(op: ScriptOp): number {
