@@ -36,60 +36,20 @@ export interface DecodedString {
   ownerTag: string | undefined;
 }
 
-/** 1 for each character code of an owner tag or a write token: base64url. */
-const TAG_CHARACTER = new Uint8Array(128);
-for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-') TAG_CHARACTER[character.charCodeAt(0)] = 1;
-const AT = 0x40;
-const COLON = 0x3a;
+/** The head: the instant, then an owner head (`@` tag `@` covered instant) if any, then up to 8 write tokens. */
+const HEAD = /^(\d{1,16})(?:@([A-Za-z0-9_-]{1,64})@\d{1,16})?(?::[A-Za-z0-9_-]{1,32}){0,8}$/;
 
 /**
  * Decodes a stored string (or its first {@link HEAD_BYTES} bytes: the value
- * may be cut); `undefined` when it is not one sessionkit wrote. The head is
- * `\d{1,16}`, then optionally `@` + tag (1 to 64 base64url characters) + `@`
- * + `\d{1,16}`, then 0 to 8 write tokens, each `:` + 1 to 32 base64url
- * characters. Scanned by hand, not by a regular expression: every read of a
- * session decodes one (the tokens are checked, not kept: only the batch
- * script compares them).
+ * may be cut); `undefined` when it is not one sessionkit wrote. The write
+ * tokens are checked, not kept: only the batch script compares them.
  */
 export function decodeStored(stored: string): DecodedString | undefined {
   const marker = stored.indexOf(VALUE_MARKER);
-  const headEnd = marker === -1 ? stored.length : marker;
-  const instantEnd = digitsEnd(stored, 0, headEnd);
-  if (instantEnd === -1) return undefined;
-  let at = instantEnd;
-  let ownerTag: string | undefined;
-  if (at < headEnd && stored.charCodeAt(at) === AT) {
-    const tagEnd = tagCharactersEnd(stored, at + 1, headEnd, 64);
-    if (tagEnd === -1 || tagEnd === headEnd || stored.charCodeAt(tagEnd) !== AT) return undefined;
-    const coveredEnd = digitsEnd(stored, tagEnd + 1, headEnd);
-    if (coveredEnd === -1) return undefined;
-    ownerTag = stored.slice(at + 1, tagEnd);
-    at = coveredEnd;
-  }
-  for (let tokens = 0; at < headEnd; tokens++) {
-    if (tokens === 8 || stored.charCodeAt(at) !== COLON) return undefined;
-    at = tagCharactersEnd(stored, at + 1, headEnd, 32);
-    if (at === -1) return undefined;
-  }
-  return { expiresAtMs: Number(stored.slice(0, instantEnd)), value: marker === -1 ? null : stored.slice(marker + 1), ownerTag };
-}
-
-/** The end of the 1 to 16 decimal digits at `from` (before `end`); -1 when there are none or more. */
-function digitsEnd(text: string, from: number, end: number): number {
-  let at = from;
-  while (at < end && at - from < 17) {
-    const code = text.charCodeAt(at);
-    if (code < 0x30 || code > 0x39) break;
-    at++;
-  }
-  return at === from || at - from > 16 ? -1 : at;
-}
-
-/** The end of the 1 to `most` base64url characters at `from` (before `end`); -1 when there are none or more. */
-function tagCharactersEnd(text: string, from: number, end: number, most: number): number {
-  let at = from;
-  while (at < end && at - from <= most && TAG_CHARACTER[text.charCodeAt(at)] === 1) at++;
-  return at === from || at - from > most ? -1 : at;
+  const head = marker === -1 ? stored : stored.slice(0, marker);
+  const value = marker === -1 ? null : stored.slice(marker + 1);
+  const parts = HEAD.exec(head);
+  return parts === null ? undefined : { expiresAtMs: Number(parts[1]), value, ownerTag: parts[2] };
 }
 
 /** How many write tokens a compare-and-set keeps in the string it writes: its own and those of the writes just before it. */
