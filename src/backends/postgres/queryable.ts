@@ -1,4 +1,5 @@
 import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsPendingQuery as PendingQuery, PostgresJsSql as Sql, PostgresJsTransactionSql as TransactionSql } from './driver-types.js';
+import { msUntil } from '../../core/batcher.js';
 import { BackendError } from '../../core/errors.js';
 import { hasShape } from '../../core/validate.js';
 import { sqlState, withTimeout } from './failures.js';
@@ -198,7 +199,7 @@ function boundedWrite<Row>(deadline: WriteDeadline, send: (boundMs: number, repl
     const silentTimer = setTimeout(() => {
       sent?.onSilent?.();
       if (answer(new Error('silent past its deadline'))) reject(uncertain('timeout', `PostgreSQL did not answer ${operation} within ${timeoutMs} ms`));
-    }, waitMs);
+    }, Math.ceil(waitMs));
     let sent: SentWrite | undefined;
     try {
       sent = send(boundMs, (error, rows) => {
@@ -468,7 +469,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
       noteConnecting(performance.now());
       let client: PoolClient;
       try {
-        client = await withTimeout(connecting, Math.max(0, deadlineMs - performance.now()), operation);
+        client = await withTimeout(connecting, msUntil(deadlineMs), operation);
       } catch (error) {
         // Arrives later: give it back unused.
         connecting.then((late) => giveBack(late, undefined), ignoreError);
@@ -527,7 +528,7 @@ function pgPoolQueryable(pool: Pool): Queryable {
       const sentMs = performance.now();
       const running = pgQuery<Row>(client, statement, params);
       try {
-        const rows = deadline === undefined ? await running : await withTimeout(running, Math.max(0, deadlineMs - performance.now()), deadline.operation);
+        const rows = deadline === undefined ? await running : await withTimeout(running, msUntil(deadlineMs), deadline.operation);
         giveBack(client, undefined);
         return rows;
       } catch (error) {
@@ -588,7 +589,7 @@ function pgClientQueryable(client: Client): Queryable & HeldConnection {
         let sent = false;
         const timer = setTimeout(() => {
           if (!sent) reject(notSent(deadline));
-        }, Math.max(0, deadline.deadlineMs - performance.now()));
+        }, msUntil(deadline.deadlineMs));
         inTurn(() => {
           sent = true;
           clearTimeout(timer);
@@ -791,7 +792,7 @@ function pgliteQueryable(db: PGliteInterface): Queryable & HeldConnection {
     },
     write: <Row>(statement: Statement, params: readonly unknown[], deadline: WriteDeadline) => {
       const pending = run<Row>(statement, params);
-      return withTimeout(pending, Math.max(0, deadline.deadlineMs - performance.now()), deadline.operation).catch((error: unknown) => {
+      return withTimeout(pending, msUntil(deadline.deadlineMs), deadline.operation).catch((error: unknown) => {
         if (error instanceof BackendError && error.code === 'timeout') {
           pending.catch(ignoreError);
           throw new UncertainWrite('timeout', undefined, `PGlite did not finish ${deadline.operation} within ${deadline.timeoutMs} ms`);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AFTER_IO, Batcher, type BatchCall } from '../../core/batcher.js';
+import { AFTER_IO, Batcher, msUntil, type BatchCall } from '../../core/batcher.js';
 import { BackendError } from '../../core/errors.js';
 import type { ScriptClient } from './client.js';
 import { isNoScript, isReplyError, toBackendError } from './errors.js';
@@ -386,7 +386,7 @@ function raceUntil<T>(promise: Promise<T>, atMs: number, onLost?: (listener: () 
       end();
       resolve(SILENT);
     };
-    const waitMs = atMs - performance.now();
+    const waitMs = msUntil(atMs);
     // Past the deadline already: a promise settled by now still wins, since its reaction was queued first.
     if (waitMs > 0) timer = setTimeout(silent, waitMs);
     else queueMicrotask(silent);
