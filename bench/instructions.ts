@@ -161,7 +161,8 @@ function withRatios(rows: InstructionsRow[]): InstructionsRow[] {
   return rows.map((row) => {
     const layer = row.sessionLayerMainThreadInstructions;
     // Its store's floor when that ran, else the cookie floor.
-    const floor = ran(floorOf(subjectById(row.id))) ? floorOf(subjectById(row.id)) : FLOOR;
+    const storeFloor = floorOf(subjectById(row.id));
+    const floor = ran(storeFloor) ? storeFloor : FLOOR;
     // http.ts compares with the fastest anchor; here the cheapest.
     const anchor = (subjectById(row.id).anchors ?? []).filter(ran).sort((a, b) => layerOf(a) - layerOf(b))[0];
     return {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Batcher, msUntil, type BatchCall, type BatcherOptions, type Scheduler } from '../../src/core/batcher.js';
+import { Batcher, type BatchCall, type BatcherOptions, type Scheduler } from '../../src/core/batcher.js';
 
 /** A scheduler the test runs by hand: flushes happen only when it says so. */
 function manualScheduler(): { schedule: Scheduler; flush: () => void; readonly scheduled: number } {
@@ -190,20 +190,5 @@ describe('Batcher', () => {
     await draining;
     expect(await Promise.all(results)).toEqual([1, 2, 3]);
     expect(scheduler.scheduled).toBe(1);
-  });
-});
-
-describe('msUntil', () => {
-  it('gives whole milliseconds, rounded up (a wait is never cut short), and 0 for a deadline reached or passed', () => {
-    const now = vi.spyOn(performance, 'now').mockReturnValue(1000);
-    try {
-      expect(msUntil(1000.2)).toBe(1);
-      expect(msUntil(3500.5)).toBe(2501);
-      expect(msUntil(1003)).toBe(3);
-      expect(msUntil(1000)).toBe(0);
-      expect(msUntil(995.5)).toBe(0);
-    } finally {
-      now.mockRestore();
-    }
   });
 });

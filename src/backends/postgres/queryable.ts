@@ -1,5 +1,5 @@
 import type { PgClientLike as Client, PGliteLike as PGliteInterface, PgPoolClientLike as PoolClient, PgPoolLike as Pool, PostgresJsPendingQuery as PendingQuery, PostgresJsSql as Sql, PostgresJsTransactionSql as TransactionSql } from './driver-types.js';
-import { msUntil } from '../../core/batcher.js';
+import { msUntil } from '../../core/deadline.js';
 import { BackendError } from '../../core/errors.js';
 import { hasShape } from '../../core/validate.js';
 import { sqlState, withTimeout } from './failures.js';

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AFTER_IO, Batcher, msUntil, type BatchCall } from '../../core/batcher.js';
+import { AFTER_IO, Batcher, type BatchCall } from '../../core/batcher.js';
+import { msUntil } from '../../core/deadline.js';
 import { BackendError } from '../../core/errors.js';
 import type { ScriptClient } from './client.js';
 import { isNoScript, isReplyError, toBackendError } from './errors.js';
@@ -209,7 +210,7 @@ export class ScriptCalls {
         reply = LOST;
       }
       if (reply === LOST) {
-        await sleep(Math.min(20, Math.max(0, endMs - performance.now())));
+        await sleep(Math.min(20, msUntil(endMs)));
         continue;
       }
       if (reply === SILENT) {
