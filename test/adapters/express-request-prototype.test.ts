@@ -95,6 +95,42 @@ describe('req.session on the request prototype', () => {
     expect(ownKeys[1]!.filter((key) => key.includes('sessionkit'))).toEqual(['Symbol(sessionkit.express.request)']);
   });
 
+  it('mounted twice (app and router), the first middleware owns the session: linked to its response by req.res or not', async () => {
+    const backend = new MemoryBackend();
+    const app = express();
+    const router = express.Router();
+    const seen: boolean[] = [];
+    let firstSession: unknown;
+    app.use((req, _res, next) => {
+      if (req.path === '/unlinked') delete (req as { res?: unknown }).res;
+      next();
+    });
+    app.use(sessionMiddleware(backend));
+    app.use((req, _res, next) => {
+      firstSession = getSession(req);
+      next();
+    });
+    router.use(sessionMiddleware(backend));
+    router.get('/:route', (req, res) => {
+      seen.push(getSession(req) === firstSession);
+      const session = getSession<{ count: number }>(req);
+      session.set('count', (session.get('count') ?? 0) + 1);
+      (req as { res?: unknown }).res = res;
+      res.json({ count: session.get('count') });
+    });
+    app.use(router);
+
+    const linked = await request(app).get('/linked');
+    const cookie = cookieOf(linked.headers['set-cookie']);
+    const unlinked = await request(app).get('/unlinked').set('Cookie', cookie);
+    const again = await request(app).get('/linked').set('Cookie', cookie);
+    expect([linked.body.count, unlinked.body.count, again.body.count]).toEqual([1, 2, 3]);
+    expect(seen).toEqual([true, true, true]);
+    // One commit per request: one Set-Cookie, for the one session.
+    expect([linked, unlinked, again].map((response) => [response.headers['set-cookie']].flat().length)).toEqual([1, 1, 1]);
+    expect([unlinked, again].map((response) => cookieOf(response.headers['set-cookie']))).toEqual([cookie, cookie]);
+  });
+
   it('assigning req.session replaces what later reads see; the typed session stays; req.sessionID cannot be assigned', async () => {
     const backend = new MemoryBackend();
     const app = express();
