@@ -154,12 +154,15 @@ function attributesOf(cookieName: string, options: ResolvedCookieOptions): strin
   return attributes;
 }
 
-/** 1 for each character `encodeURIComponent` leaves as it is and a cookie value may hold (base64url, which keys are). */
-const VERBATIM = new Uint8Array(128);
-for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') VERBATIM[character.charCodeAt(0)] = 1;
+/** What `encodeURIComponent` leaves as it is and a cookie value may hold: base64url, which keys are. */
+const VERBATIM = /^[-A-Za-z0-9_]*$/;
 
-/** Whether the `cookie` package would write `value` unchanged (its default encoding is `encodeURIComponent`). */
+/**
+ * Whether the `cookie` package would write `value` unchanged (its default encoding is `encodeURIComponent`).
+ * A regular expression, not a loop over `charCodeAt`: keys come as strings of several representations
+ * (a slice of the Cookie header, a fresh base64url text), and V8's optimized loop then loaded `charCodeAt`
+ * through a generic inline cache for each character (callgrind, Redis counter app: 40 calls a request).
+ */
 function isVerbatimValue(value: string): boolean {
-  for (let i = 0; i < value.length; i++) if (VERBATIM[value.charCodeAt(i)] !== 1) return false;
-  return true;
+  return VERBATIM.test(value);
 }
