@@ -3,7 +3,7 @@ import * as crypto from 'node:crypto';
 /** Length of every key {@link generateKey} makes: 30 bytes in base64url, which fits ocaml-session's `char(40)` key column. */
 export const KEY_LENGTH = 40;
 
-/** A key: 1 to {@link KEY_LENGTH} base64 or base64url characters (letters, digits, `+/=_-`). */
+/** The characters a key may hold: base64 and base64url letters, digits, `+/=_-` (its length is checked apart). */
 const KEY_CHARACTERS = /^[-A-Za-z0-9+/=_]+$/;
 
 /** A new session key: 30 bytes from the OS CSPRNG (240 bits of entropy) as 40 base64url characters. */
@@ -35,8 +35,10 @@ export function newWriteToken(): string {
  */
 export function isWellFormedKey(key: string): boolean {
   // A regular expression, not a loop over charCodeAt: this runs on every operation (the cookie's read, the
-  // store's get and write), and irregexp's native code for one character class costs a third of the loop's
-  // in the counter app (callgrind, BENCHMARKS.md).
+  // store's get and write), and keys come as strings of several representations, on which the loop's
+  // charCodeAt went through a generic inline cache. Callgrind, memory counter app: 4,000 instructions a
+  // request over the three checks before, 2,300 after. The length is checked apart: a counted {1,40}
+  // costs irregexp about as much as the loop did.
   return key.length <= KEY_LENGTH && KEY_CHARACTERS.test(key);
 }
 
