@@ -117,23 +117,18 @@ class ExpressRequestState implements ViewContext {
  */
 const STATE = Symbol('sessionkit.express.request');
 type WithState = { [STATE]?: ExpressRequestState; res?: unknown };
-const stateOf = (req: object): ExpressRequestState | undefined => {
-  const held = heldContext((req as WithState).res);
-  return held instanceof ExpressRequestState ? held : (req as WithState)[STATE];
-};
-
 /**
- * Whether a sessionkit middleware already took this request. Its state is with
- * the hold of `res`, or, when Express did not link `req` to `res`, in `req`'s
- * symbol property: that second look is a property missing along `req`'s whole
+ * `res`, when the caller has the request's response (the middleware does):
+ * a request linked to it never carries the state itself, so its symbol is not
+ * looked up. That look is a property missing along the request's whole
  * prototype chain, which costs V8 about 3,600 instructions on a request whose
- * hidden class is new (callgrind, typed memory counter app), so it is made
- * only when it can find something.
+ * hidden class is new (callgrind, typed memory counter app).
  */
-const mountedBefore = (req: Request, res: Response): boolean => {
+const stateOf = (req: object, res?: object): ExpressRequestState | undefined => {
   const linked = (req as WithState).res;
-  if (heldContext(linked) instanceof ExpressRequestState) return true;
-  return linked !== res && (req as WithState)[STATE] !== undefined;
+  const held = heldContext(linked);
+  if (held instanceof ExpressRequestState) return held;
+  return res !== undefined && linked === res ? undefined : (req as WithState)[STATE];
 };
 
 /**
@@ -260,7 +255,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     const verdict = guard(req.method, req.headers);
     if (!verdict.allowed) return void res.status(verdict.status).type(CSRF_REFUSAL_CONTENT_TYPE).send(verdict.body);
     // Mounted twice (app and router): the first one owns the session.
-    if (mountedBefore(req, res)) return next();
+    if (stateOf(req, res) !== undefined) return next();
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
     const onFailure = (error: unknown) => next(error);
     // `.then`, not `await`: no promise layers between the store's answer and next().
