@@ -160,11 +160,12 @@ function withRatios(rows: InstructionsRow[]): InstructionsRow[] {
   const ran = (id: string) => rows.some((r) => r.id === id);
   return rows.map((row) => {
     const layer = row.sessionLayerMainThreadInstructions;
+    const subject = subjectById(row.id);
     // Its store's floor when that ran, else the cookie floor.
-    const storeFloor = floorOf(subjectById(row.id));
+    const storeFloor = floorOf(subject);
     const floor = ran(storeFloor) ? storeFloor : FLOOR;
     // http.ts compares with the fastest anchor; here the cheapest.
-    const anchor = (subjectById(row.id).anchors ?? []).filter(ran).sort((a, b) => layerOf(a) - layerOf(b))[0];
+    const anchor = (subject.anchors ?? []).filter(ran).sort((a, b) => layerOf(a) - layerOf(b))[0];
     return {
       ...row,
       anchor,
