@@ -259,7 +259,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     const chosen = secureEngine !== undefined && req.secure ? secureEngine : engine;
     const onFailure = (error: unknown) => next(error);
     // `.then`, not `await`: no promise layers between the store's answer and next().
-    const start = (context: SessionContext<Data>, adopted: LegacyAdoption | undefined) => {
+    const start = (context: SessionContext<Data>, adopted?: LegacyAdoption) => {
       const state = new ExpressRequestState(context.session as unknown as Session<Record<string, unknown>>, chosen.options, adopted, context);
       exposeState(req, res, state);
       // Held through `express.response`, which every response of this Express shares: `res` gets only its hold, which keeps `state`.
@@ -273,7 +273,7 @@ export function sessionMiddleware<Data extends object = Record<string, unknown>>
     } catch (error) {
       return onFailure(error);
     }
-    if (migration === undefined) return void loading.then((context) => start(context, undefined), onFailure);
+    if (migration === undefined) return void loading.then(start, onFailure);
     const { options: engineOptions } = chosen;
     loading
       .then((context) =>

@@ -7,9 +7,26 @@ import type { HeaderTarget } from '../../http/headers.js';
  * the session headers into.
  */
 export function nodeHeaderTarget(res: ServerResponse): HeaderTarget {
-  return {
-    get: (name) => res.getHeader(name),
-    set: (name, value) => void res.setHeader(name, value),
-    append: (name, value) => void res.appendHeader(name, value),
-  };
+  return new NodeHeaderTarget(res);
+}
+
+// Methods on a class rather than three closures in an object literal: one allocation per response, not four.
+class NodeHeaderTarget implements HeaderTarget {
+  readonly #res: ServerResponse;
+
+  constructor(res: ServerResponse) {
+    this.#res = res;
+  }
+
+  get(name: string): ReturnType<HeaderTarget['get']> {
+    return this.#res.getHeader(name);
+  }
+
+  set(name: string, value: string): void {
+    this.#res.setHeader(name, value);
+  }
+
+  append(name: string, value: string): void {
+    this.#res.appendHeader(name, value);
+  }
 }

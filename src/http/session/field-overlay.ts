@@ -13,11 +13,12 @@ type Change = { readonly value: unknown } | typeof UNSET;
  * Values are kept as given: the caller copies them (through JSON) first.
  */
 export class FieldOverlay {
-  readonly #changes = new Map<string, Change>();
+  // Made by the first change: most requests change no field one by one (a read, or `update(fn)`).
+  #changes: Map<string, Change> | undefined;
 
   /** Number of fields changed. */
   get size(): number {
-    return this.#changes.size;
+    return this.#changes === undefined ? 0 : this.#changes.size;
   }
 
   /**
@@ -26,25 +27,26 @@ export class FieldOverlay {
    * rethrown (a field that would not fit the store is never recorded).
    */
   set(name: string, value: unknown, stored: DataRecord = {}, check: (data: DataRecord) => void = () => undefined): void {
-    const previous = this.#changes.get(name);
-    this.#changes.set(name, { value });
+    const changes = (this.#changes ??= new Map());
+    const previous = changes.get(name);
+    changes.set(name, { value });
     try {
       check(this.apply(stored));
     } catch (error) {
-      if (previous === undefined) this.#changes.delete(name);
-      else this.#changes.set(name, previous);
+      if (previous === undefined) changes.delete(name);
+      else changes.set(name, previous);
       throw error;
     }
   }
 
   /** Records that `name` is removed. */
   unset(name: string): void {
-    this.#changes.set(name, UNSET);
+    (this.#changes ??= new Map()).set(name, UNSET);
   }
 
   /** The field as this request sees it: its own change if any, else `stored`'s own property. */
   get(name: string, stored: DataRecord): unknown {
-    const change = this.#changes.get(name);
+    const change = this.#changes?.get(name);
     if (change !== undefined) return change === UNSET ? undefined : change.value;
     return Object.hasOwn(stored, name) ? stored[name] : undefined;
   }
@@ -52,6 +54,7 @@ export class FieldOverlay {
   /** `stored` with the changes on top: a new object, `stored` is left alone. */
   apply(stored: DataRecord): DataRecord {
     const result: DataRecord = { ...stored };
+    if (this.#changes === undefined) return result;
     for (const [name, change] of this.#changes) {
       if (change === UNSET) delete result[name];
       // defineProperty: a field called `__proto__` stays a field.
@@ -62,7 +65,7 @@ export class FieldOverlay {
 
   /** Forgets every change (they were written, or a fresh start drops them). */
   clear(): void {
-    this.#changes.clear();
+    this.#changes?.clear();
   }
 }
 
@@ -78,7 +81,8 @@ export function updateTransform(overlay: FieldOverlay, fn: (data: DataRecord) =>
   if (typeof fn !== 'function') throw new TypeError('update() needs a function');
   let text = '{}';
   const transform: Transform = (stored) => {
-    const next = fn(cloneJsonData(overlay.apply(stored)));
+    // With no field changed, the copy alone is what `fn` gets (apply's own copy would be thrown away).
+    const next = fn(cloneJsonData(overlay.size === 0 ? stored : overlay.apply(stored)));
     if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new TypeError('update() must return an object');
     text = jsonText(next, 'session data');
     return { data: JSON.parse(text) as DataRecord, text };

@@ -1,3 +1,4 @@
+import type { GetResult } from '../../core/contract.js';
 import { decodeEnvelope } from '../envelope.js';
 import { HTTP_EVENT_STORE } from '../http-events.js';
 import type { SessionCookie } from '../read-cookie.js';
@@ -18,6 +19,9 @@ export type Loaded =
   | { readonly kind: 'expired'; readonly key: string }
   | { readonly kind: 'stored'; readonly snapshot: StoredSnapshot; readonly renewalDue: boolean };
 
+const NONE: Loaded = Object.freeze({ kind: 'none', hadKey: false });
+const NONE_BUT_SENT: Loaded = Object.freeze({ kind: 'none', hadKey: true });
+
 /**
  * Reads the session named by the key a request `sent` (read from its cookie
  * or its session header): one store read when it is a well-formed key, none
@@ -26,17 +30,29 @@ export type Loaded =
  * (reported as `expired-on-read`). Rejects only on a store failure (reported
  * as an `error` event during `load`).
  */
-export async function loadSession(store: StoreContext, sent: SessionCookie): Promise<Loaded> {
-  const { options, events } = store;
-  if (sent.kind !== 'key') return { kind: 'none', hadKey: sent.kind === 'invalid' };
-  const read = await readStored(store, sent.key, 'load');
-  if (read === undefined) return { kind: 'none', hadKey: true };
-  const { snapshot, periodSeconds } = read;
-  if (isPastLifetime(options, snapshot.createdAtMs)) {
-    if (events.enabled) events.emit({ type: 'expired-on-read', store: HTTP_EVENT_STORE, keyDigest: events.digest(sent.key) });
-    return { kind: 'expired', key: sent.key };
+export function loadSession(store: StoreContext, sent: SessionCookie): Promise<Loaded> {
+  if (sent.kind !== 'key') return Promise.resolve(sent.kind === 'invalid' ? NONE_BUT_SENT : NONE);
+  const { key } = sent;
+  let answer: Promise<GetResult>;
+  try {
+    answer = store.options.backend.get(key);
+  } catch (error) {
+    // A backend of an application's own may throw rather than reject: still a rejection, as from an async function.
+    return Promise.reject(error);
   }
-  return { kind: 'stored', snapshot, renewalDue: isTouchDue(options, snapshot.createdAtMs, periodSeconds, snapshot.ownExpirySeconds) };
+  // One `.then` on the store's answer, not async functions awaiting each other: every layer that settles with an
+  // object costs a promise and a lookup of its `then`, on every request that carries a key.
+  return store.events.reported('load', answer).then((result) => {
+    const read = storedRead(store, key, result);
+    if (read === undefined) return NONE_BUT_SENT;
+    const { snapshot, periodSeconds } = read;
+    const { options, events } = store;
+    if (isPastLifetime(options, snapshot.createdAtMs)) {
+      if (events.enabled) events.emit({ type: 'expired-on-read', store: HTTP_EVENT_STORE, keyDigest: events.digest(key) });
+      return { kind: 'expired', key };
+    }
+    return { kind: 'stored', snapshot, renewalDue: isTouchDue(options, snapshot.createdAtMs, periodSeconds, snapshot.ownExpirySeconds) };
+  });
 }
 
 /**
@@ -45,12 +61,21 @@ export async function loadSession(store: StoreContext, sent: SessionCookie): Pro
  * typed session, such as a regeneration's tombstone). A store failure is
  * reported as an `error` event `during` and rethrown.
  */
-export async function readStored(store: StoreContext, key: string, during: string): Promise<{ snapshot: StoredSnapshot; periodSeconds: number } | undefined> {
-  const { options, events } = store;
-  const result = await events.reported(during, options.backend.get(key));
+export async function readStored(store: StoreContext, key: string, during: string): Promise<StoredRead | undefined> {
+  return storedRead(store, key, await store.events.reported(during, store.options.backend.get(key)));
+}
+
+/** A typed session read under `key`, and the whole seconds it had left. */
+interface StoredRead {
+  readonly snapshot: StoredSnapshot;
+  readonly periodSeconds: number;
+}
+
+/** What the store's answer `result` for `key` holds: a typed session, or undefined. */
+function storedRead(store: StoreContext, key: string, result: GetResult): StoredRead | undefined {
   const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
   if (!result.ok || envelope === undefined) return undefined;
-  return { snapshot: storedSnapshot(key, result.value, envelope, options.nowMs(), result.period), periodSeconds: result.period };
+  return { snapshot: storedSnapshot(key, result.value, envelope, store.options.nowMs(), result.period), periodSeconds: result.period };
 }
 
 /** The key a request sent, as `load` found it (undefined when it sent none, or one that names no session). */
