@@ -142,23 +142,15 @@ function stringifyWithPackage(cookieName: string, value: string, maxAge: number 
 
 /** Per resolved options (made once per middleware), the attribute text after `Max-Age` for the last cookie name used with them. */
 const attributeCache = new WeakMap<ResolvedCookieOptions, { readonly cookieName: string; readonly attributes: string }>();
-// The entry used last, compared before the WeakMap is asked (a lookup there hashes the object): an application
-// has one set of cookie options, or two (`secureSession`), so this is nearly always the answer.
-let lastUsed: { readonly options: ResolvedCookieOptions; readonly cookieName: string; readonly attributes: string } | undefined;
 
 function attributesOf(cookieName: string, options: ResolvedCookieOptions): string {
-  if (lastUsed !== undefined && lastUsed.options === options && lastUsed.cookieName === cookieName) return lastUsed.attributes;
   // Only options that cannot change afterwards (what resolveCookieOptions returns) are remembered.
   if (!Object.isFrozen(options)) return stringifyWithPackage(cookieName, '', undefined, options).slice(cookieName.length + 1);
   const cached = attributeCache.get(options);
-  let attributes: string;
-  if (cached !== undefined && cached.cookieName === cookieName) attributes = cached.attributes;
-  else {
-    // With an empty value and no Max-Age the package writes `name=` and then exactly the attributes.
-    attributes = stringifyWithPackage(cookieName, '', undefined, options).slice(cookieName.length + 1);
-    attributeCache.set(options, { cookieName, attributes });
-  }
-  lastUsed = { options, cookieName, attributes };
+  if (cached !== undefined && cached.cookieName === cookieName) return cached.attributes;
+  // With an empty value and no Max-Age the package writes `name=` and then exactly the attributes.
+  const attributes = stringifyWithPackage(cookieName, '', undefined, options).slice(cookieName.length + 1);
+  attributeCache.set(options, { cookieName, attributes });
   return attributes;
 }
 

@@ -178,9 +178,6 @@ const requestAccessors: PropertyDescriptorMap = {
 
 /** Prototypes that carry {@link requestAccessors}. */
 const preparedPrototypes = new WeakSet<object>();
-// The one a request met last: there is one per copy of Express, so comparing with it spares nearly every request a
-// lookup in the WeakSet (which hashes the object). It holds only that copy's `express.request`, which its module holds anyway.
-let lastPrepared: object | undefined;
 
 /**
  * Makes `req.session` and `req.sessionID` read `req`'s state. Express sets a
@@ -197,12 +194,9 @@ function exposeState(req: Request, res: Response, state: ExpressRequestState): v
     Object.defineProperties(req, requestAccessors);
     return;
   }
-  if (shared !== lastPrepared) {
-    if (!preparedPrototypes.has(shared)) {
-      Object.defineProperties(shared, requestAccessors);
-      preparedPrototypes.add(shared);
-    }
-    lastPrepared = shared;
+  if (!preparedPrototypes.has(shared)) {
+    Object.defineProperties(shared, requestAccessors);
+    preparedPrototypes.add(shared);
   }
   // An earlier own value (another middleware's assignment) would shadow the accessors.
   if (Object.hasOwn(req, 'session') || Object.hasOwn(req, 'sessionID') || Object.hasOwn(req, 'flash')) Object.defineProperties(req, requestAccessors);

@@ -56,12 +56,9 @@ export function commitBeforeHead(res: ServerResponse, commit: () => HeaderPair[]
   const onPrototype = shared !== undefined && !WRAPPED.some((member) => Object.hasOwn(res, member));
   (res as HeldResponse)[HOLD] = new ResponseHold(res, commit, onFailure, onPrototype, context);
   if (onPrototype) {
-    if (shared !== lastWrapped) {
-      if (!wrappedPrototypes.has(shared)) {
-        Object.defineProperties(shared, prototypeMembers);
-        wrappedPrototypes.add(shared);
-      }
-      lastWrapped = shared;
+    if (!wrappedPrototypes.has(shared)) {
+      Object.defineProperties(shared, prototypeMembers);
+      wrappedPrototypes.add(shared);
     }
     return;
   }
@@ -150,9 +147,6 @@ const prototypeMembers: PropertyDescriptorMap = {
 };
 /** Prototypes that carry {@link prototypeMembers}. */
 const wrappedPrototypes = new WeakSet<object>();
-// The one a response met last: Express passes one per copy of Express, so comparing with it spares nearly every response a
-// lookup in the WeakSet (which hashes the object).
-let lastWrapped: object | undefined;
 
 /** `socket.destroy(error?)` while held: Express's final handler destroys the socket of a response it thinks sent; a healthy socket waits for the held bytes. */
 function heldSocketDestroy(this: HeldSocket, error?: Error): Socket {
