@@ -1,4 +1,4 @@
-// `npm run bench -- instructions [--subjects <id,...>] [--rounds 3] [--warmup-requests 3000] [--requests 2000]`
+// `npm run bench -- instructions [--subjects <id,...>] [--rounds 3] [--warmup-requests 3000] [--requests 2000] [--connections 1]`
 //
 // Machine instructions per request of the Express counter app of bench/http.ts, bare and with each
 // session layer, counted by valgrind's callgrind: a cost per request that the load of this shared
@@ -7,7 +7,9 @@
 // Per subject and round, one child process (bench/lib/instructions-child.ts) runs under
 // `valgrind --tool=callgrind --instr-atstart=no`: it builds the app, listens on 127.0.0.1:0 and drives it
 // itself with one keep-alive socket, GET / one after another, sending back the session cookie (as a
-// browser does). The warm-up requests run uninstrumented; then this process turns instrumentation on with
+// browser does). `--connections 50` drives it as `bench -- http` does instead: 50 sockets, each a browser
+// with its own cookie and one request in flight, so requests interleave and more of them are alive at each
+// scavenge. The warm-up requests run uninstrumented; then this process turns instrumentation on with
 // `callgrind_control -i on <pid>`, the child makes the measured requests, and `callgrind_control -i off`
 // ends the window. Instrumentation is one switch for the whole process, so callgrind counts every thread
 // of node (the main thread, V8's parallel scavenger, concurrent marker and compiler, the module-hooks
@@ -26,7 +28,8 @@
 // layer is compared with its anchor's (SUBJECTS' `anchors`; the cheapest of them when several ran) and
 // with its floor's: `express-cookie-floor` (a cookie round trip and a Map, what no cookie session can skip), or on
 // Redis and PostgreSQL that floor with its counter read and written by key through the driver (`floorOf`).
-// Results go to bench/results/instructions.json, rendered by `npm run bench -- report`.
+// Results go to bench/results/instructions.json (instructions-concurrent.json with `--connections` above 1),
+// rendered by `npm run bench -- report`.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -45,10 +48,12 @@ export interface ChildJob {
   prefix: string;
   warmupRequests: number;
   measuredRequests: number;
+  /** Keep-alive sockets, each a client with its own session; both request counts are multiples of it. */
+  connections: number;
 }
-/** What the child answers with `done`: the counter the session held at the end (warm-up + measured when the cookie was kept). */
+/** What the child answers with `done`: each client's counter at the end (its share of warm-up + measured when it kept its cookie). */
 export interface ChildDone {
-  finalCount: number;
+  finalCounts: number[];
 }
 /** Marks the child's protocol lines on stdout, where a library may print too. */
 export const LINE_PREFIX = 'instructions-child:';
@@ -102,10 +107,10 @@ const threadTotals = (dir: string, outName: string) => {
 };
 
 /** One subject under callgrind: instructions over the measured window, and the child's final counter. */
-async function measure(subject: Subject, warmupRequests: number, measuredRequests: number, dir: string) {
+async function measure(subject: Subject, warmupRequests: number, measuredRequests: number, connections: number, dir: string) {
   const outName = `callgrind.${subject.id}`;
   const { table, prefix } = configOf(subject);
-  const job: ChildJob = { subject: subject.id, table, prefix, warmupRequests, measuredRequests };
+  const job: ChildJob = { subject: subject.id, table, prefix, warmupRequests, measuredRequests, connections };
   // The same node flags as `npm run bench` (tsx, and src/ loaded from dist/); valgrind stays in this one process (no --trace-children).
   const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, outName)}`, process.execPath, ...process.execArgv, childScript], {
     cwd: root,
@@ -129,7 +134,7 @@ async function measure(subject: Subject, warmupRequests: number, measuredRequest
     await callgrindControl('off', child.pid!);
     child.stdin.write('exit\n');
     if ((await exited) !== 0) throw new Error(`${subject.id}: the child exited with ${child.exitCode}:\n${stderr}`);
-    return { instructions: threadTotals(dir, outName), finalCount: done.finalCount, wallSeconds: (Date.now() - started) / 1000 };
+    return { instructions: threadTotals(dir, outName), finalCounts: done.finalCounts, wallSeconds: (Date.now() - started) / 1000 };
   } finally {
     child.kill();
   }
@@ -139,9 +144,9 @@ const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.i
 /** A median and its range as a table cell: `1,234,567 (−0.4/+2.1 %)`. */
 const spreadCell = (s: Spread) => `${fmt(s.median)}${s.max > s.min ? ` (−${fmt((100 * (s.median - s.min)) / s.median, 1)}/+${fmt((100 * (s.max - s.median)) / s.median, 1)} %)` : ''}`;
 
-function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number): string {
+function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number, connections: number): string {
   const lines = [
-    `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, one keep-alive socket, cookie reused)`,
+    `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, ${connections === 1 ? 'one keep-alive socket' : `${connections} keep-alive sockets, one request in flight on each`}, cookie reused)`,
     '',
     '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s, main thread | session layer ÷ its floor\'s, main thread |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -183,11 +188,17 @@ export async function run(args: string[]): Promise<void> {
       rounds: { type: 'string', default: '3' },
       'warmup-requests': { type: 'string', default: '3000' },
       requests: { type: 'string', default: '2000' },
+      connections: { type: 'string', default: '1' },
     },
   });
   const rounds = Number(values.rounds);
   const warmupRequests = Number(values['warmup-requests']);
   const measuredRequests = Number(values.requests);
+  const connections = Number(values.connections);
+  if (!Number.isInteger(connections) || connections < 1 || warmupRequests % connections !== 0 || measuredRequests % connections !== 0) {
+    throw new TypeError(`--connections must be a whole number ≥ 1 that divides --warmup-requests and --requests (got ${values.connections})`);
+  }
+  const perClient = (warmupRequests + measuredRequests) / connections;
   const subjects = (values.subjects?.split(',') ?? DEFAULT_SUBJECTS).map(subjectById);
   // The session layer is measured against bare Express: it runs in every comparison.
   if (!subjects.some((s) => s.id === BARE)) subjects.unshift(subjectById(BARE));
@@ -196,9 +207,10 @@ export async function run(args: string[]): Promise<void> {
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const subject of subjects) {
-        const { instructions, finalCount, wallSeconds } = await measure(subject, warmupRequests, measuredRequests, dir);
-        // Every request of the run went through one session: its counter ends at warm-up + measured.
-        if (subject.id !== BARE && finalCount !== warmupRequests + measuredRequests) throw new Error(`${subject.id}: the counter ended at ${finalCount}, not ${warmupRequests + measuredRequests}: the cookie was not kept`);
+        const { instructions, finalCounts, wallSeconds } = await measure(subject, warmupRequests, measuredRequests, connections, dir);
+        // Every request of a client went through its one session: each counter ends at the client's share of warm-up + measured.
+        const lost = finalCounts.find((count) => count !== perClient);
+        if (subject.id !== BARE && lost !== undefined) throw new Error(`${subject.id}: a client's counter ended at ${lost}, not ${perClient}: the cookie was not kept`);
         const m = measured.get(subject.id)!;
         m.perRequest.push(instructions.all / measuredRequests);
         m.mainThreadPerRequest.push(instructions.mainThread / measuredRequests);
@@ -234,8 +246,8 @@ export async function run(args: string[]): Promise<void> {
       };
     }),
   );
-  const table = tableOf(rows, rounds, warmupRequests, measuredRequests);
+  const table = tableOf(rows, rounds, warmupRequests, measuredRequests, connections);
   console.log(`${table}\n`);
   const command = `npm run bench -- instructions${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
-  saveResults('instructions', { command, rounds, warmupRequests, measuredRequests, valgrind: 'callgrind --instr-atstart=no --separate-threads=yes; callgrind_control -i on/off around the measured requests', rows, table });
+  saveResults(connections === 1 ? 'instructions' : 'instructions-concurrent', { command, rounds, warmupRequests, measuredRequests, connections, valgrind: 'callgrind --instr-atstart=no --separate-threads=yes; callgrind_control -i on/off around the measured requests', rows, table });
 }

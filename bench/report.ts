@@ -33,7 +33,7 @@ const BENCHES = [
   { name: 'redis', files: ['redis'], title: 'Redis stores: sessionkit vs connect-redis vs raw ioredis' },
   { name: 'http', files: ['http'], title: 'HTTP: the Express counter app, bare and with each session layer' },
   { name: 'profile', files: ['profile-before', 'profile-after'], title: 'Profile of the request path (V8 CPU profiler, top self-time frames)' },
-  { name: 'instructions', files: ['instructions'], title: 'Machine instructions per request (valgrind callgrind)' },
+  { name: 'instructions', files: ['instructions', 'instructions-concurrent'], title: 'Machine instructions per request (valgrind callgrind)' },
   { name: 'roundtrips', files: ['roundtrips'], title: 'Round trips to the store per request' },
   { name: 'scale', files: ['scale', 'prune'], title: 'Scale: latency vs number of sessions, and pruning under load' },
   { name: 'memory', files: ['memory'], title: 'Memory backend: sessionkit vs express-session MemoryStore vs memorystore' },
