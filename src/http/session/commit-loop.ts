@@ -1,9 +1,10 @@
-import { decodeEnvelope, type DataRecord } from '../envelope.js';
+import type { DataRecord } from '../envelope.js';
 import { HTTP_EVENT_STORE } from '../http-events.js';
 import { SessionConflictError } from '../session-errors.js';
 import { SessionDataTooLargeError } from '../session-errors.js';
 import { ownExpiryFor, writeTtlSeconds, type OwnExpiryChange } from './lifetime.js';
-import { encodeWithin, storedSnapshot, type StoredSnapshot } from './snapshot.js';
+import { storedRead } from './load.js';
+import { encodeWithin, type StoredSnapshot } from './snapshot.js';
 import type { StoreContext } from './store-context.js';
 
 /** A pure function from the stored data to the data to write; it may run once per attempt. */
@@ -77,10 +78,9 @@ export async function updateStored(context: StoreContext, snapshot: StoredSnapsh
     // Expired or destroyed by another request: never revive it.
     if (result === 'NotFound') return { kind: 'gone', pastLifetime: false };
     await afterConflict(context, current.key, attempt);
-    const reread = await options.backend.get(current.key);
-    const envelope = reread.ok ? decodeEnvelope(reread.value) : undefined;
-    if (!reread.ok || envelope === undefined) return { kind: 'gone', pastLifetime: false };
-    current = storedSnapshot(current.key, reread.value, envelope, options.nowMs(), reread.period);
+    const reread = storedRead(context, current.key, await options.backend.get(current.key));
+    if (reread === undefined) return { kind: 'gone', pastLifetime: false };
+    current = reread.snapshot;
   }
 }
 

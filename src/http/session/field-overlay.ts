@@ -18,7 +18,7 @@ export class FieldOverlay {
 
   /** Number of fields changed. */
   get size(): number {
-    return this.#changes === undefined ? 0 : this.#changes.size;
+    return this.#changes?.size ?? 0;
   }
 
   /**

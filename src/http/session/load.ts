@@ -66,13 +66,13 @@ export async function readStored(store: StoreContext, key: string, during: strin
 }
 
 /** A typed session read under `key`, and the whole seconds it had left. */
-interface StoredRead {
+export interface StoredRead {
   readonly snapshot: StoredSnapshot;
   readonly periodSeconds: number;
 }
 
-/** What the store's answer `result` for `key` holds: a typed session, or undefined. */
-function storedRead(store: StoreContext, key: string, result: GetResult): StoredRead | undefined {
+/** What the store's answer `result` for `key` holds: a typed session, or undefined (none, or a value that is not a typed session). */
+export function storedRead(store: StoreContext, key: string, result: GetResult): StoredRead | undefined {
   const envelope = result.ok ? decodeEnvelope(result.value) : undefined;
   if (!result.ok || envelope === undefined) return undefined;
   return { snapshot: storedSnapshot(key, result.value, envelope, store.options.nowMs(), result.period), periodSeconds: result.period };
