@@ -4,7 +4,7 @@
 // session layer, counted by valgrind's callgrind: a cost per request that the load of this shared
 // 2-core machine blurs far less than req/s (`bench -- http` moves ±15–30 % with the neighbours).
 //
-// Per subject and round, one child process (bench/lib/instructions-child.ts) runs under
+// Per subject and round, one child process (bench/lib/counter-child.ts) runs under
 // `valgrind --tool=callgrind --instr-atstart=no`: it builds the app, listens on 127.0.0.1:0 and drives it
 // itself with one keep-alive socket, GET / one after another, sending back the session cookie (as a
 // browser does). `--connections 50` drives it as `bench -- http` does instead: 50 sockets, each a browser
@@ -30,39 +30,17 @@
 // Redis and PostgreSQL that floor with its counter read and written by key through the driver (`floorOf`).
 // Results go to bench/results/instructions.json (instructions-concurrent.json with `--connections` above 1),
 // rendered by `npm run bench -- report`.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { cleanUp, configOf, floorOf, subjectById, type Subject } from './http.js';
+import { cleanUp, subjectById, type Subject } from './http.js';
+import { BARE, checkConnections, COOKIE_FLOOR, layerRatios, runCounterChild } from './lib/counter-runs.js';
 import { spreadOf, type Spread } from './lib/markdown.js';
 import { saveResults } from './lib/report.js';
 
-/** What the child is to do (JSON in BENCH_INSTRUCTIONS_JOB). */
-export interface ChildJob {
-  subject: string;
-  table: string;
-  prefix: string;
-  warmupRequests: number;
-  measuredRequests: number;
-  /** Keep-alive sockets, each a client with its own session; both request counts are multiples of it. */
-  connections: number;
-}
-/** What the child answers with `done`: each client's counter at the end (its share of warm-up + measured when it kept its cookie). */
-export interface ChildDone {
-  finalCounts: number[];
-}
-/** Marks the child's protocol lines on stdout, where a library may print too. */
-export const LINE_PREFIX = 'instructions-child:';
-
-const root = fileURLToPath(new URL('../', import.meta.url));
-const childScript = fileURLToPath(new URL('./lib/instructions-child.ts', import.meta.url));
-const BARE = 'express-none';
-const FLOOR = 'express-cookie-floor';
-const DEFAULT_SUBJECTS = [BARE, FLOOR, 'express-redis-floor', 'express-pg-floor', 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
+const DEFAULT_SUBJECTS = [BARE, COOKIE_FLOOR, 'express-redis-floor', 'express-pg-floor', 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
 
 export interface InstructionsRow {
   id: string;
@@ -106,38 +84,19 @@ const threadTotals = (dir: string, outName: string) => {
   return { all: files.reduce((sum, name) => sum + totalInstructions(join(dir, name)), 0), mainThread: totalInstructions(join(dir, `${outName}-01`)) };
 };
 
-/** One subject under callgrind: instructions over the measured window, and the child's final counter. */
+/** One subject under callgrind: instructions over the measured window. */
 async function measure(subject: Subject, warmupRequests: number, measuredRequests: number, connections: number, dir: string) {
   const outName = `callgrind.${subject.id}`;
-  const { table, prefix } = configOf(subject);
-  const job: ChildJob = { subject: subject.id, table, prefix, warmupRequests, measuredRequests, connections };
-  // The same node flags as `npm run bench` (tsx, and src/ loaded from dist/); valgrind stays in this one process (no --trace-children).
-  const child = spawn('valgrind', ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, outName)}`, process.execPath, ...process.execArgv, childScript], {
-    cwd: root,
-    env: { ...process.env, BENCH_INSTRUCTIONS_JOB: JSON.stringify(job) },
-    stdio: ['pipe', 'pipe', 'pipe'],
+  // valgrind stays in this one process (no --trace-children).
+  const { wallSeconds } = await runCounterChild(subject, {
+    warmupRequests,
+    measuredRequests,
+    connections,
+    launcher: ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${join(dir, outName)}`],
+    beforeMeasured: (pid) => callgrindControl('on', pid),
+    afterMeasured: (pid) => callgrindControl('off', pid),
   });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (word: string) => {
-    for (let r = await lines.next(); !r.done; r = await lines.next()) if (r.value.startsWith(LINE_PREFIX + word)) return r.value.slice(LINE_PREFIX.length + word.length).trim();
-    throw new Error(`${subject.id}: the child ended before '${word}' (exit ${await exited}):\n${stderr}`);
-  };
-  const started = Date.now();
-  try {
-    await next('warm');
-    await callgrindControl('on', child.pid!);
-    child.stdin.write('go\n');
-    const done = JSON.parse(await next('done')) as ChildDone;
-    await callgrindControl('off', child.pid!);
-    child.stdin.write('exit\n');
-    if ((await exited) !== 0) throw new Error(`${subject.id}: the child exited with ${child.exitCode}:\n${stderr}`);
-    return { instructions: threadTotals(dir, outName), finalCounts: done.finalCounts, wallSeconds: (Date.now() - started) / 1000 };
-  } finally {
-    child.kill();
-  }
+  return { instructions: threadTotals(dir, outName), wallSeconds };
 }
 
 const fmt = (n: number | undefined, digits = 0) => (n === undefined || !Number.isFinite(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
@@ -159,25 +118,13 @@ function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number
   return lines.join('\n');
 }
 
-/** Fills each row's anchor (the cheapest of its SUBJECTS anchors that ran) and its main-thread ratios to it and to the floor. */
+/** Fills each row's anchor (the cheapest that ran) and its main-thread ratios to it and to the floor. */
 function withRatios(rows: InstructionsRow[]): InstructionsRow[] {
-  const layerOf = (id: string) => rows.find((r) => r.id === id)?.sessionLayerMainThreadInstructions ?? Number.NaN;
-  const ran = (id: string) => rows.some((r) => r.id === id);
-  return rows.map((row) => {
-    const layer = row.sessionLayerMainThreadInstructions;
-    const subject = subjectById(row.id);
-    // Its store's floor when that ran, else the cookie floor.
-    const storeFloor = floorOf(subject);
-    const floor = ran(storeFloor) ? storeFloor : FLOOR;
-    // http.ts compares with the fastest anchor; here the cheapest.
-    const anchor = (subject.anchors ?? []).filter(ran).sort((a, b) => layerOf(a) - layerOf(b))[0];
-    return {
-      ...row,
-      anchor,
-      vsAnchor: layer === undefined || anchor === undefined ? undefined : layer / layerOf(anchor),
-      vsFloor: layer === undefined || !ran(floor) || row.id === floor ? undefined : layer / layerOf(floor),
-    };
-  });
+  const ratios = layerRatios(
+    rows.map((r) => r.id),
+    (id) => rows.find((r) => r.id === id)?.sessionLayerMainThreadInstructions,
+  );
+  return rows.map((row) => ({ ...row, ...ratios.get(row.id)! }));
 }
 
 export async function run(args: string[]): Promise<void> {
@@ -195,10 +142,7 @@ export async function run(args: string[]): Promise<void> {
   const warmupRequests = Number(values['warmup-requests']);
   const measuredRequests = Number(values.requests);
   const connections = Number(values.connections);
-  if (!Number.isInteger(connections) || connections < 1 || warmupRequests % connections !== 0 || measuredRequests % connections !== 0) {
-    throw new TypeError(`--connections must be a whole number ≥ 1 that divides --warmup-requests and --requests (got ${values.connections})`);
-  }
-  const perClient = (warmupRequests + measuredRequests) / connections;
+  checkConnections(connections, warmupRequests, measuredRequests);
   const subjects = (values.subjects?.split(',') ?? DEFAULT_SUBJECTS).map(subjectById);
   // The session layer is measured against bare Express: it runs in every comparison.
   if (!subjects.some((s) => s.id === BARE)) subjects.unshift(subjectById(BARE));
@@ -207,10 +151,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const subject of subjects) {
-        const { instructions, finalCounts, wallSeconds } = await measure(subject, warmupRequests, measuredRequests, connections, dir);
-        // Every request of a client went through its one session: each counter ends at the client's share of warm-up + measured.
-        const lost = finalCounts.find((count) => count !== perClient);
-        if (subject.id !== BARE && lost !== undefined) throw new Error(`${subject.id}: a client's counter ended at ${lost}, not ${perClient}: the cookie was not kept`);
+        const { instructions, wallSeconds } = await measure(subject, warmupRequests, measuredRequests, connections, dir);
         const m = measured.get(subject.id)!;
         m.perRequest.push(instructions.all / measuredRequests);
         m.mainThreadPerRequest.push(instructions.mainThread / measuredRequests);

@@ -1,17 +1,18 @@
-// Run by bench/instructions.ts under `valgrind --tool=callgrind --instr-atstart=no`, one subject per process:
-// the counter app of bench/http.ts and its client in this one process, so that callgrind counts both, and
-// nothing else. Server and client share the event loop: `connections` keep-alive sockets, each a browser of
-// its own with its own cookie, each sending its next request when the last one was answered (one socket:
-// one request at a time).
-// Talks to the parent by lines: stdout `warm` → stdin `go` (the parent has turned instrumentation on)
-// → stdout `done <json>` → stdin `exit` (the parent has turned it off again).
+// Run by bench/lib/counter-runs.ts, one subject per process: the counter app of bench/http.ts and its client
+// in this one process, so that what is measured (by callgrind around the process for bench/instructions.ts,
+// by V8's sampling heap profiler inside it for bench/allocations.ts) is both, and nothing else. Server and
+// client share the event loop: `connections` keep-alive sockets, each a browser of its own with its own
+// cookie, each sending its next request when the last one was answered (one socket: one request at a time).
+// Talks to the parent by lines: stdout `warm` → stdin `go` (the parent has started measuring)
+// → stdout `done <json>` → stdin `exit` (the parent has stopped).
 import { Agent, request } from 'node:http';
+import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { buildApp, subjectById } from '../http.js';
-import { LINE_PREFIX, type ChildDone, type ChildJob } from '../instructions.js';
+import { LINE_PREFIX, type ChildDone, type ChildJob } from './counter-runs.js';
 
-const job = JSON.parse(process.env.BENCH_INSTRUCTIONS_JOB ?? '') as ChildJob;
+const job = JSON.parse(process.env.BENCH_COUNTER_JOB ?? '') as ChildJob;
 const app = await buildApp(subjectById(job.subject), { table: job.table, prefix: job.prefix });
 await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
 const { port } = app.server.address() as AddressInfo;
@@ -53,11 +54,32 @@ const drive = (requests: number) =>
     }),
   );
 
+interface SamplingNode {
+  selfSize: number;
+  children: SamplingNode[];
+}
+/** Bytes a sampling profile accounts for: V8 scales each sample by the chance that an allocation of its size is sampled. */
+const sampledBytes = (node: SamplingNode): number => node.children.reduce((sum, child) => sum + sampledBytes(child), node.selfSize);
+
+/**
+ * What `requests` allocate, by V8's sampling heap profiler: objects that died young or old count too (the
+ * profiler otherwise keeps only the live ones), since every byte a request allocates is the scavenger's work.
+ */
+async function allocatedBy(requests: number, samplingInterval: number): Promise<{ finalCounts: number[]; allocatedBytes: number }> {
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  const finalCounts = await drive(requests);
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as unknown as { profile: { head: SamplingNode } };
+  session.disconnect();
+  return { finalCounts, allocatedBytes: sampledBytes(profile.head) };
+}
+
 await drive(job.warmupRequests);
 console.log(`${LINE_PREFIX}warm`);
 await expect('go');
-const finalCounts = await drive(job.measuredRequests);
-console.log(`${LINE_PREFIX}done ${JSON.stringify({ finalCounts } satisfies ChildDone)}`);
+const done: ChildDone = job.samplingIntervalBytes === undefined ? { finalCounts: await drive(job.measuredRequests) } : await allocatedBy(job.measuredRequests, job.samplingIntervalBytes);
+console.log(`${LINE_PREFIX}done ${JSON.stringify(done)}`);
 await expect('exit');
 agent.destroy();
 app.server.closeAllConnections();
