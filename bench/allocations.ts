@@ -19,11 +19,9 @@
 // Results go to bench/results/allocations.json, rendered by `npm run bench -- report`.
 import { parseArgs } from 'node:util';
 import { cleanUp, subjectById } from './http.js';
-import { BARE, checkConnections, COOKIE_FLOOR, layerRatios, runCounterChild } from './lib/counter-runs.js';
+import { BARE, checkConnections, DEFAULT_SUBJECTS, layerRatios, runCounterChild } from './lib/counter-runs.js';
 import { num, spreadCell, spreadOf, table, type Spread } from './lib/markdown.js';
 import { saveResults } from './lib/report.js';
-
-const DEFAULT_SUBJECTS = [BARE, COOKIE_FLOOR, 'express-redis-floor', 'express-pg-floor', 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
 
 export interface AllocationsRow {
   id: string;

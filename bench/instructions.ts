@@ -36,11 +36,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { cleanUp, subjectById, type Subject } from './http.js';
-import { BARE, checkConnections, COOKIE_FLOOR, layerRatios, runCounterChild } from './lib/counter-runs.js';
+import { BARE, checkConnections, DEFAULT_SUBJECTS, layerRatios, runCounterChild } from './lib/counter-runs.js';
 import { spreadOf, type Spread } from './lib/markdown.js';
 import { saveResults } from './lib/report.js';
-
-const DEFAULT_SUBJECTS = [BARE, COOKIE_FLOOR, 'express-redis-floor', 'express-pg-floor', 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
 
 export interface InstructionsRow {
   id: string;

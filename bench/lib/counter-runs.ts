@@ -30,6 +30,8 @@ export const LINE_PREFIX = 'counter-child:';
 
 export const BARE = 'express-none';
 export const COOKIE_FLOOR = 'express-cookie-floor';
+/** The apps both benchmarks run by default: bare Express, the floors, and each session layer on memory, Redis and PostgreSQL with its anchor. */
+export const DEFAULT_SUBJECTS = [BARE, COOKIE_FLOOR, 'express-redis-floor', 'express-pg-floor', 'express-session-memory', 'express-sessionkit-memory', 'express-sessionkit-memory-view', 'express-session-redis', 'express-sessionkit-redis', 'express-session-sessionkitstore-redis', 'express-session-pg', 'express-sessionkit-pg'];
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const childScript = fileURLToPath(new URL('./counter-child.ts', import.meta.url));
