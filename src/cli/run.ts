@@ -114,6 +114,10 @@ function parse(argv: readonly string[]) {
     return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new CliError(ExitCode.usage, unknownOptionMessage(error as Error), { cause: error });
+    // parseArgs's hint (`--except=-XYZ`) is on a later line of its message, which one line would cut.
+    // Only options that take a value can be ambiguous, and all of those have a long name only.
+    const ambiguous = /^Option '(--[^']+)' argument is ambiguous/.exec((error as Error).message)?.[1];
+    if (ambiguous !== undefined) throw new CliError(ExitCode.usage, `the value given to ${ambiguous} starts with "-", like an option: write ${ambiguous}=VALUE for a KEY that starts with "-"`, { cause: error });
     throw new CliError(ExitCode.usage, oneLine(error), { cause: error });
   }
 }

@@ -82,6 +82,12 @@ describe.concurrent('sessionkit: usage errors exit with 2 before touching a stor
     expect(run.stderr).toContain('goes after "--"');
   });
 
+  it('a KEY that starts with "-" given to --except is told to be written --except=KEY', async () => {
+    const run = await runCli(['revoke', '--owner', 'gina', '--except', '-abc', '--database-url', await db()]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe('sessionkit: the value given to --except starts with "-", like an option: write --except=VALUE for a KEY that starts with "-"\n');
+  });
+
   it('no store: names both variables', async () => {
     const run = await runCli(['stats']);
     expect(run.code).toBe(2);
