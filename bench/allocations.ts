@@ -18,8 +18,8 @@
 // = a subject's bytes per request minus bare Express's (medians), compared with its anchor's and its floor's.
 // Results go to bench/results/allocations.json, rendered by `npm run bench -- report`.
 import { parseArgs } from 'node:util';
-import { cleanUp, subjectById } from './http.js';
-import { BARE, checkConnections, DEFAULT_SUBJECTS, layerRatios, runCounterChild } from './lib/counter-runs.js';
+import { cleanUp } from './http.js';
+import { BARE, checkConnections, layerRatios, loadShape, runCounterChild, subjectsToRun } from './lib/counter-runs.js';
 import { num, spreadCell, spreadOf, table, type Spread } from './lib/markdown.js';
 import { saveResults } from './lib/report.js';
 
@@ -56,9 +56,7 @@ export async function run(args: string[]): Promise<void> {
   const samplingIntervalBytes = Number(values['sampling-bytes']);
   checkConnections(connections, warmupRequests, measuredRequests);
   if (!Number.isInteger(samplingIntervalBytes) || samplingIntervalBytes < 1) throw new TypeError(`--sampling-bytes must be a whole number ≥ 1 (got ${values['sampling-bytes']})`);
-  const subjects = (values.subjects?.split(',') ?? DEFAULT_SUBJECTS).map(subjectById);
-  // The session layer is measured against bare Express: it runs in every comparison.
-  if (!subjects.some((s) => s.id === BARE)) subjects.unshift(subjectById(BARE));
+  const subjects = subjectsToRun(values.subjects);
   const measured = new Map(subjects.map((subject) => [subject.id, [] as number[]]));
   try {
     for (let round = 1; round <= rounds; round++) {
@@ -84,7 +82,7 @@ export async function run(args: string[]): Promise<void> {
     ...ratios.get(subject.id)!,
   }));
   const text = [
-    `### Bytes allocated per request (V8 sampling heap profiler, one sample per ${num(samplingIntervalBytes)} bytes on average; median of ${rounds} round(s) and range; ${num(measuredRequests)} requests sampled after ${num(warmupRequests)} unsampled, ${connections === 1 ? 'one keep-alive socket' : `${connections} keep-alive sockets, one request in flight on each`}, cookie reused)`,
+    `### Bytes allocated per request (V8 sampling heap profiler, one sample per ${num(samplingIntervalBytes)} bytes on average; median of ${rounds} round(s) and range; ${num(measuredRequests)} requests sampled after ${num(warmupRequests)} unsampled, ${loadShape(connections)}, cookie reused)`,
     '',
     table(
       ['subject', 'bytes/request', 'session layer (− bare Express)', "session layer ÷ its anchor's", "session layer ÷ its floor's"],

@@ -45,7 +45,7 @@ import { parseArgs } from 'node:util';
 import os from 'node:os';
 import type { FastifyPluginAsync } from 'fastify';
 import pg from 'pg';
-import { spreadOf } from './lib/markdown.js';
+import { spreadOf, type Spread } from './lib/markdown.js';
 import type { Measurement } from './lib/measure.js';
 import { saveResults } from './lib/report.js';
 import { ioredisForConnectRedis } from './lib/connect-redis-on-ioredis.js';
@@ -734,6 +734,12 @@ export interface SubjectRatios {
   sessionMicrosByRate: number | undefined;
 }
 
+/** `cell`'s rate ÷ the fastest of `others`' in each round, over the rounds where all ran; undefined when none did. */
+function rateRatio(cell: Cell, others: readonly Cell[]): Spread | undefined {
+  const values = cell.rounds.map((r, i) => r.opsPerSecond / Math.max(...others.map((o) => o.rounds[i]?.opsPerSecond ?? Number.NaN))).filter(Number.isFinite);
+  return values.length === 0 ? undefined : spreadOf(values);
+}
+
 function ratiosOf(cells: Cell[]): SubjectRatios[] {
   const find = (id: string, operation: string) => cells.find((c) => c.subject.id === id && c.operation === operation);
   return cells.map((cell) => {
@@ -744,16 +750,15 @@ function ratiosOf(cells: Cell[]): SubjectRatios[] {
       return values.length === 0 ? undefined : spreadOf(values);
     };
     const bareRate = (i: number) => (bare === undefined || bare === cell ? undefined : bare.rounds[i]?.opsPerSecond);
-    const fastestAnchor = (i: number) => Math.max(...anchors.map((a) => a.rounds[i]?.opsPerSecond ?? NaN));
     const rate = (i: number) => cell.rounds[i]!.opsPerSecond;
     return {
       id: cell.subject.id,
       library: cell.subject.library,
       operation: cell.operation,
       reqPerSecond: spreadOf(cell.rounds.map((r) => r.opsPerSecond)),
-      vsBare: perRound((i) => (bareRate(i) === undefined ? undefined : rate(i) / bareRate(i)!)),
+      vsBare: bare === undefined || bare === cell ? undefined : rateRatio(cell, [bare]),
       anchor: anchors.length === 0 ? undefined : anchors.map((a) => a.subject.library).join(' or ') + (anchors.length > 1 ? ' (the faster)' : ''),
-      vsAnchor: anchors.length === 0 ? undefined : perRound((i) => rate(i) / fastestAnchor(i)),
+      vsAnchor: anchors.length === 0 ? undefined : rateRatio(cell, anchors),
       cpuMicrosPerRequest: median(cell.rounds.map((r) => r.cpuMicrosPerRequest)),
       sessionCpuMicros: perRound((i) => (bare === undefined || bare === cell ? undefined : cell.rounds[i]!.cpuMicrosPerRequest - bare.rounds[i]!.cpuMicrosPerRequest))?.median,
       storeCpuMicrosPerRequest: perRound((i) => cell.rounds[i]!.storeCpuMicrosPerRequest)?.median,
@@ -802,9 +807,7 @@ function goalsOf(cells: Cell[], ratios: SubjectRatios[]): GoalResult[] {
     if (over === undefined) return ratios.find((r) => r.id === id && r.operation === operation)?.sessionCpuMicros;
     const cell = cellOf(id);
     const others = over.map(cellOf).filter((c): c is Cell => c !== undefined);
-    if (cell === undefined || others.length === 0) return undefined;
-    const perRound = cell.rounds.map((r, i) => r.opsPerSecond / Math.max(...others.map((o) => o.rounds[i]?.opsPerSecond ?? Number.NaN))).filter(Number.isFinite);
-    return perRound.length === 0 ? undefined : spreadOf(perRound).median;
+    return cell === undefined || others.length === 0 ? undefined : rateRatio(cell, others)?.median;
   };
   const results: GoalResult[] = [];
   for (const g of GOALS) {

@@ -35,8 +35,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import { cleanUp, subjectById, type Subject } from './http.js';
-import { BARE, checkConnections, DEFAULT_SUBJECTS, layerRatios, runCounterChild } from './lib/counter-runs.js';
+import { cleanUp, type Subject } from './http.js';
+import { BARE, checkConnections, layerRatios, loadShape, runCounterChild, subjectsToRun } from './lib/counter-runs.js';
 import { spreadOf, type Spread } from './lib/markdown.js';
 import { saveResults } from './lib/report.js';
 
@@ -103,7 +103,7 @@ const spreadCell = (s: Spread) => `${fmt(s.median)}${s.max > s.min ? ` (−${fmt
 
 function tableOf(rows: InstructionsRow[], rounds: number, warmupRequests: number, measuredRequests: number, connections: number): string {
   const lines = [
-    `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, ${connections === 1 ? 'one keep-alive socket' : `${connections} keep-alive sockets, one request in flight on each`}, cookie reused)`,
+    `### Instructions per request (callgrind; median of ${rounds} round(s) and range; ${fmt(measuredRequests)} requests counted after ${fmt(warmupRequests)} uncounted, ${loadShape(connections)}, cookie reused)`,
     '',
     '| subject | instructions/request, all threads | main thread | session layer (− bare Express), all threads | main thread | session layer ÷ its anchor\'s, main thread | session layer ÷ its floor\'s, main thread |',
     '|---|---:|---:|---:|---:|---:|---:|',
@@ -141,9 +141,7 @@ export async function run(args: string[]): Promise<void> {
   const measuredRequests = Number(values.requests);
   const connections = Number(values.connections);
   checkConnections(connections, warmupRequests, measuredRequests);
-  const subjects = (values.subjects?.split(',') ?? DEFAULT_SUBJECTS).map(subjectById);
-  // The session layer is measured against bare Express: it runs in every comparison.
-  if (!subjects.some((s) => s.id === BARE)) subjects.unshift(subjectById(BARE));
+  const subjects = subjectsToRun(values.subjects);
   const measured = new Map(subjects.map((subject) => [subject.id, { perRequest: [] as number[], mainThreadPerRequest: [] as number[], wallSeconds: [] as number[] }]));
   const dir = mkdtempSync(join(os.tmpdir(), 'sessionkit-instructions-'));
   try {

@@ -91,6 +91,16 @@ export async function runCounterChild(subject: Subject, run: ChildRun): Promise<
   }
 }
 
+/** The apps `--subjects` names (DEFAULT_SUBJECTS without it), with bare Express first when it is not among them: every session layer is measured against it. */
+export function subjectsToRun(list: string | undefined): Subject[] {
+  const subjects = (list?.split(',') ?? DEFAULT_SUBJECTS).map(subjectById);
+  if (!subjects.some((s) => s.id === BARE)) subjects.unshift(subjectById(BARE));
+  return subjects;
+}
+
+/** How the clients drive the app, for a table's title. */
+export const loadShape = (connections: number) => (connections === 1 ? 'one keep-alive socket' : `${connections} keep-alive sockets, one request in flight on each`);
+
 /** Checks the request counts against the clients: each client makes the same number of requests. */
 export function checkConnections(connections: number, warmupRequests: number, measuredRequests: number): void {
   if (!Number.isInteger(connections) || connections < 1 || warmupRequests % connections !== 0 || measuredRequests % connections !== 0) {
