@@ -27,13 +27,12 @@ const ALONE = ['test/conformance/**/*.test.ts', 'test/backends/**/*.test.ts', 't
 
 const project = (name: string, test: UserWorkspaceConfig['test']): UserWorkspaceConfig => ({ resolve, test: { name, ...timeouts, ...test } });
 
+// Projects inherit nothing from this root (no `extends`): each gets `resolve` and the timeouts from `project`.
 export default defineConfig({
-  resolve,
   test: {
     // Each run creates a PostgreSQL database of its own and drops it after, and takes an empty Redis database and
     // empties it after: DATABASE_URL and REDIS_URL name them in every worker (of both projects).
     globalSetup: ['test/support/postgres-database.ts', 'test/support/redis-database.ts'],
-    ...timeouts,
     // `npm test` runs `parallel` two files at a time (most of its time is spent waiting on servers, child
     // processes and timers) and then `alone` one file at a time; `vitest run` alone runs both with vitest's
     // default worker count.
